@@ -1,0 +1,251 @@
+// `layer-rotation`: the command-line tool. check CONFIG | train CONFIG | report RUN_DIR.
+import * as fs from 'fs';
+import * as path from 'path';
+import { describeSkipped, layerTable, LayerRow, readRunLog, RunLog } from './engine/analysis';
+import { formatError, loadConfigFile } from './engine/config/validate';
+import type { BackendName } from './engine/config/types';
+import type { RunEvent } from './engine/events';
+import { EVENTS_FILE } from './engine/run';
+import { startRun } from './engine/supervisor';
+import { rotationCurvesSvg } from './engine/svg';
+
+const USAGE = `usage:
+  layer-rotation check CONFIG
+  layer-rotation train CONFIG [--out RUNS_DIR] [--epochs N] [--max-steps N] [--backend auto|node-gpu|node|wasm|cpu]
+  layer-rotation report RUN_DIR [--svg FILE]
+
+  check   validates a *.layerrot.json config: exit 0 when valid, 2 with one file:line:col line per error
+  train   trains it in a child process, with progress on stderr, into RUNS_DIR/<run id>/
+          (default RUNS_DIR: runs/ beside the config); exit 0 on success, 1 on a failed run, 2 on an invalid config
+  report  prints a saved run's layer table and writes its layer rotation curves as SVG (default RUN_DIR/curves.svg)`;
+
+const BACKENDS: BackendName[] = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
+
+class UsageError extends Error {}
+
+interface Parsed {
+  positional: string[];
+  flags: Map<string, string>;
+}
+
+function parseArgs(argv: string[], known: string[]): Parsed {
+  const positional: string[] = [];
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
+    const [key, inline] = a.slice(2).split('=', 2);
+    if (!known.includes(key)) throw new UsageError(`unknown option --${key}`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new UsageError(`--${key} needs a value`);
+    flags.set(key, value);
+  }
+  return { positional, flags };
+}
+
+function positiveInt(flags: Map<string, string>, key: string): number | undefined {
+  const v = flags.get(key);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${key} must be a positive integer, got '${v}'`);
+  return n;
+}
+
+function out(s: string): void {
+  process.stdout.write(s + '\n');
+}
+function err(s: string): void {
+  process.stderr.write(s + '\n');
+}
+
+function check(argv: string[]): number {
+  const { positional } = parseArgs(argv, []);
+  if (positional.length !== 1) throw new UsageError('check takes one CONFIG');
+  const result = loadConfigFile(positional[0]);
+  for (const e of result.errors) out(formatError(e));
+  if (!result.ok) return 2;
+  out(`${positional[0]}: valid`);
+  return 0;
+}
+
+export function formatTable(rows: LayerRow[], target: number): string {
+  const header = ['layer', 'kind', 'params', 'distance', `vs target ${target}`];
+  const body = rows.map((r) => [r.name, r.kind, r.params.toLocaleString('en-US'), r.distance === null ? 'n/a' : r.distance.toFixed(3), r.lagging ? 'LAGGING' : 'ok']);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 2 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+function printOutcome(log: RunLog): void {
+  const rows = layerTable(log);
+  out(formatTable(rows, log.started?.target ?? 1));
+  const f = log.finished;
+  const lagging = rows.filter((r) => r.lagging).length;
+  out('');
+  if (f?.testAccuracy !== null && f?.testAccuracy !== undefined) out(`test accuracy: ${(100 * f.testAccuracy).toFixed(2)}%  (test loss ${f.testLoss?.toFixed(4)})`);
+  out(`${lagging} of ${rows.length} layers lag below ${(log.started?.target ?? 1) - (log.started?.lagMargin ?? 0.2)} (target ${log.started?.target ?? 1})`);
+  if (f) out(`run ${f.status}: ${f.reason}`);
+  else out('run unfinished: the log has no run_finished event (still running, or the runner was killed)');
+}
+
+/** A one-line progress bar, redrawn in place on a terminal, a line per epoch otherwise. */
+class Progress {
+  private readonly tty = process.stderr.isTTY === true;
+  private started?: Extract<RunEvent, { type: 'run_started' }>;
+  private t0 = Date.now();
+  private lastDrawn = 0;
+
+  onEvent(e: RunEvent): void {
+    if (e.type === 'run_started') {
+      this.started = e;
+      this.t0 = Date.now();
+      err(`${e.name}: ${e.dataset.name} (${e.dataset.train} train, ${e.dataset.validation} validation, ${e.dataset.test} test), ${e.layers.length} kernel layers, ${e.optimizer}, backend ${e.backendDescription ?? e.backend}`);
+    } else if (e.type === 'batch' && this.started && this.tty) {
+      const now = Date.now();
+      if (now - this.lastDrawn < 100) return;
+      this.lastDrawn = now;
+      const total = this.started.totalSteps;
+      const frac = Math.min(1, e.step / total);
+      const width = 28;
+      const filled = Math.round(frac * width);
+      const elapsed = (now - this.t0) / 1000;
+      const eta = frac > 0 ? elapsed * (1 / frac - 1) : 0;
+      const sps = (e.step * this.started.batchSize) / Math.max(elapsed, 1e-3);
+      const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+      process.stderr.write(`\r epoch ${Math.min(this.started.epochs, Math.floor(e.epoch) + 1)}/${this.started.epochs} ${bar} ${(100 * frac).toFixed(0).padStart(3)}% loss ${e.loss.toFixed(4)} acc ${(100 * e.accuracy).toFixed(1)}% ${Math.round(sps)} samples/s ETA ${formatSeconds(eta)}  `);
+    } else if (e.type === 'epoch_end' && this.started) {
+      if (this.tty) process.stderr.write('\r\x1b[K');
+      const val = e.valAccuracy === null ? '' : `, val loss ${e.valLoss?.toFixed(4)}, val acc ${(100 * e.valAccuracy).toFixed(2)}%`;
+      err(` epoch ${e.epoch}/${this.started.epochs}: loss ${e.loss.toFixed(4)}, acc ${(100 * e.accuracy).toFixed(2)}%${val}, ${e.seconds.toFixed(1)} s, ${Math.round(e.samplesPerSecond)} samples/s`);
+    } else if (e.type === 'log') {
+      if (this.tty) process.stderr.write('\r\x1b[K');
+      err(`${e.level}: ${e.message}`);
+    } else if (e.type === 'run_finished' && this.tty) {
+      process.stderr.write('\r\x1b[K');
+    }
+  }
+}
+
+function formatSeconds(s: number): string {
+  const t = Math.round(s);
+  return `${Math.floor(t / 60)}:${String(t % 60).padStart(2, '0')}`;
+}
+
+/** The folder of the bundled .wasm files when running from the esbuild bundle. */
+function bundledWasmPath(): string | undefined {
+  return fs.existsSync(path.join(__dirname, 'tfjs-backend-wasm-simd.wasm')) ? __dirname : undefined;
+}
+
+async function trainCommand(argv: string[]): Promise<number> {
+  const { positional, flags } = parseArgs(argv, ['out', 'epochs', 'max-steps', 'backend']);
+  if (positional.length !== 1) throw new UsageError('train takes one CONFIG');
+  const configFile = path.resolve(positional[0]);
+  const backend = flags.get('backend') as BackendName | undefined;
+  if (backend && !BACKENDS.includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got '${backend}'`);
+  const epochs = positiveInt(flags, 'epochs');
+  const maxSteps = positiveInt(flags, 'max-steps');
+  const checked = loadConfigFile(configFile);
+  for (const e of checked.errors) err(formatError(e));
+  if (!checked.ok) return 2;
+
+  const runsDir = path.resolve(flags.get('out') ?? path.join(path.dirname(configFile), 'runs'));
+  const progress = new Progress();
+  const handle = startRun({
+    configFile,
+    runsDir,
+    name: checked.config.name,
+    runnerScript: path.join(__dirname, 'runner.js'),
+    epochs,
+    maxSteps,
+    backend,
+    wasmPath: bundledWasmPath(),
+    onEvent: (e) => progress.onEvent(e),
+    onOutput: (text) => process.stderr.write(text),
+  });
+  err(`run ${handle.runId}: logging to ${path.join(handle.runDir, EVENTS_FILE)}`);
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      err('\nstopping after the current step (Ctrl-C again to kill)...');
+      void handle.stop(10000);
+    } else handle.kill();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  const finished = await handle.done;
+  process.off('SIGINT', onSigint);
+  process.off('SIGTERM', onSigint);
+
+  const log = readRunLog(path.join(handle.runDir, EVENTS_FILE));
+  printOutcome(log);
+  out(`run folder: ${handle.runDir}`);
+  if (finished.status === 'failed') {
+    err(`training failed: ${finished.reason}\nthe run's log is ${path.join(handle.runDir, EVENTS_FILE)}`);
+    return 1;
+  }
+  return finished.status === 'stopped' ? 130 : 0;
+}
+
+function report(argv: string[]): number {
+  const { positional, flags } = parseArgs(argv, ['svg']);
+  if (positional.length !== 1) throw new UsageError('report takes one RUN_DIR');
+  const runDir = path.resolve(positional[0]);
+  const file = fs.existsSync(runDir) && fs.statSync(runDir).isDirectory() ? path.join(runDir, EVENTS_FILE) : runDir;
+  if (!fs.existsSync(file)) {
+    err(`${file}: no run log there (a run folder holds ${EVENTS_FILE})`);
+    return 2;
+  }
+  const log = readRunLog(file);
+  for (const line of describeSkipped(log)) err(line);
+  if (!log.started) {
+    err(`${file}: the log has no run_started event, so its layers are unknown`);
+    return 1;
+  }
+  out(`${log.started.name} (${log.started.runId}), backend ${log.started.backend}`);
+  printOutcome(log);
+  const svgFile = path.resolve(flags.get('svg') ?? path.join(path.dirname(file), 'curves.svg'));
+  fs.writeFileSync(svgFile, rotationCurvesSvg(log));
+  out(`layer rotation curves: ${svgFile}`);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'check':
+        return check(rest);
+      case 'train':
+        return await trainCommand(rest);
+      case 'report':
+        return report(rest);
+      case '--help':
+      case '-h':
+      case 'help':
+        out(USAGE);
+        return 0;
+      default:
+        throw new UsageError(command ? `unknown command '${command}'` : 'no command given');
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`layer-rotation: ${e.message}\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (e) => {
+      err(`layer-rotation: ${e instanceof Error ? e.message : String(e)}`);
+      process.exitCode = 1;
+    },
+  );
+}

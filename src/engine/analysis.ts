@@ -1,0 +1,131 @@
+// Reading run logs back: a tolerant parser of events.jsonl (a corrupt line is skipped and
+// reported with its line number, never fatal), and the per-layer analysis shown by the CLI's
+// report and by the editor.
+import * as fs from 'fs';
+import { BatchEvent, EpochEnd, LogEvent, RotationEvent, RunEvent, RunFinished, RunStarted } from './events';
+
+export interface SkippedLine {
+  line: number;
+  reason: string;
+}
+
+export interface RunLog {
+  file?: string;
+  started?: RunStarted;
+  rotations: RotationEvent[];
+  batches: BatchEvent[];
+  epochs: EpochEnd[];
+  logs: LogEvent[];
+  finished?: RunFinished;
+  /** Lines that were not valid run-log events. */
+  skipped: SkippedLine[];
+  /** True when the text ended inside a line (a writer still at work): that line was left out. */
+  partialLastLine: boolean;
+}
+
+const KNOWN = new Set(['run_started', 'rotation', 'batch', 'epoch_end', 'run_finished', 'log']);
+
+/** Why a parsed JSON value is not an event this reader can use, or undefined when it is. */
+export function eventProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
+  const e = value as Record<string, unknown>;
+  if (typeof e.v !== 'number') return 'no format version "v"';
+  if (typeof e.type !== 'string' || !KNOWN.has(e.type)) return `unknown event type ${JSON.stringify(e.type)}`;
+  const numArray = (k: string) => Array.isArray(e[k]) && (e[k] as unknown[]).every((x) => typeof x === 'number' || x === null);
+  switch (e.type) {
+    case 'run_started':
+      return Array.isArray(e.layers) ? undefined : 'run_started without "layers"';
+    case 'rotation':
+      return typeof e.step === 'number' && typeof e.epoch === 'number' && numArray('distances') ? undefined : 'rotation event needs numeric "step", "epoch" and "distances"';
+    case 'batch':
+      return typeof e.step === 'number' && typeof e.epoch === 'number' ? undefined : 'batch event needs numeric "step" and "epoch"';
+    case 'epoch_end':
+      return typeof e.epoch === 'number' ? undefined : 'epoch_end needs a numeric "epoch"';
+    case 'run_finished':
+      return typeof e.status === 'string' ? undefined : 'run_finished needs a "status"';
+    default:
+      return undefined;
+  }
+}
+
+/** Adds one event to a log being built. */
+export function addEvent(log: RunLog, e: RunEvent): void {
+  switch (e.type) {
+    case 'run_started':
+      log.started = e;
+      break;
+    case 'rotation':
+      log.rotations.push(e);
+      break;
+    case 'batch':
+      log.batches.push(e);
+      break;
+    case 'epoch_end':
+      log.epochs.push(e);
+      break;
+    case 'log':
+      log.logs.push(e);
+      break;
+    case 'run_finished':
+      log.finished = e;
+      break;
+  }
+}
+
+export function emptyRunLog(file?: string): RunLog {
+  return { file, rotations: [], batches: [], epochs: [], logs: [], skipped: [], partialLastLine: false };
+}
+
+export function parseRunLog(text: string, file?: string): RunLog {
+  const log = emptyRunLog(file);
+  const lines = text.split('\n');
+  // A text that does not end with a newline has a last line still being written.
+  if (lines.length && lines[lines.length - 1] !== '') {
+    log.partialLastLine = true;
+    lines.pop();
+  }
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (err) {
+      log.skipped.push({ line: i + 1, reason: `not valid JSON (${(err as Error).message})` });
+      return;
+    }
+    const problem = eventProblem(value);
+    if (problem) log.skipped.push({ line: i + 1, reason: problem });
+    else addEvent(log, value as RunEvent);
+  });
+  return log;
+}
+
+export function readRunLog(file: string): RunLog {
+  return parseRunLog(fs.readFileSync(file, 'utf8'), file);
+}
+
+export function describeSkipped(log: RunLog): string[] {
+  return log.skipped.map((s) => `${log.file ?? 'events.jsonl'}:${s.line}: skipped: ${s.reason}`);
+}
+
+export interface LayerRow {
+  name: string;
+  kind: string;
+  params: number;
+  /** Latest cosine distance (final when the run finished). */
+  distance: number | null;
+  lagging: boolean;
+}
+
+/** The per-layer table: latest distances, and which layers lag below target - margin. */
+export function layerTable(log: RunLog): LayerRow[] {
+  const layers = log.started?.layers ?? [];
+  const latest = log.finished?.finalDistances?.length ? log.finished.finalDistances : log.rotations[log.rotations.length - 1]?.distances ?? [];
+  const target = log.started?.target ?? 1;
+  const margin = log.started?.lagMargin ?? 0.2;
+  return layers.map((l, i) => {
+    const d = latest[i];
+    const distance = typeof d === 'number' && Number.isFinite(d) ? d : null;
+    return { name: l.name, kind: l.kind, params: l.params, distance, lagging: distance === null || distance < target - margin };
+  });
+}

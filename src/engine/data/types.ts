@@ -1,0 +1,34 @@
+// In-memory datasets, as plain typed arrays (the trainer turns batches into tensors).
+
+export interface Split {
+  /** n samples, each of prod(inputShape) float32 values, sample-major (NHWC for images). */
+  x: Float32Array;
+  /** n class labels in [0, classes). */
+  y: Uint8Array;
+  n: number;
+}
+
+export interface Dataset {
+  /** 'mnist', 'cifar10' or 'synthetic'. */
+  name: string;
+  /** Shape of one sample: [784] flattened for MNIST when the model is an MLP, [28, 28, 1] / [32, 32, 3] for CNNs. */
+  inputShape: number[];
+  classes: number;
+  train: Split;
+  validation: Split;
+  test: Split;
+  /** Per-channel mean and std of the training split used to normalize every split (when normalized). */
+  normalization?: { mean: number[]; std: number[] };
+  /** Where the data came from (a folder, or 'generated'). */
+  source: string;
+  /** Things the user should know that did not stop the load (e.g. missing CIFAR-10 training batches). */
+  warnings?: string[];
+}
+
+/** An error in the data: a missing folder, a malformed file. The message says what and where. */
+export class DataError extends Error {
+  constructor(message: string, readonly file?: string) {
+    super(message);
+    this.name = 'DataError';
+  }
+}

@@ -1,0 +1,86 @@
+// A run's folder: events.jsonl (the run log), a copy of the config, and summary.json at the end.
+import * as fs from 'fs';
+import * as path from 'path';
+import type { RunFinished, RunStarted } from './events';
+
+export const EVENTS_FILE = 'events.jsonl';
+export const SUMMARY_FILE = 'summary.json';
+export const CONFIG_COPY = 'config.layerrot.json';
+
+export interface RunSummary {
+  runId: string;
+  name: string;
+  status: RunFinished['status'];
+  reason: string;
+  backend: string | null;
+  configFile: string | null;
+  epoch: number;
+  step: number;
+  seconds: number;
+  testLoss: number | null;
+  testAccuracy: number | null;
+  target: number | null;
+  layers: { name: string; kind: string; params: number; finalDistance: number | null; lagging: boolean }[];
+  lagging: string[];
+}
+
+/** A run id from the config's name and the local time: `name-YYYYMMDD-HHMMSS`. */
+export function makeRunId(name: string, now = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stampStr = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'run';
+  return `${safe}-${stampStr}`;
+}
+
+/**
+ * Makes a new, empty run folder under `runsDir` and copies the config into it. Never reuses a
+ * folder that exists: a second run in the same second gets a suffix.
+ */
+export function createRunDir(runsDir: string, name: string, configFile?: string): { runId: string; runDir: string } {
+  fs.mkdirSync(runsDir, { recursive: true });
+  const base = makeRunId(name);
+  for (let i = 0; ; i++) {
+    const runId = i === 0 ? base : `${base}-${i + 1}`;
+    const runDir = path.join(runsDir, runId);
+    try {
+      fs.mkdirSync(runDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw err;
+    }
+    if (configFile) fs.copyFileSync(configFile, path.join(runDir, CONFIG_COPY));
+    return { runId, runDir };
+  }
+}
+
+export function makeSummary(runId: string, started: RunStarted | undefined, finished: RunFinished): RunSummary {
+  const lagging = new Set(finished.lagging.map((l) => l.name));
+  const layers = (started?.layers ?? []).map((l, i) => {
+    const d = finished.finalDistances[i];
+    return { name: l.name, kind: l.kind, params: l.params, finalDistance: typeof d === 'number' && Number.isFinite(d) ? d : null, lagging: lagging.has(l.name) };
+  });
+  return {
+    runId,
+    name: started?.name ?? runId,
+    status: finished.status,
+    reason: finished.reason,
+    backend: started?.backend ?? null,
+    configFile: started?.configFile ?? null,
+    epoch: finished.epoch,
+    step: finished.step,
+    seconds: finished.seconds,
+    testLoss: finished.testLoss,
+    testAccuracy: finished.testAccuracy,
+    target: started?.target ?? null,
+    layers,
+    lagging: finished.lagging.map((l) => l.name),
+  };
+}
+
+/** Writes summary.json atomically (a temporary file renamed over it). */
+export function writeSummary(runDir: string, summary: RunSummary): void {
+  const file = path.join(runDir, SUMMARY_FILE);
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(summary, null, 2) + '\n');
+  fs.renameSync(tmp, file);
+}

@@ -1,0 +1,291 @@
+// The training loop: builds the data, model and optimizer from a config, trains epoch by epoch
+// in minibatches, records layer rotation every N steps and at each epoch end, checks the
+// paper's stopping criteria, and reports everything as run-log events.
+import * as tf from '@tensorflow/tfjs-core';
+import * as path from 'path';
+import type { TrainingConfig } from './config/types';
+import { selectBackend } from './backend';
+import { loadDataset } from './data/load';
+import type { Dataset, Split } from './data/types';
+import { EpochEnd, LaggingLayer, NewEvent, RunFinished, RunStatus } from './events';
+import { buildModel, Model } from './models';
+import { createOptimizer } from './optim/optimizers';
+import { layerMultipliers, learningRateAt, paramGroups } from './optim/schedule';
+import { Rng } from './rng';
+import { RotationMonitor } from './rotation';
+
+export interface TrainOptions {
+  config: TrainingConfig;
+  /** Absolute path of the config file (relative dataset paths resolve against its folder). */
+  configFile?: string;
+  runId: string;
+  /** Overrides from the command line. */
+  epochs?: number;
+  maxSteps?: number;
+  backend?: TrainingConfig['backend'];
+  /** Folder of the wasm backend's .wasm files, when bundled. */
+  wasmPath?: string;
+  /** Receives every event, in order. */
+  emit: (e: NewEvent) => void;
+  /** Polled after every step: true asks the run to end cleanly. */
+  shouldStop?: () => boolean;
+}
+
+/** Ends a run early from inside the loop, with the status and reason to report. */
+class EndRun extends Error {
+  constructor(
+    readonly status: RunStatus,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const EVAL_BATCH = 1000;
+const BATCH_EVENTS_PER_EPOCH = 50;
+
+export function laggingLayers(names: string[], distances: number[], target: number, margin: number): LaggingLayer[] {
+  return names
+    .map((name, i) => ({ name, distance: distances[i] }))
+    .filter((l) => !(l.distance >= target - margin)); // NaN lags too
+}
+
+/** Explains failures people can act on, e.g. out-of-memory errors from wasm or V8. */
+export function describeFailure(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/out of memory|\bOOM\b|Array buffer allocation failed|Cannot allocate|Maximum call stack|memory access out of bounds|grow memory/i.test(msg)) {
+    return `out of memory: ${msg} (try a smaller batchSize or model, or the tfjs-node backend)`;
+  }
+  return msg;
+}
+
+export async function train(opts: TrainOptions): Promise<RunFinished> {
+  const { config, emit } = opts;
+  const started = Date.now();
+  let step = 0;
+  let stepsPerEpoch = 1;
+  let model: Model | undefined;
+  let monitor: RotationMonitor | undefined;
+  let optimizer: ReturnType<typeof createOptimizer> | undefined;
+  let data: Dataset | undefined;
+  let finished: RunFinished | undefined;
+
+  const finish = (status: RunStatus, reason: string, test: { loss: number; accuracy: number } | null): RunFinished => {
+    let finalDistances: number[] = [];
+    let lagging: LaggingLayer[] = [];
+    if (model && monitor) {
+      const rec = monitor.record();
+      finalDistances = rec.distances;
+      lagging = laggingLayers(model.layers.map((l) => l.name), finalDistances, config.monitoring.target, config.monitoring.lagMargin);
+    }
+    const e: Omit<RunFinished, 'v' | 'time'> = {
+      type: 'run_finished',
+      status,
+      reason,
+      step,
+      epoch: step / stepsPerEpoch,
+      finalDistances,
+      testLoss: test ? test.loss : null,
+      testAccuracy: test ? test.accuracy : null,
+      lagging,
+      seconds: (Date.now() - started) / 1000,
+    };
+    emit(e);
+    return { v: 0, time: 0, ...e };
+  };
+
+  try {
+    const backend = await selectBackend(opts.backend ?? config.backend, { wasmPath: opts.wasmPath });
+    const configDir = opts.configFile ? path.dirname(opts.configFile) : process.cwd();
+    const dataset = loadDataset(config.dataset, { seed: config.seed, flatten: config.model.type === 'mlp', configDir });
+    data = dataset;
+    for (const w of dataset.warnings ?? []) emit({ type: 'log', level: 'warning', message: w });
+    if (dataset.train.n === 0) throw new EndRun('failed', 'the training set is empty');
+
+    model = buildModel(config.model, dataset.inputShape, dataset.classes, config.seed);
+    const names = model.layers.map((l) => l.name);
+    const multipliers = layerMultipliers(config.optimizer, names);
+    optimizer = createOptimizer(config.optimizer, paramGroups(model.params, config.optimizer, multipliers));
+    monitor = new RotationMonitor(model.kernels);
+
+    const epochs = opts.epochs ?? config.schedule.epochs;
+    const batchSize = config.schedule.batchSize;
+    stepsPerEpoch = Math.ceil(dataset.train.n / batchSize);
+    const totalSteps = Math.min(epochs * stepsPerEpoch, opts.maxSteps ?? Infinity);
+    const recordEvery = config.monitoring.everySteps ?? Math.max(1, Math.floor(stepsPerEpoch / config.monitoring.recordsPerEpoch));
+    // Batch metrics come more often than rotation records: they drive progress and loss curves.
+    const batchEvery = Math.max(1, Math.min(recordEvery, Math.floor(stepsPerEpoch / BATCH_EVENTS_PER_EPOCH)));
+
+    emit({
+      type: 'run_started',
+      runId: opts.runId,
+      name: config.name,
+      configFile: opts.configFile,
+      engine: 'tfjs',
+      backend: backend.name,
+      backendDescription: backend.description,
+      dataset: { name: dataset.name, train: dataset.train.n, validation: dataset.validation.n, test: dataset.test.n, inputShape: dataset.inputShape, classes: dataset.classes },
+      model: config.model.type,
+      optimizer: `${config.optimizer.type}${config.optimizer.layca ? '-layca' : ''}`,
+      layers: model.layers,
+      epochs,
+      stepsPerEpoch,
+      batchSize,
+      totalSteps,
+      target: config.monitoring.target,
+      lagMargin: config.monitoring.lagMargin,
+      seed: config.seed,
+      schedule: {
+        learningRate: config.optimizer.learningRate,
+        decay: config.schedule.decay,
+        warmupEpochs: config.schedule.warmupEpochs,
+        layca: config.optimizer.layca,
+        multipliers,
+      },
+    });
+    emit({ type: 'rotation', step: 0, epoch: 0, ...monitor.record(), steps: 0 });
+
+    const rng = new Rng(config.seed + 1);
+    const lossHistory: number[] = [];
+    let lastRecordStep = 0;
+    let lastBatchStep = 0;
+    let window = { loss: 0, correct: 0, samples: 0 };
+
+    for (let epoch = 0; epoch < epochs && step < totalSteps; epoch++) {
+      const epochStart = Date.now();
+      const order = rng.permutation(dataset.train.n);
+      let epochLoss = 0;
+      let epochCorrect = 0;
+      let epochSamples = 0;
+      for (let b = 0; b < stepsPerEpoch && step < totalSteps; b++) {
+        const idx = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, dataset.train.n));
+        const lr = learningRateAt(config.optimizer.learningRate, config.schedule, step / stepsPerEpoch);
+        const { loss, correct } = trainStep(model, optimizer, dataset, idx, lr);
+        step++;
+        if (!Number.isFinite(loss)) {
+          throw new EndRun('failed', `the loss became ${loss} at step ${step} (epoch ${(step / stepsPerEpoch).toFixed(2)}, learning rate ${lr}): lower optimizer.learningRate, or turn on Layca`);
+        }
+        const n = idx.length;
+        epochLoss += loss * n;
+        epochCorrect += correct;
+        epochSamples += n;
+        window.loss += loss * n;
+        window.correct += correct;
+        window.samples += n;
+        const last = b === stepsPerEpoch - 1 || step === totalSteps;
+        if (step - lastBatchStep >= batchEvery || last) {
+          emit({ type: 'batch', step, epoch: step / stepsPerEpoch, loss: window.loss / window.samples, accuracy: window.correct / window.samples, learningRate: lr });
+          lastBatchStep = step;
+          window = { loss: 0, correct: 0, samples: 0 };
+        }
+        if (step - lastRecordStep >= recordEvery || last) {
+          emit({ type: 'rotation', step, epoch: step / stepsPerEpoch, ...monitor.record(), steps: step - lastRecordStep });
+          lastRecordStep = step;
+        }
+        // Let IPC messages and signals (a stop request) in between steps.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (opts.shouldStop?.()) throw new EndRun('stopped', `stopped on request at step ${step}`);
+      }
+      const seconds = (Date.now() - epochStart) / 1000;
+      const val = dataset.validation.n > 0 ? evaluate(model, dataset, dataset.validation) : null;
+      const end: Omit<EpochEnd, 'v' | 'time'> = {
+        type: 'epoch_end',
+        epoch: epoch + 1,
+        step,
+        loss: epochLoss / epochSamples,
+        accuracy: epochCorrect / epochSamples,
+        valLoss: val ? val.loss : null,
+        valAccuracy: val ? val.accuracy : null,
+        seconds,
+        samplesPerSecond: epochSamples / seconds,
+      };
+      emit(end);
+      lossHistory.push(end.loss);
+      checkStopping(config, lossHistory, end, dataset.classes);
+    }
+    const reason = step >= epochs * stepsPerEpoch ? `trained ${epochs} epoch${epochs === 1 ? '' : 's'}` : `reached the step limit (${totalSteps} steps)`;
+    finished = finish('completed', reason, evaluate(model, dataset, dataset.test));
+  } catch (err) {
+    if (err instanceof EndRun) {
+      const test = err.status === 'completed' && model && data ? evaluate(model, data, data.test) : null;
+      finished = finish(err.status, err.message, test);
+    } else {
+      finished = finish('failed', describeFailure(err), null);
+    }
+  } finally {
+    monitor?.dispose();
+    optimizer?.dispose();
+    model?.dispose();
+  }
+  return finished;
+}
+
+/** Throws EndRun when one of the paper's stopping criteria is met at an epoch end. */
+function checkStopping(config: TrainingConfig, losses: number[], end: Omit<EpochEnd, 'v' | 'time'>, classes: number): void {
+  const s = config.stopping;
+  if (s.lossBelow !== undefined && end.loss < s.lossBelow) {
+    throw new EndRun('completed', `the training loss ${end.loss.toPrecision(3)} fell below ${s.lossBelow} (stopping.lossBelow) after epoch ${end.epoch}`);
+  }
+  if (s.plateau && losses.length > s.plateau.epochs) {
+    const recent = losses.slice(-(s.plateau.epochs + 1));
+    if (Math.max(...recent) - Math.min(...recent) <= s.plateau.tolerance) {
+      throw new EndRun('completed', `the training loss has not changed by more than ${s.plateau.tolerance} for ${s.plateau.epochs} epochs (stopping.plateau)`);
+    }
+  }
+  if (s.chance && end.epoch >= s.chance.epochs && end.accuracy <= 1 / classes + s.chance.margin) {
+    throw new EndRun('failed', `the training accuracy is still at chance (${(100 * end.accuracy).toFixed(1)}%) after ${end.epoch} epochs (stopping.chance): the learning rate is probably too high or too low`);
+  }
+}
+
+/** Copies the samples `idx` of a split into one batch tensor and its one-hot labels. */
+function makeBatch(data: Dataset, split: Split, idx: ArrayLike<number>): { x: tf.Tensor; y: tf.Tensor2D; labels: Int32Array } {
+  const d = data.inputShape.reduce((a, b) => a * b, 1);
+  const n = idx.length;
+  const xs = new Float32Array(n * d);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const j = idx[i];
+    xs.set(split.x.subarray(j * d, (j + 1) * d), i * d);
+    labels[i] = split.y[j];
+  }
+  const x = tf.tensor(xs, [n, ...data.inputShape]);
+  const y = tf.oneHot(tf.tensor1d(labels, 'int32'), data.classes) as tf.Tensor2D;
+  return { x, y, labels };
+}
+
+function trainStep(model: Model, optimizer: ReturnType<typeof createOptimizer>, data: Dataset, idx: Uint32Array, lr: number): { loss: number; correct: number } {
+  return tf.tidy(() => {
+    const { x, y } = makeBatch(data, data.train, idx);
+    // The number of correct predictions comes out of the gradient scope through tf.keep,
+    // which also exempts it from this tidy: it is disposed explicitly below.
+    let correct: tf.Tensor = tf.scalar(0);
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = model.forward(x, true);
+      correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)), 'float32')));
+      return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+    }, model.params.map((p) => p.variable));
+    optimizer.step(grads, lr);
+    const both = tf.stack([value, correct]).dataSync();
+    correct.dispose();
+    return { loss: both[0], correct: both[1] };
+  });
+}
+
+/** Mean loss and accuracy over a split, in batches, in inference mode. */
+export function evaluate(model: Model, data: Dataset, split: Split): { loss: number; accuracy: number } {
+  let loss = 0;
+  let correct = 0;
+  for (let start = 0; start < split.n; start += EVAL_BATCH) {
+    const idx = Array.from({ length: Math.min(EVAL_BATCH, split.n - start) }, (_, i) => start + i);
+    const [l, c] = tf.tidy(() => {
+      const { x, y } = makeBatch(data, split, idx);
+      const logits = model.forward(x, false);
+      const l = tf.mul(tf.losses.softmaxCrossEntropy(y, logits), idx.length);
+      const c = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)), 'float32'));
+      return Array.from(tf.stack([l, c]).dataSync());
+    });
+    loss += l;
+    correct += c;
+  }
+  return split.n ? { loss: loss / split.n, accuracy: correct / split.n } : { loss: NaN, accuracy: NaN };
+}

@@ -1,0 +1,95 @@
+// The training runner: a child process (forked with an IPC channel by the CLI or the editor)
+// that trains one config into one run folder. It appends every event to events.jsonl and
+// sends it over IPC; a {type: 'stop'} message, SIGINT or SIGTERM ends the run cleanly after
+// the current step. Its argument is a JSON RunnerArgs.
+import * as path from 'path';
+import type { ConfigError } from './engine/config/types';
+import { formatError, loadConfigFile } from './engine/config/validate';
+import { EventLogWriter, NewEvent, RunEvent, RunFinished, RunStarted, stamp } from './engine/events';
+import { EVENTS_FILE, makeSummary, writeSummary } from './engine/run';
+import { describeFailure, train } from './engine/trainer';
+
+export interface RunnerArgs {
+  configFile: string;
+  runDir: string;
+  runId: string;
+  epochs?: number;
+  maxSteps?: number;
+  backend?: 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
+  wasmPath?: string;
+}
+
+/** Messages the parent may send. */
+export type RunnerMessage = { type: 'stop' };
+
+async function main(): Promise<number> {
+  const args = JSON.parse(process.argv[2] ?? '{}') as RunnerArgs;
+  const writer = new EventLogWriter(path.join(args.runDir, EVENTS_FILE));
+  let started: RunStarted | undefined;
+  let finished: RunFinished | undefined;
+  const pending: Promise<void>[] = [];
+
+  const emit = (e: NewEvent) => {
+    const event: RunEvent = stamp(e);
+    if (event.type === 'run_started') started = event;
+    if (event.type === 'run_finished') finished = event;
+    writer.write(event);
+    if (process.send && process.connected) {
+      pending.push(new Promise((resolve) => process.send!(event, () => resolve())));
+    }
+  };
+  const fail = (reason: string) => {
+    if (!finished) {
+      emit({ type: 'run_finished', status: 'failed', reason, step: 0, epoch: 0, finalDistances: [], testLoss: null, testAccuracy: null, lagging: [], seconds: 0 });
+    }
+  };
+
+  let stopRequested = false;
+  process.on('message', (m: RunnerMessage) => {
+    if (m && m.type === 'stop') stopRequested = true;
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopRequested) process.exit(130); // a second signal: give up at once
+      stopRequested = true;
+    });
+  }
+  process.on('uncaughtException', (err) => {
+    fail(describeFailure(err));
+    writer.close();
+    process.exit(1);
+  });
+
+  const checked = loadConfigFile(args.configFile);
+  if (!checked.ok) {
+    fail(`invalid config:\n${checked.errors.filter((e: ConfigError) => e.severity === 'error').map(formatError).join('\n')}`);
+  } else {
+    for (const w of checked.errors) emit({ type: 'log', level: 'warning', message: formatError(w) });
+    await train({
+      config: checked.config,
+      configFile: path.resolve(args.configFile),
+      runId: args.runId,
+      epochs: args.epochs,
+      maxSteps: args.maxSteps,
+      backend: args.backend,
+      wasmPath: args.wasmPath,
+      emit,
+      shouldStop: () => stopRequested,
+    });
+  }
+  if (finished) writeSummary(args.runDir, makeSummary(args.runId, started, finished));
+  writer.close();
+  await Promise.all(pending);
+  return finished?.status === 'failed' ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    if (process.connected) process.disconnect();
+  },
+  (err) => {
+    process.stderr.write(`layer-rotation runner: ${describeFailure(err)}\n`);
+    process.exit(1);
+  },
+);

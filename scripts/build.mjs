@@ -22,6 +22,8 @@ await esbuild.build({
   minify: production,
   // Native backends are optional: loaded at run time when the user has installed them.
   external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+  // jsonc-parser's default (UMD) build has requires esbuild cannot follow: prefer its ES module build.
+  mainFields: ['module', 'main'],
   logLevel: 'warning',
 });
 

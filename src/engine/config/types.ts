@@ -38,24 +38,29 @@ export interface DatasetCommon {
 }
 
 export interface ModelCommon {
+  /** Default 'he_normal'. */
   kernelInitializer: Initializer;
+  /** Default true. */
   useBias: boolean;
 }
 export interface MlpSpec extends ModelCommon {
   type: 'mlp';
   /** Hidden layer widths, in forward order; [] is a linear classifier. */
   hidden: number[];
+  /** Default 'relu'. */
   activation: Activation;
 }
 export interface VggSpec extends ModelCommon {
   type: 'vgg';
   /** Filters of each stage's conv layers; its length is the number of stages. */
   filters: number[];
-  /** Conv layers per stage: one number for all stages, or one per stage. */
+  /** Conv layers per stage: one number for all stages, or one per stage. Default 2. */
   convsPerStage: number | number[];
+  /** Default 3. */
   kernelSize: number;
+  /** Default true. */
   batchNorm: boolean;
-  /** Hidden dense layers after global average pooling (before the output layer). */
+  /** Hidden dense layers after global average pooling (before the output layer). Default []. */
   dense: number[];
 }
 export interface ResnetSpec extends ModelCommon {
@@ -64,6 +69,7 @@ export interface ResnetSpec extends ModelCommon {
   depth: number;
   /** Filters of the three stages. Default [16, 32, 64]. */
   filters: number[];
+  /** Default true. */
   batchNorm: boolean;
 }
 export type ModelSpec = MlpSpec | VggSpec | ResnetSpec;
@@ -71,21 +77,24 @@ export type ModelSpec = MlpSpec | VggSpec | ResnetSpec;
 export type OptimizerType = 'sgd' | 'adam' | 'rmsprop' | 'adagrad';
 export interface OptimizerSpec {
   type: OptimizerType;
-  /** Apply Layca to kernels: every step turns each kernel by atan(lr * multiplier). */
+  /** Apply Layca to kernels: every step turns each kernel by atan(lr * multiplier). Default false. */
   layca: boolean;
   learningRate: number;
-  /** SGD */
+  /** SGD. Default 0. */
   momentum: number;
+  /** SGD. Default false. */
   nesterov: boolean;
-  /** Adam */
+  /** Adam. Default 0.9. */
   beta1: number;
+  /** Adam. Default 0.999. */
   beta2: number;
-  /** RMSprop's decay of the squared-gradient average (PyTorch's alpha, Keras's rho). */
+  /** RMSprop's decay of the squared-gradient average (PyTorch's alpha, Keras's rho). Default 0.9. */
   rho: number;
-  /** Adagrad */
+  /** Adagrad. Default 0.1. */
   initialAccumulatorValue: number;
+  /** Adam, RMSprop, Adagrad. Default 1e-8. */
   epsilon: number;
-  /** L2 weight decay on kernels, added to the gradient as weightDecay * w. */
+  /** L2 weight decay on kernels, added to the gradient as weightDecay * w. Default 0. */
   weightDecay: number;
   /** The paper's alpha in (-1, 1): per-layer multipliers of the learning rate. Default 0. */
   alpha: number;
@@ -108,10 +117,11 @@ export interface ScheduleSpec {
 export interface MonitoringSpec {
   /** Record layer rotation every N steps; default: recordsPerEpoch records per epoch. */
   everySteps?: number;
+  /** Default 10. */
   recordsPerEpoch: number;
-  /** The target cosine distance (the paper's optimum: 1). */
+  /** The target cosine distance (the paper's optimum: 1). Default 1. */
   target: number;
-  /** A layer lags when its final distance is below target - lagMargin. */
+  /** A layer lags when its final distance is below target - lagMargin. Default 0.2. */
   lagMargin: number;
 }
 
@@ -125,9 +135,13 @@ export interface StoppingSpec {
 }
 
 export interface TrainingConfig {
+  /** Default: the file name without `.layerrot.json`. */
   name: string;
+  /** Default 0. */
   seed: number;
+  /** Default 'tfjs'. */
   engine: 'tfjs';
+  /** Default 'auto'. */
   backend: BackendName;
   dataset: DatasetSpec;
   model: ModelSpec;

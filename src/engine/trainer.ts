@@ -8,6 +8,7 @@ import { selectBackend } from './backend';
 import { loadDataset } from './data/load';
 import type { Dataset, Split } from './data/types';
 import { EpochEnd, LaggingLayer, NewEvent, RunFinished, RunStatus } from './events';
+import { registerGradients } from './gradients';
 import { buildModel, Model } from './models';
 import { createOptimizer } from './optim/optimizers';
 import { layerMultipliers, learningRateAt, paramGroups } from './optim/schedule';
@@ -95,6 +96,7 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
   };
 
   try {
+    registerGradients();
     const backend = await selectBackend(opts.backend ?? config.backend, { wasmPath: opts.wasmPath });
     const configDir = opts.configFile ? path.dirname(opts.configFile) : process.cwd();
     const dataset = loadDataset(config.dataset, { seed: config.seed, flatten: config.model.type === 'mlp', configDir });

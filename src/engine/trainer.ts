@@ -97,8 +97,8 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
 
   try {
     registerGradients();
-    const backend = await selectBackend(opts.backend ?? config.backend, { wasmPath: opts.wasmPath });
     const configDir = opts.configFile ? path.dirname(opts.configFile) : process.cwd();
+    const backend = await selectBackend(opts.backend ?? config.backend, { wasmPath: opts.wasmPath, configDir });
     const dataset = loadDataset(config.dataset, { seed: config.seed, flatten: config.model.type === 'mlp', configDir });
     data = dataset;
     for (const w of dataset.warnings ?? []) emit({ type: 'log', level: 'warning', message: w });

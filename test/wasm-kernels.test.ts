@@ -315,3 +315,25 @@ test('a small CNN trains on wasm like on cpu, without leaking tensors', async ()
     assert.ok(Math.abs(wasm.losses[i] - cpu.losses[i]) < 1e-4, `step ${i}: wasm ${wasm.losses[i]} vs cpu ${cpu.losses[i]}`);
   }
 });
+
+test('wasm matrix products with transposed operands equal cpu\'s, and go through the explicit transpose', async () => {
+  const rng = new Rng(21);
+  const cases: [number[], number[], boolean, boolean][] = [
+    [[64, 30], [64, 20], true, false], // x^T dy: a dense layer's kernel gradient
+    [[64, 20], [30, 20], false, true], // dy W^T: its input gradient
+    [[7, 5], [9, 7], true, true],
+    [[3, 6, 4], [3, 6, 5], true, false], // batched
+  ];
+  for (const [sa, sb, ta, tb] of cases) {
+    const a = randomArray(rng, sa.reduce((x, y) => x * y, 1));
+    const b = randomArray(rng, sb.reduce((x, y) => x * y, 1));
+    const product = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => tf.matMul(tf.tensor(a, sa), tf.tensor(b, sb), ta, tb).dataSync() as Float32Array);
+    };
+    const before = wasmKernelStats().matMulTransposed;
+    const onWasm = await product('wasm');
+    assert.equal(wasmKernelStats().matMulTransposed, before + 1);
+    assertClose(onWasm, await product('cpu'), `matMul ${sa} x ${sb} (${ta}, ${tb})`);
+  }
+});

@@ -240,7 +240,7 @@ function checkStopping(config: TrainingConfig, losses: number[], end: Omit<Epoch
 }
 
 /** Copies the samples `idx` of a split into one batch tensor and its one-hot labels. */
-function makeBatch(data: Dataset, split: Split, idx: ArrayLike<number>): { x: tf.Tensor; y: tf.Tensor2D; labels: Int32Array } {
+export function makeBatch(data: Dataset, split: Split, idx: ArrayLike<number>): { x: tf.Tensor; y: tf.Tensor2D; labels: Int32Array } {
   const d = data.inputShape.reduce((a, b) => a * b, 1);
   const n = idx.length;
   const xs = new Float32Array(n * d);
@@ -255,7 +255,7 @@ function makeBatch(data: Dataset, split: Split, idx: ArrayLike<number>): { x: tf
   return { x, y, labels };
 }
 
-function trainStep(model: Model, optimizer: ReturnType<typeof createOptimizer>, data: Dataset, idx: Uint32Array, lr: number): { loss: number; correct: number } {
+export function trainStep(model: Model, optimizer: ReturnType<typeof createOptimizer>, data: Dataset, idx: Uint32Array, lr: number): { loss: number; correct: number } {
   return tf.tidy(() => {
     const { x, y } = makeBatch(data, data.train, idx);
     // The number of correct predictions comes out of the gradient scope through tf.keep,

@@ -17,7 +17,7 @@ const RUNNER = path.join(ROOT, 'out', 'src', 'runner.js');
 describe('the default example, one epoch on an MNIST subset, through the CLI', () => {
   const dir = tempDir('default');
   const config = readExample('mnist-default.layerrot.json');
-  config.dataset = { ...config.dataset, trainSubset: 10000, testSubset: 2000 };
+  config.dataset = { ...config.dataset, trainSubset: 20000, testSubset: 2000 };
   config.schedule = { ...config.schedule, batchSize: 64 };
   config.backend = 'wasm';
   const file = writeConfig(dir, 'default-subset', config);
@@ -50,7 +50,7 @@ describe('the default example, one epoch on an MNIST subset, through the CLI', (
     assert.deepEqual(started.layers[0].shape, [784, 256]);
     assert.equal(started.layers[0].params, 784 * 256 + 256);
     assert.deepEqual(started.layers[2].configPath, ['model', 'hidden', 2]);
-    assert.equal(started.dataset.train + started.dataset.validation, 10000);
+    assert.equal(started.dataset.train + started.dataset.validation, 20000);
     const rotations = events.filter((e) => e.type === 'rotation');
     // The default records 20 times an epoch, plus the record at step 0.
     assert.ok(rotations.length >= 20, `${rotations.length} rotation records`);

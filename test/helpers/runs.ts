@@ -10,8 +10,17 @@ export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const CLI = path.join(ROOT, 'bin', 'layer-rotation.js');
 export const EXAMPLES = path.join(ROOT, 'examples');
 
+const created: string[] = [];
+process.on('exit', () => {
+  if (process.env.KEEP_TEST_RUNS) return;
+  for (const dir of created) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temporary folder, removed when the test process exits (kept with KEEP_TEST_RUNS=1). */
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `lrm-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lrm-${prefix}-`));
+  created.push(dir);
+  return dir;
 }
 
 /** An example config (JSON with comments) as an object. */

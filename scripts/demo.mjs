@@ -1,7 +1,7 @@
 // The README's main job: builds the engine if needed, trains the default example with live
 // progress, and writes its layer rotation curves (runs/<run id>/curves.svg).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(new URL(import.meta.url).pathname), '..');
@@ -13,7 +13,3 @@ if (!existsSync(join(root, 'out', 'src', 'engine', 'tfjs-gradients.js'))) run('n
 const config = process.argv[2] ?? 'examples/mnist-default.layerrot.json';
 const runsDir = join(root, 'runs');
 run(process.execPath, ['bin/layer-rotation.js', 'train', config, '--out', runsDir, ...process.argv.slice(3)]);
-const latest = readdirSync(runsDir)
-  .map((name) => join(runsDir, name))
-  .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-run(process.execPath, ['bin/layer-rotation.js', 'report', latest]);

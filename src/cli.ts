@@ -15,7 +15,7 @@ const USAGE = `usage:
   layer-rotation report RUN_DIR [--svg FILE]
 
   check   validates a *.layerrot.json config: exit 0 when valid, 2 with one file:line:col line per error
-  train   trains it in a child process, with progress on stderr, into RUNS_DIR/<run id>/
+  train   trains it in a child process, with progress on stderr, into RUNS_DIR/<run id>/ (with curves.svg)
           (default RUNS_DIR: runs/ beside the config); exit 0 on success, 1 on a failed run, 2 on an invalid config
   report  prints a saved run's layer table and writes its layer rotation curves as SVG (default RUN_DIR/curves.svg)`;
 
@@ -183,11 +183,17 @@ async function trainCommand(argv: string[]): Promise<number> {
   const log = readRunLog(path.join(handle.runDir, EVENTS_FILE));
   printOutcome(log);
   out(`run folder: ${handle.runDir}`);
+  if (log.started) out(`layer rotation curves: ${writeCurves(log, path.join(handle.runDir, 'curves.svg'))}`);
   if (finished.status === 'failed') {
     err(`training failed: ${finished.reason}\nthe run's log is ${path.join(handle.runDir, EVENTS_FILE)}`);
     return 1;
   }
   return finished.status === 'stopped' ? 130 : 0;
+}
+
+function writeCurves(log: RunLog, file: string): string {
+  fs.writeFileSync(file, rotationCurvesSvg(log));
+  return file;
 }
 
 function report(argv: string[]): number {
@@ -207,9 +213,7 @@ function report(argv: string[]): number {
   }
   out(`${log.started.name} (${log.started.runId}), backend ${log.started.backend}`);
   printOutcome(log);
-  const svgFile = path.resolve(flags.get('svg') ?? path.join(path.dirname(file), 'curves.svg'));
-  fs.writeFileSync(svgFile, rotationCurvesSvg(log));
-  out(`layer rotation curves: ${svgFile}`);
+  out(`layer rotation curves: ${writeCurves(log, path.resolve(flags.get('svg') ?? path.join(path.dirname(file), 'curves.svg')))}`);
   return 0;
 }
 

@@ -9,7 +9,7 @@ import { selectBackend } from '../src/engine/backend';
 import { parseConfigText } from '../src/engine/config/validate';
 import type { NewEvent, RunFinished } from '../src/engine/events';
 import { startRun } from '../src/engine/supervisor';
-import { train } from '../src/engine/trainer';
+import { describeFailure, train } from '../src/engine/trainer';
 import { onlyRun, readExample, ROOT, runCli, strictEvents, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
 
 const RUNNER = path.join(ROOT, 'out', 'src', 'runner.js');
@@ -35,6 +35,7 @@ describe('the default example, one epoch on an MNIST subset, through the CLI', (
     assert.match(result.stdout, /test accuracy: \d+\.\d+%/);
     for (const name of ['dense1', 'dense5', 'output']) assert.match(result.stdout, new RegExp(`^${name}\\s+dense`, 'm'));
     assert.match(result.stderr, /backend wasm/);
+    assert.match(fs.readFileSync(path.join(runDir, 'curves.svg'), 'utf8'), /<svg/);
   });
 
   it('writes a complete log: started, rotation records, batches, epoch end, finished', () => {
@@ -171,6 +172,46 @@ describe('runs on synthetic data', () => {
     assert.ok(last.step > 0, 'the failure records how far the run got');
     assert.equal(last.finalDistances.length, 3);
     assert.ok(fs.existsSync(path.join(handle.runDir, 'summary.json')));
+  });
+});
+
+describe('out of memory', () => {
+  it('a runner that runs out of JavaScript heap ends its run as failed, saying so', async () => {
+    const dir = tempDir('oom');
+    const file = writeConfig(dir, 'oom', syntheticConfig());
+    // A runner that starts the run, then exhausts a deliberately small heap.
+    const script = path.join(dir, 'oom-runner.js');
+    fs.writeFileSync(
+      script,
+      `const fs = require('fs'); const path = require('path');
+       const args = JSON.parse(process.argv[2]);
+       const e = { v: 1, time: Date.now(), type: 'run_started', runId: args.runId, name: 'oom', engine: 'test', backend: 'none',
+         dataset: { name: 'synthetic', train: 1, validation: 0, test: 1, inputShape: [1], classes: 2 },
+         layers: [{ name: 'dense1', kind: 'dense', shape: [1, 2], params: 4 }], epochs: 1, stepsPerEpoch: 1, batchSize: 1, totalSteps: 1, target: 1, lagMargin: 0.2 };
+       fs.appendFileSync(path.join(args.runDir, 'events.jsonl'), JSON.stringify(e) + '\\n');
+       const hog = []; for (;;) hog.push(new Array(1e5).fill(1.5));`,
+    );
+    const handle = startRun({ configFile: file, runsDir: path.join(dir, 'runs'), name: 'oom', runnerScript: script, execArgv: ['--max-old-space-size=24'] });
+    const fin = await handle.done;
+    assert.equal(fin.status, 'failed');
+    assert.match(fin.reason, /ran out of memory/);
+    const events = strictEvents(handle.runDir);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['run_started', 'run_finished'],
+    );
+    const summary = JSON.parse(fs.readFileSync(path.join(handle.runDir, 'summary.json'), 'utf8'));
+    assert.equal(summary.layers[0].name, 'dense1');
+  });
+
+  it('an allocation failure inside training is reported as out of memory', () => {
+    let err: unknown;
+    try {
+      new ArrayBuffer(2 ** 40);
+    } catch (e) {
+      err = e;
+    }
+    assert.match(describeFailure(err), /^out of memory: .*try a smaller batchSize/);
   });
 });
 

@@ -56,10 +56,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `layer-rotation ARGS`; `onStderr` sees stderr as it comes (e.g. to kill mid-way). */
-export function runCli(args: string[], opts: { onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; timeoutMs?: number } = {}): Promise<CliResult> {
+/** Runs `layer-rotation ARGS` (or another build of the CLI: `cli`); `onStderr` sees stderr as it comes (e.g. to kill mid-way). */
+export function runCli(args: string[], opts: { onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; timeoutMs?: number; cli?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [opts.cli ?? CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => {

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// The `layer-rotation` command: runs the esbuild bundle when built (npm run build), else tsc's output.
+// The `layer-rotation` command: runs the newest build, the esbuild bundle (npm run build) or
+// tsc's output (npm run compile).
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const root = path.join(__dirname, '..');
 const candidates = [path.join(root, 'dist', 'cli.js'), path.join(root, 'out', 'src', 'cli.js')];
-const entry = candidates.find((f) => fs.existsSync(f));
+const built = candidates.filter((f) => fs.existsSync(f));
+const entry = built.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
 if (!entry) {
   process.stderr.write('layer-rotation: not built yet: run `npm run build` in ' + root + '\n');
   process.exit(1);

@@ -64,8 +64,8 @@ async function main(): Promise<number> {
   if (!checked.ok) {
     fail(`invalid config:\n${checked.errors.filter((e: ConfigError) => e.severity === 'error').map(formatError).join('\n')}`);
   } else {
-    for (const w of checked.errors) emit({ type: 'log', level: 'warning', message: formatError(w) });
     await train({
+      warnings: checked.errors.map(formatError),
       config: checked.config,
       configFile: path.resolve(args.configFile),
       runId: args.runId,

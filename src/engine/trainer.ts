@@ -28,6 +28,8 @@ export interface TrainOptions {
   wasmPath?: string;
   /** Receives every event, in order. */
   emit: (e: NewEvent) => void;
+  /** Warnings to report (e.g. the config's), as log events right after run_started. */
+  warnings?: string[];
   /** Polled after every step: true asks the run to end cleanly. */
   shouldStop?: () => boolean;
 }
@@ -101,7 +103,6 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
     const backend = await selectBackend(opts.backend ?? config.backend, { wasmPath: opts.wasmPath, configDir });
     const dataset = loadDataset(config.dataset, { seed: config.seed, flatten: config.model.type === 'mlp', configDir });
     data = dataset;
-    for (const w of dataset.warnings ?? []) emit({ type: 'log', level: 'warning', message: w });
     if (dataset.train.n === 0) throw new EndRun('failed', 'the training set is empty');
 
     model = buildModel(config.model, dataset.inputShape, dataset.classes, config.seed);
@@ -145,6 +146,7 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
         multipliers,
       },
     });
+    for (const message of [...(opts.warnings ?? []), ...(dataset.warnings ?? [])]) emit({ type: 'log', level: 'warning', message });
     emit({ type: 'rotation', step: 0, epoch: 0, ...monitor.record(), steps: 0 });
 
     const rng = new Rng(config.seed + 1);

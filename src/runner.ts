@@ -45,8 +45,15 @@ async function main(): Promise<number> {
   };
 
   let stopRequested = false;
+  let stopReason: string | undefined;
   process.on('message', (m: RunnerMessage) => {
     if (m && m.type === 'stop') stopRequested = true;
+  });
+  // The parent (the CLI, or the editor) went away: end the run cleanly rather than train on as an orphan.
+  process.on('disconnect', () => {
+    if (finished) return;
+    stopRequested = true;
+    stopReason = 'the process that started the run went away';
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
@@ -74,7 +81,7 @@ async function main(): Promise<number> {
       backend: args.backend,
       wasmPath: args.wasmPath,
       emit,
-      shouldStop: () => stopRequested,
+      shouldStop: () => (stopRequested ? (stopReason ?? true) : false),
     });
   }
   if (finished) writeSummary(args.runDir, makeSummary(args.runId, started, finished));

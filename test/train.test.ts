@@ -175,6 +175,31 @@ describe('runs on synthetic data', () => {
   });
 });
 
+describe('no orphan runner', () => {
+  it('when the CLI is killed, its runner ends the run cleanly and exits', async () => {
+    const dir = tempDir('orphan');
+    const file = writeConfig(dir, 'orphan', syntheticConfig({ schedule: { epochs: 500, batchSize: 32 } }));
+    let log: string | undefined;
+    const r = await runCli(['train', file, '--out', path.join(dir, 'runs')], {
+      onStderr: (text, child) => {
+        log ??= /logging to (\S+events\.jsonl)/.exec(text)?.[1];
+        if (log && fs.existsSync(log) && (fs.readFileSync(log, 'utf8').match(/"type":"rotation"/g) ?? []).length >= 3) child.kill('SIGKILL');
+      },
+    });
+    assert.equal(r.signal, 'SIGKILL');
+    assert.ok(log);
+    const deadline = Date.now() + 20_000;
+    while (!fs.readFileSync(log, 'utf8').includes('"run_finished"') && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    const events = strictEvents(path.dirname(log));
+    const fin = events[events.length - 1];
+    assert.equal(fin.type, 'run_finished');
+    assert.equal(fin.status, 'stopped');
+    assert.match(fin.reason, /the process that started the run went away/);
+    await new Promise((res) => setTimeout(res, 500));
+    assert.ok(fs.existsSync(path.join(path.dirname(log), 'summary.json')));
+  });
+});
+
 describe('out of memory', () => {
   it('a runner that runs out of JavaScript heap ends its run as failed, saying so', async () => {
     const dir = tempDir('oom');

@@ -30,8 +30,8 @@ export interface TrainOptions {
   emit: (e: NewEvent) => void;
   /** Warnings to report (e.g. the config's), as log events right after run_started. */
   warnings?: string[];
-  /** Polled after every step: true asks the run to end cleanly. */
-  shouldStop?: () => boolean;
+  /** Polled after every step: true (or the reason, as text) asks the run to end cleanly. */
+  shouldStop?: () => boolean | string;
 }
 
 /** Ends a run early from inside the loop, with the status and reason to report. */
@@ -188,7 +188,8 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
         }
         // Let IPC messages and signals (a stop request) in between steps.
         await new Promise((resolve) => setImmediate(resolve));
-        if (opts.shouldStop?.()) throw new EndRun('stopped', `stopped on request at step ${step}`);
+        const stop = opts.shouldStop?.();
+        if (stop) throw new EndRun('stopped', `${typeof stop === 'string' ? `stopped: ${stop}` : 'stopped on request'} at step ${step}`);
       }
       const seconds = (Date.now() - epochStart) / 1000;
       const val = dataset.validation.n > 0 ? evaluate(model, dataset, dataset.validation) : null;

@@ -8,11 +8,28 @@ import { readRunLog } from '../src/engine/analysis';
 import { selectBackend } from '../src/engine/backend';
 import { parseConfigText } from '../src/engine/config/validate';
 import type { NewEvent, RunFinished } from '../src/engine/events';
-import { startRun } from '../src/engine/supervisor';
+import { RunHandle, startRun } from '../src/engine/supervisor';
 import { describeFailure, train } from '../src/engine/trainer';
 import { onlyRun, readExample, ROOT, runCli, strictEvents, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
 
 const RUNNER = path.join(ROOT, 'out', 'src', 'runner.js');
+
+/** A long synthetic run in a child runner; `atFifthRecord` acts on it at its fifth rotation record. */
+function startLongRun(name: string, atFifthRecord: (h: RunHandle) => void): RunHandle {
+  const dir = tempDir(name);
+  const file = writeConfig(dir, name, syntheticConfig({ schedule: { epochs: 500, batchSize: 32 } }));
+  let rotations = 0;
+  const handle: RunHandle = startRun({
+    configFile: file,
+    runsDir: path.join(dir, 'runs'),
+    name,
+    runnerScript: RUNNER,
+    onEvent: (e) => {
+      if (e.type === 'rotation' && ++rotations === 5) atFifthRecord(handle);
+    },
+  });
+  return handle;
+}
 
 describe('the default example, one epoch on an MNIST subset, through the CLI', () => {
   const dir = tempDir('default');
@@ -127,18 +144,7 @@ describe('runs on synthetic data', () => {
   });
 
   it('a stop request ends the run cleanly after the current step and writes the summary', async () => {
-    const dir = tempDir('stop');
-    const file = writeConfig(dir, 'long', syntheticConfig({ schedule: { epochs: 500, batchSize: 32 } }));
-    let rotations = 0;
-    const handle = startRun({
-      configFile: file,
-      runsDir: path.join(dir, 'runs'),
-      name: 'long',
-      runnerScript: RUNNER,
-      onEvent: (e) => {
-        if (e.type === 'rotation' && ++rotations === 5) void handle.stop();
-      },
-    });
+    const handle = startLongRun('stop', (h) => void h.stop());
     const fin = await handle.done;
     assert.equal(fin.status, 'stopped');
     assert.match(fin.reason, /stopped on request at step \d+/);
@@ -151,18 +157,7 @@ describe('runs on synthetic data', () => {
   });
 
   it('a runner killed mid-way leaves a log that parses, ended by a failed run_finished', async () => {
-    const dir = tempDir('kill');
-    const file = writeConfig(dir, 'killed', syntheticConfig({ schedule: { epochs: 500, batchSize: 32 } }));
-    let rotations = 0;
-    const handle = startRun({
-      configFile: file,
-      runsDir: path.join(dir, 'runs'),
-      name: 'killed',
-      runnerScript: RUNNER,
-      onEvent: (e) => {
-        if (e.type === 'rotation' && ++rotations === 5) handle.kill();
-      },
-    });
+    const handle = startLongRun('kill', (h) => h.kill());
     const fin: RunFinished = await handle.done;
     assert.equal(fin.status, 'failed');
     assert.match(fin.reason, /killed by SIGKILL/);

@@ -4,7 +4,7 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
-import { DataError } from './types';
+import { DataError, RawImages } from './types';
 
 export const CIFAR10_SIDE = 32;
 export const CIFAR10_CHANNELS = 3;
@@ -17,20 +17,8 @@ export const CIFAR10_TEST_FILE = 'test_batch.bin';
 /** The folder that cifar-10-binary.tar.gz extracts to. */
 export const CIFAR10_SUBFOLDER = 'cifar-10-batches-bin';
 
-export interface Cifar10Data {
-  /** nTrain images of 32 x 32 x 3 bytes, NHWC. */
-  trainX: Uint8Array;
-  trainY: Uint8Array;
-  testX: Uint8Array;
-  testY: Uint8Array;
-  nTrain: number;
-  nTest: number;
-  height: number;
-  width: number;
-  channels: number;
-  classes: number;
-  /** The folder the batches were read from. */
-  folder: string;
+/** CIFAR-10's images: 32 x 32 x 3. */
+export interface Cifar10Data extends RawImages {
   /** E.g. that some training batches are missing. */
   warnings: string[];
 }

@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { findIdxFile, readIdxFile } from './idx';
-import { DataError } from './types';
+import { DataError, RawImages } from './types';
 
 export const MNIST_FILES = {
   trainImages: 'train-images-idx3-ubyte',
@@ -14,20 +14,9 @@ export const MNIST_FILES = {
 
 export const MNIST_CLASSES = 10;
 
-export interface MnistData {
-  /** nTrain images of height x width bytes, sample-major (one channel). */
-  trainX: Uint8Array;
-  trainY: Uint8Array;
-  testX: Uint8Array;
-  testY: Uint8Array;
-  nTrain: number;
-  nTest: number;
-  height: number;
-  width: number;
+/** MNIST's images: one channel. */
+export interface MnistData extends RawImages {
   channels: 1;
-  classes: number;
-  /** The folder the files were read from. */
-  folder: string;
 }
 
 const FILE_LIST = Object.values(MNIST_FILES).join(', ');

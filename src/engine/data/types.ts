@@ -32,3 +32,20 @@ export class DataError extends Error {
     this.name = 'DataError';
   }
 }
+
+/** Image files as read from disk: bytes, sample-major, NHWC. */
+export interface RawImages {
+  /** nTrain images of height x width x channels bytes. */
+  trainX: Uint8Array;
+  trainY: Uint8Array;
+  testX: Uint8Array;
+  testY: Uint8Array;
+  nTrain: number;
+  nTest: number;
+  height: number;
+  width: number;
+  channels: number;
+  classes: number;
+  /** The folder the files were read from. */
+  folder: string;
+}

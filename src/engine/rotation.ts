@@ -7,6 +7,7 @@
 // which keeps float32's relative precision for small angles, where 1 - <a,b>/(|a||b|) would
 // cancel to noise (about 1e-7, a tan of 4e-4 for a step that turned nothing).
 import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 export interface RotationRecord {
   /** Per layer, in forward order: 1 - cos(w(t), w(0)). */
@@ -45,18 +46,53 @@ export class RotationMonitor {
     this.previousSq = Array.from(sq);
   }
 
-  /** Distances now, and rotation since the previous call (or since the start). */
-  record(): RotationRecord {
-    const n = this.kernels.length;
-    const values = tf.tidy(() => {
+  /** Per layer: |w - w0|^2, |w|^2, |w - w_previous|^2, in one array. */
+  private reductions(): ArrayLike<number> {
+    if (tf.getBackend() === 'wasm') return this.reductionsOnWasmHeap();
+    return tf.tidy(() => {
       const scalars: tf.Scalar[] = [];
       this.kernels.forEach((w, i) => {
-        const d0 = tf.sub(w, this.initial[i]);
-        const dPrev = tf.sub(w, this.previous[i]);
-        scalars.push(tf.sum(tf.mul(d0, d0)), tf.sum(tf.mul(w, w)), tf.sum(tf.mul(dPrev, dPrev)));
+        scalars.push(tf.sum(tf.squaredDifference(w, this.initial[i])), tf.sum(tf.square(w)), tf.sum(tf.squaredDifference(w, this.previous[i])));
       });
       return tf.stack(scalars).dataSync();
     });
+  }
+
+  /**
+   * On wasm the tensors live in the module's heap: one pass over each kernel and its two
+   * references, read in place (no copy, no intermediate tensors), accumulating in float64.
+   * A chain of tfjs ops would make about 18 passes and cost 10% of a small MLP's step.
+   */
+  private reductionsOnWasmHeap(): Float64Array {
+    const backend = tf.backend() as unknown as BackendWasm;
+    const view = (t: tf.Tensor) => backend.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: 'float32' }) as Float32Array;
+    const out = new Float64Array(3 * this.kernels.length);
+    this.kernels.forEach((k, i) => {
+      const w = view(k);
+      const w0 = view(this.initial[i]);
+      const wp = view(this.previous[i]);
+      let d0 = 0;
+      let sq = 0;
+      let dp = 0;
+      for (let j = 0; j < w.length; j++) {
+        const x = w[j];
+        const a = x - w0[j];
+        const b = x - wp[j];
+        d0 += a * a;
+        sq += x * x;
+        dp += b * b;
+      }
+      out[3 * i] = d0;
+      out[3 * i + 1] = sq;
+      out[3 * i + 2] = dp;
+    });
+    return out;
+  }
+
+  /** Distances now, and rotation since the previous call (or since the start). */
+  record(): RotationRecord {
+    const n = this.kernels.length;
+    const values = this.reductions();
     const distances: number[] = new Array(n);
     const rotation: number[] = new Array(n);
     for (let i = 0; i < n; i++) {

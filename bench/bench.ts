@@ -1,0 +1,585 @@
+// `npm run bench`: training throughput per backend, the cost of rotation monitoring and of Layca,
+// and PyTorch's throughput on the same models. Prints figures and a markdown summary; writes the
+// raw results to bench-results/latest.json.
+//
+//   npm run compile && node out/bench/bench.js [--pairs 100] [--blocks 12] [--cpu-cnn-batch 4] [--no-cpu] [--no-pytorch]
+//
+// Models: (a) the default example's (examples/mnist-default.layerrot.json: its model, optimizer,
+// batch size and learning rate); (b) a small MNIST CNN from the VGG builder: 28x28x1 -> conv 32
+// 3x3 'same' relu -> maxpool 2 -> conv 64 3x3 'same' relu -> global average pooling -> dense 10,
+// plain SGD, batch 64. tfjs trains on the default example's MNIST training split with the
+// engine's own trainStep (batch copy, forward, gradients, optimizer step, loss read-back);
+// PyTorch (bench/pytorch_ref.py) trains the same shapes on random data.
+//
+// Method: the variants of a comparison share one model and alternate unit by unit (one step, or
+// one block of steps), the order rotating every round, after a warm-up. A rate is the batch size
+// over the median step time; a cost is the median of the per-round ratios of a variant to its
+// baseline of the same round (with the interquartile range), in CPU time: wasm computes
+// synchronously on this one thread, so CPU time is the work done, less disturbed than wall-clock
+// time by whatever else runs on the machine.
+
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../src/engine/backend';
+import type { ConcreteBackendName } from '../src/engine/backend';
+import type { ModelSpec, OptimizerSpec, TrainingConfig } from '../src/engine/config/types';
+import { loadConfigFile, withModelDefaults } from '../src/engine/config/validate';
+import { loadDataset } from '../src/engine/data/load';
+import type { Dataset } from '../src/engine/data/types';
+import { registerGradients } from '../src/engine/gradients';
+import { buildModel, Model } from '../src/engine/models';
+import { createOptimizer, Optimizer } from '../src/engine/optim/optimizers';
+import { layerMultipliers, paramGroups } from '../src/engine/optim/schedule';
+import { Rng } from '../src/engine/rng';
+import { RotationMonitor } from '../src/engine/rotation';
+import { trainStep } from '../src/engine/trainer';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const DEFAULT_CONFIG = path.join(ROOT, 'examples', 'mnist-default.layerrot.json');
+const RESULTS = path.join(ROOT, 'bench-results', 'latest.json');
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+/** Rounds of alternated single steps on wasm (the CNN gets a quarter). */
+const PAIRS = flag('pairs', 100);
+/** Rounds of alternated blocks of recordEvery steps, for the default monitoring frequency. */
+const BLOCKS = flag('blocks', 12);
+/** cpu takes ~1.5 s per CNN sample: a batch of 64 would take ~100 s a step. */
+const CPU_CNN_BATCH = flag('cpu-cnn-batch', 4);
+const WARMUP = 3;
+const CNN_BATCH = 64;
+/** Plain SGD for the CNN, in tfjs and PyTorch alike. */
+const CNN_SGD = { type: 'sgd', learningRate: 0.01, momentum: 0, nesterov: false, layca: false, weightDecay: 0, alpha: 0, layerMultipliers: undefined } as const;
+const CNN_SPEC = withModelDefaults({ type: 'vgg', filters: [32, 64], convsPerStage: 1, batchNorm: false, dense: [] });
+const CNN_NAME = 'CNN 28x28x1: conv32-pool-conv64-GAP-dense10';
+/** Targets for the monitoring overhead, in % of the step. */
+const TARGET = { everyStep: 3, default: 1 };
+
+const T0 = performance.now();
+const log = (msg: string) => process.stderr.write(`[bench ${((performance.now() - T0) / 1000).toFixed(0)}s] ${msg}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// Statistics and formatting.
+
+function quantile(values: number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (pos - lo);
+}
+const median = (values: number[]) => quantile(values, 0.5);
+
+interface Cost {
+  /** Median over rounds of 100 * (variant / baseline - 1), with its interquartile range. */
+  percent: number;
+  p25: number;
+  p75: number;
+}
+function cost(variant: number[], baseline: number[]): Cost {
+  const r = variant.map((v, i) => 100 * (v / baseline[i] - 1));
+  return { percent: median(r), p25: quantile(r, 0.25), p75: quantile(r, 0.75) };
+}
+
+const rate = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toPrecision(2));
+const signed = (x: number, digits = 1) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}%`;
+const pct = (c: Cost) => `${signed(c.percent)} (IQR ${c.p25.toFixed(1)} to ${c.p75.toFixed(1)})`;
+
+// ---------------------------------------------------------------------------------------------
+// Training runs and the alternating harness.
+
+/** A model and its optimizers (with and without Layca), stepping through a shuffled training split. */
+class Run {
+  readonly model: Model;
+  private readonly optimizers = new Map<boolean, Optimizer>();
+  private readonly order: Uint32Array;
+  private pos = 0;
+
+  constructor(
+    spec: ModelSpec,
+    private readonly opt: OptimizerSpec,
+    private readonly data: Dataset,
+    readonly batch: number,
+    seed: number,
+  ) {
+    this.model = buildModel(spec, data.inputShape, data.classes, seed);
+    this.order = new Rng(seed).permutation(data.train.n);
+  }
+
+  step(layca = this.opt.layca): void {
+    if (this.pos + this.batch > this.order.length) this.pos = 0;
+    const idx = this.order.subarray(this.pos, this.pos + this.batch);
+    this.pos += this.batch;
+    trainStep(this.model, this.optimizer(layca), this.data, idx, this.opt.learningRate);
+  }
+
+  private optimizer(layca: boolean): Optimizer {
+    let o = this.optimizers.get(layca);
+    if (!o) {
+      const spec = { ...this.opt, layca };
+      const multipliers = layerMultipliers(spec, this.model.layers.map((l) => l.name));
+      o = createOptimizer(spec, paramGroups(this.model.params, spec, multipliers));
+      this.optimizers.set(layca, o);
+    }
+    return o;
+  }
+
+  dispose(): void {
+    for (const o of this.optimizers.values()) o.dispose();
+    this.model.dispose();
+  }
+}
+
+/** Runs f with a run that is disposed afterwards (models share variable names: one at a time). */
+async function withRun<T>(run: Run, f: (run: Run) => T | Promise<T>): Promise<T> {
+  try {
+    return await f(run);
+  } finally {
+    run.dispose();
+  }
+}
+
+/** Milliseconds of CPU time this process has used (all its threads). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Per variant, per round: the wall-clock and CPU milliseconds of its unit. */
+interface Times {
+  wall: number[][];
+  cpu: number[][];
+}
+
+/** Runs `units` (one step or one block each) alternately for `rounds` rounds, after warming each up. */
+function alternate(units: (() => void)[], rounds: number, warmup = WARMUP): Times {
+  for (const u of units) for (let i = 0; i < warmup; i++) u();
+  const wall = units.map(() => [] as number[]);
+  const cpu = units.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < units.length; k++) {
+      const i = (r + k) % units.length;
+      const t0 = performance.now();
+      const c0 = cpuMs();
+      units[i]();
+      cpu[i].push(cpuMs() - c0);
+      wall[i].push(performance.now() - t0);
+    }
+  }
+  return { wall, cpu };
+}
+
+/** A rotation monitor whose records are timed (CPU ms), warm-up records excluded. */
+function timedMonitor(kernels: tf.Variable[]) {
+  const monitor = new RotationMonitor(kernels);
+  const cpu: number[] = [];
+  return {
+    record(): void {
+      const c0 = cpuMs();
+      monitor.record();
+      cpu.push(cpuMs() - c0);
+    },
+    medianMs: () => median(cpu.slice(WARMUP)),
+    dispose: () => monitor.dispose(),
+  };
+}
+
+const stepsPerSecond = (wallMs: number[], batch: number) => (1000 * batch) / median(wallMs);
+
+interface KernelProfile {
+  kernels: number;
+  kernelMs: number;
+  /** Wall-clock time of the profiled step. */
+  stepMs: number;
+  top: { name: string; ms: number; share: number }[];
+}
+
+/** Kernel times of one step (tf.profile), summed by kernel name: the profiled step of median duration among 5. */
+async function profileStep(run: Run): Promise<KernelProfile> {
+  const profiles: KernelProfile[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const info = await tf.profile(() => run.step());
+    const stepMs = performance.now() - t0;
+    const byKernel = new Map<string, number>();
+    for (const k of info.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0));
+    const kernelMs = [...byKernel.values()].reduce((a, b) => a + b, 0);
+    const top = [...byKernel.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
+      .map(([name, ms]) => ({ name, ms, share: ms / kernelMs }));
+    profiles.push({ kernels: info.kernels.length, kernelMs, stepMs, top });
+  }
+  return profiles.sort((a, b) => a.stepMs - b.stepMs)[2];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The measurements.
+
+interface Setup {
+  config: TrainingConfig;
+  mlpData: Dataset;
+  cnnData: Dataset;
+  stepsPerEpoch: number;
+  recordEvery: number;
+}
+
+interface Throughput {
+  mlp?: number;
+  mlpNoLayca?: number;
+  cnn?: number;
+  cnnBatch: number;
+}
+
+const mlpRun = (s: Setup) => new Run(s.config.model, s.config.optimizer, s.mlpData, s.config.schedule.batchSize, s.config.seed);
+const cnnRun = (s: Setup, batch = CNN_BATCH) => new Run(CNN_SPEC, { ...s.config.optimizer, ...CNN_SGD }, s.cnnData, batch, s.config.seed);
+
+/**
+ * wasm, default model: samples/s with and without Layca, and the cost of Layca and of monitoring.
+ * The cost of a record at every step is measured end to end on alternated steps and as record()
+ * alone; at the default frequency it is record() alone spread over recordEvery steps (a 0.5%
+ * effect is far below what whole blocks resolve on a shared machine), checked end to end on
+ * alternated blocks of recordEvery steps.
+ */
+function measureWasmMlp(s: Setup, run: Run) {
+  const monitor = timedMonitor(run.model.kernels);
+  const layca = s.config.optimizer.layca;
+  log(`wasm: default model, ${PAIRS} rounds of alternated steps: as configured, + a rotation record, ${layca ? 'without' : 'with'} Layca`);
+  const steps = alternate(
+    [
+      () => run.step(layca),
+      () => {
+        run.step(layca);
+        monitor.record();
+      },
+      () => run.step(!layca),
+    ],
+    PAIRS,
+  );
+  const [plain, recorded, flipped] = [0, 1, 2];
+  const recordMs = monitor.medianMs();
+
+  const n = s.recordEvery;
+  log(`wasm: default model, ${BLOCKS} rounds of alternated blocks of ${n} steps, with and without one record`);
+  const blockSteps = () => {
+    for (let i = 0; i < n; i++) run.step(layca);
+  };
+  const blockAndRecord = () => {
+    blockSteps();
+    monitor.record();
+  };
+  const blocks = alternate([blockSteps, blockAndRecord], BLOCKS, 1);
+  monitor.dispose();
+
+  const stepCpuMs = median(steps.cpu[plain]);
+  return {
+    samplesPerSecond: stepsPerSecond(steps.wall[plain], run.batch),
+    samplesPerSecondFlipped: stepsPerSecond(steps.wall[flipped], run.batch),
+    stepCpuMs,
+    monitoring: {
+      recordEvery: n,
+      recordCpuMs: recordMs,
+      everyStep: cost(steps.cpu[recorded], steps.cpu[plain]),
+      everyStepFromRecord: (100 * recordMs) / stepCpuMs,
+      defaultFromRecord: (100 * recordMs) / stepCpuMs / n,
+      defaultBlocks: cost(blocks.cpu[1], blocks.cpu[0]),
+    },
+    layca: layca ? cost(steps.cpu[plain], steps.cpu[flipped]) : cost(steps.cpu[flipped], steps.cpu[plain]),
+    times: { steps, blocks },
+  };
+}
+
+/** wasm, CNN: samples/s and the cost of a rotation record at every step. */
+function measureWasmCnn(run: Run) {
+  const monitor = timedMonitor(run.model.kernels);
+  const rounds = Math.max(8, Math.round(PAIRS / 4));
+  log(`wasm: CNN, ${rounds} rounds of alternated steps, with and without a rotation record`);
+  const stepAndRecord = () => {
+    run.step();
+    monitor.record();
+  };
+  const steps = alternate([() => run.step(), stepAndRecord], rounds);
+  monitor.dispose();
+  const stepCpuMs = median(steps.cpu[0]);
+  const recordCpuMs = monitor.medianMs();
+  return {
+    samplesPerSecond: stepsPerSecond(steps.wall[0], run.batch),
+    stepCpuMs,
+    recordCpuMs,
+    everyStep: cost(steps.cpu[1], steps.cpu[0]),
+    everyStepFromRecord: (100 * recordCpuMs) / stepCpuMs,
+    times: { steps },
+  };
+}
+
+/** Other backends: samples/s only, with few steps on cpu, which is slow. */
+async function measureThroughput(backend: ConcreteBackendName, s: Setup): Promise<Throughput> {
+  const slow = backend === 'cpu';
+  const plan = slow ? { warmup: 1, mlpSteps: 5, cnnSteps: 2, cnnBatch: CPU_CNN_BATCH } : { warmup: WARMUP, mlpSteps: 30, cnnSteps: 20, cnnBatch: CNN_BATCH };
+  const result: Throughput = { cnnBatch: plan.cnnBatch };
+  log(`${backend}: default model, ${plan.mlpSteps} steps`);
+  result.mlp = await withRun(mlpRun(s), (run) => stepsPerSecond(alternate([() => run.step()], plan.mlpSteps, plan.warmup).wall[0], run.batch));
+  log(`${backend}: CNN at batch ${plan.cnnBatch}, ${plan.cnnSteps} steps`);
+  result.cnn = await withRun(cnnRun(s, plan.cnnBatch), (run) => stepsPerSecond(alternate([() => run.step()], plan.cnnSteps, plan.warmup).wall[0], run.batch));
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PyTorch.
+
+interface TorchResult {
+  python: string;
+  pythonVersion: string;
+  torch: string;
+  blas: string;
+  blasInfo: string;
+  blasLibraries: string[];
+  mkldnn: boolean;
+  /** By "mlp/2", "cnn/1" (model / threads). */
+  samplesPerSecond: Record<string, number>;
+}
+
+function findTorchPython(): { python?: string; reason?: string } {
+  const reasons: string[] = [];
+  for (const python of ['/usr/bin/python3', 'python3']) {
+    const r = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8', timeout: 60_000 });
+    if (r.status === 0) return { python };
+    reasons.push(`${python}: ${r.error?.message ?? (r.stderr.trim().split('\n').pop() || `exit ${r.status}`)}`);
+  }
+  return { reason: reasons.join('; ') };
+}
+
+function runPytorch(s: Setup): TorchResult | { unavailable: string } {
+  const { python, reason } = findTorchPython();
+  if (!python) return { unavailable: `no python3 with torch (${reason})` };
+  const o = s.config.optimizer;
+  const hidden = s.config.model.type === 'mlp' ? s.config.model.hidden : [];
+  const args = {
+    mlp: { sizes: [s.mlpData.inputShape[0], ...hidden, s.mlpData.classes], batch: s.config.schedule.batchSize, lr: o.learningRate, momentum: o.momentum, nesterov: o.nesterov, steps: 5 },
+    cnn: { inputShape: s.cnnData.inputShape, filters: CNN_SPEC.type === 'vgg' ? CNN_SPEC.filters : [], classes: s.cnnData.classes, batch: CNN_BATCH, lr: CNN_SGD.learningRate, momentum: 0, nesterov: false, steps: 10 },
+    rounds: 4,
+    threads: [2, 1],
+  };
+  log(`PyTorch (${python}): both models, 2 and 1 threads, ${args.rounds} rounds`);
+  const r = spawnSync(python, [path.join(ROOT, 'bench', 'pytorch_ref.py'), JSON.stringify(args)], { encoding: 'utf8', timeout: 180_000 });
+  try {
+    return { python, ...(JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Omit<TorchResult, 'python'>) };
+  } catch {
+    return { unavailable: `bench/pytorch_ref.py failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' ')}` };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function loadSetup(): Setup {
+  const checked = loadConfigFile(DEFAULT_CONFIG);
+  if (!checked.ok) throw new Error(`${DEFAULT_CONFIG}: ${checked.errors.map((e) => e.message).join('; ')}`);
+  const config = checked.config;
+  const mlpData = loadDataset(config.dataset, { seed: config.seed, flatten: true });
+  if (mlpData.inputShape[0] !== 28 * 28) throw new Error(`the bench expects the default example to train on MNIST, not ${mlpData.name}`);
+  // The same images as [28, 28, 1]: one channel, so the same memory layout.
+  const cnnData: Dataset = { ...mlpData, inputShape: [28, 28, 1] };
+  // As src/engine/trainer.ts computes them.
+  const stepsPerEpoch = Math.ceil(mlpData.train.n / config.schedule.batchSize);
+  const recordEvery = config.monitoring.everySteps ?? Math.max(1, Math.floor(stepsPerEpoch / config.monitoring.recordsPerEpoch));
+  return { config, mlpData, cnnData, stepsPerEpoch, recordEvery };
+}
+
+function describeOptimizer(o: Pick<OptimizerSpec, 'type' | 'layca' | 'learningRate' | 'momentum' | 'nesterov'>): string {
+  return `${o.type.toUpperCase()}${o.layca ? '-Layca' : ''} lr ${o.learningRate}${o.momentum ? ` momentum ${o.momentum}${o.nesterov ? ' (Nesterov)' : ''}` : ''}`;
+}
+
+type WasmResults = { mlp: ReturnType<typeof measureWasmMlp>; cnn: ReturnType<typeof measureWasmCnn> };
+type BackendStatus = { name: ConcreteBackendName; description?: string; unavailable?: string };
+
+interface Results {
+  date: string;
+  machine: { node: string; cores: number; cpu: string; loadAverageStart: number; loadAverageEnd: number; tfjsCore: string };
+  models: { mlp: string; cnn: string };
+  layca: boolean;
+  data: string;
+  stepsPerEpoch: number;
+  backends: BackendStatus[];
+  throughput: Partial<Record<ConcreteBackendName, Throughput>>;
+  wasm?: WasmResults;
+  profiles: Record<string, KernelProfile>;
+  pytorch: TorchResult | { unavailable: string };
+  seconds: number;
+}
+
+async function main(): Promise<void> {
+  const loadStart = os.loadavg()[0];
+  registerGradients();
+  const s = loadSetup();
+  const m = s.config.model;
+  const models = {
+    mlp: `${m.type === 'mlp' ? `MLP ${[784, ...m.hidden, 10].join('-')}` : m.type}, ${describeOptimizer(s.config.optimizer)}, batch ${s.config.schedule.batchSize}`,
+    cnn: `${CNN_NAME}, ${describeOptimizer(CNN_SGD)}, batch ${CNN_BATCH}`,
+  };
+  log(`default example: ${models.mlp}; ${s.mlpData.train.n} training samples: ${s.stepsPerEpoch} steps/epoch, a rotation record every ${s.recordEvery} steps`);
+
+  const backends: BackendStatus[] = [];
+  const throughput: Partial<Record<ConcreteBackendName, Throughput>> = {};
+  const profiles: Record<string, KernelProfile> = {};
+  let wasm: WasmResults | undefined;
+  for (const name of ['node-gpu', 'node', 'wasm', 'cpu'] as ConcreteBackendName[]) {
+    const status: BackendStatus = { name };
+    backends.push(status);
+    if (name === 'cpu' && process.argv.includes('--no-cpu')) {
+      status.unavailable = 'skipped (--no-cpu)';
+      continue;
+    }
+    try {
+      status.description = (await selectBackend(name)).description;
+      log(`${name}: ${status.description}`);
+    } catch (err) {
+      status.unavailable = err instanceof Error ? err.message : String(err);
+      log(`${name}: unavailable`);
+      continue;
+    }
+    try {
+      if (name === 'wasm') {
+        const mlp = await withRun(mlpRun(s), async (run) => {
+          const result = measureWasmMlp(s, run);
+          profiles.mlp = await profileStep(run);
+          return result;
+        });
+        const cnn = await withRun(cnnRun(s), async (run) => {
+          const result = measureWasmCnn(run);
+          profiles.cnn = await profileStep(run);
+          return result;
+        });
+        wasm = { mlp, cnn };
+        const layca = s.config.optimizer.layca;
+        throughput.wasm = {
+          mlp: mlp.samplesPerSecond,
+          mlpNoLayca: layca ? mlp.samplesPerSecondFlipped : mlp.samplesPerSecond,
+          cnn: cnn.samplesPerSecond,
+          cnnBatch: CNN_BATCH,
+        };
+      } else {
+        throughput[name] = await measureThroughput(name, s);
+      }
+    } catch (err) {
+      status.unavailable = `failed while measuring: ${err instanceof Error ? err.message : String(err)}`;
+      log(`${name}: ${status.unavailable}`);
+    }
+  }
+
+  const pytorch = process.argv.includes('--no-pytorch') ? { unavailable: 'skipped (--no-pytorch)' } : runPytorch(s);
+  const results: Results = {
+    date: new Date().toISOString(),
+    machine: {
+      node: process.version,
+      cores: os.cpus().length,
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      loadAverageStart: loadStart,
+      loadAverageEnd: os.loadavg()[0],
+      tfjsCore: tf.version_core,
+    },
+    models,
+    layca: s.config.optimizer.layca,
+    data: "tfjs: the default example's MNIST training split; PyTorch: random data of the same shapes",
+    stepsPerEpoch: s.stepsPerEpoch,
+    backends,
+    throughput,
+    wasm,
+    profiles,
+    pytorch,
+    seconds: (performance.now() - T0) / 1000,
+  };
+  fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
+  fs.writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
+  console.log(report(results));
+  console.log(`\nRaw results: ${path.relative(process.cwd(), RESULTS)}. Bench run time ${results.seconds.toFixed(0)} s (plus compilation).`);
+}
+
+function report(r: Results): string {
+  const lines: string[] = [];
+  const torch = 'torch' in r.pytorch ? r.pytorch : undefined;
+  const measured = r.backends.filter((b) => r.throughput[b.name]);
+  const header = ['model', ...measured.map((b) => `tfjs ${b.name}`)];
+  if (torch) header.push(`PyTorch ${torch.torch}, 2 threads`, 'PyTorch, 1 thread', 'tfjs wasm / PyTorch, 2 threads', '1 thread');
+  lines.push('### Training samples/s', '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
+  const row = (label: string, pick: (t: Throughput) => number | undefined, torchKey?: string) => {
+    const cells = measured.map((b) => {
+      const t = r.throughput[b.name]!;
+      const v = pick(t);
+      return v === undefined ? '-' : rate(v) + (torchKey === 'cnn' && t.cnnBatch !== CNN_BATCH ? ` (batch ${t.cnnBatch})` : '');
+    });
+    if (torch) {
+      const t2 = torchKey ? torch.samplesPerSecond[`${torchKey}/2`] : undefined;
+      const t1 = torchKey ? torch.samplesPerSecond[`${torchKey}/1`] : undefined;
+      const w = r.throughput.wasm && pick(r.throughput.wasm);
+      const ratio = (t?: number) => (w && t ? `${(w / t).toFixed(2)}x` : '-');
+      cells.push(t2 ? rate(t2) : '-', t1 ? rate(t1) : '-', ratio(t2), ratio(t1));
+    }
+    lines.push(`| ${[label, ...cells].join(' | ')} |`);
+  };
+  row(`default example: ${r.models.mlp}`, (t) => t.mlp, r.layca ? undefined : 'mlp');
+  if (r.layca) row('same without Layca', (t) => t.mlpNoLayca, 'mlp');
+  row(r.models.cnn, (t) => t.cnn, 'cnn');
+
+  const w = r.wasm;
+  if (w) {
+    const mon = w.mlp.monitoring;
+    const verdict = (percent: number, target: number) => `< ${target}%: ${percent < target ? 'met' : 'NOT met'}`;
+    const rounds = (t: Times) => t.cpu[0].length;
+    lines.push(
+      '',
+      '### Cost of monitoring and Layca on wasm (added % of a training step, CPU time)',
+      '',
+      '| measure | cost | how it was measured | target |',
+      '|---|---|---|---|',
+      `| rotation record every step, default model | ${pct(mon.everyStep)} | ${rounds(w.mlp.times.steps)} rounds of alternated steps; record() alone: ${mon.recordCpuMs.toFixed(2)} ms = ${signed(mon.everyStepFromRecord)} of a ${w.mlp.stepCpuMs.toFixed(1)} ms step | ${verdict(mon.everyStep.percent, TARGET.everyStep)} |`,
+      `| rotation record every ${mon.recordEvery} steps (the default), default model | ${signed(mon.defaultFromRecord, 2)} | record() alone / ${mon.recordEvery} steps; check end to end, ${rounds(w.mlp.times.blocks)} rounds of alternated ${mon.recordEvery}-step blocks (too coarse for sub-percent effects on a busy machine): ${pct(mon.defaultBlocks)} | ${verdict(mon.defaultFromRecord, TARGET.default)} |`,
+      `| rotation record every step, CNN | ${pct(w.cnn.everyStep)} | ${rounds(w.cnn.times.steps)} rounds of alternated steps; record() alone: ${w.cnn.recordCpuMs.toFixed(2)} ms = ${signed(w.cnn.everyStepFromRecord, 2)} of a ${w.cnn.stepCpuMs.toFixed(0)} ms step | - |`,
+      `| Layca on vs off, default model | ${pct(w.mlp.layca)} | ${rounds(w.mlp.times.steps)} rounds of alternated steps | - |`,
+    );
+  }
+
+  const profiled = Object.entries(r.profiles);
+  if (profiled.length) {
+    lines.push('', '### Where a wasm training step goes (tf.profile; the median of 5 profiled steps)', '');
+    for (const [name, p] of profiled) {
+      const outside = Math.max(0, p.stepMs - p.kernelMs);
+      lines.push(
+        `- ${name === 'mlp' ? 'default model' : 'CNN'}: ${p.kernels} kernel calls, ${p.kernelMs.toFixed(1)} ms in kernels of a ${p.stepMs.toFixed(1)} ms profiled step: ` +
+          `~${outside.toFixed(1)} ms (${((100 * outside) / p.stepMs).toFixed(0)}%) outside kernels (engine bookkeeping, batch copy, the profiler itself), ~${((1000 * outside) / p.kernels).toFixed(0)} us per kernel call. ` +
+          `Top kernels: ${p.top.map((k) => `${k.name} ${(100 * k.share).toFixed(0)}%`).join(', ')}`,
+      );
+    }
+  }
+
+  const mc = r.machine;
+  lines.push('', '### Machine and method', '');
+  lines.push(`- Node ${mc.node}, ${mc.cores} cores (${mc.cpu}), tfjs-core ${mc.tfjsCore}; load average ${mc.loadAverageStart.toFixed(2)} at the start, ${mc.loadAverageEnd.toFixed(2)} at the end`);
+  for (const b of r.backends) lines.push(`- tfjs ${b.name}: ${[b.description, b.unavailable && `unavailable: ${b.unavailable}`].filter(Boolean).join(' - ')}`);
+  for (const b of measured) {
+    const t = r.throughput[b.name]!;
+    if (t.cnnBatch !== CNN_BATCH) lines.push(`- tfjs ${b.name}: the CNN ran at batch ${t.cnnBatch}, not ${CNN_BATCH}: a batch of ${CNN_BATCH} takes about 100 s a step there, and its cost per sample does not depend on the batch size`);
+  }
+  if (torch) {
+    lines.push(
+      `- PyTorch ${torch.torch} (Python ${torch.pythonVersion}, ${torch.python}), torch.set_num_threads(2) and (1); BLAS: ${torch.blas} (${torch.blasInfo}; ${torch.blasLibraries.join(', ') || 'no BLAS library mapped'})` +
+        (torch.blas.startsWith('reference') ? ": Debian's python3-torch links the reference BLAS, which makes its Linear layers (the MLP) slow; an OpenBLAS build is many times faster" : '') +
+        `. Convolutions: ${torch.mkldnn ? 'oneDNN (MKL-DNN), not BLAS' : 'no oneDNN'}`,
+    );
+  } else {
+    lines.push(`- PyTorch: ${(r.pytorch as { unavailable: string }).unavailable}`);
+  }
+  lines.push(
+    `- Data: ${r.data}. A tfjs step is the engine's trainStep (batch copy, forward, gradients, optimizer step, loss read-back).`,
+    '- Samples/s: batch size / median wall-clock step time, variants alternated, after a warm-up. Costs: medians (interquartile ranges) of per-round ratios to the baseline of the same round, in CPU time.',
+  );
+  return lines.join('\n');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

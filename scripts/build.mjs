@@ -1,5 +1,6 @@
-// Bundles the CLI and the training runner with esbuild into dist/, next to the wasm backend's
-// .wasm files (which tfjs loads from the bundle's folder at run time).
+// Bundles the extension, the CLI and the training runner with esbuild into dist/, next to the
+// wasm backend's .wasm files (which tfjs loads from the bundle's folder at run time), and the
+// monitor webview (scripts/build-webview.mjs).
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,7 +14,7 @@ mkdirSync(dist, { recursive: true });
 
 const production = process.argv.includes('--production');
 await esbuild.build({
-  entryPoints: { cli: join(root, 'src/cli.ts'), runner: join(root, 'src/runner.ts') },
+  entryPoints: { extension: join(root, 'src/extension.ts'), cli: join(root, 'src/cli.ts'), runner: join(root, 'src/runner.ts') },
   outdir: dist,
   bundle: true,
   platform: 'node',
@@ -22,7 +23,7 @@ await esbuild.build({
   sourcemap: !production,
   minify: production,
   // Native backends are optional: loaded at run time when the user has installed them.
-  external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+  external: ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
   // jsonc-parser's default (UMD) build has requires esbuild cannot follow: prefer its ES module build.
   mainFields: ['module', 'main'],
   logLevel: 'warning',

@@ -16,6 +16,7 @@ export interface RunnerArgs {
   epochs?: number;
   maxSteps?: number;
   backend?: 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
+  recordsPerEpoch?: number;
   wasmPath?: string;
 }
 
@@ -79,6 +80,7 @@ async function main(): Promise<number> {
       epochs: args.epochs,
       maxSteps: args.maxSteps,
       backend: args.backend,
+      recordsPerEpoch: args.recordsPerEpoch,
       wasmPath: args.wasmPath,
       emit,
       shouldStop: () => (stopRequested ? (stopReason ?? true) : false),

@@ -18,6 +18,8 @@ export interface StartOptions {
   epochs?: number;
   maxSteps?: number;
   backend?: 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
+  /** Overrides the config's monitoring.recordsPerEpoch. */
+  recordsPerEpoch?: number;
   wasmPath?: string;
   /** Every event the runner emits, as it comes. */
   onEvent?: (e: RunEvent) => void;
@@ -59,6 +61,7 @@ export function startRun(opts: StartOptions): RunHandle {
     epochs: opts.epochs,
     maxSteps: opts.maxSteps,
     backend: opts.backend,
+    recordsPerEpoch: opts.recordsPerEpoch,
     wasmPath: opts.wasmPath,
   };
   const child: ChildProcess = fork(opts.runnerScript, [JSON.stringify(args)], {

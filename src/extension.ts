@@ -1,0 +1,47 @@
+// Layer Rotation Monitor: activation. The features live in src/vscode/, the engine (which has no
+// vscode import) in src/engine/; the runner trains in a child process.
+import * as vscode from 'vscode';
+import { registerCommands } from './vscode/commands';
+import { Ctx } from './vscode/ctx';
+import { Diagnostics } from './vscode/diagnostics';
+import { MONITOR_VIEW } from './vscode/monitor';
+import { LaggingLayerFixes } from './vscode/quickfix';
+import { ConfigLenses, RunsTree, TrainingStatus } from './vscode/views';
+
+let ctx: Ctx | undefined;
+
+const CONFIG_SELECTOR: vscode.DocumentSelector = { scheme: 'file', pattern: '**/*.layerrot.json' };
+
+export function activate(context: vscode.ExtensionContext): void {
+  ctx = new Ctx(context);
+  const c = ctx;
+  c.scanRuns();
+  context.subscriptions.push(
+    c,
+    ...registerCommands(c),
+    vscode.window.registerWebviewViewProvider(MONITOR_VIEW, c.monitor, { webviewOptions: { retainContextWhenHidden: true } }),
+    vscode.window.createTreeView('layerRotation.runs', { treeDataProvider: new RunsTree(c.runs) }),
+    new Diagnostics(c.runs, c.config),
+    vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new LaggingLayerFixes(), { providedCodeActionKinds: LaggingLayerFixes.kinds }),
+    vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, new ConfigLenses(c.runs)),
+    new TrainingStatus(c.runs),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => c.scanRuns()),
+    c.runs.onDidFinish(({ run, finished }) => {
+      if (finished.status === 'failed') {
+        void vscode.window.showErrorMessage(`Training ${run.log.started?.name ?? run.runId} failed: ${finished.reason}`, 'Show Log').then((choice) => {
+          if (choice) c.output.show(true);
+        });
+      } else if (finished.status === 'completed') {
+        const acc = finished.testAccuracy === null ? '' : `: ${(100 * finished.testAccuracy).toFixed(2)}% test accuracy`;
+        const lag = finished.lagging.length ? `, ${finished.lagging.length} lagging layer(s)` : ', no lagging layer';
+        void vscode.window.showInformationMessage(`Training ${run.log.started?.name ?? run.runId} completed${acc}${lag}.`);
+      }
+    }),
+  );
+}
+
+/** Stops every runner this window started: none outlives the window. */
+export async function deactivate(): Promise<void> {
+  await ctx?.runs.stopAll(2000);
+  ctx = undefined;
+}

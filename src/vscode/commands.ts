@@ -1,0 +1,147 @@
+// Every command of the extension, registered in one place.
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { formatError, loadConfigFile } from '../engine/config/validate';
+import type { Ctx } from './ctx';
+import { CONFIG_GLOB, isConfigDocument } from './diagnostics';
+
+export function registerCommands(ctx: Ctx): vscode.Disposable[] {
+  const reg = (id: string, f: (...args: any[]) => unknown) => vscode.commands.registerCommand(`layerRotation.${id}`, f);
+  return [
+    reg('startTraining', (uri?: vscode.Uri) => startTraining(ctx, uri)),
+    reg('stopTraining', (arg?: string | { id?: string }) => stopTraining(ctx, typeof arg === 'string' ? arg : arg?.id)),
+    reg('showMonitor', () => vscode.commands.executeCommand(`${'layerRotation.monitor'}.focus`)),
+    reg('openMonitorInEditor', () => ctx.monitor.openInEditor()),
+    reg('showRun', (runId: string) => {
+      ctx.runs.select(runId);
+      return vscode.commands.executeCommand('layerRotation.monitor.focus');
+    }),
+    reg('openRun', (folder?: vscode.Uri) => openRun(ctx, folder)),
+    reg('newConfig', () => newConfig(ctx)),
+    reg('refreshRuns', () => ctx.scanRuns()),
+  ];
+}
+
+async function pickConfig(): Promise<vscode.Uri | undefined> {
+  const active = vscode.window.activeTextEditor?.document;
+  if (active && isConfigDocument(active)) return active.uri;
+  const files = await vscode.workspace.findFiles(CONFIG_GLOB, '**/node_modules/**', 200);
+  if (!files.length) {
+    const choice = await vscode.window.showInformationMessage('No *.layerrot.json training config in this workspace.', 'New Training Config...');
+    if (choice) await vscode.commands.executeCommand('layerRotation.newConfig');
+    return undefined;
+  }
+  if (files.length === 1) return files[0];
+  const picked = await vscode.window.showQuickPick(
+    files.map((f) => ({ label: path.basename(f.fsPath), description: vscode.workspace.asRelativePath(path.dirname(f.fsPath)), uri: f })),
+    { placeHolder: 'Train which config?' },
+  );
+  return picked?.uri;
+}
+
+export async function startTraining(ctx: Ctx, uri?: vscode.Uri): Promise<string | undefined> {
+  if (!vscode.workspace.isTrusted) {
+    const choice = await vscode.window.showWarningMessage(
+      'Training is disabled in this untrusted folder: a run executes code and reads data from the folder. Trust the folder to train; monitoring existing runs still works.',
+      'Manage Workspace Trust',
+    );
+    if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
+    return undefined;
+  }
+  const target = uri ?? (await pickConfig());
+  if (!target) return undefined;
+  const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.toString());
+  if (doc?.isDirty) await doc.save();
+  const checked = loadConfigFile(target.fsPath);
+  if (!checked.ok) {
+    ctx.output.appendLine(checked.errors.map(formatError).join('\n'));
+    const choice = await vscode.window.showErrorMessage(
+      `${path.basename(target.fsPath)} has ${checked.errors.filter((e) => e.severity === 'error').length} error(s): ${checked.errors[0].message}`,
+      'Show Problems',
+      'Open Config',
+    );
+    if (choice === 'Show Problems') await vscode.commands.executeCommand('workbench.actions.view.problems');
+    if (choice === 'Open Config') await vscode.window.showTextDocument(target);
+    return undefined;
+  }
+  const folder = vscode.workspace.getWorkspaceFolder(target)?.uri.fsPath ?? path.dirname(target.fsPath);
+  const run = ctx.runs.start({
+    configFile: target.fsPath,
+    name: checked.config.name,
+    runsDir: ctx.config.runsFolder(folder),
+    runnerScript: ctx.asAbsolutePath('dist/runner.js'),
+    wasmPath: ctx.asAbsolutePath('dist'),
+    backend: ctx.config.backend,
+    recordsPerEpoch: ctx.config.recordsPerEpoch,
+  });
+  await vscode.commands.executeCommand('layerRotation.monitor.focus');
+  return run.runId;
+}
+
+async function stopTraining(ctx: Ctx, runId?: string): Promise<void> {
+  const running = ctx.runs.running;
+  if (!running.length) {
+    void vscode.window.showInformationMessage('No training is running.');
+    return;
+  }
+  let id = runId;
+  if (!id) {
+    id =
+      running.length === 1
+        ? running[0].runId
+        : (await vscode.window.showQuickPick(running.map((r) => ({ label: r.log.started?.name ?? r.runId, description: r.runId, id: r.runId })), { placeHolder: 'Stop which run?' }))?.id;
+  }
+  if (!id) return;
+  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Stopping training...' }, () => ctx.runs.stop(id!));
+}
+
+async function openRun(ctx: Ctx, folder?: vscode.Uri): Promise<void> {
+  const picked =
+    folder ??
+    (
+      await vscode.window.showOpenDialog({
+        canSelectFolders: true,
+        canSelectFiles: true,
+        canSelectMany: false,
+        filters: { 'Run logs': ['jsonl'] },
+        openLabel: 'Open Run',
+        title: 'A run folder (holding events.jsonl), or an events.jsonl',
+      })
+    )?.[0];
+  if (!picked) return;
+  const run = ctx.runs.open(picked.fsPath);
+  if (!run) {
+    void vscode.window.showErrorMessage(`${picked.fsPath} holds no run log (events.jsonl).`);
+    return;
+  }
+  ctx.runs.select(run.runId);
+  await vscode.commands.executeCommand('layerRotation.monitor.focus');
+}
+
+async function newConfig(ctx: Ctx): Promise<void> {
+  const examplesDir = ctx.asAbsolutePath('examples');
+  const files = fs.readdirSync(examplesDir).filter((f) => f.endsWith('.layerrot.json'));
+  const picked = await vscode.window.showQuickPick(
+    files.map((f) => {
+      const firstComment = /\/\/\s*(.*)/.exec(fs.readFileSync(path.join(examplesDir, f), 'utf8'))?.[1];
+      return { label: f.replace(/\.layerrot\.json$/, ''), detail: firstComment, file: f };
+    }),
+    { placeHolder: 'Start from which example?', matchOnDetail: true },
+  );
+  if (!picked) return;
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  if (!folder) {
+    void vscode.window.showErrorMessage('Open a folder first: the new config is written into the workspace.');
+    return;
+  }
+  let dest = path.join(folder, picked.file);
+  for (let i = 2; fs.existsSync(dest); i++) dest = path.join(folder, picked.file.replace(/\.layerrot\.json$/, `-${i}.layerrot.json`));
+  // The examples point at the schema in the repository; the extension provides it by file name instead.
+  const text = fs
+    .readFileSync(path.join(examplesDir, picked.file), 'utf8')
+    .replace(/^\s*"\$schema":.*\n/m, '')
+    .replace(/"\.\.\/data\//g, '"./data/');
+  fs.writeFileSync(dest, text);
+  await vscode.window.showTextDocument(vscode.Uri.file(dest));
+}

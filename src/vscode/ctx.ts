@@ -1,0 +1,42 @@
+// The extension's context: the services every feature uses, created once on activation.
+import * as vscode from 'vscode';
+import { Config } from './config';
+import { Monitor } from './monitor';
+import { RunManager } from './runs';
+
+export class Ctx implements vscode.Disposable {
+  readonly config = new Config();
+  readonly output = vscode.window.createOutputChannel('Layer Rotation');
+  readonly runs = new RunManager(this.output);
+  readonly monitor: Monitor;
+
+  constructor(readonly extension: vscode.ExtensionContext) {
+    this.monitor = new Monitor(extension.extensionUri, this.runs, (m) => {
+      if (m.type === 'select') this.runs.select(m.runId);
+      else if (m.type === 'stop') void vscode.commands.executeCommand('layerRotation.stopTraining', m.runId);
+      else if (m.type === 'openConfig') {
+        const file = this.runs.get(m.runId)?.log.started?.configFile;
+        if (file) void vscode.window.showTextDocument(vscode.Uri.file(file));
+      }
+    });
+  }
+
+  asAbsolutePath(relative: string): string {
+    return this.extension.asAbsolutePath(relative);
+  }
+
+  /** The runs folders of the workspace folders. */
+  runsFolders(): string[] {
+    return (vscode.workspace.workspaceFolders ?? []).map((f) => this.config.runsFolder(f.uri.fsPath));
+  }
+
+  scanRuns(): void {
+    this.runs.scan(this.runsFolders());
+  }
+
+  dispose(): void {
+    this.monitor.dispose();
+    this.runs.dispose();
+    this.output.dispose();
+  }
+}

@@ -1,0 +1,114 @@
+// Diagnostics on *.layerrot.json files: config errors while typing (the CLI's validator, at the
+// exact ranges), and, during and after a run, a warning for each layer lagging below the target,
+// at the JSON node that defines the layer.
+import * as path from 'path';
+import { findNodeAtLocation, parseTree } from 'jsonc-parser';
+import * as vscode from 'vscode';
+import { parseConfigText } from '../engine/config/validate';
+import { laggingLayers, laggingMessage } from '../shared/lagging';
+import type { Config } from './config';
+import type { Run, RunManager } from './runs';
+
+export const CONFIG_GLOB = '**/*.layerrot.json';
+export const LAGGING_CODE = 'lagging-layer';
+export const SOURCE = 'Layer Rotation';
+
+export function isConfigDocument(doc: vscode.TextDocument): boolean {
+  return doc.uri.scheme === 'file' && doc.fileName.endsWith('.layerrot.json');
+}
+
+/** The layer a lagging-layer diagnostic names. */
+export function layerOfDiagnostic(d: vscode.Diagnostic): string | undefined {
+  return /^Layer '([^']+)'/.exec(d.message)?.[1];
+}
+
+function rangeOf(doc: vscode.TextDocument, offset: number, length: number): vscode.Range {
+  return new vscode.Range(doc.positionAt(offset), doc.positionAt(offset + Math.max(length, 1)));
+}
+
+export class Diagnostics implements vscode.Disposable {
+  private readonly configErrors = vscode.languages.createDiagnosticCollection('layerRotation.config');
+  private readonly lagging = vscode.languages.createDiagnosticCollection('layerRotation.lagging');
+  private readonly disposables: vscode.Disposable[] = [];
+  private pending: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly runs: RunManager,
+    private readonly config: Config,
+  ) {
+    this.disposables.push(
+      vscode.workspace.onDidOpenTextDocument((d) => this.validate(d)),
+      vscode.workspace.onDidChangeTextDocument((e) => this.validate(e.document)),
+      vscode.workspace.onDidCloseTextDocument((d) => this.configErrors.delete(d.uri)),
+      runs.onDidAppend(() => this.scheduleLagging()),
+      runs.onDidChange(() => this.scheduleLagging()),
+      vscode.workspace.onDidChangeConfiguration(() => this.updateLagging()),
+    );
+    vscode.workspace.textDocuments.forEach((d) => this.validate(d));
+    this.updateLagging();
+  }
+
+  validate(doc: vscode.TextDocument): void {
+    if (!isConfigDocument(doc)) return;
+    const result = parseConfigText(doc.getText(), doc.fileName);
+    this.configErrors.set(
+      doc.uri,
+      result.errors.map((e) => {
+        const d = new vscode.Diagnostic(rangeOf(doc, e.offset, e.length), e.message, e.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
+        d.source = SOURCE;
+        return d;
+      }),
+    );
+  }
+
+  /** Lagging warnings change with every rotation record: recompute at most a few times a second. */
+  private scheduleLagging(): void {
+    if (this.pending) return;
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      this.updateLagging();
+    }, 300);
+  }
+
+  async updateLagging(): Promise<void> {
+    const target = this.config.target;
+    const margin = this.config.lagMargin;
+    const byConfig = new Map<string, Run>();
+    for (const run of this.runs.all) {
+      const file = run.log.started?.configFile;
+      if (file && !byConfig.has(path.resolve(file))) byConfig.set(path.resolve(file), run); // newest first
+    }
+    const next = new Map<string, vscode.Diagnostic[]>();
+    for (const [file, run] of byConfig) {
+      const layers = laggingLayers(run.log, target, margin);
+      if (!layers.length) continue;
+      let doc: vscode.TextDocument;
+      try {
+        doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+      } catch {
+        continue; // the config is gone
+      }
+      const tree = parseTree(doc.getText());
+      next.set(
+        file,
+        layers.map((l) => {
+          const node = (tree && findNodeAtLocation(tree, l.configPath)) ?? (tree && findNodeAtLocation(tree, ['model']));
+          const range = node ? rangeOf(doc, node.offset, node.length) : new vscode.Range(0, 0, 0, 1);
+          const d = new vscode.Diagnostic(range, laggingMessage(l, target, margin), vscode.DiagnosticSeverity.Warning);
+          d.source = SOURCE;
+          d.code = LAGGING_CODE;
+          return d;
+        }),
+      );
+    }
+    this.lagging.clear();
+    for (const [file, diags] of next) this.lagging.set(vscode.Uri.file(file), diags);
+  }
+
+  dispose(): void {
+    if (this.pending) clearTimeout(this.pending);
+    this.configErrors.dispose();
+    this.lagging.dispose();
+    this.disposables.forEach((d) => d.dispose());
+  }
+}

@@ -1,0 +1,113 @@
+// The small views: the runs tree, the CodeLens on configs, and the status-bar item.
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { Run, RunManager } from './runs';
+
+function percent(x: number | null | undefined): string | undefined {
+  return typeof x === 'number' && Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : undefined;
+}
+
+/** A one-line result of a run: "96.9% test accuracy, 2 lagging layers". */
+export function runResult(run: Run): string {
+  const f = run.log.finished;
+  const s = run.log.started;
+  if (!f) {
+    const last = run.log.rotations[run.log.rotations.length - 1];
+    return run.handle ? `running, epoch ${(last?.epoch ?? 0).toFixed(1)} of ${s?.epochs ?? '?'}` : 'unfinished';
+  }
+  const parts = [f.status === 'completed' ? undefined : f.status, percent(f.testAccuracy) && `${percent(f.testAccuracy)} test accuracy`, `${f.lagging.length} lagging layer${f.lagging.length === 1 ? '' : 's'}`];
+  return parts.filter(Boolean).join(', ');
+}
+
+export class RunsTree implements vscode.TreeDataProvider<Run> {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+
+  constructor(private readonly runs: RunManager) {
+    runs.onDidChange(() => this.changed.fire());
+  }
+
+  getChildren(element?: Run): Run[] {
+    return element ? [] : this.runs.all;
+  }
+
+  getTreeItem(run: Run): vscode.TreeItem {
+    const status = this.runs.status(run);
+    const item = new vscode.TreeItem(run.log.started?.name ?? run.runId);
+    item.id = run.runId;
+    item.description = runResult(run);
+    item.tooltip = new vscode.MarkdownString(
+      `**${run.runId}**\n\n${status}${run.log.finished ? `: ${run.log.finished.reason}` : ''}\n\nbackend: ${run.log.started?.backend ?? '?'}\n\n\`${run.runDir}\``,
+    );
+    const icons: Record<string, vscode.ThemeIcon> = {
+      running: new vscode.ThemeIcon('sync~spin'),
+      completed: new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed')),
+      failed: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
+      stopped: new vscode.ThemeIcon('debug-stop'),
+      unfinished: new vscode.ThemeIcon('question'),
+    };
+    item.iconPath = icons[status];
+    item.contextValue = status === 'running' ? 'run.running' : 'run';
+    item.command = { command: 'layerRotation.showRun', title: 'Show Run', arguments: [run.runId] };
+    return item;
+  }
+}
+
+export class ConfigLenses implements vscode.CodeLensProvider {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+
+  constructor(private readonly runs: RunManager) {
+    runs.onDidChange(() => this.changed.fire());
+  }
+
+  provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+    const top = new vscode.Range(0, 0, 0, 0);
+    const lenses = [
+      new vscode.CodeLens(top, { title: '$(play) Train', command: 'layerRotation.startTraining', arguments: [doc.uri] }),
+      new vscode.CodeLens(top, { title: '$(graph-line) Monitor', command: 'layerRotation.showMonitor' }),
+    ];
+    const last = this.runs.latestFor(doc.fileName);
+    if (last) {
+      lenses.push(new vscode.CodeLens(top, { title: `Last run: ${runResult(last)}`, command: 'layerRotation.showRun', arguments: [last.runId] }));
+    }
+    return lenses;
+  }
+}
+
+export class TrainingStatus implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('layerRotation.status', vscode.StatusBarAlignment.Left, 10);
+  private lastUpdate = 0;
+
+  constructor(private readonly runs: RunManager) {
+    this.item.name = 'Layer Rotation Training';
+    this.item.command = 'layerRotation.showMonitor';
+    runs.onDidChange(() => this.update(true));
+    runs.onDidAppend(() => this.update(false));
+  }
+
+  private update(force: boolean): void {
+    const now = Date.now();
+    if (!force && now - this.lastUpdate < 500) return;
+    this.lastUpdate = now;
+    const running = this.runs.running;
+    if (!running.length) {
+      this.item.hide();
+      return;
+    }
+    const run = running[0];
+    const s = run.log.started;
+    const batch = run.log.batches[run.log.batches.length - 1];
+    const epochs = run.log.epochs;
+    const sps = epochs.length ? epochs[epochs.length - 1].samplesPerSecond : undefined;
+    const epoch = batch ? Math.min(s?.epochs ?? 1, Math.floor(batch.epoch) + 1) : 1;
+    const name = s?.name ?? path.basename(run.runDir);
+    this.item.text = `$(sync~spin) ${name}: epoch ${epoch}/${s?.epochs ?? '?'}${sps ? `, ${Math.round(sps).toLocaleString('en-US')} samples/s` : ''}${running.length > 1 ? ` (+${running.length - 1})` : ''}`;
+    this.item.tooltip = 'Layer Rotation: training. Click to show the monitor.';
+    this.item.show();
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}

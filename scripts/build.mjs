@@ -6,6 +6,7 @@ import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { buildGradients } from './gradients.mjs';
+import { buildWebview } from './build-webview.mjs';
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(new URL(import.meta.url).pathname), '..');
@@ -32,4 +33,5 @@ await esbuild.build({
 const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
 for (const f of readdirSync(wasmDir)) if (f.endsWith('.wasm')) copyFileSync(join(wasmDir, f), join(dist, f));
 await buildGradients([dist]);
+await buildWebview(dist, { production });
 console.log(`built ${dist}`);

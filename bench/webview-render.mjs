@@ -1,0 +1,177 @@
+// Rendering benchmark of the monitor webview in headless Chromium (software canvas: --disable-gpu):
+// 200 layers x 20,000 rotation records.
+//   - first draw: from posting a 'load' of the 20,000 records to the end of the frame that drew them;
+//   - appends: 100 'append' messages of 10 rotation records (and 10 batch events) each, one at a
+//     time: time of the frame's work measured inside the page with performance.now() (whole
+//     redraw, and the rotation chart's setData + draw alone), and end to end, from the post to
+//     the next requestAnimationFrame after the redraw.
+// Run: node bench/webview-render.mjs          (prints the figures; benchWebviewRender() returns them)
+import * as esbuild from 'esbuild';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildWebview } from '../scripts/build-webview.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+
+// The dark theme variables the charts read (a subset of VS Code's Dark Modern).
+const THEME = `body { --vscode-foreground: #cccccc; --vscode-descriptionForeground: #9d9d9d; --vscode-editor-background: #1f1f1f;
+  --vscode-charts-lines: rgba(204, 204, 204, 0.5); --vscode-charts-blue: #3794ff; --vscode-charts-orange: #d18616;
+  --vscode-font-family: sans-serif; --vscode-font-size: 13px; background: var(--vscode-editor-background); }`;
+
+/** webview/html.ts, compiled on the fly (this script runs without `npm run compile`). */
+async function loadMonitorHtml(dir) {
+  const file = join(dir, 'html.mjs');
+  await esbuild.build({ entryPoints: [join(root, 'webview/html.ts')], outfile: file, format: 'esm', platform: 'neutral', logLevel: 'warning' });
+  return (await import(pathToFileURL(file).href)).monitorHtml;
+}
+
+async function serve(dir, monitorHtml) {
+  const nonce = randomBytes(16).toString('base64url');
+  let origin = '';
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/') {
+      const html = monitorHtml({ scriptUri: `${origin}/webview.js`, styleUri: `${origin}/webview.css`, cspSource: origin, nonce, title: 'bench' })
+        .replace('</head>', `<style nonce="${nonce}">${THEME}</style></head>`)
+        .replace('<body>', '<body class="vscode-dark">');
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+    } else if (path === '/webview.js' || path === '/webview.css') {
+      res.writeHead(200, { 'content-type': path.endsWith('.js') ? 'text/javascript' : 'text/css' }).end(readFileSync(join(dir, path.slice(1))));
+    } else res.writeHead(path === '/favicon.ico' ? 204 : 404).end();
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  origin = `http://127.0.0.1:${server.address().port}`;
+  return { server, url: `${origin}/` };
+}
+
+/** In the page: a run log of `layers` x `records` rotation records, the same number of batch events. */
+function makeRun({ layers, records, perEpoch }) {
+  const d = (i, r) => {
+    const x = r / records;
+    const f = i % 17 === 0 ? 0.5 : 0.95 + 0.2 * (i / layers);
+    return f * (1 - Math.exp(-2 * x)) / (1 - Math.exp(-2)) + 0.002 * Math.sin(r * 0.7 + i);
+  };
+  const started = {
+    v: 1, time: 0, type: 'run_started', runId: 'bench-run', name: 'bench', engine: 'tfjs', backend: 'wasm',
+    dataset: { name: 'synthetic', train: 1, validation: 1, test: 1, inputShape: [1], classes: 2 },
+    layers: Array.from({ length: layers }, (_, i) => ({ name: `conv${i + 1}`, kind: 'conv2d', shape: [3, 3, 64, 64], params: 36928 })),
+    epochs: Math.ceil((records * 2) / perEpoch), stepsPerEpoch: perEpoch, batchSize: 128, totalSteps: Math.ceil((records * 2) / perEpoch) * perEpoch,
+    target: 1, lagMargin: 0.2, schedule: { learningRate: 0.1, decay: { factor: 0.2, epochs: [Math.ceil(records / perEpoch)] }, warmupEpochs: 0, layca: true, multipliers: [] },
+  };
+  const event = (r) => [
+    { v: 1, time: r * 20, type: 'batch', step: r, epoch: r / perEpoch, loss: 2 * Math.exp(-r / 3000) + 0.05, accuracy: 1 - 0.9 * Math.exp(-r / 2000), learningRate: 0.1 },
+    { v: 1, time: r * 20, type: 'rotation', step: r, epoch: r / perEpoch, distances: Array.from({ length: layers }, (_, i) => d(i, r)), rotation: [], steps: 1 },
+  ];
+  window.__benchEvent = event;
+  const events = [started];
+  for (let r = 0; r < records; r++) events.push(...event(r));
+  return events;
+}
+
+/** In the page: post a message, resolve at the first animation frame after the monitor redrew. */
+function postAndWait(msg) {
+  const s = window.__layerRotationMonitor;
+  const before = s.draws;
+  const t0 = performance.now();
+  window.__layerRotationMonitorPost(msg);
+  const handled = performance.now() - t0;
+  return new Promise((resolve) => {
+    const check = () => {
+      if (s.draws !== before) requestAnimationFrame(() => resolve({ endToEnd: performance.now() - t0, handled, frame: s.lastFrameMs, chart: s.lastDrawMs, points: s.points, drawn: s.drawnPoints, fullDraws: s.fullDraws }));
+      else requestAnimationFrame(check);
+    };
+    requestAnimationFrame(check);
+  });
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (v) => Math.round(v * 10) / 10;
+
+/**
+ * Runs the benchmark; returns the figures (milliseconds).
+ * @param {{ layers?: number, records?: number, appends?: number, perAppend?: number, width?: number }} [opts]
+ */
+export async function benchWebviewRender(opts = {}) {
+  const { layers = 200, records = 20_000, appends = 100, perAppend = 10, width = 1000 } = opts;
+  const { chromium } = await import('playwright-core');
+  const tmp = mkdtempSync(join(tmpdir(), 'lrm-bench-webview-'));
+  const home = join(tmp, 'home');
+  for (const d of ['.config', '.cache', '.local/share']) mkdirSync(join(home, d), { recursive: true });
+  const dist = join(tmp, 'dist');
+  await buildWebview(dist, { production: true });
+  const { server, url } = await serve(dist, await loadMonitorHtml(tmp));
+  const context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache'), XDG_DATA_HOME: join(home, '.local/share') },
+    viewport: { width, height: 1000 },
+    deviceScaleFactor: 1,
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(url);
+    await page.waitForFunction(() => window.__layerRotationMonitor !== undefined);
+    const perEpoch = 1000;
+    // Functions go in as source text: the page's CSP forbids eval, not the debugger's own evaluation.
+    await page.evaluate(`window.__benchMakeRun = ${makeRun}; window.__benchPostAndWait = ${postAndWait};`);
+    const first = await page.evaluate(`(() => {
+      const events = window.__benchMakeRun(${JSON.stringify({ layers, records, perEpoch })});
+      window.__layerRotationMonitorPost({ type: 'runs', runs: [{ runId: 'bench-run', name: 'bench', status: 'running', live: true }], selected: 'bench-run' });
+      return window.__benchPostAndWait({ type: 'load', runId: 'bench-run', events });
+    })()`);
+    const samples = await page.evaluate(
+      async ([appends, perAppend, records]) => {
+        const out = [];
+        let r = records;
+        for (let a = 0; a < appends; a++) {
+          const events = [];
+          for (let k = 0; k < perAppend; k++) events.push(...window.__benchEvent(r++));
+          // Idle between appends, as when a run sends records every so often.
+          await new Promise((res) => setTimeout(res, 40));
+          out.push(await window.__benchPostAndWait({ type: 'append', runId: 'bench-run', events }));
+        }
+        return out;
+      },
+      [appends, perAppend, records],
+    );
+    const last = samples[samples.length - 1];
+    const stat = (key) => ({ median: round(median(samples.map((s) => s[key]))), worst: round(Math.max(...samples.map((s) => s[key]))) });
+    return {
+      layers,
+      records,
+      pointsAfter: last.points,
+      drawnPointsPerLayer: last.drawn,
+      firstDraw: { endToEnd: round(first.endToEnd), load: round(first.handled), frame: round(first.frame), chart: round(first.chart) },
+      append: { batches: appends, recordsPerBatch: perAppend, frame: stat('frame'), chart: stat('chart'), endToEnd: stat('endToEnd'), fullDraws: last.fullDraws - first.fullDraws },
+    };
+  } finally {
+    await context.close();
+    server.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function print(r) {
+  console.log(`monitor webview, headless Chromium (software canvas), ${r.layers} layers x ${r.records.toLocaleString('en-US')} records (${r.drawnPointsPerLayer} points drawn per layer):`);
+  console.log(`  first draw after 'load': ${r.firstDraw.endToEnd} ms end to end (message handled into columns ${r.firstDraw.load} ms; frame ${r.firstDraw.frame} ms, of which the rotation chart ${r.firstDraw.chart} ms)`);
+  const a = r.append;
+  console.log(`  ${a.batches} appends of ${a.recordsPerBatch} records (${a.fullDraws} needed a full redraw): frame median ${a.frame.median} ms, worst ${a.frame.worst} ms; rotation chart median ${a.chart.median} ms, worst ${a.chart.worst} ms`);
+  console.log(`  end to end (post -> next animation frame after the redraw): median ${a.endToEnd.median} ms, worst ${a.endToEnd.worst} ms`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  benchWebviewRender().then(print, (err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,489 @@
+// What the monitor knows about each run: run-log events (docs/run-log-format.md) checked and
+// kept in columnar Float64Array buffers that grow by doubling, plus the small views the charts
+// draw (a decimated copy of the rotation records, the loss/accuracy series).
+import type { LogEvent, RunFinished } from '../../src/engine/events';
+import type { LrSchedule } from './analysis';
+
+/** Equal-length Float64Array columns, appended row by row; capacity doubles when full. */
+export class Columns {
+  length = 0;
+  private cols: Float64Array[];
+
+  constructor(readonly width: number, capacity = 64) {
+    this.cols = Array.from({ length: width }, () => new Float64Array(capacity));
+  }
+
+  get capacity(): number {
+    return this.cols[0]?.length ?? 0;
+  }
+
+  /** Makes room for one more row and returns its index; the caller fills it with set(). */
+  addRow(): number {
+    if (this.length === this.capacity) {
+      const cap = Math.max(16, this.capacity * 2);
+      this.cols = this.cols.map((c) => {
+        const next = new Float64Array(cap);
+        next.set(c);
+        return next;
+      });
+    }
+    return this.length++;
+  }
+
+  set(col: number, row: number, value: number): void {
+    this.cols[col][row] = value;
+  }
+
+  get(col: number, row: number): number {
+    return this.cols[col][row];
+  }
+
+  /** The backing arrays (valid until the next addRow; rows at and past `length` are unused). */
+  raw(): readonly Float64Array[] {
+    return this.cols;
+  }
+
+  /** The filled part of a column (a view: valid until the next addRow). */
+  column(col: number): Float64Array {
+    return this.cols[col].subarray(0, this.length);
+  }
+}
+
+/** A number, or NaN for anything else (null, strings, Infinity): NaN is a gap. */
+export function num(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : NaN;
+}
+
+const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export interface LayerInfo {
+  name: string;
+  kind: string;
+  params: number;
+}
+
+/** run_started, checked: what the monitor uses of it. */
+export interface RunInfo {
+  runId: string;
+  name: string;
+  engine: string;
+  backend: string;
+  backendDescription: string;
+  dataset: { name: string; train: number; validation: number; test: number } | null;
+  model: string;
+  optimizer: string;
+  layers: LayerInfo[];
+  epochs: number;
+  stepsPerEpoch: number;
+  batchSize: number;
+  totalSteps: number;
+  target: number;
+  lagMargin: number;
+  schedule?: LrSchedule;
+  configFile?: string;
+}
+
+export interface FinishInfo {
+  status: RunFinished['status'] | string;
+  reason: string;
+  step: number;
+  epoch: number;
+  finalDistances: number[];
+  testAccuracy: number | null;
+  testLoss: number | null;
+  seconds: number;
+}
+
+export interface EpochInfo {
+  epoch: number;
+  step: number;
+  loss: number;
+  accuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  seconds: number;
+  samplesPerSecond: number;
+  time: number;
+}
+
+function parseStarted(e: Record<string, unknown>, runId: string): RunInfo | null {
+  if (!Array.isArray(e.layers)) return null;
+  const layers = e.layers.map((l, i): LayerInfo => {
+    const o = isObject(l) ? l : {};
+    return { name: str(o.name) || `layer ${i + 1}`, kind: str(o.kind, '?'), params: num(o.params) };
+  });
+  const pos = (v: unknown, fallback: number) => (num(v) > 0 ? (v as number) : fallback);
+  const ds = isObject(e.dataset) ? e.dataset : null;
+  let schedule: LrSchedule | undefined;
+  if (isObject(e.schedule) && num(e.schedule.learningRate) > 0) {
+    const s = e.schedule;
+    const d = isObject(s.decay) ? s.decay : null;
+    schedule = {
+      learningRate: s.learningRate as number,
+      warmupEpochs: Math.max(0, num(s.warmupEpochs) || 0),
+      decay:
+        d && Number.isFinite(num(d.factor)) && Array.isArray(d.epochs)
+          ? { factor: d.factor as number, epochs: d.epochs.filter((x): x is number => Number.isFinite(num(x))) }
+          : undefined,
+    };
+  }
+  const epochs = pos(e.epochs, 1);
+  const stepsPerEpoch = pos(e.stepsPerEpoch, 1);
+  return {
+    runId: str(e.runId, runId),
+    name: str(e.name, runId),
+    engine: str(e.engine),
+    backend: str(e.backend, '?'),
+    backendDescription: str(e.backendDescription),
+    dataset: ds ? { name: str(ds.name, '?'), train: num(ds.train), validation: num(ds.validation), test: num(ds.test) } : null,
+    model: str(e.model),
+    optimizer: str(e.optimizer),
+    layers,
+    epochs,
+    stepsPerEpoch,
+    batchSize: pos(e.batchSize, NaN),
+    totalSteps: pos(e.totalSteps, epochs * stepsPerEpoch),
+    target: Number.isFinite(num(e.target)) ? (e.target as number) : 1,
+    lagMargin: Number.isFinite(num(e.lagMargin)) ? (e.lagMargin as number) : 0.2,
+    schedule,
+    configFile: typeof e.configFile === 'string' ? e.configFile : undefined,
+  };
+}
+
+/** Loss and accuracy series for the two small charts, x = epochs; undefined: no value in this row (spanned), null: a gap. */
+export interface MetricsView {
+  x: number[];
+  trainLoss: (number | null | undefined)[];
+  valLoss: (number | null | undefined)[];
+  trainAcc: (number | null | undefined)[];
+  valAcc: (number | null | undefined)[];
+}
+
+// Rotation columns: epoch, step, then one per layer.
+export const ROT_EPOCH = 0;
+export const ROT_STEP = 1;
+export const ROT_FIRST_LAYER = 2;
+// Batch columns.
+const B_EPOCH = 0;
+const B_STEP = 1;
+const B_TIME = 2;
+
+const MAX_PENDING = 100_000;
+const MAX_LOGS = 50;
+
+/** Everything known about one run, built from its events in order. */
+export class RunStore {
+  info: RunInfo | null = null;
+  finished: FinishInfo | null = null;
+  /** epoch, step, distances...: one row per rotation record. */
+  rotation: Columns = new Columns(ROT_FIRST_LAYER);
+  /** epoch, step, time, loss, accuracy, learningRate: one row per batch event. */
+  batches = new Columns(6);
+  epochs: EpochInfo[] = [];
+  logs: { level: LogEvent['level']; message: string }[] = [];
+  /** Largest finite distance seen (for the y range). */
+  maxDistance = 0;
+  metrics: MetricsView = { x: [], trainLoss: [], valLoss: [], trainAcc: [], valAcc: [] };
+  /** Bumped on every accepted event: what changed since a draw. */
+  version = 0;
+  rotationVersion = 0;
+  metricsVersion = 0;
+  ignored = 0;
+  /** Events that came before run_started (kept, then replayed). */
+  private pending: Record<string, unknown>[] = [];
+
+  constructor(readonly runId: string) {}
+
+  get layerCount(): number {
+    return this.info?.layers.length ?? 0;
+  }
+
+  /** Adds one event; anything that is not a usable run-log event is counted and ignored. */
+  add(raw: unknown): boolean {
+    try {
+      const ok = isObject(raw) && this.addChecked(raw);
+      if (ok) this.version++;
+      else this.ignored++;
+      return ok;
+    } catch {
+      this.ignored++;
+      return false;
+    }
+  }
+
+  private addChecked(e: Record<string, unknown>): boolean {
+    if (e.type === 'run_started') {
+      const info = parseStarted(e, this.runId);
+      if (!info) return false;
+      this.reset();
+      this.info = info;
+      this.rotation = new Columns(ROT_FIRST_LAYER + info.layers.length, 256);
+      const pending = this.pending;
+      this.pending = [];
+      for (const p of pending) this.add(p);
+      return true;
+    }
+    if (!this.info) {
+      const known = ['rotation', 'batch', 'epoch_end', 'log', 'run_finished'];
+      if (!known.includes(e.type as string) || this.pending.length >= MAX_PENDING) return false;
+      this.pending.push(e);
+      return true;
+    }
+    switch (e.type) {
+      case 'rotation':
+        return this.addRotation(e);
+      case 'batch':
+        return this.addBatch(e);
+      case 'epoch_end':
+        return this.addEpochEnd(e);
+      case 'log':
+        if (typeof e.message !== 'string') return false;
+        this.logs.push({ level: e.level === 'error' || e.level === 'warning' ? e.level : 'info', message: e.message });
+        if (this.logs.length > MAX_LOGS) this.logs.shift();
+        return true;
+      case 'run_finished': {
+        if (typeof e.status !== 'string') return false;
+        this.finished = {
+          status: e.status,
+          reason: str(e.reason),
+          step: num(e.step),
+          epoch: num(e.epoch),
+          finalDistances: Array.isArray(e.finalDistances) ? e.finalDistances.map(num) : [],
+          testAccuracy: Number.isFinite(num(e.testAccuracy)) ? (e.testAccuracy as number) : null,
+          testLoss: Number.isFinite(num(e.testLoss)) ? (e.testLoss as number) : null,
+          seconds: num(e.seconds),
+        };
+        this.rotationVersion++;
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  private reset(): void {
+    this.info = null;
+    this.finished = null;
+    this.batches = new Columns(6);
+    this.epochs = [];
+    this.logs = [];
+    this.maxDistance = 0;
+    this.metrics = { x: [], trainLoss: [], valLoss: [], trainAcc: [], valAcc: [] };
+    this.rotationVersion++;
+    this.metricsVersion++;
+  }
+
+  private addRotation(e: Record<string, unknown>): boolean {
+    const info = this.info as RunInfo;
+    if (!Array.isArray(e.distances)) return false;
+    let epoch = num(e.epoch);
+    if (Number.isNaN(epoch)) epoch = num(e.step) / info.stepsPerEpoch;
+    const rot = this.rotation;
+    // x must not go back (uPlot needs sorted x): an out-of-order record is dropped.
+    if (Number.isNaN(epoch) || (rot.length > 0 && epoch < rot.get(ROT_EPOCH, rot.length - 1))) return false;
+    const row = rot.addRow();
+    rot.set(ROT_EPOCH, row, epoch);
+    rot.set(ROT_STEP, row, num(e.step));
+    const d = e.distances;
+    const layers = info.layers.length;
+    const cols = rot.raw();
+    let max = this.maxDistance;
+    for (let i = 0; i < layers; i++) {
+      const x = d[i];
+      const v = typeof x === 'number' && x - x === 0 ? x : NaN; // finite numbers only
+      cols[ROT_FIRST_LAYER + i][row] = v;
+      if (v > max) max = v;
+    }
+    this.maxDistance = max;
+    this.rotationVersion++;
+    return true;
+  }
+
+  private addBatch(e: Record<string, unknown>): boolean {
+    const epoch = num(e.epoch);
+    if (Number.isNaN(epoch)) return false;
+    const b = this.batches;
+    const row = b.addRow();
+    const values = [epoch, num(e.step), num(e.time), num(e.loss), num(e.accuracy), num(e.learningRate)];
+    values.forEach((v, c) => b.set(c, row, v));
+    const gap = (v: number) => (Number.isNaN(v) ? null : v);
+    this.insertMetrics(epoch, gap(values[3]), undefined, gap(values[4]), undefined);
+    return true;
+  }
+
+  private addEpochEnd(e: Record<string, unknown>): boolean {
+    const epoch = num(e.epoch);
+    if (Number.isNaN(epoch)) return false;
+    const info: EpochInfo = {
+      epoch,
+      step: num(e.step),
+      loss: num(e.loss),
+      accuracy: num(e.accuracy),
+      valLoss: num(e.valLoss),
+      valAccuracy: num(e.valAccuracy),
+      seconds: num(e.seconds),
+      samplesPerSecond: num(e.samplesPerSecond),
+      time: num(e.time),
+    };
+    this.epochs.push(info);
+    // No validation split (null): nothing to draw, not a gap.
+    const val = (v: number) => (Number.isNaN(v) ? undefined : v);
+    if (!Number.isNaN(info.valLoss) || !Number.isNaN(info.valAccuracy)) this.insertMetrics(epoch, undefined, val(info.valLoss), undefined, val(info.valAccuracy));
+    return true;
+  }
+
+  private insertMetrics(x: number, trainLoss: number | null | undefined, valLoss: number | null | undefined, trainAcc: number | null | undefined, valAcc: number | null | undefined): void {
+    const m = this.metrics;
+    const n = m.x.length;
+    if (n === 0 || m.x[n - 1] <= x) {
+      m.x.push(x);
+      m.trainLoss.push(trainLoss);
+      m.valLoss.push(valLoss);
+      m.trainAcc.push(trainAcc);
+      m.valAcc.push(valAcc);
+    } else {
+      // Rare: an event out of order. Keep x sorted.
+      let at = n;
+      while (at > 0 && m.x[at - 1] > x) at--;
+      m.x.splice(at, 0, x);
+      m.trainLoss.splice(at, 0, trainLoss);
+      m.valLoss.splice(at, 0, valLoss);
+      m.trainAcc.splice(at, 0, trainAcc);
+      m.valAcc.splice(at, 0, valAcc);
+    }
+    this.metricsVersion++;
+  }
+
+  /** The last rotation record's distances (NaN where unknown). */
+  lastDistances(): number[] {
+    const n = this.rotation.length;
+    if (n === 0) return [];
+    return Array.from({ length: this.layerCount }, (_, i) => this.rotation.get(ROT_FIRST_LAYER + i, n - 1));
+  }
+
+  /** The latest step reached (rotation, batch or end). */
+  lastStep(): number {
+    let step = 0;
+    const r = this.rotation.length;
+    if (r) step = Math.max(step, num(this.rotation.get(ROT_STEP, r - 1)) || 0);
+    const b = this.batches.length;
+    if (b) step = Math.max(step, num(this.batches.get(B_STEP, b - 1)) || 0);
+    const ep = this.epochs[this.epochs.length - 1];
+    if (ep && Number.isFinite(ep.step)) step = Math.max(step, ep.step);
+    if (this.finished && Number.isFinite(this.finished.step)) step = Math.max(step, this.finished.step);
+    return step;
+  }
+
+  /**
+   * Training speed in steps per second over the recent batch events (the last ~30 s, at least
+   * two events), with the time of the last one; null when it cannot be told.
+   */
+  stepRate(windowMs = 30_000): { stepsPerSecond: number; at: number } | null {
+    const b = this.batches;
+    const n = b.length;
+    if (n < 2) return null;
+    const t1 = b.get(B_TIME, n - 1);
+    const s1 = b.get(B_STEP, n - 1);
+    let i = n - 2;
+    while (i > 0 && t1 - b.get(B_TIME, i - 1) <= windowMs) i--;
+    const t0 = b.get(B_TIME, i);
+    const s0 = b.get(B_STEP, i);
+    if (!(t1 > t0) || !(s1 > s0)) return null;
+    return { stepsPerSecond: ((s1 - s0) * 1000) / (t1 - t0), at: t1 };
+  }
+
+  /** Epoch where the run is planned to end. */
+  endEpoch(): number {
+    const info = this.info;
+    if (!info) return 0;
+    return Math.min(info.epochs, info.totalSteps / info.stepsPerEpoch);
+  }
+}
+
+/**
+ * A decimated copy of a Columns' x and y columns for drawing: the records 0, k, 2k, ... (k a
+ * power of two, doubled whenever there would be more than maxPoints), plus always the last
+ * record, so the lines end at the latest value. Updated incrementally; NaN becomes null (a gap).
+ */
+export class DecimatedView {
+  x: number[] = [];
+  ys: (number | null)[][];
+  /** Records per point. */
+  k = 1;
+  private reps = 0;
+  private tail = false;
+  private seen = 0;
+
+  constructor(readonly series: number, readonly maxPoints = 2048) {
+    this.ys = Array.from({ length: series }, () => []);
+  }
+
+  /** Brings the view up to date with `cols`; returns true when it changed. */
+  sync(cols: Columns, xCol: number, firstY: number): boolean {
+    const n = cols.length;
+    if (n === this.seen) return false;
+    if (n < this.seen) this.clear();
+    this.seen = n;
+    if (this.tail) this.pop();
+    // Built from scratch: start at the right resolution rather than compacting over and over.
+    if (this.reps === 0) while (Math.ceil(n / this.k) > this.maxPoints) this.k *= 2;
+    const xs = cols.column(xCol);
+    const columns = Array.from({ length: this.series }, (_, i) => cols.column(firstY + i));
+    while (this.reps * this.k <= n - 1) {
+      this.push(xs, columns, this.reps * this.k);
+      this.reps++;
+      if (this.reps > this.maxPoints) this.compact();
+    }
+    if ((n - 1) % this.k !== 0) {
+      this.push(xs, columns, n - 1);
+      this.tail = true;
+    }
+    return true;
+  }
+
+  /** Points in the view. */
+  get length(): number {
+    return this.x.length;
+  }
+
+  /** Records the view covers (its last point is record `records - 1`). */
+  get records(): number {
+    return this.seen;
+  }
+
+  private push(xs: Float64Array, columns: Float64Array[], row: number): void {
+    this.x.push(xs[row]);
+    for (let i = 0; i < this.series; i++) {
+      const v = columns[i][row];
+      this.ys[i].push(Number.isNaN(v) ? null : v);
+    }
+  }
+
+  private pop(): void {
+    this.x.pop();
+    for (const y of this.ys) y.pop();
+    this.tail = false;
+  }
+
+  private compact(): void {
+    const keep = Math.ceil(this.reps / 2);
+    const halve = (a: unknown[]) => {
+      for (let j = 0; j < keep; j++) a[j] = a[2 * j];
+      a.length = keep;
+    };
+    halve(this.x);
+    for (const y of this.ys) halve(y);
+    this.reps = keep;
+    this.k *= 2;
+  }
+
+  clear(): void {
+    this.x = [];
+    this.ys = Array.from({ length: this.series }, () => []);
+    this.k = 1;
+    this.reps = 0;
+    this.tail = false;
+    this.seen = 0;
+  }
+}

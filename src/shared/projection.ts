@@ -13,7 +13,12 @@ export interface RotationPoint {
 export interface ScheduleInfo {
   learningRate: number;
   decay?: { factor: number; epochs: number[] };
-  warmupEpochs: number;
+  warmupEpochs?: number;
+}
+
+/** The scheduled (base) learning rate at a fractional epoch, as the engine computes it. */
+export function scheduledRate(s: ScheduleInfo, epoch: number): number {
+  return learningRateAt(s.learningRate, { decay: s.decay, warmupEpochs: s.warmupEpochs ?? 0 }, epoch);
 }
 
 export interface LayerCourse {
@@ -52,34 +57,67 @@ export function recentRate(points: RotationPoint[], layer: number, window = 1): 
   return den > 0 ? num / den : null;
 }
 
-/** Integral of the learning rate over [from, to] epochs (numerically, 200 slices). */
-export function learningRateIntegral(schedule: ScheduleInfo, from: number, to: number): number {
-  if (to <= from) return 0;
-  const n = 200;
-  const h = (to - from) / n;
+/** The integral of the learning rate over [from, to] (epochs), exact for warmup + step decay. */
+export function learningRateIntegral(s: ScheduleInfo, from: number, to: number): number {
+  if (!(to > from)) return 0;
+  const warm = s.warmupEpochs ?? 0;
+  const cuts = [from, to];
+  if (warm > from && warm < to) cuts.push(warm);
+  for (const e of s.decay?.epochs ?? []) if (e > from && e < to) cuts.push(e);
+  cuts.sort((a, b) => a - b);
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += learningRateAt(schedule.learningRate, schedule, from + (i + 0.5) * h);
-  return sum * h;
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    const a = Math.max(cuts[i], 0);
+    const b = Math.max(cuts[i + 1], 0);
+    if (b <= a) continue;
+    // Constant decay level inside the piece; a linear ramp if the piece is in the warmup.
+    const level = scheduledRate({ ...s, warmupEpochs: 0 }, (a + b) / 2);
+    sum += warm > 0 && b <= warm ? (level * (b * b - a * a)) / (2 * warm) : level * (b - a);
+  }
+  return sum;
+}
+
+export interface ProjectionInput {
+  /** Distance now, at `epoch`. */
+  current: number;
+  epoch: number;
+  /** Recent distance per epoch, measured since `slopeFrom`. */
+  slope: number;
+  slopeFrom: number;
+  /** Where the run is planned to end. */
+  endEpoch: number;
+  schedule?: ScheduleInfo;
+}
+
+/**
+ * Where a layer is on course to end: the distance now plus the recent slope times the epochs left,
+ * each remaining epoch weighted by its learning rate relative to the mean rate over the slope's
+ * window (a layer turns in proportion to its rate; exactly so with Layca). Clamped to [0, 2].
+ */
+export function projectDistance(p: ProjectionInput): number {
+  const left = Math.max(0, p.endEpoch - p.epoch);
+  let effective = left;
+  if (p.schedule && left > 0) {
+    const span = p.epoch - p.slopeFrom;
+    const ref = span > 0 ? learningRateIntegral(p.schedule, p.slopeFrom, p.epoch) / span : scheduledRate(p.schedule, p.epoch);
+    const ahead = learningRateIntegral(p.schedule, p.epoch, p.endEpoch);
+    if (ref > 0 && Number.isFinite(ref) && Number.isFinite(ahead)) effective = ahead / ref;
+  }
+  return Math.min(2, Math.max(0, p.current + p.slope * effective));
 }
 
 /** Each layer's course: where it is, how fast it moves lately, where it is heading by `totalEpochs`. */
 export function layerCourses(points: RotationPoint[], layers: number, totalEpochs: number, schedule?: ScheduleInfo): LayerCourse[] {
   const last = points[points.length - 1];
-  const epochNow = last?.epoch ?? 0;
-  const remaining = Math.max(0, totalEpochs - epochNow);
-  // Scale of the remaining rotation relative to the recent rate: remaining LR integral over
-  // the mean LR of the last epoch; without a schedule, the remaining epochs.
-  let scale = remaining;
-  if (schedule && remaining > 0) {
-    const windowStart = Math.max(0, epochNow - 1);
-    const recentLr = learningRateIntegral(schedule, windowStart, epochNow) / Math.max(epochNow - windowStart, 1e-9);
-    if (recentLr > 0) scale = learningRateIntegral(schedule, epochNow, totalEpochs) / recentLr;
-  }
+  const epoch = last?.epoch ?? 0;
+  // The slope's window: about the last epoch of records.
+  const slopeFrom = points.find((p) => epoch - p.epoch <= 1)?.epoch ?? epoch;
   return Array.from({ length: layers }, (_, l) => {
     const d = last?.distances[l];
     const now = typeof d === 'number' && Number.isFinite(d) ? d : null;
     const ratePerEpoch = recentRate(points, l);
-    const projected = now === null ? null : ratePerEpoch === null ? now : Math.min(2, Math.max(0, now + Math.max(0, ratePerEpoch) * scale));
+    const projected =
+      now === null ? null : ratePerEpoch === null ? now : projectDistance({ current: now, epoch, slope: Math.max(0, ratePerEpoch), slopeFrom, endEpoch: totalEpochs, schedule });
     return { now, ratePerEpoch, projected };
   });
 }

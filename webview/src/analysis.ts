@@ -1,41 +1,12 @@
 // Per-layer analysis for the monitor's layer table: how fast each layer turns lately, where it
 // is on course to end, and whether it lags. Pure functions (no DOM), tested in Node.
 
+import { learningRateIntegral, projectDistance, scheduledRate, ScheduleInfo } from '../../src/shared/projection';
+
 /** The learning-rate schedule as run_started.schedule gives it (multipliers are per layer constants: they cancel out). */
-export interface LrSchedule {
-  learningRate: number;
-  decay?: { factor: number; epochs: number[] };
-  warmupEpochs?: number;
-}
-
-/** The scheduled rate at a (fractional) epoch: linear warmup from 0, then step decay (as the engine does). */
-export function learningRateAt(s: LrSchedule, epoch: number): number {
-  let lr = s.learningRate;
-  if (s.decay) for (const e of s.decay.epochs) if (epoch >= e) lr *= s.decay.factor;
-  const warm = s.warmupEpochs ?? 0;
-  if (warm > 0 && epoch < warm) lr *= Math.max(epoch, 0) / warm;
-  return lr;
-}
-
-/** The integral of the learning rate over [from, to] (epochs), exact for warmup + step decay. */
-export function learningRateIntegral(s: LrSchedule, from: number, to: number): number {
-  if (!(to > from)) return 0;
-  const warm = s.warmupEpochs ?? 0;
-  const cuts = [from, to];
-  if (warm > from && warm < to) cuts.push(warm);
-  for (const e of s.decay?.epochs ?? []) if (e > from && e < to) cuts.push(e);
-  cuts.sort((a, b) => a - b);
-  let sum = 0;
-  for (let i = 0; i + 1 < cuts.length; i++) {
-    const a = Math.max(cuts[i], 0);
-    const b = Math.max(cuts[i + 1], 0);
-    if (b <= a) continue;
-    // Constant decay level inside the piece; linear ramp if the piece is in the warmup.
-    const level = learningRateAt({ ...s, warmupEpochs: 0 }, (a + b) / 2);
-    sum += warm > 0 && b <= warm ? (level * (b * b - a * a)) / (2 * warm) : level * (b - a);
-  }
-  return sum;
-}
+export type LrSchedule = ScheduleInfo;
+export { learningRateIntegral, projectDistance };
+export const learningRateAt = scheduledRate;
 
 /**
  * Where the epoch axis ends while a run goes: the next "nice" value (1, 1.2, 1.5, 2, 2.5, 3, 4,
@@ -108,36 +79,6 @@ export function recentStart(xs: ArrayLike<number>, n: number, window = 1): numbe
   if (n === 0) return 0;
   const start = lowerBound(xs, n, xs[n - 1] - window);
   return Math.max(0, Math.min(start, n - 3));
-}
-
-export interface ProjectionInput {
-  /** Distance now. */
-  current: number;
-  /** Recent rotation rate, in distance per epoch. */
-  slope: number;
-  /** The epoch now, and where the slope was measured from. */
-  epoch: number;
-  slopeFrom: number;
-  /** Where the run is planned to end (totalSteps / stepsPerEpoch). */
-  endEpoch: number;
-  schedule?: LrSchedule;
-}
-
-/**
- * Where a layer is on course to end: the distance now plus the recent slope times the epochs left,
- * each remaining epoch weighted by its learning rate relative to the mean rate over the slope's
- * window (a layer turns in proportion to its rate; exactly so with Layca). Clamped to [0, 2].
- */
-export function projectDistance(p: ProjectionInput): number {
-  const left = Math.max(0, p.endEpoch - p.epoch);
-  let effective = left;
-  if (p.schedule && left > 0) {
-    const span = p.epoch - p.slopeFrom;
-    const ref = span > 0 ? learningRateIntegral(p.schedule, p.slopeFrom, p.epoch) / span : learningRateAt(p.schedule, p.epoch);
-    const ahead = learningRateIntegral(p.schedule, p.epoch, p.endEpoch);
-    if (ref > 0 && Number.isFinite(ref) && Number.isFinite(ahead)) effective = ahead / ref;
-  }
-  return Math.min(2, Math.max(0, p.current + p.slope * effective));
 }
 
 export interface LayerStatus {

@@ -20,7 +20,7 @@ for (const f of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-ima
 }
 const pkg = require(join(root, 'package.json'));
 const out = join(root, `${pkg.name}-${pkg.version}.vsix`);
-execFileSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', out], {
+execFileSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '-o', out], {
   cwd: root,
   stdio: 'inherit',
 });

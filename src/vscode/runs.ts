@@ -121,6 +121,7 @@ export class RunManager implements vscode.Disposable {
         this.changed.fire();
         break;
       case 'epoch_end':
+        this.changed.fire(); // the runs tree and the CodeLens show the epoch
         this.output.appendLine(
           `[${run.runId}] epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, accuracy ${(100 * e.accuracy).toFixed(2)}%` +
             (e.valAccuracy === null ? '' : `, validation accuracy ${(100 * e.valAccuracy).toFixed(2)}%`) +

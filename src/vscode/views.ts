@@ -12,8 +12,8 @@ export function runResult(run: Run): string {
   const f = run.log.finished;
   const s = run.log.started;
   if (!f) {
-    const last = run.log.rotations[run.log.rotations.length - 1];
-    return run.handle ? `running, epoch ${(last?.epoch ?? 0).toFixed(1)} of ${s?.epochs ?? '?'}` : 'unfinished';
+    const done = run.log.epochs.length;
+    return run.handle ? `running, epoch ${Math.min(s?.epochs ?? done + 1, done + 1)} of ${s?.epochs ?? '?'}` : 'unfinished';
   }
   const parts = [f.status === 'completed' ? undefined : f.status, percent(f.testAccuracy) && `${percent(f.testAccuracy)} test accuracy`, `${f.lagging.length} lagging layer${f.lagging.length === 1 ? '' : 's'}`];
   return parts.filter(Boolean).join(', ');

@@ -496,6 +496,19 @@ async function main(): Promise<void> {
   fs.writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
   console.log(report(results));
   console.log(`\nRaw results: ${path.relative(process.cwd(), RESULTS)}. Bench run time ${results.seconds.toFixed(0)} s (plus compilation).`);
+  renderBench();
+}
+
+/** The monitor webview's rendering in headless Chromium (200 layers x 20,000 points), when Chromium is there. */
+function renderBench(): void {
+  console.log('\n### Monitor webview rendering\n');
+  if (process.argv.includes('--no-webview')) return void console.log('skipped (--no-webview)');
+  const chromium = process.env.LRM_CHROMIUM ?? '/usr/bin/chromium';
+  if (!fs.existsSync(chromium)) return void console.log(`skipped: no Chromium at ${chromium} (apt-get install chromium)`);
+  const root = path.resolve(__dirname, '..', '..');
+  const build = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-webview.mjs')], { stdio: 'inherit' });
+  if (build.status !== 0) return void console.log('skipped: the webview did not build');
+  spawnSync(process.execPath, [path.join(root, 'bench', 'webview-render.mjs')], { stdio: 'inherit' });
 }
 
 function report(r: Results): string {

@@ -242,18 +242,7 @@ export class RotationChart {
     for (let i = 0; i < view.series; i++) {
       const ys = view.ys[i];
       ctx.strokeStyle = this.colors[i];
-      ctx.beginPath();
-      let pen = false;
-      for (let j = 0; j < m; j++) {
-        const v = ys[j];
-        if (v === null) pen = false;
-        else if (pen) ctx.lineTo(px[j], t.bottom - v * t.sy);
-        else {
-          ctx.moveTo(px[j], t.bottom - v * t.sy);
-          pen = true;
-        }
-      }
-      ctx.stroke();
+      strokeWithGaps(ctx, m, (j) => px[j], (j) => ys[j], t.bottom, t.sy);
     }
     ctx.restore();
     this.drawnTo = view.records - 1;
@@ -276,18 +265,7 @@ export class RotationChart {
     for (let i = 0; i < layers; i++) {
       const ys = rot.column(ROT_FIRST_LAYER + i);
       ctx.strokeStyle = this.colors[i];
-      ctx.beginPath();
-      let pen = false;
-      for (let j = 0; j < rows.length; j++) {
-        const v = ys[rows[j]];
-        if (Number.isNaN(v)) pen = false;
-        else if (pen) ctx.lineTo(px[j], t.bottom - v * t.sy);
-        else {
-          ctx.moveTo(px[j], t.bottom - v * t.sy);
-          pen = true;
-        }
-      }
-      ctx.stroke();
+      strokeWithGaps(ctx, rows.length, (j) => px[j], (j) => ys[rows[j]], t.bottom, t.sy);
     }
     ctx.restore();
     this.drawnTo = n - 1;
@@ -483,4 +461,27 @@ export class MetricsChart {
     setText(this.trainValue, f(find(train)));
     setText(this.valValue, f(find(val)));
   }
+}
+
+/** Strokes one line through n points; a null or NaN value is a gap. y is in chart units (bottom - v * sy). */
+function strokeWithGaps(
+  ctx: CanvasRenderingContext2D,
+  n: number,
+  x: (j: number) => number,
+  value: (j: number) => number | null,
+  bottom: number,
+  sy: number,
+): void {
+  ctx.beginPath();
+  let pen = false;
+  for (let j = 0; j < n; j++) {
+    const v = value(j);
+    if (v === null || Number.isNaN(v)) pen = false;
+    else if (pen) ctx.lineTo(x(j), bottom - v * sy);
+    else {
+      ctx.moveTo(x(j), bottom - v * sy);
+      pen = true;
+    }
+  }
+  ctx.stroke();
 }

@@ -12,7 +12,7 @@ it('the bundled CLI and runner train on wasm from a folder of their own', async 
   const dir = tempDir('bundle');
   const app = path.join(dir, 'app');
   fs.mkdirSync(app);
-  for (const f of fs.readdirSync(path.join(ROOT, 'dist'))) if (!f.endsWith('.map')) fs.copyFileSync(path.join(ROOT, 'dist', f), path.join(app, f));
+  fs.cpSync(path.join(ROOT, 'dist'), app, { recursive: true, filter: (f) => !f.endsWith('.map') });
   const config = syntheticConfig();
   delete config.backend; // auto: must find wasm next to the bundle
   const file = writeConfig(dir, 'bundled', config);

@@ -65,7 +65,7 @@ function assertNear(got: number, want: number, what: string, rtol: number): void
 describe('the SIMD rotation kernel on a memory of its own', () => {
   it('is a small valid module this engine runs', () => {
     const bytes = rotationReducerModuleBytes();
-    assert.ok(bytes.length < 1024, `${bytes.length} bytes`);
+    assert.ok(bytes.length < 2048, `${bytes.length} bytes`);
     assert.ok(WebAssembly.validate(bytes));
     assert.ok(WebAssembly.validate(rotationReducerModuleBytes(true)));
     assert.ok(rotationReducerSupported());
@@ -84,8 +84,18 @@ describe('the SIMD rotation kernel on a memory of its own', () => {
       // Byte offsets 4, 8 and 12 past 16-byte boundaries.
       const offsets = [4, 4 * n + 24, 8 * n + 44];
       const heap = new Float32Array(memory.buffer);
+      heap.fill(0);
       [w, w0, wp].forEach((a, k) => heap.set(a, offsets[k] / 4));
-      assertSums(reduce(offsets[0], offsets[1], offsets[2], n), reference(w, w0, wp), `n = ${n}`);
+      const sums = reduce(offsets[0], offsets[1], offsets[2], n);
+      assertSums(sums, reference(w, w0, wp), `n = ${n}`);
+      // The copying variant: the same sums, then wp holds w, and w and w0 are untouched.
+      assert.deepEqual(reduce(offsets[0], offsets[1], offsets[2], n, true), sums, `n = ${n}, copying`);
+      const after = new Float32Array(memory.buffer);
+      assert.deepEqual(after.slice(offsets[2] / 4, offsets[2] / 4 + n), w, `n = ${n}: wp holds w`);
+      assert.deepEqual(after.slice(offsets[0] / 4, offsets[0] / 4 + n), w, `n = ${n}: w untouched`);
+      assert.deepEqual(after.slice(offsets[1] / 4, offsets[1] / 4 + n), w0, `n = ${n}: w0 untouched`);
+      assert.equal(after[offsets[2] / 4 + n], 0, `n = ${n}: nothing written past wp`);
+      assert.equal(after[offsets[2] / 4 - 1], 0, `n = ${n}: nothing written before wp`);
       // Same arrays: differences exactly 0.
       const same = reduce(offsets[0], offsets[0], offsets[0], n);
       assert.equal(same[0], 0);
@@ -129,6 +139,7 @@ describe('the SIMD rotation kernel on a memory of its own', () => {
     assert.throws(() => reduce(-4, 0, 0, 1), RangeError);
     assert.throws(() => reduce(0, 0, 65536 - 8, 4), WebAssembly.RuntimeError);
     assert.throws(() => reduce(0, 65536 - 4, 0, 3), WebAssembly.RuntimeError);
+    assert.throws(() => reduce(0, 0, 65536 - 4, 3, true), WebAssembly.RuntimeError);
   });
 });
 
@@ -180,6 +191,8 @@ describe('RotationMonitor on wasm (SIMD kernel) agrees with cpu (tf ops) and flo
 
   interface Run {
     records: RotationRecord[];
+    /** The monitor kept the same previous copies, updated in place by the kernel. */
+    inPlace: boolean;
     /** The float64 reference, from the float32 values the run used. */
     reference: RotationRecord[];
   }
@@ -214,6 +227,8 @@ describe('RotationMonitor on wasm (SIMD kernel) agrees with cpu (tf ops) and flo
     await selectBackend(backendName);
     const vars = values[0].map((a, i) => tf.variable(tf.tensor(a, SHAPES[i]), true));
     const monitor = new RotationMonitor(vars);
+    const previous = () => (monitor as unknown as { previous: tf.Tensor[] }).previous;
+    const firstPrevious = previous();
     const records: RotationRecord[] = [];
     let big: tf.Tensor | undefined;
     for (let r = 1; r <= RECORDS; r++) {
@@ -227,9 +242,12 @@ describe('RotationMonitor on wasm (SIMD kernel) agrees with cpu (tf ops) and flo
       records.push(monitor.record());
       if (r === 3) big?.dispose();
     }
+    const inPlace = previous() === firstPrevious;
+    const tensors = tf.memory().numTensors;
     monitor.dispose();
+    assert.equal(tf.memory().numTensors, tensors - 2 * SHAPES.length, 'the monitor holds two copies per kernel');
     vars.forEach((v) => v.dispose());
-    return { records, reference: referenceRecords(values) };
+    return { records, inPlace, reference: referenceRecords(values) };
   }
 
   const values = trajectory();
@@ -261,6 +279,12 @@ describe('RotationMonitor on wasm (SIMD kernel) agrees with cpu (tf ops) and flo
       });
     });
   }
+
+  it('on wasm, the SIMD kernel updates the previous copies in place; other paths clone', () => {
+    assert.equal(simd.inPlace, true);
+    assert.equal(js.inPlace, false);
+    assert.equal(cpu.inPlace, false);
+  });
 
   it('the records are not trivial', () => {
     for (const rec of simd.reference) {

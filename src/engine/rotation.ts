@@ -8,6 +8,7 @@
 // cancel to noise (about 1e-7, a tan of 4e-4 for a step that turned nothing).
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { wasmRotationReducer } from './wasm-reduce';
 
 export interface RotationRecord {
   /** Per layer, in forward order: 1 - cos(w(t), w(0)). */
@@ -41,32 +42,58 @@ export class RotationMonitor {
   constructor(private readonly kernels: tf.Variable[]) {
     this.initial = kernels.map((k) => tf.keep(k.clone()));
     this.previous = kernels.map((k) => tf.keep(k.clone()));
-    const sq = tf.tidy(() => tf.stack(kernels.map((k) => tf.sum(tf.mul(k, k)))).dataSync());
+    // On wasm, the same float64-accumulating pass as the records (a tfjs Sum adds in float32).
+    const sq =
+      tf.getBackend() === 'wasm'
+        ? this.reductionsOnWasmHeap(false).values.filter((_, j) => j % 3 === 1)
+        : tf.tidy(() => tf.stack(kernels.map((k) => tf.sum(tf.mul(k, k)))).dataSync());
     this.initialSq = Array.from(sq);
     this.previousSq = Array.from(sq);
   }
 
-  /** Per layer: |w - w0|^2, |w|^2, |w - w_previous|^2, in one array. */
-  private reductions(): ArrayLike<number> {
-    if (tf.getBackend() === 'wasm') return this.reductionsOnWasmHeap();
-    return tf.tidy(() => {
+  /**
+   * Per layer: |w - w0|^2, |w|^2, |w - w_previous|^2, in one array; and whether the previous
+   * copies were updated to the current kernels in the same pass (wasm only).
+   */
+  private reductions(): { values: ArrayLike<number>; previousUpdated: boolean } {
+    if (tf.getBackend() === 'wasm') return this.reductionsOnWasmHeap(true);
+    const values = tf.tidy(() => {
       const scalars: tf.Scalar[] = [];
       this.kernels.forEach((w, i) => {
         scalars.push(tf.sum(tf.squaredDifference(w, this.initial[i])), tf.sum(tf.square(w)), tf.sum(tf.squaredDifference(w, this.previous[i])));
       });
       return tf.stack(scalars).dataSync();
     });
+    return { values, previousUpdated: false };
   }
 
   /**
    * On wasm the tensors live in the module's heap: one pass over each kernel and its two
-   * references, read in place (no copy, no intermediate tensors), accumulating in float64.
-   * A chain of tfjs ops would make about 18 passes and cost 10% of a small MLP's step.
+   * references, read in place (no copy, no intermediate tensors). A chain of tfjs ops would
+   * make about 18 passes and cost 10% of a small MLP's step. The pass is the SIMD kernel of
+   * ./wasm-reduce, run on the heap itself (float32 lanes over chunks of 256, totals in
+   * float64), or, where the engine cannot run it, a JS loop accumulating in float64.
+   * With `updatePrevious`, the kernel also copies each w over its previous copy as it reads
+   * them, when those copies own their buffers (wasm's clone copies): the next record's
+   * reference costs no clone (a read, a write and an allocation per kernel).
+   * Byte offsets and views are taken afresh at every call: the heap may have grown since.
    */
-  private reductionsOnWasmHeap(): Float64Array {
+  private reductionsOnWasmHeap(updatePrevious: boolean): { values: Float64Array; previousUpdated: boolean } {
     const backend = tf.backend() as unknown as BackendWasm;
-    const view = (t: tf.Tensor) => backend.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: 'float32' }) as Float32Array;
     const out = new Float64Array(3 * this.kernels.length);
+    const reduce = wasmRotationReducer(backend);
+    if (reduce) {
+      const copy = updatePrevious && this.previous.every((p) => backend.refCount(p.dataId) === 1);
+      const offset = (t: tf.Tensor) => backend.getMemoryOffset(t.dataId);
+      this.kernels.forEach((k, i) => {
+        const sums = reduce(offset(k), offset(this.initial[i]), offset(this.previous[i]), k.size, copy);
+        out[3 * i] = sums[0];
+        out[3 * i + 1] = sums[1];
+        out[3 * i + 2] = sums[2];
+      });
+      return { values: out, previousUpdated: copy };
+    }
+    const view = (t: tf.Tensor) => backend.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: 'float32' }) as Float32Array;
     this.kernels.forEach((k, i) => {
       const w = view(k);
       const w0 = view(this.initial[i]);
@@ -86,13 +113,13 @@ export class RotationMonitor {
       out[3 * i + 1] = sq;
       out[3 * i + 2] = dp;
     });
-    return out;
+    return { values: out, previousUpdated: false };
   }
 
   /** Distances now, and rotation since the previous call (or since the start). */
   record(): RotationRecord {
     const n = this.kernels.length;
-    const values = this.reductions();
+    const { values, previousUpdated } = this.reductions();
     const distances: number[] = new Array(n);
     const rotation: number[] = new Array(n);
     for (let i = 0; i < n; i++) {
@@ -103,8 +130,10 @@ export class RotationMonitor {
       rotation[i] = tanFromCosineDistance(cosineDistance(diffPrev, sq, this.previousSq[i]));
       this.previousSq[i] = sq;
     }
-    for (const t of this.previous) t.dispose();
-    this.previous = this.kernels.map((k) => tf.keep(k.clone()));
+    if (!previousUpdated) {
+      for (const t of this.previous) t.dispose();
+      this.previous = this.kernels.map((k) => tf.keep(k.clone()));
+    }
     return { distances, rotation };
   }
 

@@ -16,8 +16,8 @@ export function activate(context: vscode.ExtensionContext): void {
   ctx = new Ctx(context);
   const c = ctx;
   c.scanRuns();
+  // `c` is not among the subscriptions: deactivate() disposes it, once the runners have stopped.
   context.subscriptions.push(
-    c,
     ...registerCommands(c),
     vscode.window.registerWebviewViewProvider(MONITOR_VIEW, c.monitor, { webviewOptions: { retainContextWhenHidden: true } }),
     vscode.window.createTreeView('layerRotation.runs', { treeDataProvider: new RunsTree(c.runs) }),
@@ -40,8 +40,17 @@ export function activate(context: vscode.ExtensionContext): void {
   );
 }
 
-/** Stops every runner this window started: none outlives the window. */
+/** Stops every runner this window started: none outlives the window. VS Code disposes the
+ * subscriptions right after calling deactivate(), without waiting for it: the run manager (which
+ * would kill the runners) and the output channel (which their last events are written to) are
+ * disposed here, after the runners have stopped. */
 export async function deactivate(): Promise<void> {
-  await ctx?.runs.stopAll(2000);
+  const c = ctx;
   ctx = undefined;
+  if (!c) return;
+  try {
+    await c.runs.stopAll(2000);
+  } finally {
+    c.dispose();
+  }
 }

@@ -42,11 +42,15 @@ async function pickConfig(): Promise<vscode.Uri | undefined> {
 
 export async function startTraining(ctx: Ctx, uri?: vscode.Uri): Promise<string | undefined> {
   if (!vscode.workspace.isTrusted) {
-    const choice = await vscode.window.showWarningMessage(
-      'Training is disabled in this untrusted folder: a run executes code and reads data from the folder. Trust the folder to train; monitoring existing runs still works.',
-      'Manage Workspace Trust',
-    );
-    if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
+    // Not awaited: the command returns (undefined, no run) without waiting for the notification to be dismissed.
+    void vscode.window
+      .showWarningMessage(
+        'Training is disabled in this untrusted folder: a run executes code and reads data from the folder. Trust the folder to train; monitoring existing runs still works.',
+        'Manage Workspace Trust',
+      )
+      .then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+      });
     return undefined;
   }
   const target = uri ?? (await pickConfig());
@@ -56,13 +60,17 @@ export async function startTraining(ctx: Ctx, uri?: vscode.Uri): Promise<string 
   const checked = loadConfigFile(target.fsPath);
   if (!checked.ok) {
     ctx.output.appendLine(checked.errors.map(formatError).join('\n'));
-    const choice = await vscode.window.showErrorMessage(
-      `${path.basename(target.fsPath)} has ${checked.errors.filter((e) => e.severity === 'error').length} error(s): ${checked.errors[0].message}`,
-      'Show Problems',
-      'Open Config',
-    );
-    if (choice === 'Show Problems') await vscode.commands.executeCommand('workbench.actions.view.problems');
-    if (choice === 'Open Config') await vscode.window.showTextDocument(target);
+    // Not awaited either: the command returns undefined at once.
+    void vscode.window
+      .showErrorMessage(
+        `${path.basename(target.fsPath)} has ${checked.errors.filter((e) => e.severity === 'error').length} error(s): ${checked.errors[0].message}`,
+        'Show Problems',
+        'Open Config',
+      )
+      .then((choice) => {
+        if (choice === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
+        if (choice === 'Open Config') void vscode.window.showTextDocument(target);
+      });
     return undefined;
   }
   const folder = vscode.workspace.getWorkspaceFolder(target)?.uri.fsPath ?? path.dirname(target.fsPath);

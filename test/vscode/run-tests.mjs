@@ -23,10 +23,11 @@ import * as h from './harness.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 
 // Extension-host sessions: which suite modules run in which workspace, with which trust.
-// LRM_EXPECT_TRUSTED is what suite/trust.js checks.
+// LRM_EXPECT_TRUSTED is what suite/trust.js checks. One session per trust mode (a session
+// costs about 8 s to start): the suites write their fixture configs into the workspace copy.
 const SUITES = [
-  { name: 'smoke', files: ['smoke.js', 'trust.js'], workspaceFrom: 'examples', trust: 'off', env: { LRM_EXPECT_TRUSTED: '1' } },
-  { name: 'smoke-untrusted', files: ['smoke.js', 'trust.js'], workspaceFrom: 'examples', trust: 'untrusted', env: { LRM_EXPECT_TRUSTED: '0' } },
+  { name: 'trusted', files: ['smoke.js', 'trust.js', 'diagnostics.js', 'runs.js', 'lagging.js'], workspaceFrom: 'examples', trust: 'off', env: { LRM_EXPECT_TRUSTED: '1' } },
+  { name: 'untrusted', files: ['smoke.js', 'trust.js', 'untrusted.js'], workspaceFrom: 'examples', trust: 'untrusted', env: { LRM_EXPECT_TRUSTED: '0' } },
 ];
 const SUITE_TIMEOUT_MS = 180000;
 const UI_TIMEOUT_MS = 180000;

@@ -2,7 +2,7 @@
 // reported with its line number, never fatal), and the per-layer analysis shown by the CLI's
 // report and by the editor.
 import * as fs from 'fs';
-import { BatchEvent, EpochEnd, LogEvent, RotationEvent, RunEvent, RunFinished, RunStarted } from './events';
+import { BatchEvent, EpochEnd, LaggingLayer, LogEvent, RotationEvent, RunEvent, RunFinished, RunStarted } from './events';
 
 export interface SkippedLine {
   line: number;
@@ -128,4 +128,11 @@ export function layerTable(log: RunLog): LayerRow[] {
     const distance = typeof d === 'number' && Number.isFinite(d) ? d : null;
     return { name: l.name, kind: l.kind, params: l.params, distance, lagging: distance === null || distance < target - margin };
   });
+}
+
+/** The layers whose distance is below target - margin (a NaN or missing distance lags too). */
+export function lagBelowTarget(names: string[], distances: (number | null)[], target: number, margin: number): LaggingLayer[] {
+  return names
+    .map((name, i) => ({ name, distance: distances[i] as number }))
+    .filter((l) => !(typeof l.distance === 'number' && l.distance >= target - margin));
 }

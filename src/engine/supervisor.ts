@@ -3,7 +3,7 @@
 // run_finished line in its log, even when the runner crashed or was killed.
 import { ChildProcess, fork } from 'child_process';
 import * as path from 'path';
-import { emptyRunLog, readRunLog, RunLog } from './analysis';
+import { emptyRunLog, lagBelowTarget, readRunLog, RunLog } from './analysis';
 import { EventLogWriter, RunEvent, RunFinished, RunStarted, stamp } from './events';
 import { EVENTS_FILE, createRunDir, makeSummary, writeSummary } from './run';
 
@@ -94,6 +94,8 @@ export function startRun(opts: StartOptions): RunHandle {
       if (!finished) {
         // The runner died before it could say how the run ended: say it for it.
         const last = lastProgress(runDir);
+        const startedEvent = started ?? firstStartedInLog(runDir);
+        const lagging = startedEvent && last.distances.length ? lagBelowTarget(startedEvent.layers.map((l) => l.name), last.distances, startedEvent.target, startedEvent.lagMargin) : [];
         const e = stamp({
           type: 'run_finished',
           status: 'failed',
@@ -103,13 +105,13 @@ export function startRun(opts: StartOptions): RunHandle {
           finalDistances: last.distances,
           testLoss: null,
           testAccuracy: null,
-          lagging: [],
+          lagging,
           seconds: started ? (Date.now() - started.time) / 1000 : 0,
         }) as RunFinished;
         const writer = new EventLogWriter(path.join(runDir, EVENTS_FILE));
         writer.write(e);
         writer.close();
-        writeSummary(runDir, makeSummary(runId, started ?? firstStartedInLog(runDir), e));
+        writeSummary(runDir, makeSummary(runId, startedEvent, e));
         finished = e;
         opts.onEvent?.(e);
       }

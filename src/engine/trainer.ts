@@ -7,6 +7,7 @@ import type { TrainingConfig } from './config/types';
 import { selectBackend } from './backend';
 import { loadDataset } from './data/load';
 import type { Dataset, Split } from './data/types';
+import { lagBelowTarget } from './analysis';
 import { EpochEnd, LaggingLayer, NewEvent, RunFinished, RunStatus } from './events';
 import { registerGradients } from './gradients';
 import { buildModel, Model } from './models';
@@ -48,12 +49,6 @@ class EndRun extends Error {
 const EVAL_BATCH = 1000;
 const BATCH_EVENTS_PER_EPOCH = 50;
 
-export function laggingLayers(names: string[], distances: number[], target: number, margin: number): LaggingLayer[] {
-  return names
-    .map((name, i) => ({ name, distance: distances[i] }))
-    .filter((l) => !(l.distance >= target - margin)); // NaN lags too
-}
-
 /** Explains failures people can act on, e.g. out-of-memory errors from wasm or V8. */
 export function describeFailure(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
@@ -80,7 +75,7 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
     if (model && monitor) {
       const rec = monitor.record();
       finalDistances = rec.distances;
-      lagging = laggingLayers(model.layers.map((l) => l.name), finalDistances, config.monitoring.target, config.monitoring.lagMargin);
+      lagging = lagBelowTarget(model.layers.map((l) => l.name), finalDistances, config.monitoring.target, config.monitoring.lagMargin);
     }
     const e: Omit<RunFinished, 'v' | 'time'> = {
       type: 'run_finished',

@@ -1,7 +1,8 @@
 // The run manager in the real extension host: a run started with layerRotation.startTraining
 // gets its folder under <workspace>/runs/<runId>/ and a runner child process; stopTraining ends
 // it cleanly (run_finished 'stopped', summary.json, no process left); a runner killed from
-// outside (SIGKILL) still gets its run_finished 'failed' line, and training works afterwards.
+// outside (SIGKILL) still gets its run_finished 'failed' line, and training works afterwards;
+// several runs go at once, each with its own runner and log.
 'use strict';
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -103,6 +104,26 @@ exports.tests = {
     await h.within(vscode.commands.executeCommand('layerRotation.stopTraining', runId), 15000, 'layerRotation.stopTraining');
     checkFinished(runId, 'stopped');
     await h.waitForNoRunner(runId, 5000);
+  },
+
+  'several runs at once: each trains with its own runner and log, and each stops on its own': async () => {
+    const a = await h.startTraining(config);
+    const b = await h.startTraining(config);
+    started.push(a, b);
+    assert.notEqual(a, b);
+    const [pa, pb] = [await h.runnerOf(a), await h.runnerOf(b)];
+    assert.notEqual(pa, pb);
+    await h.waitForEvents(a, 'rotation', { count: 3 });
+    await h.waitForEvents(b, 'rotation', { count: 3 });
+    await h.within(vscode.commands.executeCommand('layerRotation.stopTraining', a), 15000, 'stopTraining a');
+    checkFinished(a, 'stopped');
+    // b goes on while a is stopped.
+    const before = h.readLog(b, { complete: false }).filter((e) => e.type === 'rotation').length;
+    await h.waitForEvents(b, 'rotation', { count: before + 2 });
+    await h.within(vscode.commands.executeCommand('layerRotation.stopTraining', b), 15000, 'stopTraining b');
+    checkFinished(b, 'stopped');
+    await h.waitForNoRunner(a, 5000);
+    await h.waitForNoRunner(b, 5000);
   },
 };
 

@@ -120,7 +120,9 @@ function runnerProcesses(runId) {
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const cmdline = (readProc(entry, 'cmdline') ?? '').split('\0');
-    if (!cmdline.some((a) => /(^|\/)runner\.js$/.test(a)) || !cmdline.some((a) => a.includes(runId))) continue;
+    // The runner's argument is its JSON RunnerArgs: match the run id exactly (a run started in
+    // the same second as another gets the other's id plus a suffix).
+    if (!cmdline.some((a) => /(^|\/)runner\.js$/.test(a)) || !cmdline.some((a) => a.includes(`"runId":${JSON.stringify(runId)}`))) continue;
     const stat = readProc(entry, 'stat');
     if (!stat) continue;
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

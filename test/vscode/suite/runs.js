@@ -106,6 +106,31 @@ exports.tests = {
     await h.waitForNoRunner(runId, 5000);
   },
 
+  'the runsFolder and recordsPerEpoch settings apply to new runs': async () => {
+    const settings = vscode.workspace.getConfiguration('layerRotation');
+    await settings.update('runsFolder', 'custom-runs', vscode.ConfigurationTarget.Workspace);
+    await settings.update('recordsPerEpoch', 2, vscode.ConfigurationTarget.Workspace);
+    try {
+      const runId = await h.startTraining(config);
+      started.push(runId);
+      const log = path.join(h.workspaceDir(), 'custom-runs', runId, 'events.jsonl');
+      const records = await h.waitFor(() => {
+        const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+        const rot = lines.filter((e) => e.type === 'rotation');
+        return rot.length >= 4 ? { started: lines[0], rot } : null;
+      }, { timeout: 30000, what: `4 rotation records in ${log}` });
+      // 2 records an epoch (every floor(stepsPerEpoch / 2) steps), and one at the epoch's end.
+      const per = records.started.stepsPerEpoch;
+      const every = Math.floor(per / 2);
+      const expected = [0, every, 2 * every, per].filter((v, i, a) => a.indexOf(v) === i).slice(0, 3);
+      assert.deepEqual(records.rot.slice(0, expected.length).map((e) => e.step), expected);
+      await h.within(vscode.commands.executeCommand('layerRotation.stopTraining', runId), 15000, 'layerRotation.stopTraining');
+    } finally {
+      await settings.update('runsFolder', undefined, vscode.ConfigurationTarget.Workspace);
+      await settings.update('recordsPerEpoch', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  },
+
   'several runs at once: each trains with its own runner and log, and each stops on its own': async () => {
     const a = await h.startTraining(config);
     const b = await h.startTraining(config);

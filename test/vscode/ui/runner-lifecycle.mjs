@@ -69,6 +69,8 @@ async function start(page, runsDir, known) {
   const cmd = readProc(runner.ppid, 'cmdline')?.replace(/\0/g, ' ') ?? '';
   assert.match(cmd, /extensionHost/, `the runner's parent (${runner.ppid}) is not the extension host: ${cmd.slice(0, 200)}`);
   await waitFor(() => events(runsDir, runner.runId).filter((e) => e.type === 'rotation').length >= 2, { timeout: 30000, what: `rotation records in the log of ${runner.runId}` });
+  // While it trains, the status bar says so (config, epoch x of y); clicking it shows the monitor.
+  await page.locator('.statusbar-item').filter({ hasText: /long: epoch \d+\/200/ }).first().waitFor({ timeout: 15000 });
   return runner;
 }
 

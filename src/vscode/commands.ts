@@ -10,7 +10,8 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
   const reg = (id: string, f: (...args: any[]) => unknown) => vscode.commands.registerCommand(`layerRotation.${id}`, f);
   return [
     reg('startTraining', (uri?: vscode.Uri) => startTraining(ctx, uri)),
-    reg('stopTraining', (arg?: string | { id?: string }) => stopTraining(ctx, typeof arg === 'string' ? arg : arg?.id)),
+    // From the palette or the monitor: a run id; from the runs tree's inline Stop: the tree's element (a Run).
+    reg('stopTraining', (arg?: string | { runId?: string }) => stopTraining(ctx, typeof arg === 'string' ? arg : arg?.runId)),
     reg('showMonitor', () => vscode.commands.executeCommand(`${'layerRotation.monitor'}.focus`)),
     reg('openMonitorInEditor', () => ctx.monitor.openInEditor()),
     reg('showRun', (runId: string) => {

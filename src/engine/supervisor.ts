@@ -90,11 +90,14 @@ export function startRun(opts: StartOptions): RunHandle {
 
   const done = new Promise<RunFinished>((resolve) => {
     const settle = (code: number | null, signal: NodeJS.Signals | null) => {
-      finished ??= lastFinishedInLog(runDir);
+      // The log on disk is the record: what IPC did not deliver before the exit is there.
+      const log = logOf(runDir);
+      finished ??= log.finished;
       if (!finished) {
         // The runner died before it could say how the run ended: say it for it.
-        const last = lastProgress(runDir);
-        const startedEvent = started ?? firstStartedInLog(runDir);
+        const lastRecord = log.rotations[log.rotations.length - 1];
+        const last = lastRecord ? { step: lastRecord.step, epoch: lastRecord.epoch, distances: lastRecord.distances } : { step: 0, epoch: 0, distances: [] };
+        const startedEvent = started ?? log.started;
         const lagging = startedEvent && last.distances.length ? lagBelowTarget(startedEvent.layers.map((l) => l.name), last.distances, startedEvent.target, startedEvent.lagMargin) : [];
         const e = stamp({
           type: 'run_finished',
@@ -156,17 +159,4 @@ function logOf(runDir: string): RunLog {
   } catch {
     return emptyRunLog();
   }
-}
-
-function lastFinishedInLog(runDir: string): RunFinished | undefined {
-  return logOf(runDir).finished;
-}
-
-function firstStartedInLog(runDir: string): RunStarted | undefined {
-  return logOf(runDir).started;
-}
-
-function lastProgress(runDir: string): { step: number; epoch: number; distances: number[] } {
-  const last = logOf(runDir).rotations.pop();
-  return last ? { step: last.step, epoch: last.epoch, distances: last.distances } : { step: 0, epoch: 0, distances: [] };
 }

@@ -8,7 +8,7 @@ import { selectBackend } from './backend';
 import { loadDataset } from './data/load';
 import type { Dataset, Split } from './data/types';
 import { lagBelowTarget } from './analysis';
-import { EpochEnd, LaggingLayer, NewEvent, RunFinished, RunStatus } from './events';
+import { EpochEnd, LaggingLayer, NewEvent, RunFinished, RunStatus, stamp } from './events';
 import { registerGradients } from './gradients';
 import { buildModel, Model } from './models';
 import { createOptimizer } from './optim/optimizers';
@@ -90,7 +90,7 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
       seconds: (Date.now() - started) / 1000,
     };
     emit(e);
-    return { v: 0, time: 0, ...e };
+    return stamp(e) as RunFinished;
   };
 
   try {

@@ -4,8 +4,7 @@
 // valid JSON (jsonc-parser's modify) and valid against the schema.
 import { findNodeAtLocation, getNodeValue, modify, Node, parseTree } from 'jsonc-parser';
 import * as vscode from 'vscode';
-import { kernelLayerNames } from '../engine/config/validate';
-import { parseConfigText } from '../engine/config/validate';
+import { kernelLayerNames, parseConfigText } from '../engine/config/validate';
 import { LAGGING_CODE, layerOfDiagnostic } from './diagnostics';
 
 export const RAISE_FACTOR = 3;

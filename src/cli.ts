@@ -6,17 +6,22 @@ import { formatError, loadConfigFile } from './engine/config/validate';
 import type { BackendName } from './engine/config/types';
 import type { RunEvent } from './engine/events';
 import { EVENTS_FILE } from './engine/run';
-import { startRun } from './engine/supervisor';
+import { defaultMnistFolder } from './engine/data/mnist';
+import { bundledPythonPackageDir, defaultPythonCandidates, findPython } from './engine/python';
+import { PytorchOptions, startRun } from './engine/supervisor';
 import { rotationCurvesSvg } from './engine/svg';
 
 const USAGE = `usage:
   layer-rotation check CONFIG
   layer-rotation train CONFIG [--out RUNS_DIR] [--epochs N] [--max-steps N] [--backend auto|node-gpu|node|wasm|cpu]
+                              [--engine tfjs|pytorch] [--python PYTHON] [--processes N]
   layer-rotation report RUN_DIR [--svg FILE]
 
   check   validates a *.layerrot.json config: exit 0 when valid, 2 with one file:line:col line per error
   train   trains it in a child process, with progress on stderr, into RUNS_DIR/<run id>/ (with curves.svg)
-          (default RUNS_DIR: runs/ beside the config); exit 0 on success, 1 on a failed run, 2 on an invalid config
+          (default RUNS_DIR: runs/ beside the config); exit 0 on success, 1 on a failed run, 2 on an invalid config;
+          --engine overrides the config's engine; the pytorch engine runs in PYTHON (default: $LAYER_ROTATION_PYTHON,
+          python3, python), with N data-parallel processes (torchrun) when --processes > 1
   report  prints a saved run's layer table and writes its layer rotation curves as SVG (default RUN_DIR/curves.svg)`;
 
 const BACKENDS: BackendName[] = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
@@ -140,16 +145,43 @@ function bundledWasmPath(): string | undefined {
 }
 
 async function trainCommand(argv: string[]): Promise<number> {
-  const { positional, flags } = parseArgs(argv, ['out', 'epochs', 'max-steps', 'backend']);
+  const { positional, flags } = parseArgs(argv, ['out', 'epochs', 'max-steps', 'backend', 'engine', 'python', 'processes']);
   if (positional.length !== 1) throw new UsageError('train takes one CONFIG');
   const configFile = path.resolve(positional[0]);
   const backend = flags.get('backend') as BackendName | undefined;
   if (backend && !BACKENDS.includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got '${backend}'`);
   const epochs = positiveInt(flags, 'epochs');
   const maxSteps = positiveInt(flags, 'max-steps');
+  const engine = flags.get('engine');
+  if (engine !== undefined && engine !== 'tfjs' && engine !== 'pytorch') throw new UsageError(`--engine must be tfjs or pytorch, got '${engine}'`);
+  const processes = positiveInt(flags, 'processes');
   const checked = loadConfigFile(configFile);
   for (const e of checked.errors) err(formatError(e));
   if (!checked.ok) return 2;
+  let pytorch: PytorchOptions | undefined;
+  if ((engine ?? checked.config.engine) === 'pytorch') {
+    const given = flags.get('python') ?? process.env.LAYER_ROTATION_PYTHON;
+    const found = await findPython(given ? [given] : defaultPythonCandidates());
+    if (!found.ok) {
+      err(found.message);
+      return 1;
+    }
+    err(`pytorch engine: Python ${found.info.pythonVersion} (${found.info.executable}), torch ${found.info.torch}${found.info.cuda ? `, ${found.info.cudaDevices} CUDA device(s)` : ''}`);
+    let mnistDir: string | undefined;
+    try {
+      mnistDir = defaultMnistFolder();
+    } catch {
+      mnistDir = undefined; // the engine looks for it, and says what to do
+    }
+    pytorch = {
+      python: found.info.executable,
+      packageDir: bundledPythonPackageDir(),
+      processes: processes ?? checked.config.pytorch.processes,
+      device: checked.config.pytorch.device,
+      mnistDir,
+      config: { ...checked.config, engine: 'pytorch' },
+    };
+  }
 
   const runsDir = path.resolve(flags.get('out') ?? path.join(path.dirname(configFile), 'runs'));
   const progress = new Progress();
@@ -162,6 +194,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     maxSteps,
     backend,
     wasmPath: bundledWasmPath(),
+    pytorch,
     onEvent: (e) => progress.onEvent(e),
     onOutput: (text) => process.stderr.write(text),
   });

@@ -26,6 +26,9 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, new ConfigLenses(c.runs)),
     new TrainingStatus(c.runs),
     vscode.workspace.onDidChangeWorkspaceFolders(() => c.scanRuns()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('layerRotation.pythonPath')) c.python.reset();
+    }),
     c.runs.onDidFinish(({ run, finished }) => {
       if (finished.status === 'failed') {
         void vscode.window.showErrorMessage(`Training ${run.log.started?.name ?? run.runId} failed: ${finished.reason}`, 'Show Log').then((choice) => {

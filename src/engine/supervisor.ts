@@ -1,11 +1,37 @@
-// Starts the training runner as a child process with an IPC channel, relays its events, asks it
-// to stop (and terminates it if it does not), and makes sure that every run ends with a
-// run_finished line in its log, even when the runner crashed or was killed.
-import { ChildProcess, fork } from 'child_process';
+// Starts a training run as a child process, relays its events, asks it to stop (and terminates
+// it if it does not), and makes sure that every run ends with a run_finished line in its log,
+// even when the runner crashed or was killed. Two engines:
+// - tfjs: our runner (runner.js) forked with an IPC channel; events come over IPC.
+// - pytorch: `python -m layer_rotation train` (or torchrun with several processes); events are
+//   read by tailing the run's events.jsonl as rank 0 appends to it.
+import { ChildProcess, fork, spawn } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import { emptyRunLog, lagBelowTarget, readRunLog, RunLog } from './analysis';
+import type { TrainingConfig } from './config/types';
 import { EventLogWriter, RunEvent, RunFinished, RunStarted, stamp } from './events';
 import { EVENTS_FILE, createRunDir, makeSummary, writeSummary } from './run';
+import { LogTail } from './tail';
+
+/** How the pytorch engine is started. */
+export interface PytorchOptions {
+  /** The Python interpreter (with torch). */
+  python: string;
+  /** Folder with the `layer_rotation` package, put first on PYTHONPATH (unset: it is installed). */
+  packageDir?: string;
+  /** Data-parallel processes: more than 1 launches torchrun (torch.distributed.run). */
+  processes: number;
+  device: 'auto' | 'cpu' | 'cuda';
+  /** MNIST's IDX files, when the config gives no dataset.path. */
+  mnistDir?: string;
+  /** The validated config with its defaults, handed to the engine as JSON. */
+  config: TrainingConfig;
+}
+
+/** In a run folder: a file whose presence asks the pytorch engine to stop (people can touch it too). */
+export const STOP_FILE = 'STOP';
+/** In a run folder: the validated config, with defaults, that the pytorch engine trains. */
+export const RESOLVED_CONFIG_FILE = 'resolved-config.json';
 
 export interface StartOptions {
   configFile: string;
@@ -28,6 +54,8 @@ export interface StartOptions {
   /** Node executable and its flags for the child (defaults: this process's). */
   execPath?: string;
   execArgv?: string[];
+  /** Train with the pytorch engine instead of the tfjs runner. */
+  pytorch?: PytorchOptions;
 }
 
 export interface RunHandle {
@@ -45,41 +73,30 @@ export interface RunHandle {
 const STDERR_TAIL = 4000;
 
 /** Why a process exited, for people: "exit code 3", "killed by SIGKILL (out of memory?)". */
-export function describeExit(code: number | null, signal: NodeJS.Signals | null, stderrTail: string): string {
-  if (/heap out of memory|Allocation failed|out of memory/i.test(stderrTail)) return 'the runner ran out of memory (JavaScript heap); try a smaller batchSize or model';
-  if (signal) return `the runner was killed by ${signal}${signal === 'SIGKILL' ? ' (out of memory, or killed from outside)' : ''}`;
+export function describeExit(code: number | null, signal: NodeJS.Signals | null, stderrTail: string, who = 'the runner'): string {
+  if (/heap out of memory|Allocation failed/i.test(stderrTail)) return `${who} ran out of memory (JavaScript heap); try a smaller batchSize or model`;
+  if (/out of memory/i.test(stderrTail)) return `${who} ran out of memory; try a smaller batchSize or model`;
+  if (signal) return `${who} was killed by ${signal}${signal === 'SIGKILL' ? ' (out of memory, or killed from outside)' : ''}`;
   const lastLine = stderrTail.trim().split('\n').filter(Boolean).pop();
-  return `the runner exited with code ${code}${lastLine ? `: ${lastLine}` : ''}`;
+  if (code === null) return `${who} could not start${lastLine ? `: ${lastLine}` : ''}`;
+  return `${who} exited with code ${code}${lastLine ? `: ${lastLine}` : ''}`;
 }
 
 export function startRun(opts: StartOptions): RunHandle {
   const { runId, runDir } = createRunDir(opts.runsDir, opts.name, opts.configFile);
-  const args = {
-    configFile: path.resolve(opts.configFile),
-    runDir,
-    runId,
-    epochs: opts.epochs,
-    maxSteps: opts.maxSteps,
-    backend: opts.backend,
-    recordsPerEpoch: opts.recordsPerEpoch,
-    wasmPath: opts.wasmPath,
-  };
-  const child: ChildProcess = fork(opts.runnerScript, [JSON.stringify(args)], {
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    execPath: opts.execPath,
-    execArgv: opts.execArgv ?? [],
-    // Its own process group, so that a terminal's Ctrl-C reaches only the parent, which then asks for a clean stop.
-    detached: true,
-  });
+  const child = opts.pytorch ? spawnPytorch(opts, opts.pytorch, runId, runDir) : forkRunner(opts, runId, runDir);
   let started: RunStarted | undefined;
   let finished: RunFinished | undefined;
   let stderrTail = '';
 
-  child.on('message', (e: RunEvent) => {
+  const relay = (e: RunEvent) => {
     if (e.type === 'run_started') started = e;
     if (e.type === 'run_finished') finished = e;
     opts.onEvent?.(e);
-  });
+  };
+  child.on('message', relay);
+  // The pytorch engine has no IPC channel: its log on disk is read as it grows.
+  const follower = opts.pytorch ? followLog(path.join(runDir, EVENTS_FILE), relay, (line, reason) => opts.onOutput?.(`${path.join(runDir, EVENTS_FILE)}:${line}: skipped: ${reason}\n`)) : undefined;
   const onOutput = (chunk: Buffer) => {
     const text = chunk.toString();
     stderrTail = (stderrTail + text).slice(-STDERR_TAIL);
@@ -89,7 +106,11 @@ export function startRun(opts: StartOptions): RunHandle {
   child.stdout?.on('data', onOutput);
 
   const done = new Promise<RunFinished>((resolve) => {
+    let settled = false;
     const settle = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (settled) return;
+      settled = true;
+      follower?.close(); // reads what the engine wrote last
       // The log on disk is the record: what IPC did not deliver before the exit is there.
       const log = logOf(runDir);
       finished ??= log.finished;
@@ -102,7 +123,7 @@ export function startRun(opts: StartOptions): RunHandle {
         const e = stamp({
           type: 'run_finished',
           status: 'failed',
-          reason: describeExit(code, signal, stderrTail),
+          reason: describeExit(code, signal, stderrTail, opts.pytorch ? `the PyTorch engine (${opts.pytorch.python})` : 'the runner'),
           step: last.step,
           epoch: last.epoch,
           finalDistances: last.distances,
@@ -126,6 +147,8 @@ export function startRun(opts: StartOptions): RunHandle {
     });
     child.on('error', (err) => {
       stderrTail += `\n${err.message}`;
+      // The process could not even start (e.g. no such interpreter): there will be no exit event.
+      if (child.pid === undefined) setImmediate(() => settle(null, null));
     });
   });
 
@@ -138,17 +161,119 @@ export function startRun(opts: StartOptions): RunHandle {
     pid: child.pid,
     done,
     async stop(graceMs = 5000) {
-      if (!exited && child.connected) child.send({ type: 'stop' });
-      else if (!exited) child.kill('SIGTERM');
+      if (!exited) askToStop(child, runDir, opts.pytorch);
       const timer = setTimeout(() => {
-        if (!exited) child.kill('SIGKILL');
+        if (!exited) killGroup(child, 'SIGKILL');
       }, graceMs);
       const result = await done;
       clearTimeout(timer);
       return result;
     },
     kill() {
-      if (!exited) child.kill('SIGKILL');
+      if (!exited) killGroup(child, 'SIGKILL');
+    },
+  };
+}
+
+function forkRunner(opts: StartOptions, runId: string, runDir: string): ChildProcess {
+  const args = {
+    configFile: path.resolve(opts.configFile),
+    runDir,
+    runId,
+    epochs: opts.epochs,
+    maxSteps: opts.maxSteps,
+    backend: opts.backend,
+    recordsPerEpoch: opts.recordsPerEpoch,
+    wasmPath: opts.wasmPath,
+  };
+  return fork(opts.runnerScript, [JSON.stringify(args)], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    execPath: opts.execPath,
+    execArgv: opts.execArgv ?? [],
+    // Its own process group, so that a terminal's Ctrl-C reaches only the parent, which then asks for a clean stop.
+    detached: true,
+  });
+}
+
+/** The command line of the pytorch engine: one process, or torchrun with several. */
+export function pytorchCommand(opts: StartOptions, py: PytorchOptions, runId: string, runDir: string): string[] {
+  const engine = ['-m', 'layer_rotation', 'train', path.resolve(opts.configFile), '--run-dir', runDir, '--run-id', runId];
+  engine.push('--resolved-config', path.join(runDir, RESOLVED_CONFIG_FILE), '--device', py.device, '--parent-pid', String(process.pid), '--stop-file', path.join(runDir, STOP_FILE));
+  if (py.mnistDir) engine.push('--mnist-dir', py.mnistDir);
+  if (opts.epochs !== undefined) engine.push('--epochs', String(opts.epochs));
+  if (opts.maxSteps !== undefined) engine.push('--max-steps', String(opts.maxSteps));
+  if (opts.recordsPerEpoch !== undefined) engine.push('--records-per-epoch', String(opts.recordsPerEpoch));
+  if (py.processes <= 1) return engine;
+  // torchrun as a module of the same interpreter (its `torchrun` script may not be on PATH).
+  return ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', String(py.processes), ...engine];
+}
+
+function spawnPytorch(opts: StartOptions, py: PytorchOptions, runId: string, runDir: string): ChildProcess {
+  fs.writeFileSync(path.join(runDir, RESOLVED_CONFIG_FILE), JSON.stringify(py.config, null, 2) + '\n');
+  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1' };
+  if (py.packageDir) env.PYTHONPATH = [py.packageDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
+  return spawn(py.python, pytorchCommand(opts, py, runId, runDir), {
+    cwd: path.dirname(path.resolve(opts.configFile)),
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    windowsHide: true,
+  });
+}
+
+/** Asks a run to stop after its current step. */
+function askToStop(child: ChildProcess, runDir: string, py: PytorchOptions | undefined): void {
+  if (!py) {
+    if (child.connected) child.send({ type: 'stop' });
+    else child.kill('SIGTERM');
+    return;
+  }
+  // Every rank sees the stop file (torchrun would answer a signal by killing its workers).
+  try {
+    fs.writeFileSync(path.join(runDir, STOP_FILE), `stop requested by process ${process.pid}\n`);
+  } catch {
+    // the folder is gone: the signal below still reaches a single process
+  }
+  if (py.processes <= 1) child.kill('SIGINT');
+}
+
+/** Kills the child and everything it started (torchrun's workers share its process group). */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined && process.platform !== 'win32') process.kill(-child.pid, signal);
+    else child.kill(signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+
+/**
+ * Follows a log that another process appends to: reads the new complete lines when the folder
+ * changes, and at least every `pollMs` (fs.watch can miss events on network filesystems).
+ */
+function followLog(file: string, onEvent: (e: RunEvent) => void, onSkipped: (line: number, reason: string) => void, pollMs = 250): { close(): void } {
+  const tail = new LogTail(file);
+  const read = () => {
+    for (let more = true; more; ) {
+      const chunk = tail.read();
+      for (const e of chunk.events) onEvent(e);
+      for (const s of chunk.skipped) onSkipped(s.line, s.reason);
+      more = chunk.more;
+    }
+  };
+  let watcher: fs.FSWatcher | undefined;
+  try {
+    watcher = fs.watch(path.dirname(file), { persistent: false }, () => read());
+  } catch {
+    // polling alone
+  }
+  const timer = setInterval(read, pollMs);
+  timer.unref();
+  return {
+    close() {
+      watcher?.close();
+      clearInterval(timer);
+      read();
     },
   };
 }

@@ -3,6 +3,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { formatError, loadConfigFile } from '../engine/config/validate';
+import { defaultMnistFolder } from '../engine/data/mnist';
+import type { PytorchOptions } from '../engine/supervisor';
 import type { Ctx } from './ctx';
 import { CONFIG_GLOB, isConfigDocument } from './diagnostics';
 
@@ -75,6 +77,29 @@ export async function startTraining(ctx: Ctx, uri?: vscode.Uri): Promise<string 
     return undefined;
   }
   const folder = vscode.workspace.getWorkspaceFolder(target)?.uri.fsPath ?? path.dirname(target.fsPath);
+  const engine = ctx.config.engine ?? checked.config.engine;
+  let pytorch: PytorchOptions | undefined;
+  if (engine === 'pytorch') {
+    const found = await ctx.python.find(target);
+    if (!found.ok) {
+      ctx.output.appendLine(found.message);
+      void vscode.window.showErrorMessage(found.message.split('\n')[0], 'Set Python Interpreter', 'Show Log').then((choice) => {
+        if (choice === 'Set Python Interpreter') void vscode.commands.executeCommand('workbench.action.openSettings', 'layerRotation.pythonPath');
+        if (choice === 'Show Log') ctx.output.show(true);
+      });
+      return undefined;
+    }
+    const { info } = found;
+    ctx.output.appendLine(`pytorch engine: Python ${info.pythonVersion} (${info.executable}), torch ${info.torch}${info.cuda ? `, ${info.cudaDevices} CUDA device(s)` : ', no CUDA'}`);
+    pytorch = {
+      python: info.executable,
+      packageDir: ctx.asAbsolutePath('python'),
+      processes: ctx.config.pytorchProcesses ?? checked.config.pytorch.processes,
+      device: checked.config.pytorch.device,
+      mnistDir: mnistFolder(),
+      config: { ...checked.config, engine: 'pytorch' },
+    };
+  }
   const run = ctx.runs.start({
     configFile: target.fsPath,
     name: checked.config.name,
@@ -83,9 +108,19 @@ export async function startTraining(ctx: Ctx, uri?: vscode.Uri): Promise<string 
     wasmPath: ctx.asAbsolutePath('dist'),
     backend: ctx.config.backend,
     recordsPerEpoch: ctx.config.recordsPerEpoch,
+    pytorch,
   });
   await vscode.commands.executeCommand('layerRotation.monitor.focus');
   return run.runId;
+}
+
+/** MNIST's IDX files as shipped with the extension (gzipped in dist/mnist), for the pytorch engine. */
+function mnistFolder(): string | undefined {
+  try {
+    return defaultMnistFolder();
+  } catch {
+    return undefined; // the engine looks for them itself, and says what to do
+  }
 }
 
 async function stopTraining(ctx: Ctx, runId?: string): Promise<void> {

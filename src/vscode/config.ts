@@ -1,7 +1,7 @@
 // A typed view of the extension's settings (layerRotation.*).
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { BackendName } from '../engine/config/types';
+import type { BackendName, EngineName } from '../engine/config/types';
 
 const SECTION = 'layerRotation';
 
@@ -32,6 +32,40 @@ export class Config {
 
   get recordsPerEpoch(): number | undefined {
     return this.cfg.get<number | null>('recordsPerEpoch', null) ?? undefined;
+  }
+
+  /** The engine to force, or undefined to use the config's own `engine` field. */
+  get engine(): EngineName | undefined {
+    const e = this.cfg.get<string>('engine', 'config');
+    return e === 'tfjs' || e === 'pytorch' ? e : undefined;
+  }
+
+  /** The Python interpreter set for the pytorch engine ('' when unset). */
+  get pythonPath(): string {
+    return (this.cfg.get<string>('pythonPath', '') ?? '').trim();
+  }
+
+  /** Data-parallel processes of the pytorch engine, or undefined to use the config's. */
+  get pytorchProcesses(): number | undefined {
+    return this.cfg.get<number | null>('pytorch.processes', null) ?? undefined;
+  }
+
+  /** Extra folders to watch for run logs (absolute; relative ones resolved against `base`). */
+  watchFolders(base: string | undefined): string[] {
+    const folders = this.cfg.get<string[]>('watch.folders', []) ?? [];
+    return folders.filter(Boolean).map((f) => (path.isAbsolute(f) || !base ? f : path.join(base, f)));
+  }
+
+  get watchGlob(): string {
+    return this.cfg.get<string>('watch.glob', '**/events.jsonl') || '**/events.jsonl';
+  }
+
+  get watchExclude(): string[] {
+    return this.cfg.get<string[]>('watch.exclude', ['**/node_modules/**', '**/.git/**']) ?? [];
+  }
+
+  get watchUsePolling(): boolean {
+    return this.cfg.get<boolean>('watch.usePolling', false);
   }
 
   static affects(e: vscode.ConfigurationChangeEvent): boolean {

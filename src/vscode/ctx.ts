@@ -2,12 +2,14 @@
 import * as vscode from 'vscode';
 import { Config } from './config';
 import { Monitor } from './monitor';
+import { PythonFinder } from './python';
 import { RunManager } from './runs';
 
 export class Ctx implements vscode.Disposable {
   readonly config = new Config();
   readonly output = vscode.window.createOutputChannel('Layer Rotation');
   readonly runs = new RunManager(this.output);
+  readonly python = new PythonFinder(this.config);
   readonly monitor: Monitor;
 
   constructor(readonly extension: vscode.ExtensionContext) {

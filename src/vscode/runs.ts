@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { addEvent, emptyRunLog, readRunLog, RunLog } from '../engine/analysis';
 import type { RunEvent, RunFinished } from '../engine/events';
 import { EVENTS_FILE } from '../engine/run';
-import { RunHandle, startRun } from '../engine/supervisor';
+import { PytorchOptions, RunHandle, startRun } from '../engine/supervisor';
 import type { RunListItem } from '../shared/protocol';
 
 export interface Run {
@@ -28,6 +28,8 @@ export interface StartRequest {
   wasmPath: string;
   backend?: 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
   recordsPerEpoch?: number;
+  /** Train with the pytorch engine. */
+  pytorch?: PytorchOptions;
 }
 
 /** How long a runner may take to stop cleanly before it is terminated. */
@@ -99,6 +101,7 @@ export class RunManager implements vscode.Disposable {
       wasmPath: req.wasmPath,
       backend: req.backend,
       recordsPerEpoch: req.recordsPerEpoch,
+      pytorch: req.pytorch,
       onEvent: (e) => this.onEvent(run, e),
       onOutput: (text) => this.output.append(text),
     });
@@ -107,7 +110,7 @@ export class RunManager implements vscode.Disposable {
     run.handle = handle;
     run.log.file = path.join(handle.runDir, EVENTS_FILE);
     this.runs.set(run.runId, run);
-    this.output.appendLine(`[${run.runId}] started ${req.configFile} (runner pid ${handle.pid}), logging to ${run.log.file}`);
+    this.output.appendLine(`[${run.runId}] started ${req.configFile} (${req.pytorch ? `pytorch engine, ${req.pytorch.processes > 1 ? `torchrun with ${req.pytorch.processes} processes, ` : ''}` : ''}pid ${handle.pid}), logging to ${run.log.file}`);
     this.select(run.runId);
     return run;
   }

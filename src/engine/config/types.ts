@@ -2,6 +2,7 @@
 // The JSON Schema in schemas/layerrot.schema.json describes the same shape for editors;
 // src/engine/config/validate.ts checks a file against it and fills in the defaults below.
 
+export type EngineName = 'tfjs' | 'pytorch';
 export type BackendName = 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
 export type Initializer = 'he_uniform' | 'he_normal' | 'glorot_uniform';
 export type Activation = 'relu' | 'tanh' | 'sigmoid' | 'linear';
@@ -105,6 +106,13 @@ export interface OptimizerSpec {
   layerMultipliers?: number[] | Record<string, number>;
 }
 
+export interface PytorchSpec {
+  /** Default 'auto': CUDA when torch sees a GPU. */
+  device: 'auto' | 'cpu' | 'cuda';
+  /** Data-parallel processes (torchrun --nproc_per_node). Default 1. */
+  processes: number;
+}
+
 export interface ScheduleSpec {
   epochs: number;
   batchSize: number;
@@ -140,7 +148,9 @@ export interface TrainingConfig {
   /** Default 0. */
   seed: number;
   /** Default 'tfjs'. */
-  engine: 'tfjs';
+  engine: EngineName;
+  /** Options of the pytorch engine (ignored by tfjs). */
+  pytorch: PytorchSpec;
   /** Default 'auto'. */
   backend: BackendName;
   dataset: DatasetSpec;

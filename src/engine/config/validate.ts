@@ -10,6 +10,7 @@ import { Node, ParseError, getNodeValue, parseTree, printParseErrorCode } from '
 import schemaJson from '../../../schemas/layerrot.schema.json';
 import type {
   BackendName,
+  PytorchSpec,
   Checked,
   ConfigError,
   DatasetCommon,
@@ -37,6 +38,7 @@ type Fixed<T, K extends keyof T> = Omit<T, K | keyof ModelCommon>;
 export interface ConfigDefaults {
   seed: number;
   engine: TrainingConfig['engine'];
+  pytorch: PytorchSpec;
   backend: BackendName;
   dataset: Pick<DatasetCommon, 'validationSplit' | 'normalize'>;
   model: {
@@ -53,6 +55,7 @@ export interface ConfigDefaults {
 export const CONFIG_DEFAULTS: ConfigDefaults = deepFreeze({
   seed: 0,
   engine: 'tfjs',
+  pytorch: { device: 'auto', processes: 1 },
   backend: 'auto',
   dataset: { validationSplit: 0, normalize: true },
   model: {
@@ -202,6 +205,7 @@ interface RawConfig {
   name?: string;
   seed?: number;
   engine?: TrainingConfig['engine'];
+  pytorch?: Partial<PytorchSpec>;
   backend?: BackendName;
   dataset: Partial<DatasetSpec>;
   model: Pick<ModelSpec, 'type'> & Partial<ModelSpec>;
@@ -217,6 +221,7 @@ function withDefaults(raw: RawConfig, file: string): TrainingConfig {
     name: raw.name ?? defaultConfigName(file),
     seed: raw.seed ?? d.seed,
     engine: raw.engine ?? d.engine,
+    pytorch: { ...d.pytorch, ...raw.pytorch },
     backend: raw.backend ?? d.backend,
     dataset: { name: raw.dataset.name, ...d.dataset, ...raw.dataset } as DatasetSpec,
     model: withModelDefaults(raw.model),
@@ -614,9 +619,23 @@ function checkSemantics(report: Reporter, raw: unknown): void {
   if (schedule) checkSchedule(report, schedule);
   if (optimizer) checkOptimizerOptions(report, optimizer);
   if (monitoring) checkMonitoring(report, monitoring);
+  checkEngineOptions(report, raw);
   // Layer counts and names are only known for a valid model.
   const multipliersCheckable = !report.hasErrorsUnder(['model']) && !report.hasErrorsUnder(['optimizer', 'layerMultipliers']);
   if (model && optimizer && multipliersCheckable) checkLayerMultipliers(report, model, optimizer);
+}
+
+/** Options of one engine set while the other trains (the setting layerRotation.engine may still pick it). */
+function checkEngineOptions(report: Reporter, raw: Json): void {
+  const engine = raw.engine ?? CONFIG_DEFAULTS.engine;
+  if (engine === 'pytorch' && 'backend' in raw) {
+    const message = 'backend chooses the tfjs backend and is ignored by the pytorch engine (its device is pytorch.device)';
+    report.add({ path: ['backend'], target: 'key', message, severity: 'warning' });
+  }
+  if (engine === 'tfjs' && isObject(raw.pytorch)) {
+    const message = 'pytorch options apply to the pytorch engine only: set "engine": "pytorch" to use them';
+    report.add({ path: ['pytorch'], target: 'key', message, severity: 'warning' });
+  }
 }
 
 function checkResnetDepth(report: Reporter, depth: unknown): void {

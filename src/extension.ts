@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { registerCommands } from './vscode/commands';
 import { Ctx } from './vscode/ctx';
 import { Diagnostics } from './vscode/diagnostics';
+import { LogDiagnostics } from './vscode/logDiagnostics';
 import { MONITOR_VIEW } from './vscode/monitor';
 import { LaggingLayerFixes } from './vscode/quickfix';
 import { ConfigLenses, RunsTree, TrainingStatus } from './vscode/views';
@@ -15,7 +16,8 @@ const CONFIG_SELECTOR: vscode.DocumentSelector = { scheme: 'file', pattern: '**/
 export function activate(context: vscode.ExtensionContext): void {
   ctx = new Ctx(context);
   const c = ctx;
-  c.scanRuns();
+  // The watcher's first scan brings the past runs back (and follows the logs that grow).
+  void c.watching.start();
   // `c` is not among the subscriptions: deactivate() disposes it, once the runners have stopped.
   context.subscriptions.push(
     ...registerCommands(c),
@@ -25,7 +27,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new LaggingLayerFixes(), { providedCodeActionKinds: LaggingLayerFixes.kinds }),
     vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, new ConfigLenses(c.runs)),
     new TrainingStatus(c.runs),
-    vscode.workspace.onDidChangeWorkspaceFolders(() => c.scanRuns()),
+    new LogDiagnostics(c.runs),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('layerRotation.pythonPath')) c.python.reset();
     }),

@@ -11,6 +11,8 @@ export interface RunListItem {
   status: 'running' | 'completed' | 'stopped' | 'failed' | 'unfinished';
   /** Started by this window (false: a run found on disk, or an outside run). */
   live: boolean;
+  /** Written by another program (a script with the layer_rotation logger, a job elsewhere), not by this extension's runner. */
+  outside?: boolean;
 }
 
 export type HostMessage =

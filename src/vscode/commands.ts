@@ -22,7 +22,8 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
     }),
     reg('openRun', (folder?: vscode.Uri) => openRun(ctx, folder)),
     reg('newConfig', () => newConfig(ctx)),
-    reg('refreshRuns', () => ctx.scanRuns()),
+    reg('refreshRuns', () => ctx.refreshRuns()),
+    reg('monitorRunFolder', (folder?: vscode.Uri) => monitorRunFolder(ctx, folder)),
   ];
 }
 
@@ -161,6 +162,34 @@ async function openRun(ctx: Ctx, folder?: vscode.Uri): Promise<void> {
   }
   ctx.runs.select(run.runId);
   await vscode.commands.executeCommand('layerRotation.monitor.focus');
+}
+
+async function monitorRunFolder(ctx: Ctx, folder?: vscode.Uri): Promise<void> {
+  const picked =
+    folder ??
+    (
+      await vscode.window.showOpenDialog({
+        canSelectFolders: true,
+        canSelectFiles: false,
+        canSelectMany: false,
+        openLabel: 'Monitor',
+        title: 'A folder where runs write their logs (watched for every events.jsonl below it)',
+      })
+    )?.[0];
+  if (!picked) return;
+  if (!fs.existsSync(picked.fsPath) || !fs.statSync(picked.fsPath).isDirectory()) {
+    void vscode.window.showErrorMessage(`${picked.fsPath} is not a folder.`);
+    return;
+  }
+  await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Layer Rotation: reading the run logs in ${picked.fsPath}` }, () => ctx.watching.addFolder(picked.fsPath));
+  const found = ctx.runs.all.filter((r) => r.log.file?.startsWith(picked.fsPath + path.sep));
+  ctx.output.appendLine(`monitoring ${picked.fsPath}: ${found.length} run log(s) found`);
+  if (found.length) {
+    ctx.runs.select(found[0].runId);
+    await vscode.commands.executeCommand('layerRotation.monitor.focus');
+  } else {
+    void vscode.window.showInformationMessage(`Monitoring ${picked.fsPath}: no run log yet; runs that write one below it will show up as they start.`);
+  }
 }
 
 async function newConfig(ctx: Ctx): Promise<void> {

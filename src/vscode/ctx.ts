@@ -4,6 +4,7 @@ import { Config } from './config';
 import { Monitor } from './monitor';
 import { PythonFinder } from './python';
 import { RunManager } from './runs';
+import { LogWatching } from './watching';
 
 export class Ctx implements vscode.Disposable {
   readonly config = new Config();
@@ -11,8 +12,10 @@ export class Ctx implements vscode.Disposable {
   readonly runs = new RunManager(this.output);
   readonly python = new PythonFinder(this.config);
   readonly monitor: Monitor;
+  readonly watching: LogWatching;
 
   constructor(readonly extension: vscode.ExtensionContext) {
+    this.watching = new LogWatching(this.config, this.runs, this.output, extension.workspaceState, () => this.runsFolders());
     this.monitor = new Monitor(extension.extensionUri, this.runs, (m) => {
       if (m.type === 'select') this.runs.select(m.runId);
       else if (m.type === 'stop') void vscode.commands.executeCommand('layerRotation.stopTraining', m.runId);
@@ -32,11 +35,14 @@ export class Ctx implements vscode.Disposable {
     return (vscode.workspace.workspaceFolders ?? []).map((f) => this.config.runsFolder(f.uri.fsPath));
   }
 
-  scanRuns(): void {
+  /** Reads the runs folders again now, and restarts the watching of run logs. */
+  async refreshRuns(): Promise<void> {
     this.runs.scan(this.runsFolders());
+    await this.watching.restart();
   }
 
   dispose(): void {
+    this.watching.dispose();
     this.monitor.dispose();
     this.runs.dispose();
     this.output.dispose();

@@ -41,6 +41,12 @@ class MonitorSession implements vscode.Disposable {
       }),
       runs.onDidChange(() => this.sendRuns()),
       runs.onDidAppend(({ runId, events }) => this.queue(runId, events)),
+      runs.onDidReload((runId) => {
+        // Sent whole again with the next list, if it is shown.
+        this.loaded.delete(runId);
+        this.queued.delete(runId);
+        this.sendRuns();
+      }),
     );
   }
 

@@ -1,11 +1,14 @@
 // The runs this window knows: the ones it started (live, a runner child process each) and the
-// ones found on disk (past runs in the runs folders, or opened by hand). Keeps each run's log
-// in memory and tells the views when runs change or events arrive.
+// ones found on disk (past runs in the runs folders, logs that the watcher follows as other
+// programs write them, or runs opened by hand). Keeps each run's log in memory (thinned out past
+// MAX_RECORDS records, like TensorBoard's sampling, so that a log of hundreds of megabytes stays
+// cheap) and tells the views when runs change or events arrive.
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { addEvent, emptyRunLog, readRunLog, RunLog } from '../engine/analysis';
 import type { RunEvent, RunFinished } from '../engine/events';
+import type { TailChunk } from '../engine/tail';
 import { EVENTS_FILE } from '../engine/run';
 import { PytorchOptions, RunHandle, startRun } from '../engine/supervisor';
 import type { RunListItem } from '../shared/protocol';
@@ -18,7 +21,22 @@ export interface Run {
   handle?: RunHandle;
   /** Started by this window. */
   live: boolean;
+  /** Written by another program (a script with the logger, a job elsewhere), not by this extension's runner. */
+  outside: boolean;
+  /** Followed by the watcher as its log grows. */
+  watched?: boolean;
+  /** When its log last grew (ms), for a followed run without run_finished. */
+  lastGrowth?: number;
+  /** Keep every n-th rotation / batch record (doubles when a log outgrows MAX_RECORDS). */
+  stride?: number;
+  /** Records seen since the last kept one. */
+  sinceKept?: { rotation: number; batch: number };
 }
+
+/** Rotation (and batch) records kept in memory per run; beyond, every other one is dropped. */
+export const MAX_RECORDS = 20000;
+/** A followed run whose log has not grown for this long is shown as unfinished, not running. */
+export const QUIET_MS = 10 * 60 * 1000;
 
 export interface StartRequest {
   configFile: string;
@@ -30,6 +48,19 @@ export interface StartRequest {
   recordsPerEpoch?: number;
   /** Train with the pytorch engine. */
   pytorch?: PytorchOptions;
+}
+
+/** A log that was not written by this extension's runner (no config): a script with the logger, or any other writer. */
+function isOutside(log: RunLog): boolean {
+  return !!log.started && !log.started.configFile;
+}
+
+function mtimeOf(file: string): number | undefined {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
 }
 
 /** How long a runner may take to stop cleanly before it is terminated. */
@@ -49,6 +80,10 @@ export class RunManager implements vscode.Disposable {
   /** A live run ended. */
   readonly onDidFinish = this.finishedEmitter.event;
   readonly onDidSelect = this.selectedEmitter.event;
+  private readonly reloaded = new vscode.EventEmitter<string>();
+  /** A run's log was replaced as a whole (a truncated or rewritten file, a thinned-out long log): views reload it. */
+  readonly onDidReload = this.reloaded.event;
+  private readonly reloadPending = new Set<string>();
 
   constructor(private readonly output: vscode.OutputChannel) {}
 
@@ -77,11 +112,18 @@ export class RunManager implements vscode.Disposable {
 
   status(run: Run): RunListItem['status'] {
     if (run.log.finished) return run.log.finished.status;
-    return run.handle ? 'running' : 'unfinished';
+    if (run.handle) return 'running';
+    return run.watched && run.lastGrowth !== undefined && Date.now() - run.lastGrowth < QUIET_MS ? 'running' : 'unfinished';
   }
 
   listItems(): RunListItem[] {
-    return this.all.map((r) => ({ runId: r.runId, name: r.log.started?.name ?? r.runId, status: this.status(r), live: r.live }));
+    return this.all.map((r) => ({ runId: r.runId, name: r.log.started?.name ?? r.runId, status: this.status(r), live: r.live, outside: r.outside }));
+  }
+
+  /** The run whose log is this file. */
+  byFile(file: string): Run | undefined {
+    const key = path.resolve(file);
+    return [...this.runs.values()].find((r) => r.log.file !== undefined && path.resolve(r.log.file) === key);
   }
 
   /** The most recent run of a config (by its absolute path), live or on disk. */
@@ -92,7 +134,7 @@ export class RunManager implements vscode.Disposable {
 
   /** Starts a runner child process for a config. */
   start(req: StartRequest): Run {
-    const run: Run = { runId: '', runDir: '', log: emptyRunLog(), live: true };
+    const run: Run = { runId: '', runDir: '', log: emptyRunLog(), live: true, outside: false };
     const handle = startRun({
       configFile: req.configFile,
       runsDir: req.runsDir,
@@ -161,10 +203,84 @@ export class RunManager implements vscode.Disposable {
     const existing = this.runs.get(runId);
     if (existing?.handle) return existing; // live: its log in memory is current
     for (const s of log.skipped) this.output.appendLine(`${file}:${s.line}: skipped: ${s.reason}`);
-    const run: Run = { runId, runDir, log, live: false };
+    const run: Run = { runId, runDir, log, live: false, outside: isOutside(log) };
     this.runs.set(runId, run);
     this.changed.fire();
     return run;
+  }
+
+  /**
+   * New content of a log the watcher follows. The first chunk of a file carries what it already
+   * held; `reset` (truncated or replaced) starts the run over. Live runs of this window are fed by
+   * their supervisor, not here.
+   */
+  ingest(file: string, chunk: TailChunk, options: { first: boolean }): void {
+    let run = this.byFile(file);
+    if (run?.live) return; // its supervisor reads it
+    for (const s of chunk.skipped) this.output.appendLine(`${file}:${s.line}: skipped: ${s.reason}`);
+    const fresh = !run || options.first || chunk.reset;
+    if (!run || fresh) {
+      const log = emptyRunLog(file);
+      if (run) {
+        run.log = log;
+        run.stride = 1;
+        run.sinceKept = undefined;
+      } else {
+        const runDir = path.dirname(file);
+        run = { runId: '', runDir, log, live: false, outside: false, watched: true };
+      }
+    }
+    run.watched = true;
+    const isNew = !run.runId;
+    const kept = chunk.events.filter((e) => this.keep(run!, e));
+    for (const e of kept) addEvent(run.log, e);
+    if (chunk.skipped.length) run.log.skipped.push(...chunk.skipped);
+    if (isNew) {
+      run.runId = this.uniqueId(run.log.started?.runId ?? path.basename(run.runDir), file);
+      this.runs.set(run.runId, run);
+    }
+    run.outside = isOutside(run.log);
+    if (!options.first || chunk.events.length) run.lastGrowth = options.first ? mtimeOf(file) : Date.now();
+    if (this.reloadPending.delete(run.runId) || fresh) this.reloaded.fire(run.runId);
+    else if (kept.length) this.appended.fire({ runId: run.runId, events: kept });
+    if (isNew || fresh || kept.some((e) => e.type === 'run_started' || e.type === 'epoch_end' || e.type === 'run_finished') || chunk.skipped.length) this.changed.fire();
+  }
+
+  /** The watcher lost a log (deleted, or its folder is no longer watched). */
+  forget(file: string): void {
+    const run = this.byFile(file);
+    if (!run || run.handle || run.live) return;
+    this.runs.delete(run.runId);
+    if (this.selectedId === run.runId) this.selectedId = this.all[0]?.runId ?? null;
+    this.changed.fire();
+  }
+
+  /** Thins out long logs: past MAX_RECORDS records of a kind, every other one is dropped and then only every stride-th kept. */
+  private keep(run: Run, e: RunEvent): boolean {
+    if (e.type !== 'rotation' && e.type !== 'batch') return true;
+    const list: { step: number }[] = e.type === 'rotation' ? run.log.rotations : run.log.batches;
+    run.stride ??= 1;
+    run.sinceKept ??= { rotation: 0, batch: 0 };
+    if (++run.sinceKept[e.type] < run.stride) return false;
+    run.sinceKept[e.type] = 0;
+    if (list.length >= MAX_RECORDS) {
+      // Keep the first record (the initial state) and every other one after it.
+      const thinned = list.filter((_, i) => i === 0 || i % 2 === 0);
+      list.length = 0;
+      list.push(...thinned);
+      run.stride *= 2;
+      this.reloadPending.add(run.runId);
+    }
+    return true;
+  }
+
+  private uniqueId(wanted: string, file: string): string {
+    const base = wanted.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 180) || 'run';
+    for (let i = 1; ; i++) {
+      const id = i === 1 ? base : `${base}-${i}`;
+      const other = this.runs.get(id);
+      if (!other || (other.log.file && path.resolve(other.log.file) === path.resolve(file))) return id;
+    }
   }
 
   /** Finds the past runs in the given runs folders (each subfolder with an events.jsonl). */
@@ -201,5 +317,6 @@ export class RunManager implements vscode.Disposable {
     this.appended.dispose();
     this.finishedEmitter.dispose();
     this.selectedEmitter.dispose();
+    this.reloaded.dispose();
   }
 }

@@ -1,7 +1,7 @@
 // The small views: the runs tree, the CodeLens on configs, and the status-bar item.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { Run, RunManager } from './runs';
+import { QUIET_MS, Run, RunManager } from './runs';
 
 function percent(x: number | null | undefined): string | undefined {
   return typeof x === 'number' && Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : undefined;
@@ -13,7 +13,12 @@ export function runResult(run: Run): string {
   const s = run.log.started;
   if (!f) {
     const done = run.log.epochs.length;
-    return run.handle ? `running, epoch ${Math.min(s?.epochs ?? done + 1, done + 1)} of ${s?.epochs ?? '?'}` : 'unfinished';
+    if (run.handle || run.watched) {
+      const step = run.log.rotations[run.log.rotations.length - 1]?.step ?? 0;
+      const epoch = s?.stepsPerEpoch ? Math.min(s.epochs || Infinity, Math.floor(step / s.stepsPerEpoch) + 1) : done + 1;
+      if (run.handle || (run.lastGrowth !== undefined && Date.now() - run.lastGrowth < QUIET_MS)) return `running, epoch ${epoch} of ${s?.epochs || '?'}`;
+    }
+    return 'unfinished';
   }
   const parts = [f.status === 'completed' ? undefined : f.status, percent(f.testAccuracy) && `${percent(f.testAccuracy)} test accuracy`, `${f.lagging.length} lagging layer${f.lagging.length === 1 ? '' : 's'}`];
   return parts.filter(Boolean).join(', ');
@@ -35,9 +40,11 @@ export class RunsTree implements vscode.TreeDataProvider<Run> {
     const status = this.runs.status(run);
     const item = new vscode.TreeItem(run.log.started?.name ?? run.runId);
     item.id = run.runId;
-    item.description = runResult(run);
+    item.description = `${run.outside ? 'outside · ' : ''}${runResult(run)}`;
+    const skipped = run.log.skipped.length ? `\n\n${run.log.skipped.length} line(s) of the log skipped (see Problems)` : '';
     item.tooltip = new vscode.MarkdownString(
-      `**${run.runId}**\n\n${status}${run.log.finished ? `: ${run.log.finished.reason}` : ''}\n\nbackend: ${run.log.started?.backend ?? '?'}\n\n\`${run.runDir}\``,
+      `**${run.runId}**${run.outside ? ' (outside run: written by another program)' : ''}\n\n${status}${run.log.finished ? `: ${run.log.finished.reason}` : ''}\n\n` +
+        `engine: ${run.log.started?.engine ?? '?'}, backend: ${run.log.started?.backendDescription ?? run.log.started?.backend ?? '?'}\n\n\`${run.log.file ?? run.runDir}\`${skipped}`,
     );
     const icons: Record<string, vscode.ThemeIcon> = {
       running: new vscode.ThemeIcon('sync~spin'),

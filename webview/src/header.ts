@@ -28,6 +28,7 @@ export class Header {
   readonly root: HTMLElement;
   private readonly name: HTMLElement;
   private readonly badge: HTMLElement;
+  private readonly outsideBadge: HTMLElement;
   private readonly stop: HTMLElement;
   private readonly config: HTMLElement;
   private readonly sub: HTMLElement;
@@ -48,6 +49,9 @@ export class Header {
     const title = el('div', 'title-row');
     this.name = el('h2', 'run-name');
     this.badge = el('vscode-badge', 'status-badge');
+    this.outsideBadge = el('vscode-badge', 'status-badge outside-badge');
+    setText(this.outsideBadge, 'outside');
+    this.outsideBadge.title = 'An outside run: its log is written by another program (a script with the layer_rotation logger, a job on another machine); the monitor follows the file as it grows';
     this.config = el('a', 'config-link', 'config');
     this.config.setAttribute('href', '#');
     this.config.title = 'Open the config of this run';
@@ -65,7 +69,7 @@ export class Header {
       setText(this.stop, 'Stopping…');
       onStop(this.runId);
     });
-    title.append(this.name, this.badge, this.config, el('span', 'spacer'), this.stop);
+    title.append(this.name, this.badge, this.outsideBadge, this.config, el('span', 'spacer'), this.stop);
     this.sub = el('div', 'run-sub');
     this.progressTrack = el('div', 'progress-track');
     this.progressTrack.setAttribute('role', 'progressbar');
@@ -94,6 +98,7 @@ export class Header {
     this.name.title = store.runId;
     setText(this.badge, status);
     this.badge.className = `status-badge status-${status}`;
+    show(this.outsideBadge, !!item?.outside);
     show(this.config, !!info?.configFile);
 
     const running = status === 'running';

@@ -70,7 +70,7 @@ function validRunList(v: unknown): RunListItem[] {
   if (!Array.isArray(v)) return [];
   const statuses = ['running', 'completed', 'stopped', 'failed', 'unfinished'];
   return v.filter(
-    (r): r is RunListItem => isObject(r) && typeof r.runId === 'string' && typeof r.name === 'string' && statuses.includes(r.status as string) && typeof r.live === 'boolean',
+    (r): r is RunListItem => isObject(r) && typeof r.runId === 'string' && typeof r.name === 'string' && statuses.includes(r.status as string) && typeof r.live === 'boolean' && (r.outside === undefined || typeof r.outside === 'boolean'),
   );
 }
 

@@ -1,0 +1,75 @@
+// Problems on run logs (events.jsonl): every line that is not a valid run-log event (skipped,
+// with its line number and why), and the lagging layers of an outside run once it has finished
+// (an outside run has no config to put them on). Only runs whose state changed are redone.
+import * as vscode from 'vscode';
+import type { Run, RunManager } from './runs';
+
+export const LOG_DIAGNOSTIC_SOURCE = 'Layer Rotation';
+
+export class LogDiagnostics implements vscode.Disposable {
+  private readonly collection = vscode.languages.createDiagnosticCollection('layer-rotation-logs');
+  /** Per log file: what the diagnostics were made from. */
+  private readonly made = new Map<string, string>();
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly runs: RunManager) {
+    this.subscription = runs.onDidChange(() => this.update());
+    this.update();
+  }
+
+  private update(): void {
+    const current = new Set<string>();
+    for (const run of this.runs.all) {
+      const file = run.log.file;
+      if (!file) continue;
+      current.add(file);
+      const signature = `${run.log.skipped.length}|${run.log.finished?.time ?? ''}|${run.outside}`;
+      if (this.made.get(file) === signature) continue;
+      this.made.set(file, signature);
+      this.collection.set(vscode.Uri.file(file), diagnosticsOf(run));
+    }
+    for (const file of [...this.made.keys()]) {
+      if (current.has(file)) continue;
+      this.made.delete(file);
+      this.collection.delete(vscode.Uri.file(file));
+    }
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.collection.dispose();
+  }
+}
+
+/** Lines are 1-based in the log; a line's whole width is marked. */
+function lineRange(line: number): vscode.Range {
+  return new vscode.Range(line - 1, 0, line - 1, Number.MAX_SAFE_INTEGER);
+}
+
+function diagnosticsOf(run: Run): vscode.Diagnostic[] {
+  const out: vscode.Diagnostic[] = [];
+  for (const s of run.log.skipped) {
+    const d = new vscode.Diagnostic(lineRange(s.line), `Line ${s.line} is not a valid run-log event and was skipped: ${s.reason}`, vscode.DiagnosticSeverity.Warning);
+    d.source = LOG_DIAGNOSTIC_SOURCE;
+    d.code = 'skipped-line';
+    out.push(d);
+  }
+  const finished = run.log.finished;
+  const started = run.log.started;
+  if (run.outside && finished && started) {
+    const limit = started.target - started.lagMargin;
+    for (const l of finished.lagging) {
+      const distance = typeof l.distance === 'number' && Number.isFinite(l.distance) ? l.distance.toFixed(3) : 'unknown';
+      const d = new vscode.Diagnostic(
+        lineRange(1),
+        `Layer ${l.name} lags: its cosine distance from initialization ended at ${distance}, below ${limit.toFixed(2)} (target ${started.target} - margin ${started.lagMargin}). ` +
+          `Raise its learning rate (a per-layer multiplier, e.g. layca_param_groups(multipliers={'${l.name}': 2})) or train longer.`,
+        vscode.DiagnosticSeverity.Warning,
+      );
+      d.source = LOG_DIAGNOSTIC_SOURCE;
+      d.code = 'lagging-layer';
+      out.push(d);
+    }
+  }
+  return out;
+}

@@ -74,6 +74,7 @@ test('a minimal config is valid and gets every default', () => {
     name: 'mnist-mlp',
     seed: 0,
     engine: 'tfjs',
+    pytorch: { device: 'auto', processes: 1 },
     backend: 'auto',
     dataset: { name: 'mnist', validationSplit: 0, normalize: true },
     model: { type: 'mlp', hidden: [100], activation: 'relu', kernelInitializer: 'he_normal', useBias: true },
@@ -95,6 +96,28 @@ test('a minimal config is valid and gets every default', () => {
     monitoring: { recordsPerEpoch: 10, target: 1, lagMargin: 0.2 },
     stopping: {},
   });
+});
+
+test('the pytorch engine and its options; options of the other engine are warned about', () => {
+  const c = configOf(withSection('model', '{ "type": "mlp", "hidden": [10] }', '"engine": "pytorch", "pytorch": { "device": "cpu", "processes": 2 }'));
+  assert.equal(c.engine, 'pytorch');
+  assert.deepEqual(c.pytorch, { device: 'cpu', processes: 2 });
+  const partial = configOf(withSection('model', '{ "type": "mlp", "hidden": [10] }', '"engine": "pytorch", "pytorch": { "processes": 4 }'));
+  assert.deepEqual(partial.pytorch, { device: 'auto', processes: 4 });
+
+  const bad = check(withSection('model', '{ "type": "mlp", "hidden": [10] }', '"engine": "jax", "pytorch": { "processes": 0 }'));
+  assert.equal(bad.ok, false);
+  const messages = bad.errors.map((e) => `${e.path.join('.')}: ${e.message}`);
+  assert.ok(messages.some((m) => m.startsWith('engine:') && /tfjs/.test(m) && /pytorch/.test(m)), messages.join('\n'));
+  assert.ok(messages.some((m) => m.startsWith('pytorch.processes:')), messages.join('\n'));
+
+  const warned = check(withSection('model', '{ "type": "mlp", "hidden": [10] }', '"engine": "pytorch", "backend": "wasm"'));
+  assert.ok(warned.ok);
+  assert.deepEqual(warned.errors.map((e) => [e.path.join('.'), e.severity]), [['backend', 'warning']]);
+  assert.match(warned.errors[0].message, /ignored by the pytorch engine/);
+  const warnedTfjs = check(withSection('model', '{ "type": "mlp", "hidden": [10] }', '"pytorch": { "processes": 2 }'));
+  assert.ok(warnedTfjs.ok);
+  assert.deepEqual(warnedTfjs.errors.map((e) => [e.path.join('.'), e.severity]), [['pytorch', 'warning']]);
 });
 
 test('model defaults per type, and given values win over defaults', () => {

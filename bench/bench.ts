@@ -2,14 +2,15 @@
 // and PyTorch's throughput on the same models. Prints figures and a markdown summary; writes the
 // raw results to bench-results/latest.json.
 //
-//   npm run compile && node out/bench/bench.js [--pairs 100] [--blocks 12] [--cpu-cnn-batch 4] [--no-cpu] [--no-pytorch]
+//   npm run compile && node out/bench/bench.js [--pairs 100] [--blocks 12] [--cpu-cnn-batch 4] [--no-cpu] [--no-pytorch] [--no-engines]
 //
 // Models: (a) the default example's (examples/mnist-default.layerrot.json: its model, optimizer,
 // batch size and learning rate); (b) a small MNIST CNN from the VGG builder: 28x28x1 -> conv 32
 // 3x3 'same' relu -> maxpool 2 -> conv 64 3x3 'same' relu -> global average pooling -> dense 10,
 // plain SGD, batch 64. tfjs trains on the default example's MNIST training split with the
 // engine's own trainStep (batch copy, forward, gradients, optimizer step, loss read-back);
-// PyTorch (bench/pytorch_ref.py) trains the same shapes on random data.
+// PyTorch (bench/pytorch_ref.py) trains the same shapes on random data. Then the two engines
+// end to end: the CLI trains both models for an epoch with --engine tfjs and --engine pytorch.
 //
 // Method: the variants of a comparison share one model and alternate unit by unit (one step, or
 // one block of steps), the order rotating every round, after a warm-up. A rate is the batch size
@@ -374,6 +375,78 @@ function runPytorch(s: Setup): TorchResult | { unavailable: string } {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The two engines end to end on the same configs: the CLI trains each config for one epoch with
+// the tfjs engine (wasm) and with the pytorch engine (Debian's torch, 2 threads), and the
+// samples/s of the runs' epoch_end events are compared (they include data batching, monitoring
+// and everything else a run does).
+
+interface EngineRow {
+  config: string;
+  samples: number;
+  tfjs?: number;
+  pytorch?: number;
+  problems: string[];
+}
+
+function engineConfigs(): { name: string; config: Record<string, unknown> }[] {
+  const base = JSON.parse(JSON.stringify(loadSetup().config)) as TrainingConfig;
+  const mlp = { ...base, name: 'bench-engines-mlp', schedule: { ...base.schedule, epochs: 1 }, dataset: { ...base.dataset, trainSubset: 20000, validationSplit: 0 } };
+  const cnn = {
+    ...base,
+    name: 'bench-engines-cnn',
+    model: CNN_SPEC,
+    optimizer: { ...base.optimizer, ...CNN_SGD, layerMultipliers: undefined },
+    schedule: { epochs: 1, batchSize: CNN_BATCH, warmupEpochs: 0 },
+    dataset: { ...base.dataset, trainSubset: 4000, testSubset: 2000, validationSplit: 0 },
+    stopping: {},
+  };
+  return [
+    { name: `default example (${describeOptimizer(base.optimizer)}), 1 epoch on 20,000 samples`, config: mlp },
+    { name: `${CNN_NAME}, ${describeOptimizer(CNN_SGD)}, batch ${CNN_BATCH}, 1 epoch on 4,000 samples`, config: cnn },
+  ];
+}
+
+function engineSamplesPerSecond(configFile: string, engine: 'tfjs' | 'pytorch', python: string | undefined): { rate?: number; problem?: string } {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'lrm-bench-engines-'));
+  try {
+    const args = [path.join(ROOT, 'bin', 'layer-rotation.js'), 'train', configFile, '--out', out, '--engine', engine];
+    if (engine === 'tfjs') args.push('--backend', 'wasm');
+    if (python) args.push('--python', python);
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 900_000, env: { ...process.env, OMP_NUM_THREADS: '2' } });
+    const runDir = fs.readdirSync(out).map((d) => path.join(out, d))[0];
+    const events = runDir && fs.existsSync(path.join(runDir, 'events.jsonl')) ? fs.readFileSync(path.join(runDir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+    const epoch = events.find((e) => e.type === 'epoch_end');
+    if (!epoch) return { problem: `${engine}: no epoch_end (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' ')}` };
+    return { rate: epoch.samplesPerSecond };
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+}
+
+function compareEngines(): EngineRow[] | { unavailable: string } {
+  const { python, reason } = findTorchPython();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lrm-bench-configs-'));
+  try {
+    return engineConfigs().map(({ name, config }) => {
+      const file = path.join(dir, `${(config as { name: string }).name}.layerrot.json`);
+      fs.writeFileSync(file, JSON.stringify(config, null, 2));
+      const row: EngineRow = { config: name, samples: Number((config as { dataset: { trainSubset: number } }).dataset.trainSubset), problems: [] };
+      log(`engines end to end: ${name}: tfjs (wasm)`);
+      const t = engineSamplesPerSecond(file, 'tfjs', undefined);
+      row.tfjs = t.rate;
+      if (t.problem) row.problems.push(t.problem);
+      if (python) {
+        log(`engines end to end: ${name}: pytorch`);
+        const p = engineSamplesPerSecond(file, 'pytorch', python);
+        row.pytorch = p.rate;
+        if (p.problem) row.problems.push(p.problem);
+      } else row.problems.push(`pytorch: no python3 with torch (${reason})`);
+      return row;
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 function loadSetup(): Setup {
   const checked = loadConfigFile(DEFAULT_CONFIG);
@@ -408,6 +481,7 @@ interface Results {
   wasm?: WasmResults;
   profiles: Record<string, KernelProfile>;
   pytorch: TorchResult | { unavailable: string };
+  engines: EngineRow[] | { unavailable: string };
   seconds: number;
 }
 
@@ -471,6 +545,7 @@ async function main(): Promise<void> {
   }
 
   const pytorch = process.argv.includes('--no-pytorch') ? { unavailable: 'skipped (--no-pytorch)' } : runPytorch(s);
+  const engines = process.argv.includes('--no-engines') ? { unavailable: 'skipped (--no-engines)' } : compareEngines();
   const results: Results = {
     date: new Date().toISOString(),
     machine: {
@@ -490,6 +565,7 @@ async function main(): Promise<void> {
     wasm,
     profiles,
     pytorch,
+    engines,
     seconds: (performance.now() - T0) / 1000,
   };
   fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
@@ -536,6 +612,17 @@ function report(r: Results): string {
   row(`default example: ${r.models.mlp}`, (t) => t.mlp, r.layca ? undefined : 'mlp');
   if (r.layca) row('same without Layca', (t) => t.mlpNoLayca, 'mlp');
   row(r.models.cnn, (t) => t.cnn, 'cnn');
+
+  lines.push('', '### The two engines end to end (the CLI, one epoch each; samples/s of the epoch_end event)', '');
+  if ('unavailable' in r.engines) lines.push(`skipped: ${r.engines.unavailable}`);
+  else {
+    lines.push('| config | tfjs engine (wasm) | pytorch engine | pytorch / tfjs |', '|---|---|---|---|');
+    for (const e of r.engines) {
+      const ratio = e.tfjs && e.pytorch ? `${(e.pytorch / e.tfjs).toFixed(1)}x` : '-';
+      lines.push(`| ${e.config} | ${e.tfjs ? rate(e.tfjs) : '-'} | ${e.pytorch ? rate(e.pytorch) : '-'} | ${ratio} |`);
+    }
+    for (const e of r.engines) for (const p of e.problems) lines.push(`- ${e.config}: ${p}`);
+  }
 
   const w = r.wasm;
   if (w) {

@@ -44,7 +44,7 @@ const COALESCE_MS = 20;
 /** A read this long after each change event catches appends whose events chokidar dropped (it throttles to one per 50 ms). */
 const CHECK_MS = 60;
 /** Bytes read per step; the event loop gets a turn between steps. */
-const STEP_BYTES = 2 * 1024 * 1024;
+const STEP_BYTES = 1024 * 1024;
 
 interface Entry {
   file: string;

@@ -78,6 +78,9 @@ class Emitter<T extends unknown[]> {
   }
 }
 
+/** `p` is strictly inside the folder `dir`. */
+const under = (p: string, dir: string) => p.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
+const isDir = (stats?: Stats) => stats === undefined || stats.isDirectory();
 const slash = (p: string) => (path.sep === '/' ? p : p.split(path.sep).join('/'));
 
 export class RunLogWatcher {
@@ -156,7 +159,9 @@ export class RunLogWatcher {
   removeRoot(root: string): void {
     const r = path.resolve(root);
     if (!this.rootSet.delete(r)) return;
-    this.watcher.unwatch(r);
+    // chokidar's unwatch also ignores everything below `r`: not when another root overlaps it (then
+    // the watches of `r` stay open until close, and the ignored filter drops what only `r` held).
+    if (![...this.rootSet].some((o) => under(o, r) || under(r, o))) this.watcher.unwatch(r);
     // Logs that were found through this root and are not under another one.
     this.dropUnder(r, (e) => {
       const other = this.rootOf(e.file);
@@ -183,7 +188,7 @@ export class RunLogWatcher {
   private rootOf(p: string): string | undefined {
     let best: string | undefined;
     for (const r of this.rootSet) {
-      if ((p === r || p.startsWith(r.endsWith(path.sep) ? r : r + path.sep)) && (!best || r.length > best.length)) best = r;
+      if ((p === r || under(p, r)) && (!best || r.length > best.length)) best = r;
     }
     return best;
   }
@@ -192,7 +197,8 @@ export class RunLogWatcher {
   private ignored(p: string, stats?: Stats): boolean {
     const abs = path.resolve(p);
     const root = this.rootOf(abs);
-    if (!root || abs === root) return false;
+    if (!root) return !isDir(stats) && ![...this.rootSet].some((r) => under(r, abs)); // outside the roots (a removed one), but not an ancestor of one
+    if (abs === root) return false;
     const rel = slash(path.relative(root, abs));
     if (this.isIgnored(rel)) return true;
     if (stats?.isFile()) return !this.isLog(rel);

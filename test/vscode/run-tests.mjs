@@ -27,7 +27,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 // costs about 8 s to start): the suites write their fixture configs into the workspace copy.
 const SUITES = [
   { name: 'trusted', files: ['smoke.js', 'trust.js', 'diagnostics.js', 'runs.js', 'lagging.js'], workspaceFrom: 'examples', trust: 'off', env: { LRM_EXPECT_TRUSTED: '1' } },
-  { name: 'untrusted', files: ['smoke.js', 'trust.js', 'untrusted.js', 'restore.js'], workspaceFrom: 'examples', trust: 'untrusted', env: { LRM_EXPECT_TRUSTED: '0' } },
+  { name: 'untrusted', files: ['smoke.js', 'trust.js', 'untrusted.js', 'restore.js', 'watch.js'], workspaceFrom: 'examples', trust: 'untrusted', env: { LRM_EXPECT_TRUSTED: '0' } },
 ];
 const SUITE_TIMEOUT_MS = 180000;
 const UI_TIMEOUT_MS = 180000;

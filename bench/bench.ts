@@ -2,7 +2,7 @@
 // and PyTorch's throughput on the same models. Prints figures and a markdown summary; writes the
 // raw results to bench-results/latest.json.
 //
-//   npm run compile && node out/bench/bench.js [--pairs 100] [--blocks 12] [--cpu-cnn-batch 4] [--no-cpu] [--no-pytorch] [--no-engines]
+//   npm run compile && node out/bench/bench.js [--pairs 100] [--blocks 12] [--cpu-cnn-batch 4] [--no-cpu] [--no-pytorch] [--no-engines] [--no-webview] [--no-watcher]
 //
 // Models: (a) the default example's (examples/mnist-default.layerrot.json: its model, optimizer,
 // batch size and learning rate); (b) a small MNIST CNN from the VGG builder: 28x28x1 -> conv 32
@@ -573,6 +573,14 @@ async function main(): Promise<void> {
   console.log(report(results));
   console.log(`\nRaw results: ${path.relative(process.cwd(), RESULTS)}. Bench run time ${results.seconds.toFixed(0)} s (plus compilation).`);
   renderBench();
+  watcherBench();
+}
+
+/** The run-log watcher: pickup latency of an appended line (to the callback, and drawn), CPU with 200 idle logs, a 200 MB log. */
+function watcherBench(): void {
+  console.log('\n### Watching run logs\n');
+  if (process.argv.includes('--no-watcher')) return void console.log('skipped (--no-watcher)');
+  spawnSync(process.execPath, [path.join(__dirname, 'watcher.js')], { stdio: 'inherit' });
 }
 
 /** The monitor webview's rendering in headless Chromium (200 layers x 20,000 points), when Chromium is there. */

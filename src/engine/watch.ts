@@ -1,7 +1,8 @@
 // Watching folders for run logs written by any program (a training started here, a PyTorch script
-// on a cluster's shared filesystem, ...) and following each log as it grows. chokidar 4 watches the
-// root folders (inotify / fs.watch: no CPU while nothing changes; polling only when asked, for
-// network filesystems); its `ignored` callback prunes node_modules, .git, the ignore globs, folders
+// on a cluster's shared filesystem, ...) and following each log as it grows. One chokidar 4 watcher
+// per root folder (inotify / fs.watch: no CPU while nothing changes; polling only when asked, for
+// network filesystems; one per root because chokidar's unwatch does not close the watches below a
+// folder, while close() does); its `ignored` callback prunes node_modules, .git, the ignore globs, folders
 // the glob cannot match below, and files that do not match the glob, so that no watch is spent on
 // them. Every matching file gets a LogTail (src/engine/tail.ts) that reads only what was appended.
 //
@@ -80,56 +81,42 @@ class Emitter<T extends unknown[]> {
 
 /** `p` is strictly inside the folder `dir`. */
 const under = (p: string, dir: string) => p.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
-const isDir = (stats?: Stats) => stats === undefined || stats.isDirectory();
 const slash = (p: string) => (path.sep === '/' ? p : p.split(path.sep).join('/'));
 
 export class RunLogWatcher {
-  private readonly watcher: FSWatcher;
-  private readonly rootSet = new Set<string>();
+  /** One chokidar watcher per root: removing a root closes all of its watches. */
+  private readonly watchers = new Map<string, { watcher: FSWatcher; scanned: Promise<void>; done: () => void }>();
   private readonly entries = new Map<string, Entry>();
+  private readonly opts: RunLogWatcherOptions;
   private readonly isLog: (rel: string) => boolean;
   private readonly isIgnored: (rel: string) => boolean;
   /** The glob's fixed leading folders (e.g. 'runs' for 'runs/**\/events.jsonl'): other folders are not entered. */
   private readonly base: string;
+  private readonly depth: number | undefined;
   private readonly initial = new Set<Promise<void>>();
-  private readonly scanned: Promise<void>;
   private closed = false;
   private readonly added = new Emitter<[string, string]>();
   private readonly updated = new Emitter<[LogUpdate]>();
   private readonly removedEv = new Emitter<[string]>();
 
   constructor(opts: RunLogWatcherOptions) {
+    this.opts = opts;
     const glob = opts.glob ?? '**/events.jsonl';
     this.isLog = picomatch(glob, { dot: true });
     this.isIgnored = picomatch(opts.ignore ?? ['**/node_modules/**', '**/.git/**'], { dot: true });
     this.base = picomatch.scan(glob).base;
     const segments = glob.split('/');
-    const depth = segments.some((s) => s.includes('**')) ? undefined : segments.length - 1;
-    for (const r of opts.roots) this.rootSet.add(path.resolve(r));
-    this.watcher = watch([...this.rootSet], {
-      ignored: (p: string, stats?: Stats) => this.ignored(p, stats),
-      ignoreInitial: false,
-      persistent: true,
-      usePolling: opts.usePolling ?? false,
-      interval: opts.pollIntervalMs ?? 1000,
-      binaryInterval: opts.pollIntervalMs ?? 1000,
-      depth,
-    });
-    this.watcher.on('add', (p) => this.onAdd(path.resolve(p)));
-    this.watcher.on('change', (p) => {
-      const e = this.entries.get(path.resolve(p));
-      if (e) this.changed(e);
-    });
-    this.watcher.on('unlink', (p) => this.drop(path.resolve(p)));
-    this.watcher.on('unlinkDir', (p) => this.dropUnder(path.resolve(p), () => true));
-    this.watcher.on('error', () => undefined); // e.g. a folder we may not read: nothing to follow there
-    this.scanned = new Promise((resolve) => this.watcher.once('ready', () => resolve()));
+    this.depth = segments.some((s) => s.includes('**')) ? undefined : segments.length - 1;
+    for (const r of opts.roots) this.addRoot(r);
   }
 
-  /** Resolves when the initial scan is done and the existing contents of the logs found have been delivered. */
+  /** Resolves when the scan of every root is done and the existing contents of the logs found have been delivered. */
   async ready(): Promise<void> {
-    await this.scanned;
-    while (this.initial.size) await Promise.all([...this.initial]);
+    for (;;) {
+      const pending = [...[...this.watchers.values()].map((w) => w.scanned), ...this.initial];
+      await Promise.all(pending);
+      if (!this.initial.size) return;
+    }
   }
 
   /** A run log was found (before its first update, which carries its existing content). */
@@ -146,28 +133,48 @@ export class RunLogWatcher {
   }
 
   get roots(): string[] {
-    return [...this.rootSet];
+    return [...this.watchers.keys()];
   }
 
   addRoot(root: string): void {
     const r = path.resolve(root);
-    if (this.closed || this.rootSet.has(r)) return;
-    this.rootSet.add(r);
-    this.watcher.add(r);
+    if (this.closed || this.watchers.has(r)) return;
+    const watcher = watch(r, {
+      ignored: (p: string, stats?: Stats) => this.ignored(r, p, stats),
+      ignoreInitial: false,
+      persistent: true,
+      usePolling: this.opts.usePolling ?? false,
+      interval: this.opts.pollIntervalMs ?? 1000,
+      binaryInterval: this.opts.pollIntervalMs ?? 1000,
+      depth: this.depth,
+    });
+    watcher.on('add', (p) => this.onAdd(r, path.resolve(p)));
+    watcher.on('change', (p) => {
+      const e = this.entries.get(path.resolve(p));
+      if (e) this.changed(e);
+    });
+    watcher.on('unlink', (p) => this.drop(path.resolve(p)));
+    watcher.on('unlinkDir', (p) => this.dropUnder(path.resolve(p), () => true));
+    watcher.on('error', () => undefined); // e.g. a folder we may not read: nothing to follow there
+    let done!: () => void;
+    const scanned = new Promise<void>((resolve) => (done = resolve));
+    watcher.once('ready', done);
+    this.watchers.set(r, { watcher, scanned, done });
   }
 
   removeRoot(root: string): void {
     const r = path.resolve(root);
-    if (!this.rootSet.delete(r)) return;
-    // chokidar's unwatch also ignores everything below `r`: not when another root overlaps it (then
-    // the watches of `r` stay open until close, and the ignored filter drops what only `r` held).
-    if (![...this.rootSet].some((o) => under(o, r) || under(r, o))) this.watcher.unwatch(r);
-    // Logs that were found through this root and are not under another one.
+    const w = this.watchers.get(r);
+    if (!w) return;
+    this.watchers.delete(r);
+    w.done();
+    void w.watcher.close();
+    // Logs found through this root go, unless another root (nested roots) holds them too.
     this.dropUnder(r, (e) => {
-      const other = this.rootOf(e.file);
-      if (!other) return true;
-      e.root = other;
-      return false;
+      if (e.root !== r) return false;
+      const other = this.roots.find((o) => under(e.file, o) && this.matches(o, e.file));
+      if (other) e.root = other;
+      return !other;
     });
   }
 
@@ -181,24 +188,21 @@ export class RunLogWatcher {
     this.closed = true;
     for (const e of this.entries.values()) this.stop(e);
     this.entries.clear();
-    await this.watcher.close();
+    const all = [...this.watchers.values()];
+    this.watchers.clear();
+    for (const w of all) w.done();
+    await Promise.all(all.map((w) => w.watcher.close()));
   }
 
-  /** The innermost root that holds `p`. */
-  private rootOf(p: string): string | undefined {
-    let best: string | undefined;
-    for (const r of this.rootSet) {
-      if ((p === r || under(p, r)) && (!best || r.length > best.length)) best = r;
-    }
-    return best;
+  private matches(root: string, file: string): boolean {
+    const rel = slash(path.relative(root, file));
+    return this.isLog(rel) && !this.isIgnored(rel);
   }
 
-  /** chokidar's filter: true = neither watched nor reported (and, for a folder, not entered). */
-  private ignored(p: string, stats?: Stats): boolean {
+  /** chokidar's filter for the watcher of `root`: true = neither watched nor reported (and, for a folder, not entered). */
+  private ignored(root: string, p: string, stats?: Stats): boolean {
     const abs = path.resolve(p);
-    const root = this.rootOf(abs);
-    if (!root) return !isDir(stats) && ![...this.rootSet].some((r) => under(r, abs)); // outside the roots (a removed one), but not an ancestor of one
-    if (abs === root) return false;
+    if (!under(abs, root)) return false;
     const rel = slash(path.relative(root, abs));
     if (this.isIgnored(rel)) return true;
     if (stats?.isFile()) return !this.isLog(rel);
@@ -206,12 +210,13 @@ export class RunLogWatcher {
     return false;
   }
 
-  private onAdd(file: string): void {
-    if (this.closed || this.entries.has(file)) return;
-    const root = this.rootOf(file);
-    if (!root) return;
-    const rel = slash(path.relative(root, file));
-    if (!this.isLog(rel) || this.isIgnored(rel)) return;
+  private onAdd(root: string, file: string): void {
+    if (this.closed || !this.watchers.has(root) || !this.matches(root, file)) return;
+    const known = this.entries.get(file);
+    if (known) {
+      if (root.length > known.root.length) known.root = root; // nested roots: the innermost one
+      return;
+    }
     const e: Entry = { file, root, tail: new LogTail(file), again: false, lastRead: 0, removed: false };
     this.entries.set(file, e);
     this.added.fire(file, root);
@@ -267,6 +272,7 @@ export class RunLogWatcher {
     };
     e.pumping = run().finally(() => {
       e.pumping = undefined;
+      if (e.again) this.schedule(e); // a change event came in as the last read ended
     });
     return e.pumping;
   }

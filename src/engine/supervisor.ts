@@ -205,7 +205,9 @@ export function pytorchCommand(opts: StartOptions, py: PytorchOptions, runId: st
   if (opts.recordsPerEpoch !== undefined) engine.push('--records-per-epoch', String(opts.recordsPerEpoch));
   if (py.processes <= 1) return engine;
   // torchrun as a module of the same interpreter (its `torchrun` script may not be on PATH).
-  return ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', String(py.processes), ...engine];
+  // --redirects 1 --tee 1 (workers' stdout to a file and the console): torch 1.13's torchrun
+  // cannot parse its own default for them on Python 3.11.
+  return ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', String(py.processes), '--redirects', '1', '--tee', '1', ...engine];
 }
 
 function spawnPytorch(opts: StartOptions, py: PytorchOptions, runId: string, runDir: string): ChildProcess {

@@ -1,0 +1,390 @@
+"""The PyTorch training engine: the loop of src/engine/trainer.ts (data, model, Layca optimizers,
+rotation records, batch/epoch events, stopping criteria), single-process or data-parallel under
+torchrun (DistributedDataParallel; gloo on CPU, nccl on CUDA).
+
+Each step takes the global batch of `batchSize` samples that one process would take, and each
+rank trains its slice of it; gradients are averaged so that the step equals the one-process step
+(up to float rounding). Only rank 0 writes events. Stopping (signals, the parent process, the
+criteria) is agreed across ranks every step, so that no rank waits forever.
+"""
+import math
+import os
+import signal
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+from .data import DataError, load_dataset
+from .events import lag_below_target
+from .models import build_model, make_optimizer, param_groups_for
+from .rotation import RotationTracker
+from .schedule import layer_multipliers, learning_rate_at
+
+EVAL_BATCH = 1000
+BATCH_EVENTS_PER_EPOCH = 50
+PARENT_CHECK_SECONDS = 0.5
+
+
+class EndRun(Exception):
+    """Ends a run early from inside the loop, with the status and reason to report."""
+
+    def __init__(self, status, reason):
+        super().__init__(reason)
+        self.status = status
+
+
+class StopFlags:
+    """What asks the run to stop: signals (SIGINT/SIGTERM; a second one exits at once), the
+    disappearance of the parent process, and a stop file appearing (both checked at most every
+    PARENT_CHECK_SECONDS)."""
+
+    def __init__(self, parent_pid=None, stop_file=None):
+        self.requested = False
+        self.reason = None
+        self.parent_pid = parent_pid
+        self.stop_file = stop_file
+        self._last_check = 0.0
+
+    def install(self):
+        def handler(signum, frame):
+            if self.requested:
+                os._exit(130)  # a second signal: give up at once
+            self.requested = True
+        for s in (signal.SIGINT, signal.SIGTERM):
+            try:
+                signal.signal(s, handler)
+            except ValueError:  # not the main thread
+                pass
+
+    def check(self):
+        """The stop reason (text) or None."""
+        if (self.parent_pid or self.stop_file) and not self.requested:
+            now = time.monotonic()
+            if now - self._last_check >= PARENT_CHECK_SECONDS:
+                self._last_check = now
+                if self.parent_pid and not _alive(self.parent_pid):
+                    self.requested = True
+                    self.reason = "the process that started the run went away"
+                elif self.stop_file and os.path.exists(self.stop_file):
+                    # A person (or the editor) asked by creating the file: every rank sees it.
+                    self.requested = True
+        if self.requested:
+            return self.reason or "on request"
+        return None
+
+
+def _usable_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours (exited, not reaped) counts as gone.
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def describe_failure(err):
+    msg = str(err) or type(err).__name__
+    if isinstance(err, MemoryError) or "out of memory" in msg.lower():
+        return "out of memory: %s (try a smaller batchSize or model)" % msg
+    return msg
+
+
+class Dist:
+    """The process group, when run with WORLD_SIZE > 1 (torchrun); a single process otherwise."""
+
+    def __init__(self, device_choice):
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        self.enabled = self.world > 1
+        cuda = device_choice == "cuda" or (device_choice == "auto" and torch.cuda.is_available())
+        if device_choice == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError("pytorch.device is cuda but torch sees no CUDA device (torch %s, CUDA build: %s)"
+                               % (torch.__version__, torch.version.cuda))
+        if cuda:
+            self.device = torch.device("cuda", self.local_rank % max(1, torch.cuda.device_count()))
+            torch.cuda.set_device(self.device)
+        else:
+            self.device = torch.device("cpu")
+        self.backend = "nccl" if cuda else "gloo"
+        if self.enabled:
+            import torch.distributed as dist
+            dist.init_process_group(self.backend)
+            self.dist = dist
+
+    @property
+    def is_main(self):
+        return self.rank == 0
+
+    def all_sum(self, values):
+        """Sums a list of numbers over the ranks (a float64 tensor on the collective's device)."""
+        t = torch.tensor(values, dtype=torch.float64, device=self.device)
+        if self.enabled:
+            self.dist.all_reduce(t)
+        return t.tolist()
+
+    def broadcast_object(self, obj):
+        if not self.enabled:
+            return obj
+        box = [obj]
+        self.dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def close(self):
+        if self.enabled and self.dist.is_initialized():
+            self.dist.destroy_process_group()
+
+
+def train(config, emit, run_id, config_file=None, epochs=None, max_steps=None, records_per_epoch=None, device="auto",
+          threads=None, mnist_dir=None, warnings=(), stop=None, dist=None, progress=None):
+    """Trains `config` (a defaulted TrainingConfig dict), calling emit(event) for every event
+    (emit is a no-op on ranks other than 0). Returns the run_finished event (without v/time)."""
+    started = time.time()
+    state = {"step": 0, "steps_per_epoch": 1}
+    model = tracker = data = None
+    stop = stop or StopFlags()
+    dist = dist or Dist(device)
+    progress = progress or (lambda text: None)
+
+    def finish(status, reason, test):
+        final, lagging = [], []
+        if model is not None and tracker is not None:
+            final, _ = tracker.record()
+            lagging = lag_below_target([l["name"] for l in model.layers], final, config["monitoring"]["target"],
+                                       config["monitoring"]["lagMargin"])
+        e = {"type": "run_finished", "status": status, "reason": reason, "step": state["step"],
+             "epoch": state["step"] / state["steps_per_epoch"], "finalDistances": final,
+             "testLoss": test[0] if test else None, "testAccuracy": test[1] if test else None,
+             "lagging": lagging, "seconds": time.time() - started}
+        emit(e)
+        return e
+
+    try:
+        if threads:
+            torch.set_num_threads(int(threads))
+        elif dist.device.type == "cpu" and not os.environ.get("OMP_NUM_THREADS"):
+            # Some builds (Debian's) start with one thread: use this process's share of the cores.
+            local = int(os.environ.get("LOCAL_WORLD_SIZE", dist.world)) if dist.enabled else 1
+            torch.set_num_threads(max(1, _usable_cpus() // local))
+        config_dir = os.path.dirname(os.path.abspath(config_file)) if config_file else os.getcwd()
+        flatten = config["model"]["type"] == "mlp"
+        data = load_dataset(config["dataset"], config["seed"], flatten, config_dir=config_dir, mnist_dir=mnist_dir,
+                            search_dirs=[config_dir, os.getcwd()]).to(dist.device)
+        model = build_model(config["model"], data.input_shape, data.classes, config["seed"]).to(dist.device)
+        names = [l["name"] for l in model.layers]
+        opt_spec = config["optimizer"]
+        multipliers = layer_multipliers(opt_spec["alpha"], opt_spec.get("layerMultipliers"), names)
+        optimizer = make_optimizer(opt_spec, param_groups_for(model, opt_spec, multipliers))
+        tracker = RotationTracker(model.kernels()) if dist.is_main else None
+        net = model
+        if dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+            net = DDP(model, device_ids=[dist.device] if dist.device.type == "cuda" else None)
+
+        epochs = epochs or config["schedule"]["epochs"]
+        batch_size = config["schedule"]["batchSize"]
+        n_train = data.train.n
+        spe = math.ceil(n_train / batch_size)
+        state["steps_per_epoch"] = spe
+        total = min(epochs * spe, max_steps if max_steps else epochs * spe)
+        rpe = records_per_epoch or config["monitoring"]["recordsPerEpoch"]
+        every = (None if records_per_epoch else config["monitoring"].get("everySteps")) or max(1, spe // rpe)
+        batch_every = max(1, min(every, spe // BATCH_EVENTS_PER_EPOCH))
+
+        desc = "PyTorch %s, %s, %d thread%s" % (torch.__version__.split("+")[0], _device_text(dist.device),
+                                               torch.get_num_threads(), "" if torch.get_num_threads() == 1 else "s")
+        if dist.enabled:
+            desc += ", %d processes (%s)" % (dist.world, dist.backend)
+        emit({
+            "type": "run_started", "runId": run_id, "name": config["name"],
+            "configFile": os.path.abspath(config_file) if config_file else None,
+            "engine": "pytorch", "backend": dist.device.type, "backendDescription": desc,
+            "dataset": {"name": data.name, "train": data.train.n, "validation": data.validation.n, "test": data.test.n,
+                        "inputShape": data.input_shape, "classes": data.classes},
+            "model": config["model"]["type"],
+            "optimizer": opt_spec["type"] + ("-layca" if opt_spec["layca"] else ""),
+            "layers": model.layers, "epochs": epochs, "stepsPerEpoch": spe, "batchSize": batch_size, "totalSteps": total,
+            "target": config["monitoring"]["target"], "lagMargin": config["monitoring"]["lagMargin"],
+            "seed": config["seed"],
+            "schedule": _schedule(config, multipliers),
+        })
+        progress("training %s: %d epochs of %d steps on %s" % (config["name"], epochs, spe, desc))
+        for message in list(warnings) + list(data.warnings):
+            emit({"type": "log", "level": "warning", "message": message})
+        if tracker:
+            d, r = tracker.record()
+            emit({"type": "rotation", "step": 0, "epoch": 0, "distances": d, "rotation": r, "steps": 0})
+
+        gen = torch.Generator().manual_seed(int(config["seed"]) + 1)
+        losses = []
+        last_record = last_batch = 0
+        window = torch.zeros(3, dtype=torch.float64, device=dist.device)  # loss sum, correct, samples
+        step = 0
+        lr = opt_spec["learningRate"]
+        for epoch in range(epochs):
+            if step >= total:
+                break
+            t0 = time.time()
+            order = torch.randperm(n_train, generator=gen).to(dist.device)
+            epoch_sums = torch.zeros(3, dtype=torch.float64, device=dist.device)
+            net.train()
+            for b in range(spe):
+                if step >= total:
+                    break
+                idx = order[b * batch_size:(b + 1) * batch_size]
+                lr = learning_rate_at(opt_spec["learningRate"], config["schedule"].get("decay"),
+                                      config["schedule"]["warmupEpochs"], step / spe)
+                for g in optimizer.param_groups:
+                    g["lr"] = lr * g["lr_multiplier"]
+                sums = _train_step(net, optimizer, data.train, idx, dist)
+                step += 1
+                state["step"] = step
+                window += sums
+                epoch_sums += sums
+                last = b == spe - 1 or step == total
+                if step - last_batch >= batch_every or last:
+                    loss_sum, correct, n = dist.all_sum(window.tolist())
+                    window.zero_()
+                    loss = loss_sum / n
+                    if not math.isfinite(loss):
+                        raise EndRun("failed", "the loss became %s by step %d (epoch %.2f, learning rate %g): lower "
+                                     "optimizer.learningRate, or turn on Layca" % ("NaN" if math.isnan(loss) else loss, step, step / spe, lr))
+                    emit({"type": "batch", "step": step, "epoch": step / spe, "loss": loss, "accuracy": correct / n,
+                          "learningRate": lr})
+                    last_batch = step
+                if step - last_record >= every or last:
+                    if tracker:
+                        d, r = tracker.record()
+                        emit({"type": "rotation", "step": step, "epoch": step / spe, "distances": d, "rotation": r,
+                              "steps": step - last_record})
+                    last_record = step
+                reason = stop.check()
+                if dist.enabled:
+                    reason = _agree_stop(dist, reason)
+                if reason:
+                    raise EndRun("stopped", ("stopped: %s" % reason if reason != "on request" else "stopped on request")
+                                 + " at step %d" % step)
+            seconds = time.time() - t0
+            loss_sum, correct, n = dist.all_sum(epoch_sums.tolist())
+            val = evaluate(model, data.validation, dist) if data.validation.n else None
+            end = {"type": "epoch_end", "epoch": epoch + 1, "step": step, "loss": loss_sum / n, "accuracy": correct / n,
+                   "valLoss": val[0] if val else None, "valAccuracy": val[1] if val else None, "seconds": seconds,
+                   "samplesPerSecond": n / seconds if seconds > 0 else None}
+            emit(end)
+            progress("epoch %d: loss %.4f, accuracy %.4f%s, %.1f s, %.0f samples/s" % (
+                epoch + 1, end["loss"], end["accuracy"],
+                ", val accuracy %.4f" % val[1] if val else "", seconds, n / max(seconds, 1e-9)))
+            losses.append(end["loss"])
+            _check_stopping(config, losses, end, data.classes)
+        if step >= epochs * spe:
+            reason = "trained %d epoch%s" % (epochs, "" if epochs == 1 else "s")
+        else:
+            reason = "reached the step limit (%d steps)" % total
+        return finish("completed", reason, evaluate(model, data.test, dist))
+    except EndRun as e:
+        test = evaluate(model, data.test, dist) if e.status == "completed" and model is not None else None
+        return finish(e.status, str(e), test)
+    except DataError as e:
+        return finish("failed", str(e), None)
+    except Exception as e:  # noqa: BLE001 - every failure ends the run with a reason
+        import traceback
+        traceback.print_exc(file=sys.stderr)
+        return finish("failed", describe_failure(e), None)
+
+
+def _device_text(device):
+    if device.type == "cuda":
+        return "cuda (%s)" % torch.cuda.get_device_name(device)
+    return "cpu"
+
+
+def _schedule(config, multipliers):
+    s = {"learningRate": config["optimizer"]["learningRate"]}
+    if config["schedule"].get("decay"):
+        s["decay"] = config["schedule"]["decay"]
+    s.update({"warmupEpochs": config["schedule"]["warmupEpochs"], "layca": bool(config["optimizer"]["layca"]),
+              "multipliers": multipliers})
+    return s
+
+
+def _agree_stop(dist, reason):
+    """All ranks stop when one does; rank 0's reason text wins (others: 'on request')."""
+    flag = torch.tensor([1.0 if reason else 0.0], device=dist.device)
+    dist.dist.all_reduce(flag)
+    if flag.item() > 0:
+        return reason or "on request"
+    return None
+
+
+def _train_step(net, optimizer, split, idx, dist):
+    """One step on the global batch `idx` (this rank's slice of it); returns [loss sum, correct, n] (device)."""
+    n_global = idx.numel()
+    if dist.enabled:
+        idx = torch.tensor_split(idx, dist.world)[dist.rank]
+    x = split.x.index_select(0, idx)
+    y = split.y.index_select(0, idx)
+    logits = net(x)
+    loss_sum = F.cross_entropy(logits, y, reduction="sum")
+    # DDP averages the gradients over the ranks: scale so that the result is the global mean's.
+    scale = dist.world if dist.enabled else 1
+    optimizer.zero_grad(set_to_none=True)
+    (loss_sum * (scale / n_global)).backward()
+    optimizer.step()
+    with torch.no_grad():
+        correct = (logits.argmax(1) == y).sum()
+        return torch.stack([loss_sum.detach().double(), correct.double(),
+                            torch.full((), float(y.numel()), dtype=torch.float64, device=y.device)])
+
+
+@torch.no_grad()
+def evaluate(model, split, dist):
+    """(mean loss, accuracy) over a split in inference mode; under DDP each rank takes a share."""
+    model.eval()
+    idx = torch.arange(split.n, device=split.x.device)
+    if dist.enabled:
+        idx = torch.tensor_split(idx, dist.world)[dist.rank]
+    loss = torch.zeros((), dtype=torch.float64, device=split.x.device)
+    correct = torch.zeros((), dtype=torch.float64, device=split.x.device)
+    for start in range(0, idx.numel(), EVAL_BATCH):
+        i = idx[start:start + EVAL_BATCH]
+        logits = model(split.x.index_select(0, i))
+        y = split.y.index_select(0, i)
+        loss += F.cross_entropy(logits, y, reduction="sum").double()
+        correct += (logits.argmax(1) == y).sum().double()
+    model.train()
+    l, c = dist.all_sum([loss.item(), correct.item()])
+    if split.n == 0:
+        return (math.nan, math.nan)
+    return (l / split.n, c / split.n)
+
+
+def _check_stopping(config, losses, end, classes):
+    s = config.get("stopping") or {}
+    if s.get("lossBelow") is not None and end["loss"] < s["lossBelow"]:
+        raise EndRun("completed", "the training loss %.3g fell below %s (stopping.lossBelow) after epoch %d"
+                     % (end["loss"], s["lossBelow"], end["epoch"]))
+    p = s.get("plateau")
+    if p and len(losses) > p["epochs"]:
+        recent = losses[-(p["epochs"] + 1):]
+        if max(recent) - min(recent) <= p["tolerance"]:
+            raise EndRun("completed", "the training loss has not changed by more than %s for %d epochs (stopping.plateau)"
+                         % (p["tolerance"], p["epochs"]))
+    c = s.get("chance")
+    if c and end["epoch"] >= c["epochs"] and end["accuracy"] <= 1 / classes + c["margin"]:
+        raise EndRun("failed", "the training accuracy is still at chance (%.1f%%) after %d epochs (stopping.chance): the "
+                     "learning rate is probably too high or too low" % (100 * end["accuracy"], end["epoch"]))

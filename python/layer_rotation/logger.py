@@ -1,0 +1,262 @@
+"""RotationLogger: the run log of the Layer Rotation Monitor from your own PyTorch training loop.
+
+    logger = RotationLogger(model, "runs/my-run", every=50, epochs=10, steps_per_epoch=len(loader))
+    with logger:
+        for epoch in range(10):
+            for x, y in loader:
+                ...; optimizer.step()
+                logger.step(loss=loss, accuracy=acc, lr=scheduler.get_last_lr()[0])
+            logger.epoch_end(loss=train_loss, val_loss=..., val_accuracy=...)
+        logger.finish(test_loss=..., test_accuracy=...)
+
+The kernels are the weights of nn.Linear and nn.Conv1d/2d/3d (biases and norm layers are left out,
+as in the paper), named after the modules (model.named_modules()). Open the run folder (or its
+parent) in the editor to watch it live. Under torch.distributed only rank 0 writes.
+"""
+import math
+import os
+import time
+
+import torch
+
+from .events import CONFIG_COPY, EVENTS_FILE, EventWriter, create_run_dir, lag_below_target, make_summary, write_summary
+from .optim import kernel_layers
+from .rotation import RotationTracker
+
+
+def _is_main_rank():
+    try:
+        import torch.distributed as dist
+        return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+    except Exception:  # noqa: BLE001
+        return True
+
+
+def _kind(module):
+    if isinstance(module, torch.nn.Linear):
+        return "dense"
+    return type(module).__name__.lower()  # conv1d, conv2d, conv3d
+
+
+def _shape(module):
+    """The kernel shape in the TS engine's convention: dense [in, out], conv [k..., in, out]."""
+    w = module.weight
+    if w.dim() == 2:
+        return [int(w.shape[1]), int(w.shape[0])]
+    return [int(s) for s in w.shape[2:]] + [int(w.shape[1]), int(w.shape[0])]
+
+
+def _number(x):
+    if x is None:
+        return None
+    if torch.is_tensor(x):
+        return float(x.detach().float().mean().item())
+    return float(x)
+
+
+class RotationLogger:
+    """Writes events.jsonl (and summary.json at the end) for a model trained by your own code.
+
+    Arguments:
+      model: the nn.Module (DDP/DataParallel wrappers are unwrapped).
+      run_dir: the run folder to write; default a new `<name>-YYYYMMDD-HHMMSS` under `runs_dir`.
+      every: a rotation record every `every` optimizer steps (and at finish()).
+      name: the run's name (default: the model's class name).
+      epochs, steps_per_epoch, batch_size: the plan, when known (0 = unknown).
+      dataset: a dict {name, train, validation, test, inputShape, classes} or a name.
+      target, lag_margin: a layer lags when its final distance is below target - lag_margin.
+      batch_every: a batch event every N steps (default: every, or steps_per_epoch / 50 if smaller).
+      layers: module names to watch (default: every Linear and Conv layer).
+      learning_rate, multipliers, layca, seed, config_file, optimizer, extra: written into run_started.
+    """
+
+    def __init__(self, model, run_dir=None, every=10, name=None, runs_dir="runs", epochs=0, steps_per_epoch=0,
+                 batch_size=0, dataset=None, target=1.0, lag_margin=0.2, batch_every=None, layers=None, learning_rate=None,
+                 multipliers=None, layca=None, seed=None, config_file=None, optimizer=None, run_id=None, extra=None):
+        self.model = model.module if isinstance(getattr(model, "module", None), torch.nn.Module) else model
+        self.every = max(1, int(every))
+        self.name = name or type(self.model).__name__
+        self.epochs = int(epochs or 0)
+        self.steps_per_epoch = int(steps_per_epoch or 0)
+        self.target = float(target)
+        self.lag_margin = float(lag_margin)
+        if batch_every is None:
+            batch_every = min(self.every, self.steps_per_epoch // 50) if self.steps_per_epoch >= 50 else self.every
+        self.batch_every = max(1, int(batch_every))
+        found = kernel_layers(self.model)
+        if layers is not None:
+            by_name = dict(found)
+            missing = [n for n in layers if n not in by_name]
+            if missing:
+                raise ValueError("RotationLogger: no Linear/Conv module named %s (the model's are %s)"
+                                 % (", ".join(missing), ", ".join(by_name)))
+            found = [(n, by_name[n]) for n in layers]
+        if not found:
+            raise ValueError("RotationLogger: the model has no nn.Linear or nn.Conv layer to watch")
+        self.layer_names = [n for n, _ in found]
+        self.tracker = RotationTracker([m.weight for _, m in found])
+        self.steps = 0
+        self.epochs_done = 0
+        self._last_record = 0
+        self._last_batch = 0
+        self._window = [0.0, 0.0, 0, 0]  # loss sum, accuracy sum, loss count, accuracy count
+        self._lr = learning_rate
+        self._started_at = time.time()
+        self._epoch_started_at = self._started_at
+        self._epoch_steps = 0
+        self._last_distances = [0.0] * len(found)
+        self.finished = None
+        self.main = _is_main_rank()
+        self.writer = None
+        self.run_dir = None
+        if not self.main:
+            return
+        if run_dir is None:
+            run_id, run_dir = create_run_dir(runs_dir, self.name, config_file)
+        else:
+            os.makedirs(run_dir, exist_ok=True)
+            if config_file and not os.path.exists(os.path.join(run_dir, CONFIG_COPY)):
+                import shutil
+                shutil.copyfile(config_file, os.path.join(run_dir, CONFIG_COPY))
+        self.run_dir = run_dir
+        self.run_id = run_id or os.path.basename(os.path.abspath(run_dir))
+        self.writer = EventWriter(os.path.join(run_dir, EVENTS_FILE))
+        device = found[0][1].weight.device
+        if isinstance(dataset, dict):
+            ds = {"name": "unknown", "train": 0, "validation": 0, "test": 0, "inputShape": [], "classes": 0}
+            ds.update(dataset)
+        else:
+            ds = {"name": dataset or "unknown", "train": 0, "validation": 0, "test": 0, "inputShape": [], "classes": 0}
+        infos = []
+        for n, m in found:
+            shape = _shape(m)
+            params = m.weight.numel() + (m.bias.numel() if getattr(m, "bias", None) is not None else 0)
+            infos.append({"name": n, "kind": _kind(m), "shape": shape, "params": int(params)})
+        self.layers = infos
+        started = {
+            "type": "run_started", "runId": self.run_id, "name": self.name,
+            "configFile": os.path.abspath(config_file) if config_file else None,
+            "engine": "pytorch", "backend": device.type,
+            "backendDescription": "PyTorch %s, %s, %d threads" % (torch.__version__.split("+")[0], device.type, torch.get_num_threads()),
+            "dataset": ds, "layers": infos, "epochs": self.epochs, "stepsPerEpoch": self.steps_per_epoch,
+            "batchSize": int(batch_size or 0), "totalSteps": self.epochs * self.steps_per_epoch,
+            "target": self.target, "lagMargin": self.lag_margin,
+        }
+        if optimizer:
+            started["optimizer"] = optimizer
+        if seed is not None:
+            started["seed"] = seed
+        if learning_rate is not None:
+            started["schedule"] = {"learningRate": float(learning_rate), "warmupEpochs": 0, "layca": bool(layca),
+                                   "multipliers": list(multipliers) if multipliers is not None else [1.0] * len(infos)}
+        if extra:
+            started.update(extra)
+        self._emit(started)
+        self._record(0)
+
+    # -- events ------------------------------------------------------------------------------------
+
+    def _emit(self, event):
+        if self.writer is not None:
+            self.writer.write(event)
+
+    def log(self, message, level="info"):
+        """A `log` event: a message for people."""
+        self._emit({"type": "log", "level": level, "message": str(message)})
+
+    def _epoch(self):
+        if self.steps_per_epoch:
+            return self.steps / self.steps_per_epoch
+        return float(self.epochs_done)
+
+    def _record(self, steps_since):
+        if not self.main:
+            return
+        d, r = self.tracker.record()
+        self._last_distances = d
+        self._emit({"type": "rotation", "step": self.steps, "epoch": self._epoch(), "distances": d, "rotation": r,
+                    "steps": steps_since})
+
+    def _flush_batch(self):
+        loss_sum, acc_sum, nl, na = self._window
+        if self.steps == self._last_batch or (nl == 0 and na == 0):
+            return
+        loss = _number(loss_sum) / nl if nl else None
+        acc = _number(acc_sum) / na if na else None
+        self._emit({"type": "batch", "step": self.steps, "epoch": self._epoch(), "loss": loss, "accuracy": acc,
+                    "learningRate": self._lr})
+        self._window = [0.0, 0.0, 0, 0]
+        self._last_batch = self.steps
+
+    def step(self, loss=None, accuracy=None, lr=None):
+        """Call after each optimizer step. loss/accuracy may be tensors (read only every batch_every steps)."""
+        self.steps += 1
+        self._epoch_steps += 1
+        if lr is not None:
+            self._lr = _number(lr)
+        if loss is not None:
+            self._window[0] = self._window[0] + (loss.detach().float().mean() if torch.is_tensor(loss) else float(loss))
+            self._window[2] += 1
+        if accuracy is not None:
+            self._window[1] = self._window[1] + (accuracy.detach().float().mean() if torch.is_tensor(accuracy) else float(accuracy))
+            self._window[3] += 1
+        if self.steps - self._last_batch >= self.batch_every:
+            self._flush_batch()
+        if self.steps - self._last_record >= self.every:
+            self._record(self.steps - self._last_record)
+            self._last_record = self.steps
+
+    def epoch_end(self, loss=None, accuracy=None, val_loss=None, val_accuracy=None, samples=None):
+        """Call at the end of each epoch with the epoch's training metrics (and validation ones)."""
+        self.epochs_done += 1
+        if not self.steps_per_epoch and self.epochs_done == 1:
+            self.steps_per_epoch = self.steps  # learned from the first epoch
+        self._flush_batch()
+        now = time.time()
+        seconds = now - self._epoch_started_at
+        self._emit({"type": "epoch_end", "epoch": self.epochs_done, "step": self.steps, "loss": _number(loss),
+                    "accuracy": _number(accuracy), "valLoss": _number(val_loss), "valAccuracy": _number(val_accuracy),
+                    "seconds": seconds, "samplesPerSecond": (samples / seconds) if samples and seconds > 0 else None})
+        self._epoch_started_at = now
+        self._epoch_steps = 0
+
+    def finish(self, status="completed", reason=None, test_loss=None, test_accuracy=None):
+        """The final rotation record, run_finished and summary.json; later calls do nothing."""
+        if self.finished is not None:
+            return self.finished
+        if self.main:
+            self._flush_batch()
+            if self.steps != self._last_record or self.steps == 0:
+                self._record(self.steps - self._last_record)
+                self._last_record = self.steps
+        if reason is None:
+            reason = {"completed": "trained %d steps" % self.steps, "stopped": "stopped on request",
+                      "failed": "failed"}.get(status, status)
+        final = list(self._last_distances)
+        e = {"type": "run_finished", "status": status, "reason": reason, "step": self.steps, "epoch": self._epoch(),
+             "finalDistances": final, "testLoss": _number(test_loss), "testAccuracy": _number(test_accuracy),
+             "lagging": lag_below_target(self.layer_names, final, self.target, self.lag_margin),
+             "seconds": time.time() - self._started_at}
+        self.finished = e
+        if self.writer is not None:
+            stamped = self.writer.write(e)
+            write_summary(self.run_dir, make_summary(self.run_id, self.writer.started, stamped))
+            self.writer.close()
+        return e
+
+    def distances(self):
+        """The latest recorded distances, per layer."""
+        return list(self._last_distances)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.finished is None:
+            if exc_type is None:
+                self.finish("completed")
+            elif issubclass(exc_type, KeyboardInterrupt):
+                self.finish("stopped", "stopped on request (KeyboardInterrupt) at step %d" % self.steps)
+            else:
+                self.finish("failed", "%s: %s" % (exc_type.__name__, exc) if str(exc) else exc_type.__name__)
+        return False

@@ -1,0 +1,257 @@
+"""Layca for torch.optim: SGD, Adam, RMSprop and Adagrad whose param groups with `layca` turn
+their parameters by Layca (the paper's Algorithm 1) instead of subtracting the step.
+
+Every optimizer computes its step direction s explicitly from its state (momentum buffer, Adam's
+m_hat / (sqrt(v_hat) + eps), ...), L2 weight decay added to the gradient as torch does. A group
+with Layca then does, per parameter w (src/engine/optim/layca.ts):
+    s <- s - (<s, w> / |w|^2) w        project onto the tangent space of the sphere
+    s <- s |w| / |s|                    (s = 0 when |s| < 1e-12)
+    w <- w - lr s
+    w <- w |w_old| / |w|                keep the norm
+so each step turns w by exactly atan(lr), lr being the group's rate (schedulers may change it).
+Groups without Layca take the ordinary step w <- w - lr s.
+
+The group option `layca`: True, False, or None (the default) meaning "kernels only": Layca for
+parameters with dim >= 2 (Linear and Conv weights), the plain step for biases and norm weights.
+"""
+import math
+
+import torch
+
+LAYCA_EPS = 1e-12
+
+__all__ = ["LaycaSGD", "LaycaAdam", "LaycaRMSprop", "LaycaAdagrad", "layca_update_", "layca_param_groups",
+           "kernel_layers"]
+
+
+def layca_update_(w, s, lr):
+    """One Layca step of rate `lr` along the step direction `s`, in place on `w` (no host sync)."""
+    w2 = torch.sum(w * w)
+    w_norm = torch.sqrt(w2)
+    projected = s - (torch.sum(s * w) / w2.clamp_min(1e-38)) * w
+    s_norm = torch.sqrt(torch.sum(projected * projected))
+    scale = torch.where(s_norm > LAYCA_EPS, w_norm / s_norm.clamp_min(LAYCA_EPS), torch.zeros_like(s_norm))
+    stepped = w - projected * (scale * lr)
+    new_norm = torch.sqrt(torch.sum(stepped * stepped))
+    w.copy_(stepped * (w_norm / new_norm.clamp_min(1e-38)))
+
+
+def _use_layca(group, p):
+    flag = group.get("layca")
+    if flag is None:
+        return p.dim() >= 2
+    return bool(flag)
+
+
+class _LaycaMixin:
+    """The shared step: the gradient (with maximize and L2 decay), the subclass's direction, the update."""
+
+    def _setup_layca(self, layca):
+        self.defaults["layca"] = layca
+        for group in self.param_groups:
+            group.setdefault("layca", layca)
+
+    def _direction(self, group, p, g, state):  # pragma: no cover - each subclass defines it
+        raise NotImplementedError
+
+    def _rate(self, group, state):
+        return float(group["lr"])
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Performs a single optimization step (`closure` re-evaluates the model and returns the loss)."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            wd = group.get("weight_decay", 0) or 0
+            maximize = group.get("maximize", False)
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if p.grad.is_sparse:
+                    raise RuntimeError("%s does not support sparse gradients" % type(self).__name__)
+                g = -p.grad if maximize else p.grad
+                if wd != 0:
+                    g = g.add(p, alpha=wd)
+                state = self.state[p]
+                s = self._direction(group, p, g, state)
+                lr = self._rate(group, state)
+                if _use_layca(group, p):
+                    layca_update_(p, s, lr)
+                else:
+                    p.add_(s, alpha=-lr)
+        return loss
+
+
+def _bump_step(state):
+    """Increments state['step'] (a float tensor, as torch keeps it) and returns it as a number."""
+    step = state.get("step")
+    if step is None:
+        step = torch.zeros(())
+    elif not torch.is_tensor(step):
+        step = torch.tensor(float(step))
+    step = step + 1
+    state["step"] = step
+    return float(step)
+
+
+class LaycaSGD(_LaycaMixin, torch.optim.SGD):
+    """torch.optim.SGD (momentum, dampening, Nesterov, weight decay) with Layca on `layca` groups.
+
+    The direction is torch's: buf = momentum * buf + (1 - dampening) * g (buf = g at the first
+    step); s = g + momentum * buf with Nesterov, else buf; s = g without momentum.
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, layca=None, **kwargs):
+        super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                         nesterov=nesterov, **kwargs)
+        self._setup_layca(layca)
+
+    def _direction(self, group, p, g, state):
+        momentum = group["momentum"]
+        if momentum == 0:
+            return g
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            buf = torch.clone(g).detach()
+            state["momentum_buffer"] = buf
+        else:
+            buf.mul_(momentum).add_(g, alpha=1 - group["dampening"])
+        return g.add(buf, alpha=momentum) if group["nesterov"] else buf
+
+
+class LaycaAdam(_LaycaMixin, torch.optim.Adam):
+    """torch.optim.Adam (L2 weight decay, amsgrad) with Layca: s = m_hat / (sqrt(v_hat) + eps)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *, layca=None, **kwargs):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, **kwargs)
+        self._setup_layca(layca)
+
+    def _direction(self, group, p, g, state):
+        b1, b2 = group["betas"]
+        if "exp_avg" not in state:
+            state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            if group.get("amsgrad"):
+                state["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        t = _bump_step(state)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.mul_(b1).add_(g, alpha=1 - b1)
+        v.mul_(b2).addcmul_(g, g, value=1 - b2)
+        if group.get("amsgrad"):
+            vmax = state.setdefault("max_exp_avg_sq", torch.zeros_like(p))
+            torch.maximum(vmax, v, out=vmax)
+            v = vmax
+        m_hat = m / (1 - b1 ** t)
+        v_hat = v / (1 - b2 ** t)
+        return m_hat / (torch.sqrt(v_hat) + group["eps"])
+
+
+class LaycaRMSprop(_LaycaMixin, torch.optim.RMSprop):
+    """torch.optim.RMSprop (alpha, eps, centered, momentum, weight decay) with Layca.
+
+    v = alpha v + (1 - alpha) g^2; s = g / (sqrt(v) + eps) (centered: v - mean(g)^2); with momentum,
+    buf = momentum buf + s and s = buf.
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *, layca=None, **kwargs):
+        super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                         centered=centered, **kwargs)
+        self._setup_layca(layca)
+
+    def _direction(self, group, p, g, state):
+        alpha = group["alpha"]
+        if "square_avg" not in state:
+            state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            if group["momentum"] > 0:
+                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            if group["centered"]:
+                state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        _bump_step(state)
+        v = state["square_avg"]
+        v.mul_(alpha).addcmul_(g, g, value=1 - alpha)
+        if group["centered"]:
+            ga = state["grad_avg"]
+            ga.mul_(alpha).add_(g, alpha=1 - alpha)
+            avg = v.addcmul(ga, ga, value=-1).sqrt_().add_(group["eps"])
+        else:
+            avg = torch.sqrt(v).add_(group["eps"])
+        if group["momentum"] > 0:
+            buf = state.setdefault("momentum_buffer", torch.zeros_like(p))
+            buf.mul_(group["momentum"]).addcdiv_(g, avg)
+            return buf
+        return g / avg
+
+
+class LaycaAdagrad(_LaycaMixin, torch.optim.Adagrad):
+    """torch.optim.Adagrad (lr_decay, initial_accumulator_value, eps, weight decay) with Layca.
+
+    acc += g^2; s = g / (sqrt(acc) + eps); the rate is lr / (1 + (t - 1) lr_decay).
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *, layca=None, **kwargs):
+        super().__init__(params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                         initial_accumulator_value=initial_accumulator_value, eps=eps, **kwargs)
+        self._setup_layca(layca)
+
+    def _direction(self, group, p, g, state):
+        if "sum" not in state:
+            state["sum"] = torch.full_like(p, group["initial_accumulator_value"], memory_format=torch.preserve_format)
+        _bump_step(state)
+        acc = state["sum"]
+        acc.addcmul_(g, g, value=1)
+        return g / (torch.sqrt(acc) + group["eps"])
+
+    def _rate(self, group, state):
+        t = float(state["step"])
+        return float(group["lr"]) / (1 + (t - 1) * group.get("lr_decay", 0))
+
+
+KERNEL_MODULES = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
+
+
+def _unwrap(model):
+    return model.module if hasattr(model, "module") and isinstance(model.module, torch.nn.Module) else model
+
+
+def kernel_layers(model):
+    """[(name, module)] of the model's kernel layers (Linear, Conv1d/2d/3d) in registration order."""
+    model = _unwrap(model)
+    return [(name or type(m).__name__.lower(), m) for name, m in model.named_modules() if isinstance(m, KERNEL_MODULES)]
+
+
+def layca_param_groups(model, lr, alpha=0.0, multipliers=None, weight_decay=0.0):
+    """torch.optim param groups for Layca, as paramGroups() in src/engine/optim/schedule.ts.
+
+    One group per kernel layer (its weight; rate lr x multiplier, Layca, weight decay), the layer's
+    bias in a group of the same rate without Layca or decay, and the other trainable parameters
+    (norm layers) in a last group of rate lr without Layca. Multipliers: the paper's alpha ones
+    (see schedule.alpha_multipliers) times `multipliers` (a list in layer order, or a dict by
+    module name). Each group also has 'name' and 'lr_multiplier'.
+    """
+    from .schedule import layer_multipliers
+
+    layers = kernel_layers(model)
+    names = [n for n, _ in layers]
+    mults = layer_multipliers(alpha, multipliers, names)
+    groups, seen = [], set()
+    for (name, m), mult in zip(layers, mults):
+        groups.append({"params": [m.weight], "lr": lr * mult, "layca": True, "weight_decay": weight_decay,
+                       "name": name, "lr_multiplier": mult})
+        seen.add(id(m.weight))
+        if m.bias is not None:
+            groups.append({"params": [m.bias], "lr": lr * mult, "layca": False, "weight_decay": 0.0,
+                           "name": name + ".bias", "lr_multiplier": mult})
+            seen.add(id(m.bias))
+    rest = [p for p in _unwrap(model).parameters() if p.requires_grad and id(p) not in seen]
+    if rest:
+        groups.append({"params": rest, "lr": lr, "layca": False, "weight_decay": 0.0, "name": "other",
+                       "lr_multiplier": 1.0})
+    return groups
+
+
+def expected_turn(lr):
+    """The angle (radians) one Layca step of rate lr turns a kernel by."""
+    return math.atan(lr)

@@ -1,0 +1,140 @@
+"""Layca keeps each kernel's norm and turns it by atan(lr x multiplier) per step, for the four
+optimizers; biases take the ordinary step; param groups as the TS engine's."""
+import math
+import os
+import sys
+import unittest
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from layer_rotation import LaycaAdagrad, LaycaAdam, LaycaRMSprop, LaycaSGD, layca_param_groups  # noqa: E402
+from layer_rotation.schedule import alpha_multipliers, layer_multipliers, learning_rate_at  # noqa: E402
+
+
+def angle(a, b):
+    a = a.double().flatten()
+    b = b.double().flatten()
+    return math.acos(max(-1.0, min(1.0, float(a @ b / (a.norm() * b.norm())))))
+
+
+CASES = [
+    ("sgd", LaycaSGD, dict(momentum=0.9, nesterov=True, weight_decay=1e-3), torch.optim.SGD),
+    ("sgd-plain", LaycaSGD, dict(), torch.optim.SGD),
+    ("adam", LaycaAdam, dict(betas=(0.8, 0.99), weight_decay=1e-3), torch.optim.Adam),
+    ("rmsprop", LaycaRMSprop, dict(alpha=0.9, momentum=0.5, weight_decay=1e-3), torch.optim.RMSprop),
+    ("adagrad", LaycaAdagrad, dict(initial_accumulator_value=0.1, weight_decay=1e-3), torch.optim.Adagrad),
+]
+
+
+class LaycaTurnsByAtanLr(unittest.TestCase):
+    def test_every_optimizer(self):
+        for label, cls, kwargs, plain_cls in CASES:
+            with self.subTest(optimizer=label):
+                torch.manual_seed(0)
+                model = torch.nn.Sequential(torch.nn.Linear(20, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
+                reference = torch.nn.Sequential(torch.nn.Linear(20, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
+                reference.load_state_dict(model.state_dict())
+                lr, mult = 0.02, 0.25
+                wd = kwargs.get("weight_decay", 0.0)
+                groups = layca_param_groups(model, lr, multipliers={"2": mult}, weight_decay=wd)
+                opt = cls(groups, lr=lr, **kwargs)
+                # The biases' plain steps are torch's own optimizer's, same groups without Layca.
+                ref_groups = [{"params": [p], "lr": g["lr"], "weight_decay": 0.0} for g in groups for p in g["params"] if p.dim() == 1]
+                ref_opt = plain_cls(ref_groups, lr=lr, **kwargs)
+                x = torch.randn(64, 20)
+                y = torch.randint(0, 4, (64,))
+                for _ in range(4):
+                    w_before = [model[0].weight.detach().clone(), model[2].weight.detach().clone()]
+                    for net, o in ((model, opt), (reference, ref_opt)):
+                        o.zero_grad()
+                        torch.nn.functional.cross_entropy(net(x), y).backward()
+                    opt.step()
+                    ref_opt.step()
+                    for w0, layer, m in zip(w_before, (model[0], model[2]), (1.0, mult)):
+                        self.assertAlmostEqual(float(layer.weight.norm()), float(w0.norm()), delta=2e-6 * float(w0.norm()))
+                        self.assertAlmostEqual(angle(layer.weight.detach(), w0), math.atan(lr * m), delta=2e-5)
+                    for layer, ref in ((model[0], reference[0]), (model[2], reference[2])):
+                        torch.testing.assert_close(layer.bias.detach(), ref.bias.detach(), rtol=1e-5, atol=1e-6)
+                    # Same gradient sequence for both: keep the kernels in step.
+                    with torch.no_grad():
+                        reference[0].weight.copy_(model[0].weight)
+                        reference[2].weight.copy_(model[2].weight)
+
+    def test_scheduler_changes_the_turn(self):
+        torch.manual_seed(1)
+        model = torch.nn.Linear(10, 5)
+        opt = LaycaSGD(model.parameters(), lr=0.1, momentum=0.9)
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+        x = torch.randn(8, 10)
+        for lr in (0.1, 0.05, 0.025):
+            w0 = model.weight.detach().clone()
+            opt.zero_grad()
+            model(x).pow(2).sum().backward()
+            opt.step()
+            sched.step()
+            self.assertAlmostEqual(angle(model.weight.detach(), w0), math.atan(lr), delta=2e-5)
+
+    def test_default_layca_is_kernels_only(self):
+        torch.manual_seed(2)
+        model = torch.nn.Linear(6, 3)
+        opt = LaycaSGD(model.parameters(), lr=0.5)
+        b0 = model.bias.detach().clone()
+        opt.zero_grad()
+        model(torch.randn(4, 6)).sum().backward()
+        g = model.bias.grad.clone()
+        opt.step()
+        torch.testing.assert_close(model.bias.detach(), b0 - 0.5 * g)
+        off = LaycaSGD(model.parameters(), lr=0.5, layca=False)
+        w0 = model.weight.detach().clone()
+        off.zero_grad()
+        model(torch.randn(4, 6)).sum().backward()
+        gw = model.weight.grad.clone()
+        off.step()
+        torch.testing.assert_close(model.weight.detach(), w0 - 0.5 * gw)
+
+    def test_small_lr_keeps_precision(self):
+        # A direction computed from the state, not as a weight difference: atan(1e-5) is still exact.
+        torch.manual_seed(3)
+        w = torch.nn.Parameter(torch.randn(200, 100))
+        opt = LaycaAdam([w], lr=1e-5)
+        w0 = w.detach().clone()
+        w.grad = torch.randn_like(w)
+        opt.step()
+        d = (w.detach().double() - w0.double()).norm() / w0.double().norm()
+        self.assertAlmostEqual(float(d), 2 * math.sin(math.atan(1e-5) / 2), delta=1e-7)
+
+
+class Groups(unittest.TestCase):
+    def test_param_groups(self):
+        model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Flatten(), torch.nn.Linear(16, 2))
+        groups = layca_param_groups(model, 0.1, alpha=0.5, multipliers=[1.0, 2.0], weight_decay=1e-4)
+        names = [g["name"] for g in groups]
+        self.assertEqual(names, ["0", "0.bias", "3", "3.bias", "other"])
+        m = alpha_multipliers(0.5, 2)
+        self.assertAlmostEqual(groups[0]["lr"], 0.1 * m[0])
+        self.assertAlmostEqual(groups[2]["lr"], 0.1 * m[1] * 2.0)
+        self.assertEqual([g["layca"] for g in groups], [True, False, True, False, False])
+        self.assertEqual([g["weight_decay"] for g in groups], [1e-4, 0.0, 1e-4, 0.0, 0.0])
+        self.assertEqual(len(groups[-1]["params"]), 2)  # batch norm weight and bias
+        with self.assertRaisesRegex(ValueError, "not a kernel layer"):
+            layca_param_groups(model, 0.1, multipliers={"nope": 2})
+
+    def test_schedule_as_ts(self):
+        self.assertEqual(alpha_multipliers(0, 3), [1.0, 1.0, 1.0])
+        m = alpha_multipliers(0.5, 6)
+        self.assertAlmostEqual(m[-1], 1.0)
+        self.assertAlmostEqual(m[0], 0.5 ** 5)
+        m = alpha_multipliers(-0.5, 6)
+        self.assertAlmostEqual(m[0], 1.0)
+        self.assertAlmostEqual(m[-1], 0.5 ** 5)
+        self.assertEqual(layer_multipliers(0, {"b": 3}, ["a", "b"]), [1.0, 3.0])
+        decay = {"factor": 0.2, "epochs": [2, 4]}
+        self.assertAlmostEqual(learning_rate_at(1.0, decay, 0, 3.0), 0.2)
+        self.assertAlmostEqual(learning_rate_at(1.0, decay, 0, 4.0), 0.04)
+        self.assertAlmostEqual(learning_rate_at(1.0, None, 2, 0.5), 0.25)
+
+
+if __name__ == "__main__":
+    unittest.main()

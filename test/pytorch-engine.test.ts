@@ -71,7 +71,7 @@ test('the PyTorch engine trains the default MNIST example (its 3 epochs) above 9
   for (let i = 1; i < log.rotations.length; i++) assert.ok(log.rotations[i].step > log.rotations[i - 1].step);
   const last = log.rotations[log.rotations.length - 1];
   assert.equal(last.epoch, 3);
-  assert.ok(last.distances.every((d) => d > 0.3 && d < 2), `distances ${last.distances}`);
+  assert.ok(last.distances.every((d) => d > 0.1 && d < 2), `distances ${last.distances}`);
   // Layca with SGD at rate r (0.01, x0.2 from epoch 2) turns each layer by atan(r) a step: at most
   // steps x atan(r) between records (exactly that only if the steps all went the same way), and
   // clearly more than 0.

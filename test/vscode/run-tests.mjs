@@ -26,7 +26,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 // LRM_EXPECT_TRUSTED is what suite/trust.js checks. One session per trust mode (a session
 // costs about 8 s to start): the suites write their fixture configs into the workspace copy.
 const SUITES = [
-  { name: 'trusted', files: ['smoke.js', 'trust.js', 'diagnostics.js', 'runs.js', 'lagging.js'], workspaceFrom: 'examples', trust: 'off', env: { LRM_EXPECT_TRUSTED: '1' } },
+  { name: 'trusted', files: ['smoke.js', 'trust.js', 'diagnostics.js', 'runs.js', 'lagging.js', 'pytorch.js'], workspaceFrom: 'examples', trust: 'off', env: { LRM_EXPECT_TRUSTED: '1' } },
   { name: 'untrusted', files: ['smoke.js', 'trust.js', 'untrusted.js', 'restore.js', 'watch.js'], workspaceFrom: 'examples', trust: 'untrusted', env: { LRM_EXPECT_TRUSTED: '0' } },
 ];
 const SUITE_TIMEOUT_MS = 180000;

@@ -11,19 +11,9 @@ dir="$root/test/vscode"
 stamp="$dir/node_modules/.install-test-vscode.stamp"
 
 # --- 1. Debian packages, only the missing ones ------------------------------------------
-need=()
-for p in chromium ripgrep build-essential python3 pkg-config libkrb5-dev; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    need+=("$p")
-  fi
-done
-if ((${#need[@]})); then
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-  echo "install-test-vscode: apt-get install ${need[*]}" >&2
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+# shellcheck source=apt-missing.sh
+source "$root/scripts/apt-missing.sh"
+apt_install_missing install-test-vscode chromium ripgrep build-essential python3 pkg-config libkrb5-dev
 
 # --- 2. Fast path: node_modules installed from this very lock --------------------------
 lock_sum="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"

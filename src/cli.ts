@@ -6,9 +6,8 @@ import { formatError, loadConfigFile } from './engine/config/validate';
 import type { BackendName } from './engine/config/types';
 import type { RunEvent } from './engine/events';
 import { EVENTS_FILE } from './engine/run';
-import { defaultMnistFolder } from './engine/data/mnist';
 import { bundledPythonPackageDir, defaultPythonCandidates, findPython } from './engine/python';
-import { PytorchOptions, startRun } from './engine/supervisor';
+import { PytorchOptions, pytorchOptions, startRun } from './engine/supervisor';
 import { rotationCurvesSvg } from './engine/svg';
 
 const USAGE = `usage:
@@ -167,20 +166,7 @@ async function trainCommand(argv: string[]): Promise<number> {
       return 1;
     }
     err(`pytorch engine: Python ${found.info.pythonVersion} (${found.info.executable}), torch ${found.info.torch}${found.info.cuda ? `, ${found.info.cudaDevices} CUDA device(s)` : ''}`);
-    let mnistDir: string | undefined;
-    try {
-      mnistDir = defaultMnistFolder();
-    } catch {
-      mnistDir = undefined; // the engine looks for it, and says what to do
-    }
-    pytorch = {
-      python: found.info.executable,
-      packageDir: bundledPythonPackageDir(),
-      processes: processes ?? checked.config.pytorch.processes,
-      device: checked.config.pytorch.device,
-      mnistDir,
-      config: { ...checked.config, engine: 'pytorch' },
-    };
+    pytorch = pytorchOptions(checked.config, found.info.executable, bundledPythonPackageDir(), processes);
   }
 
   const runsDir = path.resolve(flags.get('out') ?? path.join(path.dirname(configFile), 'runs'));

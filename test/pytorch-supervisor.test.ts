@@ -10,7 +10,7 @@ import { loadConfigFile } from '../src/engine/config/validate';
 import type { RunEvent } from '../src/engine/events';
 import { PytorchOptions, RunHandle, startRun, STOP_FILE } from '../src/engine/supervisor';
 import { PYTHON_DIR, pythonInterpreter, pytorchTestOptions, requireTorch } from './helpers/python';
-import { strictEvents, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
+import { onlyRun, runCli, strictEvents, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
 
 function start(configOverrides: Record<string, any>, py: Partial<PytorchOptions> = {}, extra: { maxSteps?: number } = {}) {
   const dir = tempDir('torch-supervisor');
@@ -128,4 +128,22 @@ test('a pytorch engine killed from outside gets its run_finished failed line, af
   assert.ok(logged.some((e) => e.type === 'rotation'));
   assert.equal(logged[logged.length - 1].type, 'run_finished');
   assert.ok(finished.finalDistances.length > 0, 'the last recorded distances are kept');
+});
+
+test('the CLI trains with --engine pytorch, and says what is missing without a Python', pytorchTestOptions(120000), async () => {
+  requireTorch();
+  const dir = tempDir('torch-cli');
+  const configFile = writeConfig(dir, 'cli', syntheticConfig({ backend: undefined, schedule: { epochs: 2, batchSize: 32 } }));
+  const r = await runCli(['train', configFile, '--engine', 'pytorch', '--python', pythonInterpreter(), '--out', path.join(dir, 'runs')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /pytorch engine: Python 3\.\d+\.\d+ \(.*\), torch \d/);
+  const events = strictEvents(onlyRun(path.join(dir, 'runs')));
+  assert.equal(events[0].engine, 'pytorch');
+  assert.equal(events[events.length - 1].status, 'completed');
+  assert.match(r.stdout, /test accuracy/i);
+
+  const missing = await runCli(['train', configFile, '--engine', 'pytorch', '--python', path.join(dir, 'no-python'), '--out', path.join(dir, 'runs2')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /needs Python 3 with PyTorch, and no Python was found/);
+  assert.ok(!fs.existsSync(path.join(dir, 'runs2')), 'a run folder was made without an engine to run it');
 });

@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { emptyRunLog, lagBelowTarget, readRunLog, RunLog } from './analysis';
 import type { TrainingConfig } from './config/types';
+import { defaultMnistFolder } from './data/mnist';
 import { EventLogWriter, RunEvent, RunFinished, RunStarted, stamp } from './events';
 import { EVENTS_FILE, createRunDir, makeSummary, writeSummary } from './run';
 import { LogTail } from './tail';
@@ -26,6 +27,20 @@ export interface PytorchOptions {
   mnistDir?: string;
   /** The validated config with its defaults, handed to the engine as JSON. */
   config: TrainingConfig;
+}
+
+/**
+ * How to start the pytorch engine for a validated config: in `python`, with the package from
+ * `packageDir`, `processes` (default: the config's) and MNIST's files as shipped with this code.
+ */
+export function pytorchOptions(config: TrainingConfig, python: string, packageDir: string | undefined, processes?: number): PytorchOptions {
+  let mnistDir: string | undefined;
+  try {
+    mnistDir = defaultMnistFolder();
+  } catch {
+    mnistDir = undefined; // the engine looks for the files itself, and says what to do
+  }
+  return { python, packageDir, processes: processes ?? config.pytorch.processes, device: config.pytorch.device, mnistDir, config: { ...config, engine: 'pytorch' } };
 }
 
 /** In a run folder: a file whose presence asks the pytorch engine to stop (people can touch it too). */

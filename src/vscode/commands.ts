@@ -3,8 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { formatError, loadConfigFile } from '../engine/config/validate';
-import { defaultMnistFolder } from '../engine/data/mnist';
-import type { PytorchOptions } from '../engine/supervisor';
+import { PytorchOptions, pytorchOptions } from '../engine/supervisor';
 import type { Ctx } from './ctx';
 import { CONFIG_GLOB, isConfigDocument } from './diagnostics';
 
@@ -92,14 +91,7 @@ export async function startTraining(ctx: Ctx, uri?: vscode.Uri): Promise<string 
     }
     const { info } = found;
     ctx.output.appendLine(`pytorch engine: Python ${info.pythonVersion} (${info.executable}), torch ${info.torch}${info.cuda ? `, ${info.cudaDevices} CUDA device(s)` : ', no CUDA'}`);
-    pytorch = {
-      python: info.executable,
-      packageDir: ctx.asAbsolutePath('python'),
-      processes: ctx.config.pytorchProcesses ?? checked.config.pytorch.processes,
-      device: checked.config.pytorch.device,
-      mnistDir: mnistFolder(),
-      config: { ...checked.config, engine: 'pytorch' },
-    };
+    pytorch = pytorchOptions(checked.config, info.executable, ctx.asAbsolutePath('python'), ctx.config.pytorchProcesses);
   }
   const run = ctx.runs.start({
     configFile: target.fsPath,
@@ -113,15 +105,6 @@ export async function startTraining(ctx: Ctx, uri?: vscode.Uri): Promise<string 
   });
   await vscode.commands.executeCommand('layerRotation.monitor.focus');
   return run.runId;
-}
-
-/** MNIST's IDX files as shipped with the extension (gzipped in dist/mnist), for the pytorch engine. */
-function mnistFolder(): string | undefined {
-  try {
-    return defaultMnistFolder();
-  } catch {
-    return undefined; // the engine looks for them itself, and says what to do
-  }
 }
 
 async function stopTraining(ctx: Ctx, runId?: string): Promise<void> {

@@ -427,7 +427,9 @@ export async function runCommand(page, title, { timeout = 20000, exact = true } 
       await input.fill(`>${title}`);
       await row.waitFor({ state: 'visible', timeout: Math.max(500, Math.min(3000, deadline - Date.now())) });
       await row.click();
-      await input.waitFor({ state: 'hidden', timeout: 5000 });
+      // The palette closes, or the command opens a quick pick of its own in the same widget
+      // (its input no longer holds the `>` command query).
+      await waitFor(async () => !(await input.isVisible()) || !(await input.inputValue()).startsWith('>'), { timeout: 5000, interval: 50, what: `the palette to run "${title}"` });
       return;
     } catch (e) {
       lastError = e;

@@ -1,12 +1,14 @@
 // The packaged extension: `npm run package`'s .vsix, installed into a fresh code-server like a
 // user would, trains the default example offline (MNIST shipped inside the .vsix) and shows it
-// live in the monitor; Stop ends the run cleanly.
+// live in the monitor; Stop ends the run cleanly. Then the same example with "engine": "pytorch":
+// the Python package inside the .vsix trains it (MNIST from the .vsix too), live, and stops.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as h from './harness.mjs';
+import { openNewFile } from './ui/lib/workbench.mjs';
 
 const codeServer = join(h.repoRoot, 'test', 'vscode', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
 
@@ -28,7 +30,7 @@ test('the .vsix installs and trains the default example offline, live in the mon
   const session = { name: 'vsix', dirs, consoleLines: [], closed: false };
   let failed = true;
   try {
-    session.server = await h.startCodeServer(dirs, {});
+    session.server = await h.startCodeServer(dirs, { settings: { 'layerRotation.pythonPath': process.env.LAYER_ROTATION_PYTHON ?? '/usr/bin/python3' } });
     session.context = await h.launchBrowser(dirs);
     const page = (session.page = session.context.pages()[0] ?? (await session.context.newPage()));
     await page.goto(`${session.server.base}/?folder=${encodeURIComponent(workspace)}`, { waitUntil: 'domcontentloaded', timeout: 30000 });
@@ -56,6 +58,26 @@ test('the .vsix installs and trains the default example offline, live in the mon
     assert.equal(events[0].type, 'run_started');
     assert.equal(events[0].dataset.train, 54000, 'the full MNIST, from the copy inside the .vsix');
     assert.equal(events.at(-1).status, 'stopped');
+
+    // The pytorch engine, from the Python package inside the .vsix.
+    const text = readFileSync(join(workspace, 'mnist-default.layerrot.json'), 'utf8').replace('"name": "mnist-default",', '"name": "torch-default", "engine": "pytorch",');
+    assert.ok(text.includes('"engine": "pytorch"'));
+    writeFileSync(join(workspace, 'torch-default.layerrot.json'), text);
+    await openNewFile(page, 'torch-default.layerrot.json');
+    await h.runCommand(page, 'Layer Rotation: Start Training');
+    const torchRun = () => (existsSync(runsDir) ? readdirSync(runsDir).filter((d) => d.startsWith('torch-default-')) : []);
+    await h.waitFor(async () => {
+      const st = await state().catch(() => null);
+      return torchRun().length === 1 && st && st.runId === torchRun()[0] && st.seriesCount === 6 && st.points >= 3;
+    }, { timeout: 120000, what: 'the monitor to draw the PyTorch run of the default example' });
+    t.diagnostic(`screenshot: ${await h.screenshot(page, 'vsix-training-pytorch')}`);
+    await h.runCommand(page, 'Layer Rotation: Stop Training');
+    const torchLog = () => readFileSync(join(runsDir, torchRun()[0], 'events.jsonl'), 'utf8');
+    await h.waitFor(() => torchLog().includes('"run_finished"'), { timeout: 30000, what: 'the PyTorch run to end after Stop' });
+    const torchEvents = torchLog().trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(torchEvents[0].engine, 'pytorch');
+    assert.equal(torchEvents[0].dataset.train, 54000, 'the full MNIST, from the copy inside the .vsix');
+    assert.equal(torchEvents.at(-1).status, 'stopped', torchEvents.at(-1).reason);
     failed = false;
   } finally {
     await h.teardown(session, { failed });

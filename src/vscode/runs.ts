@@ -240,7 +240,8 @@ export class RunManager implements vscode.Disposable {
       this.runs.set(run.runId, run);
     }
     run.outside = isOutside(run.log);
-    if (!options.first || chunk.events.length) run.lastGrowth = options.first ? mtimeOf(file) : Date.now();
+    // When the file last changed, not when we read it: an old log read now is not a running one.
+    run.lastGrowth = mtimeOf(file);
     if (this.reloadPending.delete(run.runId) || fresh) this.reloaded.fire(run.runId);
     else if (kept.length) this.appended.fire({ runId: run.runId, events: kept });
     if (isNew || fresh || kept.some((e) => e.type === 'run_started' || e.type === 'epoch_end' || e.type === 'run_finished') || chunk.skipped.length) this.changed.fire();

@@ -37,11 +37,11 @@ test('the Python unit tests pass (python -m unittest discover)', pytorchTestOpti
   assert.match(r.stderr, /\nOK/);
 });
 
-test('the PyTorch engine trains the default MNIST example (its 3 epochs) above 95% test accuracy', pytorchTestOptions(10 * MINUTE), async () => {
+test('the PyTorch engine trains the default MNIST example (its 3 epochs) above 95% test accuracy', pytorchTestOptions(20 * MINUTE), async () => {
   requireTorch();
   const config = path.join(EXAMPLES, 'mnist-default.layerrot.json');
   const runDir = path.join(tempDir('torch-mnist'), 'run');
-  const r = await runPython(['-m', 'layer_rotation', 'train', config, '--device', 'cpu', '--run-dir', runDir], { timeoutMs: 10 * MINUTE });
+  const r = await runPython(['-m', 'layer_rotation', 'train', config, '--device', 'cpu', '--run-dir', runDir], { timeoutMs: 20 * MINUTE });
   assert.equal(r.code, 0, r.stderr);
   const events = strictEvents(runDir);
   const log = readRunLog(path.join(runDir, 'events.jsonl'));

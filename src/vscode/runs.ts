@@ -85,7 +85,33 @@ export class RunManager implements vscode.Disposable {
   readonly onDidReload = this.reloaded.event;
   private readonly reloadPending = new Set<string>();
 
+  /** Open batches (holdChanges) and whether a change came while one was open. */
+  private holds = 0;
+  private heldChange = false;
+
   constructor(private readonly output: vscode.OutputChannel) {}
+
+  /**
+   * Holds change notifications until the returned function is called, then sends at most one:
+   * reading hundreds of logs at start-up redraws the views once, not once per log.
+   */
+  holdChanges(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds === 0 && this.heldChange) {
+        this.heldChange = false;
+        this.changed.fire();
+      }
+    };
+  }
+
+  private fireChanged(): void {
+    if (this.holds > 0) this.heldChange = true;
+    else this.changed.fire();
+  }
 
   get all(): Run[] {
     return [...this.runs.values()].sort((a, b) => (b.log.started?.time ?? 0) - (a.log.started?.time ?? 0));
@@ -107,7 +133,7 @@ export class RunManager implements vscode.Disposable {
     if (!this.runs.has(runId)) return;
     this.selectedId = runId;
     this.selectedEmitter.fire(runId);
-    this.changed.fire();
+    this.fireChanged();
   }
 
   status(run: Run): RunListItem['status'] {
@@ -163,10 +189,10 @@ export class RunManager implements vscode.Disposable {
     switch (e.type) {
       case 'run_started':
         this.output.appendLine(`[${run.runId}] ${e.dataset.name}: ${e.dataset.train} training samples, ${e.layers.length} kernel layers, ${e.optimizer ?? ''}, backend ${e.backendDescription ?? e.backend}`);
-        this.changed.fire();
+        this.fireChanged();
         break;
       case 'epoch_end':
-        this.changed.fire(); // the runs tree and the CodeLens show the epoch
+        this.fireChanged(); // the runs tree and the CodeLens show the epoch
         this.output.appendLine(
           `[${run.runId}] epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, accuracy ${(100 * e.accuracy).toFixed(2)}%` +
             (e.valAccuracy === null ? '' : `, validation accuracy ${(100 * e.valAccuracy).toFixed(2)}%`) +
@@ -179,7 +205,7 @@ export class RunManager implements vscode.Disposable {
       case 'run_finished':
         this.output.appendLine(`[${run.runId}] ${e.status}: ${e.reason}` + (e.testAccuracy === null ? '' : ` (test accuracy ${(100 * e.testAccuracy).toFixed(2)}%)`));
         run.handle = undefined;
-        this.changed.fire();
+        this.fireChanged();
         this.finishedEmitter.fire({ run, finished: e });
         break;
     }
@@ -205,7 +231,7 @@ export class RunManager implements vscode.Disposable {
     for (const s of log.skipped) this.output.appendLine(`${file}:${s.line}: skipped: ${s.reason}`);
     const run: Run = { runId, runDir, log, live: false, outside: isOutside(log) };
     this.runs.set(runId, run);
-    this.changed.fire();
+    this.fireChanged();
     return run;
   }
 
@@ -244,7 +270,7 @@ export class RunManager implements vscode.Disposable {
     run.lastGrowth = mtimeOf(file);
     if (this.reloadPending.delete(run.runId) || fresh) this.reloaded.fire(run.runId);
     else if (kept.length) this.appended.fire({ runId: run.runId, events: kept });
-    if (isNew || fresh || kept.some((e) => e.type === 'run_started' || e.type === 'epoch_end' || e.type === 'run_finished') || chunk.skipped.length) this.changed.fire();
+    if (isNew || fresh || kept.some((e) => e.type === 'run_started' || e.type === 'epoch_end' || e.type === 'run_finished') || chunk.skipped.length) this.fireChanged();
   }
 
   /** The watcher lost a log (deleted, or its folder is no longer watched). */
@@ -253,7 +279,7 @@ export class RunManager implements vscode.Disposable {
     if (!run || run.handle || run.live) return;
     this.runs.delete(run.runId);
     if (this.selectedId === run.runId) this.selectedId = this.all[0]?.runId ?? null;
-    this.changed.fire();
+    this.fireChanged();
   }
 
   /** Thins out long logs: past MAX_RECORDS records of a kind, every other one is dropped and then only every stride-th kept. */

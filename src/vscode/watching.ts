@@ -71,7 +71,11 @@ export class LogWatching implements vscode.Disposable {
       this.seen.delete(file);
       this.runs.forget(file);
     });
-    this.readyPromise = watcher.ready().then(() => {
+    // The logs found by the first scan update the views once, when they have all been read.
+    // (At most 5 s: a slow network filesystem must not keep the views from showing what is read.)
+    const release = this.runs.holdChanges();
+    setTimeout(release, 5000).unref?.();
+    this.readyPromise = watcher.ready().finally(release).then(() => {
       if (this.watcher === watcher) this.isReady = true;
       this.output.appendLine(`watching ${roots.length} folder(s) for run logs (${this.config.watchGlob}): ${watcher.files().length} found`);
     });

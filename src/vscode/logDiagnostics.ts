@@ -5,6 +5,8 @@ import * as vscode from 'vscode';
 import type { Run, RunManager } from './runs';
 
 export const LOG_DIAGNOSTIC_SOURCE = 'Layer Rotation';
+/** Skipped lines of one log shown one by one; the rest are counted in one more problem. */
+const MAX_LINE_PROBLEMS = 200;
 
 export class LogDiagnostics implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection('layer-rotation-logs');
@@ -48,8 +50,15 @@ function lineRange(line: number): vscode.Range {
 
 function diagnosticsOf(run: Run): vscode.Diagnostic[] {
   const out: vscode.Diagnostic[] = [];
-  for (const s of run.log.skipped) {
+  const skipped = run.log.skipped;
+  for (const s of skipped.slice(0, MAX_LINE_PROBLEMS)) {
     const d = new vscode.Diagnostic(lineRange(s.line), `Line ${s.line} is not a valid run-log event and was skipped: ${s.reason}`, vscode.DiagnosticSeverity.Warning);
+    d.source = LOG_DIAGNOSTIC_SOURCE;
+    d.code = 'skipped-line';
+    out.push(d);
+  }
+  if (skipped.length > MAX_LINE_PROBLEMS) {
+    const d = new vscode.Diagnostic(lineRange(skipped[MAX_LINE_PROBLEMS].line), `${skipped.length - MAX_LINE_PROBLEMS} more lines were skipped (${skipped.length} in all); is this a run log?`, vscode.DiagnosticSeverity.Warning);
     d.source = LOG_DIAGNOSTIC_SOURCE;
     d.code = 'skipped-line';
     out.push(d);

@@ -35,6 +35,8 @@ export interface Run {
 
 /** Rotation (and batch) records kept in memory per run; beyond, every other one is dropped. */
 export const MAX_RECORDS = 20000;
+/** Skipped lines of a log named one by one in the output channel. */
+const MAX_SKIPPED_MESSAGES = 20;
 /** A followed run whose log has not grown for this long is shown as unfinished, not running. */
 export const QUIET_MS = 10 * 60 * 1000;
 
@@ -243,7 +245,6 @@ export class RunManager implements vscode.Disposable {
   ingest(file: string, chunk: TailChunk, options: { first: boolean }): void {
     let run = this.byFile(file);
     if (run?.live) return; // its supervisor reads it
-    for (const s of chunk.skipped) this.output.appendLine(`${file}:${s.line}: skipped: ${s.reason}`);
     const fresh = !run || options.first || chunk.reset;
     if (!run || fresh) {
       const log = emptyRunLog(file);
@@ -260,7 +261,13 @@ export class RunManager implements vscode.Disposable {
     const isNew = !run.runId;
     const kept = chunk.events.filter((e) => this.keep(run!, e));
     for (const e of kept) addEvent(run.log, e);
-    if (chunk.skipped.length) run.log.skipped.push(...chunk.skipped);
+    if (chunk.skipped.length) {
+      // Each skipped line is named in the output, up to a point (all of them are in Problems).
+      const before = run.log.skipped.length;
+      run.log.skipped.push(...chunk.skipped);
+      for (const s of chunk.skipped.slice(0, Math.max(0, MAX_SKIPPED_MESSAGES - before))) this.output.appendLine(`${file}:${s.line}: skipped: ${s.reason}`);
+      if (before < MAX_SKIPPED_MESSAGES && run.log.skipped.length > MAX_SKIPPED_MESSAGES) this.output.appendLine(`${file}: more lines skipped; the Problems panel lists them`);
+    }
     if (isNew) {
       run.runId = this.uniqueId(run.log.started?.runId ?? path.basename(run.runDir), file);
       this.runs.set(run.runId, run);

@@ -29,6 +29,7 @@ import type { ConcreteBackendName } from '../src/engine/backend';
 import type { ModelSpec, OptimizerSpec, TrainingConfig } from '../src/engine/config/types';
 import { loadConfigFile, withModelDefaults } from '../src/engine/config/validate';
 import { loadDataset } from '../src/engine/data/load';
+import { findPython } from '../src/engine/python';
 import type { Dataset } from '../src/engine/data/types';
 import { registerGradients } from '../src/engine/gradients';
 import { buildModel, Model } from '../src/engine/models';
@@ -344,18 +345,13 @@ interface TorchResult {
   samplesPerSecond: Record<string, number>;
 }
 
-function findTorchPython(): { python?: string; reason?: string } {
-  const reasons: string[] = [];
-  for (const python of ['/usr/bin/python3', 'python3']) {
-    const r = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8', timeout: 60_000 });
-    if (r.status === 0) return { python };
-    reasons.push(`${python}: ${r.error?.message ?? (r.stderr.trim().split('\n').pop() || `exit ${r.status}`)}`);
-  }
-  return { reason: reasons.join('; ') };
+/** The interpreter with torch both PyTorch measurements use, or why there is none. */
+async function torchPython(): Promise<{ python?: string; reason?: string }> {
+  const found = await findPython(['/usr/bin/python3', 'python3']);
+  return found.ok ? { python: found.info.executable } : { reason: found.message.split('\n')[0] };
 }
 
-function runPytorch(s: Setup): TorchResult | { unavailable: string } {
-  const { python, reason } = findTorchPython();
+function runPytorch(s: Setup, { python, reason }: { python?: string; reason?: string }): TorchResult | { unavailable: string } {
   if (!python) return { unavailable: `no python3 with torch (${reason})` };
   const o = s.config.optimizer;
   const hidden = s.config.model.type === 'mlp' ? s.config.model.hidden : [];
@@ -423,8 +419,7 @@ function engineSamplesPerSecond(configFile: string, engine: 'tfjs' | 'pytorch', 
   }
 }
 
-function compareEngines(): EngineRow[] | { unavailable: string } {
-  const { python, reason } = findTorchPython();
+function compareEngines({ python, reason }: { python?: string; reason?: string }): EngineRow[] | { unavailable: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lrm-bench-configs-'));
   try {
     return engineConfigs().map(({ name, config }) => {
@@ -544,8 +539,10 @@ async function main(): Promise<void> {
     }
   }
 
-  const pytorch = process.argv.includes('--no-pytorch') ? { unavailable: 'skipped (--no-pytorch)' } : runPytorch(s);
-  const engines = process.argv.includes('--no-engines') ? { unavailable: 'skipped (--no-engines)' } : compareEngines();
+  const noTorch = process.argv.includes('--no-pytorch') && process.argv.includes('--no-engines');
+  const torch = noTorch ? {} : await torchPython();
+  const pytorch = process.argv.includes('--no-pytorch') ? { unavailable: 'skipped (--no-pytorch)' } : runPytorch(s, torch);
+  const engines = process.argv.includes('--no-engines') ? { unavailable: 'skipped (--no-engines)' } : compareEngines(torch);
   const results: Results = {
     date: new Date().toISOString(),
     machine: {

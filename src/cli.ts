@@ -6,7 +6,7 @@ import { formatError, loadConfigFile } from './engine/config/validate';
 import type { BackendName } from './engine/config/types';
 import type { RunEvent } from './engine/events';
 import { EVENTS_FILE } from './engine/run';
-import { bundledPythonPackageDir, defaultPythonCandidates, findPython } from './engine/python';
+import { bundledPythonPackageDir, defaultPythonCandidates, describePython, findPython } from './engine/python';
 import { PytorchOptions, pytorchOptions, startRun } from './engine/supervisor';
 import { rotationCurvesSvg } from './engine/svg';
 
@@ -165,7 +165,7 @@ async function trainCommand(argv: string[]): Promise<number> {
       err(found.message);
       return 1;
     }
-    err(`pytorch engine: Python ${found.info.pythonVersion} (${found.info.executable}), torch ${found.info.torch}${found.info.cuda ? `, ${found.info.cudaDevices} CUDA device(s)` : ''}`);
+    err(`pytorch engine: ${describePython(found.info)}`);
     pytorch = pytorchOptions(checked.config, found.info.executable, bundledPythonPackageDir(), processes);
   }
 

@@ -7,11 +7,7 @@ import * as path from 'node:path';
 import test from 'node:test';
 import { bundledPythonPackageDir, explainNoPython, findPython, probePython } from '../src/engine/python';
 import { tempDir } from './helpers/runs';
-
-/** The interpreter with torch these tests use (CI installs Debian's python3-torch). */
-function pythonWithTorch(): string {
-  return process.env.LAYER_ROTATION_PYTHON ?? '/usr/bin/python3';
-}
+import { pythonInterpreter as pythonWithTorch } from './helpers/python';
 
 function script(dir: string, name: string, body: string): string {
   const file = path.join(dir, name);

@@ -79,6 +79,11 @@ export function probePython(python: string, timeoutMs = PROBE_TIMEOUT_MS): Promi
   });
 }
 
+/** "Python 3.11.2 (/usr/bin/python3), torch 1.13.0, no CUDA": what the pytorch engine will run on. */
+export function describePython(info: PythonInfo): string {
+  return `Python ${info.pythonVersion} (${info.executable}), torch ${info.torch}${info.cuda ? `, ${info.cudaDevices} CUDA device(s)` : ', no CUDA'}`;
+}
+
 /** The default candidates: python3, then python (on Windows python, then py). */
 export function defaultPythonCandidates(): string[] {
   return process.platform === 'win32' ? ['python', 'py'] : ['python3', 'python'];

@@ -271,12 +271,9 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 function followLog(file: string, onEvent: (e: RunEvent) => void, onSkipped: (line: number, reason: string) => void, pollMs = 250): { close(): void } {
   const tail = new LogTail(file);
   const read = () => {
-    for (let more = true; more; ) {
-      const chunk = tail.read();
-      for (const e of chunk.events) onEvent(e);
-      for (const s of chunk.skipped) onSkipped(s.line, s.reason);
-      more = chunk.more;
-    }
+    const chunk = tail.readAll();
+    for (const e of chunk.events) onEvent(e);
+    for (const s of chunk.skipped) onSkipped(s.line, s.reason);
   };
   let watcher: fs.FSWatcher | undefined;
   try {

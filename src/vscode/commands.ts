@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { formatError, loadConfigFile } from '../engine/config/validate';
+import { describePython } from '../engine/python';
 import { PytorchOptions, pytorchOptions } from '../engine/supervisor';
 import type { Ctx } from './ctx';
 import { CONFIG_GLOB, isConfigDocument } from './diagnostics';
@@ -89,9 +90,8 @@ export async function startTraining(ctx: Ctx, uri?: vscode.Uri): Promise<string 
       });
       return undefined;
     }
-    const { info } = found;
-    ctx.output.appendLine(`pytorch engine: Python ${info.pythonVersion} (${info.executable}), torch ${info.torch}${info.cuda ? `, ${info.cudaDevices} CUDA device(s)` : ', no CUDA'}`);
-    pytorch = pytorchOptions(checked.config, info.executable, ctx.asAbsolutePath('python'), ctx.config.pytorchProcesses);
+    ctx.output.appendLine(`pytorch engine: ${describePython(found.info)}`);
+    pytorch = pytorchOptions(checked.config, found.info.executable, ctx.asAbsolutePath('python'), ctx.config.pytorchProcesses);
   }
   const run = ctx.runs.start({
     configFile: target.fsPath,

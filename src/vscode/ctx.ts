@@ -35,10 +35,9 @@ export class Ctx implements vscode.Disposable {
     return (vscode.workspace.workspaceFolders ?? []).map((f) => this.config.runsFolder(f.uri.fsPath));
   }
 
-  /** Reads the runs folders again now, and restarts the watching of run logs. */
-  async refreshRuns(): Promise<void> {
-    this.runs.scan(this.runsFolders());
-    await this.watching.restart();
+  /** Reads every followed log (the runs folders among them) again. */
+  refreshRuns(): Promise<void> {
+    return this.watching.restart();
   }
 
   dispose(): void {

@@ -52,6 +52,12 @@ export interface StartRequest {
   pytorch?: PytorchOptions;
 }
 
+/** A run without run_finished that goes on: this window's runner, or a followed log that grew lately. */
+export function isRunning(run: Run): boolean {
+  if (run.log.finished) return false;
+  return !!run.handle || (!!run.watched && run.lastGrowth !== undefined && Date.now() - run.lastGrowth < QUIET_MS);
+}
+
 /** A log that was not written by this extension's runner (no config): a script with the logger, or any other writer. */
 function isOutside(log: RunLog): boolean {
   return !!log.started && !log.started.configFile;
@@ -140,8 +146,7 @@ export class RunManager implements vscode.Disposable {
 
   status(run: Run): RunListItem['status'] {
     if (run.log.finished) return run.log.finished.status;
-    if (run.handle) return 'running';
-    return run.watched && run.lastGrowth !== undefined && Date.now() - run.lastGrowth < QUIET_MS ? 'running' : 'unfinished';
+    return isRunning(run) ? 'running' : 'unfinished';
   }
 
   listItems(): RunListItem[] {
@@ -315,29 +320,6 @@ export class RunManager implements vscode.Disposable {
       const other = this.runs.get(id);
       if (!other || (other.log.file && path.resolve(other.log.file) === path.resolve(file))) return id;
     }
-  }
-
-  /** Finds the past runs in the given runs folders (each subfolder with an events.jsonl). */
-  scan(runsFolders: string[]): void {
-    for (const folder of runsFolders) {
-      let entries: string[];
-      try {
-        entries = fs.readdirSync(folder);
-      } catch {
-        continue;
-      }
-      for (const name of entries) {
-        const dir = path.join(folder, name);
-        if (!this.runs.has(name) && fs.existsSync(path.join(dir, EVENTS_FILE))) {
-          try {
-            this.open(dir);
-          } catch (err) {
-            this.output.appendLine(`${dir}: cannot read the run: ${(err as Error).message}`);
-          }
-        }
-      }
-    }
-    if (!this.selectedId && this.runs.size) this.selectedId = this.all[0].runId;
   }
 
   /** Stops every live run: asks first, terminates after a short grace. No runner outlives the window. */

@@ -1,7 +1,7 @@
 // The small views: the runs tree, the CodeLens on configs, and the status-bar item.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { QUIET_MS, Run, RunManager } from './runs';
+import { isRunning, Run, RunManager } from './runs';
 
 function percent(x: number | null | undefined): string | undefined {
   return typeof x === 'number' && Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : undefined;
@@ -12,13 +12,10 @@ export function runResult(run: Run): string {
   const f = run.log.finished;
   const s = run.log.started;
   if (!f) {
-    const done = run.log.epochs.length;
-    if (run.handle || run.watched) {
-      const step = run.log.rotations[run.log.rotations.length - 1]?.step ?? 0;
-      const epoch = s?.stepsPerEpoch ? Math.min(s.epochs || Infinity, Math.floor(step / s.stepsPerEpoch) + 1) : done + 1;
-      if (run.handle || (run.lastGrowth !== undefined && Date.now() - run.lastGrowth < QUIET_MS)) return `running, epoch ${epoch} of ${s?.epochs || '?'}`;
-    }
-    return 'unfinished';
+    if (!isRunning(run)) return 'unfinished';
+    const step = run.log.rotations[run.log.rotations.length - 1]?.step ?? 0;
+    const epoch = s?.stepsPerEpoch ? Math.min(s.epochs || Infinity, Math.floor(step / s.stepsPerEpoch) + 1) : run.log.epochs.length + 1;
+    return `running, epoch ${epoch} of ${s?.epochs || '?'}`;
   }
   const parts = [f.status === 'completed' ? undefined : f.status, percent(f.testAccuracy) && `${percent(f.testAccuracy)} test accuracy`, `${f.lagging.length} lagging layer${f.lagging.length === 1 ? '' : 's'}`];
   return parts.filter(Boolean).join(', ');

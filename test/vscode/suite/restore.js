@@ -22,7 +22,7 @@ exports.tests = {
     assert.ok(text.includes(config.fsPath));
     fs.writeFileSync(path.join(folder, 'events.jsonl'), text);
 
-    // The same scan that runs on activation.
+    // The same reading of the runs folders as on activation (the run-log watcher, restarted).
     await vscode.commands.executeCommand('layerRotation.refreshRuns');
     const lagWarnings = () => h.ourDiagnostics(config, vscode.DiagnosticSeverity.Warning).filter((d) => d.code === 'lagging-layer');
     await h.waitFor(() => lagWarnings().length === 3, { timeout: 10000, what: 'the restored run\'s 3 lagging warnings' });

@@ -46,7 +46,7 @@ export default async function pytorch(session, t) {
     pytorch: { device: 'cpu' },
     seed: 3,
     dataset: { name: 'mnist', trainSubset: 12000, testSubset: 2000 },
-    model: { type: 'mlp', hidden: [128, 128, 128] },
+    model: { type: 'mlp', hidden: [64, 64, 64] },
     optimizer: { type: 'sgd', layca: true, learningRate: 0.01, momentum: 0.9 },
     schedule: { epochs: 3, batchSize: 32 },
     monitoring: { recordsPerEpoch: 40 },

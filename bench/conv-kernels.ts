@@ -1,5 +1,5 @@
 // Training-step time of a small MNIST CNN on tfjs's wasm backend with the gradient kernels of
-// src/engine/wasm-kernels.ts, against wasm's own Conv2DBackpropInput and MaxPoolGrad kernels.
+// src/engine/backend/wasm-kernels.ts, against wasm's own Conv2DBackpropInput and MaxPoolGrad kernels.
 //
 //   npm run compile && node out/bench/conv-kernels.js [--steps 30] [--rounds 3] [--batch 64] [--profile]
 //
@@ -9,10 +9,10 @@
 
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../src/engine/backend';
+import { selectBackend } from '../src/engine/backend/select';
 import { registerGradients } from '../src/engine/gradients';
 import { Rng } from '../src/engine/rng';
-import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../src/engine/wasm-kernels';
+import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../src/engine/backend/wasm-kernels';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

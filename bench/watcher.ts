@@ -1,4 +1,4 @@
-// Benchmark of the run-log watcher (src/engine/watch.ts + tail.ts). Prints figures, asserts nothing:
+// Benchmark of the run-log watcher (src/runlog/watch.ts + tail.ts). Prints figures, asserts nothing:
 //   1. pickup latency: 200 run logs in a temporary folder; after ready(), 50 times one rotation line
 //      is appended to a random log (through a file descriptor kept open, as a Python writer does) at
 //      random intervals of 50-150 ms; time from the write to the onUpdate callback that carries it.
@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { monitorEventLoopDelay } from 'perf_hooks';
-import { RunLogWatcher } from '../src/engine/watch';
+import { RunLogWatcher } from '../src/runlog/watch';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const RESULTS = path.join(ROOT, 'bench-results', 'watcher.json');

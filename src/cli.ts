@@ -1,14 +1,14 @@
 // `layer-rotation`: the command-line tool. check CONFIG | train CONFIG | report RUN_DIR.
 import * as fs from 'fs';
 import * as path from 'path';
-import { describeSkipped, layerTable, LayerRow, readRunLog, RunLog } from './engine/analysis';
+import { describeSkipped, layerTable, LayerRow, readRunLog, RunLog } from './runlog/read';
 import { formatError, loadConfigFile } from './engine/config/validate';
 import type { BackendName } from './engine/config/types';
-import type { RunEvent } from './engine/events';
-import { EVENTS_FILE } from './engine/run';
-import { bundledPythonPackageDir, defaultPythonCandidates, describePython, findPython } from './engine/python';
-import { PytorchOptions, pytorchOptions, startRun } from './engine/supervisor';
-import { rotationCurvesSvg } from './engine/svg';
+import type { RunEvent } from './runlog/events';
+import { EVENTS_FILE } from './runlog/runfolder';
+import { bundledPythonPackageDir, defaultPythonCandidates, describePython, findPython } from './launch/python';
+import { PytorchOptions, pytorchOptions, startRun } from './launch/supervisor';
+import { rotationCurvesSvg } from './runlog/svg';
 
 const USAGE = `usage:
   layer-rotation check CONFIG
@@ -139,6 +139,12 @@ function formatSeconds(s: number): string {
 }
 
 /** The folder of the bundled .wasm files when running from the esbuild bundle. */
+/** The runner: next to the bundled CLI (dist/), or in launch/ beside the compiled one (out/src/). */
+function runnerScript(): string {
+  const bundled = path.join(__dirname, 'runner.js');
+  return fs.existsSync(bundled) ? bundled : path.join(__dirname, 'launch', 'runner.js');
+}
+
 function bundledWasmPath(): string | undefined {
   return fs.existsSync(path.join(__dirname, 'tfjs-backend-wasm-simd.wasm')) ? __dirname : undefined;
 }
@@ -175,7 +181,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     configFile,
     runsDir,
     name: checked.config.name,
-    runnerScript: path.join(__dirname, 'runner.js'),
+    runnerScript: runnerScript(),
     epochs,
     maxSteps,
     backend,

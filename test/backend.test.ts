@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendError, backendSummary, selectBackend } from '../src/engine/backend';
+import { BackendError, backendSummary, selectBackend } from '../src/engine/backend/select';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'layerrot-backend-'));
 after(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
@@ -152,7 +152,7 @@ test('an unknown backend name is a BackendError', async () => {
 
 // wasm initializes once per process, so where it loads its binaries from is checked in children.
 function selectInChild(name: string, wasmPath: string): { ok: boolean; name?: string; tfBackend?: string; tried?: { name: string; reason: string }[]; error?: string; isBackendError?: boolean } {
-  const backendModule = JSON.stringify(require.resolve('../src/engine/backend'));
+  const backendModule = JSON.stringify(require.resolve('../src/engine/backend/select'));
   const script = `
 const { selectBackend, BackendError } = require(${backendModule});
 selectBackend(${JSON.stringify(name)}, { wasmPath: ${JSON.stringify(wasmPath)} }).then(

@@ -3,10 +3,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { selectBackend } from '../src/engine/backend';
+import { selectBackend } from '../src/engine/backend/select';
 import type { OptimizerSpec, OptimizerType } from '../src/engine/config/types';
 import { createOptimizer } from '../src/engine/optim/optimizers';
-import { alphaMultipliers, layerMultipliers, learningRateAt } from '../src/engine/optim/schedule';
+import { alphaMultipliers, layerMultipliers } from '../src/engine/optim/schedule';
+import { learningRateAt } from '../src/runlog/schedule';
 import { Rng } from '../src/engine/rng';
 import { cosineDistance, RotationMonitor, tanFromCosineDistance } from '../src/engine/rotation';
 

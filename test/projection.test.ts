@@ -1,10 +1,10 @@
 // Where layers are on course to end, and which lag: the analysis behind the editor's warnings.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { emptyRunLog, RunLog } from '../src/engine/analysis';
-import type { RotationEvent, RunStarted } from '../src/engine/events';
-import { laggingLayers, laggingMessage } from '../src/shared/lagging';
-import { layerCourses, learningRateIntegral, recentRate } from '../src/shared/projection';
+import { emptyRunLog, RunLog } from '../src/runlog/read';
+import type { RotationEvent, RunStarted } from '../src/runlog/events';
+import { laggingLayers, laggingMessage } from '../src/runlog/lagging';
+import { layerCourses, learningRateIntegral, recentRate } from '../src/runlog/projection';
 
 /** Records every 0.1 epoch up to `until`, layer l moving at rates[l] per epoch. */
 function linearRecords(rates: number[], until: number): RotationEvent[] {

@@ -1,7 +1,7 @@
 // Messages from the monitor webview are validated before they reach the extension's commands.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { isWebviewMessage } from '../src/shared/protocol';
+import { isWebviewMessage } from '../webview/protocol';
 
 it('accepts exactly the protocol\'s messages', () => {
   assert.ok(isWebviewMessage({ type: 'ready' }));

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
-import { bundledPythonPackageDir, explainNoPython, findPython, probePython } from '../src/engine/python';
+import { bundledPythonPackageDir, explainNoPython, findPython, probePython } from '../src/launch/python';
 import { tempDir } from './helpers/runs';
 import { pythonInterpreter as pythonWithTorch } from './helpers/python';
 

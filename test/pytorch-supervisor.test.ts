@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
 import { loadConfigFile } from '../src/engine/config/validate';
-import type { RunEvent } from '../src/engine/events';
-import { PytorchOptions, RunHandle, startRun, STOP_FILE } from '../src/engine/supervisor';
+import type { RunEvent } from '../src/runlog/events';
+import { PytorchOptions, RunHandle, startRun, STOP_FILE } from '../src/launch/supervisor';
 import { PYTHON_DIR, pythonInterpreter, pytorchTestOptions, requireTorch } from './helpers/python';
 import { onlyRun, runCli, strictEvents, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
 

@@ -1,11 +1,11 @@
-// LogTail (src/engine/tail.ts): incremental reading of a run log still being written, on real
+// LogTail (src/runlog/tail.ts): incremental reading of a run log still being written, on real
 // files in a temporary folder.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { LogTail } from '../src/engine/tail';
+import { LogTail } from '../src/runlog/tail';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'layerrot-tail-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

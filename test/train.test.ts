@@ -4,15 +4,15 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { describe, it } from 'node:test';
-import { readRunLog } from '../src/engine/analysis';
-import { selectBackend } from '../src/engine/backend';
+import { readRunLog } from '../src/runlog/read';
+import { selectBackend } from '../src/engine/backend/select';
 import { parseConfigText } from '../src/engine/config/validate';
-import type { NewEvent, RunFinished } from '../src/engine/events';
-import { RunHandle, startRun } from '../src/engine/supervisor';
+import type { NewEvent, RunFinished } from '../src/runlog/events';
+import { RunHandle, startRun } from '../src/launch/supervisor';
 import { describeFailure, train } from '../src/engine/trainer';
 import { onlyRun, readExample, ROOT, runCli, strictEvents, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
 
-const RUNNER = path.join(ROOT, 'out', 'src', 'runner.js');
+const RUNNER = path.join(ROOT, 'out', 'src', 'launch', 'runner.js');
 
 /** A long synthetic run in a child runner; `atFifthRecord` acts on it at its fifth rotation record. */
 function startLongRun(name: string, atFifthRecord: (h: RunHandle) => void): RunHandle {

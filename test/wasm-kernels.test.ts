@@ -12,7 +12,7 @@ import {
   registerWasmTrainingKernels,
   unregisterWasmTrainingKernels,
   wasmKernelStats,
-} from '../src/engine/wasm-kernels';
+} from '../src/engine/backend/wasm-kernels';
 
 type Pad = 'same' | 'valid';
 

@@ -1,4 +1,4 @@
-// The WebAssembly SIMD kernel of rotation records (src/engine/wasm-reduce.ts): its three sums
+// The WebAssembly SIMD kernel of rotation records (src/engine/backend/wasm-reduce.ts): its three sums
 // against float64 references, on a memory of its own and on tfjs-backend-wasm's (also after
 // that memory grew), and RotationMonitor on wasm against the cpu backend's tf-ops path.
 
@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { selectBackend } from '../src/engine/backend';
+import { selectBackend } from '../src/engine/backend/select';
 import { Rng } from '../src/engine/rng';
 import { cosineDistance, RotationMonitor, RotationRecord, tanFromCosineDistance } from '../src/engine/rotation';
 import {
@@ -18,7 +18,7 @@ import {
   wasmBackendMemory,
   WasmMemory,
   wasmRotationReducer,
-} from '../src/engine/wasm-reduce';
+} from '../src/engine/backend/wasm-reduce';
 
 // The project's TypeScript lib declares no WebAssembly types: the members used here.
 const WebAssembly = (globalThis as unknown as { WebAssembly: TestWasmApi }).WebAssembly;

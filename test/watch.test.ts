@@ -1,11 +1,11 @@
-// RunLogWatcher (src/engine/watch.ts): finding run logs under folders and following them, on real
+// RunLogWatcher (src/runlog/watch.ts): finding run logs under folders and following them, on real
 // files in a temporary folder.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { RunLogWatcher, type LogUpdate } from '../src/engine/watch';
+import { RunLogWatcher, type LogUpdate } from '../src/runlog/watch';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'layerrot-watch-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -74,7 +74,7 @@ class EventWriter:
 
 
 def make_run_id(name, now=None):
-    """`name-YYYYMMDD-HHMMSS` in local time, as makeRunId in src/engine/run.ts."""
+    """`name-YYYYMMDD-HHMMSS` in local time, as makeRunId in src/runlog/runfolder.ts."""
     t = time.localtime(now if now is not None else time.time())
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "run"
     return "%s-%s" % (safe, time.strftime("%Y%m%d-%H%M%S", t))
@@ -110,7 +110,7 @@ def lag_below_target(names, distances, target, margin):
 
 
 def make_summary(run_id, started, finished):
-    """summary.json's fields, as makeSummary in src/engine/run.ts."""
+    """summary.json's fields, as makeSummary in src/runlog/runfolder.ts."""
     started = started or {}
     lagging = {l["name"] for l in finished.get("lagging", [])}
     final = finished.get("finalDistances", [])

@@ -8,7 +8,7 @@
 // cancel to noise (about 1e-7, a tan of 4e-4 for a step that turned nothing).
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { wasmRotationReducer } from './wasm-reduce';
+import { wasmRotationReducer } from './backend/wasm-reduce';
 
 export interface RotationRecord {
   /** Per layer, in forward order: 1 - cos(w(t), w(0)). */

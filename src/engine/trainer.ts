@@ -4,15 +4,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as path from 'path';
 import type { TrainingConfig } from './config/types';
-import { selectBackend } from './backend';
+import { selectBackend } from './backend/select';
 import { loadDataset } from './data/load';
 import type { Dataset, Split } from './data/types';
-import { lagBelowTarget } from './analysis';
-import { EpochEnd, LaggingLayer, NewEvent, RunFinished, RunStatus, stamp } from './events';
+import { lagBelowTarget } from '../runlog/read';
+import { EpochEnd, LaggingLayer, NewEvent, RunFinished, RunStatus, stamp } from '../runlog/events';
 import { registerGradients } from './gradients';
 import { buildModel, Model } from './models';
 import { createOptimizer } from './optim/optimizers';
-import { layerMultipliers, learningRateAt, paramGroups } from './optim/schedule';
+import { layerMultipliers, paramGroups } from './optim/schedule';
+import { learningRateAt } from '../runlog/schedule';
 import { Rng } from './rng';
 import { RotationMonitor } from './rotation';
 

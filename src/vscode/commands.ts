@@ -3,8 +3,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { formatError, loadConfigFile } from '../engine/config/validate';
-import { describePython } from '../engine/python';
-import { PytorchOptions, pytorchOptions } from '../engine/supervisor';
+import { describePython } from '../launch/python';
+import { PytorchOptions, pytorchOptions } from '../launch/supervisor';
 import type { Ctx } from './ctx';
 import { CONFIG_GLOB, isConfigDocument } from './diagnostics';
 

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import * as vscode from 'vscode';
 import { parseConfigText } from '../engine/config/validate';
-import { laggingLayers, laggingMessage } from '../shared/lagging';
+import { laggingLayers, laggingMessage } from '../runlog/lagging';
 import type { Config } from './config';
 import type { Run, RunManager } from './runs';
 

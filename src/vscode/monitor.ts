@@ -1,11 +1,11 @@
 // The monitor webview, in the side panel (a webview view) and in the editor area (a panel): the
 // HTML with a strict CSP and a nonce, resources only from the extension's dist folder, and the
-// host side of the one message protocol (src/shared/protocol.ts).
+// host side of the one message protocol (webview/protocol.ts).
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
-import type { RunLog } from '../engine/analysis';
-import type { RunEvent } from '../engine/events';
-import { HostMessage, isWebviewMessage, WebviewMessage } from '../shared/protocol';
+import type { RunLog } from '../runlog/read';
+import type { RunEvent } from '../runlog/events';
+import { HostMessage, isWebviewMessage, WebviewMessage } from '../../webview/protocol';
 import { monitorHtml } from '../../webview/html';
 import type { RunManager } from './runs';
 

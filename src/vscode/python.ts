@@ -2,7 +2,7 @@
 // interpreter selected in the Python extension, else python3 / python on PATH; each checked once
 // per window (the check imports torch) and again when the settings change.
 import * as vscode from 'vscode';
-import { defaultPythonCandidates, findPython, PythonInfo } from '../engine/python';
+import { defaultPythonCandidates, findPython, PythonInfo } from '../launch/python';
 import type { Config } from './config';
 
 const PYTHON_EXTENSION = 'ms-python.python';

@@ -6,12 +6,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { addEvent, emptyRunLog, readRunLog, RunLog } from '../engine/analysis';
-import type { RunEvent, RunFinished } from '../engine/events';
-import type { TailChunk } from '../engine/tail';
-import { EVENTS_FILE } from '../engine/run';
-import { PytorchOptions, RunHandle, startRun } from '../engine/supervisor';
-import type { RunListItem } from '../shared/protocol';
+import { addEvent, emptyRunLog, readRunLog, RunLog } from '../runlog/read';
+import type { RunEvent, RunFinished } from '../runlog/events';
+import type { TailChunk } from '../runlog/tail';
+import { EVENTS_FILE } from '../runlog/runfolder';
+import { PytorchOptions, RunHandle, startRun } from '../launch/supervisor';
+import type { RunListItem } from '../../webview/protocol';
 
 export interface Run {
   runId: string;

@@ -1,11 +1,11 @@
 // Following run logs written by any program: the workspace folders, the runs folders, the
 // folders of the setting layerRotation.watch.folders and those added with "Monitor Run
-// Folder..." are watched (src/engine/watch.ts) and every log found is fed to the run manager as
+// Folder..." are watched (src/runlog/watch.ts) and every log found is fed to the run manager as
 // it grows. A run that appears while the window is open is shown at once, unless another one is
 // running in the monitor.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { RunLogWatcher } from '../engine/watch';
+import { RunLogWatcher } from '../runlog/watch';
 import type { Config } from './config';
 import type { RunManager } from './runs';
 

@@ -2,7 +2,7 @@
 // layers, rotation / batch / epoch_end events as the trainer emits them, and run_finished.
 // Layer distances follow the cumulative learning rate of the schedule (as Layca makes them do),
 // concave like real curves; chosen layers lag and end far below the target.
-import type { RunEvent, RunStarted } from '../../src/engine/events';
+import type { RunEvent, RunStarted } from '../../src/runlog/events';
 import { learningRateIntegral, LrSchedule } from '../../webview/src/analysis';
 
 export interface FakeRunOptions {

@@ -1,11 +1,11 @@
 // The monitor webview in headless Chromium: the page of webview/html.ts with its strict CSP,
-// fed the host messages of src/shared/protocol.ts with a realistic run log (fake-run.ts).
+// fed the host messages of webview/protocol.ts with a realistic run log (fake-run.ts).
 // Screenshots go to .test-artifacts/.
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { after, before, describe, it } from 'node:test';
-import type { RunEvent } from '../../src/engine/events';
+import type { RunEvent } from '../../src/runlog/events';
 import { fakeRun } from './fake-run';
 import { cspViolations, Harness, ROOT, startHarness } from './harness';
 

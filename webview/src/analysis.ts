@@ -1,7 +1,7 @@
 // Per-layer analysis for the monitor's layer table: how fast each layer turns lately, where it
 // is on course to end, and whether it lags. Pure functions (no DOM), tested in Node.
 
-import { learningRateIntegral, projectDistance, scheduledRate, ScheduleInfo } from '../../src/shared/projection';
+import { learningRateIntegral, projectDistance, scheduledRate, ScheduleInfo } from '../../src/runlog/projection';
 
 /** The learning-rate schedule as run_started.schedule gives it (multipliers are per layer constants: they cancel out). */
 export type LrSchedule = ScheduleInfo;

@@ -3,7 +3,7 @@
 // and the small loss and accuracy charts. Charts are created once per shown run and then only
 // fed with setData; their colours come from the editor theme's CSS variables.
 import uPlot from 'uplot';
-import { layerColor, viridis } from '../../src/shared/viridis';
+import { layerColor, viridis } from '../../src/runlog/viridis';
 import { axisEnd, lowerBound } from './analysis';
 import { el, fmtInt, fmtNum, fmtPct, setText, show } from './dom';
 import { DecimatedView, MetricsView, ROT_EPOCH, ROT_FIRST_LAYER, ROT_STEP, RunStore } from './store';

@@ -1,6 +1,6 @@
 // The run header: name, status, backend, progress, speed, time left, test accuracy, the Stop
 // button while the run goes, and why it ended when it failed.
-import type { RunListItem } from '../../src/shared/protocol';
+import type { RunListItem } from '../protocol';
 import { el, fmtDuration, fmtInt, fmtPct, setText, show } from './dom';
 import type { RunStore } from './store';
 

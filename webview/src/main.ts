@@ -1,5 +1,5 @@
 // The Layer Rotation Monitor webview: receives run-log events from the extension host
-// (src/shared/protocol.ts), keeps each run's data, and draws the selected run: header, layer
+// (webview/protocol.ts), keeps each run's data, and draws the selected run: header, layer
 // rotation curves, loss and accuracy, layer table. At most ~30 redraws a second, one per
 // animation frame, whatever the rate of incoming events; charts are fed with setData, never
 // re-created on append.
@@ -10,8 +10,8 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 
-import type { HostMessage, MonitorTestState, RunListItem, WebviewMessage } from '../../src/shared/protocol';
-import { layerColor } from '../../src/shared/viridis';
+import type { HostMessage, MonitorTestState, RunListItem, WebviewMessage } from '../protocol';
+import { layerColor } from '../../src/runlog/viridis';
 import { analyseLayers } from './analysis';
 import { MetricsChart, readTheme, RotationChart, Theme, viridisGradient } from './charts';
 import { el, setText, show } from './dom';

@@ -1,4 +1,4 @@
-// src/engine/events.ts imports 'fs' for its log writer; the webview only takes its types.
+// src/runlog/events.ts imports 'fs' for its log writer; the webview only takes its types.
 declare module 'fs';
 
 /** Given to webviews by VS Code; absent in a plain browser page (the tests). */

@@ -1,7 +1,7 @@
 // What the monitor knows about each run: run-log events (docs/run-log-format.md) checked and
 // kept in columnar Float64Array buffers that grow by doubling, plus the small views the charts
 // draw (a decimated copy of the rotation records, the loss/accuracy series).
-import type { LogEvent, RunFinished } from '../../src/engine/events';
+import type { LogEvent, RunFinished } from '../../src/runlog/events';
 import type { LrSchedule } from './analysis';
 
 /** Equal-length Float64Array columns, appended row by row; capacity doubles when full. */

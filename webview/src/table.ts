@@ -1,6 +1,6 @@
 // The layer table: per layer its kind and size, distance now, how fast it turns lately, where it
 // is on course to end, and whether it lags (below target - lagMargin).
-import { layerColor } from '../../src/shared/viridis';
+import { layerColor } from '../../src/runlog/viridis';
 import type { LayerStatus } from './analysis';
 import { el, fmtCount, fmtInt, fmtNum, fmtSigned, setText } from './dom';
 import type { LayerInfo } from './store';

@@ -1,24 +1,9 @@
 // Learning-rate schedules (linear warmup, step decay) and per-layer multipliers (the paper's
-// alpha parametrization and explicit values), and the param groups they make.
-import type { OptimizerSpec, ScheduleSpec } from '../config/types';
+// alpha parametrization and explicit values), and the param groups they make. The rate at a
+// point of training is src/runlog/schedule.ts's learningRateAt (readers of run logs use it too).
+import type { OptimizerSpec } from '../config/types';
 import type { Param } from '../models';
 import type { ParamGroup } from './optimizers';
-
-/**
- * The learning rate at a point of training, `epoch` being fractional (step / stepsPerEpoch).
- * Warmup ramps linearly from 0 to the base rate over `warmupEpochs`; step decay multiplies by
- * `factor` at each listed epoch that has been reached.
- */
-export function learningRateAt(base: number, schedule: Pick<ScheduleSpec, 'decay' | 'warmupEpochs'>, epoch: number): number {
-  let lr = base;
-  if (schedule.decay) {
-    for (const e of schedule.decay.epochs) if (epoch >= e) lr *= schedule.decay.factor;
-  }
-  if (schedule.warmupEpochs > 0 && epoch < schedule.warmupEpochs) {
-    lr *= Math.max(epoch, 0) / schedule.warmupEpochs;
-  }
-  return lr;
-}
 
 /**
  * The paper's alpha multipliers over L kernel layers in forward order.

@@ -7,12 +7,12 @@
 import { ChildProcess, fork, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { emptyRunLog, lagBelowTarget, readRunLog, RunLog } from './analysis';
-import type { TrainingConfig } from './config/types';
-import { defaultMnistFolder } from './data/mnist';
-import { EventLogWriter, RunEvent, RunFinished, RunStarted, stamp } from './events';
-import { EVENTS_FILE, createRunDir, makeSummary, writeSummary } from './run';
-import { LogTail } from './tail';
+import { emptyRunLog, lagBelowTarget, readRunLog, RunLog } from '../runlog/read';
+import type { TrainingConfig } from '../engine/config/types';
+import { defaultMnistFolder } from '../engine/data/mnist';
+import { EventLogWriter, RunEvent, RunFinished, RunStarted, stamp } from '../runlog/events';
+import { EVENTS_FILE, createRunDir, makeSummary, writeSummary } from '../runlog/runfolder';
+import { LogTail } from '../runlog/tail';
 
 /** How the pytorch engine is started. */
 export interface PytorchOptions {

@@ -3,7 +3,7 @@
 // is proportional to its learning rate (exactly so with Layca), so the remaining rotation is the
 // recent speed, divided by the recent learning rate, times the integral of the learning rate
 // over the remaining epochs. Pure: used by the editor's diagnostics and by the monitor webview.
-import { learningRateAt } from '../engine/optim/schedule';
+import { learningRateAt } from './schedule';
 
 export interface RotationPoint {
   epoch: number;

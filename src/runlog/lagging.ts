@@ -1,7 +1,7 @@
 // Which layers of a run lag below the target, and how to say it: from the final distances when
 // the run ended, from where each layer is on course to end while it runs. Pure: used by the
 // editor's diagnostics, and tested in plain Node.
-import type { RunLog } from '../engine/analysis';
+import type { RunLog } from './read';
 import { layerCourses } from './projection';
 
 export interface LaggingLayerInfo {

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // bundler would drop `import '@tensorflow/tfjs-backend-cpu'` (and with it the cpu backend).
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import type { BackendName } from './config/types';
+import type { BackendName } from '../config/types';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
 export type ConcreteBackendName = Exclude<BackendName, 'auto'>;

@@ -10,7 +10,7 @@
 // consumer drops what it had. Why not fs.watch + readFile: a 300 MB log must not be re-read to
 // append one line, and a log on a cluster's shared filesystem may be rewritten behind our back.
 import * as fs from 'fs';
-import { eventProblem } from './analysis';
+import { eventProblem } from './read';
 import type { RunEvent } from './events';
 
 export interface TailChunk {

@@ -1,8 +1,8 @@
 // The layer rotation curves of a run as a standalone SVG: x in epochs, y the cosine distance
 // from 0 to 1 (further only if a layer goes there), one line per layer coloured by depth with
 // viridis, and the target drawn as a dashed line.
-import { layerColor } from '../shared/viridis';
-import type { RunLog } from './analysis';
+import { layerColor } from './viridis';
+import type { RunLog } from './read';
 
 const W = 860;
 const H = 480;

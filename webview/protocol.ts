@@ -1,7 +1,7 @@
 // The one message protocol between the extension host and the monitor webview. The host sends
 // run-log events (docs/run-log-format.md) as they come; the webview keeps its own state and
 // draws. Messages from the webview are validated by the host (isWebviewMessage).
-import type { RunEvent } from '../engine/events';
+import type { RunEvent } from '../src/runlog/events';
 
 /** What the monitor lists about a run (the runs it can show). */
 export interface RunListItem {

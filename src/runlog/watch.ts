@@ -4,7 +4,7 @@
 // network filesystems; one per root because chokidar's unwatch does not close the watches below a
 // folder, while close() does); its `ignored` callback prunes node_modules, .git, the ignore globs, folders
 // the glob cannot match below, and files that do not match the glob, so that no watch is spent on
-// them. Every matching file gets a LogTail (src/engine/tail.ts) that reads only what was appended.
+// them. Every matching file gets a LogTail (src/runlog/tail.ts) that reads only what was appended.
 //
 // Latency and cost: a change event after an idle period is read at once; further events of the
 // same file are coalesced to at most one read per COALESCE_MS. chokidar drops the change events of

@@ -3,11 +3,11 @@
 // sends it over IPC; a {type: 'stop'} message, SIGINT or SIGTERM ends the run cleanly after
 // the current step. Its argument is a JSON RunnerArgs.
 import * as path from 'path';
-import type { ConfigError } from './engine/config/types';
-import { formatError, loadConfigFile } from './engine/config/validate';
-import { EventLogWriter, NewEvent, RunEvent, RunFinished, RunStarted, stamp } from './engine/events';
-import { EVENTS_FILE, makeSummary, writeSummary } from './engine/run';
-import { describeFailure, train } from './engine/trainer';
+import type { ConfigError } from '../engine/config/types';
+import { formatError, loadConfigFile } from '../engine/config/validate';
+import { EventLogWriter, NewEvent, RunEvent, RunFinished, RunStarted, stamp } from '../runlog/events';
+import { EVENTS_FILE, makeSummary, writeSummary } from '../runlog/runfolder';
+import { describeFailure, train } from '../engine/trainer';
 
 export interface RunnerArgs {
   configFile: string;

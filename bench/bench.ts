@@ -19,10 +19,10 @@
 // synchronously on this one thread, so CPU time is the work done, less disturbed than wall-clock
 // time by whatever else runs on the machine.
 
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../src/engine/backend/select';
 import type { ConcreteBackendName } from '../src/engine/backend/select';
@@ -32,8 +32,8 @@ import { loadDataset } from '../src/engine/data/load';
 import { findPython } from '../src/launch/python';
 import type { Dataset } from '../src/engine/data/types';
 import { registerGradients } from '../src/engine/gradients';
-import { buildModel, Model } from '../src/engine/models';
-import { createOptimizer, Optimizer } from '../src/engine/optim/optimizers';
+import { buildModel, type Model } from '../src/engine/models';
+import { createOptimizer, type Optimizer } from '../src/engine/optim/optimizers';
 import { layerMultipliers, paramGroups } from '../src/engine/optim/schedule';
 import { Rng } from '../src/engine/rng';
 import { RotationMonitor } from '../src/engine/rotation';
@@ -56,7 +56,16 @@ const CPU_CNN_BATCH = flag('cpu-cnn-batch', 4);
 const WARMUP = 3;
 const CNN_BATCH = 64;
 /** Plain SGD for the CNN, in tfjs and PyTorch alike. */
-const CNN_SGD = { type: 'sgd', learningRate: 0.01, momentum: 0, nesterov: false, layca: false, weightDecay: 0, alpha: 0, layerMultipliers: undefined } as const;
+const CNN_SGD = {
+  type: 'sgd',
+  learningRate: 0.01,
+  momentum: 0,
+  nesterov: false,
+  layca: false,
+  weightDecay: 0,
+  alpha: 0,
+  layerMultipliers: undefined,
+} as const;
 const CNN_SPEC = withModelDefaults({ type: 'vgg', filters: [32, 64], convsPerStage: 1, batchNorm: false, dense: [] });
 const CNN_NAME = 'CNN 28x28x1: conv32-pool-conv64-GAP-dense10';
 /** Targets for the monitoring overhead, in % of the step. */
@@ -123,7 +132,10 @@ class Run {
     let o = this.optimizers.get(layca);
     if (!o) {
       const spec = { ...this.opt, layca };
-      const multipliers = layerMultipliers(spec, this.model.layers.map((l) => l.name));
+      const multipliers = layerMultipliers(
+        spec,
+        this.model.layers.map((l) => l.name),
+      );
       o = createOptimizer(spec, paramGroups(this.model.params, spec, multipliers));
       this.optimizers.set(layca, o);
     }
@@ -208,7 +220,8 @@ async function profileStep(run: Run): Promise<KernelProfile> {
     const info = await tf.profile(() => run.step());
     const stepMs = performance.now() - t0;
     const byKernel = new Map<string, number>();
-    for (const k of info.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0));
+    for (const k of info.kernels)
+      byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0));
     const kernelMs = [...byKernel.values()].reduce((a, b) => a + b, 0);
     const top = [...byKernel.entries()]
       .sort((a, b) => b[1] - a[1])
@@ -237,8 +250,10 @@ interface Throughput {
   cnnBatch: number;
 }
 
-const mlpRun = (s: Setup) => new Run(s.config.model, s.config.optimizer, s.mlpData, s.config.schedule.batchSize, s.config.seed);
-const cnnRun = (s: Setup, batch = CNN_BATCH) => new Run(CNN_SPEC, { ...s.config.optimizer, ...CNN_SGD }, s.cnnData, batch, s.config.seed);
+const mlpRun = (s: Setup) =>
+  new Run(s.config.model, s.config.optimizer, s.mlpData, s.config.schedule.batchSize, s.config.seed);
+const cnnRun = (s: Setup, batch = CNN_BATCH) =>
+  new Run(CNN_SPEC, { ...s.config.optimizer, ...CNN_SGD }, s.cnnData, batch, s.config.seed);
 
 /**
  * wasm, default model: samples/s with and without Layca, and the cost of Layca and of monitoring.
@@ -250,7 +265,9 @@ const cnnRun = (s: Setup, batch = CNN_BATCH) => new Run(CNN_SPEC, { ...s.config.
 function measureWasmMlp(s: Setup, run: Run) {
   const monitor = timedMonitor(run.model.kernels);
   const layca = s.config.optimizer.layca;
-  log(`wasm: default model, ${PAIRS} rounds of alternated steps: as configured, + a rotation record, ${layca ? 'without' : 'with'} Layca`);
+  log(
+    `wasm: default model, ${PAIRS} rounds of alternated steps: as configured, + a rotation record, ${layca ? 'without' : 'with'} Layca`,
+  );
   const steps = alternate(
     [
       () => run.step(layca),
@@ -321,12 +338,18 @@ function measureWasmCnn(run: Run) {
 /** Other backends: samples/s only, with few steps on cpu, which is slow. */
 async function measureThroughput(backend: ConcreteBackendName, s: Setup): Promise<Throughput> {
   const slow = backend === 'cpu';
-  const plan = slow ? { warmup: 1, mlpSteps: 5, cnnSteps: 2, cnnBatch: CPU_CNN_BATCH } : { warmup: WARMUP, mlpSteps: 30, cnnSteps: 20, cnnBatch: CNN_BATCH };
+  const plan = slow
+    ? { warmup: 1, mlpSteps: 5, cnnSteps: 2, cnnBatch: CPU_CNN_BATCH }
+    : { warmup: WARMUP, mlpSteps: 30, cnnSteps: 20, cnnBatch: CNN_BATCH };
   const result: Throughput = { cnnBatch: plan.cnnBatch };
   log(`${backend}: default model, ${plan.mlpSteps} steps`);
-  result.mlp = await withRun(mlpRun(s), (run) => stepsPerSecond(alternate([() => run.step()], plan.mlpSteps, plan.warmup).wall[0], run.batch));
+  result.mlp = await withRun(mlpRun(s), (run) =>
+    stepsPerSecond(alternate([() => run.step()], plan.mlpSteps, plan.warmup).wall[0], run.batch),
+  );
   log(`${backend}: CNN at batch ${plan.cnnBatch}, ${plan.cnnSteps} steps`);
-  result.cnn = await withRun(cnnRun(s, plan.cnnBatch), (run) => stepsPerSecond(alternate([() => run.step()], plan.cnnSteps, plan.warmup).wall[0], run.batch));
+  result.cnn = await withRun(cnnRun(s, plan.cnnBatch), (run) =>
+    stepsPerSecond(alternate([() => run.step()], plan.cnnSteps, plan.warmup).wall[0], run.batch),
+  );
   return result;
 }
 
@@ -351,22 +374,46 @@ async function torchPython(): Promise<{ python?: string; reason?: string }> {
   return found.ok ? { python: found.info.executable } : { reason: found.message.split('\n')[0] };
 }
 
-function runPytorch(s: Setup, { python, reason }: { python?: string; reason?: string }): TorchResult | { unavailable: string } {
+function runPytorch(
+  s: Setup,
+  { python, reason }: { python?: string; reason?: string },
+): TorchResult | { unavailable: string } {
   if (!python) return { unavailable: `no python3 with torch (${reason})` };
   const o = s.config.optimizer;
   const hidden = s.config.model.type === 'mlp' ? s.config.model.hidden : [];
   const args = {
-    mlp: { sizes: [s.mlpData.inputShape[0], ...hidden, s.mlpData.classes], batch: s.config.schedule.batchSize, lr: o.learningRate, momentum: o.momentum, nesterov: o.nesterov, steps: 5 },
-    cnn: { inputShape: s.cnnData.inputShape, filters: CNN_SPEC.type === 'vgg' ? CNN_SPEC.filters : [], classes: s.cnnData.classes, batch: CNN_BATCH, lr: CNN_SGD.learningRate, momentum: 0, nesterov: false, steps: 10 },
+    mlp: {
+      sizes: [s.mlpData.inputShape[0], ...hidden, s.mlpData.classes],
+      batch: s.config.schedule.batchSize,
+      lr: o.learningRate,
+      momentum: o.momentum,
+      nesterov: o.nesterov,
+      steps: 5,
+    },
+    cnn: {
+      inputShape: s.cnnData.inputShape,
+      filters: CNN_SPEC.type === 'vgg' ? CNN_SPEC.filters : [],
+      classes: s.cnnData.classes,
+      batch: CNN_BATCH,
+      lr: CNN_SGD.learningRate,
+      momentum: 0,
+      nesterov: false,
+      steps: 10,
+    },
     rounds: 4,
     threads: [2, 1],
   };
   log(`PyTorch (${python}): both models, 2 and 1 threads, ${args.rounds} rounds`);
-  const r = spawnSync(python, [path.join(ROOT, 'bench', 'pytorch_ref.py'), JSON.stringify(args)], { encoding: 'utf8', timeout: 180_000 });
+  const r = spawnSync(python, [path.join(ROOT, 'bench', 'pytorch_ref.py'), JSON.stringify(args)], {
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
   try {
     return { python, ...(JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Omit<TorchResult, 'python'>) };
   } catch {
-    return { unavailable: `bench/pytorch_ref.py failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' ')}` };
+    return {
+      unavailable: `bench/pytorch_ref.py failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' ')}`,
+    };
   }
 }
 
@@ -386,7 +433,12 @@ interface EngineRow {
 
 function engineConfigs(): { name: string; config: Record<string, unknown> }[] {
   const base = JSON.parse(JSON.stringify(loadSetup().config)) as TrainingConfig;
-  const mlp = { ...base, name: 'bench-engines-mlp', schedule: { ...base.schedule, epochs: 1 }, dataset: { ...base.dataset, trainSubset: 20000, validationSplit: 0 } };
+  const mlp = {
+    ...base,
+    name: 'bench-engines-mlp',
+    schedule: { ...base.schedule, epochs: 1 },
+    dataset: { ...base.dataset, trainSubset: 20000, validationSplit: 0 },
+  };
   const cnn = {
     ...base,
     name: 'bench-engines-cnn',
@@ -402,30 +454,58 @@ function engineConfigs(): { name: string; config: Record<string, unknown> }[] {
   ];
 }
 
-function engineSamplesPerSecond(configFile: string, engine: 'tfjs' | 'pytorch', python: string | undefined): { rate?: number; problem?: string } {
+function engineSamplesPerSecond(
+  configFile: string,
+  engine: 'tfjs' | 'pytorch',
+  python: string | undefined,
+): { rate?: number; problem?: string } {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'lrm-bench-engines-'));
   try {
     const args = [path.join(ROOT, 'bin', 'layer-rotation.js'), 'train', configFile, '--out', out, '--engine', engine];
     if (engine === 'tfjs') args.push('--backend', 'wasm');
     if (python) args.push('--python', python);
-    const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 900_000, env: { ...process.env, OMP_NUM_THREADS: '2' } });
+    const r = spawnSync(process.execPath, args, {
+      encoding: 'utf8',
+      timeout: 900_000,
+      env: { ...process.env, OMP_NUM_THREADS: '2' },
+    });
     const runDir = fs.readdirSync(out).map((d) => path.join(out, d))[0];
-    const events = runDir && fs.existsSync(path.join(runDir, 'events.jsonl')) ? fs.readFileSync(path.join(runDir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+    const events =
+      runDir && fs.existsSync(path.join(runDir, 'events.jsonl'))
+        ? fs
+            .readFileSync(path.join(runDir, 'events.jsonl'), 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l))
+        : [];
     const epoch = events.find((e) => e.type === 'epoch_end');
-    if (!epoch) return { problem: `${engine}: no epoch_end (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' ')}` };
+    if (!epoch)
+      return {
+        problem: `${engine}: no epoch_end (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' ')}`,
+      };
     return { rate: epoch.samplesPerSecond };
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
 }
 
-function compareEngines({ python, reason }: { python?: string; reason?: string }): EngineRow[] | { unavailable: string } {
+function compareEngines({
+  python,
+  reason,
+}: {
+  python?: string;
+  reason?: string;
+}): EngineRow[] | { unavailable: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lrm-bench-configs-'));
   try {
     return engineConfigs().map(({ name, config }) => {
       const file = path.join(dir, `${(config as { name: string }).name}.layerrot.json`);
       fs.writeFileSync(file, JSON.stringify(config, null, 2));
-      const row: EngineRow = { config: name, samples: Number((config as { dataset: { trainSubset: number } }).dataset.trainSubset), problems: [] };
+      const row: EngineRow = {
+        config: name,
+        samples: Number((config as { dataset: { trainSubset: number } }).dataset.trainSubset),
+        problems: [],
+      };
       log(`engines end to end: ${name}: tfjs (wasm)`);
       const t = engineSamplesPerSecond(file, 'tfjs', undefined);
       row.tfjs = t.rate;
@@ -448,16 +528,20 @@ function loadSetup(): Setup {
   if (!checked.ok) throw new Error(`${DEFAULT_CONFIG}: ${checked.errors.map((e) => e.message).join('; ')}`);
   const config = checked.config;
   const mlpData = loadDataset(config.dataset, { seed: config.seed, flatten: true });
-  if (mlpData.inputShape[0] !== 28 * 28) throw new Error(`the bench expects the default example to train on MNIST, not ${mlpData.name}`);
+  if (mlpData.inputShape[0] !== 28 * 28)
+    throw new Error(`the bench expects the default example to train on MNIST, not ${mlpData.name}`);
   // The same images as [28, 28, 1]: one channel, so the same memory layout.
   const cnnData: Dataset = { ...mlpData, inputShape: [28, 28, 1] };
   // As src/engine/trainer.ts computes them.
   const stepsPerEpoch = Math.ceil(mlpData.train.n / config.schedule.batchSize);
-  const recordEvery = config.monitoring.everySteps ?? Math.max(1, Math.floor(stepsPerEpoch / config.monitoring.recordsPerEpoch));
+  const recordEvery =
+    config.monitoring.everySteps ?? Math.max(1, Math.floor(stepsPerEpoch / config.monitoring.recordsPerEpoch));
   return { config, mlpData, cnnData, stepsPerEpoch, recordEvery };
 }
 
-function describeOptimizer(o: Pick<OptimizerSpec, 'type' | 'layca' | 'learningRate' | 'momentum' | 'nesterov'>): string {
+function describeOptimizer(
+  o: Pick<OptimizerSpec, 'type' | 'layca' | 'learningRate' | 'momentum' | 'nesterov'>,
+): string {
   return `${o.type.toUpperCase()}${o.layca ? '-Layca' : ''} lr ${o.learningRate}${o.momentum ? ` momentum ${o.momentum}${o.nesterov ? ' (Nesterov)' : ''}` : ''}`;
 }
 
@@ -466,7 +550,14 @@ type BackendStatus = { name: ConcreteBackendName; description?: string; unavaila
 
 interface Results {
   date: string;
-  machine: { node: string; cores: number; cpu: string; loadAverageStart: number; loadAverageEnd: number; tfjsCore: string };
+  machine: {
+    node: string;
+    cores: number;
+    cpu: string;
+    loadAverageStart: number;
+    loadAverageEnd: number;
+    tfjsCore: string;
+  };
   models: { mlp: string; cnn: string };
   layca: boolean;
   data: string;
@@ -489,7 +580,9 @@ async function main(): Promise<void> {
     mlp: `${m.type === 'mlp' ? `MLP ${[784, ...m.hidden, 10].join('-')}` : m.type}, ${describeOptimizer(s.config.optimizer)}, batch ${s.config.schedule.batchSize}`,
     cnn: `${CNN_NAME}, ${describeOptimizer(CNN_SGD)}, batch ${CNN_BATCH}`,
   };
-  log(`default example: ${models.mlp}; ${s.mlpData.train.n} training samples: ${s.stepsPerEpoch} steps/epoch, a rotation record every ${s.recordEvery} steps`);
+  log(
+    `default example: ${models.mlp}; ${s.mlpData.train.n} training samples: ${s.stepsPerEpoch} steps/epoch, a rotation record every ${s.recordEvery} steps`,
+  );
 
   const backends: BackendStatus[] = [];
   const throughput: Partial<Record<ConcreteBackendName, Throughput>> = {};
@@ -541,8 +634,12 @@ async function main(): Promise<void> {
 
   const noTorch = process.argv.includes('--no-pytorch') && process.argv.includes('--no-engines');
   const torch = noTorch ? {} : await torchPython();
-  const pytorch = process.argv.includes('--no-pytorch') ? { unavailable: 'skipped (--no-pytorch)' } : runPytorch(s, torch);
-  const engines = process.argv.includes('--no-engines') ? { unavailable: 'skipped (--no-engines)' } : compareEngines(torch);
+  const pytorch = process.argv.includes('--no-pytorch')
+    ? { unavailable: 'skipped (--no-pytorch)' }
+    : runPytorch(s, torch);
+  const engines = process.argv.includes('--no-engines')
+    ? { unavailable: 'skipped (--no-engines)' }
+    : compareEngines(torch);
   const results: Results = {
     date: new Date().toISOString(),
     machine: {
@@ -566,9 +663,11 @@ async function main(): Promise<void> {
     seconds: (performance.now() - T0) / 1000,
   };
   fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
-  fs.writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
+  fs.writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
   console.log(report(results));
-  console.log(`\nRaw results: ${path.relative(process.cwd(), RESULTS)}. Bench run time ${results.seconds.toFixed(0)} s (plus compilation).`);
+  console.log(
+    `\nRaw results: ${path.relative(process.cwd(), RESULTS)}. Bench run time ${results.seconds.toFixed(0)} s (plus compilation).`,
+  );
   renderBench();
   watcherBench();
 }
@@ -585,7 +684,8 @@ function renderBench(): void {
   console.log('\n### Monitor webview rendering\n');
   if (process.argv.includes('--no-webview')) return void console.log('skipped (--no-webview)');
   const chromium = process.env.LRM_CHROMIUM ?? '/usr/bin/chromium';
-  if (!fs.existsSync(chromium)) return void console.log(`skipped: no Chromium at ${chromium} (apt-get install chromium)`);
+  if (!fs.existsSync(chromium))
+    return void console.log(`skipped: no Chromium at ${chromium} (apt-get install chromium)`);
   const root = path.resolve(__dirname, '..', '..');
   const build = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-webview.mjs')], { stdio: 'inherit' });
   if (build.status !== 0) return void console.log('skipped: the webview did not build');
@@ -597,13 +697,16 @@ function report(r: Results): string {
   const torch = 'torch' in r.pytorch ? r.pytorch : undefined;
   const measured = r.backends.filter((b) => r.throughput[b.name]);
   const header = ['model', ...measured.map((b) => `tfjs ${b.name}`)];
-  if (torch) header.push(`PyTorch ${torch.torch}, 2 threads`, 'PyTorch, 1 thread', 'tfjs wasm / PyTorch, 2 threads', '1 thread');
+  if (torch)
+    header.push(`PyTorch ${torch.torch}, 2 threads`, 'PyTorch, 1 thread', 'tfjs wasm / PyTorch, 2 threads', '1 thread');
   lines.push('### Training samples/s', '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
   const row = (label: string, pick: (t: Throughput) => number | undefined, torchKey?: string) => {
     const cells = measured.map((b) => {
       const t = r.throughput[b.name]!;
       const v = pick(t);
-      return v === undefined ? '-' : rate(v) + (torchKey === 'cnn' && t.cnnBatch !== CNN_BATCH ? ` (batch ${t.cnnBatch})` : '');
+      return v === undefined
+        ? '-'
+        : rate(v) + (torchKey === 'cnn' && t.cnnBatch !== CNN_BATCH ? ` (batch ${t.cnnBatch})` : '');
     });
     if (torch) {
       const t2 = torchKey ? torch.samplesPerSecond[`${torchKey}/2`] : undefined;
@@ -662,16 +765,26 @@ function report(r: Results): string {
 
   const mc = r.machine;
   lines.push('', '### Machine and method', '');
-  lines.push(`- Node ${mc.node}, ${mc.cores} cores (${mc.cpu}), tfjs-core ${mc.tfjsCore}; load average ${mc.loadAverageStart.toFixed(2)} at the start, ${mc.loadAverageEnd.toFixed(2)} at the end`);
-  for (const b of r.backends) lines.push(`- tfjs ${b.name}: ${[b.description, b.unavailable && `unavailable: ${b.unavailable}`].filter(Boolean).join(' - ')}`);
+  lines.push(
+    `- Node ${mc.node}, ${mc.cores} cores (${mc.cpu}), tfjs-core ${mc.tfjsCore}; load average ${mc.loadAverageStart.toFixed(2)} at the start, ${mc.loadAverageEnd.toFixed(2)} at the end`,
+  );
+  for (const b of r.backends)
+    lines.push(
+      `- tfjs ${b.name}: ${[b.description, b.unavailable && `unavailable: ${b.unavailable}`].filter(Boolean).join(' - ')}`,
+    );
   for (const b of measured) {
     const t = r.throughput[b.name]!;
-    if (t.cnnBatch !== CNN_BATCH) lines.push(`- tfjs ${b.name}: the CNN ran at batch ${t.cnnBatch}, not ${CNN_BATCH}: a batch of ${CNN_BATCH} takes about 100 s a step there, and its cost per sample does not depend on the batch size`);
+    if (t.cnnBatch !== CNN_BATCH)
+      lines.push(
+        `- tfjs ${b.name}: the CNN ran at batch ${t.cnnBatch}, not ${CNN_BATCH}: a batch of ${CNN_BATCH} takes about 100 s a step there, and its cost per sample does not depend on the batch size`,
+      );
   }
   if (torch) {
     lines.push(
       `- PyTorch ${torch.torch} (Python ${torch.pythonVersion}, ${torch.python}), torch.set_num_threads(2) and (1); BLAS: ${torch.blas} (${torch.blasInfo}; ${torch.blasLibraries.join(', ') || 'no BLAS library mapped'})` +
-        (torch.blas.startsWith('reference') ? ": Debian's python3-torch links the reference BLAS, which makes its Linear layers (the MLP) slow; an OpenBLAS build is many times faster" : '') +
+        (torch.blas.startsWith('reference')
+          ? ": Debian's python3-torch links the reference BLAS, which makes its Linear layers (the MLP) slow; an OpenBLAS build is many times faster"
+          : '') +
         `. Convolutions: ${torch.mkldnn ? 'oneDNN (MKL-DNN), not BLAS' : 'no oneDNN'}`,
     );
   } else {

@@ -7,7 +7,7 @@
 // softmax cross-entropy, plain SGD, loss read back every step; random inputs (throughput only).
 // Variants alternate in rounds; each figure is the median step time over all its steps.
 
-import * as os from 'os';
+import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../src/engine/backend/select';
 import { registerGradients } from '../src/engine/gradients';
@@ -34,7 +34,14 @@ class MnistCnn {
       return tf.tidy(() => tf.variable(tf.tensor(values, shape)));
     };
     const zeros = (n: number) => tf.tidy(() => tf.variable(tf.zeros([n])));
-    this.vars = [he([3, 3, 1, 32], 9), zeros(32), he([3, 3, 32, 64], 9 * 32), zeros(64), he([1600, 10], 1600), zeros(10)];
+    this.vars = [
+      he([3, 3, 1, 32], 9),
+      zeros(32),
+      he([3, 3, 32, 64], 9 * 32),
+      zeros(64),
+      he([1600, 10], 1600),
+      zeros(10),
+    ];
   }
 
   loss(x: tf.Tensor4D, labels: tf.Tensor2D): tf.Scalar {
@@ -81,7 +88,10 @@ async function profileStep(model: MnistCnn, x: tf.Tensor4D, labels: tf.Tensor2D)
   return [...byKernel.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, 8)
-    .map(([name, ms]) => `    ${name.padEnd(22)} ${ms.toFixed(1).padStart(7)} ms  ${((100 * ms) / total).toFixed(0).padStart(3)}%`)
+    .map(
+      ([name, ms]) =>
+        `    ${name.padEnd(22)} ${ms.toFixed(1).padStart(7)} ms  ${((100 * ms) / total).toFixed(0).padStart(3)}%`,
+    )
     .join('\n');
 }
 
@@ -89,20 +99,40 @@ async function main(): Promise<void> {
   registerGradients();
   const backend = await selectBackend('wasm');
   const rng = new Rng(1);
-  const x = tf.tensor4d(Float32Array.from({ length: BATCH * 784 }, () => rng.next()), [BATCH, 28, 28, 1]);
-  const labels = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(Array.from({ length: BATCH }, () => rng.int(10)), 'int32'), 10), 'float32')) as tf.Tensor2D;
+  const x = tf.tensor4d(
+    Float32Array.from({ length: BATCH * 784 }, () => rng.next()),
+    [BATCH, 28, 28, 1],
+  );
+  const labels = tf.tidy(() =>
+    tf.cast(
+      tf.oneHot(
+        tf.tensor1d(
+          Array.from({ length: BATCH }, () => rng.int(10)),
+          'int32',
+        ),
+        10,
+      ),
+      'float32',
+    ),
+  ) as tf.Tensor2D;
   const model = new MnistCnn(rng);
 
   const variants: Variant[] = [
     { name: 'filter + input + MaxPoolGrad kernels (default)', setup: () => registerWasmTrainingKernels(), times: [] },
-    { name: "filter + input kernels, wasm's MaxPoolGrad", setup: () => registerWasmTrainingKernels({ maxPoolGradient: false }), times: [] },
+    {
+      name: "filter + input kernels, wasm's MaxPoolGrad",
+      setup: () => registerWasmTrainingKernels({ maxPoolGradient: false }),
+      times: [],
+    },
     {
       name: "filter kernel only, wasm's input gradient and MaxPoolGrad",
       setup: () => registerWasmTrainingKernels({ inputGradient: false, maxPoolGradient: false }),
       times: [],
     },
   ];
-  console.log(`${backend.description}; batch ${BATCH}; ${ROUNDS} rounds x ${STEPS} steps per variant; ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`);
+  console.log(
+    `${backend.description}; batch ${BATCH}; ${ROUNDS} rounds x ${STEPS} steps per variant; ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`,
+  );
   const tensorsBefore = tf.memory().numTensors;
   for (let round = 0; round < ROUNDS; round++) {
     for (const v of variants) {
@@ -125,7 +155,9 @@ async function main(): Promise<void> {
       console.log(`  kernel times of one step:\n${await profileStep(model, x, labels)}`);
     }
   }
-  console.log(`tensors: ${tensorsBefore} before, ${tf.memory().numTensors} after; rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
+  console.log(
+    `tensors: ${tensorsBefore} before, ${tf.memory().numTensors} after; rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`,
+  );
   unregisterWasmTrainingKernels();
   registerWasmTrainingKernels();
   tf.dispose([x, labels, ...model.vars]);

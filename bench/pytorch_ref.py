@@ -48,7 +48,9 @@ class Variant:
         self.name, self.model, self.batch, self.threads, self.steps = name, model, spec["batch"], threads, spec["steps"]
         self.x = torch.rand(POOL, *sample_shape)
         self.y = torch.randint(0, classes, (POOL,))
-        self.opt = torch.optim.SGD(model.parameters(), lr=spec["lr"], momentum=spec.get("momentum", 0), nesterov=spec.get("nesterov", False))
+        self.opt = torch.optim.SGD(
+            model.parameters(), lr=spec["lr"], momentum=spec.get("momentum", 0), nesterov=spec.get("nesterov", False)
+        )
         self.rates = []
 
     def step(self):
@@ -103,7 +105,11 @@ def main():
         variants.append(Variant(f"mlp/{threads}", mlp(m["sizes"]), [m["sizes"][0]], m["sizes"][-1], m, threads))
         c = cfg["cnn"]
         h, w, ch = c["inputShape"]
-        variants.append(Variant(f"cnn/{threads}", cnn(c["inputShape"], c["filters"], c["classes"]), [ch, h, w], c["classes"], c, threads))
+        variants.append(
+            Variant(
+                f"cnn/{threads}", cnn(c["inputShape"], c["filters"], c["classes"]), [ch, h, w], c["classes"], c, threads
+            )
+        )
     for v in variants:
         v.block(WARMUP)
     for _ in range(cfg["rounds"]):
@@ -112,16 +118,20 @@ def main():
     config = torch.__config__.show()
     blas_info = next((part.strip() for part in config.replace(",", " ").split() if part.startswith("BLAS_INFO")), "")
     libs = blas_libraries()
-    print(json.dumps({
-        "torch": torch.__version__,
-        "pythonVersion": sys.version.split()[0],
-        "blasInfo": blas_info,
-        "blasLibraries": libs,
-        "blas": blas_summary(libs),
-        "mkldnn": torch.backends.mkldnn.is_available(),
-        "samplesPerSecond": {v.name: statistics.median(v.rates) for v in variants},
-        "rates": {v.name: v.rates for v in variants},
-    }))
+    print(
+        json.dumps(
+            {
+                "torch": torch.__version__,
+                "pythonVersion": sys.version.split()[0],
+                "blasInfo": blas_info,
+                "blasLibraries": libs,
+                "blas": blas_summary(libs),
+                "mkldnn": torch.backends.mkldnn.is_available(),
+                "samplesPerSecond": {v.name: statistics.median(v.rates) for v in variants},
+                "rates": {v.name: v.rates for v in variants},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -10,11 +10,11 @@
 //   3. time, peak RSS and worst event-loop stall to deliver the existing content of one 200 MB log
 //      (in a child process, so that the peak RSS is its own; the consumer counts events).
 // Run: npx tsc -p . && node out/bench/watcher.js   (results also in bench-results/watcher.json)
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { monitorEventLoopDelay } from 'perf_hooks';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { RunLogWatcher } from '../src/runlog/watch';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -38,23 +38,52 @@ function rng(seed: number): () => number {
 const random = rng(42);
 
 const startedLine = (runId: string, layers = LAYERS) =>
-  JSON.stringify({
-    v: 1, time: Date.now(), type: 'run_started', runId, name: runId, engine: 'pytorch', backend: 'cuda',
+  `${JSON.stringify({
+    v: 1,
+    time: Date.now(),
+    type: 'run_started',
+    runId,
+    name: runId,
+    engine: 'pytorch',
+    backend: 'cuda',
     dataset: { name: 'cifar10', train: 45000, validation: 5000, test: 10000, inputShape: [32, 32, 3], classes: 10 },
-    layers: Array.from({ length: layers }, (_, i) => ({ name: `conv${i + 1}`, kind: 'conv2d', shape: [3, 3, 64, 64], params: 36928 })),
-    epochs: 100, stepsPerEpoch: 352, batchSize: 128, totalSteps: 35200, target: 1, lagMargin: 0.2,
-  }) + '\n';
+    layers: Array.from({ length: layers }, (_, i) => ({
+      name: `conv${i + 1}`,
+      kind: 'conv2d',
+      shape: [3, 3, 64, 64],
+      params: 36928,
+    })),
+    epochs: 100,
+    stepsPerEpoch: 352,
+    batchSize: 128,
+    totalSteps: 35200,
+    target: 1,
+    lagMargin: 0.2,
+  })}\n`;
 const rotLine = (step: number, layers = LAYERS) =>
-  JSON.stringify({
-    v: 1, time: Date.now(), type: 'rotation', step, epoch: step / 352,
-    distances: Array.from({ length: layers }, (_, i) => +(Math.min(1.1, (step / 20000) * (0.8 + i / layers)) + 0.001 * Math.sin(step + i)).toFixed(6)),
-    rotation: Array.from({ length: layers }, () => +(0.01 * random()).toFixed(6)), steps: 10,
-  }) + '\n';
+  `${JSON.stringify({
+    v: 1,
+    time: Date.now(),
+    type: 'rotation',
+    step,
+    epoch: step / 352,
+    distances: Array.from(
+      { length: layers },
+      (_, i) => +(Math.min(1.1, (step / 20000) * (0.8 + i / layers)) + 0.001 * Math.sin(step + i)).toFixed(6),
+    ),
+    rotation: Array.from({ length: layers }, () => +(0.01 * random()).toFixed(6)),
+    steps: 10,
+  })}\n`;
 
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 const pct = (xs: number[], p: number) => sorted(xs)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
 const r1 = (x: number) => Math.round(x * 10) / 10;
-const stats = (xs: number[]) => ({ median: r1(pct(xs, 50)), p90: r1(pct(xs, 90)), worst: r1(Math.max(...xs)), n: xs.length });
+const stats = (xs: number[]) => ({
+  median: r1(pct(xs, 50)),
+  p90: r1(pct(xs, 90)),
+  worst: r1(Math.max(...xs)),
+  n: xs.length,
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Log {
@@ -122,9 +151,15 @@ async function latency(dir: string, logs: Log[]) {
     const h = await startHarness({ width: 1000, height: 900 });
     try {
       const log = logs[0];
-      await h.post({ type: 'runs', runs: logs.map((l) => ({ runId: l.runId, name: l.runId, status: 'running', live: false })), selected: log.runId });
+      await h.post({
+        type: 'runs',
+        runs: logs.map((l) => ({ runId: l.runId, name: l.runId, status: 'running', live: false })),
+        selected: log.runId,
+      });
       await h.post({ type: 'load', runId: log.runId, events: shown.events });
-      await h.page.waitForFunction(`window.__layerRotationMonitor.points === ${shown.events.length - 1}`, undefined, { timeout: 20_000 });
+      await h.page.waitForFunction(`window.__layerRotationMonitor.points === ${shown.events.length - 1}`, undefined, {
+        timeout: 20_000,
+      });
       // In the page: post a message, resolve at the first animation frame after the monitor redrew.
       await h.page.evaluate(`window.__benchPost = (json) => {
         const s = window.__layerRotationMonitor, before = s.draws;
@@ -145,7 +180,11 @@ async function latency(dir: string, logs: Log[]) {
           onShown = (events) => {
             const got = performance.now();
             host.push(got - t);
-            void (h.page.evaluate(`window.__benchPost(${JSON.stringify(JSON.stringify({ type: 'append', runId: log.runId, events }))})`) as Promise<number>).then((f) => {
+            void (
+              h.page.evaluate(
+                `window.__benchPost(${JSON.stringify(JSON.stringify({ type: 'append', runId: log.runId, events }))})`,
+              ) as Promise<number>
+            ).then((f) => {
               e2e.push(performance.now() - t);
               frame.push(f);
               resolve();
@@ -167,7 +206,15 @@ async function latency(dir: string, logs: Log[]) {
     draw = { skipped: String((err as Error).message ?? err).split('\n')[0] };
   }
   await w.close();
-  return { logs: LOGS, layers: LAYERS, recordsPerLog: RECORDS, bytesPerLog: fs.statSync(logs[1].file).size, readyMs: r1(readyMs), pickup: stats(pickup), draw };
+  return {
+    logs: LOGS,
+    layers: LAYERS,
+    recordsPerLog: RECORDS,
+    bytesPerLog: fs.statSync(logs[1].file).size,
+    readyMs: r1(readyMs),
+    pickup: stats(pickup),
+    draw,
+  };
 }
 
 /** 2. CPU use with the logs idle. */
@@ -204,8 +251,16 @@ async function bigChild(dir: string) {
   const seconds = (performance.now() - t0) / 1000;
   loop.disable();
   await w.close();
-  const out = { seconds: Math.round(seconds * 100) / 100, events, skipped, updates, rssBeforeMB: Math.round(rss0 / 2 ** 20), peakRssMB: Math.round((process.resourceUsage().maxRSS * 1024) / 2 ** 20), worstEventLoopStallMs: r1(loop.max / 1e6) };
-  process.stdout.write(JSON.stringify(out) + '\n');
+  const out = {
+    seconds: Math.round(seconds * 100) / 100,
+    events,
+    skipped,
+    updates,
+    rssBeforeMB: Math.round(rss0 / 2 ** 20),
+    peakRssMB: Math.round((process.resourceUsage().maxRSS * 1024) / 2 ** 20),
+    worstEventLoopStallMs: r1(loop.max / 1e6),
+  };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
 async function big() {
@@ -226,7 +281,8 @@ async function big() {
     fs.closeSync(fd);
     const child = spawnSync(process.execPath, [__filename, '--big-child', dir], { encoding: 'utf8', timeout: 300_000 });
     const last = child.stdout.trim().split('\n').pop() ?? '';
-    if (child.status !== 0 || !last.startsWith('{')) return { failed: (child.stderr || child.stdout || `exit ${child.status}`).slice(0, 500) };
+    if (child.status !== 0 || !last.startsWith('{'))
+      return { failed: (child.stderr || child.stdout || `exit ${child.status}`).slice(0, 500) };
     return { fileMB: Math.round(fs.statSync(file).size / 2 ** 20), layers, lines: step / 10 + 1, ...JSON.parse(last) };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -238,7 +294,12 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lrm-bench-watch-'));
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
-    machine: { node: process.version, cores: os.cpus().length, cpu: os.cpus()[0]?.model, loadAverageStart: r1(os.loadavg()[0]) },
+    machine: {
+      node: process.version,
+      cores: os.cpus().length,
+      cpu: os.cpus()[0]?.model,
+      loadAverageStart: r1(os.loadavg()[0]),
+    },
   };
   try {
     const logs = makeLogs(dir);
@@ -247,17 +308,34 @@ async function main() {
       const lat = await latency(dir, logs);
       results.latency = lat;
       const met = lat.pickup.worst < TARGET_MS;
-      console.log(`initial scan + delivery of ${LOGS} logs (${Math.round(lat.bytesPerLog / 1024)} KB each): ${lat.readyMs} ms`);
-      console.log(`pickup, write -> onUpdate (${lat.pickup.n} appends): median ${lat.pickup.median} ms, p90 ${lat.pickup.p90} ms, worst ${lat.pickup.worst} ms`);
-      const d = lat.draw as { skipped?: string; pickup?: ReturnType<typeof stats>; drawn?: ReturnType<typeof stats>; frameMs?: ReturnType<typeof stats> };
+      console.log(
+        `initial scan + delivery of ${LOGS} logs (${Math.round(lat.bytesPerLog / 1024)} KB each): ${lat.readyMs} ms`,
+      );
+      console.log(
+        `pickup, write -> onUpdate (${lat.pickup.n} appends): median ${lat.pickup.median} ms, p90 ${lat.pickup.p90} ms, worst ${lat.pickup.worst} ms`,
+      );
+      const d = lat.draw as {
+        skipped?: string;
+        pickup?: ReturnType<typeof stats>;
+        drawn?: ReturnType<typeof stats>;
+        frameMs?: ReturnType<typeof stats>;
+      };
       if (d.skipped) console.log(`end to end with drawing: skipped (${d.skipped})`);
       else {
-        console.log(`end to end, write -> drawn in the monitor webview (headless Chromium, ${d.drawn!.n} appends to the run shown):`);
-        console.log(`  write -> onUpdate: median ${d.pickup!.median} ms, p90 ${d.pickup!.p90} ms, worst ${d.pickup!.worst} ms`);
-        console.log(`  write -> frame drawn: median ${d.drawn!.median} ms, p90 ${d.drawn!.p90} ms, worst ${d.drawn!.worst} ms (frame work median ${d.frameMs!.median} ms)`);
+        console.log(
+          `end to end, write -> drawn in the monitor webview (headless Chromium, ${d.drawn!.n} appends to the run shown):`,
+        );
+        console.log(
+          `  write -> onUpdate: median ${d.pickup!.median} ms, p90 ${d.pickup!.p90} ms, worst ${d.pickup!.worst} ms`,
+        );
+        console.log(
+          `  write -> frame drawn: median ${d.drawn!.median} ms, p90 ${d.drawn!.p90} ms, worst ${d.drawn!.worst} ms (frame work median ${d.frameMs!.median} ms)`,
+        );
       }
       const drawnMet = !d.drawn || d.drawn.worst < TARGET_MS;
-      console.log(`target: pickup under ${TARGET_MS} ms: ${met ? 'MET' : 'NOT MET'} (worst ${lat.pickup.worst} ms)${d.drawn ? `; drawn under ${TARGET_MS} ms: ${drawnMet ? 'MET' : 'NOT MET'} (worst ${d.drawn.worst} ms)` : ''}`);
+      console.log(
+        `target: pickup under ${TARGET_MS} ms: ${met ? 'MET' : 'NOT MET'} (worst ${lat.pickup.worst} ms)${d.drawn ? `; drawn under ${TARGET_MS} ms: ${drawnMet ? 'MET' : 'NOT MET'} (worst ${d.drawn.worst} ms)` : ''}`,
+      );
       results.targetMs = TARGET_MS;
       results.pickupTargetMet = met;
       results.drawnTargetMet = d.drawn ? drawnMet : null;
@@ -271,7 +349,9 @@ async function main() {
       ] as const) {
         const r = await idleCpu(dir, opts);
         idle[name] = r;
-        console.log(`  ${name === 'events' ? 'file-system events (default)' : `usePolling, every ${opts.pollIntervalMs} ms`}: ${r.cpuPercentOfOneCore}% of one core (${r.files} logs)`);
+        console.log(
+          `  ${name === 'events' ? 'file-system events (default)' : `usePolling, every ${opts.pollIntervalMs} ms`}: ${r.cpuPercentOfOneCore}% of one core (${r.files} logs)`,
+        );
       }
       results.idleCpu = idle;
     } finally {
@@ -291,7 +371,7 @@ async function main() {
     );
   (results.machine as Record<string, unknown>).loadAverageEnd = r1(os.loadavg()[0]);
   fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
-  fs.writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
+  fs.writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nresults: ${path.relative(ROOT, RESULTS)}`);
 }
 

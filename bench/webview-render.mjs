@@ -17,7 +17,17 @@ import { buildWebview } from '../scripts/build-webview.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 
 // The dark theme variables the charts read (a subset of VS Code's Dark Modern).
 const THEME = `body { --vscode-foreground: #cccccc; --vscode-descriptionForeground: #9d9d9d; --vscode-editor-background: #1f1f1f;
@@ -27,7 +37,13 @@ const THEME = `body { --vscode-foreground: #cccccc; --vscode-descriptionForegrou
 /** webview/html.ts, compiled on the fly (this script runs without `npm run compile`). */
 async function loadMonitorHtml(dir) {
   const file = join(dir, 'html.mjs');
-  await esbuild.build({ entryPoints: [join(root, 'webview/html.ts')], outfile: file, format: 'esm', platform: 'neutral', logLevel: 'warning' });
+  await esbuild.build({
+    entryPoints: [join(root, 'webview/html.ts')],
+    outfile: file,
+    format: 'esm',
+    platform: 'neutral',
+    logLevel: 'warning',
+  });
   return (await import(pathToFileURL(file).href)).monitorHtml;
 }
 
@@ -37,12 +53,20 @@ async function serve(dir, monitorHtml) {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/') {
-      const html = monitorHtml({ scriptUri: `${origin}/webview.js`, styleUri: `${origin}/webview.css`, cspSource: origin, nonce, title: 'bench' })
+      const html = monitorHtml({
+        scriptUri: `${origin}/webview.js`,
+        styleUri: `${origin}/webview.css`,
+        cspSource: origin,
+        nonce,
+        title: 'bench',
+      })
         .replace('</head>', `<style nonce="${nonce}">${THEME}</style></head>`)
         .replace('<body>', '<body class="vscode-dark">');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
     } else if (path === '/webview.js' || path === '/webview.css') {
-      res.writeHead(200, { 'content-type': path.endsWith('.js') ? 'text/javascript' : 'text/css' }).end(readFileSync(join(dir, path.slice(1))));
+      res
+        .writeHead(200, { 'content-type': path.endsWith('.js') ? 'text/javascript' : 'text/css' })
+        .end(readFileSync(join(dir, path.slice(1))));
     } else res.writeHead(path === '/favicon.ico' ? 204 : 404).end();
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -55,18 +79,58 @@ function makeRun({ layers, records, perEpoch }) {
   const d = (i, r) => {
     const x = r / records;
     const f = i % 17 === 0 ? 0.5 : 0.95 + 0.2 * (i / layers);
-    return f * (1 - Math.exp(-2 * x)) / (1 - Math.exp(-2)) + 0.002 * Math.sin(r * 0.7 + i);
+    return (f * (1 - Math.exp(-2 * x))) / (1 - Math.exp(-2)) + 0.002 * Math.sin(r * 0.7 + i);
   };
   const started = {
-    v: 1, time: 0, type: 'run_started', runId: 'bench-run', name: 'bench', engine: 'tfjs', backend: 'wasm',
+    v: 1,
+    time: 0,
+    type: 'run_started',
+    runId: 'bench-run',
+    name: 'bench',
+    engine: 'tfjs',
+    backend: 'wasm',
     dataset: { name: 'synthetic', train: 1, validation: 1, test: 1, inputShape: [1], classes: 2 },
-    layers: Array.from({ length: layers }, (_, i) => ({ name: `conv${i + 1}`, kind: 'conv2d', shape: [3, 3, 64, 64], params: 36928 })),
-    epochs: Math.ceil((records * 2) / perEpoch), stepsPerEpoch: perEpoch, batchSize: 128, totalSteps: Math.ceil((records * 2) / perEpoch) * perEpoch,
-    target: 1, lagMargin: 0.2, schedule: { learningRate: 0.1, decay: { factor: 0.2, epochs: [Math.ceil(records / perEpoch)] }, warmupEpochs: 0, layca: true, multipliers: [] },
+    layers: Array.from({ length: layers }, (_, i) => ({
+      name: `conv${i + 1}`,
+      kind: 'conv2d',
+      shape: [3, 3, 64, 64],
+      params: 36928,
+    })),
+    epochs: Math.ceil((records * 2) / perEpoch),
+    stepsPerEpoch: perEpoch,
+    batchSize: 128,
+    totalSteps: Math.ceil((records * 2) / perEpoch) * perEpoch,
+    target: 1,
+    lagMargin: 0.2,
+    schedule: {
+      learningRate: 0.1,
+      decay: { factor: 0.2, epochs: [Math.ceil(records / perEpoch)] },
+      warmupEpochs: 0,
+      layca: true,
+      multipliers: [],
+    },
   };
   const event = (r) => [
-    { v: 1, time: r * 20, type: 'batch', step: r, epoch: r / perEpoch, loss: 2 * Math.exp(-r / 3000) + 0.05, accuracy: 1 - 0.9 * Math.exp(-r / 2000), learningRate: 0.1 },
-    { v: 1, time: r * 20, type: 'rotation', step: r, epoch: r / perEpoch, distances: Array.from({ length: layers }, (_, i) => d(i, r)), rotation: [], steps: 1 },
+    {
+      v: 1,
+      time: r * 20,
+      type: 'batch',
+      step: r,
+      epoch: r / perEpoch,
+      loss: 2 * Math.exp(-r / 3000) + 0.05,
+      accuracy: 1 - 0.9 * Math.exp(-r / 2000),
+      learningRate: 0.1,
+    },
+    {
+      v: 1,
+      time: r * 20,
+      type: 'rotation',
+      step: r,
+      epoch: r / perEpoch,
+      distances: Array.from({ length: layers }, (_, i) => d(i, r)),
+      rotation: [],
+      steps: 1,
+    },
   ];
   window.__benchEvent = event;
   const events = [started];
@@ -83,7 +147,18 @@ function postAndWait(msg) {
   const handled = performance.now() - t0;
   return new Promise((resolve) => {
     const check = () => {
-      if (s.draws !== before) requestAnimationFrame(() => resolve({ endToEnd: performance.now() - t0, handled, frame: s.lastFrameMs, chart: s.lastDrawMs, points: s.points, drawn: s.drawnPoints, fullDraws: s.fullDraws }));
+      if (s.draws !== before)
+        requestAnimationFrame(() =>
+          resolve({
+            endToEnd: performance.now() - t0,
+            handled,
+            frame: s.lastFrameMs,
+            chart: s.lastDrawMs,
+            points: s.points,
+            drawn: s.drawnPoints,
+            fullDraws: s.fullDraws,
+          }),
+        );
       else requestAnimationFrame(check);
     };
     requestAnimationFrame(check);
@@ -113,7 +188,13 @@ export async function benchWebviewRender(opts = {}) {
     executablePath: CHROMIUM,
     headless: true,
     args: ARGS,
-    env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache'), XDG_DATA_HOME: join(home, '.local/share') },
+    env: {
+      ...process.env,
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, '.config'),
+      XDG_CACHE_HOME: join(home, '.cache'),
+      XDG_DATA_HOME: join(home, '.local/share'),
+    },
     viewport: { width, height: 1000 },
     deviceScaleFactor: 1,
   });
@@ -145,14 +226,29 @@ export async function benchWebviewRender(opts = {}) {
       [appends, perAppend, records],
     );
     const last = samples[samples.length - 1];
-    const stat = (key) => ({ median: round(median(samples.map((s) => s[key]))), worst: round(Math.max(...samples.map((s) => s[key]))) });
+    const stat = (key) => ({
+      median: round(median(samples.map((s) => s[key]))),
+      worst: round(Math.max(...samples.map((s) => s[key]))),
+    });
     return {
       layers,
       records,
       pointsAfter: last.points,
       drawnPointsPerLayer: last.drawn,
-      firstDraw: { endToEnd: round(first.endToEnd), load: round(first.handled), frame: round(first.frame), chart: round(first.chart) },
-      append: { batches: appends, recordsPerBatch: perAppend, frame: stat('frame'), chart: stat('chart'), endToEnd: stat('endToEnd'), fullDraws: last.fullDraws - first.fullDraws },
+      firstDraw: {
+        endToEnd: round(first.endToEnd),
+        load: round(first.handled),
+        frame: round(first.frame),
+        chart: round(first.chart),
+      },
+      append: {
+        batches: appends,
+        recordsPerBatch: perAppend,
+        frame: stat('frame'),
+        chart: stat('chart'),
+        endToEnd: stat('endToEnd'),
+        fullDraws: last.fullDraws - first.fullDraws,
+      },
     };
   } finally {
     await context.close();
@@ -162,11 +258,19 @@ export async function benchWebviewRender(opts = {}) {
 }
 
 function print(r) {
-  console.log(`monitor webview, headless Chromium (software canvas), ${r.layers} layers x ${r.records.toLocaleString('en-US')} records (${r.drawnPointsPerLayer} points drawn per layer):`);
-  console.log(`  first draw after 'load': ${r.firstDraw.endToEnd} ms end to end (message handled into columns ${r.firstDraw.load} ms; frame ${r.firstDraw.frame} ms, of which the rotation chart ${r.firstDraw.chart} ms)`);
+  console.log(
+    `monitor webview, headless Chromium (software canvas), ${r.layers} layers x ${r.records.toLocaleString('en-US')} records (${r.drawnPointsPerLayer} points drawn per layer):`,
+  );
+  console.log(
+    `  first draw after 'load': ${r.firstDraw.endToEnd} ms end to end (message handled into columns ${r.firstDraw.load} ms; frame ${r.firstDraw.frame} ms, of which the rotation chart ${r.firstDraw.chart} ms)`,
+  );
   const a = r.append;
-  console.log(`  ${a.batches} appends of ${a.recordsPerBatch} records (${a.fullDraws} needed a full redraw): frame median ${a.frame.median} ms, worst ${a.frame.worst} ms; rotation chart median ${a.chart.median} ms, worst ${a.chart.worst} ms`);
-  console.log(`  end to end (post -> next animation frame after the redraw): median ${a.endToEnd.median} ms, worst ${a.endToEnd.worst} ms`);
+  console.log(
+    `  ${a.batches} appends of ${a.recordsPerBatch} records (${a.fullDraws} needed a full redraw): frame median ${a.frame.median} ms, worst ${a.frame.worst} ms; rotation chart median ${a.chart.median} ms, worst ${a.chart.worst} ms`,
+  );
+  console.log(
+    `  end to end (post -> next animation frame after the redraw): median ${a.endToEnd.median} ms, worst ${a.endToEnd.worst} ms`,
+  );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

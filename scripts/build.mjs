@@ -15,7 +15,11 @@ mkdirSync(dist, { recursive: true });
 
 const production = process.argv.includes('--production');
 await esbuild.build({
-  entryPoints: { extension: join(root, 'src/extension.ts'), cli: join(root, 'src/cli.ts'), runner: join(root, 'src/launch/runner.ts') },
+  entryPoints: {
+    extension: join(root, 'src/extension.ts'),
+    cli: join(root, 'src/cli.ts'),
+    runner: join(root, 'src/launch/runner.ts'),
+  },
   outdir: dist,
   bundle: true,
   platform: 'node',

@@ -10,18 +10,34 @@ import { createRunDir, startCodeServer, teardown } from '../test/vscode/harness.
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const port = Number(process.argv[2] ?? process.env.PORT_LRM ?? 8321);
-const vsix = readdirSync(root).filter((f) => f.endsWith('.vsix')).map((f) => join(root, f)).sort().pop();
+const vsix = readdirSync(root)
+  .filter((f) => f.endsWith('.vsix'))
+  .map((f) => join(root, f))
+  .sort()
+  .pop();
 if (!vsix) throw new Error('no .vsix: run `npm run package` first (scripts/serve.sh does)');
 
 const dirs = createRunDir('serve');
 const codeServer = join(root, 'test', 'vscode', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
-execFileSync(process.execPath, [codeServer, '--install-extension', vsix, '--extensions-dir', dirs.extensions, '--user-data-dir', dirs.userData], {
-  stdio: 'inherit',
-  env: { ...process.env, HOME: dirs.home, XDG_CONFIG_HOME: dirs.xdgConfig, XDG_DATA_HOME: dirs.xdgData, EXTENSIONS_GALLERY: '{}' },
-});
+execFileSync(
+  process.execPath,
+  [codeServer, '--install-extension', vsix, '--extensions-dir', dirs.extensions, '--user-data-dir', dirs.userData],
+  {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      HOME: dirs.home,
+      XDG_CONFIG_HOME: dirs.xdgConfig,
+      XDG_DATA_HOME: dirs.xdgData,
+      EXTENSIONS_GALLERY: '{}',
+    },
+  },
+);
 const server = await startCodeServer(dirs, { port, settings: { 'workbench.startupEditor': 'none' } });
 const workspace = join(root, 'examples');
-console.log(`\nLayer Rotation Monitor is running in VS Code at:\n\n  ${server.base}/?folder=${encodeURIComponent(workspace)}\n`);
+console.log(
+  `\nLayer Rotation Monitor is running in VS Code at:\n\n  ${server.base}/?folder=${encodeURIComponent(workspace)}\n`,
+);
 console.log('Open a *.layerrot.json (mnist-default is the default example) and press "Train" above it, or run');
 console.log('"Layer Rotation: Start Training" from the command palette (F1). Ctrl-C stops the server.');
 const stop = async () => {

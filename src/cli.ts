@@ -1,13 +1,13 @@
 // `layer-rotation`: the command-line tool. check CONFIG | train CONFIG | report RUN_DIR.
-import * as fs from 'fs';
-import * as path from 'path';
-import { describeSkipped, layerTable, LayerRow, readRunLog, RunLog } from './runlog/read';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describeSkipped, layerTable, type LayerRow, readRunLog, type RunLog } from './runlog/read';
 import { formatError, loadConfigFile } from './engine/config/validate';
 import type { BackendName } from './engine/config/types';
 import type { RunEvent } from './runlog/events';
 import { EVENTS_FILE } from './runlog/runfolder';
 import { bundledPythonPackageDir, defaultPythonCandidates, describePython, findPython } from './launch/python';
-import { PytorchOptions, pytorchOptions, startRun } from './launch/supervisor';
+import { type PytorchOptions, pytorchOptions, startRun } from './launch/supervisor';
 import { rotationCurvesSvg } from './runlog/svg';
 
 const USAGE = `usage:
@@ -59,10 +59,10 @@ function positiveInt(flags: Map<string, string>, key: string): number | undefine
 }
 
 function out(s: string): void {
-  process.stdout.write(s + '\n');
+  process.stdout.write(`${s}\n`);
 }
 function err(s: string): void {
-  process.stderr.write(s + '\n');
+  process.stderr.write(`${s}\n`);
 }
 
 function check(argv: string[]): number {
@@ -77,9 +77,19 @@ function check(argv: string[]): number {
 
 export function formatTable(rows: LayerRow[], target: number): string {
   const header = ['layer', 'kind', 'params', 'distance', `vs target ${target}`];
-  const body = rows.map((r) => [r.name, r.kind, r.params.toLocaleString('en-US'), r.distance === null ? 'n/a' : r.distance.toFixed(3), r.lagging ? 'LAGGING' : 'ok']);
+  const body = rows.map((r) => [
+    r.name,
+    r.kind,
+    r.params.toLocaleString('en-US'),
+    r.distance === null ? 'n/a' : r.distance.toFixed(3),
+    r.lagging ? 'LAGGING' : 'ok',
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 2 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 2 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
@@ -89,8 +99,11 @@ function printOutcome(log: RunLog): void {
   const f = log.finished;
   const lagging = rows.filter((r) => r.lagging).length;
   out('');
-  if (f?.testAccuracy !== null && f?.testAccuracy !== undefined) out(`test accuracy: ${(100 * f.testAccuracy).toFixed(2)}%  (test loss ${f.testLoss?.toFixed(4)})`);
-  out(`${lagging} of ${rows.length} layers lag below ${(log.started?.target ?? 1) - (log.started?.lagMargin ?? 0.2)} (target ${log.started?.target ?? 1})`);
+  if (f?.testAccuracy !== null && f?.testAccuracy !== undefined)
+    out(`test accuracy: ${(100 * f.testAccuracy).toFixed(2)}%  (test loss ${f.testLoss?.toFixed(4)})`);
+  out(
+    `${lagging} of ${rows.length} layers lag below ${(log.started?.target ?? 1) - (log.started?.lagMargin ?? 0.2)} (target ${log.started?.target ?? 1})`,
+  );
   if (f) out(`run ${f.status}: ${f.reason}`);
   else out('run unfinished: the log has no run_finished event (still running, or the runner was killed)');
 }
@@ -106,7 +119,9 @@ class Progress {
     if (e.type === 'run_started') {
       this.started = e;
       this.t0 = Date.now();
-      err(`${e.name}: ${e.dataset.name} (${e.dataset.train} train, ${e.dataset.validation} validation, ${e.dataset.test} test), ${e.layers.length} kernel layers, ${e.optimizer}, backend ${e.backendDescription ?? e.backend}`);
+      err(
+        `${e.name}: ${e.dataset.name} (${e.dataset.train} train, ${e.dataset.validation} validation, ${e.dataset.test} test), ${e.layers.length} kernel layers, ${e.optimizer}, backend ${e.backendDescription ?? e.backend}`,
+      );
     } else if (e.type === 'batch' && this.started && this.tty) {
       const now = Date.now();
       if (now - this.lastDrawn < 100) return;
@@ -119,11 +134,18 @@ class Progress {
       const eta = frac > 0 ? elapsed * (1 / frac - 1) : 0;
       const sps = (e.step * this.started.batchSize) / Math.max(elapsed, 1e-3);
       const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-      process.stderr.write(`\r epoch ${Math.min(this.started.epochs, Math.floor(e.epoch) + 1)}/${this.started.epochs} ${bar} ${(100 * frac).toFixed(0).padStart(3)}% loss ${e.loss.toFixed(4)} acc ${(100 * e.accuracy).toFixed(1)}% ${Math.round(sps)} samples/s ETA ${formatSeconds(eta)}  `);
+      process.stderr.write(
+        `\r epoch ${Math.min(this.started.epochs, Math.floor(e.epoch) + 1)}/${this.started.epochs} ${bar} ${(100 * frac).toFixed(0).padStart(3)}% loss ${e.loss.toFixed(4)} acc ${(100 * e.accuracy).toFixed(1)}% ${Math.round(sps)} samples/s ETA ${formatSeconds(eta)}  `,
+      );
     } else if (e.type === 'epoch_end' && this.started) {
       if (this.tty) process.stderr.write('\r\x1b[K');
-      const val = e.valAccuracy === null ? '' : `, val loss ${e.valLoss?.toFixed(4)}, val acc ${(100 * e.valAccuracy).toFixed(2)}%`;
-      err(` epoch ${e.epoch}/${this.started.epochs}: loss ${e.loss.toFixed(4)}, acc ${(100 * e.accuracy).toFixed(2)}%${val}, ${e.seconds.toFixed(1)} s, ${Math.round(e.samplesPerSecond)} samples/s`);
+      const val =
+        e.valAccuracy === null
+          ? ''
+          : `, val loss ${e.valLoss?.toFixed(4)}, val acc ${(100 * e.valAccuracy).toFixed(2)}%`;
+      err(
+        ` epoch ${e.epoch}/${this.started.epochs}: loss ${e.loss.toFixed(4)}, acc ${(100 * e.accuracy).toFixed(2)}%${val}, ${e.seconds.toFixed(1)} s, ${Math.round(e.samplesPerSecond)} samples/s`,
+      );
     } else if (e.type === 'log') {
       if (this.tty) process.stderr.write('\r\x1b[K');
       err(`${e.level}: ${e.message}`);
@@ -150,15 +172,25 @@ function bundledWasmPath(): string | undefined {
 }
 
 async function trainCommand(argv: string[]): Promise<number> {
-  const { positional, flags } = parseArgs(argv, ['out', 'epochs', 'max-steps', 'backend', 'engine', 'python', 'processes']);
+  const { positional, flags } = parseArgs(argv, [
+    'out',
+    'epochs',
+    'max-steps',
+    'backend',
+    'engine',
+    'python',
+    'processes',
+  ]);
   if (positional.length !== 1) throw new UsageError('train takes one CONFIG');
   const configFile = path.resolve(positional[0]);
   const backend = flags.get('backend') as BackendName | undefined;
-  if (backend && !BACKENDS.includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got '${backend}'`);
+  if (backend && !BACKENDS.includes(backend))
+    throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got '${backend}'`);
   const epochs = positiveInt(flags, 'epochs');
   const maxSteps = positiveInt(flags, 'max-steps');
   const engine = flags.get('engine');
-  if (engine !== undefined && engine !== 'tfjs' && engine !== 'pytorch') throw new UsageError(`--engine must be tfjs or pytorch, got '${engine}'`);
+  if (engine !== undefined && engine !== 'tfjs' && engine !== 'pytorch')
+    throw new UsageError(`--engine must be tfjs or pytorch, got '${engine}'`);
   const processes = positiveInt(flags, 'processes');
   const checked = loadConfigFile(configFile);
   for (const e of checked.errors) err(formatError(e));
@@ -238,7 +270,9 @@ function report(argv: string[]): number {
   }
   out(`${log.started.name} (${log.started.runId}), backend ${log.started.backend}`);
   printOutcome(log);
-  out(`layer rotation curves: ${writeCurves(log, path.resolve(flags.get('svg') ?? path.join(path.dirname(file), 'curves.svg')))}`);
+  out(
+    `layer rotation curves: ${writeCurves(log, path.resolve(flags.get('svg') ?? path.join(path.dirname(file), 'curves.svg')))}`,
+  );
   return 0;
 }
 

@@ -21,10 +21,14 @@ export function activate(context: vscode.ExtensionContext): void {
   // `c` is not among the subscriptions: deactivate() disposes it, once the runners have stopped.
   context.subscriptions.push(
     ...registerCommands(c),
-    vscode.window.registerWebviewViewProvider(MONITOR_VIEW, c.monitor, { webviewOptions: { retainContextWhenHidden: true } }),
+    vscode.window.registerWebviewViewProvider(MONITOR_VIEW, c.monitor, {
+      webviewOptions: { retainContextWhenHidden: true },
+    }),
     vscode.window.createTreeView('layerRotation.runs', { treeDataProvider: new RunsTree(c.runs) }),
     new Diagnostics(c.runs, c.config),
-    vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new LaggingLayerFixes(), { providedCodeActionKinds: LaggingLayerFixes.kinds }),
+    vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new LaggingLayerFixes(), {
+      providedCodeActionKinds: LaggingLayerFixes.kinds,
+    }),
     vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, new ConfigLenses(c.runs)),
     new TrainingStatus(c.runs),
     new LogDiagnostics(c.runs),
@@ -33,13 +37,18 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     c.runs.onDidFinish(({ run, finished }) => {
       if (finished.status === 'failed') {
-        void vscode.window.showErrorMessage(`Training ${run.log.started?.name ?? run.runId} failed: ${finished.reason}`, 'Show Log').then((choice) => {
-          if (choice) c.output.show(true);
-        });
+        void vscode.window
+          .showErrorMessage(`Training ${run.log.started?.name ?? run.runId} failed: ${finished.reason}`, 'Show Log')
+          .then((choice) => {
+            if (choice) c.output.show(true);
+          });
       } else if (finished.status === 'completed') {
-        const acc = finished.testAccuracy === null ? '' : `: ${(100 * finished.testAccuracy).toFixed(2)}% test accuracy`;
+        const acc =
+          finished.testAccuracy === null ? '' : `: ${(100 * finished.testAccuracy).toFixed(2)}% test accuracy`;
         const lag = finished.lagging.length ? `, ${finished.lagging.length} lagging layer(s)` : ', no lagging layer';
-        void vscode.window.showInformationMessage(`Training ${run.log.started?.name ?? run.runId} completed${acc}${lag}.`);
+        void vscode.window.showInformationMessage(
+          `Training ${run.log.started?.name ?? run.runId} completed${acc}${lag}.`,
+        );
       }
     }),
   );

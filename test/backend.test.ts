@@ -3,10 +3,10 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError, backendSummary, selectBackend } from '../src/engine/backend/select';
 
@@ -32,7 +32,10 @@ const skipIfNode = nodeInstalled ? 'tfjs-node is installed on this machine' : fa
 function writeFakePackage(dir: string, pkg: string, body?: string): string {
   const folder = path.join(dir, 'node_modules', ...pkg.split('/'));
   fs.mkdirSync(folder, { recursive: true });
-  fs.writeFileSync(path.join(folder, 'package.json'), JSON.stringify({ name: pkg, version: '9.9.9', main: 'index.js' }));
+  fs.writeFileSync(
+    path.join(folder, 'package.json'),
+    JSON.stringify({ name: pkg, version: '9.9.9', main: 'index.js' }),
+  );
   const core = JSON.stringify(require.resolve('@tensorflow/tfjs-core'));
   const cpu = JSON.stringify(require.resolve('@tensorflow/tfjs-backend-cpu'));
   const registers = `
@@ -61,7 +64,10 @@ test('auto picks wasm here, after reporting both tfjs-node packages missing', { 
   assert.equal(info.tfBackend, 'wasm');
   assert.equal(tf.getBackend(), 'wasm');
   assert.match(info.description, /^wasm \((SIMD|no SIMD), \d+ threads?\)$/);
-  assert.deepEqual(info.tried.map((t) => t.name), ['node-gpu', 'node']);
+  assert.deepEqual(
+    info.tried.map((t) => t.name),
+    ['node-gpu', 'node'],
+  );
   assert.match(info.tried[0].reason, /@tensorflow\/tfjs-node-gpu is not installed/);
   assert.match(info.tried[1].reason, /@tensorflow\/tfjs-node is not installed/);
   assert.ok(logs.some((m) => m.includes('skipped')));
@@ -69,7 +75,9 @@ test('auto picks wasm here, after reporting both tfjs-node packages missing', { 
 });
 
 for (const name of ['node', 'node-gpu'] as const) {
-  test(`explicit '${name}' throws a BackendError with the install hint when it is not installed`, { skip: skipIfNode }, async () => {
+  test(`explicit '${name}' throws a BackendError with the install hint when it is not installed`, {
+    skip: skipIfNode,
+  }, async () => {
     const pkg = name === 'node' ? '@tensorflow/tfjs-node' : '@tensorflow/tfjs-node-gpu';
     await assert.rejects(selectBackend(name), (err: unknown) => {
       assert.ok(err instanceof BackendError);
@@ -88,7 +96,10 @@ for (const name of ['cpu', 'wasm'] as const) {
     assert.equal(info.tfBackend, name);
     assert.deepEqual(info.tried, []);
     assert.equal(tf.getBackend(), name);
-    assert.equal(tf.tidy(() => tf.add(tf.scalar(2), tf.scalar(3)).dataSync()[0]), 5);
+    assert.equal(
+      tf.tidy(() => tf.add(tf.scalar(2), tf.scalar(3)).dataSync()[0]),
+      5,
+    );
     assert.equal(tf.getBackend(), name);
     assert.ok(backendSummary().startsWith(info.description));
   });
@@ -103,7 +114,10 @@ test('an installed tfjs-node next to the config is found, loaded and used', asyn
     assert.equal(info.tfBackend, 'tensorflow');
     assert.equal(tf.getBackend(), 'tensorflow');
     assert.equal(info.description, '@tensorflow/tfjs-node 9.9.9 (TensorFlow C library, CPU)');
-    assert.equal(tf.tidy(() => tf.sum(tf.tensor1d([1, 2, 3])).dataSync()[0]), 6);
+    assert.equal(
+      tf.tidy(() => tf.sum(tf.tensor1d([1, 2, 3])).dataSync()[0]),
+      6,
+    );
   } finally {
     unloadFake(file);
   }
@@ -122,36 +136,62 @@ test('auto prefers tfjs-node-gpu, then tfjs-node, and records what it skipped', 
     assert.deepEqual(asked, ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']);
     assert.equal(info.name, 'node');
     assert.equal(tf.getBackend(), 'tensorflow');
-    assert.deepEqual(info.tried.map((t) => t.name), ['node-gpu']);
+    assert.deepEqual(
+      info.tried.map((t) => t.name),
+      ['node-gpu'],
+    );
   } finally {
     unloadFake(file);
   }
 });
 
 test('a tfjs-node that fails to load, or registers nothing, is reported; auto falls back', async () => {
-  const broken = writeFakePackage(path.join(tmpRoot, 'broken'), '@tensorflow/tfjs-node-gpu', 'throw new Error("libtensorflow.so: cannot open shared object file");');
+  const broken = writeFakePackage(
+    path.join(tmpRoot, 'broken'),
+    '@tensorflow/tfjs-node-gpu',
+    'throw new Error("libtensorflow.so: cannot open shared object file");',
+  );
   const empty = writeFakePackage(path.join(tmpRoot, 'empty'), '@tensorflow/tfjs-node', 'module.exports = {};');
   const resolve = (id: string) => (id === '@tensorflow/tfjs-node-gpu' ? broken : empty);
   await assert.rejects(selectBackend('node-gpu', { resolve }), (err: unknown) => {
     assert.ok(err instanceof BackendError);
-    assert.match(err.message, /@tensorflow\/tfjs-node-gpu is installed \(.*\) but failed to load: libtensorflow\.so: cannot open shared object file/);
+    assert.match(
+      err.message,
+      /@tensorflow\/tfjs-node-gpu is installed \(.*\) but failed to load: libtensorflow\.so: cannot open shared object file/,
+    );
     return true;
   });
   await assert.rejects(selectBackend('node', { resolve }), /registered no 'tensorflow' backend/);
   const info = await selectBackend('auto', { resolve });
   assert.equal(info.name, 'wasm');
-  assert.deepEqual(info.tried.map((t) => t.name), ['node-gpu', 'node']);
+  assert.deepEqual(
+    info.tried.map((t) => t.name),
+    ['node-gpu', 'node'],
+  );
   assert.match(info.tried[0].reason, /failed to load/);
   delete require.cache[broken];
   delete require.cache[empty];
 });
 
 test('an unknown backend name is a BackendError', async () => {
-  await assert.rejects(selectBackend('gpu' as never), (err: unknown) => err instanceof BackendError && /unknown backend 'gpu'/.test(err.message));
+  await assert.rejects(
+    selectBackend('gpu' as never),
+    (err: unknown) => err instanceof BackendError && /unknown backend 'gpu'/.test(err.message),
+  );
 });
 
 // wasm initializes once per process, so where it loads its binaries from is checked in children.
-function selectInChild(name: string, wasmPath: string): { ok: boolean; name?: string; tfBackend?: string; tried?: { name: string; reason: string }[]; error?: string; isBackendError?: boolean } {
+function selectInChild(
+  name: string,
+  wasmPath: string,
+): {
+  ok: boolean;
+  name?: string;
+  tfBackend?: string;
+  tried?: { name: string; reason: string }[];
+  error?: string;
+  isBackendError?: boolean;
+} {
   const backendModule = JSON.stringify(require.resolve('../src/engine/backend/select'));
   const script = `
 const { selectBackend, BackendError } = require(${backendModule});

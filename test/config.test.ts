@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import {
   CONFIG_DEFAULTS,
   CONFIG_SCHEMA,
@@ -99,25 +99,49 @@ test('a minimal config is valid and gets every default', () => {
 });
 
 test('the pytorch engine and its options; options of the other engine are warned about', () => {
-  const c = configOf(withSection('model', '{ "type": "mlp", "hidden": [10] }', '"engine": "pytorch", "pytorch": { "device": "cpu", "processes": 2 }'));
+  const c = configOf(
+    withSection(
+      'model',
+      '{ "type": "mlp", "hidden": [10] }',
+      '"engine": "pytorch", "pytorch": { "device": "cpu", "processes": 2 }',
+    ),
+  );
   assert.equal(c.engine, 'pytorch');
   assert.deepEqual(c.pytorch, { device: 'cpu', processes: 2 });
-  const partial = configOf(withSection('model', '{ "type": "mlp", "hidden": [10] }', '"engine": "pytorch", "pytorch": { "processes": 4 }'));
+  const partial = configOf(
+    withSection('model', '{ "type": "mlp", "hidden": [10] }', '"engine": "pytorch", "pytorch": { "processes": 4 }'),
+  );
   assert.deepEqual(partial.pytorch, { device: 'auto', processes: 4 });
 
-  const bad = check(withSection('model', '{ "type": "mlp", "hidden": [10] }', '"engine": "jax", "pytorch": { "processes": 0 }'));
+  const bad = check(
+    withSection('model', '{ "type": "mlp", "hidden": [10] }', '"engine": "jax", "pytorch": { "processes": 0 }'),
+  );
   assert.equal(bad.ok, false);
   const messages = bad.errors.map((e) => `${e.path.join('.')}: ${e.message}`);
-  assert.ok(messages.some((m) => m.startsWith('engine:') && /tfjs/.test(m) && /pytorch/.test(m)), messages.join('\n'));
-  assert.ok(messages.some((m) => m.startsWith('pytorch.processes:')), messages.join('\n'));
+  assert.ok(
+    messages.some((m) => m.startsWith('engine:') && /tfjs/.test(m) && /pytorch/.test(m)),
+    messages.join('\n'),
+  );
+  assert.ok(
+    messages.some((m) => m.startsWith('pytorch.processes:')),
+    messages.join('\n'),
+  );
 
-  const warned = check(withSection('model', '{ "type": "mlp", "hidden": [10] }', '"engine": "pytorch", "backend": "wasm"'));
+  const warned = check(
+    withSection('model', '{ "type": "mlp", "hidden": [10] }', '"engine": "pytorch", "backend": "wasm"'),
+  );
   assert.ok(warned.ok);
-  assert.deepEqual(warned.errors.map((e) => [e.path.join('.'), e.severity]), [['backend', 'warning']]);
+  assert.deepEqual(
+    warned.errors.map((e) => [e.path.join('.'), e.severity]),
+    [['backend', 'warning']],
+  );
   assert.match(warned.errors[0].message, /ignored by the pytorch engine/);
   const warnedTfjs = check(withSection('model', '{ "type": "mlp", "hidden": [10] }', '"pytorch": { "processes": 2 }'));
   assert.ok(warnedTfjs.ok);
-  assert.deepEqual(warnedTfjs.errors.map((e) => [e.path.join('.'), e.severity]), [['pytorch', 'warning']]);
+  assert.deepEqual(
+    warnedTfjs.errors.map((e) => [e.path.join('.'), e.severity]),
+    [['pytorch', 'warning']],
+  );
 });
 
 test('model defaults per type, and given values win over defaults', () => {
@@ -163,11 +187,21 @@ test('name, seed, backend and the other sections are read as given', () => {
   assert.equal(c.name, 'run-1');
   assert.equal(c.seed, 7);
   assert.equal(c.backend, 'wasm');
-  assert.deepEqual(c.dataset, { name: 'cifar10', path: 'data/c10', trainSubset: 5000, validationSplit: 0.1, normalize: false });
+  assert.deepEqual(c.dataset, {
+    name: 'cifar10',
+    path: 'data/c10',
+    trainSubset: 5000,
+    validationSplit: 0.1,
+    normalize: false,
+  });
   assert.deepEqual(c.optimizer.layerMultipliers, { output: 0.5 });
   assert.deepEqual(c.schedule.decay, { factor: 0.2, epochs: [80, 90, 97] });
   assert.deepEqual(c.monitoring, { everySteps: 20, recordsPerEpoch: 10, target: 1, lagMargin: 0.3 });
-  assert.deepEqual(c.stopping, { lossBelow: 0.001, plateau: { epochs: 5, tolerance: 0.0001 }, chance: { epochs: 3, margin: 0.02 } });
+  assert.deepEqual(c.stopping, {
+    lossBelow: 0.001,
+    plateau: { epochs: 5, tolerance: 0.0001 },
+    chance: { epochs: 3, margin: 0.02 },
+  });
   assert.equal('$schema' in c, false);
 });
 
@@ -249,7 +283,12 @@ test('wrong enum value: did you mean, with the valid values listed', () => {
   );
   const far = expectOne(withSection('optimizer', '{ "type": "lbfgs", "learningRate": 0.1 }'), 4, 26, "got 'lbfgs'");
   assert.equal(far.message.includes('did you mean'), false);
-  expectOne(withSection('dataset', '{ "name": "mnist" }', '  "backend": "gpu"'), 6, 14, "backend must be one of 'auto', 'node-gpu', 'node', 'wasm', 'cpu', got 'gpu'");
+  expectOne(
+    withSection('dataset', '{ "name": "mnist" }', '  "backend": "gpu"'),
+    6,
+    14,
+    "backend must be one of 'auto', 'node-gpu', 'node', 'wasm', 'cpu', got 'gpu'",
+  );
 });
 
 test('an invalid discriminator gives one error, whatever the other keys', () => {
@@ -257,41 +296,126 @@ test('an invalid discriminator gives one error, whatever the other keys', () => 
   assert.deepEqual(located(r), [
     "2:24 dataset.name must be one of 'mnist', 'cifar10', 'synthetic', got 'cifar'; did you mean 'cifar10'?",
   ]);
-  expectOne(withSection('model', '{ "hidden": [100] }'), 3, 3, "missing required key 'type' in model, one of 'mlp', 'vgg', 'resnet'");
+  expectOne(
+    withSection('model', '{ "hidden": [100] }'),
+    3,
+    3,
+    "missing required key 'type' in model, one of 'mlp', 'vgg', 'resnet'",
+  );
 });
 
 test('a valid discriminator reports only the errors of its branch', () => {
-  const r = check(withSection('dataset', '{ "name": "synthetic", "samples": 100, "testSamples": 10, "inputShape": [4], "classes": 1, "path": "x" }'));
+  const r = check(
+    withSection(
+      'dataset',
+      '{ "name": "synthetic", "samples": 100, "testSamples": 10, "inputShape": [4], "classes": 1, "path": "x" }',
+    ),
+  );
   assert.deepEqual(located(r), [
-    "2:102 dataset.classes must be an integer >= 2, got 1",
+    '2:102 dataset.classes must be an integer >= 2, got 1',
     "2:105 unknown key 'path' in dataset; allowed keys: name, samples, testSamples, inputShape, classes, trainSubset, testSubset, validationSplit, normalize",
   ]);
 });
 
 test('wrong types', () => {
-  expectOne(withSection('optimizer', '{ "type": "sgd", "learningRate": "0.1" }'), 4, 49, "optimizer.learningRate must be a number > 0, got '0.1'");
-  expectOne(withSection('model', '{ "type": "mlp", "hidden": 100 }'), 3, 39, 'model.hidden must be an array of integers >= 1, got 100');
-  expectOne(withSection('optimizer', '{ "type": "sgd", "learningRate": 0.1, "layca": "yes" }'), 4, 63, "optimizer.layca must be true or false, got 'yes'");
+  expectOne(
+    withSection('optimizer', '{ "type": "sgd", "learningRate": "0.1" }'),
+    4,
+    49,
+    "optimizer.learningRate must be a number > 0, got '0.1'",
+  );
+  expectOne(
+    withSection('model', '{ "type": "mlp", "hidden": 100 }'),
+    3,
+    39,
+    'model.hidden must be an array of integers >= 1, got 100',
+  );
+  expectOne(
+    withSection('optimizer', '{ "type": "sgd", "learningRate": 0.1, "layca": "yes" }'),
+    4,
+    63,
+    "optimizer.layca must be true or false, got 'yes'",
+  );
   expectOne('[1, 2]', 1, 1, 'the config must be an object, got an array of 2 items');
 });
 
 test('numbers that must be integers', () => {
-  expectOne(withSection('schedule', '{ "epochs": 2.5, "batchSize": 32 }'), 5, 27, 'schedule.epochs must be an integer >= 1, got 2.5');
-  expectOne(withSection('model', '{ "type": "mlp", "hidden": [100, 0.5] }'), 3, 45, 'model.hidden[1] must be an integer >= 1, got 0.5');
-  expectOne(withSection('dataset', '{ "name": "mnist", "trainSubset": 1.5 }'), 2, 48, 'dataset.trainSubset must be an integer >= 1, got 1.5');
-  expectOne(withSection('dataset', '{ "name": "mnist", "testSubset": 0 }'), 2, 47, 'dataset.testSubset must be an integer >= 1, got 0');
-  expectOne(withSection('dataset', '{ "name": "mnist" }', '  "seed": -1'), 6, 11, 'seed must be an integer in [0, 4294967295], got -1');
-  expectOne(withSection('dataset', '{ "name": "mnist" }', '  "monitoring": { "everySteps": 0.5 }'), 6, 33, 'monitoring.everySteps must be an integer >= 1, got 0.5');
-  expectOne(withSection('model', '{ "type": "resnet", "depth": 32.0001 }'), 3, 41, 'model.depth must be an integer >= 8, got 32.0001');
+  expectOne(
+    withSection('schedule', '{ "epochs": 2.5, "batchSize": 32 }'),
+    5,
+    27,
+    'schedule.epochs must be an integer >= 1, got 2.5',
+  );
+  expectOne(
+    withSection('model', '{ "type": "mlp", "hidden": [100, 0.5] }'),
+    3,
+    45,
+    'model.hidden[1] must be an integer >= 1, got 0.5',
+  );
+  expectOne(
+    withSection('dataset', '{ "name": "mnist", "trainSubset": 1.5 }'),
+    2,
+    48,
+    'dataset.trainSubset must be an integer >= 1, got 1.5',
+  );
+  expectOne(
+    withSection('dataset', '{ "name": "mnist", "testSubset": 0 }'),
+    2,
+    47,
+    'dataset.testSubset must be an integer >= 1, got 0',
+  );
+  expectOne(
+    withSection('dataset', '{ "name": "mnist" }', '  "seed": -1'),
+    6,
+    11,
+    'seed must be an integer in [0, 4294967295], got -1',
+  );
+  expectOne(
+    withSection('dataset', '{ "name": "mnist" }', '  "monitoring": { "everySteps": 0.5 }'),
+    6,
+    33,
+    'monitoring.everySteps must be an integer >= 1, got 0.5',
+  );
+  expectOne(
+    withSection('model', '{ "type": "resnet", "depth": 32.0001 }'),
+    3,
+    41,
+    'model.depth must be an integer >= 8, got 32.0001',
+  );
 });
 
 test('out-of-range values state the range', () => {
-  expectOne(withSection('optimizer', '{ "type": "sgd", "learningRate": 0.1, "alpha": 1 }'), 4, 63, 'optimizer.alpha must be a number in (-1, 1), got 1');
-  expectOne(withSection('optimizer', '{ "type": "sgd", "learningRate": 0.1, "alpha": -1 }'), 4, 63, 'in (-1, 1), got -1');
-  expectOne(withSection('optimizer', '{ "type": "sgd", "learningRate": -0.01 }'), 4, 49, 'optimizer.learningRate must be a number > 0, got -0.01');
+  expectOne(
+    withSection('optimizer', '{ "type": "sgd", "learningRate": 0.1, "alpha": 1 }'),
+    4,
+    63,
+    'optimizer.alpha must be a number in (-1, 1), got 1',
+  );
+  expectOne(
+    withSection('optimizer', '{ "type": "sgd", "learningRate": 0.1, "alpha": -1 }'),
+    4,
+    63,
+    'in (-1, 1), got -1',
+  );
+  expectOne(
+    withSection('optimizer', '{ "type": "sgd", "learningRate": -0.01 }'),
+    4,
+    49,
+    'optimizer.learningRate must be a number > 0, got -0.01',
+  );
   expectOne(withSection('optimizer', '{ "type": "sgd", "learningRate": 0 }'), 4, 49, 'must be a number > 0, got 0');
-  expectOne(withSection('dataset', '{ "name": "mnist", "validationSplit": 1 }'), 2, 52, 'dataset.validationSplit must be a number in [0, 1), got 1');
-  expectOne(withSection('model', '{ "type": "resnet", "depth": 20, "filters": [16, 32] }'), 3, 56, 'model.filters must be an array of 3 integers >= 1, got an array of 2 items');
+  expectOne(
+    withSection('dataset', '{ "name": "mnist", "validationSplit": 1 }'),
+    2,
+    52,
+    'dataset.validationSplit must be a number in [0, 1), got 1',
+  );
+  expectOne(
+    withSection('model', '{ "type": "resnet", "depth": 20, "filters": [16, 32] }'),
+    3,
+    56,
+    'model.filters must be an array of 3 integers >= 1, got an array of 2 items',
+  );
   expectOne(
     withSection('optimizer', '{ "type": "sgd", "learningRate": 0.1, "layerMultipliers": [1, 0] }'),
     4,
@@ -304,17 +428,44 @@ test('missing required keys point at the key of the object that lacks them', () 
   const e = expectOne(withSection('schedule', '{ "epochs": 3 }'), 5, 3, "missing required key 'batchSize' in schedule");
   assert.deepEqual(e.path, ['schedule']);
   assert.equal(e.length, '"schedule"'.length);
-  expectOne(withSection('optimizer', '{ "learningRate": 0.1 }'), 4, 3, "missing required key 'type' in optimizer, one of 'sgd', 'adam', 'rmsprop', 'adagrad'");
-  expectOne(withSection('dataset', '{ "name": "cifar10" }'), 2, 3, "missing required key 'path' in dataset: Folder holding data_batch_1.bin");
-  const top = expectOne('{\n  "dataset": { "name": "mnist" },\n  "model": { "type": "mlp", "hidden": [] },\n  "schedule": { "epochs": 1, "batchSize": 1 }\n}', 1, 1, "missing required key 'optimizer' at the top level");
+  expectOne(
+    withSection('optimizer', '{ "learningRate": 0.1 }'),
+    4,
+    3,
+    "missing required key 'type' in optimizer, one of 'sgd', 'adam', 'rmsprop', 'adagrad'",
+  );
+  expectOne(
+    withSection('dataset', '{ "name": "cifar10" }'),
+    2,
+    3,
+    "missing required key 'path' in dataset: Folder holding data_batch_1.bin",
+  );
+  const top = expectOne(
+    '{\n  "dataset": { "name": "mnist" },\n  "model": { "type": "mlp", "hidden": [] },\n  "schedule": { "epochs": 1, "batchSize": 1 }\n}',
+    1,
+    1,
+    "missing required key 'optimizer' at the top level",
+  );
   assert.equal(top.length, 1);
   assert.deepEqual(top.path, []);
 });
 
 test('resnet depth must be 6n+2, with the nearest valid depths suggested', () => {
-  expectOne(withSection('model', '{ "type": "resnet", "depth": 33 }'), 3, 41, 'model.depth 33 is not a valid ResNet depth', '6n+2', 'nearest valid depths: 32 or 38');
+  expectOne(
+    withSection('model', '{ "type": "resnet", "depth": 33 }'),
+    3,
+    41,
+    'model.depth 33 is not a valid ResNet depth',
+    '6n+2',
+    'nearest valid depths: 32 or 38',
+  );
   expectOne(withSection('model', '{ "type": "resnet", "depth": 9 }'), 3, 41, 'nearest valid depths: 8 or 14');
-  expectOne(withSection('model', '{ "type": "resnet", "depth": 7 }'), 3, 41, 'model.depth must be an integer >= 8, got 7');
+  expectOne(
+    withSection('model', '{ "type": "resnet", "depth": 7 }'),
+    3,
+    41,
+    'model.depth must be an integer >= 8, got 7',
+  );
   assert.equal(resnetBlocksPerStage(32), 5);
   assert.equal(resnetBlocksPerStage(110), 18);
   assert.equal(resnetBlocksPerStage(33), undefined);
@@ -333,13 +484,26 @@ test('vgg convsPerStage must have one entry per stage', () => {
 
 test('CNNs need [height, width, channels] synthetic inputs', () => {
   const dataset = '{ "name": "synthetic", "samples": 10, "testSamples": 5, "inputShape": [64], "classes": 2 }';
-  const text = withSection('dataset', dataset).replace('{ "type": "mlp", "hidden": [100] }', '{ "type": "vgg", "filters": [8] }');
-  expectOne(text, 2, 84, 'a vgg model needs image inputs: dataset.inputShape must be [height, width, channels], got 1 dimension');
+  const text = withSection('dataset', dataset).replace(
+    '{ "type": "mlp", "hidden": [100] }',
+    '{ "type": "vgg", "filters": [8] }',
+  );
+  expectOne(
+    text,
+    2,
+    84,
+    'a vgg model needs image inputs: dataset.inputShape must be [height, width, channels], got 1 dimension',
+  );
   configOf(withSection('dataset', dataset));
 });
 
 test('decay epochs: strictly increasing (error), below schedule.epochs (warning)', () => {
-  const r = check(withSection('schedule', '{ "epochs": 100, "batchSize": 32, "decay": { "factor": 0.2, "epochs": [80, 60, 90, 100] } }'));
+  const r = check(
+    withSection(
+      'schedule',
+      '{ "epochs": 100, "batchSize": 32, "decay": { "factor": 0.2, "epochs": [80, 60, 90, 100] } }',
+    ),
+  );
   assert.equal(r.ok, false);
   assert.deepEqual(located(r), [
     '5:90 schedule.decay.epochs must be strictly increasing: 60 comes after 80',
@@ -348,7 +512,9 @@ test('decay epochs: strictly increasing (error), below schedule.epochs (warning)
 });
 
 test('warnings alone keep the config valid', () => {
-  const r = check(withSection('schedule', '{ "epochs": 10, "batchSize": 32, "decay": { "factor": 0.2, "epochs": [5, 10] } }'));
+  const r = check(
+    withSection('schedule', '{ "epochs": 10, "batchSize": 32, "decay": { "factor": 0.2, "epochs": [5, 10] } }'),
+  );
   assert.ok(r.ok);
   assert.equal(r.errors.length, 1);
   assert.equal(r.errors[0].severity, 'warning');
@@ -362,16 +528,23 @@ test('warnings alone keep the config valid', () => {
 test('a warmup as long as training is warned about', () => {
   const r = check(withSection('schedule', '{ "epochs": 2, "batchSize": 32, "warmupEpochs": 2 }'));
   assert.ok(r.ok);
-  assert.deepEqual(located(r), ['5:63 schedule.warmupEpochs 2 is not below schedule.epochs 2: the warmup never ends (warning)']);
-  assert.equal(configOf(withSection('schedule', '{ "epochs": 2, "batchSize": 32, "warmupEpochs": 0.5 }')).schedule.warmupEpochs, 0.5);
+  assert.deepEqual(located(r), [
+    '5:63 schedule.warmupEpochs 2 is not below schedule.epochs 2: the warmup never ends (warning)',
+  ]);
+  assert.equal(
+    configOf(withSection('schedule', '{ "epochs": 2, "batchSize": 32, "warmupEpochs": 0.5 }')).schedule.warmupEpochs,
+    0.5,
+  );
 });
 
 test('options the chosen optimizer does not use are warned about', () => {
   const r = check(withSection('optimizer', '{ "type": "adam", "learningRate": 0.001, "momentum": 0.9, "beta1": 0.8 }'));
   assert.ok(r.ok);
-  assert.deepEqual(located(r), ["4:57 optimizer.momentum is ignored by adam (it applies to sgd) (warning)"]);
+  assert.deepEqual(located(r), ['4:57 optimizer.momentum is ignored by adam (it applies to sgd) (warning)']);
   const nesterov = check(withSection('optimizer', '{ "type": "sgd", "learningRate": 0.1, "nesterov": true }'));
-  assert.deepEqual(located(nesterov), ['4:66 optimizer.nesterov has no effect without momentum: set optimizer.momentum > 0 (warning)']);
+  assert.deepEqual(located(nesterov), [
+    '4:66 optimizer.nesterov has no effect without momentum: set optimizer.momentum > 0 (warning)',
+  ]);
 });
 
 test('layerMultipliers as an array must have one entry per kernel layer', () => {
@@ -407,7 +580,12 @@ test('layerMultipliers as an object must name kernel layers', () => {
 });
 
 test('duplicate keys are errors', () => {
-  expectOne(withSection('schedule', '{ "epochs": 3, "batchSize": 32, "epochs": 4 }'), 5, 47, "duplicate key 'epochs' in schedule (also on line 5)");
+  expectOne(
+    withSection('schedule', '{ "epochs": 3, "batchSize": 32, "epochs": 4 }'),
+    5,
+    47,
+    "duplicate key 'epochs' in schedule (also on line 5)",
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -423,10 +601,13 @@ test('syntax errors are reported where they are', () => {
   expectOne('{\n  "seed": 01\n}', 2, 12, 'syntax error: invalid number: JSON numbers cannot have leading zeros');
   expectOne('{\n  "seed": tru,\n  "name": "x"\n}', 2, 11, "syntax error: unexpected text 'tru'; did you mean 'true'?");
   const twoCommas = check('{\n  "seed": 1\n  "name": "a"\n  "backend": "cpu"\n}');
-  assert.deepEqual(located(twoCommas), ["3:3 syntax error: expected ',' between entries", "4:3 syntax error: expected ',' between entries"]);
+  assert.deepEqual(located(twoCommas), [
+    "3:3 syntax error: expected ',' between entries",
+    "4:3 syntax error: expected ',' between entries",
+  ]);
   expectOne('{\n  seed: 1\n}', 2, 3, "syntax error: unexpected text 'seed' (keys and strings need double quotes)");
   expectOne('{\n  "name": "open\n}', 2, 11, 'syntax error: unterminated string');
-  expectOne('{ /* never closed', 1, 3, "unterminated block comment");
+  expectOne('{ /* never closed', 1, 3, 'unterminated block comment');
   expectOne('', 1, 1, 'the file holds no JSON value');
   expectOne('// only a comment\n', 1, 1, 'the file holds no JSON value');
 });
@@ -486,7 +667,10 @@ test('loadConfigFile reads files and reports unreadable ones at 1:1', () => {
       { line: m.errors[0].line, column: m.errors[0].column, file: m.errors[0].file },
       { line: 1, column: 1, file: missing },
     );
-    assert.match(formatError(m.errors[0]), /^.*nope\.layerrot\.json:1:1: cannot read the config file: ENOENT: no such file or directory/);
+    assert.match(
+      formatError(m.errors[0]),
+      /^.*nope\.layerrot\.json:1:1: cannot read the config file: ENOENT: no such file or directory/,
+    );
     assert.match(loadConfigFile(dir).errors[0].message, /EISDIR/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -510,14 +694,27 @@ function model(spec: object): ModelSpec {
 }
 
 test('kernel layers of an MLP', () => {
-  const m = model({ type: 'mlp', hidden: [300, 100], activation: 'relu', kernelInitializer: 'he_normal', useBias: true });
+  const m = model({
+    type: 'mlp',
+    hidden: [300, 100],
+    activation: 'relu',
+    kernelInitializer: 'he_normal',
+    useBias: true,
+  });
   assert.deepEqual(kernelLayerNames(m), ['dense1', 'dense2', 'output']);
   assert.deepEqual(layerSourcePaths(m), [['model', 'hidden', 0], ['model', 'hidden', 1], ['model']]);
   assert.deepEqual(kernelLayerNames(model({ type: 'mlp', hidden: [] })), ['output']);
 });
 
 test('kernel layers of a VGG', () => {
-  const m = model({ type: 'vgg', filters: [32, 64, 128], convsPerStage: [1, 2, 2], dense: [256], kernelSize: 3, batchNorm: true });
+  const m = model({
+    type: 'vgg',
+    filters: [32, 64, 128],
+    convsPerStage: [1, 2, 2],
+    dense: [256],
+    kernelSize: 3,
+    batchNorm: true,
+  });
   assert.deepEqual(kernelLayerNames(m), ['conv1_1', 'conv2_1', 'conv2_2', 'conv3_1', 'conv3_2', 'fc1', 'output']);
   assert.deepEqual(layerSourcePaths(m), [
     ['model', 'filters', 0],
@@ -538,7 +735,15 @@ test('kernel layers of a ResNet: 1 + 6n + 2 shortcuts + 1', () => {
   assert.equal(names.length, 1 + 30 + 2 + 1);
   assert.equal(names[0], 'conv1');
   assert.deepEqual(names.slice(1, 3), ['s1b1_conv1', 's1b1_conv2']);
-  assert.deepEqual(names.slice(9, 16), ['s1b5_conv1', 's1b5_conv2', 's2b1_conv1', 's2b1_conv2', 's2b1_shortcut', 's2b2_conv1', 's2b2_conv2']);
+  assert.deepEqual(names.slice(9, 16), [
+    's1b5_conv1',
+    's1b5_conv2',
+    's2b1_conv1',
+    's2b1_conv2',
+    's2b1_shortcut',
+    's2b2_conv1',
+    's2b2_conv2',
+  ]);
   assert.deepEqual(names.slice(21, 26), ['s2b5_conv2', 's3b1_conv1', 's3b1_conv2', 's3b1_shortcut', 's3b2_conv1']);
   assert.deepEqual(names.slice(-2), ['s3b5_conv2', 'output']);
   assert.equal(new Set(names).size, names.length);
@@ -609,7 +814,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * Walks the filled config along the schema: every schema default must be what the validator
  * filled in where the input had nothing, and everything filled in must be a schema default.
  */
-function compareDefaults(schema: SchemaObject, filled: Record<string, unknown>, input: unknown, at: string, seen: Set<SchemaObject>): void {
+function compareDefaults(
+  schema: SchemaObject,
+  filled: Record<string, unknown>,
+  input: unknown,
+  at: string,
+  seen: Set<SchemaObject>,
+): void {
   const given = isRecord(input) ? input : {};
   const props = propertiesFor(schema, filled);
   for (const [key, raw] of Object.entries(props)) {
@@ -620,7 +831,8 @@ function compareDefaults(schema: SchemaObject, filled: Record<string, unknown>, 
   for (const [key, value] of Object.entries(filled)) {
     const prop = props[key] ? resolve(props[key]) : assert.fail(`${at}.${key} is not in the schema`);
     if (isRecord(value) && prop.type === 'object') compareDefaults(prop, value, given[key], `${at}.${key}`, seen);
-    else if (given[key] === undefined && key !== 'name') assert.ok('default' in prop, `${at}.${key} was filled in without a schema default`);
+    else if (given[key] === undefined && key !== 'name')
+      assert.ok('default' in prop, `${at}.${key} was filled in without a schema default`);
   }
 }
 
@@ -630,7 +842,8 @@ function allSubschemas(s: unknown, out: SchemaObject[] = []): SchemaObject[] {
   else if (isRecord(s)) {
     out.push(s as SchemaObject);
     for (const [k, v] of Object.entries(s)) {
-      if (!['defaultSnippets', 'examples', 'default', 'enum', 'const', 'enumDescriptions', 'required'].includes(k)) allSubschemas(v, out);
+      if (!['defaultSnippets', 'examples', 'default', 'enum', 'const', 'enumDescriptions', 'required'].includes(k))
+        allSubschemas(v, out);
     }
   }
   return out;
@@ -638,7 +851,11 @@ function allSubschemas(s: unknown, out: SchemaObject[] = []): SchemaObject[] {
 
 test("the schema's defaults are the validator's defaults", () => {
   const seen = new Set<SchemaObject>();
-  const models = ['{ "type": "mlp", "hidden": [10] }', '{ "type": "vgg", "filters": [8] }', '{ "type": "resnet", "depth": 8 }'];
+  const models = [
+    '{ "type": "mlp", "hidden": [10] }',
+    '{ "type": "vgg", "filters": [8] }',
+    '{ "type": "resnet", "depth": 8 }',
+  ];
   const datasets = [
     '{ "name": "mnist" }',
     '{ "name": "cifar10", "path": "c" }',
@@ -648,7 +865,9 @@ test("the schema's defaults are the validator's defaults", () => {
   for (const m of models) {
     for (const d of datasets) {
       for (const o of optimizers) {
-        const text = withSection('model', m).replace('{ "name": "mnist" }', d).replace('{ "type": "sgd", "learningRate": 0.1 }', o);
+        const text = withSection('model', m)
+          .replace('{ "name": "mnist" }', d)
+          .replace('{ "type": "sgd", "learningRate": 0.1 }', o);
         const config = configOf(text);
         compareDefaults(SCHEMA, config as unknown as Record<string, unknown>, JSON.parse(text), 'config', seen);
       }
@@ -656,7 +875,8 @@ test("the schema's defaults are the validator's defaults", () => {
   }
   const withDefault = allSubschemas(SCHEMA).filter((s) => 'default' in s);
   assert.ok(withDefault.length >= 25, `only ${withDefault.length} defaults in the schema`);
-  for (const s of withDefault) assert.ok(seen.has(s), `schema default ${JSON.stringify(s.default)} (${s.description}) is never checked`);
+  for (const s of withDefault)
+    assert.ok(seen.has(s), `schema default ${JSON.stringify(s.default)} (${s.description}) is never checked`);
 });
 
 test('the schema closes every object and describes every property', () => {
@@ -664,7 +884,9 @@ test('the schema closes every object and describes every property', () => {
     if (!s.properties || !s.type) continue; // `if` conditions: neither a type nor descriptions
     // Discriminated unions (dataset, model) close their objects in each if/then branch.
     const branches = (s.allOf ?? []).map((b) => resolve(b.then));
-    const closed = s.additionalProperties === false || (branches.length > 0 && branches.every((b) => b.additionalProperties === false));
+    const closed =
+      s.additionalProperties === false ||
+      (branches.length > 0 && branches.every((b) => b.additionalProperties === false));
     assert.ok(closed, `open object: ${s.description}`);
     for (const [key, prop] of Object.entries(s.properties)) {
       const target = resolve(prop);
@@ -685,7 +907,9 @@ test('the schema is draft-07 and requires the four sections', () => {
 // ---------------------------------------------------------------------------------------------
 
 const examplesDir = path.resolve(__dirname, '../../examples');
-const examples = fs.existsSync(examplesDir) ? fs.readdirSync(examplesDir).filter((f) => f.endsWith('.layerrot.json')) : [];
+const examples = fs.existsSync(examplesDir)
+  ? fs.readdirSync(examplesDir).filter((f) => f.endsWith('.layerrot.json'))
+  : [];
 
 test(`every examples/*.layerrot.json validates (${examples.length} found)`, () => {
   for (const f of examples) {

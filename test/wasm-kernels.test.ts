@@ -42,11 +42,24 @@ function assertClose(actual: Float32Array, expected: Float32Array, what: string,
 }
 
 // The public ops for the two kernels are not exported by tfjs-core: call the kernels directly.
-function conv2DBackpropInput(inputShape: number[], dy: tf.Tensor, filter: tf.Tensor, strides: number, pad: Pad, dataFormat = 'NHWC'): tf.Tensor {
+function conv2DBackpropInput(
+  inputShape: number[],
+  dy: tf.Tensor,
+  filter: tf.Tensor,
+  strides: number,
+  pad: Pad,
+  dataFormat = 'NHWC',
+): tf.Tensor {
   return tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, { inputShape, strides, pad, dataFormat });
 }
 
-function conv2DBackpropFilter(x: tf.Tensor, dy: tf.Tensor, filterShape: number[], strides: number, pad: Pad): tf.Tensor {
+function conv2DBackpropFilter(
+  x: tf.Tensor,
+  dy: tf.Tensor,
+  filterShape: number[],
+  strides: number,
+  pad: Pad,
+): tf.Tensor {
   return tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { filterShape, strides, pad, dataFormat: 'NHWC' });
 }
 
@@ -73,7 +86,14 @@ async function convGrads(backend: string, c: ConvCase, fused: boolean): Promise<
       const x4 = xv as tf.Tensor4D;
       const f4 = fv as tf.Tensor4D;
       const y = fused
-        ? tf.fused.conv2d({ x: x4, filter: f4, strides: c.stride, pad: c.pad, bias: tf.tensor1d(c.bias!), activation: 'relu' })
+        ? tf.fused.conv2d({
+            x: x4,
+            filter: f4,
+            strides: c.stride,
+            pad: c.pad,
+            bias: tf.tensor1d(c.bias!),
+            activation: 'relu',
+          })
         : tf.conv2d(x4, f4, c.stride, c.pad);
       return tf.sum(tf.mul(y, tf.tensor(c.r.subarray(0, y.size), y.shape)));
     };
@@ -82,7 +102,17 @@ async function convGrads(backend: string, c: ConvCase, fused: boolean): Promise<
   });
 }
 
-function makeCase(rng: Rng, n: number, h: number, w: number, cin: number, cout: number, k: number, stride: number, pad: Pad): ConvCase {
+function makeCase(
+  rng: Rng,
+  n: number,
+  h: number,
+  w: number,
+  cin: number,
+  cout: number,
+  k: number,
+  stride: number,
+  pad: Pad,
+): ConvCase {
   const ho = pad === 'same' ? Math.ceil(h / stride) : Math.ceil((h - k + 1) / stride);
   const wo = pad === 'same' ? Math.ceil(w / stride) : Math.ceil((w - k + 1) / stride);
   return {
@@ -111,7 +141,10 @@ function* grid(seed: number): Generator<{ name: string; c: ConvCase }> {
           const cin = channels[i % channels.length];
           const cout = channels[(i + 2) % channels.length];
           i++;
-          yield { name: `x[${n},${h},${w},${cin}] k${k} s${stride} ${pad} cout ${cout}`, c: makeCase(rng, n, h, w, cin, cout, k, stride, pad) };
+          yield {
+            name: `x[${n},${h},${w},${cin}] k${k} s${stride} ${pad} cout ${cout}`,
+            c: makeCase(rng, n, h, w, cin, cout, k, stride, pad),
+          };
         }
       }
     }
@@ -139,7 +172,12 @@ for (const fused of [false, true]) {
 
 test('the ResNet shapes: 3x3 and 1x1 stride-2 same convs on even and odd sizes', async () => {
   const rng = new Rng(3);
-  for (const [h, cin, cout, k] of [[8, 4, 8, 3], [8, 4, 8, 1], [7, 3, 6, 1], [9, 8, 16, 3]]) {
+  for (const [h, cin, cout, k] of [
+    [8, 4, 8, 3],
+    [8, 4, 8, 1],
+    [7, 3, 6, 1],
+    [9, 8, 16, 3],
+  ]) {
     const c = makeCase(rng, 3, h, h, cin, cout, k, 2, 'same');
     for (const fused of [false, true]) {
       const [dxCpu, dfCpu] = await convGrads('cpu', c, fused);
@@ -150,15 +188,23 @@ test('the ResNet shapes: 3x3 and 1x1 stride-2 same convs on even and odd sizes',
   }
 });
 
-test('unsupported layouts: NCHW input gradients fall back to wasm\'s own kernel', async () => {
+test("unsupported layouts: NCHW input gradients fall back to wasm's own kernel", async () => {
   const rng = new Rng(4);
   const dy = randomArray(rng, 2 * 3 * 4 * 4);
   const filter = randomArray(rng, 3 * 3 * 2 * 3);
   const run = async (backend: string) => {
     await tf.setBackend(backend);
-    return tf.tidy(() =>
-      conv2DBackpropInput([2, 2, 6, 6], tf.tensor4d(dy, [2, 3, 4, 4]), tf.tensor4d(filter, [3, 3, 2, 3]), 1, 'valid', 'NCHW')
-        .dataSync() as Float32Array);
+    return tf.tidy(
+      () =>
+        conv2DBackpropInput(
+          [2, 2, 6, 6],
+          tf.tensor4d(dy, [2, 3, 4, 4]),
+          tf.tensor4d(filter, [3, 3, 2, 3]),
+          1,
+          'valid',
+          'NCHW',
+        ).dataSync() as Float32Array,
+    );
   };
   const before = wasmKernelStats().inputFallback;
   assertClose(await run('wasm'), await run('cpu'), 'NCHW dx');
@@ -174,7 +220,15 @@ test('the kernels free every intermediate buffer', async () => {
   const pooled = tf.maxPool(x, 2, 2, 'same');
   const backend = tf.engine().backend;
   const callAll = () => {
-    tf.dispose(tf.engine().runKernel(tf.MaxPoolGrad, { dy: pooled, input: x, output: pooled }, { filterSize: 2, strides: 2, pad: 'same' }));
+    tf.dispose(
+      tf
+        .engine()
+        .runKernel(
+          tf.MaxPoolGrad,
+          { dy: pooled, input: x, output: pooled },
+          { filterSize: 2, strides: 2, pad: 'same' },
+        ),
+    );
     for (const pad of ['same', 'valid'] as Pad[]) {
       const dyPad = pad === 'same' ? dy : tf.slice(dy, [0, 0, 0, 0], [4, 4, 4, 5]);
       conv2DBackpropFilter(x, dyPad, [3, 3, 3, 5], 2, pad).dispose();
@@ -213,7 +267,15 @@ test('registering is idempotent and can be undone', async () => {
 });
 
 /** dL/dx of L = sum(maxPool(x) * r) on `backend`. */
-async function maxPoolGrad(backend: string, x: Float32Array, shape: number[], size: number, stride: number, pad: Pad, r: Float32Array): Promise<Float32Array> {
+async function maxPoolGrad(
+  backend: string,
+  x: Float32Array,
+  shape: number[],
+  size: number,
+  stride: number,
+  pad: Pad,
+  r: Float32Array,
+): Promise<Float32Array> {
   await tf.setBackend(backend);
   return tf.tidy(() => {
     const loss = (xv: tf.Tensor) => {
@@ -224,21 +286,40 @@ async function maxPoolGrad(backend: string, x: Float32Array, shape: number[], si
   });
 }
 
-test('wasm max-pool gradients equal cpu\'s, ties included', async () => {
+test("wasm max-pool gradients equal cpu's, ties included", async () => {
   const rng = new Rng(8);
   const before = wasmKernelStats();
   let cases = 0;
-  for (const [size, stride, pad] of [[2, 2, 'valid'], [2, 2, 'same'], [3, 2, 'same'], [3, 2, 'valid'], [3, 1, 'same'], [2, 1, 'valid']] as [number, number, Pad][]) {
-    for (const [h, w, ch] of [[6, 6, 3], [7, 5, 8], [9, 9, 1]]) {
+  for (const [size, stride, pad] of [
+    [2, 2, 'valid'],
+    [2, 2, 'same'],
+    [3, 2, 'same'],
+    [3, 2, 'valid'],
+    [3, 1, 'same'],
+    [2, 1, 'valid'],
+  ] as [number, number, Pad][]) {
+    for (const [h, w, ch] of [
+      [6, 6, 3],
+      [7, 5, 8],
+      [9, 9, 1],
+    ]) {
       const shape = [2, h, w, ch];
       const size4 = 2 * h * w * ch;
       const r = randomArray(rng, size4);
       const continuous = randomArray(rng, size4);
       // Small integers: many windows hold their maximum twice or more.
       const tied = continuous.map((v) => Math.round(v * 2));
-      for (const [what, x] of [['continuous', continuous], ['ties', tied]] as const) {
+      for (const [what, x] of [
+        ['continuous', continuous],
+        ['ties', tied],
+      ] as const) {
         const name = `${what} x[${shape}] pool ${size} s${stride} ${pad}`;
-        assertClose(await maxPoolGrad('wasm', x, shape, size, stride, pad, r), await maxPoolGrad('cpu', x, shape, size, stride, pad, r), name, 1e-6);
+        assertClose(
+          await maxPoolGrad('wasm', x, shape, size, stride, pad, r),
+          await maxPoolGrad('cpu', x, shape, size, stride, pad, r),
+          name,
+          1e-6,
+        );
         cases++;
       }
     }
@@ -251,7 +332,17 @@ class TinyCnn {
   readonly vars: tf.Variable[];
   constructor(rng: Rng) {
     const v = (shape: number[], scale: number) =>
-      tf.tidy(() => tf.variable(tf.tensor(randomArray(rng, shape.reduce((a, b) => a * b, 1)).map((x) => x * scale), shape)));
+      tf.tidy(() =>
+        tf.variable(
+          tf.tensor(
+            randomArray(
+              rng,
+              shape.reduce((a, b) => a * b, 1),
+            ).map((x) => x * scale),
+            shape,
+          ),
+        ),
+      );
     this.vars = [v([3, 3, 1, 6], 0.5), v([6], 0.1), v([3, 3, 6, 8], 0.3), v([8], 0.1), v([8, 3], 0.5), v([3], 0.1)];
   }
 
@@ -280,7 +371,8 @@ function tinyData(rng: Rng, n: number): { x: tf.Tensor4D; labels: tf.Tensor2D } 
   const classes = Array.from({ length: n }, (_, i) => i % 3);
   classes.forEach((cls, s) => {
     const corner = [0, 3, 6][cls];
-    for (let i = corner; i < corner + 4; i++) for (let j = corner; j < corner + 4; j++) pixels[s * 100 + i * 10 + j] += 1;
+    for (let i = corner; i < corner + 4; i++)
+      for (let j = corner; j < corner + 4; j++) pixels[s * 100 + i * 10 + j] += 1;
   });
   return tf.tidy(() => ({
     x: tf.tensor4d(pixels, [n, 10, 10, 1]),
@@ -312,11 +404,14 @@ test('a small CNN trains on wasm like on cpu, without leaking tensors', async ()
   assert.ok(wasm.losses[steps - 1] < wasm.losses[0] * 0.8, `loss went ${wasm.losses.join(' -> ')}`);
   assert.deepEqual(wasm.leaks, new Array(steps).fill(0));
   for (let i = 0; i < steps; i++) {
-    assert.ok(Math.abs(wasm.losses[i] - cpu.losses[i]) < 1e-4, `step ${i}: wasm ${wasm.losses[i]} vs cpu ${cpu.losses[i]}`);
+    assert.ok(
+      Math.abs(wasm.losses[i] - cpu.losses[i]) < 1e-4,
+      `step ${i}: wasm ${wasm.losses[i]} vs cpu ${cpu.losses[i]}`,
+    );
   }
 });
 
-test('wasm matrix products with transposed operands equal cpu\'s, and go through the explicit transpose', async () => {
+test("wasm matrix products with transposed operands equal cpu's, and go through the explicit transpose", async () => {
   const rng = new Rng(21);
   const cases: [number[], number[], boolean, boolean][] = [
     [[64, 30], [64, 20], true, false], // x^T dy: a dense layer's kernel gradient
@@ -325,8 +420,14 @@ test('wasm matrix products with transposed operands equal cpu\'s, and go through
     [[3, 6, 4], [3, 6, 5], true, false], // batched
   ];
   for (const [sa, sb, ta, tb] of cases) {
-    const a = randomArray(rng, sa.reduce((x, y) => x * y, 1));
-    const b = randomArray(rng, sb.reduce((x, y) => x * y, 1));
+    const a = randomArray(
+      rng,
+      sa.reduce((x, y) => x * y, 1),
+    );
+    const b = randomArray(
+      rng,
+      sb.reduce((x, y) => x * y, 1),
+    );
     const product = async (backend: string) => {
       await tf.setBackend(backend);
       return tf.tidy(() => tf.matMul(tf.tensor(a, sa), tf.tensor(b, sb), ta, tb).dataSync() as Float32Array);

@@ -8,15 +8,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../src/engine/backend/select';
 import { Rng } from '../src/engine/rng';
-import { cosineDistance, RotationMonitor, RotationRecord, tanFromCosineDistance } from '../src/engine/rotation';
+import { cosineDistance, RotationMonitor, type RotationRecord, tanFromCosineDistance } from '../src/engine/rotation';
 import {
   createRotationReducer,
-  RotationSums,
+  type RotationSums,
   rotationReducerModuleBytes,
   rotationReducerSupported,
   setWasmRotationReducerEnabled,
   wasmBackendMemory,
-  WasmMemory,
+  type WasmMemory,
   wasmRotationReducer,
 } from '../src/engine/backend/wasm-reduce';
 
@@ -177,7 +177,11 @@ describe('the SIMD rotation kernel on tfjs-backend-wasm', () => {
     const late = arrays[8].map((a) => tf.tensor1d(a));
     const offsets = late.map((t) => backend.getMemoryOffset(t.dataId));
     assert.ok(Math.max(...offsets) >= before, 'a tensor lies beyond the old end');
-    assertSums(reduce(offsets[0], offsets[1], offsets[2], arrays[8][0].length), reference(arrays[8][0], arrays[8][1], arrays[8][2]), 'late tensors');
+    assertSums(
+      reduce(offsets[0], offsets[1], offsets[2], arrays[8][0].length),
+      reference(arrays[8][0], arrays[8][1], arrays[8][2]),
+      'late tensors',
+    );
     big.dispose();
     tf.dispose([...tensors.flat(), ...late]);
   });
@@ -200,7 +204,9 @@ describe('RotationMonitor on wasm (SIMD kernel) agrees with cpu (tf ops) and flo
   /** The kernel values at each record: the initial ones then random steps. */
   function trajectory(): Float32Array[][] {
     const rng = new Rng(21);
-    const values = [SHAPES.map((s) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => 0.1 * rng.normal()))];
+    const values = [
+      SHAPES.map((s) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => 0.1 * rng.normal())),
+    ];
     for (let r = 1; r <= RECORDS; r++) {
       values.push(values[r - 1].map((w, i) => w.map((x) => x + STEP[i] * 0.1 * rng.normal())));
     }

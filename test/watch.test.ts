@@ -2,17 +2,36 @@
 // files in a temporary folder.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { RunLogWatcher, type LogUpdate } from '../src/runlog/watch';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'layerrot-watch-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const started = (name: string) =>
-  JSON.stringify({ v: 1, time: 1, type: 'run_started', runId: name, name, engine: 'pytorch', backend: 'cuda', layers: [{ name: 'fc', kind: 'dense', shape: [2, 2], params: 6 }] }) + '\n';
-const rot = (step: number) => JSON.stringify({ v: 1, time: step, type: 'rotation', step, epoch: step / 10, distances: [step / 100], rotation: [0], steps: 1 }) + '\n';
+  `${JSON.stringify({
+    v: 1,
+    time: 1,
+    type: 'run_started',
+    runId: name,
+    name,
+    engine: 'pytorch',
+    backend: 'cuda',
+    layers: [{ name: 'fc', kind: 'dense', shape: [2, 2], params: 6 }],
+  })}\n`;
+const rot = (step: number) =>
+  `${JSON.stringify({
+    v: 1,
+    time: step,
+    type: 'rotation',
+    step,
+    epoch: step / 10,
+    distances: [step / 100],
+    rotation: [0],
+    steps: 1,
+  })}\n`;
 
 function write(file: string, text: string): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -53,7 +72,7 @@ async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<vo
 
 test('finds existing logs in nested folders, ignores node_modules, follows appends, new runs, removals', async () => {
   const root = path.join(tmp, 'ws1');
-  const a = write(path.join(root, 'runs', 'a', 'events.jsonl'), started('a') + rot(1) + 'garbage\n' + rot(2));
+  const a = write(path.join(root, 'runs', 'a', 'events.jsonl'), `${started('a') + rot(1)}garbage\n${rot(2)}`);
   const b = write(path.join(root, 'deep', 'er', 'still', 'b', 'events.jsonl'), started('b'));
   write(path.join(root, 'node_modules', 'pkg', 'events.jsonl'), started('nm'));
   write(path.join(root, '.git', 'events.jsonl'), started('git'));
@@ -94,10 +113,13 @@ test('finds existing logs in nested folders, ignores node_modules, follows appen
     await waitFor('an append to the new run', () => log.events.get(c)?.length === 3);
 
     // Replaced by a rename over it: a reset, then the new content.
-    const next = c + '.tmp';
+    const next = `${c}.tmp`;
     fs.writeFileSync(next, started('c2') + rot(1) + rot(2) + rot(3));
     fs.renameSync(next, c);
-    await waitFor('the replacement', () => log.updates.some((u) => u.file === c && u.chunk.reset) && log.events.get(c)?.length === 4);
+    await waitFor(
+      'the replacement',
+      () => log.updates.some((u) => u.file === c && u.chunk.reset) && log.events.get(c)?.length === 4,
+    );
 
     // Removal, of a file and of a whole run folder.
     fs.rmSync(b);
@@ -139,7 +161,10 @@ test('addRoot of a folder elsewhere, removeRoot, and the glob option', async () 
     assert.equal(log.updates.length, n, 'nothing from a removed root');
     // Added again: found again, with its whole content.
     w.addRoot(outside);
-    await waitFor('the log found again', () => log.added.filter((f) => f === y).length === 2 && log.events.get(y)!.length === 7);
+    await waitFor(
+      'the log found again',
+      () => log.added.filter((f) => f === y).length === 2 && log.events.get(y)!.length === 7,
+    );
     assert.deepEqual(log.events.get(y)!.slice(3), ['run_started', 1, 2, 3]);
   } finally {
     await w.close();
@@ -147,7 +172,12 @@ test('addRoot of a folder elsewhere, removeRoot, and the glob option', async () 
 });
 
 test('close() leaves no handles behind', async () => {
-  const handles = () => process.getActiveResourcesInfo().filter((r) => r !== 'Timeout').sort().join(' ');
+  const handles = () =>
+    process
+      .getActiveResourcesInfo()
+      .filter((r) => r !== 'Timeout')
+      .sort()
+      .join(' ');
   const root = path.join(tmp, 'ws3');
   const f = write(path.join(root, 'a', 'events.jsonl'), started('a'));
   const w = new RunLogWatcher({ roots: [root] });

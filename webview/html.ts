@@ -14,7 +14,10 @@ export interface MonitorHtmlOptions {
 }
 
 function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
 }
 
 /** The content security policy of the page: nothing but the extension's own script and styles. */
@@ -23,7 +26,8 @@ export function monitorCsp(cspSource: string, nonce: string): string {
 }
 
 export function monitorHtml({ scriptUri, styleUri, cspSource, nonce, title }: MonitorHtmlOptions): string {
-  if (!/^[A-Za-z0-9+/=_-]{8,}$/.test(nonce)) throw new Error('monitorHtml: the nonce must be at least 8 letters or digits');
+  if (!/^[A-Za-z0-9+/=_-]{8,}$/.test(nonce))
+    throw new Error('monitorHtml: the nonce must be at least 8 letters or digits');
   const csp = escapeHtml(monitorCsp(cspSource, nonce));
   return `<!DOCTYPE html>
 <html lang="en">

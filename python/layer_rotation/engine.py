@@ -52,6 +52,7 @@ class StopFlags:
             if self.requested:
                 os._exit(130)  # a second signal: give up at once
             self.requested = True
+
         for s in (signal.SIGINT, signal.SIGTERM):
             try:
                 signal.signal(s, handler)
@@ -114,8 +115,10 @@ class Dist:
         self.enabled = self.world > 1
         cuda = device_choice == "cuda" or (device_choice == "auto" and torch.cuda.is_available())
         if device_choice == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError("pytorch.device is cuda but torch sees no CUDA device (torch %s, CUDA build: %s)"
-                               % (torch.__version__, torch.version.cuda))
+            raise RuntimeError(
+                "pytorch.device is cuda but torch sees no CUDA device (torch %s, CUDA build: %s)"
+                % (torch.__version__, torch.version.cuda)
+            )
         if cuda:
             self.device = torch.device("cuda", self.local_rank % max(1, torch.cuda.device_count()))
             torch.cuda.set_device(self.device)
@@ -124,6 +127,7 @@ class Dist:
         self.backend = "nccl" if cuda else "gloo"
         if self.enabled:
             import torch.distributed as dist
+
             dist.init_process_group(self.backend)
             self.dist = dist
 
@@ -150,8 +154,22 @@ class Dist:
             self.dist.destroy_process_group()
 
 
-def train(config, emit, run_id, config_file=None, epochs=None, max_steps=None, records_per_epoch=None, device="auto",
-          threads=None, mnist_dir=None, warnings=(), stop=None, dist=None, progress=None):
+def train(
+    config,
+    emit,
+    run_id,
+    config_file=None,
+    epochs=None,
+    max_steps=None,
+    records_per_epoch=None,
+    device="auto",
+    threads=None,
+    mnist_dir=None,
+    warnings=(),
+    stop=None,
+    dist=None,
+    progress=None,
+):
     """Trains `config` (a defaulted TrainingConfig dict), calling emit(event) for every event
     (emit is a no-op on ranks other than 0). Returns the run_finished event (without v/time)."""
     started = time.time()
@@ -165,12 +183,24 @@ def train(config, emit, run_id, config_file=None, epochs=None, max_steps=None, r
         final, lagging = [], []
         if model is not None and tracker is not None:
             final, _ = tracker.record()
-            lagging = lag_below_target([l["name"] for l in model.layers], final, config["monitoring"]["target"],
-                                       config["monitoring"]["lagMargin"])
-        e = {"type": "run_finished", "status": status, "reason": reason, "step": state["step"],
-             "epoch": state["step"] / state["steps_per_epoch"], "finalDistances": final,
-             "testLoss": test[0] if test else None, "testAccuracy": test[1] if test else None,
-             "lagging": lagging, "seconds": time.time() - started}
+            lagging = lag_below_target(
+                [l["name"] for l in model.layers],
+                final,
+                config["monitoring"]["target"],
+                config["monitoring"]["lagMargin"],
+            )
+        e = {
+            "type": "run_finished",
+            "status": status,
+            "reason": reason,
+            "step": state["step"],
+            "epoch": state["step"] / state["steps_per_epoch"],
+            "finalDistances": final,
+            "testLoss": test[0] if test else None,
+            "testAccuracy": test[1] if test else None,
+            "lagging": lagging,
+            "seconds": time.time() - started,
+        }
         emit(e)
         return e
 
@@ -183,8 +213,14 @@ def train(config, emit, run_id, config_file=None, epochs=None, max_steps=None, r
             torch.set_num_threads(max(1, _usable_cpus() // local))
         config_dir = os.path.dirname(os.path.abspath(config_file)) if config_file else os.getcwd()
         flatten = config["model"]["type"] == "mlp"
-        data = load_dataset(config["dataset"], config["seed"], flatten, config_dir=config_dir, mnist_dir=mnist_dir,
-                            search_dirs=[config_dir, os.getcwd()]).to(dist.device)
+        data = load_dataset(
+            config["dataset"],
+            config["seed"],
+            flatten,
+            config_dir=config_dir,
+            mnist_dir=mnist_dir,
+            search_dirs=[config_dir, os.getcwd()],
+        ).to(dist.device)
         model = build_model(config["model"], data.input_shape, data.classes, config["seed"]).to(dist.device)
         names = [l["name"] for l in model.layers]
         opt_spec = config["optimizer"]
@@ -194,6 +230,7 @@ def train(config, emit, run_id, config_file=None, epochs=None, max_steps=None, r
         net = model
         if dist.enabled:
             from torch.nn.parallel import DistributedDataParallel as DDP
+
             net = DDP(model, device_ids=[dist.device] if dist.device.type == "cuda" else None)
 
         epochs = epochs or config["schedule"]["epochs"]
@@ -206,23 +243,44 @@ def train(config, emit, run_id, config_file=None, epochs=None, max_steps=None, r
         every = (None if records_per_epoch else config["monitoring"].get("everySteps")) or max(1, spe // rpe)
         batch_every = max(1, min(every, spe // BATCH_EVENTS_PER_EPOCH))
 
-        desc = "PyTorch %s, %s, %d thread%s" % (torch.__version__.split("+")[0], _device_text(dist.device),
-                                               torch.get_num_threads(), "" if torch.get_num_threads() == 1 else "s")
+        desc = "PyTorch %s, %s, %d thread%s" % (
+            torch.__version__.split("+")[0],
+            _device_text(dist.device),
+            torch.get_num_threads(),
+            "" if torch.get_num_threads() == 1 else "s",
+        )
         if dist.enabled:
             desc += ", %d processes (%s)" % (dist.world, dist.backend)
-        emit({
-            "type": "run_started", "runId": run_id, "name": config["name"],
-            "configFile": os.path.abspath(config_file) if config_file else None,
-            "engine": "pytorch", "backend": dist.device.type, "backendDescription": desc,
-            "dataset": {"name": data.name, "train": data.train.n, "validation": data.validation.n, "test": data.test.n,
-                        "inputShape": data.input_shape, "classes": data.classes},
-            "model": config["model"]["type"],
-            "optimizer": opt_spec["type"] + ("-layca" if opt_spec["layca"] else ""),
-            "layers": model.layers, "epochs": epochs, "stepsPerEpoch": spe, "batchSize": batch_size, "totalSteps": total,
-            "target": config["monitoring"]["target"], "lagMargin": config["monitoring"]["lagMargin"],
-            "seed": config["seed"],
-            "schedule": _schedule(config, multipliers),
-        })
+        emit(
+            {
+                "type": "run_started",
+                "runId": run_id,
+                "name": config["name"],
+                "configFile": os.path.abspath(config_file) if config_file else None,
+                "engine": "pytorch",
+                "backend": dist.device.type,
+                "backendDescription": desc,
+                "dataset": {
+                    "name": data.name,
+                    "train": data.train.n,
+                    "validation": data.validation.n,
+                    "test": data.test.n,
+                    "inputShape": data.input_shape,
+                    "classes": data.classes,
+                },
+                "model": config["model"]["type"],
+                "optimizer": opt_spec["type"] + ("-layca" if opt_spec["layca"] else ""),
+                "layers": model.layers,
+                "epochs": epochs,
+                "stepsPerEpoch": spe,
+                "batchSize": batch_size,
+                "totalSteps": total,
+                "target": config["monitoring"]["target"],
+                "lagMargin": config["monitoring"]["lagMargin"],
+                "seed": config["seed"],
+                "schedule": _schedule(config, multipliers),
+            }
+        )
         progress("training %s: %d epochs of %d steps on %s" % (config["name"], epochs, spe, desc))
         for message in list(warnings) + list(data.warnings):
             emit({"type": "log", "level": "warning", "message": message})
@@ -246,9 +304,13 @@ def train(config, emit, run_id, config_file=None, epochs=None, max_steps=None, r
             for b in range(spe):
                 if step >= total:
                     break
-                idx = order[b * batch_size:(b + 1) * batch_size]
-                lr = learning_rate_at(opt_spec["learningRate"], config["schedule"].get("decay"),
-                                      config["schedule"]["warmupEpochs"], step / spe)
+                idx = order[b * batch_size : (b + 1) * batch_size]
+                lr = learning_rate_at(
+                    opt_spec["learningRate"],
+                    config["schedule"].get("decay"),
+                    config["schedule"]["warmupEpochs"],
+                    step / spe,
+                )
                 for g in optimizer.param_groups:
                     g["lr"] = lr * g["lr_multiplier"]
                 sums = _train_step(net, optimizer, data.train, idx, dist)
@@ -262,33 +324,72 @@ def train(config, emit, run_id, config_file=None, epochs=None, max_steps=None, r
                     window.zero_()
                     loss = loss_sum / n
                     if not math.isfinite(loss):
-                        raise EndRun("failed", "the loss became %s by step %d (epoch %.2f, learning rate %g): lower "
-                                     "optimizer.learningRate, or turn on Layca" % ("NaN" if math.isnan(loss) else loss, step, step / spe, lr))
-                    emit({"type": "batch", "step": step, "epoch": step / spe, "loss": loss, "accuracy": correct / n,
-                          "learningRate": lr})
+                        raise EndRun(
+                            "failed",
+                            "the loss became %s by step %d (epoch %.2f, learning rate %g): lower "
+                            "optimizer.learningRate, or turn on Layca"
+                            % ("NaN" if math.isnan(loss) else loss, step, step / spe, lr),
+                        )
+                    emit(
+                        {
+                            "type": "batch",
+                            "step": step,
+                            "epoch": step / spe,
+                            "loss": loss,
+                            "accuracy": correct / n,
+                            "learningRate": lr,
+                        }
+                    )
                     last_batch = step
                 if step - last_record >= every or last:
                     if tracker:
                         d, r = tracker.record()
-                        emit({"type": "rotation", "step": step, "epoch": step / spe, "distances": d, "rotation": r,
-                              "steps": step - last_record})
+                        emit(
+                            {
+                                "type": "rotation",
+                                "step": step,
+                                "epoch": step / spe,
+                                "distances": d,
+                                "rotation": r,
+                                "steps": step - last_record,
+                            }
+                        )
                     last_record = step
                 reason = stop.check()
                 if dist.enabled:
                     reason = _agree_stop(dist, reason)
                 if reason:
-                    raise EndRun("stopped", ("stopped: %s" % reason if reason != "on request" else "stopped on request")
-                                 + " at step %d" % step)
+                    raise EndRun(
+                        "stopped",
+                        ("stopped: %s" % reason if reason != "on request" else "stopped on request")
+                        + " at step %d" % step,
+                    )
             seconds = time.time() - t0
             loss_sum, correct, n = dist.all_sum(epoch_sums.tolist())
             val = evaluate(model, data.validation, dist) if data.validation.n else None
-            end = {"type": "epoch_end", "epoch": epoch + 1, "step": step, "loss": loss_sum / n, "accuracy": correct / n,
-                   "valLoss": val[0] if val else None, "valAccuracy": val[1] if val else None, "seconds": seconds,
-                   "samplesPerSecond": n / seconds if seconds > 0 else None}
+            end = {
+                "type": "epoch_end",
+                "epoch": epoch + 1,
+                "step": step,
+                "loss": loss_sum / n,
+                "accuracy": correct / n,
+                "valLoss": val[0] if val else None,
+                "valAccuracy": val[1] if val else None,
+                "seconds": seconds,
+                "samplesPerSecond": n / seconds if seconds > 0 else None,
+            }
             emit(end)
-            progress("epoch %d: loss %.4f, accuracy %.4f%s, %.1f s, %.0f samples/s" % (
-                epoch + 1, end["loss"], end["accuracy"],
-                ", val accuracy %.4f" % val[1] if val else "", seconds, n / max(seconds, 1e-9)))
+            progress(
+                "epoch %d: loss %.4f, accuracy %.4f%s, %.1f s, %.0f samples/s"
+                % (
+                    epoch + 1,
+                    end["loss"],
+                    end["accuracy"],
+                    ", val accuracy %.4f" % val[1] if val else "",
+                    seconds,
+                    n / max(seconds, 1e-9),
+                )
+            )
             losses.append(end["loss"])
             _check_stopping(config, losses, end, data.classes)
         if step >= epochs * spe:
@@ -303,6 +404,7 @@ def train(config, emit, run_id, config_file=None, epochs=None, max_steps=None, r
         return finish("failed", str(e), None)
     except Exception as e:  # noqa: BLE001 - every failure ends the run with a reason
         import traceback
+
         traceback.print_exc(file=sys.stderr)
         return finish("failed", describe_failure(e), None)
 
@@ -317,8 +419,13 @@ def _schedule(config, multipliers):
     s = {"learningRate": config["optimizer"]["learningRate"]}
     if config["schedule"].get("decay"):
         s["decay"] = config["schedule"]["decay"]
-    s.update({"warmupEpochs": config["schedule"]["warmupEpochs"], "layca": bool(config["optimizer"]["layca"]),
-              "multipliers": multipliers})
+    s.update(
+        {
+            "warmupEpochs": config["schedule"]["warmupEpochs"],
+            "layca": bool(config["optimizer"]["layca"]),
+            "multipliers": multipliers,
+        }
+    )
     return s
 
 
@@ -347,8 +454,13 @@ def _train_step(net, optimizer, split, idx, dist):
     optimizer.step()
     with torch.no_grad():
         correct = (logits.argmax(1) == y).sum()
-        return torch.stack([loss_sum.detach().double(), correct.double(),
-                            torch.full((), float(y.numel()), dtype=torch.float64, device=y.device)])
+        return torch.stack(
+            [
+                loss_sum.detach().double(),
+                correct.double(),
+                torch.full((), float(y.numel()), dtype=torch.float64, device=y.device),
+            ]
+        )
 
 
 @torch.no_grad()
@@ -361,7 +473,7 @@ def evaluate(model, split, dist):
     loss = torch.zeros((), dtype=torch.float64, device=split.x.device)
     correct = torch.zeros((), dtype=torch.float64, device=split.x.device)
     for start in range(0, idx.numel(), EVAL_BATCH):
-        i = idx[start:start + EVAL_BATCH]
+        i = idx[start : start + EVAL_BATCH]
         logits = model(split.x.index_select(0, i))
         y = split.y.index_select(0, i)
         loss += F.cross_entropy(logits, y, reduction="sum").double()
@@ -376,15 +488,24 @@ def evaluate(model, split, dist):
 def _check_stopping(config, losses, end, classes):
     s = config.get("stopping") or {}
     if s.get("lossBelow") is not None and end["loss"] < s["lossBelow"]:
-        raise EndRun("completed", "the training loss %.3g fell below %s (stopping.lossBelow) after epoch %d"
-                     % (end["loss"], s["lossBelow"], end["epoch"]))
+        raise EndRun(
+            "completed",
+            "the training loss %.3g fell below %s (stopping.lossBelow) after epoch %d"
+            % (end["loss"], s["lossBelow"], end["epoch"]),
+        )
     p = s.get("plateau")
     if p and len(losses) > p["epochs"]:
-        recent = losses[-(p["epochs"] + 1):]
+        recent = losses[-(p["epochs"] + 1) :]
         if max(recent) - min(recent) <= p["tolerance"]:
-            raise EndRun("completed", "the training loss has not changed by more than %s for %d epochs (stopping.plateau)"
-                         % (p["tolerance"], p["epochs"]))
+            raise EndRun(
+                "completed",
+                "the training loss has not changed by more than %s for %d epochs (stopping.plateau)"
+                % (p["tolerance"], p["epochs"]),
+            )
     c = s.get("chance")
     if c and end["epoch"] >= c["epochs"] and end["accuracy"] <= 1 / classes + c["margin"]:
-        raise EndRun("failed", "the training accuracy is still at chance (%.1f%%) after %d epochs (stopping.chance): the "
-                     "learning rate is probably too high or too low" % (100 * end["accuracy"], end["epoch"]))
+        raise EndRun(
+            "failed",
+            "the training accuracy is still at chance (%.1f%%) after %d epochs (stopping.chance): the "
+            "learning rate is probably too high or too low" % (100 * end["accuracy"], end["epoch"]),
+        )

@@ -118,7 +118,15 @@ def make_summary(run_id, started, finished):
     for i, l in enumerate(started.get("layers", [])):
         d = final[i] if i < len(final) else None
         fd = d if isinstance(d, (int, float)) and math.isfinite(d) else None
-        layers.append({"name": l["name"], "kind": l["kind"], "params": l["params"], "finalDistance": fd, "lagging": l["name"] in lagging})
+        layers.append(
+            {
+                "name": l["name"],
+                "kind": l["kind"],
+                "params": l["params"],
+                "finalDistance": fd,
+                "lagging": l["name"] in lagging,
+            }
+        )
     return {
         "runId": run_id,
         "name": started.get("name", run_id),

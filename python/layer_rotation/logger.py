@@ -13,7 +13,6 @@ The kernels are the weights of nn.Linear and nn.Conv1d/2d/3d (biases and norm la
 as in the paper), named after the modules (model.named_modules()). Open the run folder (or its
 parent) in the editor to watch it live. Under torch.distributed only rank 0 writes.
 """
-import math
 import os
 import time
 
@@ -27,6 +26,7 @@ from .rotation import RotationTracker
 def _is_main_rank():
     try:
         import torch.distributed as dist
+
         return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
     except Exception:  # noqa: BLE001
         return True
@@ -70,9 +70,30 @@ class RotationLogger:
       learning_rate, multipliers, layca, seed, config_file, optimizer, extra: written into run_started.
     """
 
-    def __init__(self, model, run_dir=None, every=10, name=None, runs_dir="runs", epochs=0, steps_per_epoch=0,
-                 batch_size=0, dataset=None, target=1.0, lag_margin=0.2, batch_every=None, layers=None, learning_rate=None,
-                 multipliers=None, layca=None, seed=None, config_file=None, optimizer=None, run_id=None, extra=None):
+    def __init__(
+        self,
+        model,
+        run_dir=None,
+        every=10,
+        name=None,
+        runs_dir="runs",
+        epochs=0,
+        steps_per_epoch=0,
+        batch_size=0,
+        dataset=None,
+        target=1.0,
+        lag_margin=0.2,
+        batch_every=None,
+        layers=None,
+        learning_rate=None,
+        multipliers=None,
+        layca=None,
+        seed=None,
+        config_file=None,
+        optimizer=None,
+        run_id=None,
+        extra=None,
+    ):
         self.model = model.module if isinstance(getattr(model, "module", None), torch.nn.Module) else model
         self.every = max(1, int(every))
         self.name = name or type(self.model).__name__
@@ -88,8 +109,10 @@ class RotationLogger:
             by_name = dict(found)
             missing = [n for n in layers if n not in by_name]
             if missing:
-                raise ValueError("RotationLogger: no Linear/Conv module named %s (the model's are %s)"
-                                 % (", ".join(missing), ", ".join(by_name)))
+                raise ValueError(
+                    "RotationLogger: no Linear/Conv module named %s (the model's are %s)"
+                    % (", ".join(missing), ", ".join(by_name))
+                )
             found = [(n, by_name[n]) for n in layers]
         if not found:
             raise ValueError("RotationLogger: the model has no nn.Linear or nn.Conv layer to watch")
@@ -117,6 +140,7 @@ class RotationLogger:
             os.makedirs(run_dir, exist_ok=True)
             if config_file and not os.path.exists(os.path.join(run_dir, CONFIG_COPY)):
                 import shutil
+
                 shutil.copyfile(config_file, os.path.join(run_dir, CONFIG_COPY))
         self.run_dir = run_dir
         self.run_id = run_id or os.path.basename(os.path.abspath(run_dir))
@@ -134,22 +158,39 @@ class RotationLogger:
             infos.append({"name": n, "kind": _kind(m), "shape": shape, "params": int(params)})
         self.layers = infos
         started = {
-            "type": "run_started", "runId": self.run_id, "name": self.name,
+            "type": "run_started",
+            "runId": self.run_id,
+            "name": self.name,
             "configFile": os.path.abspath(config_file) if config_file else None,
-            "engine": "pytorch", "backend": device.type,
-            "backendDescription": "PyTorch %s, %s, %d thread%s" % (torch.__version__.split("+")[0], device.type, torch.get_num_threads(),
-                                                                   "" if torch.get_num_threads() == 1 else "s"),
-            "dataset": ds, "layers": infos, "epochs": self.epochs, "stepsPerEpoch": self.steps_per_epoch,
-            "batchSize": int(batch_size or 0), "totalSteps": self.epochs * self.steps_per_epoch,
-            "target": self.target, "lagMargin": self.lag_margin,
+            "engine": "pytorch",
+            "backend": device.type,
+            "backendDescription": "PyTorch %s, %s, %d thread%s"
+            % (
+                torch.__version__.split("+")[0],
+                device.type,
+                torch.get_num_threads(),
+                "" if torch.get_num_threads() == 1 else "s",
+            ),
+            "dataset": ds,
+            "layers": infos,
+            "epochs": self.epochs,
+            "stepsPerEpoch": self.steps_per_epoch,
+            "batchSize": int(batch_size or 0),
+            "totalSteps": self.epochs * self.steps_per_epoch,
+            "target": self.target,
+            "lagMargin": self.lag_margin,
         }
         if optimizer:
             started["optimizer"] = optimizer
         if seed is not None:
             started["seed"] = seed
         if learning_rate is not None:
-            started["schedule"] = {"learningRate": float(learning_rate), "warmupEpochs": 0, "layca": bool(layca),
-                                   "multipliers": list(multipliers) if multipliers is not None else [1.0] * len(infos)}
+            started["schedule"] = {
+                "learningRate": float(learning_rate),
+                "warmupEpochs": 0,
+                "layca": bool(layca),
+                "multipliers": list(multipliers) if multipliers is not None else [1.0] * len(infos),
+            }
         if extra:
             started.update(extra)
         self._emit(started)
@@ -175,8 +216,16 @@ class RotationLogger:
             return
         d, r = self.tracker.record()
         self._last_distances = d
-        self._emit({"type": "rotation", "step": self.steps, "epoch": self._epoch(), "distances": d, "rotation": r,
-                    "steps": steps_since})
+        self._emit(
+            {
+                "type": "rotation",
+                "step": self.steps,
+                "epoch": self._epoch(),
+                "distances": d,
+                "rotation": r,
+                "steps": steps_since,
+            }
+        )
 
     def _flush_batch(self):
         loss_sum, acc_sum, nl, na = self._window
@@ -184,8 +233,16 @@ class RotationLogger:
             return
         loss = _number(loss_sum) / nl if nl else None
         acc = _number(acc_sum) / na if na else None
-        self._emit({"type": "batch", "step": self.steps, "epoch": self._epoch(), "loss": loss, "accuracy": acc,
-                    "learningRate": self._lr})
+        self._emit(
+            {
+                "type": "batch",
+                "step": self.steps,
+                "epoch": self._epoch(),
+                "loss": loss,
+                "accuracy": acc,
+                "learningRate": self._lr,
+            }
+        )
         self._window = [0.0, 0.0, 0, 0]
         self._last_batch = self.steps
 
@@ -199,7 +256,9 @@ class RotationLogger:
             self._window[0] = self._window[0] + (loss.detach().float().mean() if torch.is_tensor(loss) else float(loss))
             self._window[2] += 1
         if accuracy is not None:
-            self._window[1] = self._window[1] + (accuracy.detach().float().mean() if torch.is_tensor(accuracy) else float(accuracy))
+            self._window[1] = self._window[1] + (
+                accuracy.detach().float().mean() if torch.is_tensor(accuracy) else float(accuracy)
+            )
             self._window[3] += 1
         if self.steps - self._last_batch >= self.batch_every:
             self._flush_batch()
@@ -215,9 +274,19 @@ class RotationLogger:
         self._flush_batch()
         now = time.time()
         seconds = now - self._epoch_started_at
-        self._emit({"type": "epoch_end", "epoch": self.epochs_done, "step": self.steps, "loss": _number(loss),
-                    "accuracy": _number(accuracy), "valLoss": _number(val_loss), "valAccuracy": _number(val_accuracy),
-                    "seconds": seconds, "samplesPerSecond": (samples / seconds) if samples and seconds > 0 else None})
+        self._emit(
+            {
+                "type": "epoch_end",
+                "epoch": self.epochs_done,
+                "step": self.steps,
+                "loss": _number(loss),
+                "accuracy": _number(accuracy),
+                "valLoss": _number(val_loss),
+                "valAccuracy": _number(val_accuracy),
+                "seconds": seconds,
+                "samplesPerSecond": (samples / seconds) if samples and seconds > 0 else None,
+            }
+        )
         self._epoch_started_at = now
         self._epoch_steps = 0
 
@@ -231,13 +300,24 @@ class RotationLogger:
                 self._record(self.steps - self._last_record)
                 self._last_record = self.steps
         if reason is None:
-            reason = {"completed": "trained %d steps" % self.steps, "stopped": "stopped on request",
-                      "failed": "failed"}.get(status, status)
+            reason = {
+                "completed": "trained %d steps" % self.steps,
+                "stopped": "stopped on request",
+                "failed": "failed",
+            }.get(status, status)
         final = list(self._last_distances)
-        e = {"type": "run_finished", "status": status, "reason": reason, "step": self.steps, "epoch": self._epoch(),
-             "finalDistances": final, "testLoss": _number(test_loss), "testAccuracy": _number(test_accuracy),
-             "lagging": lag_below_target(self.layer_names, final, self.target, self.lag_margin),
-             "seconds": time.time() - self._started_at}
+        e = {
+            "type": "run_finished",
+            "status": status,
+            "reason": reason,
+            "step": self.steps,
+            "epoch": self._epoch(),
+            "finalDistances": final,
+            "testLoss": _number(test_loss),
+            "testAccuracy": _number(test_accuracy),
+            "lagging": lag_below_target(self.layer_names, final, self.target, self.lag_margin),
+            "seconds": time.time() - self._started_at,
+        }
         self.finished = e
         if self.writer is not None:
             stamped = self.writer.write(e)

@@ -60,8 +60,15 @@ class LayerRotationModel(nn.Module):
         setattr(self, name, module)
         params = math.prod(shape) + (shape[-1] if module.bias is not None else 0)
         kind = "dense" if isinstance(module, nn.Linear) else "conv2d"
-        self.layers.append({"name": name, "kind": kind, "shape": list(shape), "params": params,
-                            "configPath": self._sources.get(name, ["model"])})
+        self.layers.append(
+            {
+                "name": name,
+                "kind": kind,
+                "shape": list(shape),
+                "params": params,
+                "configPath": self._sources.get(name, ["model"]),
+            }
+        )
         self.kernel_modules.append(module)
         return module
 
@@ -70,8 +77,9 @@ class LayerRotationModel(nn.Module):
 
     def conv(self, name, cin, cout, k, stride=1):
         pad = "same" if stride == 1 else (k - 1) // 2
-        return self._kernel(name, nn.Conv2d(cin, cout, k, stride=stride, padding=pad, bias=self.spec["useBias"]),
-                            [k, k, cin, cout])
+        return self._kernel(
+            name, nn.Conv2d(cin, cout, k, stride=stride, padding=pad, bias=self.spec["useBias"]), [k, k, cin, cout]
+        )
 
     def bn(self, name, c):
         if not self.spec.get("batchNorm"):
@@ -172,7 +180,10 @@ class Resnet(LayerRotationModel):
                 bn2 = self.bn(name + "_bn2", filters)
                 shortcut = None
                 if stride != 1 or channels != filters:
-                    shortcut = (self.conv(name + "_shortcut", channels, filters, 1, stride), self.bn(name + "_shortcut_bn", filters))
+                    shortcut = (
+                        self.conv(name + "_shortcut", channels, filters, 1, stride),
+                        self.bn(name + "_shortcut_bn", filters),
+                    )
                 self.blocks.append((conv1, bn1, conv2, bn2, shortcut))
                 channels = filters
         self.out = self.dense("output", channels, classes)
@@ -203,12 +214,26 @@ def param_groups_for(model, opt_spec, multipliers):
     batch-norm parameters (rate x1, no decay, no Layca). 'lr_multiplier' scales the scheduled rate."""
     groups, seen = [], set()
     for info, m, mult in zip(model.layers, model.kernel_modules, multipliers):
-        groups.append({"params": [m.weight], "lr_multiplier": mult, "weight_decay": opt_spec["weightDecay"],
-                       "layca": bool(opt_spec["layca"]), "name": info["name"]})
+        groups.append(
+            {
+                "params": [m.weight],
+                "lr_multiplier": mult,
+                "weight_decay": opt_spec["weightDecay"],
+                "layca": bool(opt_spec["layca"]),
+                "name": info["name"],
+            }
+        )
         seen.add(id(m.weight))
         if m.bias is not None:
-            groups.append({"params": [m.bias], "lr_multiplier": mult, "weight_decay": 0.0, "layca": False,
-                           "name": info["name"] + ".bias"})
+            groups.append(
+                {
+                    "params": [m.bias],
+                    "lr_multiplier": mult,
+                    "weight_decay": 0.0,
+                    "layca": False,
+                    "name": info["name"] + ".bias",
+                }
+            )
             seen.add(id(m.bias))
     rest = [p for p in model.parameters() if id(p) not in seen]
     if rest:
@@ -221,14 +246,22 @@ def param_groups_for(model, opt_spec, multipliers):
 def make_optimizer(opt_spec, groups):
     """The Layca optimizer class of the config's optimizer type, with the TS engine's semantics."""
     from .optim import LaycaAdagrad, LaycaAdam, LaycaRMSprop, LaycaSGD
+
     t = opt_spec["type"]
     lr = opt_spec["learningRate"]
     if t == "sgd":
-        return LaycaSGD(groups, lr=lr, momentum=opt_spec["momentum"], nesterov=bool(opt_spec["nesterov"]) and opt_spec["momentum"] > 0)
+        return LaycaSGD(
+            groups,
+            lr=lr,
+            momentum=opt_spec["momentum"],
+            nesterov=bool(opt_spec["nesterov"]) and opt_spec["momentum"] > 0,
+        )
     if t == "adam":
         return LaycaAdam(groups, lr=lr, betas=(opt_spec["beta1"], opt_spec["beta2"]), eps=opt_spec["epsilon"])
     if t == "rmsprop":
         return LaycaRMSprop(groups, lr=lr, alpha=opt_spec["rho"], eps=opt_spec["epsilon"])
     if t == "adagrad":
-        return LaycaAdagrad(groups, lr=lr, initial_accumulator_value=opt_spec["initialAccumulatorValue"], eps=opt_spec["epsilon"])
+        return LaycaAdagrad(
+            groups, lr=lr, initial_accumulator_value=opt_spec["initialAccumulatorValue"], eps=opt_spec["epsilon"]
+        )
     raise ValueError("optimizer.type: unknown optimizer '%s' (expected sgd, adam, rmsprop, adagrad)" % t)

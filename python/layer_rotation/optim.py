@@ -20,8 +20,15 @@ import torch
 
 LAYCA_EPS = 1e-12
 
-__all__ = ["LaycaSGD", "LaycaAdam", "LaycaRMSprop", "LaycaAdagrad", "layca_update_", "layca_param_groups",
-           "kernel_layers"]
+__all__ = [
+    "LaycaSGD",
+    "LaycaAdam",
+    "LaycaRMSprop",
+    "LaycaAdagrad",
+    "layca_update_",
+    "layca_param_groups",
+    "kernel_layers",
+]
 
 
 def layca_update_(w, s, lr):
@@ -104,9 +111,18 @@ class LaycaSGD(_LaycaMixin, torch.optim.SGD):
     step); s = g + momentum * buf with Nesterov, else buf; s = g without momentum.
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, layca=None, **kwargs):
-        super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                         nesterov=nesterov, **kwargs)
+    def __init__(
+        self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, layca=None, **kwargs
+    ):
+        super().__init__(
+            params,
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            **kwargs
+        )
         self._setup_layca(layca)
 
     def _direction(self, group, p, g, state):
@@ -125,7 +141,9 @@ class LaycaSGD(_LaycaMixin, torch.optim.SGD):
 class LaycaAdam(_LaycaMixin, torch.optim.Adam):
     """torch.optim.Adam (L2 weight decay, amsgrad) with Layca: s = m_hat / (sqrt(v_hat) + eps)."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *, layca=None, **kwargs):
+    def __init__(
+        self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *, layca=None, **kwargs
+    ):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, **kwargs)
         self._setup_layca(layca)
 
@@ -144,8 +162,8 @@ class LaycaAdam(_LaycaMixin, torch.optim.Adam):
             vmax = state.setdefault("max_exp_avg_sq", torch.zeros_like(p))
             torch.maximum(vmax, v, out=vmax)
             v = vmax
-        m_hat = m / (1 - b1 ** t)
-        v_hat = v / (1 - b2 ** t)
+        m_hat = m / (1 - b1**t)
+        v_hat = v / (1 - b2**t)
         return m_hat / (torch.sqrt(v_hat) + group["eps"])
 
 
@@ -156,9 +174,19 @@ class LaycaRMSprop(_LaycaMixin, torch.optim.RMSprop):
     buf = momentum buf + s and s = buf.
     """
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *, layca=None, **kwargs):
-        super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                         centered=centered, **kwargs)
+    def __init__(
+        self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *, layca=None, **kwargs
+    ):
+        super().__init__(
+            params,
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+            **kwargs
+        )
         self._setup_layca(layca)
 
     def _direction(self, group, p, g, state):
@@ -191,9 +219,27 @@ class LaycaAdagrad(_LaycaMixin, torch.optim.Adagrad):
     acc += g^2; s = g / (sqrt(acc) + eps); the rate is lr / (1 + (t - 1) lr_decay).
     """
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *, layca=None, **kwargs):
-        super().__init__(params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                         initial_accumulator_value=initial_accumulator_value, eps=eps, **kwargs)
+    def __init__(
+        self,
+        params,
+        lr=1e-2,
+        lr_decay=0,
+        weight_decay=0,
+        initial_accumulator_value=0,
+        eps=1e-10,
+        *,
+        layca=None,
+        **kwargs
+    ):
+        super().__init__(
+            params,
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+            **kwargs
+        )
         self._setup_layca(layca)
 
     def _direction(self, group, p, g, state):
@@ -238,17 +284,34 @@ def layca_param_groups(model, lr, alpha=0.0, multipliers=None, weight_decay=0.0)
     mults = layer_multipliers(alpha, multipliers, names)
     groups, seen = [], set()
     for (name, m), mult in zip(layers, mults):
-        groups.append({"params": [m.weight], "lr": lr * mult, "layca": True, "weight_decay": weight_decay,
-                       "name": name, "lr_multiplier": mult})
+        groups.append(
+            {
+                "params": [m.weight],
+                "lr": lr * mult,
+                "layca": True,
+                "weight_decay": weight_decay,
+                "name": name,
+                "lr_multiplier": mult,
+            }
+        )
         seen.add(id(m.weight))
         if m.bias is not None:
-            groups.append({"params": [m.bias], "lr": lr * mult, "layca": False, "weight_decay": 0.0,
-                           "name": name + ".bias", "lr_multiplier": mult})
+            groups.append(
+                {
+                    "params": [m.bias],
+                    "lr": lr * mult,
+                    "layca": False,
+                    "weight_decay": 0.0,
+                    "name": name + ".bias",
+                    "lr_multiplier": mult,
+                }
+            )
             seen.add(id(m.bias))
     rest = [p for p in _unwrap(model).parameters() if p.requires_grad and id(p) not in seen]
     if rest:
-        groups.append({"params": rest, "lr": lr, "layca": False, "weight_decay": 0.0, "name": "other",
-                       "lr_multiplier": 1.0})
+        groups.append(
+            {"params": rest, "lr": lr, "layca": False, "weight_decay": 0.0, "name": "other", "lr_multiplier": 1.0}
+        )
     return groups
 
 

@@ -33,9 +33,18 @@ def tensor_cosine_distance(a, b):
     """Cosine distance between two tensors (flattened), with the careful formula."""
     a = a.detach().reshape(-1)
     b = b.detach().reshape(-1)
-    d = (a - b)
-    sums = torch.stack([torch.sum(d * d, dtype=torch.float64), torch.sum(a * a, dtype=torch.float64),
-                        torch.sum(b * b, dtype=torch.float64)]).cpu().tolist()
+    d = a - b
+    sums = (
+        torch.stack(
+            [
+                torch.sum(d * d, dtype=torch.float64),
+                torch.sum(a * a, dtype=torch.float64),
+                torch.sum(b * b, dtype=torch.float64),
+            ]
+        )
+        .cpu()
+        .tolist()
+    )
     return cosine_distance(*sums)
 
 
@@ -71,14 +80,17 @@ class RotationTracker:
                 w = w.detach()
                 d0 = w - w0
                 dp = w - wp
-                scalars += [torch.sum(d0 * d0, dtype=torch.float64), torch.sum(w * w, dtype=torch.float64),
-                            torch.sum(dp * dp, dtype=torch.float64)]
+                scalars += [
+                    torch.sum(d0 * d0, dtype=torch.float64),
+                    torch.sum(w * w, dtype=torch.float64),
+                    torch.sum(dp * dp, dtype=torch.float64),
+                ]
             values = self._gather(scalars)
             for w, wp in zip(self.kernels, self.previous):
                 wp.copy_(w.detach())
         distances, rotation = [], []
         for i in range(len(self.kernels)):
-            diff0, sq, diffp = values[3 * i:3 * i + 3]
+            diff0, sq, diffp = values[3 * i : 3 * i + 3]
             distances.append(cosine_distance(diff0, sq, self.initial_sq[i]))
             rotation.append(tan_from_cosine_distance(cosine_distance(diffp, sq, self.previous_sq[i])))
             self.previous_sq[i] = sq

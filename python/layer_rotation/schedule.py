@@ -36,13 +36,17 @@ def layer_multipliers(alpha, explicit, names):
         return m
     if isinstance(explicit, (list, tuple)):
         if len(explicit) != len(names):
-            raise ValueError("layer multipliers: %d values but the model has %d kernel layers (%s)"
-                             % (len(explicit), len(names), ", ".join(names)))
+            raise ValueError(
+                "layer multipliers: %d values but the model has %d kernel layers (%s)"
+                % (len(explicit), len(names), ", ".join(names))
+            )
         return [a * float(b) for a, b in zip(m, explicit)]
     if isinstance(explicit, dict):
         for name in explicit:
             if name not in names:
-                raise ValueError("layer multipliers name '%s', which is not a kernel layer of the model (%s)"
-                                 % (name, ", ".join(names)))
+                raise ValueError(
+                    "layer multipliers name '%s', which is not a kernel layer of the model (%s)"
+                    % (name, ", ".join(names))
+                )
         return [a * float(explicit.get(n, 1.0)) for a, n in zip(m, names)]
     raise TypeError("layer multipliers must be a list or a dict, got %r" % (explicit,))

@@ -17,8 +17,18 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from layer_rotation.models import make_optimizer  # noqa: E402
 from layer_rotation.rotation import RotationTracker  # noqa: E402
 
-DEFAULTS = {"layca": True, "momentum": 0, "nesterov": False, "beta1": 0.9, "beta2": 0.999, "rho": 0.9,
-            "initialAccumulatorValue": 0.1, "epsilon": 1e-8, "weightDecay": 0, "alpha": 0}
+DEFAULTS = {
+    "layca": True,
+    "momentum": 0,
+    "nesterov": False,
+    "beta1": 0.9,
+    "beta2": 0.999,
+    "rho": 0.9,
+    "initialAccumulatorValue": 0.1,
+    "epsilon": 1e-8,
+    "weightDecay": 0,
+    "alpha": 0,
+}
 
 
 def run(inp, spec):
@@ -26,8 +36,10 @@ def run(inp, spec):
     kernel = torch.nn.Parameter(torch.tensor(inp["kernel"], dtype=torch.float32).reshape(inp["kernelShape"]))
     bias = torch.nn.Parameter(torch.tensor(inp["bias"], dtype=torch.float32))
     m = inp["multiplier"]
-    groups = [{"params": [kernel], "lr_multiplier": m, "weight_decay": inp["weightDecay"], "layca": spec["layca"]},
-              {"params": [bias], "lr_multiplier": m, "weight_decay": 0.0, "layca": False}]
+    groups = [
+        {"params": [kernel], "lr_multiplier": m, "weight_decay": inp["weightDecay"], "layca": spec["layca"]},
+        {"params": [bias], "lr_multiplier": m, "weight_decay": 0.0, "layca": False},
+    ]
     for g in groups:
         g["lr"] = inp["lr"] * g["lr_multiplier"]
     opt = make_optimizer(spec, groups)

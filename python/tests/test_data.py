@@ -22,7 +22,10 @@ def write_mnist(folder, n_train=50, n_test=20, gz=False):
     for prefix, n in (("train", n_train), ("t10k", n_test)):
         imgs = torch.randint(0, 256, (n, 28, 28), generator=rnd, dtype=torch.uint8)
         labels = torch.arange(n, dtype=torch.uint8) % 10
-        for name, data, dims in ((prefix + "-images-idx3-ubyte", imgs, [n, 28, 28]), (prefix + "-labels-idx1-ubyte", labels, [n])):
+        for name, data, dims in (
+            (prefix + "-images-idx3-ubyte", imgs, [n, 28, 28]),
+            (prefix + "-labels-idx1-ubyte", labels, [n]),
+        ):
             raw = idx_bytes(data.flatten().tolist(), dims)
             path = os.path.join(folder, name + (".gz" if gz else ""))
             with open(path, "wb") as f:
@@ -60,7 +63,14 @@ class Idx(unittest.TestCase):
     def test_mnist_splits_and_normalization(self):
         with tempfile.TemporaryDirectory() as d:
             write_mnist(d, gz=True)
-            spec = {"name": "mnist", "path": d, "validationSplit": 0.2, "normalize": True, "trainSubset": 40, "testSubset": 10}
+            spec = {
+                "name": "mnist",
+                "path": d,
+                "validationSplit": 0.2,
+                "normalize": True,
+                "trainSubset": 40,
+                "testSubset": 10,
+            }
             ds = load_dataset(spec, seed=1, flatten=True)
             self.assertEqual((ds.train.n, ds.validation.n, ds.test.n), (32, 8, 10))
             self.assertEqual(ds.input_shape, [784])
@@ -106,8 +116,15 @@ class Cifar(unittest.TestCase):
 
 class Synthetic(unittest.TestCase):
     def test_balanced_seeded_learnable(self):
-        spec = {"name": "synthetic", "samples": 400, "testSamples": 100, "inputShape": [8, 8, 2], "classes": 4,
-                "validationSplit": 0.1, "normalize": True}
+        spec = {
+            "name": "synthetic",
+            "samples": 400,
+            "testSamples": 100,
+            "inputShape": [8, 8, 2],
+            "classes": 4,
+            "validationSplit": 0.1,
+            "normalize": True,
+        }
         ds = load_dataset(spec, seed=5, flatten=False)
         self.assertEqual((ds.train.n, ds.validation.n, ds.test.n), (360, 40, 100))
         self.assertEqual(list(ds.train.x.shape), [360, 2, 8, 8])

@@ -23,7 +23,9 @@ def read_events(run_dir):
 
 
 def small_model():
-    return torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 3))
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 3)
+    )
 
 
 class Logger(unittest.TestCase):
@@ -34,8 +36,9 @@ class Logger(unittest.TestCase):
         x, y = torch.randn(32, 1, 8, 8), torch.randint(0, 3, (32,))
         with tempfile.TemporaryDirectory() as d:
             run = os.path.join(d, "run")
-            with RotationLogger(model, run, every=3, name="tiny", epochs=2, steps_per_epoch=5, batch_size=32,
-                                dataset="random") as logger:
+            with RotationLogger(
+                model, run, every=3, name="tiny", epochs=2, steps_per_epoch=5, batch_size=32, dataset="random"
+            ) as logger:
                 for epoch in range(2):
                     for _ in range(5):
                         opt.zero_grad()
@@ -99,8 +102,16 @@ class Logger(unittest.TestCase):
 
 
 SYNTH = {
-    "name": "engine-test", "seed": 2,
-    "dataset": {"name": "synthetic", "samples": 600, "testSamples": 200, "inputShape": [16], "classes": 3, "validationSplit": 0.1},
+    "name": "engine-test",
+    "seed": 2,
+    "dataset": {
+        "name": "synthetic",
+        "samples": 600,
+        "testSamples": 200,
+        "inputShape": [16],
+        "classes": 3,
+        "validationSplit": 0.1,
+    },
     "model": {"type": "mlp", "hidden": [32]},
     "optimizer": {"type": "adam", "learningRate": 0.01, "layca": True},
     "schedule": {"epochs": 2, "batchSize": 50},

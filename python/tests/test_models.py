@@ -15,8 +15,16 @@ class Models(unittest.TestCase):
     def test_mlp(self):
         m = build_model(with_model_defaults({"type": "mlp", "hidden": [256, 128]}), [784], 10, seed=0)
         self.assertEqual([l["name"] for l in m.layers], ["dense1", "dense2", "output"])
-        self.assertEqual(m.layers[0], {"name": "dense1", "kind": "dense", "shape": [784, 256], "params": 784 * 256 + 256,
-                                       "configPath": ["model", "hidden", 0]})
+        self.assertEqual(
+            m.layers[0],
+            {
+                "name": "dense1",
+                "kind": "dense",
+                "shape": [784, 256],
+                "params": 784 * 256 + 256,
+                "configPath": ["model", "hidden", 0],
+            },
+        )
         self.assertEqual(m.layers[2]["configPath"], ["model"])
         self.assertEqual(list(m(torch.zeros(3, 784)).shape), [3, 10])
         names = [n for n, mod in m.named_modules() if isinstance(mod, torch.nn.Linear)]
@@ -53,9 +61,15 @@ class Models(unittest.TestCase):
     def test_initializers(self):
         self.assertEqual(fans([3, 3, 16, 32]), (144, 288))
         for kind in ("he_normal", "he_uniform", "glorot_uniform"):
-            m = build_model(with_model_defaults({"type": "mlp", "hidden": [500], "kernelInitializer": kind}), [400], 10, seed=0)
+            m = build_model(
+                with_model_defaults({"type": "mlp", "hidden": [500], "kernelInitializer": kind}), [400], 10, seed=0
+            )
             w = m.dense1.weight.detach()
-            expected = {"he_normal": (2 / 400) ** 0.5, "he_uniform": (2 / 400) ** 0.5, "glorot_uniform": (2 / 900) ** 0.5}[kind]
+            expected = {
+                "he_normal": (2 / 400) ** 0.5,
+                "he_uniform": (2 / 400) ** 0.5,
+                "glorot_uniform": (2 / 900) ** 0.5,
+            }[kind]
             self.assertAlmostEqual(float(w.std()), expected, delta=0.03 * expected, msg=kind)
             self.assertEqual(float(m.dense1.bias.abs().sum()), 0.0)
         a = build_model(with_model_defaults({"type": "mlp", "hidden": [5]}), [4], 2, seed=7).dense1.weight

@@ -41,7 +41,12 @@ class LaycaTurnsByAtanLr(unittest.TestCase):
                 groups = layca_param_groups(model, lr, multipliers={"2": mult}, weight_decay=wd)
                 opt = cls(groups, lr=lr, **kwargs)
                 # The biases' plain steps are torch's own optimizer's, same groups without Layca.
-                ref_groups = [{"params": [p], "lr": g["lr"], "weight_decay": 0.0} for g in groups for p in g["params"] if p.dim() == 1]
+                ref_groups = [
+                    {"params": [p], "lr": g["lr"], "weight_decay": 0.0}
+                    for g in groups
+                    for p in g["params"]
+                    if p.dim() == 1
+                ]
                 ref_opt = plain_cls(ref_groups, lr=lr, **kwargs)
                 x = torch.randn(64, 20)
                 y = torch.randint(0, 4, (64,))
@@ -53,7 +58,9 @@ class LaycaTurnsByAtanLr(unittest.TestCase):
                     opt.step()
                     ref_opt.step()
                     for w0, layer, m in zip(w_before, (model[0], model[2]), (1.0, mult)):
-                        self.assertAlmostEqual(float(layer.weight.norm()), float(w0.norm()), delta=2e-6 * float(w0.norm()))
+                        self.assertAlmostEqual(
+                            float(layer.weight.norm()), float(w0.norm()), delta=2e-6 * float(w0.norm())
+                        )
                         self.assertAlmostEqual(angle(layer.weight.detach(), w0), math.atan(lr * m), delta=2e-5)
                     for layer, ref in ((model[0], reference[0]), (model[2], reference[2])):
                         torch.testing.assert_close(layer.bias.detach(), ref.bias.detach(), rtol=1e-5, atol=1e-6)
@@ -108,7 +115,9 @@ class LaycaTurnsByAtanLr(unittest.TestCase):
 
 class Groups(unittest.TestCase):
     def test_param_groups(self):
-        model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Flatten(), torch.nn.Linear(16, 2))
+        model = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Flatten(), torch.nn.Linear(16, 2)
+        )
         groups = layca_param_groups(model, 0.1, alpha=0.5, multipliers=[1.0, 2.0], weight_decay=1e-4)
         names = [g["name"] for g in groups]
         self.assertEqual(names, ["0", "0.bias", "3", "3.bias", "other"])
@@ -125,10 +134,10 @@ class Groups(unittest.TestCase):
         self.assertEqual(alpha_multipliers(0, 3), [1.0, 1.0, 1.0])
         m = alpha_multipliers(0.5, 6)
         self.assertAlmostEqual(m[-1], 1.0)
-        self.assertAlmostEqual(m[0], 0.5 ** 5)
+        self.assertAlmostEqual(m[0], 0.5**5)
         m = alpha_multipliers(-0.5, 6)
         self.assertAlmostEqual(m[0], 1.0)
-        self.assertAlmostEqual(m[-1], 0.5 ** 5)
+        self.assertAlmostEqual(m[-1], 0.5**5)
         self.assertEqual(layer_multipliers(0, {"b": 3}, ["a", "b"]), [1.0, 3.0])
         decay = {"factor": 0.2, "epochs": [2, 4]}
         self.assertAlmostEqual(learning_rate_at(1.0, decay, 0, 3.0), 0.2)

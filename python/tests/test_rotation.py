@@ -8,7 +8,12 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from layer_rotation.rotation import RotationTracker, cosine_distance, tan_from_cosine_distance, tensor_cosine_distance  # noqa: E402
+from layer_rotation.rotation import (  # noqa: E402
+    RotationTracker,
+    cosine_distance,
+    tan_from_cosine_distance,
+    tensor_cosine_distance,
+)  # noqa: E402
 
 
 class Distances(unittest.TestCase):

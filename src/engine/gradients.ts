@@ -2,8 +2,8 @@
 // ES module that does cannot be loaded by Node as it is; the build bundles that module as
 // tfjs-gradients.js next to this file's compiled output and next to the esbuild bundles
 // (scripts/gradients.mjs).
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 let registered = false;
 

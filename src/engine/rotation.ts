@@ -60,7 +60,11 @@ export class RotationMonitor {
     const values = tf.tidy(() => {
       const scalars: tf.Scalar[] = [];
       this.kernels.forEach((w, i) => {
-        scalars.push(tf.sum(tf.squaredDifference(w, this.initial[i])), tf.sum(tf.square(w)), tf.sum(tf.squaredDifference(w, this.previous[i])));
+        scalars.push(
+          tf.sum(tf.squaredDifference(w, this.initial[i])),
+          tf.sum(tf.square(w)),
+          tf.sum(tf.squaredDifference(w, this.previous[i])),
+        );
       });
       return tf.stack(scalars).dataSync();
     });
@@ -93,7 +97,8 @@ export class RotationMonitor {
       });
       return { values: out, previousUpdated: copy };
     }
-    const view = (t: tf.Tensor) => backend.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: 'float32' }) as Float32Array;
+    const view = (t: tf.Tensor) =>
+      backend.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: 'float32' }) as Float32Array;
     this.kernels.forEach((k, i) => {
       const w = view(k);
       const w0 = view(this.initial[i]);

@@ -2,15 +2,22 @@
 // in minibatches, records layer rotation every N steps and at each epoch end, checks the
 // paper's stopping criteria, and reports everything as run-log events.
 import * as tf from '@tensorflow/tfjs-core';
-import * as path from 'path';
+import * as path from 'node:path';
 import type { TrainingConfig } from './config/types';
 import { selectBackend } from './backend/select';
 import { loadDataset } from './data/load';
 import type { Dataset, Split } from './data/types';
 import { lagBelowTarget } from '../runlog/read';
-import { EpochEnd, LaggingLayer, NewEvent, RunFinished, RunStatus, stamp } from '../runlog/events';
+import {
+  type EpochEnd,
+  type LaggingLayer,
+  type NewEvent,
+  type RunFinished,
+  type RunStatus,
+  stamp,
+} from '../runlog/events';
 import { registerGradients } from './gradients';
-import { buildModel, Model } from './models';
+import { buildModel, type Model } from './models';
 import { createOptimizer } from './optim/optimizers';
 import { layerMultipliers, paramGroups } from './optim/schedule';
 import { learningRateAt } from '../runlog/schedule';
@@ -53,7 +60,11 @@ const BATCH_EVENTS_PER_EPOCH = 50;
 /** Explains failures people can act on, e.g. out-of-memory errors from wasm or V8. */
 export function describeFailure(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  if (/out of memory|\bOOM\b|Array buffer allocation failed|Cannot allocate|Maximum call stack|memory access out of bounds|grow memory/i.test(msg)) {
+  if (
+    /out of memory|\bOOM\b|Array buffer allocation failed|Cannot allocate|Maximum call stack|memory access out of bounds|grow memory/i.test(
+      msg,
+    )
+  ) {
     return `out of memory: ${msg} (try a smaller batchSize or model, or the tfjs-node backend)`;
   }
   return msg;
@@ -76,7 +87,12 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
     if (model && monitor) {
       const rec = monitor.record();
       finalDistances = rec.distances;
-      lagging = lagBelowTarget(model.layers.map((l) => l.name), finalDistances, config.monitoring.target, config.monitoring.lagMargin);
+      lagging = lagBelowTarget(
+        model.layers.map((l) => l.name),
+        finalDistances,
+        config.monitoring.target,
+        config.monitoring.lagMargin,
+      );
     }
     const e: Omit<RunFinished, 'v' | 'time'> = {
       type: 'run_finished',
@@ -113,7 +129,9 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
     stepsPerEpoch = Math.ceil(dataset.train.n / batchSize);
     const totalSteps = Math.min(epochs * stepsPerEpoch, opts.maxSteps ?? Infinity);
     const recordsPerEpoch = opts.recordsPerEpoch ?? config.monitoring.recordsPerEpoch;
-    const recordEvery = (opts.recordsPerEpoch ? undefined : config.monitoring.everySteps) ?? Math.max(1, Math.floor(stepsPerEpoch / recordsPerEpoch));
+    const recordEvery =
+      (opts.recordsPerEpoch ? undefined : config.monitoring.everySteps) ??
+      Math.max(1, Math.floor(stepsPerEpoch / recordsPerEpoch));
     // Batch metrics come more often than rotation records: they drive progress and loss curves.
     const batchEvery = Math.max(1, Math.min(recordEvery, Math.floor(stepsPerEpoch / BATCH_EVENTS_PER_EPOCH)));
 
@@ -125,7 +143,14 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
       engine: 'tfjs',
       backend: backend.name,
       backendDescription: backend.description,
-      dataset: { name: dataset.name, train: dataset.train.n, validation: dataset.validation.n, test: dataset.test.n, inputShape: dataset.inputShape, classes: dataset.classes },
+      dataset: {
+        name: dataset.name,
+        train: dataset.train.n,
+        validation: dataset.validation.n,
+        test: dataset.test.n,
+        inputShape: dataset.inputShape,
+        classes: dataset.classes,
+      },
       model: config.model.type,
       optimizer: `${config.optimizer.type}${config.optimizer.layca ? '-layca' : ''}`,
       layers: model.layers,
@@ -144,7 +169,8 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
         multipliers,
       },
     });
-    for (const message of [...(opts.warnings ?? []), ...(dataset.warnings ?? [])]) emit({ type: 'log', level: 'warning', message });
+    for (const message of [...(opts.warnings ?? []), ...(dataset.warnings ?? [])])
+      emit({ type: 'log', level: 'warning', message });
     emit({ type: 'rotation', step: 0, epoch: 0, ...monitor.record(), steps: 0 });
 
     const rng = new Rng(config.seed + 1);
@@ -165,7 +191,10 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
         const { loss, correct } = trainStep(model, optimizer, dataset, idx, lr);
         step++;
         if (!Number.isFinite(loss)) {
-          throw new EndRun('failed', `the loss became ${loss} at step ${step} (epoch ${(step / stepsPerEpoch).toFixed(2)}, learning rate ${lr}): lower optimizer.learningRate, or turn on Layca`);
+          throw new EndRun(
+            'failed',
+            `the loss became ${loss} at step ${step} (epoch ${(step / stepsPerEpoch).toFixed(2)}, learning rate ${lr}): lower optimizer.learningRate, or turn on Layca`,
+          );
         }
         const n = idx.length;
         epochLoss += loss * n;
@@ -176,18 +205,35 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
         window.samples += n;
         const last = b === stepsPerEpoch - 1 || step === totalSteps;
         if (step - lastBatchStep >= batchEvery || last) {
-          emit({ type: 'batch', step, epoch: step / stepsPerEpoch, loss: window.loss / window.samples, accuracy: window.correct / window.samples, learningRate: lr });
+          emit({
+            type: 'batch',
+            step,
+            epoch: step / stepsPerEpoch,
+            loss: window.loss / window.samples,
+            accuracy: window.correct / window.samples,
+            learningRate: lr,
+          });
           lastBatchStep = step;
           window = { loss: 0, correct: 0, samples: 0 };
         }
         if (step - lastRecordStep >= recordEvery || last) {
-          emit({ type: 'rotation', step, epoch: step / stepsPerEpoch, ...monitor.record(), steps: step - lastRecordStep });
+          emit({
+            type: 'rotation',
+            step,
+            epoch: step / stepsPerEpoch,
+            ...monitor.record(),
+            steps: step - lastRecordStep,
+          });
           lastRecordStep = step;
         }
         // Let IPC messages and signals (a stop request) in between steps.
         await new Promise((resolve) => setImmediate(resolve));
         const stop = opts.shouldStop?.();
-        if (stop) throw new EndRun('stopped', `${typeof stop === 'string' ? `stopped: ${stop}` : 'stopped on request'} at step ${step}`);
+        if (stop)
+          throw new EndRun(
+            'stopped',
+            `${typeof stop === 'string' ? `stopped: ${stop}` : 'stopped on request'} at step ${step}`,
+          );
       }
       const seconds = (Date.now() - epochStart) / 1000;
       const val = dataset.validation.n > 0 ? evaluate(model, dataset, dataset.validation) : null;
@@ -206,7 +252,10 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
       lossHistory.push(end.loss);
       checkStopping(config, lossHistory, end, dataset.classes);
     }
-    const reason = step >= epochs * stepsPerEpoch ? `trained ${epochs} epoch${epochs === 1 ? '' : 's'}` : `reached the step limit (${totalSteps} steps)`;
+    const reason =
+      step >= epochs * stepsPerEpoch
+        ? `trained ${epochs} epoch${epochs === 1 ? '' : 's'}`
+        : `reached the step limit (${totalSteps} steps)`;
     finished = finish('completed', reason, evaluate(model, dataset, dataset.test));
   } catch (err) {
     if (err instanceof EndRun) {
@@ -224,24 +273,42 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
 }
 
 /** Throws EndRun when one of the paper's stopping criteria is met at an epoch end. */
-function checkStopping(config: TrainingConfig, losses: number[], end: Omit<EpochEnd, 'v' | 'time'>, classes: number): void {
+function checkStopping(
+  config: TrainingConfig,
+  losses: number[],
+  end: Omit<EpochEnd, 'v' | 'time'>,
+  classes: number,
+): void {
   const s = config.stopping;
   if (s.lossBelow !== undefined && end.loss < s.lossBelow) {
-    throw new EndRun('completed', `the training loss ${end.loss.toPrecision(3)} fell below ${s.lossBelow} (stopping.lossBelow) after epoch ${end.epoch}`);
+    throw new EndRun(
+      'completed',
+      `the training loss ${end.loss.toPrecision(3)} fell below ${s.lossBelow} (stopping.lossBelow) after epoch ${end.epoch}`,
+    );
   }
   if (s.plateau && losses.length > s.plateau.epochs) {
     const recent = losses.slice(-(s.plateau.epochs + 1));
     if (Math.max(...recent) - Math.min(...recent) <= s.plateau.tolerance) {
-      throw new EndRun('completed', `the training loss has not changed by more than ${s.plateau.tolerance} for ${s.plateau.epochs} epochs (stopping.plateau)`);
+      throw new EndRun(
+        'completed',
+        `the training loss has not changed by more than ${s.plateau.tolerance} for ${s.plateau.epochs} epochs (stopping.plateau)`,
+      );
     }
   }
   if (s.chance && end.epoch >= s.chance.epochs && end.accuracy <= 1 / classes + s.chance.margin) {
-    throw new EndRun('failed', `the training accuracy is still at chance (${(100 * end.accuracy).toFixed(1)}%) after ${end.epoch} epochs (stopping.chance): the learning rate is probably too high or too low`);
+    throw new EndRun(
+      'failed',
+      `the training accuracy is still at chance (${(100 * end.accuracy).toFixed(1)}%) after ${end.epoch} epochs (stopping.chance): the learning rate is probably too high or too low`,
+    );
   }
 }
 
 /** Copies the samples `idx` of a split into one batch tensor and its one-hot labels. */
-export function makeBatch(data: Dataset, split: Split, idx: ArrayLike<number>): { x: tf.Tensor; y: tf.Tensor2D; labels: Int32Array } {
+export function makeBatch(
+  data: Dataset,
+  split: Split,
+  idx: ArrayLike<number>,
+): { x: tf.Tensor; y: tf.Tensor2D; labels: Int32Array } {
   const d = data.inputShape.reduce((a, b) => a * b, 1);
   const n = idx.length;
   const xs = new Float32Array(n * d);
@@ -256,17 +323,26 @@ export function makeBatch(data: Dataset, split: Split, idx: ArrayLike<number>): 
   return { x, y, labels };
 }
 
-export function trainStep(model: Model, optimizer: ReturnType<typeof createOptimizer>, data: Dataset, idx: Uint32Array, lr: number): { loss: number; correct: number } {
+export function trainStep(
+  model: Model,
+  optimizer: ReturnType<typeof createOptimizer>,
+  data: Dataset,
+  idx: Uint32Array,
+  lr: number,
+): { loss: number; correct: number } {
   return tf.tidy(() => {
     const { x, y } = makeBatch(data, data.train, idx);
     // The number of correct predictions comes out of the gradient scope through tf.keep,
     // which also exempts it from this tidy: it is disposed explicitly below.
     let correct: tf.Tensor = tf.scalar(0);
-    const { value, grads } = tf.variableGrads(() => {
-      const logits = model.forward(x, true);
-      correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)), 'float32')));
-      return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
-    }, model.params.map((p) => p.variable));
+    const { value, grads } = tf.variableGrads(
+      () => {
+        const logits = model.forward(x, true);
+        correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)), 'float32')));
+        return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+      },
+      model.params.map((p) => p.variable),
+    );
     optimizer.step(grads, lr);
     const both = tf.stack([value, correct]).dataSync();
     correct.dispose();

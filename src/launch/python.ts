@@ -2,9 +2,9 @@
 // (the setting, the Python extension's interpreter, python3 and python on PATH) with a short
 // probe that imports torch, and say plainly what is missing when none works. Never hangs: a
 // probe that does not answer in time is killed and counts as a failure.
-import { execFile } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 export interface PythonInfo {
   /** The interpreter as given (a path or a command on PATH). */
@@ -17,7 +17,9 @@ export interface PythonInfo {
   cudaDevices: number;
 }
 
-export type ProbeResult = { ok: true; info: PythonInfo } | { ok: false; python: string; problem: 'missing' | 'no-torch' | 'timeout' | 'error'; message: string };
+export type ProbeResult =
+  | { ok: true; info: PythonInfo }
+  | { ok: false; python: string; problem: 'missing' | 'no-torch' | 'timeout' | 'error'; message: string };
 
 export const PROBE_TIMEOUT_MS = 30000;
 
@@ -36,46 +38,61 @@ const PROBE_CODE = [
 /** Runs the probe in one interpreter. */
 export function probePython(python: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    execFile(python, ['-c', PROBE_CODE], { timeout: timeoutMs, killSignal: 'SIGKILL', windowsHide: true }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { killed?: boolean }) | null;
-      if (e?.code === 'ENOENT') {
-        resolve({ ok: false, python, problem: 'missing', message: `${python} was not found` });
-        return;
-      }
-      if (e?.killed) {
-        resolve({ ok: false, python, problem: 'timeout', message: `${python} did not answer within ${Math.round(timeoutMs / 1000)} s (importing torch)` });
-        return;
-      }
-      const line = stdout.trim().split('\n').pop() ?? '';
-      let info: Record<string, unknown>;
-      try {
-        info = JSON.parse(line);
-      } catch {
-        const why = (stderr || stdout || e?.message || '').trim().split('\n').pop();
-        resolve({ ok: false, python, problem: 'error', message: `${python} could not run the check${why ? `: ${why}` : ''}` });
-        return;
-      }
-      if (typeof info.torch !== 'string') {
+    execFile(
+      python,
+      ['-c', PROBE_CODE],
+      { timeout: timeoutMs, killSignal: 'SIGKILL', windowsHide: true },
+      (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { killed?: boolean }) | null;
+        if (e?.code === 'ENOENT') {
+          resolve({ ok: false, python, problem: 'missing', message: `${python} was not found` });
+          return;
+        }
+        if (e?.killed) {
+          resolve({
+            ok: false,
+            python,
+            problem: 'timeout',
+            message: `${python} did not answer within ${Math.round(timeoutMs / 1000)} s (importing torch)`,
+          });
+          return;
+        }
+        const line = stdout.trim().split('\n').pop() ?? '';
+        let info: Record<string, unknown>;
+        try {
+          info = JSON.parse(line);
+        } catch {
+          const why = (stderr || stdout || e?.message || '').trim().split('\n').pop();
+          resolve({
+            ok: false,
+            python,
+            problem: 'error',
+            message: `${python} could not run the check${why ? `: ${why}` : ''}`,
+          });
+          return;
+        }
+        if (typeof info.torch !== 'string') {
+          resolve({
+            ok: false,
+            python,
+            problem: 'no-torch',
+            message: `${python} (Python ${info.pythonVersion}, ${info.executable}) cannot import torch (${info.torchError ?? 'unknown error'})`,
+          });
+          return;
+        }
         resolve({
-          ok: false,
-          python,
-          problem: 'no-torch',
-          message: `${python} (Python ${info.pythonVersion}, ${info.executable}) cannot import torch (${info.torchError ?? 'unknown error'})`,
+          ok: true,
+          info: {
+            python,
+            executable: String(info.executable),
+            pythonVersion: String(info.pythonVersion),
+            torch: info.torch,
+            cuda: info.cuda === true,
+            cudaDevices: Number(info.cudaDevices) || 0,
+          },
         });
-        return;
-      }
-      resolve({
-        ok: true,
-        info: {
-          python,
-          executable: String(info.executable),
-          pythonVersion: String(info.pythonVersion),
-          torch: info.torch,
-          cuda: info.cuda === true,
-          cudaDevices: Number(info.cudaDevices) || 0,
-        },
-      });
-    });
+      },
+    );
   });
 }
 
@@ -93,7 +110,10 @@ export function defaultPythonCandidates(): string[] {
  * The first candidate whose probe imports torch. On failure, the message lists what each
  * candidate said and what to do.
  */
-export async function findPython(candidates: string[], timeoutMs = PROBE_TIMEOUT_MS): Promise<{ ok: true; info: PythonInfo } | { ok: false; message: string; results: ProbeResult[] }> {
+export async function findPython(
+  candidates: string[],
+  timeoutMs = PROBE_TIMEOUT_MS,
+): Promise<{ ok: true; info: PythonInfo } | { ok: false; message: string; results: ProbeResult[] }> {
   const results: ProbeResult[] = [];
   for (const python of [...new Set(candidates.filter(Boolean))]) {
     const r = await probePython(python, timeoutMs);
@@ -119,7 +139,11 @@ export function explainNoPython(results: ProbeResult[]): string {
  * next to the bundle (the .vsix and dist/), or in the repository.
  */
 export function bundledPythonPackageDir(from = __dirname): string | undefined {
-  for (const dir of [path.join(from, '..', 'python'), path.join(from, '..', '..', 'python'), path.join(from, '..', '..', '..', 'python')]) {
+  for (const dir of [
+    path.join(from, '..', 'python'),
+    path.join(from, '..', '..', 'python'),
+    path.join(from, '..', '..', '..', 'python'),
+  ]) {
     if (fs.existsSync(path.join(dir, 'layer_rotation', '__init__.py'))) return path.resolve(dir);
   }
   return undefined;

@@ -2,10 +2,11 @@
 // that trains one config into one run folder. It appends every event to events.jsonl and
 // sends it over IPC; a {type: 'stop'} message, SIGINT or SIGTERM ends the run cleanly after
 // the current step. Its argument is a JSON RunnerArgs.
-import * as path from 'path';
+import * as path from 'node:path';
 import type { ConfigError } from '../engine/config/types';
 import { formatError, loadConfigFile } from '../engine/config/validate';
-import { EventLogWriter, NewEvent, RunEvent, RunFinished, RunStarted, stamp } from '../runlog/events';
+import { type NewEvent, type RunEvent, type RunFinished, type RunStarted, stamp } from '../runlog/events';
+import { EventLogWriter } from '../runlog/writer';
 import { EVENTS_FILE, makeSummary, writeSummary } from '../runlog/runfolder';
 import { describeFailure, train } from '../engine/trainer';
 
@@ -41,7 +42,18 @@ async function main(): Promise<number> {
   };
   const fail = (reason: string) => {
     if (!finished) {
-      emit({ type: 'run_finished', status: 'failed', reason, step: 0, epoch: 0, finalDistances: [], testLoss: null, testAccuracy: null, lagging: [], seconds: 0 });
+      emit({
+        type: 'run_finished',
+        status: 'failed',
+        reason,
+        step: 0,
+        epoch: 0,
+        finalDistances: [],
+        testLoss: null,
+        testAccuracy: null,
+        lagging: [],
+        seconds: 0,
+      });
     }
   };
 
@@ -70,7 +82,12 @@ async function main(): Promise<number> {
 
   const checked = loadConfigFile(args.configFile);
   if (!checked.ok) {
-    fail(`invalid config:\n${checked.errors.filter((e: ConfigError) => e.severity === 'error').map(formatError).join('\n')}`);
+    fail(
+      `invalid config:\n${checked.errors
+        .filter((e: ConfigError) => e.severity === 'error')
+        .map(formatError)
+        .join('\n')}`,
+    );
   } else {
     await train({
       warnings: checked.errors.map(formatError),

@@ -4,13 +4,14 @@
 // - tfjs: our runner (runner.js) forked with an IPC channel; events come over IPC.
 // - pytorch: `python -m layer_rotation train` (or torchrun with several processes); events are
 //   read by tailing the run's events.jsonl as rank 0 appends to it.
-import { ChildProcess, fork, spawn } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
-import { emptyRunLog, lagBelowTarget, readRunLog, RunLog } from '../runlog/read';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { emptyRunLog, lagBelowTarget, readRunLog, type RunLog } from '../runlog/read';
 import type { TrainingConfig } from '../engine/config/types';
 import { defaultMnistFolder } from '../engine/data/mnist';
-import { EventLogWriter, RunEvent, RunFinished, RunStarted, stamp } from '../runlog/events';
+import { type RunEvent, type RunFinished, type RunStarted, stamp } from '../runlog/events';
+import { EventLogWriter } from '../runlog/writer';
 import { EVENTS_FILE, createRunDir, makeSummary, writeSummary } from '../runlog/runfolder';
 import { LogTail } from '../runlog/tail';
 
@@ -33,14 +34,26 @@ export interface PytorchOptions {
  * How to start the pytorch engine for a validated config: in `python`, with the package from
  * `packageDir`, `processes` (default: the config's) and MNIST's files as shipped with this code.
  */
-export function pytorchOptions(config: TrainingConfig, python: string, packageDir: string | undefined, processes?: number): PytorchOptions {
+export function pytorchOptions(
+  config: TrainingConfig,
+  python: string,
+  packageDir: string | undefined,
+  processes?: number,
+): PytorchOptions {
   let mnistDir: string | undefined;
   try {
     mnistDir = defaultMnistFolder();
   } catch {
     mnistDir = undefined; // the engine looks for the files itself, and says what to do
   }
-  return { python, packageDir, processes: processes ?? config.pytorch.processes, device: config.pytorch.device, mnistDir, config: { ...config, engine: 'pytorch' } };
+  return {
+    python,
+    packageDir,
+    processes: processes ?? config.pytorch.processes,
+    device: config.pytorch.device,
+    mnistDir,
+    config: { ...config, engine: 'pytorch' },
+  };
 }
 
 /** In a run folder: a file whose presence asks the pytorch engine to stop (people can touch it too). */
@@ -88,10 +101,17 @@ export interface RunHandle {
 const STDERR_TAIL = 4000;
 
 /** Why a process exited, for people: "exit code 3", "killed by SIGKILL (out of memory?)". */
-export function describeExit(code: number | null, signal: NodeJS.Signals | null, stderrTail: string, who = 'the runner'): string {
-  if (/heap out of memory|Allocation failed/i.test(stderrTail)) return `${who} ran out of memory (JavaScript heap); try a smaller batchSize or model`;
+export function describeExit(
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  stderrTail: string,
+  who = 'the runner',
+): string {
+  if (/heap out of memory|Allocation failed/i.test(stderrTail))
+    return `${who} ran out of memory (JavaScript heap); try a smaller batchSize or model`;
   if (/out of memory/i.test(stderrTail)) return `${who} ran out of memory; try a smaller batchSize or model`;
-  if (signal) return `${who} was killed by ${signal}${signal === 'SIGKILL' ? ' (out of memory, or killed from outside)' : ''}`;
+  if (signal)
+    return `${who} was killed by ${signal}${signal === 'SIGKILL' ? ' (out of memory, or killed from outside)' : ''}`;
   const lastLine = stderrTail.trim().split('\n').filter(Boolean).pop();
   if (code === null) return `${who} could not start${lastLine ? `: ${lastLine}` : ''}`;
   return `${who} exited with code ${code}${lastLine ? `: ${lastLine}` : ''}`;
@@ -111,7 +131,11 @@ export function startRun(opts: StartOptions): RunHandle {
   };
   child.on('message', relay);
   // The pytorch engine has no IPC channel: its log on disk is read as it grows.
-  const follower = opts.pytorch ? followLog(path.join(runDir, EVENTS_FILE), relay, (line, reason) => opts.onOutput?.(`${path.join(runDir, EVENTS_FILE)}:${line}: skipped: ${reason}\n`)) : undefined;
+  const follower = opts.pytorch
+    ? followLog(path.join(runDir, EVENTS_FILE), relay, (line, reason) =>
+        opts.onOutput?.(`${path.join(runDir, EVENTS_FILE)}:${line}: skipped: ${reason}\n`),
+      )
+    : undefined;
   const onOutput = (chunk: Buffer) => {
     const text = chunk.toString();
     stderrTail = (stderrTail + text).slice(-STDERR_TAIL);
@@ -132,13 +156,28 @@ export function startRun(opts: StartOptions): RunHandle {
       if (!finished) {
         // The runner died before it could say how the run ended: say it for it.
         const lastRecord = log.rotations[log.rotations.length - 1];
-        const last = lastRecord ? { step: lastRecord.step, epoch: lastRecord.epoch, distances: lastRecord.distances } : { step: 0, epoch: 0, distances: [] };
+        const last = lastRecord
+          ? { step: lastRecord.step, epoch: lastRecord.epoch, distances: lastRecord.distances }
+          : { step: 0, epoch: 0, distances: [] };
         const startedEvent = started ?? log.started;
-        const lagging = startedEvent && last.distances.length ? lagBelowTarget(startedEvent.layers.map((l) => l.name), last.distances, startedEvent.target, startedEvent.lagMargin) : [];
+        const lagging =
+          startedEvent && last.distances.length
+            ? lagBelowTarget(
+                startedEvent.layers.map((l) => l.name),
+                last.distances,
+                startedEvent.target,
+                startedEvent.lagMargin,
+              )
+            : [];
         const e = stamp({
           type: 'run_finished',
           status: 'failed',
-          reason: describeExit(code, signal, stderrTail, opts.pytorch ? `the PyTorch engine (${opts.pytorch.python})` : 'the runner'),
+          reason: describeExit(
+            code,
+            signal,
+            stderrTail,
+            opts.pytorch ? `the PyTorch engine (${opts.pytorch.python})` : 'the runner',
+          ),
           step: last.step,
           epoch: last.epoch,
           finalDistances: last.distances,
@@ -212,8 +251,26 @@ function forkRunner(opts: StartOptions, runId: string, runDir: string): ChildPro
 
 /** The command line of the pytorch engine: one process, or torchrun with several. */
 export function pytorchCommand(opts: StartOptions, py: PytorchOptions, runId: string, runDir: string): string[] {
-  const engine = ['-m', 'layer_rotation', 'train', path.resolve(opts.configFile), '--run-dir', runDir, '--run-id', runId];
-  engine.push('--resolved-config', path.join(runDir, RESOLVED_CONFIG_FILE), '--device', py.device, '--parent-pid', String(process.pid), '--stop-file', path.join(runDir, STOP_FILE));
+  const engine = [
+    '-m',
+    'layer_rotation',
+    'train',
+    path.resolve(opts.configFile),
+    '--run-dir',
+    runDir,
+    '--run-id',
+    runId,
+  ];
+  engine.push(
+    '--resolved-config',
+    path.join(runDir, RESOLVED_CONFIG_FILE),
+    '--device',
+    py.device,
+    '--parent-pid',
+    String(process.pid),
+    '--stop-file',
+    path.join(runDir, STOP_FILE),
+  );
   if (py.mnistDir) engine.push('--mnist-dir', py.mnistDir);
   if (opts.epochs !== undefined) engine.push('--epochs', String(opts.epochs));
   if (opts.maxSteps !== undefined) engine.push('--max-steps', String(opts.maxSteps));
@@ -222,11 +279,22 @@ export function pytorchCommand(opts: StartOptions, py: PytorchOptions, runId: st
   // torchrun as a module of the same interpreter (its `torchrun` script may not be on PATH).
   // --redirects 1 --tee 1 (workers' stdout to a file and the console): torch 1.13's torchrun
   // cannot parse its own default for them on Python 3.11.
-  return ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', String(py.processes), '--redirects', '1', '--tee', '1', ...engine];
+  return [
+    '-m',
+    'torch.distributed.run',
+    '--standalone',
+    '--nproc_per_node',
+    String(py.processes),
+    '--redirects',
+    '1',
+    '--tee',
+    '1',
+    ...engine,
+  ];
 }
 
 function spawnPytorch(opts: StartOptions, py: PytorchOptions, runId: string, runDir: string): ChildProcess {
-  fs.writeFileSync(path.join(runDir, RESOLVED_CONFIG_FILE), JSON.stringify(py.config, null, 2) + '\n');
+  fs.writeFileSync(path.join(runDir, RESOLVED_CONFIG_FILE), `${JSON.stringify(py.config, null, 2)}\n`);
   const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1' };
   if (py.packageDir) env.PYTHONPATH = [py.packageDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
   return spawn(py.python, pytorchCommand(opts, py, runId, runDir), {
@@ -268,7 +336,12 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
  * Follows a log that another process appends to: reads the new complete lines when the folder
  * changes, and at least every `pollMs` (fs.watch can miss events on network filesystems).
  */
-function followLog(file: string, onEvent: (e: RunEvent) => void, onSkipped: (line: number, reason: string) => void, pollMs = 250): { close(): void } {
+function followLog(
+  file: string,
+  onEvent: (e: RunEvent) => void,
+  onSkipped: (line: number, reason: string) => void,
+  pollMs = 250,
+): { close(): void } {
   const tail = new LogTail(file);
   const read = () => {
     const chunk = tail.readAll();

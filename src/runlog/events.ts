@@ -1,6 +1,6 @@
 // The run-log format: the events a run emits, one JSON object per line of `events.jsonl`,
 // and the same objects over Node IPC. docs/run-log-format.md documents it for other writers.
-import * as fs from 'fs';
+// Types and pure helpers only (the webview bundles them); runlog/writer.ts appends to a file.
 
 /** Bumped when a change would mislead an older reader; readers accept any v they know. */
 export const FORMAT_VERSION = 1;
@@ -43,7 +43,13 @@ export interface RunStarted extends EventBase {
   lagMargin: number;
   seed?: number;
   /** The learning-rate schedule, so that readers can project where layers are heading. */
-  schedule?: { learningRate: number; decay?: { factor: number; epochs: number[] }; warmupEpochs: number; layca: boolean; multipliers: number[] };
+  schedule?: {
+    learningRate: number;
+    decay?: { factor: number; epochs: number[] };
+    warmupEpochs: number;
+    layca: boolean;
+    multipliers: number[];
+  };
 }
 
 export interface RotationEvent extends EventBase {
@@ -122,27 +128,5 @@ export function stamp(e: NewEvent): RunEvent {
 
 /** JSON with non-finite numbers written as null (JSON has no NaN), so every line parses. */
 export function toJsonLine(e: RunEvent): string {
-  return JSON.stringify(e, (_k, value) => (typeof value === 'number' && !Number.isFinite(value) ? null : value)) + '\n';
-}
-
-/**
- * Appends events to a file, one complete line per write(2) call, flushed by the OS as it
- * goes: a run killed at any moment leaves only whole lines behind.
- */
-export class EventLogWriter {
-  private fd: number | undefined;
-
-  constructor(readonly file: string) {
-    this.fd = fs.openSync(file, 'a');
-  }
-
-  write(e: RunEvent): void {
-    if (this.fd === undefined) throw new Error(`event log ${this.file} is closed`);
-    fs.writeSync(this.fd, toJsonLine(e));
-  }
-
-  close(): void {
-    if (this.fd !== undefined) fs.closeSync(this.fd);
-    this.fd = undefined;
-  }
+  return `${JSON.stringify(e, (_k, value) => (typeof value === 'number' && !Number.isFinite(value) ? null : value))}\n`;
 }

@@ -39,7 +39,8 @@ export function laggingLayers(log: RunLog, target: number, margin: number): Lagg
 }
 
 export function laggingMessage(l: LaggingLayerInfo, target: number, margin: number): string {
-  const where = l.finished ? `ended at cosine distance ${l.value.toFixed(2)}` : `is on course to end at cosine distance ${l.value.toFixed(2)}`;
+  const where = l.finished
+    ? `ended at cosine distance ${l.value.toFixed(2)}`
+    : `is on course to end at cosine distance ${l.value.toFixed(2)}`;
   return `Layer '${l.name}' ${where}, below the target ${target} by more than ${margin}: it lags. Turn on Layca, or raise its learning rate.`;
 }
-

@@ -99,7 +99,8 @@ export function projectDistance(p: ProjectionInput): number {
   let effective = left;
   if (p.schedule && left > 0) {
     const span = p.epoch - p.slopeFrom;
-    const ref = span > 0 ? learningRateIntegral(p.schedule, p.slopeFrom, p.epoch) / span : scheduledRate(p.schedule, p.epoch);
+    const ref =
+      span > 0 ? learningRateIntegral(p.schedule, p.slopeFrom, p.epoch) / span : scheduledRate(p.schedule, p.epoch);
     const ahead = learningRateIntegral(p.schedule, p.epoch, p.endEpoch);
     if (ref > 0 && Number.isFinite(ref) && Number.isFinite(ahead)) effective = ahead / ref;
   }
@@ -107,7 +108,12 @@ export function projectDistance(p: ProjectionInput): number {
 }
 
 /** Each layer's course: where it is, how fast it moves lately, where it is heading by `totalEpochs`. */
-export function layerCourses(points: RotationPoint[], layers: number, totalEpochs: number, schedule?: ScheduleInfo): LayerCourse[] {
+export function layerCourses(
+  points: RotationPoint[],
+  layers: number,
+  totalEpochs: number,
+  schedule?: ScheduleInfo,
+): LayerCourse[] {
   const last = points[points.length - 1];
   const epoch = last?.epoch ?? 0;
   // The slope's window: about the last epoch of records.
@@ -117,7 +123,18 @@ export function layerCourses(points: RotationPoint[], layers: number, totalEpoch
     const now = typeof d === 'number' && Number.isFinite(d) ? d : null;
     const ratePerEpoch = recentRate(points, l);
     const projected =
-      now === null ? null : ratePerEpoch === null ? now : projectDistance({ current: now, epoch, slope: Math.max(0, ratePerEpoch), slopeFrom, endEpoch: totalEpochs, schedule });
+      now === null
+        ? null
+        : ratePerEpoch === null
+          ? now
+          : projectDistance({
+              current: now,
+              epoch,
+              slope: Math.max(0, ratePerEpoch),
+              slopeFrom,
+              endEpoch: totalEpochs,
+              schedule,
+            });
     return { now, ratePerEpoch, projected };
   });
 }

@@ -1,8 +1,17 @@
 // Reading run logs back: a tolerant parser of events.jsonl (a corrupt line is skipped and
 // reported with its line number, never fatal), and the per-layer analysis shown by the CLI's
 // report and by the editor.
-import * as fs from 'fs';
-import { BatchEvent, EpochEnd, LaggingLayer, LogEvent, RotationEvent, RunEvent, RunFinished, RunStarted } from './events';
+import * as fs from 'node:fs';
+import type {
+  BatchEvent,
+  EpochEnd,
+  LaggingLayer,
+  LogEvent,
+  RotationEvent,
+  RunEvent,
+  RunFinished,
+  RunStarted,
+} from './events';
 
 export interface SkippedLine {
   line: number;
@@ -31,14 +40,19 @@ export function eventProblem(value: unknown): string | undefined {
   const e = value as Record<string, unknown>;
   if (typeof e.v !== 'number') return 'no format version "v"';
   if (typeof e.type !== 'string' || !KNOWN.has(e.type)) return `unknown event type ${JSON.stringify(e.type)}`;
-  const numArray = (k: string) => Array.isArray(e[k]) && (e[k] as unknown[]).every((x) => typeof x === 'number' || x === null);
+  const numArray = (k: string) =>
+    Array.isArray(e[k]) && (e[k] as unknown[]).every((x) => typeof x === 'number' || x === null);
   switch (e.type) {
     case 'run_started':
       return Array.isArray(e.layers) ? undefined : 'run_started without "layers"';
     case 'rotation':
-      return typeof e.step === 'number' && typeof e.epoch === 'number' && numArray('distances') ? undefined : 'rotation event needs numeric "step", "epoch" and "distances"';
+      return typeof e.step === 'number' && typeof e.epoch === 'number' && numArray('distances')
+        ? undefined
+        : 'rotation event needs numeric "step", "epoch" and "distances"';
     case 'batch':
-      return typeof e.step === 'number' && typeof e.epoch === 'number' ? undefined : 'batch event needs numeric "step" and "epoch"';
+      return typeof e.step === 'number' && typeof e.epoch === 'number'
+        ? undefined
+        : 'batch event needs numeric "step" and "epoch"';
     case 'epoch_end':
       return typeof e.epoch === 'number' ? undefined : 'epoch_end needs a numeric "epoch"';
     case 'run_finished':
@@ -120,18 +134,31 @@ export interface LayerRow {
 /** The per-layer table: latest distances, and which layers lag below target - margin. */
 export function layerTable(log: RunLog): LayerRow[] {
   const layers = log.started?.layers ?? [];
-  const latest = log.finished?.finalDistances?.length ? log.finished.finalDistances : log.rotations[log.rotations.length - 1]?.distances ?? [];
+  const latest = log.finished?.finalDistances?.length
+    ? log.finished.finalDistances
+    : (log.rotations[log.rotations.length - 1]?.distances ?? []);
   const target = log.started?.target ?? 1;
   const margin = log.started?.lagMargin ?? 0.2;
   return layers.map((l, i) => {
     const d = latest[i];
     const distance = typeof d === 'number' && Number.isFinite(d) ? d : null;
-    return { name: l.name, kind: l.kind, params: l.params, distance, lagging: distance === null || distance < target - margin };
+    return {
+      name: l.name,
+      kind: l.kind,
+      params: l.params,
+      distance,
+      lagging: distance === null || distance < target - margin,
+    };
   });
 }
 
 /** The layers whose distance is below target - margin (a NaN or missing distance lags too). */
-export function lagBelowTarget(names: string[], distances: (number | null)[], target: number, margin: number): LaggingLayer[] {
+export function lagBelowTarget(
+  names: string[],
+  distances: (number | null)[],
+  target: number,
+  margin: number,
+): LaggingLayer[] {
   return names
     .map((name, i) => ({ name, distance: distances[i] as number }))
     .filter((l) => !(typeof l.distance === 'number' && l.distance >= target - margin));

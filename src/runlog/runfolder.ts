@@ -1,6 +1,6 @@
 // A run's folder: events.jsonl (the run log), a copy of the config, and summary.json at the end.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { RunFinished, RunStarted } from './events';
 
 export const EVENTS_FILE = 'events.jsonl';
@@ -57,7 +57,13 @@ export function makeSummary(runId: string, started: RunStarted | undefined, fini
   const lagging = new Set(finished.lagging.map((l) => l.name));
   const layers = (started?.layers ?? []).map((l, i) => {
     const d = finished.finalDistances[i];
-    return { name: l.name, kind: l.kind, params: l.params, finalDistance: typeof d === 'number' && Number.isFinite(d) ? d : null, lagging: lagging.has(l.name) };
+    return {
+      name: l.name,
+      kind: l.kind,
+      params: l.params,
+      finalDistance: typeof d === 'number' && Number.isFinite(d) ? d : null,
+      lagging: lagging.has(l.name),
+    };
   });
   return {
     runId,
@@ -81,6 +87,6 @@ export function makeSummary(runId: string, started: RunStarted | undefined, fini
 export function writeSummary(runDir: string, summary: RunSummary): void {
   const file = path.join(runDir, SUMMARY_FILE);
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(summary, null, 2) + '\n');
+  fs.writeFileSync(tmp, `${JSON.stringify(summary, null, 2)}\n`);
   fs.renameSync(tmp, file);
 }

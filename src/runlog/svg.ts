@@ -19,7 +19,7 @@ function fmt(n: number): string {
 /** Evenly spaced "nice" ticks from 0 to max. */
 function ticks(max: number, count: number): number[] {
   const raw = max / count;
-  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
   const out: number[] = [];
   for (let v = 0; v <= max + 1e-9; v += step) out.push(Number(v.toFixed(10)));
@@ -39,11 +39,17 @@ export function rotationCurvesSvg(log: RunLog, title?: string): string {
   const sx = (x: number) => M.left + (x / xMax) * pw;
   const sy = (y: number) => M.top + ph - (y / yMax) * ph;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  out.push(`<text x="${M.left}" y="22" font-size="15" font-weight="bold">${esc(title ?? `Layer rotation: ${log.started?.name ?? 'run'}`)}</text>`);
+  out.push(
+    `<text x="${M.left}" y="22" font-size="15" font-weight="bold">${esc(title ?? `Layer rotation: ${log.started?.name ?? 'run'}`)}</text>`,
+  );
   for (const t of ticks(yMax, 5)) {
-    out.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#e4e4e4"/>`);
+    out.push(
+      `<line x1="${M.left}" x2="${M.left + pw}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#e4e4e4"/>`,
+    );
     out.push(`<text x="${M.left - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${fmt(t)}</text>`);
   }
   for (const t of ticks(xMax, 6)) {
@@ -51,8 +57,12 @@ export function rotationCurvesSvg(log: RunLog, title?: string): string {
   }
   out.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#888"/>`);
   out.push(`<text x="${M.left + pw / 2}" y="${H - 10}" text-anchor="middle">epoch</text>`);
-  out.push(`<text transform="translate(16 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">cosine distance to initialization</text>`);
-  out.push(`<line class="target" x1="${M.left}" x2="${M.left + pw}" y1="${sy(target).toFixed(1)}" y2="${sy(target).toFixed(1)}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="6 4"/>`);
+  out.push(
+    `<text transform="translate(16 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">cosine distance to initialization</text>`,
+  );
+  out.push(
+    `<line class="target" x1="${M.left}" x2="${M.left + pw}" y1="${sy(target).toFixed(1)}" y2="${sy(target).toFixed(1)}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+  );
   layers.forEach((layer, i) => {
     const pts: string[] = [];
     for (const r of recs) {
@@ -60,18 +70,25 @@ export function rotationCurvesSvg(log: RunLog, title?: string): string {
       if (typeof d === 'number' && Number.isFinite(d)) pts.push(`${sx(r.epoch).toFixed(1)},${sy(d).toFixed(1)}`);
     }
     if (pts.length) {
-      out.push(`<polyline class="layer" data-layer="${esc(layer.name)}" fill="none" stroke="${layerColor(i, layers.length)}" stroke-width="1.6" points="${pts.join(' ')}"/>`);
+      out.push(
+        `<polyline class="layer" data-layer="${esc(layer.name)}" fill="none" stroke="${layerColor(i, layers.length)}" stroke-width="1.6" points="${pts.join(' ')}"/>`,
+      );
     }
   });
   // Legend: every layer when they fit, else the first, last and evenly spaced ones between.
   const maxRows = Math.floor(ph / 16);
-  const shown = layers.length <= maxRows ? layers.map((_, i) => i) : Array.from({ length: maxRows }, (_, k) => Math.round((k * (layers.length - 1)) / (maxRows - 1)));
+  const shown =
+    layers.length <= maxRows
+      ? layers.map((_, i) => i)
+      : Array.from({ length: maxRows }, (_, k) => Math.round((k * (layers.length - 1)) / (maxRows - 1)));
   shown.forEach((i, row) => {
     const y = M.top + 8 + row * 16;
     const x = M.left + pw + 14;
-    out.push(`<line x1="${x}" x2="${x + 18}" y1="${y}" y2="${y}" stroke="${layerColor(i, layers.length)}" stroke-width="3"/>`);
+    out.push(
+      `<line x1="${x}" x2="${x + 18}" y1="${y}" y2="${y}" stroke="${layerColor(i, layers.length)}" stroke-width="3"/>`,
+    );
     out.push(`<text x="${x + 24}" y="${y + 4}">${esc(layers[i].name)}</text>`);
   });
   out.push('</svg>');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

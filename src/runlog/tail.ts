@@ -9,7 +9,7 @@
 // replaced file is read again from its beginning, and the chunk says so (`reset`), so that a
 // consumer drops what it had. Why not fs.watch + readFile: a 300 MB log must not be re-read to
 // append one line, and a log on a cluster's shared filesystem may be rewritten behind our back.
-import * as fs from 'fs';
+import * as fs from 'node:fs';
 import { eventProblem } from './read';
 import type { RunEvent } from './events';
 
@@ -102,7 +102,8 @@ export class LogTail {
       }
       this.id = id;
       this.size = st.size;
-      if (this.head.length < HEAD_BYTES && st.size > this.head.length) this.head = readAt(fd, 0, Math.min(HEAD_BYTES, st.size));
+      if (this.head.length < HEAD_BYTES && st.size > this.head.length)
+        this.head = readAt(fd, 0, Math.min(HEAD_BYTES, st.size));
 
       let pos = this._offset + this.pendingBytes;
       const end = Math.min(st.size, pos + Math.max(1, maxBytes));
@@ -200,7 +201,8 @@ export class LogTail {
     try {
       value = JSON.parse(text);
     } catch (err) {
-      return this.skip(out, `not valid JSON (${(err as Error).message})`);
+      this.skip(out, `not valid JSON (${(err as Error).message})`);
+      return;
     }
     const problem = eventProblem(value);
     if (problem) this.skip(out, problem);

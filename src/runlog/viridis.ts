@@ -20,7 +20,7 @@ export function viridis(t: number): string {
   const i = Math.min(STOPS.length - 2, Math.floor(x));
   const f = x - i;
   const c = STOPS[i].map((v, k) => Math.round(v + (STOPS[i + 1][k] - v) * f));
-  return '#' + c.map((v) => v.toString(16).padStart(2, '0')).join('');
+  return `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 }
 
 /** The colour of layer `index` of `count`, by depth. */

@@ -12,9 +12,9 @@
 // change event: no append is left unseen. The existing content of a new file (which may be 300 MB)
 // is delivered in steps of STEP_BYTES, with a yield to the event loop between steps.
 import { watch, type FSWatcher } from 'chokidar';
-import * as path from 'path';
+import * as path from 'node:path';
 import picomatch from 'picomatch';
-import type { Stats } from 'fs';
+import type { Stats } from 'node:fs';
 import { LogTail, type TailChunk } from './tail';
 
 export interface RunLogWatcherOptions {
@@ -206,7 +206,8 @@ export class RunLogWatcher {
     const rel = slash(path.relative(root, abs));
     if (this.isIgnored(rel)) return true;
     if (stats?.isFile()) return !this.isLog(rel);
-    if (stats?.isDirectory() && this.base) return !(this.base === rel || this.base.startsWith(rel + '/') || rel.startsWith(this.base + '/'));
+    if (stats?.isDirectory() && this.base)
+      return !(this.base === rel || this.base.startsWith(`${rel}/`) || rel.startsWith(`${this.base}/`));
     return false;
   }
 
@@ -265,7 +266,8 @@ export class RunLogWatcher {
         } finally {
           e.lastRead = performance.now();
         }
-        if (chunk.events.length || chunk.skipped.length || chunk.reset) this.updated.fire({ file: e.file, root: e.root, chunk });
+        if (chunk.events.length || chunk.skipped.length || chunk.reset)
+          this.updated.fire({ file: e.file, root: e.root, chunk });
         if (!chunk.more && !e.again) return;
         await new Promise<void>((resolve) => setImmediate(resolve));
       }

@@ -1,10 +1,10 @@
 // Every command of the extension, registered in one place.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatError, loadConfigFile } from '../engine/config/validate';
 import { describePython } from '../launch/python';
-import { PytorchOptions, pytorchOptions } from '../launch/supervisor';
+import { type PytorchOptions, pytorchOptions } from '../launch/supervisor';
 import type { Ctx } from './ctx';
 import { CONFIG_GLOB, isConfigDocument } from './diagnostics';
 
@@ -13,7 +13,9 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
   return [
     reg('startTraining', (uri?: vscode.Uri) => startTraining(ctx, uri)),
     // From the palette or the monitor: a run id; from the runs tree's inline Stop: the tree's element (a Run).
-    reg('stopTraining', (arg?: string | { runId?: string }) => stopTraining(ctx, typeof arg === 'string' ? arg : arg?.runId)),
+    reg('stopTraining', (arg?: string | { runId?: string }) =>
+      stopTraining(ctx, typeof arg === 'string' ? arg : arg?.runId),
+    ),
     reg('showMonitor', () => vscode.commands.executeCommand(`${'layerRotation.monitor'}.focus`)),
     reg('openMonitorInEditor', () => ctx.monitor.openInEditor()),
     reg('showRun', (runId: string) => {
@@ -32,13 +34,20 @@ async function pickConfig(): Promise<vscode.Uri | undefined> {
   if (active && isConfigDocument(active)) return active.uri;
   const files = await vscode.workspace.findFiles(CONFIG_GLOB, '**/node_modules/**', 200);
   if (!files.length) {
-    const choice = await vscode.window.showInformationMessage('No *.layerrot.json training config in this workspace.', 'New Training Config...');
+    const choice = await vscode.window.showInformationMessage(
+      'No *.layerrot.json training config in this workspace.',
+      'New Training Config...',
+    );
     if (choice) await vscode.commands.executeCommand('layerRotation.newConfig');
     return undefined;
   }
   if (files.length === 1) return files[0];
   const picked = await vscode.window.showQuickPick(
-    files.map((f) => ({ label: path.basename(f.fsPath), description: vscode.workspace.asRelativePath(path.dirname(f.fsPath)), uri: f })),
+    files.map((f) => ({
+      label: path.basename(f.fsPath),
+      description: vscode.workspace.asRelativePath(path.dirname(f.fsPath)),
+      uri: f,
+    })),
     { placeHolder: 'Train which config?' },
   );
   return picked?.uri;
@@ -84,14 +93,22 @@ export async function startTraining(ctx: Ctx, uri?: vscode.Uri): Promise<string 
     const found = await ctx.python.find(target);
     if (!found.ok) {
       ctx.output.appendLine(found.message);
-      void vscode.window.showErrorMessage(found.message.split('\n')[0], 'Set Python Interpreter', 'Show Log').then((choice) => {
-        if (choice === 'Set Python Interpreter') void vscode.commands.executeCommand('workbench.action.openSettings', 'layerRotation.pythonPath');
-        if (choice === 'Show Log') ctx.output.show(true);
-      });
+      void vscode.window
+        .showErrorMessage(found.message.split('\n')[0], 'Set Python Interpreter', 'Show Log')
+        .then((choice) => {
+          if (choice === 'Set Python Interpreter')
+            void vscode.commands.executeCommand('workbench.action.openSettings', 'layerRotation.pythonPath');
+          if (choice === 'Show Log') ctx.output.show(true);
+        });
       return undefined;
     }
     ctx.output.appendLine(`pytorch engine: ${describePython(found.info)}`);
-    pytorch = pytorchOptions(checked.config, found.info.executable, ctx.asAbsolutePath('python'), ctx.config.pytorchProcesses);
+    pytorch = pytorchOptions(
+      checked.config,
+      found.info.executable,
+      ctx.asAbsolutePath('python'),
+      ctx.config.pytorchProcesses,
+    );
   }
   const run = ctx.runs.start({
     configFile: target.fsPath,
@@ -118,10 +135,18 @@ async function stopTraining(ctx: Ctx, runId?: string): Promise<void> {
     id =
       running.length === 1
         ? running[0].runId
-        : (await vscode.window.showQuickPick(running.map((r) => ({ label: r.log.started?.name ?? r.runId, description: r.runId, id: r.runId })), { placeHolder: 'Stop which run?' }))?.id;
+        : (
+            await vscode.window.showQuickPick(
+              running.map((r) => ({ label: r.log.started?.name ?? r.runId, description: r.runId, id: r.runId })),
+              { placeHolder: 'Stop which run?' },
+            )
+          )?.id;
   }
   if (!id) return;
-  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Stopping training...' }, () => ctx.runs.stop(id!));
+  await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Stopping training...' },
+    () => ctx.runs.stop(id!),
+  );
 }
 
 async function openRun(ctx: Ctx, folder?: vscode.Uri): Promise<void> {
@@ -164,14 +189,19 @@ async function monitorRunFolder(ctx: Ctx, folder?: vscode.Uri): Promise<void> {
     void vscode.window.showErrorMessage(`${picked.fsPath} is not a folder.`);
     return;
   }
-  await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Layer Rotation: reading the run logs in ${picked.fsPath}` }, () => ctx.watching.addFolder(picked.fsPath));
+  await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Window, title: `Layer Rotation: reading the run logs in ${picked.fsPath}` },
+    () => ctx.watching.addFolder(picked.fsPath),
+  );
   const found = ctx.runs.all.filter((r) => r.log.file?.startsWith(picked.fsPath + path.sep));
   ctx.output.appendLine(`monitoring ${picked.fsPath}: ${found.length} run log(s) found`);
   if (found.length) {
     ctx.runs.select(found[0].runId);
     await vscode.commands.executeCommand('layerRotation.monitor.focus');
   } else {
-    void vscode.window.showInformationMessage(`Monitoring ${picked.fsPath}: no run log yet; runs that write one below it will show up as they start.`);
+    void vscode.window.showInformationMessage(
+      `Monitoring ${picked.fsPath}: no run log yet; runs that write one below it will show up as they start.`,
+    );
   }
 }
 
@@ -192,7 +222,8 @@ async function newConfig(ctx: Ctx): Promise<void> {
     return;
   }
   let dest = path.join(folder, picked.file);
-  for (let i = 2; fs.existsSync(dest); i++) dest = path.join(folder, picked.file.replace(/\.layerrot\.json$/, `-${i}.layerrot.json`));
+  for (let i = 2; fs.existsSync(dest); i++)
+    dest = path.join(folder, picked.file.replace(/\.layerrot\.json$/, `-${i}.layerrot.json`));
   // The examples point at the schema in the repository; the extension provides it by file name instead.
   const text = fs
     .readFileSync(path.join(examplesDir, picked.file), 'utf8')

@@ -1,5 +1,5 @@
 // A typed view of the extension's settings (layerRotation.*).
-import * as path from 'path';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BackendName, EngineName } from '../engine/config/types';
 

@@ -15,7 +15,9 @@ export class Ctx implements vscode.Disposable {
   readonly watching: LogWatching;
 
   constructor(readonly extension: vscode.ExtensionContext) {
-    this.watching = new LogWatching(this.config, this.runs, this.output, extension.workspaceState, () => this.runsFolders());
+    this.watching = new LogWatching(this.config, this.runs, this.output, extension.workspaceState, () =>
+      this.runsFolders(),
+    );
     this.monitor = new Monitor(extension.extensionUri, this.runs, (m) => {
       if (m.type === 'select') this.runs.select(m.runId);
       else if (m.type === 'stop') void vscode.commands.executeCommand('layerRotation.stopTraining', m.runId);

@@ -1,7 +1,7 @@
 // Diagnostics on *.layerrot.json files: config errors while typing (the CLI's validator, at the
 // exact ranges), and, during and after a run, a warning for each layer lagging below the target,
 // at the JSON node that defines the layer.
-import * as path from 'path';
+import * as path from 'node:path';
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import * as vscode from 'vscode';
 import { parseConfigText } from '../engine/config/validate';
@@ -54,7 +54,11 @@ export class Diagnostics implements vscode.Disposable {
     this.configErrors.set(
       doc.uri,
       result.errors.map((e) => {
-        const d = new vscode.Diagnostic(rangeOf(doc, e.offset, e.length), e.message, e.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
+        const d = new vscode.Diagnostic(
+          rangeOf(doc, e.offset, e.length),
+          e.message,
+          e.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning,
+        );
         d.source = SOURCE;
         return d;
       }),
@@ -92,7 +96,8 @@ export class Diagnostics implements vscode.Disposable {
       next.set(
         file,
         layers.map((l) => {
-          const node = (tree && findNodeAtLocation(tree, l.configPath)) ?? (tree && findNodeAtLocation(tree, ['model']));
+          const node =
+            (tree && findNodeAtLocation(tree, l.configPath)) ?? (tree && findNodeAtLocation(tree, ['model']));
           const range = node ? rangeOf(doc, node.offset, node.length) : new vscode.Range(0, 0, 0, 1);
           const d = new vscode.Diagnostic(range, laggingMessage(l, target, margin), vscode.DiagnosticSeverity.Warning);
           d.source = SOURCE;

@@ -52,13 +52,21 @@ function diagnosticsOf(run: Run): vscode.Diagnostic[] {
   const out: vscode.Diagnostic[] = [];
   const skipped = run.log.skipped;
   for (const s of skipped.slice(0, MAX_LINE_PROBLEMS)) {
-    const d = new vscode.Diagnostic(lineRange(s.line), `Line ${s.line} is not a valid run-log event and was skipped: ${s.reason}`, vscode.DiagnosticSeverity.Warning);
+    const d = new vscode.Diagnostic(
+      lineRange(s.line),
+      `Line ${s.line} is not a valid run-log event and was skipped: ${s.reason}`,
+      vscode.DiagnosticSeverity.Warning,
+    );
     d.source = LOG_DIAGNOSTIC_SOURCE;
     d.code = 'skipped-line';
     out.push(d);
   }
   if (skipped.length > MAX_LINE_PROBLEMS) {
-    const d = new vscode.Diagnostic(lineRange(skipped[MAX_LINE_PROBLEMS].line), `${skipped.length - MAX_LINE_PROBLEMS} more lines were skipped (${skipped.length} in all); is this a run log?`, vscode.DiagnosticSeverity.Warning);
+    const d = new vscode.Diagnostic(
+      lineRange(skipped[MAX_LINE_PROBLEMS].line),
+      `${skipped.length - MAX_LINE_PROBLEMS} more lines were skipped (${skipped.length} in all); is this a run log?`,
+      vscode.DiagnosticSeverity.Warning,
+    );
     d.source = LOG_DIAGNOSTIC_SOURCE;
     d.code = 'skipped-line';
     out.push(d);
@@ -68,7 +76,8 @@ function diagnosticsOf(run: Run): vscode.Diagnostic[] {
   if (run.outside && finished && started) {
     const limit = started.target - started.lagMargin;
     for (const l of finished.lagging) {
-      const distance = typeof l.distance === 'number' && Number.isFinite(l.distance) ? l.distance.toFixed(3) : 'unknown';
+      const distance =
+        typeof l.distance === 'number' && Number.isFinite(l.distance) ? l.distance.toFixed(3) : 'unknown';
       const d = new vscode.Diagnostic(
         lineRange(1),
         `Layer ${l.name} lags: its cosine distance from initialization ended at ${distance}, below ${limit.toFixed(2)} (target ${started.target} - margin ${started.lagMargin}). ` +

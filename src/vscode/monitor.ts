@@ -1,11 +1,11 @@
 // The monitor webview, in the side panel (a webview view) and in the editor area (a panel): the
 // HTML with a strict CSP and a nonce, resources only from the extension's dist folder, and the
 // host side of the one message protocol (webview/protocol.ts).
-import { randomBytes } from 'crypto';
+import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { RunLog } from '../runlog/read';
 import type { RunEvent } from '../runlog/events';
-import { HostMessage, isWebviewMessage, WebviewMessage } from '../../webview/protocol';
+import { type HostMessage, isWebviewMessage, type WebviewMessage } from '../../webview/protocol';
 import { monitorHtml } from '../../webview/html';
 import type { RunManager } from './runs';
 
@@ -101,7 +101,14 @@ class MonitorSession implements vscode.Disposable {
 
 /** Every event of a log, in the order a reader would have seen them. */
 function eventsOf(log: RunLog): RunEvent[] {
-  const all: RunEvent[] = [...(log.started ? [log.started] : []), ...log.logs, ...log.rotations, ...log.batches, ...log.epochs, ...(log.finished ? [log.finished] : [])];
+  const all: RunEvent[] = [
+    ...(log.started ? [log.started] : []),
+    ...log.logs,
+    ...log.rotations,
+    ...log.batches,
+    ...log.epochs,
+    ...(log.finished ? [log.finished] : []),
+  ];
   return all.sort((a, b) => a.time - b.time);
 }
 

@@ -2,7 +2,7 @@
 // interpreter selected in the Python extension, else python3 / python on PATH; each checked once
 // per window (the check imports torch) and again when the settings change.
 import * as vscode from 'vscode';
-import { defaultPythonCandidates, findPython, PythonInfo } from '../launch/python';
+import { defaultPythonCandidates, findPython, type PythonInfo } from '../launch/python';
 import type { Config } from './config';
 
 const PYTHON_EXTENSION = 'ms-python.python';
@@ -24,7 +24,10 @@ async function pythonExtensionInterpreter(resource: vscode.Uri | undefined): Pro
 }
 
 function withTimeout<T>(p: Thenable<T>, ms: number): Promise<T | undefined> {
-  return Promise.race([Promise.resolve(p), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms))]);
+  return Promise.race([
+    Promise.resolve(p),
+    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms)),
+  ]);
 }
 
 export class PythonFinder {
@@ -38,14 +41,21 @@ export class PythonFinder {
   }
 
   /** The interpreter to use for a config, checked; or why there is none. */
-  async find(resource: vscode.Uri | undefined): Promise<{ ok: true; info: PythonInfo } | { ok: false; message: string }> {
+  async find(
+    resource: vscode.Uri | undefined,
+  ): Promise<{ ok: true; info: PythonInfo } | { ok: false; message: string }> {
     const setting = this.config.pythonPath;
-    const candidates = setting ? [setting] : [(await pythonExtensionInterpreter(resource)) ?? '', ...defaultPythonCandidates()].filter(Boolean);
+    const candidates = setting
+      ? [setting]
+      : [(await pythonExtensionInterpreter(resource)) ?? '', ...defaultPythonCandidates()].filter(Boolean);
     const key = candidates.join('\0');
     let found = this.cache.get(key);
     if (!found) {
       const probing = findPython(candidates);
-      void vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Layer Rotation: checking Python and PyTorch' }, () => probing);
+      void vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Window, title: 'Layer Rotation: checking Python and PyTorch' },
+        () => probing,
+      );
       found = probing;
       this.cache.set(key, found);
     }

@@ -3,14 +3,14 @@
 // programs write them, or runs opened by hand). Keeps each run's log in memory (thinned out past
 // MAX_RECORDS records, like TensorBoard's sampling, so that a log of hundreds of megabytes stays
 // cheap) and tells the views when runs change or events arrive.
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { addEvent, emptyRunLog, readRunLog, RunLog } from '../runlog/read';
+import { addEvent, emptyRunLog, readRunLog, type RunLog } from '../runlog/read';
 import type { RunEvent, RunFinished } from '../runlog/events';
 import type { TailChunk } from '../runlog/tail';
 import { EVENTS_FILE } from '../runlog/runfolder';
-import { PytorchOptions, RunHandle, startRun } from '../launch/supervisor';
+import { type PytorchOptions, type RunHandle, startRun } from '../launch/supervisor';
 import type { RunListItem } from '../../webview/protocol';
 
 export interface Run {
@@ -150,7 +150,13 @@ export class RunManager implements vscode.Disposable {
   }
 
   listItems(): RunListItem[] {
-    return this.all.map((r) => ({ runId: r.runId, name: r.log.started?.name ?? r.runId, status: this.status(r), live: r.live, outside: r.outside }));
+    return this.all.map((r) => ({
+      runId: r.runId,
+      name: r.log.started?.name ?? r.runId,
+      status: this.status(r),
+      live: r.live,
+      outside: r.outside,
+    }));
   }
 
   /** The run whose log is this file. */
@@ -185,7 +191,9 @@ export class RunManager implements vscode.Disposable {
     run.handle = handle;
     run.log.file = path.join(handle.runDir, EVENTS_FILE);
     this.runs.set(run.runId, run);
-    this.output.appendLine(`[${run.runId}] started ${req.configFile} (${req.pytorch ? `pytorch engine, ${req.pytorch.processes > 1 ? `torchrun with ${req.pytorch.processes} processes, ` : ''}` : ''}pid ${handle.pid}), logging to ${run.log.file}`);
+    this.output.appendLine(
+      `[${run.runId}] started ${req.configFile} (${req.pytorch ? `pytorch engine, ${req.pytorch.processes > 1 ? `torchrun with ${req.pytorch.processes} processes, ` : ''}` : ''}pid ${handle.pid}), logging to ${run.log.file}`,
+    );
     this.select(run.runId);
     return run;
   }
@@ -195,7 +203,9 @@ export class RunManager implements vscode.Disposable {
     this.appended.fire({ runId: run.runId, events: [e] });
     switch (e.type) {
       case 'run_started':
-        this.output.appendLine(`[${run.runId}] ${e.dataset.name}: ${e.dataset.train} training samples, ${e.layers.length} kernel layers, ${e.optimizer ?? ''}, backend ${e.backendDescription ?? e.backend}`);
+        this.output.appendLine(
+          `[${run.runId}] ${e.dataset.name}: ${e.dataset.train} training samples, ${e.layers.length} kernel layers, ${e.optimizer ?? ''}, backend ${e.backendDescription ?? e.backend}`,
+        );
         this.fireChanged();
         break;
       case 'epoch_end':
@@ -210,7 +220,10 @@ export class RunManager implements vscode.Disposable {
         this.output.appendLine(`[${run.runId}] ${e.level}: ${e.message}`);
         break;
       case 'run_finished':
-        this.output.appendLine(`[${run.runId}] ${e.status}: ${e.reason}` + (e.testAccuracy === null ? '' : ` (test accuracy ${(100 * e.testAccuracy).toFixed(2)}%)`));
+        this.output.appendLine(
+          `[${run.runId}] ${e.status}: ${e.reason}` +
+            (e.testAccuracy === null ? '' : ` (test accuracy ${(100 * e.testAccuracy).toFixed(2)}%)`),
+        );
         run.handle = undefined;
         this.fireChanged();
         this.finishedEmitter.fire({ run, finished: e });
@@ -270,8 +283,10 @@ export class RunManager implements vscode.Disposable {
       // Each skipped line is named in the output, up to a point (all of them are in Problems).
       const before = run.log.skipped.length;
       run.log.skipped.push(...chunk.skipped);
-      for (const s of chunk.skipped.slice(0, Math.max(0, MAX_SKIPPED_MESSAGES - before))) this.output.appendLine(`${file}:${s.line}: skipped: ${s.reason}`);
-      if (before < MAX_SKIPPED_MESSAGES && run.log.skipped.length > MAX_SKIPPED_MESSAGES) this.output.appendLine(`${file}: more lines skipped; the Problems panel lists them`);
+      for (const s of chunk.skipped.slice(0, Math.max(0, MAX_SKIPPED_MESSAGES - before)))
+        this.output.appendLine(`${file}:${s.line}: skipped: ${s.reason}`);
+      if (before < MAX_SKIPPED_MESSAGES && run.log.skipped.length > MAX_SKIPPED_MESSAGES)
+        this.output.appendLine(`${file}: more lines skipped; the Problems panel lists them`);
     }
     if (isNew) {
       run.runId = this.uniqueId(run.log.started?.runId ?? path.basename(run.runDir), file);
@@ -282,7 +297,13 @@ export class RunManager implements vscode.Disposable {
     run.lastGrowth = mtimeOf(file);
     if (this.reloadPending.delete(run.runId) || fresh) this.reloaded.fire(run.runId);
     else if (kept.length) this.appended.fire({ runId: run.runId, events: kept });
-    if (isNew || fresh || kept.some((e) => e.type === 'run_started' || e.type === 'epoch_end' || e.type === 'run_finished') || chunk.skipped.length) this.fireChanged();
+    if (
+      isNew ||
+      fresh ||
+      kept.some((e) => e.type === 'run_started' || e.type === 'epoch_end' || e.type === 'run_finished') ||
+      chunk.skipped.length
+    )
+      this.fireChanged();
   }
 
   /** The watcher lost a log (deleted, or its folder is no longer watched). */

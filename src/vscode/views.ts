@@ -1,7 +1,7 @@
 // The small views: the runs tree, the CodeLens on configs, and the status-bar item.
-import * as path from 'path';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isRunning, Run, RunManager } from './runs';
+import { isRunning, type Run, type RunManager } from './runs';
 
 function percent(x: number | null | undefined): string | undefined {
   return typeof x === 'number' && Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : undefined;
@@ -14,10 +14,16 @@ export function runResult(run: Run): string {
   if (!f) {
     if (!isRunning(run)) return 'unfinished';
     const step = run.log.rotations[run.log.rotations.length - 1]?.step ?? 0;
-    const epoch = s?.stepsPerEpoch ? Math.min(s.epochs || Infinity, Math.floor(step / s.stepsPerEpoch) + 1) : run.log.epochs.length + 1;
+    const epoch = s?.stepsPerEpoch
+      ? Math.min(s.epochs || Infinity, Math.floor(step / s.stepsPerEpoch) + 1)
+      : run.log.epochs.length + 1;
     return `running, epoch ${epoch} of ${s?.epochs || '?'}`;
   }
-  const parts = [f.status === 'completed' ? undefined : f.status, percent(f.testAccuracy) && `${percent(f.testAccuracy)} test accuracy`, `${f.lagging.length} lagging layer${f.lagging.length === 1 ? '' : 's'}`];
+  const parts = [
+    f.status === 'completed' ? undefined : f.status,
+    percent(f.testAccuracy) && `${percent(f.testAccuracy)} test accuracy`,
+    `${f.lagging.length} lagging layer${f.lagging.length === 1 ? '' : 's'}`,
+  ];
   return parts.filter(Boolean).join(', ');
 }
 
@@ -38,7 +44,9 @@ export class RunsTree implements vscode.TreeDataProvider<Run> {
     const item = new vscode.TreeItem(run.log.started?.name ?? run.runId);
     item.id = run.runId;
     item.description = `${run.outside ? 'outside · ' : ''}${runResult(run)}`;
-    const skipped = run.log.skipped.length ? `\n\n${run.log.skipped.length} line(s) of the log skipped (see Problems)` : '';
+    const skipped = run.log.skipped.length
+      ? `\n\n${run.log.skipped.length} line(s) of the log skipped (see Problems)`
+      : '';
     item.tooltip = new vscode.MarkdownString(
       `**${run.runId}**${run.outside ? ' (outside run: written by another program)' : ''}\n\n${status}${run.log.finished ? `: ${run.log.finished.reason}` : ''}\n\n` +
         `engine: ${run.log.started?.engine ?? '?'}, backend: ${run.log.started?.backendDescription ?? run.log.started?.backend ?? '?'}\n\n\`${run.log.file ?? run.runDir}\`${skipped}`,
@@ -68,12 +76,22 @@ export class ConfigLenses implements vscode.CodeLensProvider {
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
     const top = new vscode.Range(0, 0, 0, 0);
     const lenses = [
-      new vscode.CodeLens(top, { title: '$(play) Train', command: 'layerRotation.startTraining', arguments: [doc.uri] }),
+      new vscode.CodeLens(top, {
+        title: '$(play) Train',
+        command: 'layerRotation.startTraining',
+        arguments: [doc.uri],
+      }),
       new vscode.CodeLens(top, { title: '$(graph-line) Monitor', command: 'layerRotation.showMonitor' }),
     ];
     const last = this.runs.latestFor(doc.fileName);
     if (last) {
-      lenses.push(new vscode.CodeLens(top, { title: `Last run: ${runResult(last)}`, command: 'layerRotation.showRun', arguments: [last.runId] }));
+      lenses.push(
+        new vscode.CodeLens(top, {
+          title: `Last run: ${runResult(last)}`,
+          command: 'layerRotation.showRun',
+          arguments: [last.runId],
+        }),
+      );
     }
     return lenses;
   }

@@ -3,7 +3,7 @@
 // Folder..." are watched (src/runlog/watch.ts) and every log found is fed to the run manager as
 // it grows. A run that appears while the window is open is shown at once, unless another one is
 // running in the monitor.
-import * as path from 'path';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { RunLogWatcher } from '../runlog/watch';
 import type { Config } from './config';
@@ -28,7 +28,8 @@ export class LogWatching implements vscode.Disposable {
     this.disposables.push(
       vscode.workspace.onDidChangeWorkspaceFolders(() => void this.restart()),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('layerRotation.watch') || e.affectsConfiguration('layerRotation.runsFolder')) void this.restart();
+        if (e.affectsConfiguration('layerRotation.watch') || e.affectsConfiguration('layerRotation.runsFolder'))
+          void this.restart();
       }),
     );
   }
@@ -48,12 +49,19 @@ export class LogWatching implements vscode.Disposable {
       ...this.addedFolders,
     ].map((f) => path.resolve(f));
     const unique = [...new Set(all)].sort((a, b) => a.length - b.length);
-    return unique.filter((f, i) => !unique.slice(0, i).some((outer) => f.startsWith(outer.endsWith(path.sep) ? outer : outer + path.sep)));
+    return unique.filter(
+      (f, i) => !unique.slice(0, i).some((outer) => f.startsWith(outer.endsWith(path.sep) ? outer : outer + path.sep)),
+    );
   }
 
   start(): Promise<void> {
     const roots = this.roots();
-    const watcher = new RunLogWatcher({ roots, glob: this.config.watchGlob, ignore: this.config.watchExclude, usePolling: this.config.watchUsePolling });
+    const watcher = new RunLogWatcher({
+      roots,
+      glob: this.config.watchGlob,
+      ignore: this.config.watchExclude,
+      usePolling: this.config.watchUsePolling,
+    });
     this.watcher = watcher;
     this.isReady = false;
     watcher.onUpdate(({ file, chunk }) => {
@@ -75,10 +83,15 @@ export class LogWatching implements vscode.Disposable {
     // (At most 5 s: a slow network filesystem must not keep the views from showing what is read.)
     const release = this.runs.holdChanges();
     setTimeout(release, 5000).unref?.();
-    this.readyPromise = watcher.ready().finally(release).then(() => {
-      if (this.watcher === watcher) this.isReady = true;
-      this.output.appendLine(`watching ${roots.length} folder(s) for run logs (${this.config.watchGlob}): ${watcher.files().length} found`);
-    });
+    this.readyPromise = watcher
+      .ready()
+      .finally(release)
+      .then(() => {
+        if (this.watcher === watcher) this.isReady = true;
+        this.output.appendLine(
+          `watching ${roots.length} folder(s) for run logs (${this.config.watchGlob}): ${watcher.files().length} found`,
+        );
+      });
     return this.readyPromise;
   }
 
@@ -98,7 +111,8 @@ export class LogWatching implements vscode.Disposable {
   /** Watches one more folder in this workspace (remembered across sessions). */
   async addFolder(folder: string): Promise<void> {
     const resolved = path.resolve(folder);
-    if (!this.addedFolders.includes(resolved)) await this.state.update(ADDED_FOLDERS_KEY, [...this.addedFolders, resolved]);
+    if (!this.addedFolders.includes(resolved))
+      await this.state.update(ADDED_FOLDERS_KEY, [...this.addedFolders, resolved]);
     await this.restart();
   }
 

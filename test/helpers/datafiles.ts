@@ -1,9 +1,9 @@
 // Writes small data files in the real formats (IDX, CIFAR-10 binary batches) for tests.
 
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import * as zlib from 'zlib';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { idxMagic } from '../../src/engine/data/idx';
 import { CIFAR10_PIXELS, CIFAR10_RECORD_BYTES, CIFAR10_SIDE } from '../../src/engine/data/cifar10';
 import { MNIST_FILES } from '../../src/engine/data/mnist';
@@ -25,7 +25,12 @@ export function idxBuffer(dims: number[], data: ArrayLike<number>, magic = idxMa
   return Buffer.concat([header, Buffer.from(Uint8Array.from(data))]);
 }
 
-export function writeIdx(file: string, dims: number[], data: ArrayLike<number>, opts: { magic?: number; gzip?: boolean } = {}): string {
+export function writeIdx(
+  file: string,
+  dims: number[],
+  data: ArrayLike<number>,
+  opts: { magic?: number; gzip?: boolean } = {},
+): string {
   const buf = idxBuffer(dims, data, opts.magic);
   const target = opts.gzip ? `${file}.gz` : file;
   fs.writeFileSync(target, opts.gzip ? zlib.gzipSync(buf) : buf);
@@ -37,7 +42,10 @@ export const mnistPixel = (i: number, row: number, col: number): number => (i * 
 export const mnistLabel = (i: number): number => (i * 7 + 3) % 10;
 
 /** The four MNIST IDX files with nTrain / nTest images of side x side pixels (patterns above). */
-export function writeMnistFolder(dir: string, opts: { nTrain: number; nTest: number; side?: number; gzip?: boolean }): void {
+export function writeMnistFolder(
+  dir: string,
+  opts: { nTrain: number; nTest: number; side?: number; gzip?: boolean },
+): void {
   const side = opts.side ?? 28;
   const write = (images: string, labels: string, n: number) => {
     const pixels: number[] = [];
@@ -82,7 +90,10 @@ export const cifarLabel = (batch: number, record: number): number => (batch * 3 
  * CIFAR-10 batches of `records` records each in `dir`: data_batch_<b>.bin for b in `batches`,
  * and test_batch.bin (batch number 0 in cifarLabel) unless `test` is false.
  */
-export function writeCifarFolder(dir: string, opts: { batches: number[]; records: number; test?: boolean; pixel?: CifarPixel }): void {
+export function writeCifarFolder(
+  dir: string,
+  opts: { batches: number[]; records: number; test?: boolean; pixel?: CifarPixel },
+): void {
   fs.mkdirSync(dir, { recursive: true });
   const labels = (b: number) => Array.from({ length: opts.records }, (_, r) => cifarLabel(b, r));
   for (const b of opts.batches) {

@@ -2,9 +2,9 @@
 // a child process with the repo's python/ folder importable, and waiting for run-log lines.
 // The interpreter: $LAYER_ROTATION_PYTHON, else /usr/bin/python3, else `python3` on the PATH.
 // Tests fail (not skip) when it has no torch, unless LAYER_ROTATION_SKIP_PYTORCH=1.
-import { spawn, spawnSync, ChildProcess } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ROOT } from './runs';
 
 export const PYTHON_DIR = path.join(ROOT, 'python');
@@ -39,7 +39,10 @@ export function pytorchTestOptions(timeout: number): { timeout: number; skip?: s
 /** Throws when torch is missing (call at the start of each test). */
 export function requireTorch(): void {
   const problem = torchProblem();
-  if (problem) throw new Error(`${problem}; set LAYER_ROTATION_PYTHON to an interpreter with torch, or LAYER_ROTATION_SKIP_PYTORCH=1 to skip`);
+  if (problem)
+    throw new Error(
+      `${problem}; set LAYER_ROTATION_PYTHON to an interpreter with torch, or LAYER_ROTATION_SKIP_PYTORCH=1 to skip`,
+    );
 }
 
 export interface PythonResult {
@@ -68,7 +71,11 @@ export function pythonEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv
 export function runPython(args: string[], opts: PythonOptions = {}): Promise<PythonResult> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(pythonInterpreter(), args, { cwd: opts.cwd ?? ROOT, env: pythonEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(pythonInterpreter(), args, {
+      cwd: opts.cwd ?? ROOT,
+      env: pythonEnv(opts.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => {

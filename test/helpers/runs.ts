@@ -1,10 +1,10 @@
 // Helpers for tests that train for real: temporary folders, configs derived from the
 // examples, and running the CLI as a child process.
-import { spawn } from 'child_process';
-import * as fs from 'fs';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import { parse } from 'jsonc-parser';
-import * as os from 'os';
-import * as path from 'path';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const CLI = path.join(ROOT, 'bin', 'layer-rotation.js');
@@ -57,7 +57,10 @@ export interface CliResult {
 }
 
 /** Runs `layer-rotation ARGS` (or another build of the CLI: `cli`); `onStderr` sees stderr as it comes (e.g. to kill mid-way). */
-export function runCli(args: string[], opts: { onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; timeoutMs?: number; cli?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; timeoutMs?: number; cli?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [opts.cli ?? CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -95,7 +98,7 @@ export function strictEvents(runDir: string): any[] {
     .map((line, i) => {
       try {
         return JSON.parse(line);
-      } catch (e) {
+      } catch (_e) {
         throw new Error(`line ${i + 1} is not complete JSON: ${line.slice(0, 200)}`);
       }
     });

@@ -16,7 +16,18 @@
 // comes back through the page function `codeAutomationExit` that the workbench calls.
 
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+  appendFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
@@ -30,7 +41,9 @@ const require = createRequire(import.meta.url);
 /** The repository root (/work/main): the extension's folder by default. */
 export const repoRoot = resolve(here, '..', '..');
 /** Screenshots and logs of the tests. */
-export const artifactsDir = process.env.LRM_TEST_ARTIFACTS ? resolve(process.env.LRM_TEST_ARTIFACTS) : join(repoRoot, '.test-artifacts');
+export const artifactsDir = process.env.LRM_TEST_ARTIFACTS
+  ? resolve(process.env.LRM_TEST_ARTIFACTS)
+  : join(repoRoot, '.test-artifacts');
 export const chromiumPath = process.env.LRM_CHROMIUM || '/usr/bin/chromium';
 const codeServerBin = join(here, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
 
@@ -38,8 +51,14 @@ const codeServerBin = join(here, 'node_modules', 'code-server', 'out', 'node', '
 const MARK = 'LRM_VSCODE_TEST_RUN';
 
 const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
   '--disable-dev-shm-usage',
 ];
 
@@ -95,10 +114,18 @@ let exitHooked = false;
 function killSessionSync(session) {
   const pgid = session.server?.pid;
   if (pgid) {
-    try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
   for (const p of sessionProcesses(session.dirs.runDir, pgid)) {
-    try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
 }
 
@@ -115,7 +142,7 @@ function trackSession(session) {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.once(sig, () => {
       console.error(`[harness] ${sig}: killing ${liveSessions.size} session(s)`);
-      process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 })[sig]);
+      process.exit(128 + { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 }[sig]);
     });
   }
 }
@@ -148,37 +175,59 @@ function isolatedEnv(dirs, extra = {}) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (/^(VSCODE_|ELECTRON_|CS_|npm_)/i.test(k)) continue;
-    if (['PORT', 'PASSWORD', 'HASHED_PASSWORD', 'GITHUB_TOKEN', 'NODE_OPTIONS', 'XDG_RUNTIME_DIR', 'DISPLAY', 'WAYLAND_DISPLAY', 'DBUS_SESSION_BUS_ADDRESS'].includes(k)) continue;
+    if (
+      [
+        'PORT',
+        'PASSWORD',
+        'HASHED_PASSWORD',
+        'GITHUB_TOKEN',
+        'NODE_OPTIONS',
+        'XDG_RUNTIME_DIR',
+        'DISPLAY',
+        'WAYLAND_DISPLAY',
+        'DBUS_SESSION_BUS_ADDRESS',
+      ].includes(k)
+    )
+      continue;
     env[k] = v;
   }
-  Object.assign(env, {
-    HOME: dirs.home,
-    TMPDIR: dirs.tmp,
-    TMP: dirs.tmp,
-    TEMP: dirs.tmp,
-    XDG_CONFIG_HOME: dirs.xdgConfig,
-    XDG_DATA_HOME: dirs.xdgData,
-    XDG_CACHE_HOME: dirs.xdgCache,
-    XDG_STATE_HOME: dirs.xdgState,
-    XDG_RUNTIME_DIR: dirs.xdgRuntime,
-    SHELL: '/bin/sh',
-    // No extension gallery (code-server's default is open-vsx.org, unreachable here).
-    EXTENSIONS_GALLERY: '{}',
-    [MARK]: dirs.runDir,
-  }, extra);
+  Object.assign(
+    env,
+    {
+      HOME: dirs.home,
+      TMPDIR: dirs.tmp,
+      TMP: dirs.tmp,
+      TEMP: dirs.tmp,
+      XDG_CONFIG_HOME: dirs.xdgConfig,
+      XDG_DATA_HOME: dirs.xdgData,
+      XDG_CACHE_HOME: dirs.xdgCache,
+      XDG_STATE_HOME: dirs.xdgState,
+      XDG_RUNTIME_DIR: dirs.xdgRuntime,
+      SHELL: '/bin/sh',
+      // No extension gallery (code-server's default is open-vsx.org, unreachable here).
+      EXTENSIONS_GALLERY: '{}',
+      [MARK]: dirs.runDir,
+    },
+    extra,
+  );
   return env;
 }
 
 async function waitForHealthz(port, child, output, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   let exited = null;
-  child.once('exit', (code, signal) => { exited = { code, signal }; });
+  child.once('exit', (code, signal) => {
+    exited = { code, signal };
+  });
   while (Date.now() < deadline) {
-    if (exited) throw new Error(`code-server exited (${exited.code ?? exited.signal}) before answering /healthz:\n${output()}`);
+    if (exited)
+      throw new Error(`code-server exited (${exited.code ?? exited.signal}) before answering /healthz:\n${output()}`);
     try {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
       if (res.ok) return;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await sleep(100);
   }
   throw new Error(`code-server did not answer /healthz on port ${port} within ${timeoutMs} ms:\n${output()}`);
@@ -213,15 +262,20 @@ export async function startCodeServer(dirs, { trust = 'off', settings = {}, env 
 
   const args = [
     codeServerBin,
-    '--config', configFile,
-    '--auth', 'none',
-    '--bind-addr', `127.0.0.1:${port}`,
+    '--config',
+    configFile,
+    '--auth',
+    'none',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
     '--disable-telemetry',
     '--disable-update-check',
     '--disable-getting-started-override',
     '--ignore-last-opened',
-    '--user-data-dir', dirs.userData,
-    '--extensions-dir', dirs.extensions,
+    '--user-data-dir',
+    dirs.userData,
+    '--extensions-dir',
+    dirs.extensions,
   ];
   if (trust === 'off') args.push('--disable-workspace-trust');
 
@@ -239,7 +293,11 @@ export async function startCodeServer(dirs, { trust = 'off', settings = {}, env 
     const s = chunk.toString();
     tail = (tail + s).slice(-20000);
     if (logging) {
-      try { appendFileSync(logFile, s); } catch { logging = false; }
+      try {
+        appendFileSync(logFile, s);
+      } catch {
+        logging = false;
+      }
     }
   };
   // Resolves when code-server's stdout and stderr are closed (all its output is in the log).
@@ -248,7 +306,12 @@ export async function startCodeServer(dirs, { trust = 'off', settings = {}, env 
   child.stderr.on('data', onData);
   log(`code-server pid ${child.pid} port ${port}`);
   const server = {
-    port, pid: child.pid, child, dirs, trust, logFile,
+    port,
+    pid: child.pid,
+    child,
+    dirs,
+    trust,
+    logFile,
     base: `http://127.0.0.1:${port}`,
     authority: `127.0.0.1:${port}`,
     output: () => tail,
@@ -323,13 +386,15 @@ export async function startSession(opts = {}) {
     }
     session.workspace = workspace;
     session.server = await startCodeServer(dirs, {
-      trust: opts.trust ?? 'off', settings: opts.settings, env: opts.env,
+      trust: opts.trust ?? 'off',
+      settings: opts.settings,
+      env: opts.env,
     });
     session.context = await launchBrowser(dirs);
     const consoleLog = join(dirs.runDir, 'browser-console.log');
     const record = (line) => {
       session.consoleLines.push(line);
-      appendFileSync(consoleLog, line + '\n');
+      appendFileSync(consoleLog, `${line}\n`);
       if (process.env.LRM_TEST_VERBOSE) console.error(`[browser] ${line}`);
     };
     session.context.on('console', (m) => record(`${m.type()}: ${m.text()}`));
@@ -342,7 +407,7 @@ export async function startSession(opts = {}) {
         });
       });
     }
-    session.page = session.context.pages()[0] ?? await session.context.newPage();
+    session.page = session.context.pages()[0] ?? (await session.context.newPage());
     session.url = workbenchUrl(session.server, {
       folder: workspace,
       extensionDevelopmentPath: extensionPath,
@@ -380,7 +445,11 @@ export async function trustWorkspace(page, { timeout = 20000 } = {}) {
   await runCommand(page, 'Workspaces: Manage Workspace Trust');
   const editor = page.locator('.workspace-trust-editor');
   await editor.waitFor({ timeout });
-  await editor.locator('.monaco-button').filter({ hasText: /^\s*Trust\s*$/ }).first().click({ timeout });
+  await editor
+    .locator('.monaco-button')
+    .filter({ hasText: /^\s*Trust\s*$/ })
+    .first()
+    .click({ timeout });
   await editor.locator('.workspace-trust-header').filter({ hasText: 'You trust this folder' }).waitFor({ timeout });
   await runCommand(page, 'View: Close Editor');
 }
@@ -402,7 +471,7 @@ async function openQuickInput(page, key, deadline) {
     try {
       await input.waitFor({ state: 'visible', timeout: 1000 });
       return input;
-    } catch (e) {
+    } catch (_e) {
       if (Date.now() > deadline) throw new Error(`the quick input did not open with ${key}`);
     }
   }
@@ -418,7 +487,9 @@ export async function runCommand(page, title, { timeout = 20000, exact = true } 
   const deadline = Date.now() + timeout;
   const rows = page.locator('.quick-input-list .monaco-list-row');
   const row = exact
-    ? rows.filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRegExp(title)}\\s*$`) }) }).first()
+    ? rows
+        .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRegExp(title)}\\s*$`) }) })
+        .first()
     : rows.filter({ hasText: title }).first();
   let lastError;
   for (let attempt = 1; ; attempt++) {
@@ -429,7 +500,11 @@ export async function runCommand(page, title, { timeout = 20000, exact = true } 
       await row.click();
       // The palette closes, or the command opens a quick pick of its own in the same widget
       // (its input no longer holds the `>` command query).
-      await waitFor(async () => !(await input.isVisible()) || !(await input.inputValue()).startsWith('>'), { timeout: 5000, interval: 50, what: `the palette to run "${title}"` });
+      await waitFor(async () => !(await input.isVisible()) || !(await input.inputValue()).startsWith('>'), {
+        timeout: 5000,
+        interval: 50,
+        what: `the palette to run "${title}"`,
+      });
       return;
     } catch (e) {
       lastError = e;
@@ -439,9 +514,14 @@ export async function runCommand(page, title, { timeout = 20000, exact = true } 
       await sleep(300);
     }
   }
-  const shown = await rows.locator('.label-name').allInnerTexts().catch(() => []);
-  throw new Error(`command "${title}" not run from the command palette within ${timeout} ms: ${lastError?.message.split('\n')[0]}`
-    + (shown.length ? `\n(the palette showed: ${shown.slice(0, 10).join(' | ')})` : ''));
+  const shown = await rows
+    .locator('.label-name')
+    .allInnerTexts()
+    .catch(() => []);
+  throw new Error(
+    `command "${title}" not run from the command palette within ${timeout} ms: ${lastError?.message.split('\n')[0]}` +
+      (shown.length ? `\n(the palette showed: ${shown.slice(0, 10).join(' | ')})` : ''),
+  );
 }
 
 /** Opens a workspace file through Quick Open (Ctrl+P) and waits for its editor tab. */
@@ -457,8 +537,13 @@ export async function openFile(page, relativePath, { timeout = 10000 } = {}) {
 /** The content frame of a webview (its outer iframe.webview, then the inner iframe#active-frame).
  * With several webviews, `nth` picks one among the visible ones (default: the first). */
 export function webviewFrame(page, { nth = 0 } = {}) {
-  return page.locator('iframe.webview').filter({ visible: true }).nth(nth)
-    .contentFrame().locator('iframe#active-frame').contentFrame();
+  return page
+    .locator('iframe.webview')
+    .filter({ visible: true })
+    .nth(nth)
+    .contentFrame()
+    .locator('iframe#active-frame')
+    .contentFrame();
 }
 
 /** Focuses the Problems panel and returns its rows' texts (`MESSAGE [Ln 1, Col 1]`, and file rows). */
@@ -467,7 +552,9 @@ export async function problems(page, { timeout = 8000 } = {}) {
   const panel = page.locator('.markers-panel');
   await panel.waitFor({ state: 'visible', timeout });
   // Rows render after the panel: give the list a moment when the panel says it has problems.
-  return await page.locator('.markers-panel .monaco-list-row').allInnerTexts()
+  return await page
+    .locator('.markers-panel .monaco-list-row')
+    .allInnerTexts()
     .then((texts) => texts.map((t) => t.replace(/\s+/g, ' ').trim()));
 }
 
@@ -482,7 +569,10 @@ export async function waitFor(fn, { timeout = 15000, interval = 250, what = 'con
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeout} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
+      );
     await sleep(interval);
   }
 }
@@ -522,10 +612,16 @@ export function sessionProcesses(runDir, pgid) {
     if (state === 'Z' || state === 'X') continue;
     const cmdline = (readProc(pid, 'cmdline') ?? '').replace(/\0/g, ' ').trim();
     const environ = readProc(pid, 'environ') ?? '';
-    if ((pgid && group === pgid)
-      || (runDir && (environ.includes(`${MARK}=${runDir}\0`) || cmdline.includes(`${runDir}/`)))) {
+    if (
+      (pgid && group === pgid) ||
+      (runDir && (environ.includes(`${MARK}=${runDir}\0`) || cmdline.includes(`${runDir}/`)))
+    ) {
       let exe = '';
-      try { exe = readlinkSync(`/proc/${pid}/exe`); } catch { /* gone */ }
+      try {
+        exe = readlinkSync(`/proc/${pid}/exe`);
+      } catch {
+        /* gone */
+      }
       found.push({ pid, pgid: group, exe, cmdline: cmdline.slice(0, 200) });
     }
   }
@@ -542,12 +638,20 @@ async function killGroup(pgid, { graceMs = 1000 } = {}) {
       return false;
     }
   };
-  try { process.kill(-pgid, 'SIGTERM'); } catch { return; }
+  try {
+    process.kill(-pgid, 'SIGTERM');
+  } catch {
+    return;
+  }
   const deadline = Date.now() + graceMs;
   while (alive() && Date.now() < deadline) await sleep(100);
   if (alive()) {
     log(`process group ${pgid} still alive after SIGTERM: SIGKILL`);
-    try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
 }
 
@@ -561,7 +665,6 @@ async function killGroup(pgid, { graceMs = 1000 } = {}) {
 export async function teardown(session, { failed = false } = {}) {
   if (session.closed) return;
   session.closed = true;
-  const { dirs } = session;
   try {
     await teardownNow(session, failed);
   } finally {
@@ -580,7 +683,11 @@ async function teardownNow(session, failed) {
   if (session.server) await Promise.race([session.server.closed, sleep(3000)]);
   let left = sessionProcesses(dirs.runDir, pgid);
   for (const p of left) {
-    try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
   if (left.length) {
     const deadline = Date.now() + 3000;
@@ -593,7 +700,9 @@ async function teardownNow(session, failed) {
     console.error(`[harness] run folder kept: ${dirs.runDir}`);
   }
   if (left.length) {
-    throw new Error(`processes of session ${session.name} survived its teardown:\n${left.map((p) => `  ${p.pid} ${p.cmdline}`).join('\n')}`);
+    throw new Error(
+      `processes of session ${session.name} survived its teardown:\n${left.map((p) => `  ${p.pid} ${p.cmdline}`).join('\n')}`,
+    );
   }
 }
 
@@ -606,7 +715,8 @@ export function saveLogs(session) {
   for (const f of ['code-server.out.log', 'browser-console.log']) {
     if (existsSync(join(dirs.runDir, f))) cpSync(join(dirs.runDir, f), join(out, f));
   }
-  if (existsSync(join(dirs.userData, 'logs'))) cpSync(join(dirs.userData, 'logs'), join(out, 'logs'), { recursive: true });
+  if (existsSync(join(dirs.userData, 'logs')))
+    cpSync(join(dirs.userData, 'logs'), join(out, 'logs'), { recursive: true });
   if (session.testsLogs?.length) {
     for (const { relativePath, contents } of session.testsLogs) {
       const p = join(out, 'browser-logs', relativePath);
@@ -627,7 +737,8 @@ export function extensionHostLogs(session) {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (/exthost|remoteagent|server/i.test(p) && e.name.endsWith('.log')) parts.push(`--- ${p.slice(logs.length + 1)}\n${readFileSync(p, 'utf8')}`);
+      else if (/exthost|remoteagent|server/i.test(p) && e.name.endsWith('.log'))
+        parts.push(`--- ${p.slice(logs.length + 1)}\n${readFileSync(p, 'utf8')}`);
     }
   };
   walk(logs);

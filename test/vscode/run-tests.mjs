@@ -26,8 +26,20 @@ const here = dirname(fileURLToPath(import.meta.url));
 // LRM_EXPECT_TRUSTED is what suite/trust.js checks. One session per trust mode (a session
 // costs about 8 s to start): the suites write their fixture configs into the workspace copy.
 const SUITES = [
-  { name: 'trusted', files: ['smoke.js', 'trust.js', 'diagnostics.js', 'runs.js', 'lagging.js', 'pytorch.js'], workspaceFrom: 'examples', trust: 'off', env: { LRM_EXPECT_TRUSTED: '1' } },
-  { name: 'untrusted', files: ['smoke.js', 'trust.js', 'untrusted.js', 'restore.js', 'watch.js'], workspaceFrom: 'examples', trust: 'untrusted', env: { LRM_EXPECT_TRUSTED: '0' } },
+  {
+    name: 'trusted',
+    files: ['smoke.js', 'trust.js', 'diagnostics.js', 'runs.js', 'lagging.js', 'pytorch.js'],
+    workspaceFrom: 'examples',
+    trust: 'off',
+    env: { LRM_EXPECT_TRUSTED: '1' },
+  },
+  {
+    name: 'untrusted',
+    files: ['smoke.js', 'trust.js', 'untrusted.js', 'restore.js', 'watch.js'],
+    workspaceFrom: 'examples',
+    trust: 'untrusted',
+    env: { LRM_EXPECT_TRUSTED: '0' },
+  },
 ];
 const SUITE_TIMEOUT_MS = 180000;
 const UI_TIMEOUT_MS = 180000;
@@ -57,7 +69,9 @@ function timeout(promise, ms, what) {
   let timer;
   return Promise.race([
     promise,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms); }),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+    }),
   ]).finally(() => clearTimeout(timer));
 }
 
@@ -106,8 +120,10 @@ for (const suite of SUITES) {
       failed = exit.code !== 0 || results.some((r) => !r.ok);
       if (exit.code !== 0 && !results.some((r) => !r.ok)) {
         // run() failed outside any test (no results, a load error...): show the extension host's side.
-        throw new Error(`the extension host tests exited with code ${exit.code} (results: ${results.length ? 'all passed' : 'none'})\n`
-          + h.extensionHostLogs(session).split('\n').slice(-60).join('\n'));
+        throw new Error(
+          `the extension host tests exited with code ${exit.code} (results: ${results.length ? 'all passed' : 'none'})\n` +
+            h.extensionHostLogs(session).split('\n').slice(-60).join('\n'),
+        );
       }
     } catch (e) {
       await h.screenshot(session.page, `suite-${suite.name}-failure`).catch(() => {});
@@ -121,7 +137,9 @@ for (const suite of SUITES) {
 }
 
 const uiDir = join(here, 'ui');
-const uiTests = readdirSync(uiDir).filter((f) => f.endsWith('.mjs')).sort();
+const uiTests = readdirSync(uiDir)
+  .filter((f) => f.endsWith('.mjs'))
+  .sort();
 for (const file of uiTests) {
   const base = file.replace(/\.mjs$/, '');
   test(`ui: ${base}`, { skip: !selected(base) && 'not matching --grep', timeout: UI_TIMEOUT_MS + 30000 }, async (t) => {
@@ -149,5 +167,7 @@ for (const file of uiTests) {
 }
 
 process.on('exit', () => {
-  process.stdout.write(`# real VS Code tests: ${((Date.now() - started) / 1000).toFixed(1)} s, artifacts in ${h.artifactsDir}\n`);
+  process.stdout.write(
+    `# real VS Code tests: ${((Date.now() - started) / 1000).toFixed(1)} s, artifacts in ${h.artifactsDir}\n`,
+  );
 });

@@ -1,12 +1,20 @@
 // The monitor's per-layer analysis (webview/src/analysis.ts): slopes, learning-rate integrals,
 // projections and lagging, in plain Node.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'child_process';
-import * as path from 'path';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { analyseLayers, learningRateAt, learningRateIntegral, projectDistance, recentStart, slope } from '../../webview/src/analysis';
+import {
+  analyseLayers,
+  learningRateAt,
+  learningRateIntegral,
+  projectDistance,
+  recentStart,
+  slope,
+} from '../../webview/src/analysis';
 
-const close = (a: number | null, b: number, eps = 1e-9) => assert.ok(a !== null && Math.abs(a - b) <= eps, `${a} != ${b}`);
+const close = (a: number | null, b: number, eps = 1e-9) =>
+  assert.ok(a !== null && Math.abs(a - b) <= eps, `${a} != ${b}`);
 
 describe('monitor analysis', () => {
   it('integrates warmup and step decay exactly', () => {
@@ -32,7 +40,10 @@ describe('monitor analysis', () => {
     close(projectDistance({ current: 0.5, slope: 0.1, epoch: 2, slopeFrom: 1, endEpoch: 5 }), 0.8);
     // Decay by 0.1 at epoch 3: the two epochs after it count for 0.2 of the current rate's.
     const schedule = { learningRate: 1, decay: { factor: 0.1, epochs: [3] } };
-    close(projectDistance({ current: 0.5, slope: 0.1, epoch: 2, slopeFrom: 1, endEpoch: 5, schedule }), 0.5 + 0.1 * 1.2);
+    close(
+      projectDistance({ current: 0.5, slope: 0.1, epoch: 2, slopeFrom: 1, endEpoch: 5, schedule }),
+      0.5 + 0.1 * 1.2,
+    );
     // Clamped to [0, 2]; nothing left to go: the distance now.
     assert.equal(projectDistance({ current: 1.9, slope: 1, epoch: 0, slopeFrom: 0, endEpoch: 5 }), 2);
     assert.equal(projectDistance({ current: 0.7, slope: 1, epoch: 5, slopeFrom: 4, endEpoch: 5 }), 0.7);
@@ -47,17 +58,36 @@ describe('monitor analysis', () => {
     close(running[0].perEpoch, 0.4, 1e-9);
     close(running[0].projected, 1.6, 1e-9);
     close(running[1].projected, 0.4, 1e-9);
-    assert.deepEqual(running.map((r) => r.lagging), [false, true]);
+    assert.deepEqual(
+      running.map((r) => r.lagging),
+      [false, true],
+    );
     const finished = analyseLayers({ ...input, finished: true, finalDistances: [0.85, null] });
-    assert.deepEqual(finished.map((r) => [r.distance, r.lagging]), [[0.85, false], [null, true]]);
+    assert.deepEqual(
+      finished.map((r) => [r.distance, r.lagging]),
+      [
+        [0.85, false],
+        [null, true],
+      ],
+    );
     const empty = analyseLayers({ ...input, n: 0 });
-    assert.deepEqual(empty.map((r) => [r.distance, r.lagging]), [[null, false], [null, false]]);
+    assert.deepEqual(
+      empty.map((r) => [r.distance, r.lagging]),
+      [
+        [null, false],
+        [null, false],
+      ],
+    );
   });
 
   it('the webview sources type-check (tsc -p webview: DOM, no Node)', () => {
     const root = path.resolve(__dirname, '..', '..', '..');
     try {
-      execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'webview'), '--noEmit'], { cwd: root, stdio: 'pipe' });
+      execFileSync(
+        process.execPath,
+        [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'webview'), '--noEmit'],
+        { cwd: root, stdio: 'pipe' },
+      );
     } catch (err) {
       assert.fail(String((err as { stdout?: Buffer }).stdout ?? err));
     }

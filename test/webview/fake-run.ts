@@ -3,7 +3,7 @@
 // Layer distances follow the cumulative learning rate of the schedule (as Layca makes them do),
 // concave like real curves; chosen layers lag and end far below the target.
 import type { RunEvent, RunStarted } from '../../src/runlog/events';
-import { learningRateIntegral, LrSchedule } from '../../webview/src/analysis';
+import { learningRateIntegral, type LrSchedule } from '../../webview/src/analysis';
 
 export interface FakeRunOptions {
   runId?: string;
@@ -66,7 +66,11 @@ export function fakeRun(o: FakeRunOptions = {}): FakeRun {
   const runId = o.runId ?? 'fake-run-20261128-120000';
   const target = o.target ?? 1;
   const lagMargin = o.lagMargin ?? 0.2;
-  const schedule: LrSchedule = o.schedule ?? { learningRate: 0.01, decay: { factor: 0.2, epochs: [Math.max(1, epochs - 1)] }, warmupEpochs: 0 };
+  const schedule: LrSchedule = o.schedule ?? {
+    learningRate: 0.01,
+    decay: { factor: 0.2, epochs: [Math.max(1, epochs - 1)] },
+    warmupEpochs: 0,
+  };
   const status = o.status ?? 'completed';
   const lagSet = new Set(o.lagging ?? (L > 2 ? [0, Math.floor(L / 2)] : []));
   const gaps = new Set(o.gapRecords ?? []);
@@ -74,10 +78,19 @@ export function fakeRun(o: FakeRunOptions = {}): FakeRun {
   const t0 = o.startTime ?? 1_764_331_200_000;
   const msPerStep = o.msPerStep ?? 25;
   const totalSteps = epochs * spe;
-  const endStep = status === 'failed' ? Math.floor(totalSteps * 0.55) : status === 'stopped' ? Math.floor(totalSteps * 0.7) : totalSteps;
+  const endStep =
+    status === 'failed'
+      ? Math.floor(totalSteps * 0.55)
+      : status === 'stopped'
+        ? Math.floor(totalSteps * 0.7)
+        : totalSteps;
 
-  const layerNames = Array.from({ length: L }, (_, i) => (i === L - 1 ? 'output' : L > 12 ? `conv${i + 1}` : `dense${i + 1}`));
-  const finals = layerNames.map((_, i) => (lagSet.has(i) ? 0.4 + 0.15 * random() : 0.92 + 0.2 * (i / Math.max(1, L - 1)) + 0.05 * random()));
+  const layerNames = Array.from({ length: L }, (_, i) =>
+    i === L - 1 ? 'output' : L > 12 ? `conv${i + 1}` : `dense${i + 1}`,
+  );
+  const finals = layerNames.map((_, i) =>
+    lagSet.has(i) ? 0.4 + 0.15 * random() : 0.92 + 0.2 * (i / Math.max(1, L - 1)) + 0.05 * random(),
+  );
   const total = learningRateIntegral(schedule, 0, epochs);
   const curve = (epoch: number, i: number) => {
     const x = learningRateIntegral(schedule, 0, epoch) / total;
@@ -101,7 +114,12 @@ export function fakeRun(o: FakeRunOptions = {}): FakeRun {
     layers: layerNames.map((name, i) => {
       const fanIn = i === 0 ? 784 : 256;
       const fanOut = i === L - 1 ? 10 : 256;
-      return { name, kind: L > 12 && i < L - 1 ? 'conv2d' : 'dense', shape: [fanIn, fanOut], params: fanIn * fanOut + fanOut };
+      return {
+        name,
+        kind: L > 12 && i < L - 1 ? 'conv2d' : 'dense',
+        shape: [fanIn, fanOut],
+        params: fanIn * fanOut + fanOut,
+      };
     }),
     epochs,
     stepsPerEpoch: spe,
@@ -110,10 +128,22 @@ export function fakeRun(o: FakeRunOptions = {}): FakeRun {
     target,
     lagMargin,
     seed: 1,
-    schedule: { learningRate: schedule.learningRate, decay: schedule.decay, warmupEpochs: schedule.warmupEpochs ?? 0, layca: true, multipliers: layerNames.map(() => 1) },
+    schedule: {
+      learningRate: schedule.learningRate,
+      decay: schedule.decay,
+      warmupEpochs: schedule.warmupEpochs ?? 0,
+      layca: true,
+      multipliers: layerNames.map(() => 1),
+    },
   };
   const events: RunEvent[] = [started];
-  events.push({ v: 1, time: t0 + 5, type: 'log', level: 'warning', message: 'trainSubset 20000 of 54000 samples: validation uses the remaining ones' });
+  events.push({
+    v: 1,
+    time: t0 + 5,
+    type: 'log',
+    level: 'warning',
+    message: 'trainSubset 20000 of 54000 samples: validation uses the remaining ones',
+  });
 
   const recordEvery = Math.max(1, Math.floor(spe / recordsPerEpoch));
   const batchEvery = Math.max(1, Math.floor(spe / batchesPerEpoch));
@@ -127,7 +157,16 @@ export function fakeRun(o: FakeRunOptions = {}): FakeRun {
   const rotation = (step: number, steps: number) => {
     const distances = distancesAt(step);
     const record = gaps.has(records) ? distances.map(() => null) : distances;
-    events.push({ v: 1, time: t0 + step * msPerStep, type: 'rotation', step, epoch: step / spe, distances: record as number[], rotation: distances.map((d) => round(steps ? 0.02 * d : 0)), steps });
+    events.push({
+      v: 1,
+      time: t0 + step * msPerStep,
+      type: 'rotation',
+      step,
+      epoch: step / spe,
+      distances: record as number[],
+      rotation: distances.map((d) => round(steps ? 0.02 * d : 0)),
+      steps,
+    });
     records++;
     last = record as number[];
   };
@@ -146,7 +185,16 @@ export function fakeRun(o: FakeRunOptions = {}): FakeRun {
     const epoch = step / spe;
     if (step - lastBatch >= batchEvery || endOfEpoch) {
       const m = metrics(epoch);
-      events.push({ v: 1, time: t0 + step * msPerStep, type: 'batch', step, epoch, loss: m.loss, accuracy: m.accuracy, learningRate: schedule.learningRate });
+      events.push({
+        v: 1,
+        time: t0 + step * msPerStep,
+        type: 'batch',
+        step,
+        epoch,
+        loss: m.loss,
+        accuracy: m.accuracy,
+        learningRate: schedule.learningRate,
+      });
       lastBatch = step;
     }
     if (step - lastRecord >= recordEvery || endOfEpoch || step === endStep) {
@@ -173,14 +221,21 @@ export function fakeRun(o: FakeRunOptions = {}): FakeRun {
   const lastDistances = last;
   const finalDistances: (number | null)[] = status === 'failed' ? layerNames.map(() => null) : lastDistances;
   const threshold = target - lagMargin;
-  const laggingLayers = layerNames.filter((_, i) => finalDistances[i] === null || (finalDistances[i] as number) < threshold);
+  const laggingLayers = layerNames.filter(
+    (_, i) => finalDistances[i] === null || (finalDistances[i] as number) < threshold,
+  );
   const endEpoch = endStep / spe;
   events.push({
     v: 1,
     time: t0 + endStep * msPerStep + 900,
     type: 'run_finished',
     status,
-    reason: status === 'failed' ? `the loss became NaN at step ${endStep} (epoch ${endEpoch.toFixed(2)}, learning rate 0.5): lower optimizer.learningRate, or turn on Layca` : status === 'stopped' ? `stopped on request at step ${endStep}` : `trained ${epochs} epochs`,
+    reason:
+      status === 'failed'
+        ? `the loss became NaN at step ${endStep} (epoch ${endEpoch.toFixed(2)}, learning rate 0.5): lower optimizer.learningRate, or turn on Layca`
+        : status === 'stopped'
+          ? `stopped on request at step ${endStep}`
+          : `trained ${epochs} epochs`,
     step: endStep,
     epoch: endEpoch,
     finalDistances: finalDistances as number[],

@@ -2,13 +2,13 @@
 // playwright-core): builds dist/webview.js + webview.css into a temporary folder, serves them with
 // the page of webview/html.ts (same CSP as in VS Code) from 127.0.0.1, with the --vscode-* theme
 // variables VS Code would set, and records console errors and CSP violations.
-import { execFileSync } from 'child_process';
-import * as crypto from 'crypto';
-import * as fs from 'fs';
-import * as http from 'http';
-import type { AddressInfo } from 'net';
-import * as os from 'os';
-import * as path from 'path';
+import { execFileSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { monitorHtml } from '../../webview/html';
 
@@ -98,13 +98,19 @@ const LIGHT: Record<string, string> = {
 };
 
 function themeCss(): string {
-  const vars = (t: Record<string, string>) => Object.entries(t).map(([k, v]) => `  --vscode-${k}: ${v};`).join('\n');
+  const vars = (t: Record<string, string>) =>
+    Object.entries(t)
+      .map(([k, v]) => `  --vscode-${k}: ${v};`)
+      .join('\n');
   return `body.vscode-dark {\n${vars(DARK)}\n}\nbody.vscode-light {\n${vars(LIGHT)}\n}\nhtml, body { background: var(--vscode-editor-background); }\n`;
 }
 
 /** Builds the webview bundle into `outDir` with scripts/build-webview.mjs. */
 export function buildWebviewInto(outDir: string): void {
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-webview.mjs'), outDir], { cwd: ROOT, stdio: 'pipe' });
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-webview.mjs'), outDir], {
+    cwd: ROOT,
+    stdio: 'pipe',
+  });
 }
 
 export interface Harness {
@@ -118,7 +124,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { width?: number; height?: number; theme?: 'vscode-dark' | 'vscode-light' } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { width?: number; height?: number; theme?: 'vscode-dark' | 'vscode-light' } = {},
+): Promise<Harness> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lrm-webview-'));
   const out = path.join(tmp, 'dist');
   buildWebviewInto(out);
@@ -128,7 +136,13 @@ export async function startHarness(opts: { width?: number; height?: number; them
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/' || url.pathname === '/index.html') {
-      const html = monitorHtml({ scriptUri: `${origin}/webview.js`, styleUri: `${origin}/webview.css`, cspSource: origin, nonce, title: 'Layer Rotation Monitor' })
+      const html = monitorHtml({
+        scriptUri: `${origin}/webview.js`,
+        styleUri: `${origin}/webview.css`,
+        cspSource: origin,
+        nonce,
+        title: 'Layer Rotation Monitor',
+      })
         .replace('</head>', `<style nonce="${nonce}">\n${themeCss()}</style>\n</head>`)
         .replace('<body>', `<body class="${opts.theme ?? 'vscode-dark'}">`);
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -157,12 +171,27 @@ export async function startHarness(opts: { width?: number; height?: number; them
   const home = path.join(tmp, 'home');
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  Object.assign(env, { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_CACHE_HOME: path.join(home, '.cache'), XDG_DATA_HOME: path.join(home, '.local', 'share') });
+  Object.assign(env, {
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_CACHE_HOME: path.join(home, '.cache'),
+    XDG_DATA_HOME: path.join(home, '.local', 'share'),
+  });
   for (const d of [env.XDG_CONFIG_HOME, env.XDG_CACHE_HOME, env.XDG_DATA_HOME]) fs.mkdirSync(d, { recursive: true });
   const context: BrowserContext = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
     env,
     viewport: { width: opts.width ?? 980, height: opts.height ?? 900 },
     deviceScaleFactor: 1,
@@ -170,14 +199,17 @@ export async function startHarness(opts: { width?: number; height?: number; them
   const page = context.pages()[0] ?? (await context.newPage());
   const problems: string[] = [];
   page.on('console', (m) => {
-    if (m.type() === 'error' || (m.type() === 'warning' && /Content Security Policy|Refused/i.test(m.text()))) problems.push(`console.${m.type()}: ${m.text()}`);
+    if (m.type() === 'error' || (m.type() === 'warning' && /Content Security Policy|Refused/i.test(m.text())))
+      problems.push(`console.${m.type()}: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   await page.addInitScript(
     "document.addEventListener('securitypolicyviolation', (e) => { (window.__cspViolations ??= []).push(e.violatedDirective + ' ' + e.blockedURI); });",
   );
   await page.goto(`${origin}/`);
-  await page.waitForFunction('window.__layerRotationMonitor !== undefined && (window.__layerRotationMonitorSent || []).length > 0');
+  await page.waitForFunction(
+    'window.__layerRotationMonitor !== undefined && (window.__layerRotationMonitorSent || []).length > 0',
+  );
 
   return {
     page,
@@ -185,7 +217,10 @@ export async function startHarness(opts: { width?: number; height?: number; them
     problems,
     // As JSON text: Playwright's own argument serialization is slow for 100,000s of numbers.
     post: async (msg) => {
-      await page.evaluate((json) => (globalThis as any).__layerRotationMonitorPost(JSON.parse(json)), JSON.stringify(msg));
+      await page.evaluate(
+        (json) => (globalThis as any).__layerRotationMonitorPost(JSON.parse(json)),
+        JSON.stringify(msg),
+      );
     },
     state: () => page.evaluate('window.__layerRotationMonitor'),
     sent: () => page.evaluate('window.__layerRotationMonitorSent') as Promise<any[]>,

@@ -2,12 +2,12 @@
 // fed the host messages of webview/protocol.ts with a realistic run log (fake-run.ts).
 // Screenshots go to .test-artifacts/.
 import assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunEvent } from '../../src/runlog/events';
 import { fakeRun } from './fake-run';
-import { cspViolations, Harness, ROOT, startHarness } from './harness';
+import { cspViolations, type Harness, ROOT, startHarness } from './harness';
 
 const ARTIFACTS = path.join(ROOT, '.test-artifacts');
 
@@ -17,11 +17,18 @@ function until(events: RunEvent[], step: number): RunEvent[] {
   return events.slice(0, i + 1).filter((e) => e.type !== 'run_finished');
 }
 
-const rotations = (events: RunEvent[]) => events.filter((e): e is Extract<RunEvent, { type: 'rotation' }> => e.type === 'rotation');
+const rotations = (events: RunEvent[]) =>
+  events.filter((e): e is Extract<RunEvent, { type: 'rotation' }> => e.type === 'rotation');
 
 describe('monitor webview', { timeout: 180_000 }, () => {
   let h: Harness;
-  const live = fakeRun({ runId: 'mnist-default-20261128-120000', layers: 8, epochs: 3, stepsPerEpoch: 400, lagging: [0, 4] });
+  const live = fakeRun({
+    runId: 'mnist-default-20261128-120000',
+    layers: 8,
+    epochs: 3,
+    stepsPerEpoch: 400,
+    lagging: [0, 4],
+  });
   const partial = until(live.events, 720); // 60% of 1,200 steps
   const waitPoints = (n: number, runId?: string) =>
     h.page.waitForFunction(
@@ -51,7 +58,11 @@ describe('monitor webview', { timeout: 180_000 }, () => {
   });
 
   it('says a run with no run_started yet is waiting to start', async () => {
-    await h.post({ type: 'runs', runs: [{ runId: 'pending-run', name: 'pending', status: 'running', live: true }], selected: 'pending-run' });
+    await h.post({
+      type: 'runs',
+      runs: [{ runId: 'pending-run', name: 'pending', status: 'running', live: true }],
+      selected: 'pending-run',
+    });
     await h.post({ type: 'load', runId: 'pending-run', events: [] });
     await h.page.waitForSelector('text=Waiting for the run to start', { timeout: 10_000 });
   });
@@ -106,7 +117,10 @@ describe('monitor webview', { timeout: 180_000 }, () => {
     }
     const s = await h.state();
     assert.equal(s.draws - s0.draws, 4, 'one draw per append');
-    assert.ok(s.fullDraws - s0.fullDraws <= 1, `${s.fullDraws - s0.fullDraws} full redraws: the others only drew the new segments`);
+    assert.ok(
+      s.fullDraws - s0.fullDraws <= 1,
+      `${s.fullDraws - s0.fullDraws} full redraws: the others only drew the new segments`,
+    );
     partial.push(...next);
   });
 
@@ -171,7 +185,10 @@ describe('monitor webview', { timeout: 180_000 }, () => {
     const s = await h.state();
     assert.equal(s.seriesCount, 5);
     assert.deepEqual(s.lagging, failed.layerNames, 'no final distance: every layer lags');
-    await h.page.screenshot({ path: path.join(ARTIFACTS, 'webview-monitor-failed.png'), clip: { x: 0, y: 0, width: 980, height: 420 } });
+    await h.page.screenshot({
+      path: path.join(ARTIFACTS, 'webview-monitor-failed.png'),
+      clip: { x: 0, y: 0, width: 980, height: 420 },
+    });
   });
 
   it('ignores invalid events and messages, and draws null distances as gaps', async () => {
@@ -198,7 +215,21 @@ describe('monitor webview', { timeout: 180_000 }, () => {
       post({ type: 'append', runId: 'failed-run', events: 'x' });
       post({ type: 'nope' });
     });
-    await h.post({ type: 'append', runId: 'failed-run', events: [{ v: 1, type: 'rotation', step: 9999, epoch: 9, distances: [0.1, null, 0.3, null, 0.5], rotation: [], steps: 1 }] });
+    await h.post({
+      type: 'append',
+      runId: 'failed-run',
+      events: [
+        {
+          v: 1,
+          type: 'rotation',
+          step: 9999,
+          epoch: 9,
+          distances: [0.1, null, 0.3, null, 0.5],
+          rotation: [],
+          steps: 1,
+        },
+      ],
+    });
     await waitPoints(before.points + 1, 'failed-run');
     const s = await h.state();
     assert.equal(s.seriesCount, 5);
@@ -207,7 +238,16 @@ describe('monitor webview', { timeout: 180_000 }, () => {
   });
 
   it('handles 200 layers: a colour bar for a legend, a capped tooltip', async () => {
-    const big = fakeRun({ runId: 'vgg-deep-20261128-130000', name: 'vgg-deep', layers: 200, epochs: 2, stepsPerEpoch: 2000, recordsPerEpoch: 1000, batchesPerEpoch: 100, lagging: [0, 1, 2, 199] });
+    const big = fakeRun({
+      runId: 'vgg-deep-20261128-130000',
+      name: 'vgg-deep',
+      layers: 200,
+      epochs: 2,
+      stepsPerEpoch: 2000,
+      recordsPerEpoch: 1000,
+      batchesPerEpoch: 100,
+      lagging: [0, 1, 2, 199],
+    });
     await h.post({ type: 'load', runId: big.started.runId, events: big.events });
     await h.post({ type: 'select', runId: big.started.runId });
     await waitPoints(big.rotationRecords, big.started.runId);
@@ -215,7 +255,10 @@ describe('monitor webview', { timeout: 180_000 }, () => {
     assert.equal(s.seriesCount, 200);
     assert.equal(s.tableLayers.length, 200);
     assert.deepEqual(s.lastValues, big.lastDistances);
-    assert.ok(s.drawnPoints < big.rotationRecords, `decimated: ${s.drawnPoints} of ${big.rotationRecords} points drawn per layer`);
+    assert.ok(
+      s.drawnPoints < big.rotationRecords,
+      `decimated: ${s.drawnPoints} of ${big.rotationRecords} points drawn per layer`,
+    );
     assert.ok(await h.page.locator('.colorbar').isVisible());
     const box = await h.page.locator('.rotation-host .u-over').boundingBox();
     assert.ok(box);

@@ -1,7 +1,7 @@
 // Per-layer analysis for the monitor's layer table: how fast each layer turns lately, where it
 // is on course to end, and whether it lags. Pure functions (no DOM), tested in Node.
 
-import { learningRateIntegral, projectDistance, scheduledRate, ScheduleInfo } from '../../src/runlog/projection';
+import { learningRateIntegral, projectDistance, scheduledRate, type ScheduleInfo } from '../../src/runlog/projection';
 
 /** The learning-rate schedule as run_started.schedule gives it (multipliers are per layer constants: they cancel out). */
 export type LrSchedule = ScheduleInfo;
@@ -106,7 +106,8 @@ export interface AnalysisInput {
   finalDistances?: ArrayLike<number | null>;
 }
 
-const finite = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const finite = (v: number | null | undefined): number | null =>
+  typeof v === 'number' && Number.isFinite(v) ? v : null;
 
 /** Everything the layer table shows about each layer. */
 export function analyseLayers(a: AnalysisInput): LayerStatus[] {
@@ -123,7 +124,18 @@ export function analyseLayers(a: AnalysisInput): LayerStatus[] {
       return { distance: fin, perEpoch, projected: fin, lagging: fin === null || fin < threshold };
     }
     const projected =
-      last === null ? null : perEpoch === null ? last : projectDistance({ current: last, slope: perEpoch, epoch, slopeFrom: a.epochs[from], endEpoch: a.endEpoch, schedule: a.schedule });
+      last === null
+        ? null
+        : perEpoch === null
+          ? last
+          : projectDistance({
+              current: last,
+              slope: perEpoch,
+              epoch,
+              slopeFrom: a.epochs[from],
+              endEpoch: a.endEpoch,
+              schedule: a.schedule,
+            });
     return { distance: last, perEpoch, projected, lagging: projected !== null && projected < threshold };
   });
 }

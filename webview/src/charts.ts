@@ -6,7 +6,7 @@ import uPlot from 'uplot';
 import { layerColor, viridis } from '../../src/runlog/viridis';
 import { axisEnd, lowerBound } from './analysis';
 import { el, fmtInt, fmtNum, fmtPct, setText, show } from './dom';
-import { DecimatedView, MetricsView, ROT_EPOCH, ROT_FIRST_LAYER, ROT_STEP, RunStore } from './store';
+import { type DecimatedView, type MetricsView, ROT_EPOCH, ROT_FIRST_LAYER, ROT_STEP, type RunStore } from './store';
 
 export interface Theme {
   foreground: string;
@@ -125,9 +125,27 @@ export class RotationChart {
         x: { time: false, range: () => [0, this.xMax] },
         y: { range: () => [0, this.yMax] },
       },
-      axes: axes(theme, 'epoch', { label: 'cosine distance', labelSize: 16, labelGap: 0, size: 36, values: (_u, splits) => splits.map((v) => +v.toFixed(2) + '') }),
+      axes: axes(theme, 'epoch', {
+        label: 'cosine distance',
+        labelSize: 16,
+        labelGap: 0,
+        size: 36,
+        values: (_u, splits) => splits.map((v) => `${+v.toFixed(2)}`),
+      }),
       // The lines are drawn by drawLines (paths: none for uPlot), the series give names, colours, scales.
-      series: [{}, ...layers.map((l, i): uPlot.Series => ({ label: l.name, stroke: this.colors[i], width: this.lineWidth, auto: false, points: { show: false }, paths: () => null }))],
+      series: [
+        {},
+        ...layers.map(
+          (l, i): uPlot.Series => ({
+            label: l.name,
+            stroke: this.colors[i],
+            width: this.lineWidth,
+            auto: false,
+            points: { show: false },
+            paths: () => null,
+          }),
+        ),
+      ],
       hooks: {
         draw: [
           (u) => {
@@ -184,7 +202,13 @@ export class RotationChart {
     const top = Math.max(1, target, this.store.maxDistance);
     // Above 1 only when a layer goes there, in steps of 0.1 with some headroom (few full redraws).
     const yMax = top > 1 ? Math.min(2, Math.ceil((top + 0.04) * 10) / 10) : 1;
-    if (xMax !== this.xMax || yMax !== this.yMax || target !== this.target || this.drawnTo < 0 || n - 1 < this.drawnTo) {
+    if (
+      xMax !== this.xMax ||
+      yMax !== this.yMax ||
+      target !== this.target ||
+      this.drawnTo < 0 ||
+      n - 1 < this.drawnTo
+    ) {
       this.xMax = xMax;
       this.yMax = yMax;
       this.target = target;
@@ -242,7 +266,14 @@ export class RotationChart {
     for (let i = 0; i < view.series; i++) {
       const ys = view.ys[i];
       ctx.strokeStyle = this.colors[i];
-      strokeWithGaps(ctx, m, (j) => px[j], (j) => ys[j], t.bottom, t.sy);
+      strokeWithGaps(
+        ctx,
+        m,
+        (j) => px[j],
+        (j) => ys[j],
+        t.bottom,
+        t.sy,
+      );
     }
     ctx.restore();
     this.drawnTo = view.records - 1;
@@ -265,7 +296,14 @@ export class RotationChart {
     for (let i = 0; i < layers; i++) {
       const ys = rot.column(ROT_FIRST_LAYER + i);
       ctx.strokeStyle = this.colors[i];
-      strokeWithGaps(ctx, rows.length, (j) => px[j], (j) => ys[rows[j]], t.bottom, t.sy);
+      strokeWithGaps(
+        ctx,
+        rows.length,
+        (j) => px[j],
+        (j) => ys[rows[j]],
+        t.bottom,
+        t.sy,
+      );
     }
     ctx.restore();
     this.drawnTo = n - 1;
@@ -334,7 +372,8 @@ export class RotationChart {
       setText(row.value, fmtNum(value(i), 3));
       children.push(row.row);
     }
-    if (this.tooltip.childElementCount !== children.length || children.some((c, j) => this.tooltip.children[j] !== c)) this.tooltip.replaceChildren(...children);
+    if (this.tooltip.childElementCount !== children.length || children.some((c, j) => this.tooltip.children[j] !== c))
+      this.tooltip.replaceChildren(...children);
     show(this.tooltip, true);
     // Beside the cursor, flipped to its left near the right edge.
     const w = this.tooltip.offsetWidth;
@@ -391,14 +430,14 @@ export class MetricsChart {
     this.root.append(head, this.host);
     parent.appendChild(this.root);
 
-    const fmt = kind === 'loss' ? (v: number) => +v.toPrecision(3) + '' : (v: number) => `${+(v * 100).toFixed(1)}%`;
+    const fmt = kind === 'loss' ? (v: number) => `${+v.toPrecision(3)}` : (v: number) => `${+(v * 100).toFixed(1)}%`;
     const opts: uPlot.Options = {
       ...this.size(),
       padding: [8, 10, 0, 0],
       legend: { show: false },
       cursor: { y: false, points: { show: false }, drag: { x: false, y: false, setScale: false }, focus: { prox: -1 } },
       scales: {
-        x: { time: false, range: (_u, _min, max) => [0, Math.max(this.xEnd, max > 0 ? max : 0) || 1] },
+        x: { time: false, range: (_u, _min, max) => [0, Math.max(this.xEnd, Math.max(max, 0)) || 1] },
         y: {
           range: (_u, min, max) => {
             if (kind === 'accuracy') return [Number.isFinite(min) && min > 0.5 ? Math.floor(min * 10) / 10 : 0, 1];
@@ -410,7 +449,12 @@ export class MetricsChart {
       series: [
         {},
         { label: 'train', stroke: () => theme().train, width: 1.5, points: { show: false } },
-        { label: 'validation', stroke: () => theme().validation, width: 1.5, points: { show: true, size: 5, width: 1, fill: () => theme().validation } },
+        {
+          label: 'validation',
+          stroke: () => theme().validation,
+          width: 1.5,
+          points: { show: true, size: 5, width: 1, fill: () => theme().validation },
+        },
       ],
       hooks: { setCursor: [(u) => this.showValues(u.cursor.idx ?? null)] },
     };
@@ -432,7 +476,9 @@ export class MetricsChart {
   update(m: MetricsView, xEnd: number): void {
     this.view = m;
     this.xEnd = xEnd;
-    const data = (this.kind === 'loss' ? [m.x, m.trainLoss, m.valLoss] : [m.x, m.trainAcc, m.valAcc]) as uPlot.AlignedData;
+    const data = (
+      this.kind === 'loss' ? [m.x, m.trainLoss, m.valLoss] : [m.x, m.trainAcc, m.valAcc]
+    ) as uPlot.AlignedData;
     this.u.batch(() => this.u.setData(data));
     this.showValues(this.u.cursor.left !== undefined && this.u.cursor.left >= 0 ? (this.u.cursor.idx ?? null) : null);
   }

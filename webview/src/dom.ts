@@ -1,7 +1,11 @@
 // Small DOM and formatting helpers. Text always goes in through textContent: run logs come from
 // files, and nothing in them is ever parsed as HTML.
 
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K];
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  text?: string,
+): HTMLElementTagNameMap[K];
 export function el(tag: string, className?: string, text?: string): HTMLElement;
 export function el(tag: string, className?: string, text?: string): HTMLElement {
   const e = document.createElement(tag);

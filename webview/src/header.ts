@@ -51,7 +51,8 @@ export class Header {
     this.badge = el('vscode-badge', 'status-badge');
     this.outsideBadge = el('vscode-badge', 'status-badge outside-badge');
     setText(this.outsideBadge, 'outside');
-    this.outsideBadge.title = 'An outside run: its log is written by another program (a script with the layer_rotation logger, a job on another machine); the monitor follows the file as it grows';
+    this.outsideBadge.title =
+      'An outside run: its log is written by another program (a script with the layer_rotation logger, a job on another machine); the monitor follows the file as it grows';
     this.config = el('a', 'config-link', 'config');
     this.config.setAttribute('href', '#');
     this.config.title = 'Open the config of this run';
@@ -130,14 +131,20 @@ export class Header {
     show(this.progressTrack, !!info);
     if (info) {
       const epochs = info.epochs;
-      const epochNow = status === 'running' ? Math.min(epochs, Math.floor(step / spe) + 1) : Math.min(epochs, Math.ceil(step / spe - 1e-9));
+      const epochNow =
+        status === 'running'
+          ? Math.min(epochs, Math.floor(step / spe) + 1)
+          : Math.min(epochs, Math.ceil(step / spe - 1e-9));
       setText(this.progress.value, `epoch ${epochNow} of ${epochs} · step ${fmtInt(step)} / ${fmtInt(total)}`);
     } else setText(this.progress.value, '–');
 
     const rate = store.stepRate();
     const lastEpoch = store.epochs[store.epochs.length - 1];
     const batch = info?.batchSize ?? NaN;
-    const sps = running && rate && Number.isFinite(batch) ? rate.stepsPerSecond * batch : (lastEpoch?.samplesPerSecond ?? (rate && Number.isFinite(batch) ? rate.stepsPerSecond * batch : NaN));
+    const sps =
+      running && rate && Number.isFinite(batch)
+        ? rate.stepsPerSecond * batch
+        : (lastEpoch?.samplesPerSecond ?? (rate && Number.isFinite(batch) ? rate.stepsPerSecond * batch : NaN));
     setText(this.speed.value, Number.isFinite(sps) ? `${fmtInt(sps)} samples/s` : '–');
 
     if (running) {

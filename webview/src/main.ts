@@ -13,10 +13,10 @@ import './styles.css';
 import type { HostMessage, MonitorTestState, RunListItem, WebviewMessage } from '../protocol';
 import { layerColor } from '../../src/runlog/viridis';
 import { analyseLayers } from './analysis';
-import { MetricsChart, readTheme, RotationChart, Theme, viridisGradient } from './charts';
+import { MetricsChart, readTheme, RotationChart, type Theme, viridisGradient } from './charts';
 import { el, setText, show } from './dom';
 import { Header, runStatus } from './header';
-import { DecimatedView, ROT_EPOCH, ROT_FIRST_LAYER, RunInfo, RunStore } from './store';
+import { DecimatedView, ROT_EPOCH, ROT_FIRST_LAYER, type RunInfo, RunStore } from './store';
 import { LayerTable } from './table';
 
 /** What tests and benchmarks read: the protocol's MonitorTestState plus a few measurements. */
@@ -51,7 +51,12 @@ interface HostApi {
 function connect(): HostApi {
   if (typeof acquireVsCodeApi === 'function') {
     const vscode = acquireVsCodeApi();
-    return { post: (m) => vscode.postMessage(m), getState: () => vscode.getState(), setState: (s) => vscode.setState(s), standalone: false };
+    return {
+      post: (m) => vscode.postMessage(m),
+      getState: () => vscode.getState(),
+      setState: (s) => vscode.setState(s),
+      standalone: false,
+    };
   }
   // A plain page (tests): messages sent are recorded, host messages are injected.
   const sent: WebviewMessage[] = [];
@@ -70,7 +75,13 @@ function validRunList(v: unknown): RunListItem[] {
   if (!Array.isArray(v)) return [];
   const statuses = ['running', 'completed', 'stopped', 'failed', 'unfinished'];
   return v.filter(
-    (r): r is RunListItem => isObject(r) && typeof r.runId === 'string' && typeof r.name === 'string' && statuses.includes(r.status as string) && typeof r.live === 'boolean' && (r.outside === undefined || typeof r.outside === 'boolean'),
+    (r): r is RunListItem =>
+      isObject(r) &&
+      typeof r.runId === 'string' &&
+      typeof r.name === 'string' &&
+      statuses.includes(r.status as string) &&
+      typeof r.live === 'boolean' &&
+      (r.outside === undefined || typeof r.outside === 'boolean'),
   );
 }
 
@@ -99,7 +110,15 @@ class Monitor {
   private chart: RotationChart | null = null;
   private view: DecimatedView | null = null;
   /** What the charts show: the store, its run_started, and the versions drawn. */
-  private shown: { store: RunStore; info: RunInfo; rotation: number; metrics: number; metricsX: number; slow: number; slowAt: number } | null = null;
+  private shown: {
+    store: RunStore;
+    info: RunInfo;
+    rotation: number;
+    metrics: number;
+    metricsX: number;
+    slow: number;
+    slowAt: number;
+  } | null = null;
   private frame = 0;
   private lastFrame = -Infinity;
   private slowTimer = 0;
@@ -187,7 +206,8 @@ class Monitor {
     try {
       switch (msg.type) {
         case 'runs':
-          return this.onRuns(validRunList(msg.runs), typeof msg.selected === 'string' ? msg.selected : null);
+          this.onRuns(validRunList(msg.runs), typeof msg.selected === 'string' ? msg.selected : null);
+          return;
         case 'load':
           if (typeof msg.runId === 'string' && Array.isArray(msg.events)) this.onEvents(msg.runId, msg.events, true);
           return;
@@ -276,14 +296,15 @@ class Monitor {
       return { runId: r.runId, label: `${r.runId} · ${store ? runStatus(store, r) : r.status}` };
     });
     for (const [id, store] of this.runs) {
-      if (!this.list.some((r) => r.runId === id)) items.push({ runId: id, label: `${id} · ${runStatus(store, undefined)}` });
+      if (!this.list.some((r) => r.runId === id))
+        items.push({ runId: id, label: `${id} · ${runStatus(store, undefined)}` });
     }
     return items;
   }
 
   private drawRunBar(): void {
     const items = this.runItems();
-    const key = JSON.stringify(items) + '|' + this.selected;
+    const key = `${JSON.stringify(items)}|${this.selected}`;
     if (key === this.listKey) return;
     this.listKey = key;
     show(this.runBar, items.length > 1);
@@ -303,7 +324,15 @@ class Monitor {
     setText(this.emptyText, text);
     show(this.empty, true);
     show(this.content, false);
-    Object.assign(this.state, { runId: this.selected, seriesCount: 0, lastValues: [], points: 0, tableLayers: [], lagging: [], drawnPoints: 0 });
+    Object.assign(this.state, {
+      runId: this.selected,
+      seriesCount: 0,
+      lastValues: [],
+      points: 0,
+      tableLayers: [],
+      lagging: [],
+      drawnPoints: 0,
+    });
   }
 
   private draw(): void {
@@ -312,7 +341,11 @@ class Monitor {
     if (!store) {
       if (!this.gotRuns) this.showEmpty('Layer Rotation Monitor', 'Waiting for the extension…');
       else if (this.selected) this.showEmpty('Loading the run…', this.selected);
-      else this.showEmpty('No run to show', 'Start training from a *.layerrot.json config, or open a run folder (Layer Rotation: Open Run...).');
+      else
+        this.showEmpty(
+          'No run to show',
+          'Start training from a *.layerrot.json config, or open a run folder (Layer Rotation: Open Run...).',
+        );
       return;
     }
     const info = store.info;
@@ -334,7 +367,10 @@ class Monitor {
       this.view = new DecimatedView(info.layers.length, this.maxPoints());
       this.chart = new RotationChart(this.rotationHost, store, this.view, () => this.theme);
       this.drawLegend(info);
-      this.rotationHost.setAttribute('aria-label', `Layer rotation curves of ${info.layers.length} layers: cosine distance to the initial weights against epochs`);
+      this.rotationHost.setAttribute(
+        'aria-label',
+        `Layer rotation curves of ${info.layers.length} layers: cosine distance to the initial weights against epochs`,
+      );
       this.table.setLayers(info.layers);
       shown = this.shown = { store, info, rotation: -1, metrics: -1, metricsX: -1, slow: -1, slowAt: -Infinity };
     }
@@ -418,7 +454,11 @@ class Monitor {
       bar.title = `${n} layers coloured by depth: first layer dark purple, last yellow`;
       const gradient = el('span', 'colorbar');
       gradient.style.background = viridisGradient();
-      bar.append(el('span', 'colorbar-end', info.layers[0].name), gradient, el('span', 'colorbar-end', info.layers[n - 1].name));
+      bar.append(
+        el('span', 'colorbar-end', info.layers[0].name),
+        gradient,
+        el('span', 'colorbar-end', info.layers[n - 1].name),
+      );
       items.push(bar, el('span', 'legend-item', `first → last of ${n} layers`));
     }
     const target = el('span', 'legend-item');

@@ -9,7 +9,10 @@ export class Columns {
   length = 0;
   private cols: Float64Array[];
 
-  constructor(readonly width: number, capacity = 64) {
+  constructor(
+    readonly width: number,
+    capacity = 64,
+  ) {
     this.cols = Array.from({ length: width }, () => new Float64Array(capacity));
   }
 
@@ -136,7 +139,9 @@ function parseStarted(e: Record<string, unknown>, runId: string): RunInfo | null
     engine: str(e.engine),
     backend: str(e.backend, '?'),
     backendDescription: str(e.backendDescription),
-    dataset: ds ? { name: str(ds.name, '?'), train: num(ds.train), validation: num(ds.validation), test: num(ds.test) } : null,
+    dataset: ds
+      ? { name: str(ds.name, '?'), train: num(ds.train), validation: num(ds.validation), test: num(ds.test) }
+      : null,
     model: str(e.model),
     optimizer: str(e.optimizer),
     layers,
@@ -165,7 +170,7 @@ export const ROT_EPOCH = 0;
 export const ROT_STEP = 1;
 export const ROT_FIRST_LAYER = 2;
 // Batch columns.
-const B_EPOCH = 0;
+const _B_EPOCH = 0;
 const B_STEP = 1;
 const B_TIME = 2;
 
@@ -329,11 +334,18 @@ export class RunStore {
     this.epochs.push(info);
     // No validation split (null): nothing to draw, not a gap.
     const val = (v: number) => (Number.isNaN(v) ? undefined : v);
-    if (!Number.isNaN(info.valLoss) || !Number.isNaN(info.valAccuracy)) this.insertMetrics(epoch, undefined, val(info.valLoss), undefined, val(info.valAccuracy));
+    if (!Number.isNaN(info.valLoss) || !Number.isNaN(info.valAccuracy))
+      this.insertMetrics(epoch, undefined, val(info.valLoss), undefined, val(info.valAccuracy));
     return true;
   }
 
-  private insertMetrics(x: number, trainLoss: number | null | undefined, valLoss: number | null | undefined, trainAcc: number | null | undefined, valAcc: number | null | undefined): void {
+  private insertMetrics(
+    x: number,
+    trainLoss: number | null | undefined,
+    valLoss: number | null | undefined,
+    trainAcc: number | null | undefined,
+    valAcc: number | null | undefined,
+  ): void {
     const m = this.metrics;
     const n = m.x.length;
     if (n === 0 || m.x[n - 1] <= x) {
@@ -415,7 +427,10 @@ export class DecimatedView {
   private tail = false;
   private seen = 0;
 
-  constructor(readonly series: number, readonly maxPoints = 2048) {
+  constructor(
+    readonly series: number,
+    readonly maxPoints = 2048,
+  ) {
     this.ys = Array.from({ length: series }, () => []);
   }
 

@@ -46,7 +46,11 @@ export class LayerTable {
     th('Params', 'num col-params', 'Parameters: kernel and bias');
     th('Distance', 'num col-distance', 'Cosine distance of the kernel to its initial value, now');
     th('Per epoch', 'num col-rate', 'Change of the distance per epoch over the last epoch of records');
-    this.projectedHead = th('On course for', 'num col-proj', 'Distance now + recent rate × epochs left, weighted by the learning-rate schedule');
+    this.projectedHead = th(
+      'On course for',
+      'num col-proj',
+      'Distance now + recent rate × epochs left, weighted by the learning-rate schedule',
+    );
     th('', 'col-status');
     thead.appendChild(hr);
     this.body = el('tbody');
@@ -86,7 +90,14 @@ export class LayerTable {
       const dWrap = el('span', 'cell-flex cell-end');
       dWrap.append(meter, distance);
       dcell.appendChild(dWrap);
-      return { tr, distance, meter: fill, perEpoch: cell('num col-rate'), projected: cell('num col-proj'), status: cell('col-status') };
+      return {
+        tr,
+        distance,
+        meter: fill,
+        perEpoch: cell('num col-rate'),
+        projected: cell('num col-proj'),
+        status: cell('col-status'),
+      };
     });
     this.body.replaceChildren(...this.rows.map((r) => r.tr));
   }
@@ -114,7 +125,11 @@ export class LayerTable {
     const what = finished ? 'ended' : 'on course to end';
     setText(
       this.summary,
-      n === 0 ? '' : lagging.length === 0 ? `${n} layer${n === 1 ? '' : 's'}, none ${what} below ${fmtNum(threshold, 2)}` : `${lagging.length} of ${n} ${what} below ${fmtNum(threshold, 2)}`,
+      n === 0
+        ? ''
+        : lagging.length === 0
+          ? `${n} layer${n === 1 ? '' : 's'}, none ${what} below ${fmtNum(threshold, 2)}`
+          : `${lagging.length} of ${n} ${what} below ${fmtNum(threshold, 2)}`,
     );
   }
 

@@ -5,8 +5,8 @@
 // required), 'wasm' (with the training kernels of ./wasm-kernels) and 'cpu'. An explicit name
 // that cannot be used throws a BackendError that says what failed and what to do.
 
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 // A named import, not a bare one: the package's "sideEffects" list omits its Node build, so a
 // bundler would drop `import '@tensorflow/tfjs-backend-cpu'` (and with it the cpu backend).
@@ -131,10 +131,16 @@ async function activateNode(name: 'node' | 'node-gpu', opts: SelectBackendOption
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require(file);
   } catch (err) {
-    throw new BackendError(name, `${pkg} is installed (${file}) but failed to load: ${errorText(err)}; reinstall it, or choose backend wasm/cpu`);
+    throw new BackendError(
+      name,
+      `${pkg} is installed (${file}) but failed to load: ${errorText(err)}; reinstall it, or choose backend wasm/cpu`,
+    );
   }
   if (tf.findBackendFactory(TENSORFLOW) == null) {
-    throw new BackendError(name, `${pkg} loaded from ${file} but registered no '${TENSORFLOW}' backend with this tfjs-core; ${hint}`);
+    throw new BackendError(
+      name,
+      `${pkg} loaded from ${file} but registered no '${TENSORFLOW}' backend with this tfjs-core; ${hint}`,
+    );
   }
   await setTfBackend(name, TENSORFLOW);
   const version = packageVersion(file, pkg);
@@ -151,7 +157,10 @@ async function activateWasm(opts: SelectBackendOptions): Promise<string> {
     // this module's folder then.
     folder = opts.wasmPath ?? wasmPackageDistFolder() ?? __dirname;
     if (!fs.existsSync(path.join(folder, file))) {
-      throw new BackendError('wasm', `${file} not found in ${folder}: copy the .wasm files of @tensorflow/tfjs-backend-wasm/dist there, or choose backend cpu`);
+      throw new BackendError(
+        'wasm',
+        `${file} not found in ${folder}: copy the .wasm files of @tensorflow/tfjs-backend-wasm/dist there, or choose backend cpu`,
+      );
     }
     try {
       // tfjs-backend-wasm appends the file name to this prefix as is.
@@ -183,7 +192,11 @@ async function setTfBackend(name: ConcreteBackendName, tfName: string): Promise<
   } catch (err) {
     throw new BackendError(name, `initializing the tfjs '${tfName}' backend failed: ${errorText(err)}`);
   }
-  if (!ok) throw new BackendError(name, `initializing the tfjs '${tfName}' backend failed (tfjs logged the cause as a warning)`);
+  if (!ok)
+    throw new BackendError(
+      name,
+      `initializing the tfjs '${tfName}' backend failed (tfjs logged the cause as a warning)`,
+    );
   const actual = tf.getBackend();
   if (actual !== tfName) {
     throw new BackendError(name, `asked tfjs for the '${tfName}' backend but it is using '${actual}'`);
@@ -220,7 +233,10 @@ function packageVersion(file: string, pkg: string): string | undefined {
   let dir = path.dirname(file);
   for (;;) {
     try {
-      const json = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      const json = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (json.name === pkg) return json.version;
     } catch {
       // no package.json here: keep going up

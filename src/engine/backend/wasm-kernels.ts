@@ -69,7 +69,14 @@ export interface WasmTrainingKernelOptions {
   matMulTranspose?: boolean;
 }
 
-const stats: WasmKernelStats = { filter: 0, input: 0, inputFallback: 0, maxPoolGrad: 0, maxPoolGradFallback: 0, matMulTransposed: 0 };
+const stats: WasmKernelStats = {
+  filter: 0,
+  input: 0,
+  inputFallback: 0,
+  maxPoolGrad: 0,
+  maxPoolGradFallback: 0,
+  matMulTransposed: 0,
+};
 
 // The kernels below take the wasm backend's own types; the registry takes the generic ones.
 const filterKernelFunc = conv2DBackpropFilter as unknown as tf.KernelFunc;
@@ -166,7 +173,11 @@ function batchMatMul(args: KernelArgs<{ a: tf.TensorInfo; b: tf.TensorInfo }, tf
     const a = attrs.transposeA ? swapLast(inputs.a) : inputs.a;
     const b = attrs.transposeB ? swapLast(inputs.b) : inputs.b;
     stats.matMulTransposed++;
-    return runOriginal(tf.BatchMatMul, { inputs: { a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+    return runOriginal(tf.BatchMatMul, {
+      inputs: { a, b },
+      backend,
+      attrs: { ...attrs, transposeA: false, transposeB: false },
+    });
   } finally {
     temps.dispose();
   }
@@ -179,10 +190,18 @@ function conv2DBackpropFilter(
   const { x, dy } = inputs;
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
   if (dataFormat === 'NCHW') {
-    throw new Error('Conv2DBackpropFilter on wasm supports NHWC only (as does wasm\'s Conv2D).');
+    throw new Error("Conv2DBackpropFilter on wasm supports NHWC only (as does wasm's Conv2D).");
   }
   const info = tf.backend_util.computeConv2DInfo(
-    x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    x.shape as Shape4,
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   checkShape('dy', dy.shape, info.outShape);
   const { filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w, outHeight: ho, outWidth: wo } = info;
   const { strideHeight: sh, strideWidth: sw, padInfo } = info;
@@ -217,7 +236,15 @@ function conv2DBackpropInput(
     return runOriginal(tf.Conv2DBackpropInput, args);
   }
   const info = tf.backend_util.computeConv2DInfo(
-    inputShape, filter.shape as Shape4, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    inputShape,
+    filter.shape as Shape4,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   checkShape('dy', dy.shape, info.outShape);
   const { inHeight: h, inWidth: w, outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw } = info;
   const { strideHeight: sh, strideWidth: sw, padInfo } = info;
@@ -319,7 +346,15 @@ function flippedTaps(backend: BackendWasm, filter: tf.TensorInfo, rows: PhaseAxi
 }
 
 /** Writes a phase [N,Q,R,C] into dx [N,H,W,C] at rows ph + i*sh and columns pw + j*sw. */
-function scatterPhase(backend: BackendWasm, part: tf.TensorInfo, dx: tf.TensorInfo, ph: number, pw: number, sh: number, sw: number): void {
+function scatterPhase(
+  backend: BackendWasm,
+  part: tf.TensorInfo,
+  dx: tf.TensorInfo,
+  ph: number,
+  pw: number,
+  sh: number,
+  sw: number,
+): void {
   const [n, q, r, c] = part.shape;
   const [, h, w] = dx.shape;
   const src = backend.typedArrayFromHeap(part) as Float32Array;
@@ -413,10 +448,17 @@ function conv2dSignedPads(
   let input = x;
   if (pads.top < 0 || pads.bottom < 0 || pads.left < 0 || pads.right < 0) {
     const [n, h, w, c] = x.shape;
-    input = temps.add(runKernel(backend, tf.Slice, { x }, {
-      begin: [0, crop(pads.top), crop(pads.left), 0],
-      size: [n, h - crop(pads.top) - crop(pads.bottom), w - crop(pads.left) - crop(pads.right), c],
-    }));
+    input = temps.add(
+      runKernel(
+        backend,
+        tf.Slice,
+        { x },
+        {
+          begin: [0, crop(pads.top), crop(pads.left), 0],
+          size: [n, h - crop(pads.top) - crop(pads.bottom), w - crop(pads.left) - crop(pads.right), c],
+        },
+      ),
+    );
   }
   const explicit: tf.backend_util.ExplicitPadding = [
     [0, 0],
@@ -424,12 +466,17 @@ function conv2dSignedPads(
     [Math.max(0, pads.left), Math.max(0, pads.right)],
     [0, 0],
   ];
-  return runKernel(backend, tf.Conv2D, { x: input, filter }, {
-    strides: [1, 1],
-    pad: explicit,
-    dataFormat: 'NHWC',
-    dilations,
-  });
+  return runKernel(
+    backend,
+    tf.Conv2D,
+    { x: input, filter },
+    {
+      strides: [1, 1],
+      pad: explicit,
+      dataFormat: 'NHWC',
+      dilations,
+    },
+  );
 }
 
 function runKernel(

@@ -166,50 +166,111 @@ function reduceBody(copy: boolean): number[] {
   ];
   const tailSquare = (sum: number) => [...tee(DS), ...get(DS), ...f64Mul, ...get(sum), ...f64Add, ...set(sum)];
   const loadF64 = (p: number) => [...get(p), ...f32Load, ...f64PromoteF32];
-  const result = (i: number) => [...get(TAIL[i]), ...get(SUM[i]), ...f64x2ExtractLane(0), ...f64Add, ...get(SUM[i]), ...f64x2ExtractLane(1), ...f64Add];
+  const result = (i: number) => [
+    ...get(TAIL[i]),
+    ...get(SUM[i]),
+    ...f64x2ExtractLane(0),
+    ...f64Add,
+    ...get(SUM[i]),
+    ...f64x2ExtractLane(1),
+    ...f64Add,
+  ];
 
   return [
     // VEC_END = w + 4 * (n & ~3); END = w + 4 * n
-    ...get(W), ...get(N), ...i32Const(-4), ...i32And, ...i32Const(2), ...i32Shl, ...i32Add, ...set(VEC_END),
-    ...get(W), ...get(N), ...i32Const(2), ...i32Shl, ...i32Add, ...set(END),
+    ...get(W),
+    ...get(N),
+    ...i32Const(-4),
+    ...i32And,
+    ...i32Const(2),
+    ...i32Shl,
+    ...i32Add,
+    ...set(VEC_END),
+    ...get(W),
+    ...get(N),
+    ...i32Const(2),
+    ...i32Shl,
+    ...i32Add,
+    ...set(END),
 
     // Vector part, chunk by chunk.
     ...block,
-    ...get(W), ...get(VEC_END), ...i32GeU, ...brIf(0),
+    ...get(W),
+    ...get(VEC_END),
+    ...i32GeU,
+    ...brIf(0),
     ...loop,
     // CHUNK_END = VEC_END - w > chunkBytes ? w + chunkBytes : VEC_END (no overflow)
-    ...get(W), ...i32Const(chunkBytes), ...i32Add,
+    ...get(W),
+    ...i32Const(chunkBytes),
+    ...i32Add,
     ...get(VEC_END),
-    ...get(VEC_END), ...get(W), ...i32Sub, ...i32Const(chunkBytes), ...i32GtU,
-    ...select, ...set(CHUNK_END),
+    ...get(VEC_END),
+    ...get(W),
+    ...i32Sub,
+    ...i32Const(chunkBytes),
+    ...i32GtU,
+    ...select,
+    ...set(CHUNK_END),
     ...ACC.flatMap((acc) => [...v128Zero, ...set(acc)]),
     ...loop,
-    ...get(W), ...v128Load, ...set(X),
-    ...get(X), ...get(W0), ...v128Load, ...f32x4Sub, ...accumulateSquare(ACC[0]),
-    ...get(X), ...accumulateSquare(ACC[1]),
-    ...get(X), ...get(WP), ...v128Load, ...f32x4Sub, ...accumulateSquare(ACC[2]),
+    ...get(W),
+    ...v128Load,
+    ...set(X),
+    ...get(X),
+    ...get(W0),
+    ...v128Load,
+    ...f32x4Sub,
+    ...accumulateSquare(ACC[0]),
+    ...get(X),
+    ...accumulateSquare(ACC[1]),
+    ...get(X),
+    ...get(WP),
+    ...v128Load,
+    ...f32x4Sub,
+    ...accumulateSquare(ACC[2]),
     ...(copy ? [...get(WP), ...get(X), ...v128Store] : []),
     ...advance(16),
-    ...get(W), ...get(CHUNK_END), ...i32LtU, ...brIf(0),
+    ...get(W),
+    ...get(CHUNK_END),
+    ...i32LtU,
+    ...brIf(0),
     ...end,
     ...fold(ACC[0], SUM[0]),
     ...fold(ACC[1], SUM[1]),
     ...fold(ACC[2], SUM[2]),
-    ...get(W), ...get(VEC_END), ...i32LtU, ...brIf(0),
+    ...get(W),
+    ...get(VEC_END),
+    ...i32LtU,
+    ...brIf(0),
     ...end,
     ...end,
 
     // Scalar tail (n mod 4 elements), in float64.
     ...block,
-    ...get(W), ...get(END), ...i32GeU, ...brIf(0),
+    ...get(W),
+    ...get(END),
+    ...i32GeU,
+    ...brIf(0),
     ...loop,
-    ...loadF64(W), ...set(XS),
-    ...get(XS), ...loadF64(W0), ...f64Sub, ...tailSquare(TAIL[0]),
-    ...get(XS), ...tailSquare(TAIL[1]),
-    ...get(XS), ...loadF64(WP), ...f64Sub, ...tailSquare(TAIL[2]),
+    ...loadF64(W),
+    ...set(XS),
+    ...get(XS),
+    ...loadF64(W0),
+    ...f64Sub,
+    ...tailSquare(TAIL[0]),
+    ...get(XS),
+    ...tailSquare(TAIL[1]),
+    ...get(XS),
+    ...loadF64(WP),
+    ...f64Sub,
+    ...tailSquare(TAIL[2]),
     ...(copy ? [...get(WP), ...get(W), ...f32Load, ...f32Store] : []),
     ...advance(4),
-    ...get(W), ...get(END), ...i32LtU, ...brIf(0),
+    ...get(W),
+    ...get(END),
+    ...i32LtU,
+    ...brIf(0),
     ...end,
     ...end,
 
@@ -281,7 +342,7 @@ function compiledModule(shared: boolean): object | null {
     try {
       const api = wasmApi();
       const bytes = rotationReducerModuleBytes(shared);
-      if (api && api.validate(bytes)) module = new api.Module(bytes);
+      if (api?.validate(bytes)) module = new api.Module(bytes);
     } catch {
       module = null;
     }
@@ -306,7 +367,8 @@ export function rotationReducerSupported(): boolean {
 export function createRotationReducer(memory: WasmMemory): RotationReducer {
   const module = compiledModule(isShared(memory));
   const api = wasmApi();
-  if (module === null || !api) throw new Error('this JavaScript engine does not validate the WebAssembly SIMD rotation kernel');
+  if (module === null || !api)
+    throw new Error('this JavaScript engine does not validate the WebAssembly SIMD rotation kernel');
   const instance = new api.Instance(module, { env: { memory } });
   type Kernel = (w: number, w0: number, wp: number, n: number) => RotationSums;
   const reduce = instance.exports.reduce as Kernel;

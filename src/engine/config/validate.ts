@@ -3,10 +3,10 @@
 // exact JSON node (1-based line and column, offset and length), and the defaults filled in.
 // No `vscode` here: the extension maps ConfigError to diagnostics, the CLI prints formatError.
 
-import * as fs from 'fs';
-import * as nodePath from 'path';
-import Ajv, { AnySchemaObject, ErrorObject, ValidateFunction } from 'ajv';
-import { Node, ParseError, getNodeValue, parseTree, printParseErrorCode } from 'jsonc-parser';
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import Ajv, { type AnySchemaObject, type ErrorObject, type ValidateFunction } from 'ajv';
+import { type Node, type ParseError, getNodeValue, parseTree, printParseErrorCode } from 'jsonc-parser';
 import schemaJson from '../../../schemas/layerrot.schema.json';
 import type {
   BackendName,
@@ -86,7 +86,9 @@ export const CONFIG_SCHEMA: Readonly<AnySchemaObject> = schemaJson;
 /** The run name used when `name` is absent: the file name without `.layerrot.json`. */
 export function defaultConfigName(file: string): string {
   const base = nodePath.basename(file);
-  const stripped = /\.layerrot\.json$/i.test(base) ? base.replace(/\.layerrot\.json$/i, '') : base.replace(/\.jsonc?$/i, '');
+  const stripped = /\.layerrot\.json$/i.test(base)
+    ? base.replace(/\.layerrot\.json$/i, '')
+    : base.replace(/\.jsonc?$/i, '');
   return stripped || 'config';
 }
 
@@ -117,7 +119,10 @@ export function loadConfigFile(file: string): Checked {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     const message = `cannot read the config file: ${(err as Error).message}`;
-    return { ok: false, errors: [{ file, line: 1, column: 1, offset: 0, length: 0, path: [], message, severity: 'error' }] };
+    return {
+      ok: false,
+      errors: [{ file, line: 1, column: 1, offset: 0, length: 0, path: [], message, severity: 'error' }],
+    };
   }
   return parseConfigText(text, file);
 }
@@ -176,7 +181,7 @@ function mlpLayers(model: MlpSpec): KernelLayer[] {
 function vggLayers(model: VggSpec): KernelLayer[] {
   const layers: KernelLayer[] = [];
   model.filters.forEach((_, s) => {
-    const convs = typeof model.convsPerStage === 'number' ? model.convsPerStage : model.convsPerStage[s] ?? 0;
+    const convs = typeof model.convsPerStage === 'number' ? model.convsPerStage : (model.convsPerStage[s] ?? 0);
     for (let i = 1; i <= convs; i++) layers.push({ name: `conv${s + 1}_${i}`, source: ['model', 'filters', s] });
   });
   model.dense.forEach((_, i) => layers.push({ name: `fc${i + 1}`, source: ['model', 'dense', i] }));
@@ -225,7 +230,12 @@ function withDefaults(raw: RawConfig, file: string): TrainingConfig {
     backend: raw.backend ?? d.backend,
     dataset: { name: raw.dataset.name, ...d.dataset, ...raw.dataset } as DatasetSpec,
     model: withModelDefaults(raw.model),
-    optimizer: { type: raw.optimizer.type, learningRate: raw.optimizer.learningRate, ...d.optimizer, ...raw.optimizer } as OptimizerSpec,
+    optimizer: {
+      type: raw.optimizer.type,
+      learningRate: raw.optimizer.learningRate,
+      ...d.optimizer,
+      ...raw.optimizer,
+    } as OptimizerSpec,
     schedule: { ...d.schedule, ...raw.schedule } as ScheduleSpec,
     monitoring: { ...d.monitoring, ...raw.monitoring },
     stopping: { ...raw.stopping },
@@ -621,7 +631,8 @@ function checkSemantics(report: Reporter, raw: unknown): void {
   if (monitoring) checkMonitoring(report, monitoring);
   checkEngineOptions(report, raw);
   // Layer counts and names are only known for a valid model.
-  const multipliersCheckable = !report.hasErrorsUnder(['model']) && !report.hasErrorsUnder(['optimizer', 'layerMultipliers']);
+  const multipliersCheckable =
+    !report.hasErrorsUnder(['model']) && !report.hasErrorsUnder(['optimizer', 'layerMultipliers']);
   if (model && optimizer && multipliersCheckable) checkLayerMultipliers(report, model, optimizer);
 }
 
@@ -629,7 +640,8 @@ function checkSemantics(report: Reporter, raw: unknown): void {
 function checkEngineOptions(report: Reporter, raw: Json): void {
   const engine = raw.engine ?? CONFIG_DEFAULTS.engine;
   if (engine === 'pytorch' && 'backend' in raw) {
-    const message = 'backend chooses the tfjs backend and is ignored by the pytorch engine (its device is pytorch.device)';
+    const message =
+      'backend chooses the tfjs backend and is ignored by the pytorch engine (its device is pytorch.device)';
     report.add({ path: ['backend'], target: 'key', message, severity: 'warning' });
   }
   if (engine === 'tfjs' && isObject(raw.pytorch)) {
@@ -742,7 +754,11 @@ function checkLayerMultipliers(report: Reporter, model: Json, optimizer: Json): 
     if (names.includes(key)) continue;
     const guess = suggest(key, names);
     const hint = guess ? `did you mean '${guess}'?` : `the model's kernel layers are ${nameList(names)}`;
-    report.add({ path: [...path, key], target: 'key', message: `unknown layer '${key}' in optimizer.layerMultipliers; ${hint}` });
+    report.add({
+      path: [...path, key],
+      target: 'key',
+      message: `unknown layer '${key}' in optimizer.layerMultipliers; ${hint}`,
+    });
   }
 }
 
@@ -779,7 +795,8 @@ function editDistance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];
@@ -791,7 +808,8 @@ function editDistance(a: string, b: string): number {
 /** jsonc-parser builds objects without a prototype; the config gets ordinary ones. */
 function plainValue(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(plainValue);
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainValue(x)]));
+  if (typeof v === 'object' && v !== null)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainValue(x)]));
   return v;
 }
 

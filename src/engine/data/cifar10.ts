@@ -2,9 +2,9 @@
 // (the 1024 red, 1024 green, 1024 blue values of a 32x32 image, each plane row-major).
 // Converted to NHWC bytes (the loader scales and normalizes).
 
-import * as fs from 'fs';
-import * as path from 'path';
-import { DataError, RawImages } from './types';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DataError, type RawImages } from './types';
 
 export const CIFAR10_SIDE = 32;
 export const CIFAR10_CHANNELS = 3;
@@ -37,7 +37,10 @@ export function loadCifar10(folder: string): Cifar10Data {
   const trainFiles = CIFAR10_TRAIN_FILES.filter((f) => isFile(path.join(dir, f)));
   const testFile = path.join(dir, CIFAR10_TEST_FILE);
   if (trainFiles.length === 0) {
-    throw new DataError(`CIFAR-10: no training batch (data_batch_1.bin ... data_batch_5.bin) in ${dir}. ${HOW_TO_GET}`, dir);
+    throw new DataError(
+      `CIFAR-10: no training batch (data_batch_1.bin ... data_batch_5.bin) in ${dir}. ${HOW_TO_GET}`,
+      dir,
+    );
   }
   if (!isFile(testFile)) {
     throw new DataError(`CIFAR-10: the test batch ${testFile} is missing. ${HOW_TO_GET}`, testFile);
@@ -45,10 +48,18 @@ export function loadCifar10(folder: string): Cifar10Data {
   const train = readBatches(trainFiles.map((f) => path.join(dir, f)));
   const test = readBatches([testFile]);
   return {
-    trainX: train.x, trainY: train.y, testX: test.x, testY: test.y,
-    nTrain: train.n, nTest: test.n,
-    height: CIFAR10_SIDE, width: CIFAR10_SIDE, channels: CIFAR10_CHANNELS, classes: CIFAR10_CLASSES,
-    folder: dir, warnings: missingBatchWarnings(trainFiles, dir, train.n),
+    trainX: train.x,
+    trainY: train.y,
+    testX: test.x,
+    testY: test.y,
+    nTrain: train.n,
+    nTest: test.n,
+    height: CIFAR10_SIDE,
+    width: CIFAR10_SIDE,
+    channels: CIFAR10_CHANNELS,
+    classes: CIFAR10_CLASSES,
+    folder: dir,
+    warnings: missingBatchWarnings(trainFiles, dir, train.n),
   };
 }
 
@@ -57,7 +68,10 @@ export function resolveCifar10Folder(folder: string): string {
   if (holdsBatches(folder)) return folder;
   const sub = path.join(folder, CIFAR10_SUBFOLDER);
   if (holdsBatches(sub)) return sub;
-  throw new DataError(`CIFAR-10 not found: no data_batch_1.bin ... test_batch.bin in ${folder}${whyNotFound(folder)}. ${HOW_TO_GET}`, folder);
+  throw new DataError(
+    `CIFAR-10 not found: no data_batch_1.bin ... test_batch.bin in ${folder}${whyNotFound(folder)}. ${HOW_TO_GET}`,
+    folder,
+  );
 }
 
 function holdsBatches(folder: string): boolean {
@@ -67,7 +81,8 @@ function holdsBatches(folder: string): boolean {
 function whyNotFound(folder: string): string {
   if (!fs.existsSync(folder)) return ' (the folder does not exist)';
   if (isFile(folder)) return ' (it is a file, not a folder)';
-  if (fs.existsSync(path.join(folder, 'cifar-10-binary.tar.gz'))) return ' (it holds cifar-10-binary.tar.gz: extract it)';
+  if (fs.existsSync(path.join(folder, 'cifar-10-binary.tar.gz')))
+    return ' (it holds cifar-10-binary.tar.gz: extract it)';
   if (fs.existsSync(path.join(folder, 'cifar-10-batches-py'))) {
     return ' (it holds cifar-10-batches-py, the Python version: the binary version is needed)';
   }
@@ -109,8 +124,11 @@ function readBatchFile(file: string): Buffer {
     throw new DataError(`${file}: cannot read the file (${(e as Error).message})`, file);
   }
   if (buf.length === 0 || buf.length % CIFAR10_RECORD_BYTES !== 0) {
-    throw new DataError(`${file}: ${buf.length} bytes is not a whole number of CIFAR-10 records ` +
-      `(${CIFAR10_RECORD_BYTES} bytes each: 1 label byte + ${CIFAR10_IMAGE_BYTES} pixel bytes)${sizeHint(buf.length)}`, file);
+    throw new DataError(
+      `${file}: ${buf.length} bytes is not a whole number of CIFAR-10 records ` +
+        `(${CIFAR10_RECORD_BYTES} bytes each: 1 label byte + ${CIFAR10_IMAGE_BYTES} pixel bytes)${sizeHint(buf.length)}`,
+      file,
+    );
   }
   return buf;
 }

@@ -2,9 +2,9 @@
 // number of dimensions), one big-endian uint32 per dimension, then the data, row-major.
 // Only unsigned-byte data (type 0x08) is supported: that is all MNIST uses.
 
-import * as fs from 'fs';
-import * as path from 'path';
-import * as zlib from 'zlib';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { DataError } from './types';
 
 export const IDX_UBYTE = 0x08;
@@ -32,7 +32,10 @@ export function parseIdx(buf: Uint8Array, name: string, rank: number): IdxArray 
   const magic = view.getUint32(0);
   checkMagic(buf, magic, idxMagic(rank), name);
   if (buf.length < headerBytes) {
-    throw idxError(name, `truncated: the header of ${rank} dimensions needs ${headerBytes} bytes, file has ${buf.length}`);
+    throw idxError(
+      name,
+      `truncated: the header of ${rank} dimensions needs ${headerBytes} bytes, file has ${buf.length}`,
+    );
   }
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i));
@@ -69,11 +72,17 @@ function checkMagic(buf: Uint8Array, magic: number, expected: number, name: stri
   if (magic >>> 16 !== 0) throw idxError(name, `${got}: not an IDX file`);
   const dtype = (magic >>> 8) & 0xff;
   if (dtype !== IDX_UBYTE) {
-    throw idxError(name, `${got}: data type 0x${dtype.toString(16).padStart(2, '0')} is not supported (only 0x08, unsigned bytes)`);
+    throw idxError(
+      name,
+      `${got}: data type 0x${dtype.toString(16).padStart(2, '0')} is not supported (only 0x08, unsigned bytes)`,
+    );
   }
   const rank = magic & 0xff;
   const wanted = expected & 0xff;
-  throw idxError(name, `${got}: ${rank} dimension${rank === 1 ? '' : 's'} instead of ${wanted} (${describeRank(wanted)} file expected)`);
+  throw idxError(
+    name,
+    `${got}: ${rank} dimension${rank === 1 ? '' : 's'} instead of ${wanted} (${describeRank(wanted)} file expected)`,
+  );
 }
 
 function checkDataSize(dims: number[], actual: number, name: string): void {

@@ -1,14 +1,14 @@
 // Load the dataset of a config: read it, take the subsets, split off validation, scale images
 // to [0, 1] and apply the paper's per-channel normalization (training statistics only).
 
-import * as os from 'os';
-import * as path from 'path';
-import { DatasetSpec } from '../config/types';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { DatasetSpec } from '../config/types';
 import { Rng } from '../rng';
 import { loadCifar10 } from './cifar10';
 import { loadMnist } from './mnist';
 import { generateSynthetic } from './synthetic';
-import { DataError, Dataset, Split } from './types';
+import { DataError, type Dataset, type Split } from './types';
 
 export interface LoadOptions {
   /** Seeds the training subset, the validation split (and synthetic data). */
@@ -58,7 +58,9 @@ export function loadDataset(spec: DatasetSpec, opts: LoadOptions): Dataset {
     name: spec.name,
     inputShape: opts.flatten ? [size] : [...raw.sampleShape],
     classes: raw.classes,
-    train, validation, test,
+    train,
+    validation,
+    test,
     ...(normalization ? { normalization } : {}),
     source: raw.source,
     warnings,
@@ -72,7 +74,10 @@ function readRaw(spec: DatasetSpec, opts: LoadOptions): RawData {
       return { ...d, sampleShape: [d.height, d.width, d.channels], scale: 1 / 255, source: d.folder, warnings: [] };
     }
     case 'cifar10': {
-      if (!spec.path) throw new DataError('cifar10: `dataset.path` is required (the folder holding data_batch_1.bin ... test_batch.bin)');
+      if (!spec.path)
+        throw new DataError(
+          'cifar10: `dataset.path` is required (the folder holding data_batch_1.bin ... test_batch.bin)',
+        );
       const d = loadCifar10(resolvePath(spec.path, opts.configDir));
       return { ...d, sampleShape: [d.height, d.width, d.channels], scale: 1 / 255, source: d.folder };
     }
@@ -81,7 +86,9 @@ function readRaw(spec: DatasetSpec, opts: LoadOptions): RawData {
       return { ...d, sampleShape: d.inputShape, scale: 1, source: 'generated', warnings: [] };
     }
     default:
-      throw new DataError(`unknown dataset "${(spec as { name: string }).name}" (expected mnist, cifar10 or synthetic)`);
+      throw new DataError(
+        `unknown dataset "${(spec as { name: string }).name}" (expected mnist, cifar10 or synthetic)`,
+      );
   }
 }
 
@@ -189,7 +196,11 @@ export function channelStats(x: Float32Array, channels: number): Normalization {
 }
 
 /** Per-channel x -> x * a + b: raw values to scaled, then normalized ((x * scale - mean) / std). */
-function affineCoefficients(channels: number, scale: number, norm: Normalization | undefined): { a: number[]; b: number[] } {
+function affineCoefficients(
+  channels: number,
+  scale: number,
+  norm: Normalization | undefined,
+): { a: number[]; b: number[] } {
   const a: number[] = [];
   const b: number[] = [];
   for (let c = 0; c < channels; c++) {

@@ -1,9 +1,9 @@
 // MNIST from its four IDX files, as raw bytes (the loader scales and normalizes).
 
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { findIdxFile, readIdxFile } from './idx';
-import { DataError, RawImages } from './types';
+import { DataError, type RawImages } from './types';
 
 export const MNIST_FILES = {
   trainImages: 'train-images-idx3-ubyte',
@@ -52,9 +52,17 @@ export function loadMnist(folder: string = defaultMnistFolder()): MnistData {
     );
   }
   return {
-    trainX: train.x, trainY: train.y, testX: test.x, testY: test.y,
-    nTrain: train.n, nTest: test.n, height: train.height, width: train.width,
-    channels: 1, classes: MNIST_CLASSES, folder,
+    trainX: train.x,
+    trainY: train.y,
+    testX: test.x,
+    testY: test.y,
+    nTrain: train.n,
+    nTest: test.n,
+    height: train.height,
+    width: train.width,
+    channels: 1,
+    classes: MNIST_CLASSES,
+    folder,
   };
 }
 
@@ -76,7 +84,9 @@ function missingFilesError(folder: string, missing: string[]): DataError {
   const first = path.join(folder, missing[0]);
   const detail = !fs.existsSync(folder)
     ? `: the folder ${folder} does not exist`
-    : missing.length > 1 ? ` (also missing: ${missing.slice(1).join(', ')})` : '';
+    : missing.length > 1
+      ? ` (also missing: ${missing.slice(1).join(', ')})`
+      : '';
   return new DataError(`MNIST file not found: ${first}${detail}. ${WHERE_TO_GET}`, first);
 }
 

@@ -37,7 +37,7 @@ export const SYNTHETIC_MODES = 2;
  * slowly with the size, so that the prototypes of large inputs can be learned from few samples.
  */
 export function syntheticSignal(size: number): number {
-  return Math.max(1.5, 1.2 * Math.pow(size, 0.25));
+  return Math.max(1.5, 1.2 * size ** 0.25);
 }
 const MAX_CLASSES = 256;
 
@@ -49,16 +49,23 @@ export function generateSynthetic(opts: SyntheticOptions): SyntheticData {
   const train = drawSamples(prototypes, opts.samples, opts.classes, rng.fork());
   const test = drawSamples(prototypes, opts.testSamples, opts.classes, rng.fork());
   return {
-    trainX: train.x, trainY: train.y, testX: test.x, testY: test.y,
-    nTrain: opts.samples, nTest: opts.testSamples,
-    inputShape: [...opts.inputShape], classes: opts.classes,
+    trainX: train.x,
+    trainY: train.y,
+    testX: test.x,
+    testY: test.y,
+    nTrain: opts.samples,
+    nTest: opts.testSamples,
+    inputShape: [...opts.inputShape],
+    classes: opts.classes,
   };
 }
 
 function checkOptions(o: SyntheticOptions): void {
   const count = (v: number) => Number.isInteger(v) && v >= 0;
   if (!count(o.samples) || !count(o.testSamples)) {
-    throw new DataError(`synthetic: samples and testSamples must be whole numbers >= 0 (got ${o.samples}, ${o.testSamples})`);
+    throw new DataError(
+      `synthetic: samples and testSamples must be whole numbers >= 0 (got ${o.samples}, ${o.testSamples})`,
+    );
   }
   if (o.inputShape.length === 0 || !o.inputShape.every((d) => Number.isInteger(d) && d > 0)) {
     throw new DataError(`synthetic: inputShape must be positive whole numbers (got [${o.inputShape.join(', ')}])`);

@@ -27,7 +27,10 @@ export interface Dataset {
 
 /** An error in the data: a missing folder, a malformed file. The message says what and where. */
 export class DataError extends Error {
-  constructor(message: string, readonly file?: string) {
+  constructor(
+    message: string,
+    readonly file?: string,
+  ) {
     super(message);
     this.name = 'DataError';
   }

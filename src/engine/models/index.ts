@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MlpSpec, ModelSpec, ResnetSpec, VggSpec } from '../config/types';
 import { Rng } from '../rng';
-import { BatchNorm, conv2d, dense, KernelLayerInfo, Param, ParamRegistry } from './layers';
+import { type BatchNorm, conv2d, dense, type KernelLayerInfo, type Param, ParamRegistry } from './layers';
 
 export type { KernelLayerInfo, Param } from './layers';
 
@@ -49,7 +49,9 @@ export function buildModel(spec: ModelSpec, inputShape: number[], classes: numbe
 function buildMlp(spec: MlpSpec, reg: ParamRegistry, inputShape: number[], classes: number): Model['forward'] {
   const inputs = inputShape.reduce((a, b) => a * b, 1);
   const widths = [inputs, ...spec.hidden];
-  const hidden = spec.hidden.map((w, i) => reg.addKernel(`dense${i + 1}`, 'dense', [widths[i], w], ['model', 'hidden', i]));
+  const hidden = spec.hidden.map((w, i) =>
+    reg.addKernel(`dense${i + 1}`, 'dense', [widths[i], w], ['model', 'hidden', i]),
+  );
   const out = reg.addKernel('output', 'dense', [widths[widths.length - 1], classes], ['model']);
   return (x) => {
     let h = tf.reshape(x, [x.shape[0], inputs]) as tf.Tensor2D;
@@ -115,7 +117,10 @@ function buildResnet(spec: ResnetSpec, reg: ParamRegistry, inputShape: number[],
   const n = (spec.depth - 2) / 6;
   const path = ['model', 'depth'];
   const bn = (name: string, c: number) => (spec.batchNorm ? reg.addBatchNorm(name, c) : undefined);
-  const stem = { conv: reg.addKernel('conv1', 'conv2d', [3, 3, inputShape[2], spec.filters[0]], path), bn: bn('conv1_bn', spec.filters[0]) };
+  const stem = {
+    conv: reg.addKernel('conv1', 'conv2d', [3, 3, inputShape[2], spec.filters[0]], path),
+    bn: bn('conv1_bn', spec.filters[0]),
+  };
   let channels = spec.filters[0];
   const blocks: ResBlock[] = [];
   spec.filters.forEach((filters, s) => {
@@ -128,7 +133,10 @@ function buildResnet(spec: ResnetSpec, reg: ParamRegistry, inputShape: number[],
       const bn2 = bn(`${name}_bn2`, filters);
       const shortcut =
         strides !== 1 || channels !== filters
-          ? { conv: reg.addKernel(`${name}_shortcut`, 'conv2d', [1, 1, channels, filters], path), bn: bn(`${name}_shortcut_bn`, filters) }
+          ? {
+              conv: reg.addKernel(`${name}_shortcut`, 'conv2d', [1, 1, channels, filters], path),
+              bn: bn(`${name}_shortcut_bn`, filters),
+            }
           : undefined;
       blocks.push({ strides, conv1, bn1, conv2, bn2, shortcut });
       channels = filters;
@@ -138,7 +146,14 @@ function buildResnet(spec: ResnetSpec, reg: ParamRegistry, inputShape: number[],
   return (x, training) => {
     let h = convBnRelu(x as tf.Tensor4D, stem.conv, stem.bn, 1, training);
     for (const blk of blocks) {
-      const y = convBnRelu(convBnRelu(h, blk.conv1, blk.bn1, blk.strides, training), blk.conv2, blk.bn2, 1, training, false);
+      const y = convBnRelu(
+        convBnRelu(h, blk.conv1, blk.bn1, blk.strides, training),
+        blk.conv2,
+        blk.bn2,
+        1,
+        training,
+        false,
+      );
       const skip = blk.shortcut ? convBnRelu(h, blk.shortcut.conv, blk.shortcut.bn, blk.strides, training, false) : h;
       h = tf.relu(tf.add(y, skip)) as tf.Tensor4D;
     }

@@ -44,7 +44,12 @@ export class ParamRegistry {
     readonly useBias: boolean,
   ) {}
 
-  addKernel(name: string, kind: KernelKind, shape: number[], configPath: (string | number)[]): { kernel: tf.Variable; bias?: tf.Variable } {
+  addKernel(
+    name: string,
+    kind: KernelKind,
+    shape: number[],
+    configPath: (string | number)[],
+  ): { kernel: tf.Variable; bias?: tf.Variable } {
     const layer = this.layers.length;
     const kernel = tf.variable(initKernel(this.initializer, shape, this.rng), true, `${name}/kernel`);
     this.params.push({ name: `${name}/kernel`, variable: kernel, role: 'kernel', layer });
@@ -117,8 +122,17 @@ function fusedActivation(activation: Activation): 'relu' | 'linear' {
   return activation === 'relu' ? 'relu' : 'linear';
 }
 
-export function dense(x: tf.Tensor2D, p: { kernel: tf.Variable; bias?: tf.Variable }, activation: Activation): tf.Tensor2D {
-  const y = tf.fused.matMul({ a: x, b: p.kernel as tf.Tensor2D, bias: p.bias, activation: fusedActivation(activation) }) as tf.Tensor2D;
+export function dense(
+  x: tf.Tensor2D,
+  p: { kernel: tf.Variable; bias?: tf.Variable },
+  activation: Activation,
+): tf.Tensor2D {
+  const y = tf.fused.matMul({
+    a: x,
+    b: p.kernel as tf.Tensor2D,
+    bias: p.bias,
+    activation: fusedActivation(activation),
+  }) as tf.Tensor2D;
   return activation === 'relu' || activation === 'linear' ? y : (activate(y, activation) as tf.Tensor2D);
 }
 

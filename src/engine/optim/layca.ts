@@ -20,7 +20,11 @@ export function laycaUpdate(w: tf.Tensor, s: tf.Tensor, rho: number): tf.Tensor 
   const wNorm = tf.sqrt(w2);
   const projected = tf.sub(s, tf.mul(tf.div(tf.sum(tf.mul(s, w)), w2), w));
   const sNorm = tf.sqrt(sumSquares(projected));
-  const scale = tf.where(tf.greater(sNorm, LAYCA_EPS), tf.div(wNorm, tf.maximum(sNorm, LAYCA_EPS)), tf.zerosLike(sNorm));
+  const scale = tf.where(
+    tf.greater(sNorm, LAYCA_EPS),
+    tf.div(wNorm, tf.maximum(sNorm, LAYCA_EPS)),
+    tf.zerosLike(sNorm),
+  );
   const stepped = tf.sub(w, tf.mul(projected, tf.mul(scale, rho)));
   return tf.mul(stepped, tf.div(wNorm, tf.sqrt(sumSquares(stepped))));
 }

@@ -94,8 +94,8 @@ export class Adam extends Optimizer {
     const { beta1: b1, beta2: b2, epsilon } = this.spec;
     m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
     v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
-    const mHat = tf.div(m, 1 - Math.pow(b1, t));
-    const vHat = tf.div(v, 1 - Math.pow(b2, t));
+    const mHat = tf.div(m, 1 - b1 ** t);
+    const vHat = tf.div(v, 1 - b2 ** t);
     return tf.div(mHat, tf.add(tf.sqrt(vHat), epsilon));
   }
 }

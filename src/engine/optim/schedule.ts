@@ -14,23 +14,31 @@ export function alphaMultipliers(alpha: number, layers: number): number[] {
   if (alpha === 0 || layers <= 1) return Array.from({ length: layers }, () => 1);
   const step = 5 / (layers - 1);
   return Array.from({ length: layers }, (_, l) =>
-    alpha > 0 ? Math.pow(1 - alpha, step * (layers - 1 - l)) : Math.pow(1 + alpha, step * l),
+    alpha > 0 ? (1 - alpha) ** (step * (layers - 1 - l)) : (1 + alpha) ** (step * l),
   );
 }
 
 /** Alpha multipliers times explicit ones (an array in forward order, or by layer name). */
-export function layerMultipliers(spec: Pick<OptimizerSpec, 'alpha' | 'layerMultipliers'>, layerNames: string[]): number[] {
+export function layerMultipliers(
+  spec: Pick<OptimizerSpec, 'alpha' | 'layerMultipliers'>,
+  layerNames: string[],
+): number[] {
   const m = alphaMultipliers(spec.alpha, layerNames.length);
   const explicit = spec.layerMultipliers;
   if (Array.isArray(explicit)) {
     if (explicit.length !== layerNames.length) {
-      throw new Error(`optimizer.layerMultipliers has ${explicit.length} values but the model has ${layerNames.length} kernel layers`);
+      throw new Error(
+        `optimizer.layerMultipliers has ${explicit.length} values but the model has ${layerNames.length} kernel layers`,
+      );
     }
     return m.map((v, i) => v * explicit[i]);
   }
   if (explicit) {
     for (const name of Object.keys(explicit)) {
-      if (!layerNames.includes(name)) throw new Error(`optimizer.layerMultipliers names '${name}', which is not a kernel layer of the model (${layerNames.join(', ')})`);
+      if (!layerNames.includes(name))
+        throw new Error(
+          `optimizer.layerMultipliers names '${name}', which is not a kernel layer of the model (${layerNames.join(', ')})`,
+        );
     }
     return m.map((v, i) => v * (explicit[layerNames[i]] ?? 1));
   }

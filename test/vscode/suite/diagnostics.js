@@ -1,7 +1,7 @@
 // Config diagnostics in the real extension host: the extension's own checks (source 'Layer
 // Rotation') mark each error of a *.layerrot.json at the exact range, with the validator's
 // message, and follow the document while it is edited (no save).
-'use strict';
+
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const vscode = require('vscode');
@@ -17,7 +17,8 @@ function expectedBroken(text) {
     {
       // The value, quotes included.
       range: h.rangeOfText(text, '"he_normall"'),
-      message: "model.kernelInitializer must be one of 'he_uniform', 'he_normal', 'glorot_uniform', got 'he_normall'; did you mean 'he_normal'?",
+      message:
+        "model.kernelInitializer must be one of 'he_uniform', 'he_normal', 'glorot_uniform', got 'he_normall'; did you mean 'he_normal'?",
     },
     {
       // The key, quotes included.
@@ -36,10 +37,13 @@ async function expectErrors(uri, expected, what) {
   const want = expected.map((e) => `${h.showRange(e.range)} ${e.message}`).sort();
   let got = [];
   try {
-    await h.waitFor(() => {
-      got = h.ourDiagnostics(uri, ERROR).map(h.describeDiagnostic).sort();
-      return JSON.stringify(got) === JSON.stringify(want);
-    }, { timeout: 10000, what });
+    await h.waitFor(
+      () => {
+        got = h.ourDiagnostics(uri, ERROR).map(h.describeDiagnostic).sort();
+        return JSON.stringify(got) === JSON.stringify(want);
+      },
+      { timeout: 10000, what },
+    );
   } catch {
     assert.deepEqual(got, want, `${what}: the Error diagnostics differ`);
   }
@@ -64,8 +68,15 @@ exports.tests = {
     const doc = await vscode.workspace.openTextDocument(broken);
     await expectErrors(broken, expectedBroken(doc.getText()), 'the errors of broken.layerrot.json');
     // As the CLI puts it: line 6 col 65, line 7 col 55, line 8 col 43 (1-based).
-    const starts = h.ourDiagnostics(broken, ERROR).map((d) => [d.range.start.line + 1, d.range.start.character + 1]).sort((a, b) => a[0] - b[0]);
-    assert.deepEqual(starts, [[6, 65], [7, 55], [8, 43]]);
+    const starts = h
+      .ourDiagnostics(broken, ERROR)
+      .map((d) => [d.range.start.line + 1, d.range.start.character + 1])
+      .sort((a, b) => a[0] - b[0]);
+    assert.deepEqual(starts, [
+      [6, 65],
+      [7, 55],
+      [8, 43],
+    ]);
   },
 
   'a valid config (comments, trailing comma): no diagnostics of the extension': async () => {
@@ -87,11 +98,18 @@ exports.tests = {
     // A new error: epochs as a string.
     await typeOver(doc, '"epochs": 2', '"epochs": "two"');
     const text = doc.getText();
-    await expectErrors(broken, [
-      { range: h.rangeOfText(text, '"he_normall"'), message: badEnum.message },
-      { range: h.rangeOfText(text, '"two"'), message: "schedule.epochs must be an integer >= 1, got 'two'" },
-      { range: h.rangeAt(text, text.indexOf('"batchSize": 0') + '"batchSize": '.length, 1), message: badNumber.message },
-    ], 'the errors after "epochs": "two"');
+    await expectErrors(
+      broken,
+      [
+        { range: h.rangeOfText(text, '"he_normall"'), message: badEnum.message },
+        { range: h.rangeOfText(text, '"two"'), message: "schedule.epochs must be an integer >= 1, got 'two'" },
+        {
+          range: h.rangeAt(text, text.indexOf('"batchSize": 0') + '"batchSize": '.length, 1),
+          message: badNumber.message,
+        },
+      ],
+      'the errors after "epochs": "two"',
+    );
 
     // Two lines inserted at the top: every error moves down two lines.
     const edit = new vscode.WorkspaceEdit();
@@ -101,7 +119,10 @@ exports.tests = {
     const errs = [
       { range: h.rangeOfText(moved, '"he_normall"'), message: badEnum.message },
       { range: h.rangeOfText(moved, '"two"'), message: "schedule.epochs must be an integer >= 1, got 'two'" },
-      { range: h.rangeAt(moved, moved.indexOf('"batchSize": 0') + '"batchSize": '.length, 1), message: badNumber.message },
+      {
+        range: h.rangeAt(moved, moved.indexOf('"batchSize": 0') + '"batchSize": '.length, 1),
+        message: badNumber.message,
+      },
     ];
     assert.equal(errs[0].range.start.line, badEnum.range.start.line + 2);
     await expectErrors(broken, errs, 'the errors after two lines were inserted');
@@ -114,7 +135,10 @@ exports.tests = {
 
     // A syntax error while typing (an unfinished value) is reported too, then goes.
     await typeOver(doc, '"batchSize": 16', '"batchSize": ');
-    await h.waitFor(() => h.ourDiagnostics(broken, ERROR).length > 0, { timeout: 10000, what: 'an error for an unfinished value' });
+    await h.waitFor(() => h.ourDiagnostics(broken, ERROR).length > 0, {
+      timeout: 10000,
+      what: 'an error for an unfinished value',
+    });
     await typeOver(doc, '"batchSize": ', '"batchSize": 16');
     await expectErrors(broken, [], 'no error once the value is back');
 

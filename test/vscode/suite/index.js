@@ -14,7 +14,7 @@
 // Results: one line per test on the extension host's stdout (code-server logs it) and on
 // console.error for failures (the workbench shows those), and, as the authority the harness
 // reads, a JSON file at LRM_SUITE_RESULTS: [{ file, name, ok, ms, error }].
-'use strict';
+
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -33,12 +33,20 @@ function withTimeout(promise, ms, what) {
 function say(line) {
   // The extension host's stdout goes to code-server's log; console.log does not (it is
   // forwarded to the workbench, which drops all but errors while running tests).
-  try { process.stdout.write(`[lrm-suite] ${line}\n`); } catch { /* no stdout */ }
+  try {
+    process.stdout.write(`[lrm-suite] ${line}\n`);
+  } catch {
+    /* no stdout */
+  }
 }
 
 function describe(err) {
   if (err instanceof Error) return err.stack || `${err.name}: ${err.message}`;
-  try { return JSON.stringify(err); } catch { return String(err); }
+  try {
+    return JSON.stringify(err);
+  } catch {
+    return String(err);
+  }
 }
 
 async function runModule(file, results) {
@@ -56,7 +64,11 @@ async function runModule(file, results) {
     if (typeof mod[name] !== 'function') return true;
     const t0 = Date.now();
     try {
-      await withTimeout(Promise.resolve().then(() => mod[name]()), timeout, name);
+      await withTimeout(
+        Promise.resolve().then(() => mod[name]()),
+        timeout,
+        name,
+      );
       return true;
     } catch (err) {
       results.push({ file, name: `(${name})`, ok: false, ms: Date.now() - t0, error: describe(err) });
@@ -68,7 +80,11 @@ async function runModule(file, results) {
     for (const [name, fn] of Object.entries(tests)) {
       const t0 = Date.now();
       try {
-        await withTimeout(Promise.resolve().then(() => fn()), timeout, `test "${name}"`);
+        await withTimeout(
+          Promise.resolve().then(() => fn()),
+          timeout,
+          `test "${name}"`,
+        );
         results.push({ file, name, ok: true, ms: Date.now() - t0 });
         say(`ok - ${file}: ${name} (${Date.now() - t0} ms)`);
       } catch (err) {
@@ -83,8 +99,13 @@ async function runModule(file, results) {
 
 exports.run = async function run() {
   const files = process.env.LRM_SUITE_FILES
-    ? process.env.LRM_SUITE_FILES.split(',').map((f) => f.trim()).filter(Boolean)
-    : fs.readdirSync(__dirname).filter((f) => f.endsWith('.js') && f !== 'index.js').sort();
+    ? process.env.LRM_SUITE_FILES.split(',')
+        .map((f) => f.trim())
+        .filter(Boolean)
+    : fs
+        .readdirSync(__dirname)
+        .filter((f) => f.endsWith('.js') && f !== 'index.js')
+        .sort();
   const results = [];
   for (const file of files) await runModule(file, results);
   if (process.env.LRM_SUITE_RESULTS) {

@@ -2,7 +2,7 @@
 // whose layers lag (Adam at 1e-5 for 1 epoch), the config gets one Warning per lagging layer,
 // naming it, at the JSON node that defines the layer (run_started's configPath), and the quick
 // fixes at that range edit the config as they say and keep it valid.
-'use strict';
+
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const vscode = require('vscode');
@@ -42,7 +42,12 @@ async function restore() {
 }
 
 async function quickFixes(range) {
-  const actions = await vscode.commands.executeCommand('vscode.executeCodeActionProvider', uri, range, vscode.CodeActionKind.QuickFix.value);
+  const actions = await vscode.commands.executeCommand(
+    'vscode.executeCodeActionProvider',
+    uri,
+    range,
+    vscode.CodeActionKind.QuickFix.value,
+  );
   return (actions ?? []).filter((a) => a.edit); // code actions with edits (not bare commands)
 }
 
@@ -61,31 +66,51 @@ exports.tests = {
     assert.equal(finished.type, 'run_finished');
     assert.equal(finished.status, 'completed', `the run ended ${finished.status}: ${finished.reason}`);
     const layers = events[0].layers;
-    assert.deepEqual(layers.map((l) => [l.name, l.configPath]), [
-      ['dense1', ['model', 'hidden', 0]],
-      ['dense2', ['model', 'hidden', 1]],
-      ['output', ['model']],
-    ]);
-    assert.deepEqual(finished.lagging.map((l) => l.name), ['dense1', 'dense2', 'output'], 'this config should make every layer lag');
+    assert.deepEqual(
+      layers.map((l) => [l.name, l.configPath]),
+      [
+        ['dense1', ['model', 'hidden', 0]],
+        ['dense2', ['model', 'hidden', 1]],
+        ['output', ['model']],
+      ],
+    );
+    assert.deepEqual(
+      finished.lagging.map((l) => l.name),
+      ['dense1', 'dense2', 'output'],
+      'this config should make every layer lag',
+    );
   },
 
   'one Warning per lagging layer, naming it, at the node that defines it': async () => {
     assert.ok(finished, 'no finished run (previous test failed)');
     const names = finished.lagging.map((l) => l.name);
-    const lagWarnings = () => h.ourDiagnostics(uri, vscode.DiagnosticSeverity.Warning).filter((d) => d.code === 'lagging-layer');
+    const lagWarnings = () =>
+      h.ourDiagnostics(uri, vscode.DiagnosticSeverity.Warning).filter((d) => d.code === 'lagging-layer');
     // While the run went, warnings said where layers were "on course to end"; at the end, where they ended.
-    await h.waitFor(() => {
-      const w = lagWarnings();
-      return w.length === names.length && w.every((d) => /ended at cosine distance/.test(d.message));
-    }, { timeout: 10000, what: `${names.length} lagging-layer warnings for the finished run (have: ${lagWarnings().map(h.describeDiagnostic).join(' | ')})` });
+    await h.waitFor(
+      () => {
+        const w = lagWarnings();
+        return w.length === names.length && w.every((d) => /ended at cosine distance/.test(d.message));
+      },
+      {
+        timeout: 10000,
+        what: `${names.length} lagging-layer warnings for the finished run (have: ${lagWarnings().map(h.describeDiagnostic).join(' | ')})`,
+      },
+    );
     const ranges = expectedRanges(original);
     warnings = {};
     for (const name of names) {
       const mine = lagWarnings().filter((d) => d.message.includes(`'${name}'`));
       assert.equal(mine.length, 1, `warnings naming ${name}: ${mine.map(h.describeDiagnostic).join(' | ') || 'none'}`);
       const d = mine[0];
-      assert.match(d.message, new RegExp(`^Layer '${name}' ended at cosine distance 0\\.00, below the target 1 by more than 0\\.2: it lags`));
-      assert.ok(h.sameRange(d.range, ranges[name]), `the warning for ${name} is at ${h.showRange(d.range)}, not at ${h.showRange(ranges[name])} (its config node)`);
+      assert.match(
+        d.message,
+        new RegExp(`^Layer '${name}' ended at cosine distance 0\\.00, below the target 1 by more than 0\\.2: it lags`),
+      );
+      assert.ok(
+        h.sameRange(d.range, ranges[name]),
+        `the warning for ${name} is at ${h.showRange(d.range)}, not at ${h.showRange(ranges[name])} (its config node)`,
+      );
       warnings[name] = d;
     }
     assert.deepEqual(h.ourDiagnostics(uri, vscode.DiagnosticSeverity.Error).map(h.describeDiagnostic), []);
@@ -95,8 +120,16 @@ exports.tests = {
     assert.ok(warnings, 'no warnings (previous test failed)');
     for (const [name, d] of Object.entries(warnings)) {
       const titles = (await quickFixes(d.range)).map((a) => a.title);
-      for (const want of ['Turn on Layca', `Raise the learning rate of '${name}'`, 'Raise the learning rate of the whole run', 'Set alpha']) {
-        assert.ok(titles.some((t) => t.startsWith(want)), `no quick fix "${want}..." at the warning for ${name}; offered: ${JSON.stringify(titles)}`);
+      for (const want of [
+        'Turn on Layca',
+        `Raise the learning rate of '${name}'`,
+        'Raise the learning rate of the whole run',
+        'Set alpha',
+      ]) {
+        assert.ok(
+          titles.some((t) => t.startsWith(want)),
+          `no quick fix "${want}..." at the warning for ${name}; offered: ${JSON.stringify(titles)}`,
+        );
       }
     }
   },
@@ -105,11 +138,31 @@ exports.tests = {
     assert.ok(warnings, 'no warnings (previous test failed)');
     const base = JSON.parse(original);
     const cases = [
-      { title: 'Turn on Layca', change: (c) => { c.optimizer.layca = true; } },
-      { title: "Raise the learning rate of 'dense2'", change: (c) => { c.optimizer.layerMultipliers = { dense2: 3 }; } },
-      { title: 'Raise the learning rate of the whole run', change: (c) => { c.optimizer.learningRate = 0.00003; } },
+      {
+        title: 'Turn on Layca',
+        change: (c) => {
+          c.optimizer.layca = true;
+        },
+      },
+      {
+        title: "Raise the learning rate of 'dense2'",
+        change: (c) => {
+          c.optimizer.layerMultipliers = { dense2: 3 };
+        },
+      },
+      {
+        title: 'Raise the learning rate of the whole run',
+        change: (c) => {
+          c.optimizer.learningRate = 0.00003;
+        },
+      },
       // Every layer lags (mean depth in the middle): alpha 0.5.
-      { title: 'Set alpha', change: (c) => { c.optimizer.alpha = 0.5; } },
+      {
+        title: 'Set alpha',
+        change: (c) => {
+          c.optimizer.alpha = 0.5;
+        },
+      },
     ];
     for (const { title, change } of cases) {
       const doc = await restore();
@@ -119,12 +172,18 @@ exports.tests = {
       await doc.save();
       const text = fs.readFileSync(uri.fsPath, 'utf8');
       let parsed;
-      assert.doesNotThrow(() => { parsed = JSON.parse(text); }, `"${action.title}" left invalid JSON:\n${text}`);
+      assert.doesNotThrow(() => {
+        parsed = JSON.parse(text);
+      }, `"${action.title}" left invalid JSON:\n${text}`);
       const expected = structuredClone(base);
       change(expected);
       assert.deepEqual(parsed, expected, `"${action.title}" did not make the expected change:\n${text}`);
       await h.sleep(300); // diagnostics follow the edit at once; leave a margin
-      assert.deepEqual(h.ourDiagnostics(uri, vscode.DiagnosticSeverity.Error).map(h.describeDiagnostic), [], `errors after "${action.title}":\n${text}`);
+      assert.deepEqual(
+        h.ourDiagnostics(uri, vscode.DiagnosticSeverity.Error).map(h.describeDiagnostic),
+        [],
+        `errors after "${action.title}":\n${text}`,
+      );
     }
   },
 };

@@ -2,7 +2,7 @@
 // set to an interpreter that does not exist, or to one without torch, Start Training on a
 // pytorch config starts nothing and returns at once (the message says what to install; it
 // never waits on a hung check), and creates no run folder.
-'use strict';
+
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -17,13 +17,20 @@ let scratch;
 
 function pytorchConfig() {
   const file = path.join(h.workspaceDir(), 'torch-check.layerrot.json');
-  fs.writeFileSync(file, JSON.stringify({
-    engine: 'pytorch',
-    dataset: { name: 'synthetic', samples: 200, testSamples: 50, inputShape: [8], classes: 2 },
-    model: { type: 'mlp', hidden: [8] },
-    optimizer: { type: 'sgd', learningRate: 0.1 },
-    schedule: { epochs: 1, batchSize: 16 },
-  }, null, 2));
+  fs.writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        engine: 'pytorch',
+        dataset: { name: 'synthetic', samples: 200, testSamples: 50, inputShape: [8], classes: 2 },
+        model: { type: 'mlp', hidden: [8] },
+        optimizer: { type: 'sgd', learningRate: 0.1 },
+        schedule: { epochs: 1, batchSize: 16 },
+      },
+      null,
+      2,
+    ),
+  );
   return vscode.Uri.file(file);
 }
 
@@ -57,7 +64,11 @@ exports.tests = {
   'a missing interpreter: no run, and the command returns at once': async () => {
     await withPython(path.join(scratch, 'no-such-python'), async () => {
       const t0 = Date.now();
-      const result = await h.within(vscode.commands.executeCommand('layerRotation.startTraining', config), 15000, 'startTraining with a missing Python');
+      const result = await h.within(
+        vscode.commands.executeCommand('layerRotation.startTraining', config),
+        15000,
+        'startTraining with a missing Python',
+      );
       assert.equal(result, undefined);
       assert.ok(Date.now() - t0 < 15000);
       assert.deepEqual(runFolders(), []);
@@ -73,7 +84,11 @@ exports.tests = {
     fs.writeFileSync(wrapper, `#!/bin/sh\nPYTHONPATH=${path.join(scratch, 'hide')} exec /usr/bin/python3 "$@"\n`);
     fs.chmodSync(wrapper, 0o755);
     await withPython(wrapper, async () => {
-      const result = await h.within(vscode.commands.executeCommand('layerRotation.startTraining', config), 30000, 'startTraining with a Python without torch');
+      const result = await h.within(
+        vscode.commands.executeCommand('layerRotation.startTraining', config),
+        30000,
+        'startTraining with a Python without torch',
+      );
       assert.equal(result, undefined);
       assert.deepEqual(runFolders(), []);
     });

@@ -1,7 +1,7 @@
 // Past runs come back from their logs: the runs folder's run logs are read when the extension
 // activates (as on reopening VS Code) and on "Refresh Runs", and the runs they hold are shown
 // like this window's own: their lagging layers on their config, their result in its CodeLens.
-'use strict';
+
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -18,16 +18,28 @@ exports.tests = {
     const src = path.join(h.FIXTURES, 'run-logs', 'lagging-synthetic-run', 'events.jsonl');
     const folder = path.join(h.workspaceDir(), 'runs', 'restored-run');
     fs.mkdirSync(folder, { recursive: true });
-    const text = fs.readFileSync(src, 'utf8').replace('"configFile":"/placeholder/lagging-synthetic.layerrot.json"', JSON.stringify({ configFile: config.fsPath }).slice(1, -1));
+    const text = fs
+      .readFileSync(src, 'utf8')
+      .replace(
+        '"configFile":"/placeholder/lagging-synthetic.layerrot.json"',
+        JSON.stringify({ configFile: config.fsPath }).slice(1, -1),
+      );
     assert.ok(text.includes(config.fsPath));
     fs.writeFileSync(path.join(folder, 'events.jsonl'), text);
 
     // The same reading of the runs folders as on activation (the run-log watcher, restarted).
     await vscode.commands.executeCommand('layerRotation.refreshRuns');
-    const lagWarnings = () => h.ourDiagnostics(config, vscode.DiagnosticSeverity.Warning).filter((d) => d.code === 'lagging-layer');
-    await h.waitFor(() => lagWarnings().length === 3, { timeout: 10000, what: 'the restored run\'s 3 lagging warnings' });
+    const lagWarnings = () =>
+      h.ourDiagnostics(config, vscode.DiagnosticSeverity.Warning).filter((d) => d.code === 'lagging-layer');
+    await h.waitFor(() => lagWarnings().length === 3, {
+      timeout: 10000,
+      what: "the restored run's 3 lagging warnings",
+    });
     const lenses = await vscode.commands.executeCommand('vscode.executeCodeLensProvider', config, 10);
     const titles = (lenses ?? []).map((l) => l.command?.title ?? '');
-    assert.ok(titles.some((t) => /^Last run: 18\.5% test accuracy, 3 lagging layers$/.test(t)), `no "Last run" CodeLens among ${JSON.stringify(titles)}`);
+    assert.ok(
+      titles.some((t) => /^Last run: 18\.5% test accuracy, 3 lagging layers$/.test(t)),
+      `no "Last run" CodeLens among ${JSON.stringify(titles)}`,
+    );
   },
 };

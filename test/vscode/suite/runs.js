@@ -3,7 +3,7 @@
 // it cleanly (run_finished 'stopped', summary.json, no process left); a runner killed from
 // outside (SIGKILL) still gets its run_finished 'failed' line, and training works afterwards;
 // several runs go at once, each with its own runner and log.
-'use strict';
+
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -24,7 +24,10 @@ function checkFinished(runId, status) {
   assert.equal(last.type, 'run_finished', `the last event of ${runId} is ${last.type}, not run_finished`);
   assert.equal(events.filter((e) => e.type === 'run_finished').length, 1, `${runId}: more than one run_finished`);
   assert.equal(last.status, status, `${runId} ended ${last.status} (${last.reason}), not ${status}`);
-  assert.ok(events.every((e) => e.v === 1 && typeof e.type === 'string'), 'an event without v: 1 or type');
+  assert.ok(
+    events.every((e) => e.v === 1 && typeof e.type === 'string'),
+    'an event without v: 1 or type',
+  );
   const summaryFile = path.join(h.runDir(runId), 'summary.json');
   assert.ok(fs.existsSync(summaryFile), `${summaryFile} is missing`);
   const summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8'));
@@ -43,7 +46,11 @@ exports.tests = {
     const runs = path.join(h.workspaceDir(), 'runs');
     const before = fs.existsSync(runs) ? fs.readdirSync(runs) : [];
     // It shows the errors in a notification; the command must not wait for it to be dismissed.
-    const result = await h.within(vscode.commands.executeCommand('layerRotation.startTraining', invalid), 5000, 'layerRotation.startTraining on an invalid config');
+    const result = await h.within(
+      vscode.commands.executeCommand('layerRotation.startTraining', invalid),
+      5000,
+      'layerRotation.startTraining on an invalid config',
+    );
     assert.equal(result, undefined);
     assert.deepEqual(fs.existsSync(runs) ? fs.readdirSync(runs) : [], before, 'a run folder was created');
     fs.rmSync(invalid.fsPath);
@@ -63,7 +70,10 @@ exports.tests = {
     assert.equal(first.type, 'run_started');
     assert.equal(first.configFile, config.fsPath);
     assert.equal(first.backend, 'wasm');
-    assert.deepEqual(first.layers.map((l) => l.name), ['dense1', 'dense2', 'output']);
+    assert.deepEqual(
+      first.layers.map((l) => l.name),
+      ['dense1', 'dense2', 'output'],
+    );
     const file = path.join(dir, 'events.jsonl');
     const size = fs.statSync(file).size;
     await h.waitFor(() => fs.statSync(file).size > size, { what: 'events.jsonl to grow' });
@@ -72,7 +82,11 @@ exports.tests = {
   'stopTraining ends it: run_finished stopped, every line parses, summary.json, no runner left': async () => {
     const runId = started[0];
     const pid = await h.runnerOf(runId);
-    await h.within(vscode.commands.executeCommand('layerRotation.stopTraining', runId), 15000, 'layerRotation.stopTraining');
+    await h.within(
+      vscode.commands.executeCommand('layerRotation.stopTraining', runId),
+      15000,
+      'layerRotation.stopTraining',
+    );
     const last = checkFinished(runId, 'stopped');
     assert.match(last.reason, /stopped on request/);
     await h.waitForNoRunner(runId, 5000);
@@ -101,7 +115,11 @@ exports.tests = {
     assert.notEqual(runId, started[1]);
     await h.runnerOf(runId);
     await h.waitForEvents(runId, 'rotation', { count: 2 });
-    await h.within(vscode.commands.executeCommand('layerRotation.stopTraining', runId), 15000, 'layerRotation.stopTraining');
+    await h.within(
+      vscode.commands.executeCommand('layerRotation.stopTraining', runId),
+      15000,
+      'layerRotation.stopTraining',
+    );
     checkFinished(runId, 'stopped');
     await h.waitForNoRunner(runId, 5000);
   },
@@ -114,17 +132,33 @@ exports.tests = {
       const runId = await h.startTraining(config);
       started.push(runId);
       const log = path.join(h.workspaceDir(), 'custom-runs', runId, 'events.jsonl');
-      const records = await h.waitFor(() => {
-        const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
-        const rot = lines.filter((e) => e.type === 'rotation');
-        return rot.length >= 4 ? { started: lines[0], rot } : null;
-      }, { timeout: 30000, what: `4 rotation records in ${log}` });
+      const records = await h.waitFor(
+        () => {
+          const lines = fs.existsSync(log)
+            ? fs
+                .readFileSync(log, 'utf8')
+                .split('\n')
+                .filter(Boolean)
+                .map((l) => JSON.parse(l))
+            : [];
+          const rot = lines.filter((e) => e.type === 'rotation');
+          return rot.length >= 4 ? { started: lines[0], rot } : null;
+        },
+        { timeout: 30000, what: `4 rotation records in ${log}` },
+      );
       // 2 records an epoch (every floor(stepsPerEpoch / 2) steps), and one at the epoch's end.
       const per = records.started.stepsPerEpoch;
       const every = Math.floor(per / 2);
       const expected = [0, every, 2 * every, per].filter((v, i, a) => a.indexOf(v) === i).slice(0, 3);
-      assert.deepEqual(records.rot.slice(0, expected.length).map((e) => e.step), expected);
-      await h.within(vscode.commands.executeCommand('layerRotation.stopTraining', runId), 15000, 'layerRotation.stopTraining');
+      assert.deepEqual(
+        records.rot.slice(0, expected.length).map((e) => e.step),
+        expected,
+      );
+      await h.within(
+        vscode.commands.executeCommand('layerRotation.stopTraining', runId),
+        15000,
+        'layerRotation.stopTraining',
+      );
     } finally {
       await settings.update('runsFolder', undefined, vscode.ConfigurationTarget.Workspace);
       await settings.update('recordsPerEpoch', undefined, vscode.ConfigurationTarget.Workspace);
@@ -156,7 +190,11 @@ exports.after = async () => {
   // Nothing of these runs may train on into the next suite.
   for (const runId of started) {
     for (const p of h.runnerProcesses(runId)) {
-      try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
   }
 };

@@ -1,6 +1,6 @@
 // Smoke test in the real extension host: the extension is there, activates, and registers
 // its commands.
-'use strict';
+
 const assert = require('node:assert/strict');
 const vscode = require('vscode');
 
@@ -16,7 +16,15 @@ const COMMANDS = [
 exports.tests = {
   'the extension is present': async () => {
     const ext = vscode.extensions.getExtension(EXTENSION_ID);
-    assert.ok(ext, `extension ${EXTENSION_ID} not found among ${vscode.extensions.all.map((e) => e.id).filter((id) => !id.startsWith('vscode.')).join(', ') || '(no non-builtin extension)'}`);
+    assert.ok(
+      ext,
+      `extension ${EXTENSION_ID} not found among ${
+        vscode.extensions.all
+          .map((e) => e.id)
+          .filter((id) => !id.startsWith('vscode.'))
+          .join(', ') || '(no non-builtin extension)'
+      }`,
+    );
   },
 
   'it activates': async () => {

@@ -1,6 +1,6 @@
 // Workspace trust as the session set it up (run-tests.mjs sets LRM_EXPECT_TRUSTED to 1 or 0):
 // checks that the harness's trust modes really give a trusted or a Restricted Mode folder.
-'use strict';
+
 const assert = require('node:assert/strict');
 const vscode = require('vscode');
 
@@ -12,7 +12,10 @@ exports.tests = {
       // trust: 'trusted' answers the startup prompt from the page: wait for the grant.
       await new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('the workspace was never trusted')), 20000);
-        vscode.workspace.onDidGrantWorkspaceTrust(() => { clearTimeout(timer); resolve(); });
+        vscode.workspace.onDidGrantWorkspaceTrust(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
     assert.equal(vscode.workspace.isTrusted, expected === '1');

@@ -1,7 +1,7 @@
 // Workspace trust in the real extension host, in Restricted Mode (a session with trust
 // 'untrusted'): training is refused (no run, no runs folder, the command returns undefined),
 // while opening an existing run log still works (its lagging layers show on the config).
-'use strict';
+
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -19,7 +19,9 @@ function myRunners() {
     try {
       cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'latin1');
       stat = fs.readFileSync(`/proc/${entry}/stat`, 'latin1');
-    } catch { continue; }
+    } catch {
+      continue;
+    }
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
     if (ppid === process.pid && /runner\.js/.test(cmdline)) found.push(Number(entry));
   }
@@ -41,7 +43,11 @@ exports.tests = {
     assert.equal(fs.existsSync(runs), false, 'a runs folder before the test');
     // It says why in a notification; the command itself must come back (with no run id)
     // without waiting for the notification to be dismissed.
-    const result = await h.within(vscode.commands.executeCommand('layerRotation.startTraining', config), 5000, 'layerRotation.startTraining in an untrusted folder');
+    const result = await h.within(
+      vscode.commands.executeCommand('layerRotation.startTraining', config),
+      5000,
+      'layerRotation.startTraining in an untrusted folder',
+    );
     assert.equal(result, undefined);
     await h.sleep(500);
     assert.equal(fs.existsSync(runs), false, `${runs} was created`);
@@ -53,21 +59,42 @@ exports.tests = {
     const src = path.join(h.FIXTURES, 'run-logs', 'lagging-synthetic-run', 'events.jsonl');
     const folder = path.join(h.workspaceDir(), 'saved-runs', 'lagging-synthetic-run');
     fs.mkdirSync(folder, { recursive: true });
-    const text = fs.readFileSync(src, 'utf8').replace('"configFile":"/placeholder/lagging-synthetic.layerrot.json"', JSON.stringify({ configFile: config.fsPath }).slice(1, -1));
+    const text = fs
+      .readFileSync(src, 'utf8')
+      .replace(
+        '"configFile":"/placeholder/lagging-synthetic.layerrot.json"',
+        JSON.stringify({ configFile: config.fsPath }).slice(1, -1),
+      );
     assert.ok(text.includes(config.fsPath), 'the fixture has no configFile to point at the workspace');
     fs.writeFileSync(path.join(folder, 'events.jsonl'), text);
 
-    const lagWarnings = () => h.ourDiagnostics(config, vscode.DiagnosticSeverity.Warning).filter((d) => d.code === 'lagging-layer');
+    const lagWarnings = () =>
+      h.ourDiagnostics(config, vscode.DiagnosticSeverity.Warning).filter((d) => d.code === 'lagging-layer');
     assert.equal(lagWarnings().length, 0, 'lagging warnings before the run was opened');
-    await h.within(Promise.resolve(vscode.commands.executeCommand('layerRotation.openRun', vscode.Uri.file(folder))), 10000, 'layerRotation.openRun');
+    await h.within(
+      Promise.resolve(vscode.commands.executeCommand('layerRotation.openRun', vscode.Uri.file(folder))),
+      10000,
+      'layerRotation.openRun',
+    );
 
     // The run is known now: its three lagging layers are marked on the config, and the config's
     // CodeLens tells its result.
-    await h.waitFor(() => lagWarnings().length === 3, { timeout: 10000, what: 'the 3 lagging warnings of the opened run' });
-    assert.deepEqual(lagWarnings().map((d) => /^Layer '([^']+)'/.exec(d.message)?.[1]).sort(), ['dense1', 'dense2', 'output']);
+    await h.waitFor(() => lagWarnings().length === 3, {
+      timeout: 10000,
+      what: 'the 3 lagging warnings of the opened run',
+    });
+    assert.deepEqual(
+      lagWarnings()
+        .map((d) => /^Layer '([^']+)'/.exec(d.message)?.[1])
+        .sort(),
+      ['dense1', 'dense2', 'output'],
+    );
     const lenses = await vscode.commands.executeCommand('vscode.executeCodeLensProvider', config, 10);
     const titles = (lenses ?? []).map((l) => l.command?.title ?? '');
-    assert.ok(titles.some((t) => /^Last run: 18\.5% test accuracy, 3 lagging layers$/.test(t)), `no "Last run" CodeLens for the opened run among ${JSON.stringify(titles)}`);
+    assert.ok(
+      titles.some((t) => /^Last run: 18\.5% test accuracy, 3 lagging layers$/.test(t)),
+      `no "Last run" CodeLens for the opened run among ${JSON.stringify(titles)}`,
+    );
     assert.equal(fs.existsSync(path.join(h.workspaceDir(), 'runs')), false, 'opening a run created a runs folder');
   },
 };

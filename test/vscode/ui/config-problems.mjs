@@ -13,14 +13,23 @@ export default async function configProblems({ page }) {
   let rows = [];
   try {
     // Diagnostics come from more than one source, at different times: wait for both lines.
-    await waitFor(async () => {
-      rows = await problems(page);
-      return rows.some((t) => aboutOptimiser.test(t)) && rows.some((t) => aboutEpochs.test(t));
-    }, { timeout: 30000, interval: 1000, what: 'the problems of broken.layerrot.json' });
+    await waitFor(
+      async () => {
+        rows = await problems(page);
+        return rows.some((t) => aboutOptimiser.test(t)) && rows.some((t) => aboutEpochs.test(t));
+      },
+      { timeout: 30000, interval: 1000, what: 'the problems of broken.layerrot.json' },
+    );
   } finally {
     await screenshot(page, 'config-problems');
   }
   const text = rows.join('\n');
-  assert.ok(rows.some((t) => aboutOptimiser.test(t)), `no problem about the misspelt "optimiser" on line 7 among:\n${text}`);
-  assert.ok(rows.some((t) => aboutEpochs.test(t)), `no problem about schedule.epochs on line 8 among:\n${text}`);
+  assert.ok(
+    rows.some((t) => aboutOptimiser.test(t)),
+    `no problem about the misspelt "optimiser" on line 7 among:\n${text}`,
+  );
+  assert.ok(
+    rows.some((t) => aboutEpochs.test(t)),
+    `no problem about schedule.epochs on line 8 among:\n${text}`,
+  );
 }

@@ -64,13 +64,27 @@ function events(runsDir, runId) {
 async function start(page, runsDir, known) {
   await openNewFile(page, CONFIG);
   await startTrainingFromPalette(page);
-  const runner = await waitFor(() => runners(runsDir).find((r) => !known.has(r.runId)), { timeout: 20000, what: 'a new runner process' });
+  const runner = await waitFor(() => runners(runsDir).find((r) => !known.has(r.runId)), {
+    timeout: 20000,
+    what: 'a new runner process',
+  });
   known.add(runner.runId);
   const cmd = readProc(runner.ppid, 'cmdline')?.replace(/\0/g, ' ') ?? '';
-  assert.match(cmd, /extensionHost/, `the runner's parent (${runner.ppid}) is not the extension host: ${cmd.slice(0, 200)}`);
-  await waitFor(() => events(runsDir, runner.runId).filter((e) => e.type === 'rotation').length >= 2, { timeout: 30000, what: `rotation records in the log of ${runner.runId}` });
+  assert.match(
+    cmd,
+    /extensionHost/,
+    `the runner's parent (${runner.ppid}) is not the extension host: ${cmd.slice(0, 200)}`,
+  );
+  await waitFor(() => events(runsDir, runner.runId).filter((e) => e.type === 'rotation').length >= 2, {
+    timeout: 30000,
+    what: `rotation records in the log of ${runner.runId}`,
+  });
   // While it trains, the status bar says so (config, epoch x of y); clicking it shows the monitor.
-  await page.locator('.statusbar-item').filter({ hasText: /long: epoch \d+\/200/ }).first().waitFor({ timeout: 15000 });
+  await page
+    .locator('.statusbar-item')
+    .filter({ hasText: /long: epoch \d+\/200/ })
+    .first()
+    .waitFor({ timeout: 15000 });
   return runner;
 }
 
@@ -83,7 +97,9 @@ export default async function runnerLifecycle(session, t) {
   // 1. A crash: SIGKILL from outside.
   const first = await start(page, runsDir, known);
   process.kill(first.pid, 'SIGKILL');
-  const toast = page.locator('.notifications-toasts .notification-toast').filter({ hasText: /Training long failed: the runner was killed by SIGKILL/ });
+  const toast = page
+    .locator('.notifications-toasts .notification-toast')
+    .filter({ hasText: /Training long failed: the runner was killed by SIGKILL/ });
   await toast.first().waitFor({ timeout: 15000 });
   const crashed = events(runsDir, first.runId);
   assert.equal(crashed.at(-1).type, 'run_finished');
@@ -98,9 +114,15 @@ export default async function runnerLifecycle(session, t) {
   t.diagnostic(`runner ${second.pid} of ${second.runId}, extension host ${extensionHost}`);
   const t0 = Date.now();
   await runCommand(page, 'Developer: Reload Window');
-  await waitFor(() => !alive(second.pid), { timeout: 10000, what: `runner ${second.pid} to exit after the window was reloaded` });
+  await waitFor(() => !alive(second.pid), {
+    timeout: 10000,
+    what: `runner ${second.pid} to exit after the window was reloaded`,
+  });
   t.diagnostic(`runner gone ${Date.now() - t0} ms after "Reload Window"`);
-  await waitFor(() => !alive(extensionHost), { timeout: 10000, what: `the old extension host ${extensionHost} to exit` });
+  await waitFor(() => !alive(extensionHost), {
+    timeout: 10000,
+    what: `the old extension host ${extensionHost} to exit`,
+  });
   t.diagnostic(`extension host ${extensionHost} gone ${Date.now() - t0} ms after "Reload Window"`);
   // It was terminated (deactivate() called), not killed.
   const hostLogs = extensionHostLogs(session);

@@ -28,7 +28,10 @@ function runEvents(workspace) {
   assert.equal(dirs.length, 1, `more than one run: ${dirs.join(', ')}`);
   const file = join(runs, dirs[0], 'events.jsonl');
   if (!existsSync(file)) return null;
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 export default async function trainLagging(session, t) {
@@ -42,29 +45,47 @@ export default async function trainLagging(session, t) {
   // The monitor (the side bar's webview view, focused by the command) draws one curve per layer.
   const monitor = webviewFrame(page).locator('body');
   const state = () => monitor.evaluate(() => window.__layerRotationMonitor ?? null);
-  const drawn = await waitFor(async () => {
-    const s = await state();
-    return s && s.seriesCount === LAYERS.length && s.points > 5 ? s : null;
-  }, { timeout: 60000, interval: 250, what: `the monitor to draw ${LAYERS.length} curves of more than 5 points` });
-  t.diagnostic(`monitor: ${drawn.seriesCount} series, ${drawn.points} points, ${drawn.draws} draws, run ${drawn.runId}`);
+  const drawn = await waitFor(
+    async () => {
+      const s = await state();
+      return s && s.seriesCount === LAYERS.length && s.points > 5 ? s : null;
+    },
+    { timeout: 60000, interval: 250, what: `the monitor to draw ${LAYERS.length} curves of more than 5 points` },
+  );
+  t.diagnostic(
+    `monitor: ${drawn.seriesCount} series, ${drawn.points} points, ${drawn.draws} draws, run ${drawn.runId}`,
+  );
 
   // The run ends (its log on disk), and the workbench says so.
-  const events = await waitFor(() => {
-    const e = runEvents(workspace);
-    return e && e.some((x) => x.type === 'run_finished') ? e : null;
-  }, { timeout: 90000, interval: 500, what: 'the run to finish' });
+  const events = await waitFor(
+    () => {
+      const e = runEvents(workspace);
+      return e?.some((x) => x.type === 'run_finished') ? e : null;
+    },
+    { timeout: 90000, interval: 500, what: 'the run to finish' },
+  );
   const finished = events[events.length - 1];
   assert.equal(finished.type, 'run_finished');
   assert.equal(finished.status, 'completed', `the run ended ${finished.status}: ${finished.reason}`);
-  assert.deepEqual(finished.lagging.map((l) => l.name), LAYERS, 'every layer should lag with this config');
+  assert.deepEqual(
+    finished.lagging.map((l) => l.name),
+    LAYERS,
+    'every layer should lag with this config',
+  );
   assert.equal(drawn.runId, events[0].runId, 'the monitor showed another run');
-  await page.locator('.notifications-toasts').filter({ hasText: /Training lagging completed.*4 lagging layer/ }).first()
+  await page
+    .locator('.notifications-toasts')
+    .filter({ hasText: /Training lagging completed.*4 lagging layer/ })
+    .first()
     .waitFor({ timeout: 10000 });
   // The monitor's table marks the lagging layers once the run is over.
-  const final = await waitFor(async () => {
-    const s = await state();
-    return s && s.lagging.length === LAYERS.length ? s : null;
-  }, { timeout: 10000, what: 'the monitor to mark the lagging layers' });
+  const final = await waitFor(
+    async () => {
+      const s = await state();
+      return s && s.lagging.length === LAYERS.length ? s : null;
+    },
+    { timeout: 10000, what: 'the monitor to mark the lagging layers' },
+  );
   assert.deepEqual([...final.tableLayers], LAYERS);
 
   // For a screenshot with room for the curves: the monitor in the editor area, side bar closed
@@ -72,11 +93,19 @@ export default async function trainLagging(session, t) {
   // panel takes the focus as it loads, which would close a command palette opened meanwhile.
   await runCommand(page, 'View: Close Primary Side Bar');
   await runCommand(page, 'Layer Rotation: Open Monitor in Editor');
-  const inEditor = await waitFor(async () => {
-    const s = await state();
-    return s && s.seriesCount === LAYERS.length && s.points > 5 && s.lagging.length === LAYERS.length
-      && (await monitor.evaluate(() => document.body.clientWidth)) > 600 ? s : null;
-  }, { timeout: 20000, what: 'the monitor in the editor area to draw the run' });
+  const inEditor = await waitFor(
+    async () => {
+      const s = await state();
+      return s &&
+        s.seriesCount === LAYERS.length &&
+        s.points > 5 &&
+        s.lagging.length === LAYERS.length &&
+        (await monitor.evaluate(() => document.body.clientWidth)) > 600
+        ? s
+        : null;
+    },
+    { timeout: 20000, what: 'the monitor in the editor area to draw the run' },
+  );
   t.diagnostic(`monitor in the editor: ${inEditor.seriesCount} series, ${inEditor.points} points`);
   await sleep(500); // the last frame
   t.diagnostic(`screenshot: ${await screenshot(page, 'train-lagging-monitor')}`);
@@ -85,10 +114,13 @@ export default async function trainLagging(session, t) {
   const warningOf = (name) => new RegExp(`Layer '${name}' ended at cosine distance [0-9.]+, below the target 1`);
   let rows = [];
   try {
-    await waitFor(async () => {
-      rows = await problems(page);
-      return LAYERS.every((name) => rows.filter((r) => warningOf(name).test(r)).length === 1);
-    }, { timeout: 20000, interval: 1000, what: 'one warning per lagging layer in the Problems panel' });
+    await waitFor(
+      async () => {
+        rows = await problems(page);
+        return LAYERS.every((name) => rows.filter((r) => warningOf(name).test(r)).length === 1);
+      },
+      { timeout: 20000, interval: 1000, what: 'one warning per lagging layer in the Problems panel' },
+    );
   } catch (e) {
     throw new Error(`${e.message}\nrows: ${rows.join('\n')}`);
   }
@@ -106,23 +138,38 @@ export default async function trainLagging(session, t) {
   await dense2Row.click();
   await page.keyboard.press('Enter');
   const editor = page.locator('.editor-instance .monaco-editor').first();
-  await waitFor(async () => (await page.locator('.tabs-container .tab.active').innerText()).includes(CONFIG), { timeout: 10000, what: `${CONFIG} to be the active editor` });
+  await waitFor(async () => (await page.locator('.tabs-container .tab.active').innerText()).includes(CONFIG), {
+    timeout: 10000,
+    what: `${CONFIG} to be the active editor`,
+  });
   await editor.locator('.cursors-layer .cursor').first().waitFor({ state: 'attached', timeout: 5000 });
   // The cursor is on the warning's line ("[Ln 7, Col 44]" on its row; "Ln 7, Col 46" in the status bar).
   const line = /\[Ln (\d+), Col \d+\]/.exec(rows.find((r) => warningOf('dense2').test(r)))?.[1];
   assert.ok(line, 'no position on the row of dense2');
-  await page.locator('.statusbar-item').filter({ hasText: new RegExp(`^\\s*Ln ${line}, Col \\d+`) }).first().waitFor({ timeout: 5000 });
+  await page
+    .locator('.statusbar-item')
+    .filter({ hasText: new RegExp(`^\\s*Ln ${line}, Col \\d+`) })
+    .first()
+    .waitFor({ timeout: 5000 });
   const fix = page.locator('.action-widget .monaco-list-row').filter({ hasText: 'Turn on Layca' }).first();
-  await waitFor(async () => {
-    if (await fix.isVisible()) return true;
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+.');
-    await fix.waitFor({ state: 'visible', timeout: 2000 }).catch(() => {});
-    return fix.isVisible();
-  }, { timeout: 15000, interval: 250, what: 'the "Turn on Layca" quick fix after Ctrl+.' });
-  const offered = (await page.locator('.action-widget .monaco-list-row').allInnerTexts()).map((s) => s.replace(/\s+/g, ' ').trim());
+  await waitFor(
+    async () => {
+      if (await fix.isVisible()) return true;
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+.');
+      await fix.waitFor({ state: 'visible', timeout: 2000 }).catch(() => {});
+      return fix.isVisible();
+    },
+    { timeout: 15000, interval: 250, what: 'the "Turn on Layca" quick fix after Ctrl+.' },
+  );
+  const offered = (await page.locator('.action-widget .monaco-list-row').allInnerTexts()).map((s) =>
+    s.replace(/\s+/g, ' ').trim(),
+  );
   t.diagnostic(`quick fixes offered: ${offered.join(' | ')}`);
-  assert.ok(offered.some((s) => s.startsWith("Raise the learning rate of 'dense2'")), `no "Raise the learning rate of 'dense2'" among ${offered.join(' | ')}`);
+  assert.ok(
+    offered.some((s) => s.startsWith("Raise the learning rate of 'dense2'")),
+    `no "Raise the learning rate of 'dense2'" among ${offered.join(' | ')}`,
+  );
   await screenshot(page, 'train-lagging-quickfix');
   // Keyboard, as the list's pointer block may swallow a click: move to the fix, Enter.
   const focused = page.locator('.action-widget .monaco-list-row.focused');
@@ -134,10 +181,13 @@ export default async function trainLagging(session, t) {
   await page.locator('.action-widget').waitFor({ state: 'hidden', timeout: 5000 });
   await page.keyboard.press('Control+S');
 
-  const saved = await waitFor(() => {
-    const text = readFileSync(configFile, 'utf8');
-    return /"layca": true/.test(text) ? text : null;
-  }, { timeout: 10000, what: `"layca": true in ${CONFIG} on disk` });
+  const saved = await waitFor(
+    () => {
+      const text = readFileSync(configFile, 'utf8');
+      return /"layca": true/.test(text) ? text : null;
+    },
+    { timeout: 10000, what: `"layca": true in ${CONFIG} on disk` },
+  );
   const errors = [];
   const config = parseJsonc(saved, errors, { allowTrailingComma: true });
   assert.deepEqual(errors, [], `${CONFIG} is no longer valid JSON with comments:\n${saved}`);

@@ -1,6 +1,6 @@
 // Helpers shared by the extension-host suites (not a test module: suite/index.js only loads the
 // .js files directly in suite/).
-'use strict';
+
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -26,7 +26,7 @@ async function waitFor(fn, { timeout = 15000, interval = 100, what = 'condition'
     }
     if (Date.now() > deadline) {
       const shown = last instanceof Error ? last.message : JSON.stringify(last);
-      throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${shown && shown.slice(0, 2000)})`);
+      throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${shown?.slice(0, 2000)})`);
     }
     await sleep(interval);
   }
@@ -37,7 +37,9 @@ function within(promise, ms, what) {
   let timer;
   return Promise.race([
     promise,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms); }),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+    }),
   ]).finally(() => clearTimeout(timer));
 }
 
@@ -68,7 +70,8 @@ function fixtureText(name) {
 
 /** The extension's diagnostics on a file (source 'Layer Rotation'), optionally of one severity. */
 function ourDiagnostics(uri, severity) {
-  return vscode.languages.getDiagnostics(uri)
+  return vscode.languages
+    .getDiagnostics(uri)
     .filter((d) => d.source === SOURCE && (severity === undefined || d.severity === severity));
 }
 
@@ -95,8 +98,12 @@ function rangeAt(text, offset, length) {
 }
 
 function sameRange(a, b) {
-  return a.start.line === b.start.line && a.start.character === b.start.character
-    && a.end.line === b.end.line && a.end.character === b.end.character;
+  return (
+    a.start.line === b.start.line &&
+    a.start.character === b.start.character &&
+    a.end.line === b.end.line &&
+    a.end.character === b.end.character
+  );
 }
 
 function showRange(r) {
@@ -122,7 +129,11 @@ function runnerProcesses(runId) {
     const cmdline = (readProc(entry, 'cmdline') ?? '').split('\0');
     // The runner's argument is its JSON RunnerArgs: match the run id exactly (a run started in
     // the same second as another gets the other's id plus a suffix).
-    if (!cmdline.some((a) => /(^|\/)runner\.js$/.test(a)) || !cmdline.some((a) => a.includes(`"runId":${JSON.stringify(runId)}`))) continue;
+    if (
+      !cmdline.some((a) => /(^|\/)runner\.js$/.test(a)) ||
+      !cmdline.some((a) => a.includes(`"runId":${JSON.stringify(runId)}`))
+    )
+      continue;
     const stat = readProc(entry, 'stat');
     if (!stat) continue;
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -134,9 +145,19 @@ function runnerProcesses(runId) {
 
 /** The one runner process of a run (waits for it); checks that this extension host started it. */
 async function runnerOf(runId) {
-  const procs = await waitFor(() => { const p = runnerProcesses(runId); return p.length ? p : null; }, { what: `the runner process of ${runId}` });
+  const procs = await waitFor(
+    () => {
+      const p = runnerProcesses(runId);
+      return p.length ? p : null;
+    },
+    { what: `the runner process of ${runId}` },
+  );
   assert.equal(procs.length, 1, `more than one runner for ${runId}: ${JSON.stringify(procs)}`);
-  assert.equal(procs[0].ppid, process.pid, `the runner of ${runId} is not a child of the extension host (pid ${process.pid})`);
+  assert.equal(
+    procs[0].ppid,
+    process.pid,
+    `the runner of ${runId} is not a child of the extension host (pid ${process.pid})`,
+  );
   return procs[0].pid;
 }
 
@@ -163,26 +184,56 @@ function readLog(runId, { complete = true } = {}) {
 
 /** Waits until the run's log has `type` events (at least `count`); returns the events. */
 function waitForEvents(runId, type, { count = 1, timeout = 30000 } = {}) {
-  return waitFor(() => {
-    const events = readLog(runId, { complete: false });
-    return events.filter((e) => e.type === type).length >= count ? events : null;
-  }, { timeout, what: `${count} '${type}' event(s) in the log of ${runId}` });
+  return waitFor(
+    () => {
+      const events = readLog(runId, { complete: false });
+      return events.filter((e) => e.type === type).length >= count ? events : null;
+    },
+    { timeout, what: `${count} '${type}' event(s) in the log of ${runId}` },
+  );
 }
 
 /** Waits until no runner process of the run is left. */
 function waitForNoRunner(runId, timeout = 10000) {
-  return waitFor(() => runnerProcesses(runId).length === 0, { timeout, what: `the runner of ${runId} to exit (left: ${JSON.stringify(runnerProcesses(runId))})` });
+  return waitFor(() => runnerProcesses(runId).length === 0, {
+    timeout,
+    what: `the runner of ${runId} to exit (left: ${JSON.stringify(runnerProcesses(runId))})`,
+  });
 }
 
 /** Starts a run through the command; returns its id once its runner is up. */
 async function startTraining(uri) {
-  const runId = await within(vscode.commands.executeCommand('layerRotation.startTraining', uri), 20000, 'layerRotation.startTraining');
+  const runId = await within(
+    vscode.commands.executeCommand('layerRotation.startTraining', uri),
+    20000,
+    'layerRotation.startTraining',
+  );
   assert.equal(typeof runId, 'string', `layerRotation.startTraining returned ${JSON.stringify(runId)}, not a run id`);
   return runId;
 }
 
 module.exports = {
-  EXTENSION_ID, SOURCE, FIXTURES, sleep, waitFor, within, activate, workspaceDir, installConfig, fixtureText,
-  ourDiagnostics, describeDiagnostic, rangeOfText, rangeAt, sameRange, showRange,
-  runnerProcesses, runnerOf, runDir, readLog, waitForEvents, waitForNoRunner, startTraining,
+  EXTENSION_ID,
+  SOURCE,
+  FIXTURES,
+  sleep,
+  waitFor,
+  within,
+  activate,
+  workspaceDir,
+  installConfig,
+  fixtureText,
+  ourDiagnostics,
+  describeDiagnostic,
+  rangeOfText,
+  rangeAt,
+  sameRange,
+  showRange,
+  runnerProcesses,
+  runnerOf,
+  runDir,
+  readLog,
+  waitForEvents,
+  waitForNoRunner,
+  startTraining,
 };

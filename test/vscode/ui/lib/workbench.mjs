@@ -14,8 +14,10 @@ export async function openNewFile(page, relativePath, { timeout = 40000 } = {}) 
     try {
       await openFile(page, relativePath, { timeout: 5000 });
       // The file's editor is the active one.
-      await waitFor(async () => (await page.locator('.tabs-container .tab.active').innerText()).includes(basename(relativePath)),
-        { timeout: 5000, what: `${relativePath} to be the active editor` });
+      await waitFor(
+        async () => (await page.locator('.tabs-container .tab.active').innerText()).includes(basename(relativePath)),
+        { timeout: 5000, what: `${relativePath} to be the active editor` },
+      );
       return;
     } catch (e) {
       log(`openNewFile(${relativePath}) attempt ${attempt}: ${e.message.split('\n')[0]}`);

@@ -174,7 +174,7 @@ test('model defaults per type, and given values win over defaults', () => {
 
 test('name, seed, backend and the other sections are read as given', () => {
   const text = `{
-    "$schema": "../schemas/layerrot.schema.json",
+    "$schema": "../python/layer_rotation/layerrot.schema.json",
     "name": "run-1", "seed": 7, "engine": "tfjs", "backend": "wasm",
     "dataset": { "name": "cifar10", "path": "data/c10", "trainSubset": 5000, "validationSplit": 0.1, "normalize": false },
     "model": { "type": "mlp", "hidden": [] },

@@ -1,5 +1,5 @@
 // The shape of a `*.layerrot.json` training config, after validation and defaults.
-// The JSON Schema in schemas/layerrot.schema.json describes the same shape for editors;
+// The JSON Schema in python/layer_rotation/layerrot.schema.json describes the same shape for editors;
 // src/engine/config/validate.ts checks a file against it and fills in the defaults below.
 
 export type EngineName = 'tfjs' | 'pytorch';

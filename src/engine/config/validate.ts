@@ -1,5 +1,5 @@
 // Reads and checks `*.layerrot.json` training configs: JSON with comments, validated against
-// schemas/layerrot.schema.json and by the semantic checks below, every error placed on the
+// python/layer_rotation/layerrot.schema.json and by the semantic checks below, every error placed on the
 // exact JSON node (1-based line and column, offset and length), and the defaults filled in.
 // No `vscode` here: the extension maps ConfigError to diagnostics, the CLI prints formatError.
 
@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import Ajv, { type AnySchemaObject, type ErrorObject, type ValidateFunction } from 'ajv';
 import { type Node, type ParseError, getNodeValue, parseTree, printParseErrorCode } from 'jsonc-parser';
-import schemaJson from '../../../schemas/layerrot.schema.json';
+import schemaJson from '../../../python/layer_rotation/layerrot.schema.json';
 import type {
   BackendName,
   PytorchSpec,
@@ -80,7 +80,7 @@ export const CONFIG_DEFAULTS: ConfigDefaults = deepFreeze({
   monitoring: { recordsPerEpoch: 10, target: 1, lagMargin: 0.2 },
 });
 
-/** The JSON Schema of `*.layerrot.json` files (the parsed schemas/layerrot.schema.json). */
+/** The JSON Schema of `*.layerrot.json` files (the parsed python/layer_rotation/layerrot.schema.json). */
 export const CONFIG_SCHEMA: Readonly<AnySchemaObject> = schemaJson;
 
 /** The run name used when `name` is absent: the file name without `.layerrot.json`. */

@@ -3,7 +3,7 @@
 # build tools code-server's native modules need, and code-server + playwright-core from
 # test/vscode/package-lock.json (kept out of the extension's own package.json: ~280 MB).
 # Idempotent: a second run only checks (well under a second).
-# Facts behind each step: /work/shared/notes/real-vscode-in-tests.md.
+# Why each step is there: docs/testing-in-vscode.md.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -40,6 +40,9 @@ fi
 # --- 4. npm ci in test/vscode -----------------------------------------------------------
 # npm_config_yes: node-pty's postinstall runs `npx node-gyp`, which aborts under yes=false.
 # --unsafe-perm: as root, code-server's postinstall refuses without it.
+# npm_config_nodedir: node-gyp builds argon2 against Node's own headers (Debian's nodejs has them
+# in /usr/include/node); left unset, it tries to download them and the install fails offline.
+if [[ -z "${npm_config_nodedir:-}" && -f /usr/include/node/node.h ]]; then export npm_config_nodedir=/usr; fi
 echo "install-test-vscode: npm ci in test/vscode (code-server $want_cs; about a minute)" >&2
 rm -f "$stamp"
 (

@@ -3,7 +3,7 @@
 // playwright-core. Every session is isolated in a temporary run folder of its own (HOME,
 // TMPDIR, XDG_* dirs, user data, extensions, Chromium profile, workspace copies), and its
 // teardown kills every process it started and checks that none is left.
-// Background and pitfalls: /work/shared/notes/real-vscode-in-tests.md.
+// Background and pitfalls: docs/testing-in-vscode.md.
 //
 //   const s = await startSession({ name: 'show-monitor', workspaceFrom: 'examples' });
 //   await runCommand(s.page, 'Layer Rotation: Show Monitor');
@@ -38,7 +38,7 @@ import { createRequire } from 'node:module';
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 
-/** The repository root (/work/main): the extension's folder by default. */
+/** The repository root: the extension's folder by default. */
 export const repoRoot = resolve(here, '..', '..');
 /** Screenshots and logs of the tests. */
 export const artifactsDir = process.env.LRM_TEST_ARTIFACTS

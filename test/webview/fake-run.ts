@@ -104,7 +104,7 @@ export function fakeRun(o: FakeRunOptions = {}): FakeRun {
     type: 'run_started',
     runId,
     name: o.name ?? 'mnist-default',
-    configFile: '/work/examples/mnist-default.layerrot.json',
+    configFile: '/home/researcher/examples/mnist-default.layerrot.json',
     engine: 'tfjs',
     backend: o.backend ?? 'wasm',
     backendDescription: o.backendDescription ?? 'wasm (SIMD, 1 thread)',

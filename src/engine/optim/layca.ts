@@ -1,4 +1,5 @@
-// Layca (LAYer-level Controlled Amount of weight rotation), as the paper states it (shared/paper.md):
+// Layca (LAYer-level Controlled Amount of weight rotation), as Carbonnelle and De Vleeschouwer state
+// it (arXiv:1806.01603; docs/layer-rotation.md):
 //   s  <- s - (<s, w> / ||w||^2) w      project onto the tangent space of the sphere
 //   s  <- s * ||w|| / ||s||              unit rotation per step (s = 0 if ||s|| ~ 0)
 //   w' <- w - rho * s

@@ -10,7 +10,7 @@ if [[ "${1:-}" == "--fix" ]]; then
   black -q --line-length 120 "${PY[@]}"
   exit 0
 fi
-npx biome ci .
+npx biome ci --colors=off .
 for tool in black flake8; do
   command -v "$tool" >/dev/null || { echo "lint: $tool is missing: apt-get install black flake8 (or bash scripts/install-pytorch.sh)" >&2; exit 1; }
 done

@@ -1,0 +1,78 @@
+// The folders by concern and the one direction of their dependencies (README, "Layout"): every
+// relative import of every source file is read and checked against the allowed arrows, and only
+// the editor layer imports `vscode`.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+type Area = 'runlog' | 'engine' | 'launch' | 'vscode' | 'webview' | 'entry';
+
+/** What each area may import (besides itself). */
+const ALLOWED: Record<Area, Area[]> = {
+  runlog: [],
+  engine: ['runlog'],
+  launch: ['engine', 'runlog'],
+  webview: ['runlog'],
+  vscode: ['launch', 'engine', 'runlog', 'webview'],
+  entry: ['vscode', 'launch', 'engine', 'runlog', 'webview'],
+};
+
+function areaOf(file: string): Area | undefined {
+  const rel = path.relative(ROOT, file).split(path.sep).join('/');
+  if (rel === 'src/cli.ts' || rel === 'src/extension.ts') return 'entry';
+  const m = /^src\/(runlog|engine|launch|vscode)\//.exec(rel);
+  if (m) return m[1] as Area;
+  if (rel.startsWith('webview/')) return 'webview';
+  return undefined;
+}
+
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...sources(p));
+    else if (/\.ts$/.test(entry.name) && !entry.name.endsWith('.d.ts')) out.push(p);
+  }
+  return out;
+}
+
+/** Module specifiers of import/export-from/require/import() in a source text. */
+function specifiers(text: string): string[] {
+  const re = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm;
+  return [...text.matchAll(re)].map((m) => m[1]);
+}
+
+const files = [...sources(path.join(ROOT, 'src')), ...sources(path.join(ROOT, 'webview'))];
+
+describe('layout', () => {
+  it('finds the sources of every area', () => {
+    const areas = new Set(files.map(areaOf));
+    for (const a of Object.keys(ALLOWED)) assert.ok(areas.has(a as Area), `no source file in area ${a}`);
+  });
+
+  it('imports point one way: runlog <- engine <- launch <- vscode, webview -> runlog', () => {
+    const wrong: string[] = [];
+    for (const file of files) {
+      const from = areaOf(file);
+      if (!from) continue;
+      for (const spec of specifiers(fs.readFileSync(file, 'utf8'))) {
+        if (!spec.startsWith('.')) continue;
+        const to = areaOf(path.resolve(path.dirname(file), spec));
+        if (!to || to === from || ALLOWED[from].includes(to)) continue;
+        wrong.push(`${path.relative(ROOT, file)} (${from}) imports ${spec} (${to})`);
+      }
+    }
+    assert.deepEqual(wrong, []);
+  });
+
+  it('only the editor layer imports vscode', () => {
+    const importers = files
+      .filter((f) => specifiers(fs.readFileSync(f, 'utf8')).includes('vscode'))
+      .map((f) => path.relative(ROOT, f).split(path.sep).join('/'));
+    assert.ok(importers.length > 0);
+    for (const f of importers) assert.match(f, /^src\/(vscode\/|extension\.ts$)/, `${f} imports vscode`);
+  });
+});

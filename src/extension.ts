@@ -25,7 +25,7 @@ export function activate(context: vscode.ExtensionContext): void {
       webviewOptions: { retainContextWhenHidden: true },
     }),
     vscode.window.createTreeView('layerRotation.runs', { treeDataProvider: new RunsTree(c.runs) }),
-    new Diagnostics(c.runs, c.config),
+    new Diagnostics(c.runs),
     vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new LaggingLayerFixes(), {
       providedCodeActionKinds: LaggingLayerFixes.kinds,
     }),

@@ -102,7 +102,7 @@ function printOutcome(log: RunLog): void {
   if (f?.testAccuracy !== null && f?.testAccuracy !== undefined)
     out(`test accuracy: ${(100 * f.testAccuracy).toFixed(2)}%  (test loss ${f.testLoss?.toFixed(4)})`);
   out(
-    `${lagging} of ${rows.length} layers lag below ${(log.started?.target ?? 1) - (log.started?.lagMargin ?? 0.2)} (target ${log.started?.target ?? 1})`,
+    `${lagging} of ${rows.length} layers ${f ? 'lag' : 'are on course to end'} below ${(log.started?.target ?? 1) - (log.started?.lagMargin ?? 0.2)} (target ${log.started?.target ?? 1})`,
   );
   if (f) out(`run ${f.status}: ${f.reason}`);
   else out('run unfinished: the log has no run_finished event (still running, or the runner was killed)');

@@ -7,7 +7,7 @@ import { Diagnostics } from './vscode/diagnostics';
 import { LogDiagnostics } from './vscode/logDiagnostics';
 import { MONITOR_VIEW } from './vscode/monitor';
 import { LaggingLayerFixes } from './vscode/quickfix';
-import { ConfigLenses, RunsTree, TrainingStatus } from './vscode/views';
+import { ConfigLenses, laggingCount, RunsTree, TrainingStatus } from './vscode/views';
 
 let ctx: Ctx | undefined;
 
@@ -25,7 +25,7 @@ export function activate(context: vscode.ExtensionContext): void {
       webviewOptions: { retainContextWhenHidden: true },
     }),
     vscode.window.createTreeView('layerRotation.runs', { treeDataProvider: new RunsTree(c.runs) }),
-    new Diagnostics(c.runs, c.config),
+    new Diagnostics(c.runs),
     vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new LaggingLayerFixes(), {
       providedCodeActionKinds: LaggingLayerFixes.kinds,
     }),
@@ -45,7 +45,8 @@ export function activate(context: vscode.ExtensionContext): void {
       } else if (finished.status === 'completed') {
         const acc =
           finished.testAccuracy === null ? '' : `: ${(100 * finished.testAccuracy).toFixed(2)}% test accuracy`;
-        const lag = finished.lagging.length ? `, ${finished.lagging.length} lagging layer(s)` : ', no lagging layer';
+        const lagging = laggingCount(run);
+        const lag = lagging ? `, ${lagging} lagging layer(s)` : ', no lagging layer';
         void vscode.window.showInformationMessage(
           `Training ${run.log.started?.name ?? run.runId} completed${acc}${lag}.`,
         );

@@ -7,7 +7,7 @@ import type { TrainingConfig } from './config/types';
 import { selectBackend } from './backend/select';
 import { loadDataset } from './data/load';
 import type { Dataset, Split } from './data/types';
-import { lagBelowTarget } from '../runlog/read';
+import { judgeFinal, laggingEntries } from '../runlog/verdict';
 import {
   type EpochEnd,
   type LaggingLayer,
@@ -87,11 +87,13 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
     if (model && monitor) {
       const rec = monitor.record();
       finalDistances = rec.distances;
-      lagging = lagBelowTarget(
-        model.layers.map((l) => l.name),
-        finalDistances,
-        config.monitoring.target,
-        config.monitoring.lagMargin,
+      lagging = laggingEntries(
+        judgeFinal(
+          model.layers.map((l) => l.name),
+          finalDistances,
+          config.monitoring.target,
+          config.monitoring.lagMargin,
+        ),
       );
     }
     const e: Omit<RunFinished, 'v' | 'time'> = {

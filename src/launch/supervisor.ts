@@ -7,7 +7,8 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { emptyRunLog, lagBelowTarget, readRunLog, type RunLog } from '../runlog/read';
+import { emptyRunLog, readRunLog, type RunLog } from '../runlog/read';
+import { judgeFinal, laggingEntries } from '../runlog/verdict';
 import type { TrainingConfig } from '../engine/config/types';
 import { defaultMnistFolder } from '../engine/data/mnist';
 import { type RunEvent, type RunFinished, type RunStarted, stamp } from '../runlog/events';
@@ -160,15 +161,16 @@ export function startRun(opts: StartOptions): RunHandle {
           ? { step: lastRecord.step, epoch: lastRecord.epoch, distances: lastRecord.distances }
           : { step: 0, epoch: 0, distances: [] };
         const startedEvent = started ?? log.started;
-        const lagging =
-          startedEvent && last.distances.length
-            ? lagBelowTarget(
+        const lagging = startedEvent
+          ? laggingEntries(
+              judgeFinal(
                 startedEvent.layers.map((l) => l.name),
                 last.distances,
                 startedEvent.target,
                 startedEvent.lagMargin,
-              )
-            : [];
+              ),
+            )
+          : [];
         const e = stamp({
           type: 'run_finished',
           status: 'failed',

@@ -2,16 +2,8 @@
 // reported with its line number, never fatal), and the per-layer analysis shown by the CLI's
 // report and by the editor.
 import * as fs from 'node:fs';
-import type {
-  BatchEvent,
-  EpochEnd,
-  LaggingLayer,
-  LogEvent,
-  RotationEvent,
-  RunEvent,
-  RunFinished,
-  RunStarted,
-} from './events';
+import type { BatchEvent, EpochEnd, LogEvent, RotationEvent, RunEvent, RunFinished, RunStarted } from './events';
+import { judgeLog } from './verdict';
 
 export interface SkippedLine {
   line: number;
@@ -128,38 +120,18 @@ export interface LayerRow {
   params: number;
   /** Latest cosine distance (final when the run finished). */
   distance: number | null;
+  /** Ended, or is on course to end, below target - lagMargin. */
   lagging: boolean;
 }
 
-/** The per-layer table: latest distances, and which layers lag below target - margin. */
+/** The per-layer table: latest distances (final when finished), and which layers lag (src/runlog/verdict.ts). */
 export function layerTable(log: RunLog): LayerRow[] {
-  const layers = log.started?.layers ?? [];
-  const latest = log.finished?.finalDistances?.length
-    ? log.finished.finalDistances
-    : (log.rotations[log.rotations.length - 1]?.distances ?? []);
-  const target = log.started?.target ?? 1;
-  const margin = log.started?.lagMargin ?? 0.2;
-  return layers.map((l, i) => {
-    const d = latest[i];
-    const distance = typeof d === 'number' && Number.isFinite(d) ? d : null;
-    return {
-      name: l.name,
-      kind: l.kind,
-      params: l.params,
-      distance,
-      lagging: distance === null || distance < target - margin,
-    };
-  });
-}
-
-/** The layers whose distance is below target - margin (a NaN or missing distance lags too). */
-export function lagBelowTarget(
-  names: string[],
-  distances: (number | null)[],
-  target: number,
-  margin: number,
-): LaggingLayer[] {
-  return names
-    .map((name, i) => ({ name, distance: distances[i] as number }))
-    .filter((l) => !(typeof l.distance === 'number' && l.distance >= target - margin));
+  const verdict = judgeLog(log);
+  return (log.started?.layers ?? []).map((l, i) => ({
+    name: l.name,
+    kind: l.kind,
+    params: l.params,
+    distance: verdict?.layers[i].distance ?? null,
+    lagging: verdict?.layers[i].lagging ?? false,
+  }));
 }

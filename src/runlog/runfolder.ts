@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunFinished, RunStarted } from './events';
+import { judgeFinal } from './verdict';
 
 export const EVENTS_FILE = 'events.jsonl';
 export const SUMMARY_FILE = 'summary.json';
@@ -53,18 +54,21 @@ export function createRunDir(runsDir: string, name: string, configFile?: string)
   }
 }
 
+/** The run's summary; which layers lag is the verdict's (src/runlog/verdict.ts) on the final distances. */
 export function makeSummary(runId: string, started: RunStarted | undefined, finished: RunFinished): RunSummary {
-  const lagging = new Set(finished.lagging.map((l) => l.name));
-  const layers = (started?.layers ?? []).map((l, i) => {
-    const d = finished.finalDistances[i];
-    return {
-      name: l.name,
-      kind: l.kind,
-      params: l.params,
-      finalDistance: typeof d === 'number' && Number.isFinite(d) ? d : null,
-      lagging: lagging.has(l.name),
-    };
-  });
+  const verdict = judgeFinal(
+    (started?.layers ?? []).map((l) => l.name),
+    finished.finalDistances,
+    started?.target ?? 1,
+    started?.lagMargin ?? 0.2,
+  );
+  const layers = (started?.layers ?? []).map((l, i) => ({
+    name: l.name,
+    kind: l.kind,
+    params: l.params,
+    finalDistance: verdict.layers[i].distance,
+    lagging: verdict.layers[i].lagging,
+  }));
   return {
     runId,
     name: started?.name ?? runId,
@@ -79,7 +83,7 @@ export function makeSummary(runId: string, started: RunStarted | undefined, fini
     testAccuracy: finished.testAccuracy,
     target: started?.target ?? null,
     layers,
-    lagging: finished.lagging.map((l) => l.name),
+    lagging: layers.filter((l) => l.lagging).map((l) => l.name),
   };
 }
 

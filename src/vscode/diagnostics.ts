@@ -2,15 +2,14 @@
 // exact ranges), and, during and after a run, a warning for each layer lagging below the target,
 // at the JSON node that defines the layer.
 import * as path from 'node:path';
-import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import * as vscode from 'vscode';
 import { parseConfigText } from '../engine/config/validate';
-import { laggingLayers, laggingMessage } from '../runlog/lagging';
-import type { Config } from './config';
+import { configLagProblems, LAG_CODE } from '../runlog/lagProblems';
+import { judgeLog } from '../runlog/verdict';
 import type { Run, RunManager } from './runs';
 
 export const CONFIG_GLOB = '**/*.layerrot.json';
-export const LAGGING_CODE = 'lagging-layer';
+export const LAGGING_CODE = LAG_CODE;
 export const SOURCE = 'Layer Rotation';
 
 export function isConfigDocument(doc: vscode.TextDocument): boolean {
@@ -32,17 +31,14 @@ export class Diagnostics implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private pending: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly runs: RunManager,
-    private readonly config: Config,
-  ) {
+  /** Lagging warnings follow each config's newest run, by its own target and lagMargin (run_started's). */
+  constructor(private readonly runs: RunManager) {
     this.disposables.push(
       vscode.workspace.onDidOpenTextDocument((d) => this.validate(d)),
       vscode.workspace.onDidChangeTextDocument((e) => this.validate(e.document)),
       vscode.workspace.onDidCloseTextDocument((d) => this.configErrors.delete(d.uri)),
       runs.onDidAppend(() => this.scheduleLagging()),
       runs.onDidChange(() => this.scheduleLagging()),
-      vscode.workspace.onDidChangeConfiguration(() => this.updateLagging()),
     );
     vscode.workspace.textDocuments.forEach((d) => this.validate(d));
     this.updateLagging();
@@ -75,8 +71,6 @@ export class Diagnostics implements vscode.Disposable {
   }
 
   async updateLagging(): Promise<void> {
-    const target = this.config.target;
-    const margin = this.config.lagMargin;
     const byConfig = new Map<string, Run>();
     for (const run of this.runs.all) {
       const file = run.log.started?.configFile;
@@ -84,22 +78,21 @@ export class Diagnostics implements vscode.Disposable {
     }
     const next = new Map<string, vscode.Diagnostic[]>();
     for (const [file, run] of byConfig) {
-      const layers = laggingLayers(run.log, target, margin);
-      if (!layers.length) continue;
+      if (!judgeLog(run.log)?.layers.some((l) => l.lagging)) continue;
       let doc: vscode.TextDocument;
       try {
         doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
       } catch {
         continue; // the config is gone
       }
-      const tree = parseTree(doc.getText());
       next.set(
         file,
-        layers.map((l) => {
-          const node =
-            (tree && findNodeAtLocation(tree, l.configPath)) ?? (tree && findNodeAtLocation(tree, ['model']));
-          const range = node ? rangeOf(doc, node.offset, node.length) : new vscode.Range(0, 0, 0, 1);
-          const d = new vscode.Diagnostic(range, laggingMessage(l, target, margin), vscode.DiagnosticSeverity.Warning);
+        configLagProblems(run.log, doc.getText()).map((p) => {
+          const d = new vscode.Diagnostic(
+            rangeOf(doc, p.offset, p.length),
+            p.message,
+            vscode.DiagnosticSeverity.Warning,
+          );
           d.source = SOURCE;
           d.code = LAGGING_CODE;
           return d;

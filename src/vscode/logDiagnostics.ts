@@ -2,6 +2,7 @@
 // with its line number and why), and the lagging layers of an outside run once it has finished
 // (an outside run has no config to put them on). Only runs whose state changed are redone.
 import * as vscode from 'vscode';
+import { LAG_CODE, logLagProblems } from '../runlog/lagProblems';
 import type { Run, RunManager } from './runs';
 
 export const LOG_DIAGNOSTIC_SOURCE = 'Layer Rotation';
@@ -71,21 +72,11 @@ function diagnosticsOf(run: Run): vscode.Diagnostic[] {
     d.code = 'skipped-line';
     out.push(d);
   }
-  const finished = run.log.finished;
-  const started = run.log.started;
-  if (run.outside && finished && started) {
-    const limit = started.target - started.lagMargin;
-    for (const l of finished.lagging) {
-      const distance =
-        typeof l.distance === 'number' && Number.isFinite(l.distance) ? l.distance.toFixed(3) : 'unknown';
-      const d = new vscode.Diagnostic(
-        lineRange(1),
-        `Layer ${l.name} lags: its cosine distance from initialization ended at ${distance}, below ${limit.toFixed(2)} (target ${started.target} - margin ${started.lagMargin}). ` +
-          `Raise its learning rate (a per-layer multiplier, e.g. layca_param_groups(multipliers={'${l.name}': 2})) or train longer.`,
-        vscode.DiagnosticSeverity.Warning,
-      );
+  if (run.outside) {
+    for (const p of logLagProblems(run.log)) {
+      const d = new vscode.Diagnostic(lineRange(p.line), p.message, vscode.DiagnosticSeverity.Warning);
       d.source = LOG_DIAGNOSTIC_SOURCE;
-      d.code = 'lagging-layer';
+      d.code = LAG_CODE;
       out.push(d);
     }
   }

@@ -1,10 +1,16 @@
 // The small views: the runs tree, the CodeLens on configs, and the status-bar item.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { judgeLog } from '../runlog/verdict';
 import { isRunning, type Run, type RunManager } from './runs';
 
 function percent(x: number | null | undefined): string | undefined {
   return typeof x === 'number' && Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : undefined;
+}
+
+/** How many layers of a finished run lag, by the verdict on its log (not the writer's own list). */
+export function laggingCount(run: Run): number {
+  return judgeLog(run.log)?.layers.filter((l) => l.lagging).length ?? run.log.finished?.lagging.length ?? 0;
 }
 
 /** A one-line result of a run: "96.9% test accuracy, 2 lagging layers". */
@@ -19,10 +25,11 @@ export function runResult(run: Run): string {
       : run.log.epochs.length + 1;
     return `running, epoch ${epoch} of ${s?.epochs || '?'}`;
   }
+  const lagging = laggingCount(run);
   const parts = [
     f.status === 'completed' ? undefined : f.status,
     percent(f.testAccuracy) && `${percent(f.testAccuracy)} test accuracy`,
-    `${f.lagging.length} lagging layer${f.lagging.length === 1 ? '' : 's'}`,
+    `${lagging} lagging layer${lagging === 1 ? '' : 's'}`,
   ];
   return parts.filter(Boolean).join(', ');
 }

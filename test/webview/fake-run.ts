@@ -3,7 +3,7 @@
 // Layer distances follow the cumulative learning rate of the schedule (as Layca makes them do),
 // concave like real curves; chosen layers lag and end far below the target.
 import type { RunEvent, RunStarted } from '../../src/runlog/events';
-import { learningRateIntegral, type LrSchedule } from '../../webview/src/analysis';
+import { learningRateIntegral, type ScheduleInfo as LrSchedule } from '../../src/runlog/verdict';
 
 export interface FakeRunOptions {
   runId?: string;

@@ -12,7 +12,7 @@ import './styles.css';
 
 import type { HostMessage, MonitorTestState, RunListItem, WebviewMessage } from '../protocol';
 import { layerColor } from '../../src/runlog/viridis';
-import { analyseLayers } from './analysis';
+import { storeVerdict } from './analysis';
 import { MetricsChart, readTheme, RotationChart, type Theme, viridisGradient } from './charts';
 import { el, setText, show } from './dom';
 import { Header, runStatus } from './header';
@@ -423,19 +423,7 @@ class Monitor {
   }
 
   private drawTable(store: RunStore, info: RunInfo): void {
-    const rot = store.rotation;
-    const statuses = analyseLayers({
-      epochs: rot.column(ROT_EPOCH),
-      distances: info.layers.map((_, i) => rot.column(ROT_FIRST_LAYER + i)),
-      n: rot.length,
-      target: info.target,
-      lagMargin: info.lagMargin,
-      endEpoch: store.endEpoch(),
-      schedule: info.schedule,
-      finished: !!store.finished,
-      finalDistances: store.finished?.finalDistances.length ? store.finished.finalDistances : undefined,
-    });
-    this.table.update(statuses, !!store.finished, info.target, info.target - info.lagMargin);
+    this.table.update(storeVerdict(store, info));
   }
 
   private drawLegend(info: RunInfo): void {

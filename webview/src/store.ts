@@ -2,7 +2,7 @@
 // kept in columnar Float64Array buffers that grow by doubling, plus the small views the charts
 // draw (a decimated copy of the rotation records, the loss/accuracy series).
 import type { LogEvent, RunFinished } from '../../src/runlog/events';
-import type { LrSchedule } from './analysis';
+import { plannedEndEpoch, type ScheduleInfo } from '../../src/runlog/verdict';
 
 /** Equal-length Float64Array columns, appended row by row; capacity doubles when full. */
 export class Columns {
@@ -83,7 +83,7 @@ export interface RunInfo {
   totalSteps: number;
   target: number;
   lagMargin: number;
-  schedule?: LrSchedule;
+  schedule?: ScheduleInfo;
   configFile?: string;
 }
 
@@ -118,7 +118,7 @@ function parseStarted(e: Record<string, unknown>, runId: string): RunInfo | null
   });
   const pos = (v: unknown, fallback: number) => (num(v) > 0 ? (v as number) : fallback);
   const ds = isObject(e.dataset) ? e.dataset : null;
-  let schedule: LrSchedule | undefined;
+  let schedule: ScheduleInfo | undefined;
   if (isObject(e.schedule) && num(e.schedule.learningRate) > 0) {
     const s = e.schedule;
     const d = isObject(s.decay) ? s.decay : null;
@@ -407,9 +407,7 @@ export class RunStore {
 
   /** Epoch where the run is planned to end. */
   endEpoch(): number {
-    const info = this.info;
-    if (!info) return 0;
-    return Math.min(info.epochs, info.totalSteps / info.stepsPerEpoch);
+    return this.info ? plannedEndEpoch(this.info) : 0;
   }
 }
 

@@ -1,7 +1,7 @@
 // The layer table: per layer its kind and size, distance now, how fast it turns lately, where it
 // is on course to end, and whether it lags (below target - lagMargin).
 import { layerColor } from '../../src/runlog/viridis';
-import type { LayerStatus } from './analysis';
+import type { RunVerdict } from '../../src/runlog/verdict';
 import { el, fmtCount, fmtInt, fmtNum, fmtSigned, setText } from './dom';
 import type { LayerInfo } from './store';
 
@@ -102,12 +102,14 @@ export class LayerTable {
     this.body.replaceChildren(...this.rows.map((r) => r.tr));
   }
 
-  update(statuses: LayerStatus[], finished: boolean, target: number, threshold: number): void {
+  update(verdict: RunVerdict): void {
+    const { finished, target } = verdict;
+    const threshold = target - verdict.lagMargin;
     this.table.classList.toggle('finished', finished);
     setText(this.projectedHead, finished ? 'Final' : 'On course for');
     const lagging: string[] = [];
     this.rows.forEach((row, i) => {
-      const s = statuses[i];
+      const s = verdict.layers[i];
       if (!s) return;
       setText(row.distance, fmtNum(s.distance, 3));
       const frac = s.distance === null ? 0 : Math.max(0, Math.min(1, s.distance / Math.max(target, 1e-9)));

@@ -120,10 +120,11 @@ exports.tests = {
         { timeout: 20000, what: 'one warning per lagging layer on the log' },
       );
       assert.deepEqual(
-        lagging.map((d) => /^Layer (\w+) lags/.exec(d.message)?.[1]),
+        lagging.map((d) => /^Layer '(\w+)'/.exec(d.message)?.[1]),
         ['conv1', 'conv2'],
       );
-      assert.match(lagging[0].message, /ended at 0\.100, below 0\.80/);
+      assert.match(lagging[0].message, /ended at cosine distance 0\.10, below the target 1 by more than 0\.2: it lags/);
+      assert.match(lagging[0].message, /layca_param_groups\(multipliers=\{'conv1': 2\}\)/);
       // The corrupt line is still reported: the lines after it did not reset anything.
       assert.equal(logDiagnostics(file, 'skipped-line').length, 1);
 
@@ -162,8 +163,18 @@ exports.tests = {
     const second = path.join(outsideDir, 'job-2', 'events.jsonl');
     fs.mkdirSync(path.dirname(second));
     fs.writeFileSync(second, line(started('job-2')));
-    fs.appendFileSync(second, line(rotation(0, 0)) + line(finished([{ name: 'fc', distance: 0.3 }])));
-    await h.waitFor(() => logDiagnostics(second, 'lagging-layer').length === 1, {
+    // Which layers lag is the extension's verdict on finalDistances ([0.1, 0.5, 1]): conv1 and conv2.
+    fs.appendFileSync(
+      second,
+      line(rotation(0, 0)) +
+        line(
+          finished([
+            { name: 'conv1', distance: 0.1 },
+            { name: 'conv2', distance: 0.5 },
+          ]),
+        ),
+    );
+    await h.waitFor(() => logDiagnostics(second, 'lagging-layer').length === 2, {
       timeout: 20000,
       what: 'the later run in the added folder to be followed',
     });

@@ -90,7 +90,8 @@ def check(path):
 def train(args):
     from .config import ConfigError, JsonschemaMissing, load_config, load_resolved, schema_default
     from .engine import Dist, StopFlags, train as run_training
-    from .events import CONFIG_COPY, EVENTS_FILE, EventWriter, create_run_dir, make_summary, write_summary
+    from .events import CONFIG_COPY, EVENTS_FILE, EventWriter, create_run_dir, make_summary, run_finished
+    from .events import write_summary
 
     stop = StopFlags(args.parent_pid, args.stop_file)
     stop.install()
@@ -144,18 +145,7 @@ def train(args):
             sys.stderr.flush()
 
     if config_error:
-        finished = {
-            "type": "run_finished",
-            "status": "failed",
-            "reason": config_error,
-            "step": 0,
-            "epoch": 0,
-            "finalDistances": [],
-            "testLoss": None,
-            "testAccuracy": None,
-            "lagging": [],
-            "seconds": 0,
-        }
+        finished = run_finished("failed", config_error, 0, 0, 0)
         emit(finished)
     else:
         progress("run folder %s" % run_dir)

@@ -1,4 +1,5 @@
-"""Config parsing: comments, trailing commas, the defaults of CONFIG_DEFAULTS, errors naming the field."""
+"""Config parsing: comments, trailing commas, the schema's defaults, errors naming the field, the rules the schema
+cannot say, and jsonschema needed only for raw configs."""
 import copy
 import json
 import os

@@ -17,6 +17,7 @@ import shutil
 import sys
 
 from . import __version__
+from .config import schema_enum
 
 
 def _parser():
@@ -39,7 +40,7 @@ def _parser():
     t.add_argument("--epochs", type=int)
     t.add_argument("--max-steps", type=int)
     t.add_argument("--records-per-epoch", type=int)
-    t.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    t.add_argument("--device", choices=schema_enum("pytorch", "device"))
     t.add_argument("--threads", type=int, help="torch.set_num_threads")
     t.add_argument("--parent-pid", type=int, help="stop cleanly when this process goes away")
     t.add_argument(
@@ -87,9 +88,10 @@ def check(path):
 
 
 def train(args):
-    from .config import ConfigError, load_config, load_resolved
+    from .config import ConfigError, JsonschemaMissing, load_config, load_resolved, schema_default
     from .engine import Dist, StopFlags, train as run_training
-    from .events import CONFIG_COPY, EVENTS_FILE, EventWriter, create_run_dir, make_summary, write_summary
+    from .events import CONFIG_COPY, EVENTS_FILE, EventWriter, create_run_dir, make_summary, run_finished
+    from .events import write_summary
 
     stop = StopFlags(args.parent_pid, args.stop_file)
     stop.install()
@@ -100,12 +102,14 @@ def train(args):
             config = load_resolved(args.resolved_config, config_file)
         else:
             config, warnings = load_config(config_file)
+    except JsonschemaMissing as e:
+        config_error = e.errors[0]
     except ConfigError as e:
         config_error = "invalid config:\n" + "\n".join("%s: %s" % (config_file, m) for m in e.errors)
     except (OSError, ValueError) as e:
         config_error = "cannot read the config: %s" % e
 
-    device = args.device or (config or {}).get("pytorch", {}).get("device", "auto")
+    device = args.device or (config["pytorch"]["device"] if config else schema_default("pytorch", "device"))
     try:
         dist = Dist(device)
     except Exception as e:  # noqa: BLE001 - e.g. cuda asked for, none there
@@ -141,18 +145,7 @@ def train(args):
             sys.stderr.flush()
 
     if config_error:
-        finished = {
-            "type": "run_finished",
-            "status": "failed",
-            "reason": config_error,
-            "step": 0,
-            "epoch": 0,
-            "finalDistances": [],
-            "testLoss": None,
-            "testAccuracy": None,
-            "lagging": [],
-            "seconds": 0,
-        }
+        finished = run_finished("failed", config_error, 0, 0, 0)
         emit(finished)
     else:
         progress("run folder %s" % run_dir)

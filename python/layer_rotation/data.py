@@ -386,7 +386,7 @@ def load_dataset(spec, seed, flatten, config_dir=None, mnist_dir=None, search_di
             x = x * a_t + b_t  # NHWC: channels last, broadcasts
             x = x.flatten(1) if flatten else x.permute(0, 3, 1, 2).contiguous()  # NCHW for torch
         else:
-            x = (x * a_t[0] + b_t[0]).reshape(x.shape[0], -1) if channels == 1 else x
+            x = (x * a_t[0] + b_t[0]).reshape(x.shape[0], math.prod(shape)) if channels == 1 else x
         out.append(Split(x.contiguous(), y))
     size = math.prod(shape)
     return Dataset(name, [size] if flatten else shape, classes, out[0], out[1], out[2], source, warnings, normalization)

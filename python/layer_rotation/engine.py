@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .data import DataError, load_dataset
-from .events import lag_below_target
+from . import events
 from .models import build_model, make_optimizer, param_groups_for
 from .rotation import RotationTracker
 from .schedule import layer_multipliers, learning_rate_at
@@ -180,27 +180,23 @@ def train(
     progress = progress or (lambda text: None)
 
     def finish(status, reason, test):
-        final, lagging = [], []
+        final, names = [], []
         if model is not None and tracker is not None:
             final, _ = tracker.record()
-            lagging = lag_below_target(
-                [l["name"] for l in model.layers],
-                final,
-                config["monitoring"]["target"],
-                config["monitoring"]["lagMargin"],
-            )
-        e = {
-            "type": "run_finished",
-            "status": status,
-            "reason": reason,
-            "step": state["step"],
-            "epoch": state["step"] / state["steps_per_epoch"],
-            "finalDistances": final,
-            "testLoss": test[0] if test else None,
-            "testAccuracy": test[1] if test else None,
-            "lagging": lagging,
-            "seconds": time.time() - started,
-        }
+            names = [l["name"] for l in model.layers]
+        e = events.run_finished(
+            status,
+            reason,
+            state["step"],
+            state["step"] / state["steps_per_epoch"],
+            time.time() - started,
+            final_distances=final,
+            layer_names=names,
+            target=config["monitoring"]["target"],
+            lag_margin=config["monitoring"]["lagMargin"],
+            test_loss=test[0] if test else None,
+            test_accuracy=test[1] if test else None,
+        )
         emit(e)
         return e
 
@@ -243,24 +239,17 @@ def train(
         every = (None if records_per_epoch else config["monitoring"].get("everySteps")) or max(1, spe // rpe)
         batch_every = max(1, min(every, spe // BATCH_EVENTS_PER_EPOCH))
 
-        desc = "PyTorch %s, %s, %d thread%s" % (
-            torch.__version__.split("+")[0],
-            _device_text(dist.device),
-            torch.get_num_threads(),
-            "" if torch.get_num_threads() == 1 else "s",
+        desc = events.backend_description(
+            _device_text(dist.device), ", %d processes (%s)" % (dist.world, dist.backend) if dist.enabled else ""
         )
-        if dist.enabled:
-            desc += ", %d processes (%s)" % (dist.world, dist.backend)
         emit(
-            {
-                "type": "run_started",
-                "runId": run_id,
-                "name": config["name"],
-                "configFile": os.path.abspath(config_file) if config_file else None,
-                "engine": "pytorch",
-                "backend": dist.device.type,
-                "backendDescription": desc,
-                "dataset": {
+            events.run_started(
+                run_id,
+                config["name"],
+                config_file,
+                dist.device.type,
+                desc,
+                {
                     "name": data.name,
                     "train": data.train.n,
                     "validation": data.validation.n,
@@ -268,25 +257,25 @@ def train(
                     "inputShape": data.input_shape,
                     "classes": data.classes,
                 },
-                "model": config["model"]["type"],
-                "optimizer": opt_spec["type"] + ("-layca" if opt_spec["layca"] else ""),
-                "layers": model.layers,
-                "epochs": epochs,
-                "stepsPerEpoch": spe,
-                "batchSize": batch_size,
-                "totalSteps": total,
-                "target": config["monitoring"]["target"],
-                "lagMargin": config["monitoring"]["lagMargin"],
-                "seed": config["seed"],
-                "schedule": _schedule(config, multipliers),
-            }
+                model.layers,
+                epochs,
+                spe,
+                batch_size,
+                total,
+                config["monitoring"]["target"],
+                config["monitoring"]["lagMargin"],
+                model=config["model"]["type"],
+                optimizer=opt_spec["type"] + ("-layca" if opt_spec["layca"] else ""),
+                seed=config["seed"],
+                schedule=_schedule(config, multipliers),
+            )
         )
         progress("training %s: %d epochs of %d steps on %s" % (config["name"], epochs, spe, desc))
         for message in list(warnings) + list(data.warnings):
-            emit({"type": "log", "level": "warning", "message": message})
+            emit(events.log("warning", message))
         if tracker:
             d, r = tracker.record()
-            emit({"type": "rotation", "step": 0, "epoch": 0, "distances": d, "rotation": r, "steps": 0})
+            emit(events.rotation(0, 0, d, r, 0))
 
         gen = torch.Generator().manual_seed(int(config["seed"]) + 1)
         losses = []
@@ -330,30 +319,12 @@ def train(
                             "optimizer.learningRate, or turn on Layca"
                             % ("NaN" if math.isnan(loss) else loss, step, step / spe, lr),
                         )
-                    emit(
-                        {
-                            "type": "batch",
-                            "step": step,
-                            "epoch": step / spe,
-                            "loss": loss,
-                            "accuracy": correct / n,
-                            "learningRate": lr,
-                        }
-                    )
+                    emit(events.batch(step, step / spe, loss, correct / n, lr))
                     last_batch = step
                 if step - last_record >= every or last:
                     if tracker:
                         d, r = tracker.record()
-                        emit(
-                            {
-                                "type": "rotation",
-                                "step": step,
-                                "epoch": step / spe,
-                                "distances": d,
-                                "rotation": r,
-                                "steps": step - last_record,
-                            }
-                        )
+                        emit(events.rotation(step, step / spe, d, r, step - last_record))
                     last_record = step
                 reason = stop.check()
                 if dist.enabled:
@@ -367,17 +338,16 @@ def train(
             seconds = time.time() - t0
             loss_sum, correct, n = dist.all_sum(epoch_sums.tolist())
             val = evaluate(model, data.validation, dist) if data.validation.n else None
-            end = {
-                "type": "epoch_end",
-                "epoch": epoch + 1,
-                "step": step,
-                "loss": loss_sum / n,
-                "accuracy": correct / n,
-                "valLoss": val[0] if val else None,
-                "valAccuracy": val[1] if val else None,
-                "seconds": seconds,
-                "samplesPerSecond": n / seconds if seconds > 0 else None,
-            }
+            end = events.epoch_end(
+                epoch + 1,
+                step,
+                loss_sum / n,
+                correct / n,
+                val[0] if val else None,
+                val[1] if val else None,
+                seconds,
+                n / seconds if seconds > 0 else None,
+            )
             emit(end)
             progress(
                 "epoch %d: loss %.4f, accuracy %.4f%s, %.1f s, %.0f samples/s"

@@ -1,7 +1,10 @@
 """The run-log format (version 1, docs/run-log-format.md): events.jsonl, summary.json, run ids.
 
-EventWriter appends one complete JSON line per os.write call, so a reader tailing the file (or a
-crash) never sees half an event. Non-finite numbers are written as null (JSON has no NaN).
+Every event and summary.json are built here (run_started, rotation, batch, epoch_end, log,
+run_finished, make_summary), for both the engine and RotationLogger; lagging_layers is the one
+rule of which layers lag. EventWriter appends one complete JSON line per os.write call, so a
+reader tailing the file (or a crash) never sees half an event. Non-finite numbers are written as
+null (JSON has no NaN).
 """
 import json
 import math
@@ -98,15 +101,158 @@ def create_run_dir(runs_dir, name, config_file=None):
         return run_id, run_dir
 
 
-def lag_below_target(names, distances, target, margin):
-    """[{name, distance}] of the layers below target - margin (a missing or NaN distance lags)."""
+# ---------------------------------------------------------------------------------------------
+# The events (without v and time, which EventWriter stamps), fields in the order they are written.
+
+
+def backend_description(device_text, extra=""):
+    """ "PyTorch 2.1.0, cpu, 4 threads" (and `extra`, e.g. ", 2 processes (gloo)")."""
+    import torch
+
+    threads = torch.get_num_threads()
+    return "PyTorch %s, %s, %d thread%s%s" % (
+        torch.__version__.split("+")[0],
+        device_text,
+        threads,
+        "" if threads == 1 else "s",
+        extra,
+    )
+
+
+def run_started(
+    run_id,
+    name,
+    config_file,
+    backend,
+    backend_description,
+    dataset,
+    layers,
+    epochs,
+    steps_per_epoch,
+    batch_size,
+    total_steps,
+    target,
+    lag_margin,
+    model=None,
+    optimizer=None,
+    seed=None,
+    schedule=None,
+    engine="pytorch",
+):
+    """The first event: the run, its data, its kernel layers (in forward order) and its plan.
+    `model`, `optimizer`, `seed` and `schedule` are left out when None."""
+    e = {
+        "type": "run_started",
+        "runId": run_id,
+        "name": name,
+        "configFile": os.path.abspath(config_file) if config_file else None,
+        "engine": engine,
+        "backend": backend,
+        "backendDescription": backend_description,
+        "dataset": dataset,
+        "model": model,
+        "optimizer": optimizer,
+        "layers": layers,
+        "epochs": epochs,
+        "stepsPerEpoch": steps_per_epoch,
+        "batchSize": batch_size,
+        "totalSteps": total_steps,
+        "target": target,
+        "lagMargin": lag_margin,
+        "seed": seed,
+        "schedule": schedule,
+    }
+    for optional in ("model", "optimizer", "seed", "schedule"):
+        if e[optional] is None:
+            del e[optional]
+    return e
+
+
+def rotation(step, epoch, distances, rotation, steps):
+    """A layer rotation record: per layer, the cosine distance to the initial kernel and the tan of
+    the angle turned since the previous record, `steps` steps ago."""
+    return {
+        "type": "rotation",
+        "step": step,
+        "epoch": epoch,
+        "distances": distances,
+        "rotation": rotation,
+        "steps": steps,
+    }
+
+
+def batch(step, epoch, loss, accuracy, learning_rate):
+    """Training metrics averaged over the steps since the previous batch event."""
+    return {
+        "type": "batch",
+        "step": step,
+        "epoch": epoch,
+        "loss": loss,
+        "accuracy": accuracy,
+        "learningRate": learning_rate,
+    }
+
+
+def epoch_end(epoch, step, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second):
+    """The end of epoch `epoch` (1-based)."""
+    return {
+        "type": "epoch_end",
+        "epoch": epoch,
+        "step": step,
+        "loss": loss,
+        "accuracy": accuracy,
+        "valLoss": val_loss,
+        "valAccuracy": val_accuracy,
+        "seconds": seconds,
+        "samplesPerSecond": samples_per_second,
+    }
+
+
+def log(level, message):
+    """A message for people: level info, warning or error."""
+    return {"type": "log", "level": level, "message": str(message)}
+
+
+def lagging_layers(names, distances, target, lag_margin):
+    """[{name, distance}] of the layers that lag: a final distance that is missing, not finite, or
+    below target - lag_margin (as lagBelowTarget in src/runlog/read.ts)."""
     out = []
     for i, name in enumerate(names):
         d = distances[i] if i < len(distances) else None
-        ok = isinstance(d, (int, float)) and math.isfinite(d) and d >= target - margin
+        ok = isinstance(d, (int, float)) and not isinstance(d, bool) and math.isfinite(d) and d >= target - lag_margin
         if not ok:
             out.append({"name": name, "distance": d})
     return out
+
+
+def run_finished(
+    status,
+    reason,
+    step,
+    epoch,
+    seconds,
+    final_distances=(),
+    layer_names=(),
+    target=None,
+    lag_margin=None,
+    test_loss=None,
+    test_accuracy=None,
+):
+    """The last event: how the run ended, the final distances of the layers `layer_names` and
+    which of them lag (lagging_layers against target and lag_margin)."""
+    final = list(final_distances)
+    return {
+        "type": "run_finished",
+        "status": status,
+        "reason": reason,
+        "step": step,
+        "epoch": epoch,
+        "finalDistances": final,
+        "testLoss": test_loss,
+        "testAccuracy": test_accuracy,
+        "lagging": lagging_layers(list(layer_names), final, target, lag_margin) if layer_names else [],
+        "seconds": seconds,
+    }
 
 
 def make_summary(run_id, started, finished):

@@ -18,7 +18,9 @@ import time
 
 import torch
 
-from .events import CONFIG_COPY, EVENTS_FILE, EventWriter, create_run_dir, lag_below_target, make_summary, write_summary
+from . import events
+from .config import schema_default
+from .events import CONFIG_COPY, EVENTS_FILE, EventWriter, create_run_dir, make_summary, write_summary
 from .optim import kernel_layers
 from .rotation import RotationTracker
 
@@ -64,7 +66,8 @@ class RotationLogger:
       name: the run's name (default: the model's class name).
       epochs, steps_per_epoch, batch_size: the plan, when known (0 = unknown).
       dataset: a dict {name, train, validation, test, inputShape, classes} or a name.
-      target, lag_margin: a layer lags when its final distance is below target - lag_margin.
+      target, lag_margin: a layer lags when its final distance is below target - lag_margin
+        (default: the configs' defaults, monitoring.target and monitoring.lagMargin).
       batch_every: a batch event every N steps (default: every, or steps_per_epoch / 50 if smaller).
       layers: module names to watch (default: every Linear and Conv layer).
       learning_rate, multipliers, layca, seed, config_file, optimizer, extra: written into run_started.
@@ -81,8 +84,8 @@ class RotationLogger:
         steps_per_epoch=0,
         batch_size=0,
         dataset=None,
-        target=1.0,
-        lag_margin=0.2,
+        target=None,
+        lag_margin=None,
         batch_every=None,
         layers=None,
         learning_rate=None,
@@ -99,8 +102,8 @@ class RotationLogger:
         self.name = name or type(self.model).__name__
         self.epochs = int(epochs or 0)
         self.steps_per_epoch = int(steps_per_epoch or 0)
-        self.target = float(target)
-        self.lag_margin = float(lag_margin)
+        self.target = float(schema_default("monitoring", "target") if target is None else target)
+        self.lag_margin = float(schema_default("monitoring", "lagMargin") if lag_margin is None else lag_margin)
         if batch_every is None:
             batch_every = min(self.every, self.steps_per_epoch // 50) if self.steps_per_epoch >= 50 else self.every
         self.batch_every = max(1, int(batch_every))
@@ -157,40 +160,32 @@ class RotationLogger:
             params = m.weight.numel() + (m.bias.numel() if getattr(m, "bias", None) is not None else 0)
             infos.append({"name": n, "kind": _kind(m), "shape": shape, "params": int(params)})
         self.layers = infos
-        started = {
-            "type": "run_started",
-            "runId": self.run_id,
-            "name": self.name,
-            "configFile": os.path.abspath(config_file) if config_file else None,
-            "engine": "pytorch",
-            "backend": device.type,
-            "backendDescription": "PyTorch %s, %s, %d thread%s"
-            % (
-                torch.__version__.split("+")[0],
-                device.type,
-                torch.get_num_threads(),
-                "" if torch.get_num_threads() == 1 else "s",
-            ),
-            "dataset": ds,
-            "layers": infos,
-            "epochs": self.epochs,
-            "stepsPerEpoch": self.steps_per_epoch,
-            "batchSize": int(batch_size or 0),
-            "totalSteps": self.epochs * self.steps_per_epoch,
-            "target": self.target,
-            "lagMargin": self.lag_margin,
-        }
-        if optimizer:
-            started["optimizer"] = optimizer
-        if seed is not None:
-            started["seed"] = seed
+        schedule = None
         if learning_rate is not None:
-            started["schedule"] = {
+            schedule = {
                 "learningRate": float(learning_rate),
                 "warmupEpochs": 0,
                 "layca": bool(layca),
                 "multipliers": list(multipliers) if multipliers is not None else [1.0] * len(infos),
             }
+        started = events.run_started(
+            self.run_id,
+            self.name,
+            config_file,
+            device.type,
+            events.backend_description(device.type),
+            ds,
+            infos,
+            self.epochs,
+            self.steps_per_epoch,
+            int(batch_size or 0),
+            self.epochs * self.steps_per_epoch,
+            self.target,
+            self.lag_margin,
+            optimizer=optimizer or None,
+            seed=seed,
+            schedule=schedule,
+        )
         if extra:
             started.update(extra)
         self._emit(started)
@@ -204,7 +199,7 @@ class RotationLogger:
 
     def log(self, message, level="info"):
         """A `log` event: a message for people."""
-        self._emit({"type": "log", "level": level, "message": str(message)})
+        self._emit(events.log(level, message))
 
     def _epoch(self):
         if self.steps_per_epoch:
@@ -216,16 +211,7 @@ class RotationLogger:
             return
         d, r = self.tracker.record()
         self._last_distances = d
-        self._emit(
-            {
-                "type": "rotation",
-                "step": self.steps,
-                "epoch": self._epoch(),
-                "distances": d,
-                "rotation": r,
-                "steps": steps_since,
-            }
-        )
+        self._emit(events.rotation(self.steps, self._epoch(), d, r, steps_since))
 
     def _flush_batch(self):
         loss_sum, acc_sum, nl, na = self._window
@@ -233,16 +219,7 @@ class RotationLogger:
             return
         loss = _number(loss_sum) / nl if nl else None
         acc = _number(acc_sum) / na if na else None
-        self._emit(
-            {
-                "type": "batch",
-                "step": self.steps,
-                "epoch": self._epoch(),
-                "loss": loss,
-                "accuracy": acc,
-                "learningRate": self._lr,
-            }
-        )
+        self._emit(events.batch(self.steps, self._epoch(), loss, acc, self._lr))
         self._window = [0.0, 0.0, 0, 0]
         self._last_batch = self.steps
 
@@ -275,17 +252,16 @@ class RotationLogger:
         now = time.time()
         seconds = now - self._epoch_started_at
         self._emit(
-            {
-                "type": "epoch_end",
-                "epoch": self.epochs_done,
-                "step": self.steps,
-                "loss": _number(loss),
-                "accuracy": _number(accuracy),
-                "valLoss": _number(val_loss),
-                "valAccuracy": _number(val_accuracy),
-                "seconds": seconds,
-                "samplesPerSecond": (samples / seconds) if samples and seconds > 0 else None,
-            }
+            events.epoch_end(
+                self.epochs_done,
+                self.steps,
+                _number(loss),
+                _number(accuracy),
+                _number(val_loss),
+                _number(val_accuracy),
+                seconds,
+                (samples / seconds) if samples and seconds > 0 else None,
+            )
         )
         self._epoch_started_at = now
         self._epoch_steps = 0
@@ -305,19 +281,19 @@ class RotationLogger:
                 "stopped": "stopped on request",
                 "failed": "failed",
             }.get(status, status)
-        final = list(self._last_distances)
-        e = {
-            "type": "run_finished",
-            "status": status,
-            "reason": reason,
-            "step": self.steps,
-            "epoch": self._epoch(),
-            "finalDistances": final,
-            "testLoss": _number(test_loss),
-            "testAccuracy": _number(test_accuracy),
-            "lagging": lag_below_target(self.layer_names, final, self.target, self.lag_margin),
-            "seconds": time.time() - self._started_at,
-        }
+        e = events.run_finished(
+            status,
+            reason,
+            self.steps,
+            self._epoch(),
+            time.time() - self._started_at,
+            final_distances=self._last_distances,
+            layer_names=self.layer_names,
+            target=self.target,
+            lag_margin=self.lag_margin,
+            test_loss=_number(test_loss),
+            test_accuracy=_number(test_accuracy),
+        )
         self.finished = e
         if self.writer is not None:
             stamped = self.writer.write(e)

@@ -2,8 +2,10 @@
 kernel layers (names, order, kinds, params, configPath), initializers and structure.
 
 Every kernel layer is an attribute of the model named as in the TS engine (`dense1`, `conv2_1`,
-`s2b1_shortcut`, `output`, ...), so `model.named_modules()` gives those names. Shapes are
-reported in the TS convention: dense [in, out], conv2d [kh, kw, in, out]. Inputs are NCHW.
+`s2b1_shortcut`, `output`, ...), so `model.named_modules()` gives those names. The names are not
+spelled here: the models take them, in forward order, from config.kernel_layer_sources (and a
+batch norm is named after its convolution, `<conv>_bn`). Shapes are reported in the TS
+convention: dense [in, out], conv2d [kh, kw, in, out]. Inputs are NCHW.
 """
 import math
 
@@ -11,7 +13,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .config import kernel_layer_sources
+from .config import kernel_layer_sources, resnet_blocks_per_stage
 
 BN_MOMENTUM = 0.01  # Keras's 0.99, in torch's convention
 BN_EPS = 1e-3
@@ -51,9 +53,13 @@ class LayerRotationModel(nn.Module):
         self.spec = spec
         self.layers = []
         self.kernel_modules = []
-        self._sources = dict(kernel_layer_sources(spec))
+        self._pending = list(kernel_layer_sources(spec))  # (name, configPath) of the layers still to make
 
-    def _kernel(self, name, module, shape):
+    def _kernel(self, module, shape):
+        """Registers the next kernel layer of the forward order under its name; returns (module, name)."""
+        if not self._pending:
+            raise ValueError("the %s model makes more kernel layers than its spec names" % self.spec["type"])
+        name, source = self._pending.pop(0)
         init_kernel_(module.weight, self.spec["kernelInitializer"], shape)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
@@ -66,27 +72,33 @@ class LayerRotationModel(nn.Module):
                 "kind": kind,
                 "shape": list(shape),
                 "params": params,
-                "configPath": self._sources.get(name, ["model"]),
+                "configPath": source,
             }
         )
         self.kernel_modules.append(module)
-        return module
+        return module, name
 
-    def dense(self, name, fan_in, units):
-        return self._kernel(name, nn.Linear(fan_in, units, bias=self.spec["useBias"]), [fan_in, units])
+    def _done(self):
+        if self._pending:
+            raise ValueError(
+                "the %s model made no kernel layers %s" % (self.spec["type"], ", ".join(n for n, _ in self._pending))
+            )
 
-    def conv(self, name, cin, cout, k, stride=1):
+    def dense(self, fan_in, units):
+        """The next kernel layer, a dense one."""
+        return self._kernel(nn.Linear(fan_in, units, bias=self.spec["useBias"]), [fan_in, units])[0]
+
+    def conv_bn(self, cin, cout, k, stride=1):
+        """The next kernel layer, a convolution, and its batch norm (None without batchNorm)."""
         pad = "same" if stride == 1 else (k - 1) // 2
-        return self._kernel(
-            name, nn.Conv2d(cin, cout, k, stride=stride, padding=pad, bias=self.spec["useBias"]), [k, k, cin, cout]
+        conv, name = self._kernel(
+            nn.Conv2d(cin, cout, k, stride=stride, padding=pad, bias=self.spec["useBias"]), [k, k, cin, cout]
         )
-
-    def bn(self, name, c):
         if not self.spec.get("batchNorm"):
-            return None
-        m = nn.BatchNorm2d(c, eps=BN_EPS, momentum=BN_MOMENTUM)
-        setattr(self, name, m)
-        return m
+            return conv, None
+        bn = nn.BatchNorm2d(cout, eps=BN_EPS, momentum=BN_MOMENTUM)
+        setattr(self, name + "_bn", bn)
+        return conv, bn
 
     def kernels(self):
         return [m.weight for m in self.kernel_modules]
@@ -100,9 +112,10 @@ class Mlp(LayerRotationModel):
         super().__init__(spec)
         inputs = math.prod(input_shape)
         widths = [inputs] + list(spec["hidden"])
-        self.hidden = [self.dense("dense%d" % (i + 1), widths[i], w) for i, w in enumerate(spec["hidden"])]
-        self.out = self.dense("output", widths[-1], classes)
+        self.hidden = [self.dense(widths[i], w) for i, w in enumerate(spec["hidden"])]
+        self.out = self.dense(widths[-1], classes)
         self.act = _ACT[spec["activation"]]
+        self._done()
 
     def forward(self, x):
         h = x.reshape(x.shape[0], -1)
@@ -130,18 +143,17 @@ class Vgg(LayerRotationModel):
         self.stages = []
         for s, filters in enumerate(spec["filters"]):
             stage = []
-            for i in range(counts[s]):
-                name = "conv%d_%d" % (s + 1, i + 1)
-                conv = self.conv(name, channels, filters, k)
-                stage.append((conv, self.bn(name + "_bn", filters)))
+            for _ in range(counts[s]):
+                stage.append(self.conv_bn(channels, filters, k))
                 channels = filters
             self.stages.append(stage)
         self.fcs = []
         width = channels
-        for i, units in enumerate(spec["dense"]):
-            self.fcs.append(self.dense("fc%d" % (i + 1), width, units))
+        for units in spec["dense"]:
+            self.fcs.append(self.dense(width, units))
             width = units
-        self.out = self.dense("output", width, classes)
+        self.out = self.dense(width, classes)
+        self._done()
 
     def forward(self, x):
         h = x
@@ -165,28 +177,22 @@ class Resnet(LayerRotationModel):
         depth = spec["depth"]
         if depth < 8 or (depth - 2) % 6:
             raise ValueError("model.depth: ResNet depth must be 6n+2, got %s" % depth)
-        n = (depth - 2) // 6
         f = spec["filters"]
-        self.stem = (self.conv("conv1", input_shape[2], f[0], 3), self.bn("conv1_bn", f[0]))
+        self.stem = self.conv_bn(input_shape[2], f[0], 3)
         channels = f[0]
         self.blocks = []
         for s, filters in enumerate(f):
-            for b in range(n):
-                name = "s%db%d" % (s + 1, b + 1)
+            for b in range(resnet_blocks_per_stage(depth)):
                 stride = 2 if s > 0 and b == 0 else 1
-                conv1 = self.conv(name + "_conv1", channels, filters, 3, stride)
-                bn1 = self.bn(name + "_bn1", filters)
-                conv2 = self.conv(name + "_conv2", filters, filters, 3)
-                bn2 = self.bn(name + "_bn2", filters)
+                conv1, bn1 = self.conv_bn(channels, filters, 3, stride)
+                conv2, bn2 = self.conv_bn(filters, filters, 3)
                 shortcut = None
                 if stride != 1 or channels != filters:
-                    shortcut = (
-                        self.conv(name + "_shortcut", channels, filters, 1, stride),
-                        self.bn(name + "_shortcut_bn", filters),
-                    )
+                    shortcut = self.conv_bn(channels, filters, 1, stride)  # 1x1 projection
                 self.blocks.append((conv1, bn1, conv2, bn2, shortcut))
                 channels = filters
-        self.out = self.dense("output", channels, classes)
+        self.out = self.dense(channels, classes)
+        self._done()
 
     def forward(self, x):
         h = _conv_bn(x, *self.stem)

@@ -14,21 +14,12 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from layer_rotation.config import section_defaults  # noqa: E402
 from layer_rotation.models import make_optimizer  # noqa: E402
 from layer_rotation.rotation import RotationTracker  # noqa: E402
 
-DEFAULTS = {
-    "layca": True,
-    "momentum": 0,
-    "nesterov": False,
-    "beta1": 0.9,
-    "beta2": 0.999,
-    "rho": 0.9,
-    "initialAccumulatorValue": 0.1,
-    "epsilon": 1e-8,
-    "weightDecay": 0,
-    "alpha": 0,
-}
+# The optimizer's defaults (the schema's), with Layca on unless a spec says otherwise.
+DEFAULTS = dict(section_defaults("optimizer"), layca=True)
 
 
 def run(inp, spec):

@@ -131,6 +131,13 @@ class Synthetic(unittest.TestCase):
         self.assertEqual(torch.bincount(ds.test.y).tolist(), [25, 25, 25, 25])
         torch.testing.assert_close(load_dataset(spec, seed=5, flatten=False).train.x, ds.train.x)
 
+    def test_features_without_a_validation_split(self):
+        spec = {"name": "synthetic", "samples": 64, "testSamples": 16, "inputShape": [5], "classes": 2}
+        ds = load_dataset(dict(spec, validationSplit=0, normalize=True), seed=0, flatten=True)
+        self.assertEqual(list(ds.train.x.shape), [64, 5])
+        self.assertEqual(list(ds.validation.x.shape), [0, 5])
+        self.assertEqual(list(ds.test.x.shape), [16, 5])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -10,6 +10,7 @@
 //   defaults.ts       the defaults, read from the schema
 //   layers.ts         kernel layer names and the config nodes defining them
 //   suggest.ts        did-you-mean
+//   json.ts, wording.ts  JSON paths and type guards; the wording shared by messages
 // No `vscode` here: the extension maps ConfigError to diagnostics, the CLI prints formatError.
 
 export { CONFIG_DEFAULTS, type ConfigDefaults, defaultConfigName, withModelDefaults } from './defaults';

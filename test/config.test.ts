@@ -12,9 +12,22 @@ import {
   loadConfigFile,
   parseConfigText,
   resnetBlocksPerStage,
+  schemaEnum,
   suggest,
 } from '../src/engine/config/validate';
-import type { Checked, ConfigError, ModelSpec, TrainingConfig } from '../src/engine/config/types';
+import type {
+  Activation,
+  BackendName,
+  Checked,
+  ConfigError,
+  DatasetSpec,
+  EngineName,
+  Initializer,
+  ModelSpec,
+  OptimizerType,
+  PytorchSpec,
+  TrainingConfig,
+} from '../src/engine/config/types';
 
 const FILE = '/runs/mnist-mlp.layerrot.json';
 
@@ -877,6 +890,38 @@ test("the schema's defaults are the validator's defaults", () => {
   assert.ok(withDefault.length >= 25, `only ${withDefault.length} defaults in the schema`);
   for (const s of withDefault)
     assert.ok(seen.has(s), `schema default ${JSON.stringify(s.default)} (${s.description}) is never checked`);
+});
+
+test("the config's union types are the schema's enums", () => {
+  // Exhaustive records: the compiler rejects a missing or extra member of the union.
+  const engine: Record<EngineName, true> = { tfjs: true, pytorch: true };
+  const device: Record<PytorchSpec['device'], true> = { auto: true, cpu: true, cuda: true };
+  const backend: Record<BackendName, true> = { auto: true, 'node-gpu': true, node: true, wasm: true, cpu: true };
+  const dataset: Record<DatasetSpec['name'], true> = { mnist: true, cifar10: true, synthetic: true };
+  const model: Record<ModelSpec['type'], true> = { mlp: true, vgg: true, resnet: true };
+  const activation: Record<Activation, true> = { relu: true, tanh: true, sigmoid: true, linear: true };
+  const initializer: Record<Initializer, true> = { he_uniform: true, he_normal: true, glorot_uniform: true };
+  const optimizer: Record<OptimizerType, true> = { sgd: true, adam: true, rmsprop: true, adagrad: true };
+  const cases: [string[], Record<string, true>][] = [
+    [['engine'], engine],
+    [['pytorch', 'device'], device],
+    [['backend'], backend],
+    [['dataset', 'name'], dataset],
+    [['model', 'type'], model],
+    [['model', 'activation'], activation],
+    [['model', 'kernelInitializer'], initializer],
+    [['optimizer', 'type'], optimizer],
+  ];
+  for (const [at, union] of cases)
+    assert.deepEqual(Object.keys(union).sort(), [...schemaEnum(at)].sort(), `the enum of ${at.join('.')}`);
+  // Each model type's and dataset's branch accepts exactly its own name.
+  for (const [at, union] of [
+    [['model', 'type'], model],
+    [['dataset', 'name'], dataset],
+  ] as const) {
+    const branches = (SCHEMA.properties?.[at[0]].allOf ?? []).map((b) => resolve(b.then).properties?.[at[1]].const);
+    assert.deepEqual(branches.sort(), Object.keys(union).sort(), `the branches of ${at.join('.')}`);
+  }
 });
 
 test('the schema closes every object and describes every property', () => {

@@ -1,6 +1,7 @@
-// The shape of a `*.layerrot.json` training config, after validation and defaults.
-// The JSON Schema in python/layer_rotation/layerrot.schema.json describes the same shape for editors;
-// src/engine/config/validate.ts checks a file against it and fills in the defaults below.
+// The shape of a `*.layerrot.json` training config, after validation and defaults. The JSON Schema
+// python/layer_rotation/layerrot.schema.json is the one source of the shape, defaults, enums and
+// ranges (test/config.test.ts checks that the unions below match its enums); validate.ts checks a
+// file against it and fills in its defaults.
 
 export type EngineName = 'tfjs' | 'pytorch';
 export type BackendName = 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
@@ -32,45 +33,39 @@ export interface DatasetCommon {
   trainSubset?: number;
   /** Use only the first N test samples. */
   testSubset?: number;
-  /** Fraction of the training samples held out for validation, in [0, 1). Default 0. */
+  /** Fraction of the training samples held out for validation, in [0, 1). */
   validationSplit: number;
-  /** The paper's normalization: subtract the training mean, divide by its std. Default true. */
+  /** The paper's normalization: subtract the training mean, divide by its std. */
   normalize: boolean;
 }
 
 export interface ModelCommon {
-  /** Default 'he_normal'. */
   kernelInitializer: Initializer;
-  /** Default true. */
   useBias: boolean;
 }
 export interface MlpSpec extends ModelCommon {
   type: 'mlp';
   /** Hidden layer widths, in forward order; [] is a linear classifier. */
   hidden: number[];
-  /** Default 'relu'. */
   activation: Activation;
 }
 export interface VggSpec extends ModelCommon {
   type: 'vgg';
   /** Filters of each stage's conv layers; its length is the number of stages. */
   filters: number[];
-  /** Conv layers per stage: one number for all stages, or one per stage. Default 2. */
+  /** Conv layers per stage: one number for all stages, or one per stage. */
   convsPerStage: number | number[];
-  /** Default 3. */
   kernelSize: number;
-  /** Default true. */
   batchNorm: boolean;
-  /** Hidden dense layers after global average pooling (before the output layer). Default []. */
+  /** Hidden dense layers after global average pooling (before the output layer). */
   dense: number[];
 }
 export interface ResnetSpec extends ModelCommon {
   type: 'resnet';
   /** 6n+2: 20, 32, 44, 56, 110. */
   depth: number;
-  /** Filters of the three stages. Default [16, 32, 64]. */
+  /** Filters of the three stages. */
   filters: number[];
-  /** Default true. */
   batchNorm: boolean;
 }
 export type ModelSpec = MlpSpec | VggSpec | ResnetSpec;
@@ -78,26 +73,26 @@ export type ModelSpec = MlpSpec | VggSpec | ResnetSpec;
 export type OptimizerType = 'sgd' | 'adam' | 'rmsprop' | 'adagrad';
 export interface OptimizerSpec {
   type: OptimizerType;
-  /** Apply Layca to kernels: every step turns each kernel by atan(lr * multiplier). Default false. */
+  /** Apply Layca to kernels: every step turns each kernel by atan(lr * multiplier). */
   layca: boolean;
   learningRate: number;
-  /** SGD. Default 0. */
+  /** SGD. */
   momentum: number;
-  /** SGD. Default false. */
+  /** SGD. */
   nesterov: boolean;
-  /** Adam. Default 0.9. */
+  /** Adam. */
   beta1: number;
-  /** Adam. Default 0.999. */
+  /** Adam. */
   beta2: number;
-  /** RMSprop's decay of the squared-gradient average (PyTorch's alpha, Keras's rho). Default 0.9. */
+  /** RMSprop's decay of the squared-gradient average (PyTorch's alpha, Keras's rho). */
   rho: number;
-  /** Adagrad. Default 0.1. */
+  /** Adagrad. */
   initialAccumulatorValue: number;
-  /** Adam, RMSprop, Adagrad. Default 1e-8. */
+  /** Adam, RMSprop, Adagrad. */
   epsilon: number;
-  /** L2 weight decay on kernels, added to the gradient as weightDecay * w. Default 0. */
+  /** L2 weight decay on kernels, added to the gradient as weightDecay * w. */
   weightDecay: number;
-  /** The paper's alpha in (-1, 1): per-layer multipliers of the learning rate. Default 0. */
+  /** The paper's alpha in (-1, 1): per-layer multipliers of the learning rate. */
   alpha: number;
   /**
    * Explicit per-layer multipliers: an array in forward order (one per kernel layer), or an
@@ -107,9 +102,9 @@ export interface OptimizerSpec {
 }
 
 export interface PytorchSpec {
-  /** Default 'auto': CUDA when torch sees a GPU. */
+  /** Where PyTorch trains; 'auto': CUDA when torch sees a GPU, else the CPU. */
   device: 'auto' | 'cpu' | 'cuda';
-  /** Data-parallel processes (torchrun --nproc_per_node). Default 1. */
+  /** Data-parallel processes (torchrun --nproc_per_node). */
   processes: number;
 }
 
@@ -118,18 +113,17 @@ export interface ScheduleSpec {
   batchSize: number;
   /** Step decay: multiply the learning rate by `factor` at each epoch in `epochs`. */
   decay?: { factor: number; epochs: number[] };
-  /** Linear warmup from 0 to the learning rate over this many epochs. Default 0. */
+  /** Linear warmup from 0 to the learning rate over this many epochs. */
   warmupEpochs: number;
 }
 
 export interface MonitoringSpec {
   /** Record layer rotation every N steps; default: recordsPerEpoch records per epoch. */
   everySteps?: number;
-  /** Default 10. */
   recordsPerEpoch: number;
-  /** The target cosine distance (the paper's optimum: 1). Default 1. */
+  /** The target cosine distance (the paper's optimum: 1). */
   target: number;
-  /** A layer lags when its final distance is below target - lagMargin. Default 0.2. */
+  /** A layer lags when its final distance is below target - lagMargin. */
   lagMargin: number;
 }
 
@@ -145,13 +139,10 @@ export interface StoppingSpec {
 export interface TrainingConfig {
   /** Default: the file name without `.layerrot.json`. */
   name: string;
-  /** Default 0. */
   seed: number;
-  /** Default 'tfjs'. */
   engine: EngineName;
   /** Options of the pytorch engine (ignored by tfjs). */
   pytorch: PytorchSpec;
-  /** Default 'auto'. */
   backend: BackendName;
   dataset: DatasetSpec;
   model: ModelSpec;

@@ -1,10 +1,19 @@
 // Models built from the config: MLPs, VGG-style CNNs and ResNet v1 (6n+2), with their kernel
-// layers named and listed in forward order. Names agree with kernelLayerNames() in
-// config/validate.ts, which the validator uses before any model exists.
+// layers listed in forward order. Their names and config paths come from the layouts of
+// config/layers.ts, the list the validator uses before any model exists.
 import * as tf from '@tensorflow/tfjs-core';
+import { type KernelLayer, mlpLayout, resnetLayout, vggLayout } from '../config/layers';
 import type { MlpSpec, ModelSpec, ResnetSpec, VggSpec } from '../config/types';
 import { Rng } from '../rng';
-import { type BatchNorm, conv2d, dense, type KernelLayerInfo, type Param, ParamRegistry } from './layers';
+import {
+  type BatchNorm,
+  conv2d,
+  dense,
+  type KernelKind,
+  type KernelLayerInfo,
+  type Param,
+  ParamRegistry,
+} from './layers';
 
 export type { KernelLayerInfo, Param } from './layers';
 
@@ -46,13 +55,17 @@ export function buildModel(spec: ModelSpec, inputShape: number[], classes: numbe
   };
 }
 
+/** Adds the kernel (and bias) of a layer of the config's layout. */
+function addKernel(reg: ParamRegistry, layer: KernelLayer, kind: KernelKind, shape: number[]) {
+  return reg.addKernel(layer.name, kind, shape, layer.source);
+}
+
 function buildMlp(spec: MlpSpec, reg: ParamRegistry, inputShape: number[], classes: number): Model['forward'] {
+  const layout = mlpLayout(spec);
   const inputs = inputShape.reduce((a, b) => a * b, 1);
   const widths = [inputs, ...spec.hidden];
-  const hidden = spec.hidden.map((w, i) =>
-    reg.addKernel(`dense${i + 1}`, 'dense', [widths[i], w], ['model', 'hidden', i]),
-  );
-  const out = reg.addKernel('output', 'dense', [widths[widths.length - 1], classes], ['model']);
+  const hidden = layout.hidden.map((layer, i) => addKernel(reg, layer, 'dense', [widths[i], widths[i + 1]]));
+  const out = addKernel(reg, layout.output, 'dense', [widths[widths.length - 1], classes]);
   return (x) => {
     let h = tf.reshape(x, [x.shape[0], inputs]) as tf.Tensor2D;
     for (const layer of hidden) h = dense(h, layer, spec.activation);
@@ -60,31 +73,28 @@ function buildMlp(spec: MlpSpec, reg: ParamRegistry, inputShape: number[], class
   };
 }
 
-function convsPerStage(spec: VggSpec): number[] {
-  const c = spec.convsPerStage;
-  return Array.isArray(c) ? c : spec.filters.map(() => c);
-}
-
 function buildVgg(spec: VggSpec, reg: ParamRegistry, inputShape: number[], classes: number): Model['forward'] {
   if (inputShape.length !== 3) throw new Error(`a VGG model needs image inputs [h, w, c], got [${inputShape}]`);
+  const layout = vggLayout(spec);
   const k = spec.kernelSize;
-  const counts = convsPerStage(spec);
   let channels = inputShape[2];
-  const stages = spec.filters.map((filters, s) =>
-    Array.from({ length: counts[s] }, (_, i) => {
-      const conv = reg.addKernel(`conv${s + 1}_${i + 1}`, 'conv2d', [k, k, channels, filters], ['model', 'filters', s]);
+  const stages = layout.stages.map((convs, s) =>
+    convs.map((layer) => {
+      const filters = spec.filters[s];
+      const conv = addKernel(reg, layer, 'conv2d', [k, k, channels, filters]);
       channels = filters;
-      const bn = spec.batchNorm ? reg.addBatchNorm(`conv${s + 1}_${i + 1}_bn`, filters) : undefined;
+      const bn = spec.batchNorm ? reg.addBatchNorm(`${layer.name}_bn`, filters) : undefined;
       return { conv, bn };
     }),
   );
   let width = channels;
-  const fcs = spec.dense.map((units, i) => {
-    const layer = reg.addKernel(`fc${i + 1}`, 'dense', [width, units], ['model', 'dense', i]);
+  const fcs = layout.dense.map((layer, i) => {
+    const units = spec.dense[i];
+    const fc = addKernel(reg, layer, 'dense', [width, units]);
     width = units;
-    return layer;
+    return fc;
   });
-  const out = reg.addKernel('output', 'dense', [width, classes], ['model']);
+  const out = addKernel(reg, layout.output, 'dense', [width, classes]);
   return (x, training) => {
     let h = x as tf.Tensor4D;
     stages.forEach((stage, s) => {
@@ -114,35 +124,32 @@ function convBnRelu(
 function buildResnet(spec: ResnetSpec, reg: ParamRegistry, inputShape: number[], classes: number): Model['forward'] {
   if (inputShape.length !== 3) throw new Error(`a ResNet needs image inputs [h, w, c], got [${inputShape}]`);
   if ((spec.depth - 2) % 6 !== 0 || spec.depth < 8) throw new Error(`ResNet depth must be 6n+2, got ${spec.depth}`);
-  const n = (spec.depth - 2) / 6;
-  const path = ['model', 'depth'];
+  const layout = resnetLayout(spec);
   const bn = (name: string, c: number) => (spec.batchNorm ? reg.addBatchNorm(name, c) : undefined);
   const stem = {
-    conv: reg.addKernel('conv1', 'conv2d', [3, 3, inputShape[2], spec.filters[0]], path),
-    bn: bn('conv1_bn', spec.filters[0]),
+    conv: addKernel(reg, layout.stem, 'conv2d', [3, 3, inputShape[2], spec.filters[0]]),
+    bn: bn(`${layout.stem.name}_bn`, spec.filters[0]),
   };
   let channels = spec.filters[0];
   const blocks: ResBlock[] = [];
-  spec.filters.forEach((filters, s) => {
-    for (let b = 0; b < n; b++) {
-      const name = `s${s + 1}b${b + 1}`;
+  layout.stages.forEach((stage, s) => {
+    const filters = spec.filters[s];
+    stage.forEach((block, b) => {
+      // The first block of stages 2 and 3 halves the resolution; its shortcut projects.
       const strides = s > 0 && b === 0 ? 2 : 1;
-      const conv1 = reg.addKernel(`${name}_conv1`, 'conv2d', [3, 3, channels, filters], path);
-      const bn1 = bn(`${name}_bn1`, filters);
-      const conv2 = reg.addKernel(`${name}_conv2`, 'conv2d', [3, 3, filters, filters], path);
-      const bn2 = bn(`${name}_bn2`, filters);
-      const shortcut =
-        strides !== 1 || channels !== filters
-          ? {
-              conv: reg.addKernel(`${name}_shortcut`, 'conv2d', [1, 1, channels, filters], path),
-              bn: bn(`${name}_shortcut_bn`, filters),
-            }
-          : undefined;
+      const conv1 = addKernel(reg, block.conv1, 'conv2d', [3, 3, channels, filters]);
+      const bn1 = bn(`${block.name}_bn1`, filters);
+      const conv2 = addKernel(reg, block.conv2, 'conv2d', [3, 3, filters, filters]);
+      const bn2 = bn(`${block.name}_bn2`, filters);
+      const shortcut = block.shortcut && {
+        conv: addKernel(reg, block.shortcut, 'conv2d', [1, 1, channels, filters]),
+        bn: bn(`${block.shortcut.name}_bn`, filters),
+      };
       blocks.push({ strides, conv1, bn1, conv2, bn2, shortcut });
       channels = filters;
-    }
+    });
   });
-  const out = reg.addKernel('output', 'dense', [channels, classes], ['model']);
+  const out = addKernel(reg, layout.output, 'dense', [channels, classes]);
   return (x, training) => {
     let h = convBnRelu(x as tf.Tensor4D, stem.conv, stem.bn, 1, training);
     for (const blk of blocks) {

@@ -1,0 +1,49 @@
+// Entry points: config text or file in, checked config (or placed errors) out. The text is parsed
+// as JSON with comments, then checked in turn for syntax, duplicate keys, the schema and the
+// semantics; a config without errors gets its defaults.
+import * as fs from 'node:fs';
+import { getNodeValue, type ParseError, parseTree } from 'jsonc-parser';
+import { resolveConfig } from './defaults';
+import { type Json, plainValue } from './json';
+import { Reporter } from './positions';
+import { checkSchema } from './schema-errors';
+import { checkSemantics } from './semantics';
+import { checkDuplicateKeys, reportSyntaxErrors } from './syntax';
+import type { Checked, ConfigError } from './types';
+
+/** Parses and checks config text (JSON with comments and trailing commas) from `file`. */
+export function parseConfigText(text: string, file: string): Checked {
+  const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  const parseErrors: ParseError[] = [];
+  const root = parseTree(source, parseErrors, { allowTrailingComma: true, disallowComments: false });
+  const report = new Reporter(file, source, root);
+  if (!root || parseErrors.length > 0) {
+    reportSyntaxErrors(report, source, parseErrors, root);
+    return report.result();
+  }
+  const value = plainValue(getNodeValue(root));
+  checkDuplicateKeys(report, root, []);
+  checkSchema(report, value);
+  checkSemantics(report, value);
+  return report.result(() => resolveConfig(value as Json, file));
+}
+
+/** Reads and checks a config file; an unreadable file is an error at 1:1 giving the OS reason. */
+export function loadConfigFile(file: string): Checked {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const message = `cannot read the config file: ${(err as Error).message}`;
+    return {
+      ok: false,
+      errors: [{ file, line: 1, column: 1, offset: 0, length: 0, path: [], message, severity: 'error' }],
+    };
+  }
+  return parseConfigText(text, file);
+}
+
+/** `file:line:col: message`, with ` (warning)` appended for warnings. */
+export function formatError(e: ConfigError): string {
+  return `${e.file}:${e.line}:${e.column}: ${e.message}${e.severity === 'warning' ? ' (warning)' : ''}`;
+}

@@ -22,14 +22,6 @@ export class Config {
     return path.isAbsolute(setting) ? setting : path.join(folder, setting);
   }
 
-  get target(): number {
-    return this.cfg.get<number>('target', 1);
-  }
-
-  get lagMargin(): number {
-    return this.cfg.get<number>('lagMargin', 0.2);
-  }
-
   get recordsPerEpoch(): number | undefined {
     return this.cfg.get<number | null>('recordsPerEpoch', null) ?? undefined;
   }

@@ -125,6 +125,7 @@ function buildResnet(spec: ResnetSpec, reg: ParamRegistry, inputShape: number[],
   if (inputShape.length !== 3) throw new Error(`a ResNet needs image inputs [h, w, c], got [${inputShape}]`);
   if ((spec.depth - 2) % 6 !== 0 || spec.depth < 8) throw new Error(`ResNet depth must be 6n+2, got ${spec.depth}`);
   const layout = resnetLayout(spec);
+  // Every batch norm is named after its convolution (`<conv>_bn`), as in the PyTorch engine.
   const bn = (name: string, c: number) => (spec.batchNorm ? reg.addBatchNorm(name, c) : undefined);
   const stem = {
     conv: addKernel(reg, layout.stem, 'conv2d', [3, 3, inputShape[2], spec.filters[0]]),
@@ -138,9 +139,9 @@ function buildResnet(spec: ResnetSpec, reg: ParamRegistry, inputShape: number[],
       // The first block of stages 2 and 3 halves the resolution; its shortcut projects.
       const strides = s > 0 && b === 0 ? 2 : 1;
       const conv1 = addKernel(reg, block.conv1, 'conv2d', [3, 3, channels, filters]);
-      const bn1 = bn(`${block.name}_bn1`, filters);
+      const bn1 = bn(`${block.conv1.name}_bn`, filters);
       const conv2 = addKernel(reg, block.conv2, 'conv2d', [3, 3, filters, filters]);
-      const bn2 = bn(`${block.name}_bn2`, filters);
+      const bn2 = bn(`${block.conv2.name}_bn`, filters);
       const shortcut = block.shortcut && {
         conv: addKernel(reg, block.shortcut, 'conv2d', [1, 1, channels, filters]),
         bn: bn(`${block.shortcut.name}_bn`, filters),

@@ -9,6 +9,7 @@ import { EVENTS_FILE } from './runlog/runfolder';
 import { bundledPythonPackageDir, defaultPythonCandidates, describePython, findPython } from './launch/python';
 import { type PytorchOptions, pytorchOptions, startRun } from './launch/supervisor';
 import { rotationCurvesSvg } from './runlog/svg';
+import { fixed, percent } from './runlog/format';
 
 const USAGE = `usage:
   layer-rotation check CONFIG
@@ -80,7 +81,7 @@ export function formatTable(rows: LayerRow[], target: number): string {
   const body = rows.map((r) => [
     r.name,
     r.kind,
-    r.params.toLocaleString('en-US'),
+    r.params === null ? 'n/a' : r.params.toLocaleString('en-US'),
     r.distance === null ? 'n/a' : r.distance.toFixed(3),
     r.lagging ? 'LAGGING' : 'ok',
   ]);
@@ -132,19 +133,17 @@ class Progress {
       const filled = Math.round(frac * width);
       const elapsed = (now - this.t0) / 1000;
       const eta = frac > 0 ? elapsed * (1 / frac - 1) : 0;
-      const sps = (e.step * this.started.batchSize) / Math.max(elapsed, 1e-3);
+      const sps = (e.step * (this.started.batchSize ?? Number.NaN)) / Math.max(elapsed, 1e-3);
       const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
       process.stderr.write(
-        `\r epoch ${Math.min(this.started.epochs, Math.floor(e.epoch) + 1)}/${this.started.epochs} ${bar} ${(100 * frac).toFixed(0).padStart(3)}% loss ${e.loss.toFixed(4)} acc ${(100 * e.accuracy).toFixed(1)}% ${Math.round(sps)} samples/s ETA ${formatSeconds(eta)}  `,
+        `\r epoch ${Math.min(this.started.epochs, Math.floor(e.epoch) + 1)}/${this.started.epochs} ${bar} ${(100 * frac).toFixed(0).padStart(3)}% loss ${fixed(e.loss, 4)} acc ${percent(e.accuracy, 1)} ${fixed(sps, 0)} samples/s ETA ${formatSeconds(eta)}  `,
       );
     } else if (e.type === 'epoch_end' && this.started) {
       if (this.tty) process.stderr.write('\r\x1b[K');
       const val =
-        e.valAccuracy === null
-          ? ''
-          : `, val loss ${e.valLoss?.toFixed(4)}, val acc ${(100 * e.valAccuracy).toFixed(2)}%`;
+        e.valAccuracy === null ? '' : `, val loss ${fixed(e.valLoss, 4)}, val acc ${percent(e.valAccuracy, 2)}`;
       err(
-        ` epoch ${e.epoch}/${this.started.epochs}: loss ${e.loss.toFixed(4)}, acc ${(100 * e.accuracy).toFixed(2)}%${val}, ${e.seconds.toFixed(1)} s, ${Math.round(e.samplesPerSecond)} samples/s`,
+        ` epoch ${e.epoch}/${this.started.epochs}: loss ${fixed(e.loss, 4)}, acc ${percent(e.accuracy, 2)}${val}, ${fixed(e.seconds, 1)} s, ${fixed(e.samplesPerSecond, 0)} samples/s`,
       );
     } else if (e.type === 'log') {
       if (this.tty) process.stderr.write('\r\x1b[K');

@@ -44,6 +44,9 @@ export interface TrainOptions {
   shouldStop?: () => boolean | string;
 }
 
+/** An epoch_end as the loop makes it: its training loss and accuracy are known. */
+type EpochTotals = Omit<EpochEnd, 'v' | 'time'> & { loss: number; accuracy: number };
+
 /** Ends a run early from inside the loop, with the status and reason to report. */
 class EndRun extends Error {
   constructor(
@@ -237,7 +240,7 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
       }
       const seconds = (Date.now() - epochStart) / 1000;
       const val = dataset.validation.n > 0 ? evaluate(model, dataset, dataset.validation) : null;
-      const end: Omit<EpochEnd, 'v' | 'time'> = {
+      const end: EpochTotals = {
         type: 'epoch_end',
         epoch: epoch + 1,
         step,
@@ -273,12 +276,7 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
 }
 
 /** Throws EndRun when one of the paper's stopping criteria is met at an epoch end. */
-function checkStopping(
-  config: TrainingConfig,
-  losses: number[],
-  end: Omit<EpochEnd, 'v' | 'time'>,
-  classes: number,
-): void {
+function checkStopping(config: TrainingConfig, losses: number[], end: EpochTotals, classes: number): void {
   const s = config.stopping;
   if (s.lossBelow !== undefined && end.loss < s.lossBelow) {
     throw new EndRun(

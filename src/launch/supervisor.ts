@@ -184,7 +184,7 @@ export function startRun(opts: StartOptions): RunHandle {
           testLoss: null,
           testAccuracy: null,
           lagging,
-          seconds: started ? (Date.now() - started.time) / 1000 : 0,
+          seconds: started?.time ? (Date.now() - started.time) / 1000 : 0,
         }) as RunFinished;
         const writer = new EventLogWriter(path.join(runDir, EVENTS_FILE));
         writer.write(e);

@@ -14,13 +14,13 @@ export interface RunSummary {
   reason: string;
   backend: string | null;
   configFile: string | null;
-  epoch: number;
-  step: number;
-  seconds: number;
+  epoch: number | null;
+  step: number | null;
+  seconds: number | null;
   testLoss: number | null;
   testAccuracy: number | null;
   target: number | null;
-  layers: { name: string; kind: string; params: number; finalDistance: number | null; lagging: boolean }[];
+  layers: { name: string; kind: string; params: number | null; finalDistance: number | null; lagging: boolean }[];
   lagging: string[];
 }
 

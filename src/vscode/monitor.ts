@@ -109,7 +109,7 @@ function eventsOf(log: RunLog): RunEvent[] {
     ...log.epochs,
     ...(log.finished ? [log.finished] : []),
   ];
-  return all.sort((a, b) => a.time - b.time);
+  return all.sort((a, b) => (a.time ?? 0) - (b.time ?? 0));
 }
 
 export class Monitor implements vscode.WebviewViewProvider, vscode.Disposable {

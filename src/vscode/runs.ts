@@ -10,8 +10,9 @@ import { addEvent, emptyRunLog, readRunLog, type RunLog } from '../runlog/read';
 import type { RunEvent, RunFinished } from '../runlog/events';
 import type { TailChunk } from '../runlog/tail';
 import { EVENTS_FILE } from '../runlog/runfolder';
+import { fixed, percent } from '../runlog/format';
 import { type PytorchOptions, type RunHandle, startRun } from '../launch/supervisor';
-import type { RunListItem } from '../../webview/protocol';
+import type { RunListItem, RunListStatus } from '../../webview/protocol';
 
 export interface Run {
   runId: string;
@@ -144,7 +145,7 @@ export class RunManager implements vscode.Disposable {
     this.fireChanged();
   }
 
-  status(run: Run): RunListItem['status'] {
+  status(run: Run): RunListStatus {
     if (run.log.finished) return run.log.finished.status;
     return isRunning(run) ? 'running' : 'unfinished';
   }
@@ -211,9 +212,9 @@ export class RunManager implements vscode.Disposable {
       case 'epoch_end':
         this.fireChanged(); // the runs tree and the CodeLens show the epoch
         this.output.appendLine(
-          `[${run.runId}] epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, accuracy ${(100 * e.accuracy).toFixed(2)}%` +
-            (e.valAccuracy === null ? '' : `, validation accuracy ${(100 * e.valAccuracy).toFixed(2)}%`) +
-            `, ${Math.round(e.samplesPerSecond)} samples/s`,
+          `[${run.runId}] epoch ${e.epoch}: loss ${fixed(e.loss, 4)}, accuracy ${percent(e.accuracy, 2)}` +
+            (e.valAccuracy === null ? '' : `, validation accuracy ${percent(e.valAccuracy, 2)}`) +
+            `, ${fixed(e.samplesPerSecond, 0)} samples/s`,
         );
         break;
       case 'log':
@@ -245,7 +246,7 @@ export class RunManager implements vscode.Disposable {
     if (!fs.existsSync(file)) return undefined;
     const log = readRunLog(file);
     const runDir = path.dirname(file);
-    const runId = log.started?.runId ?? path.basename(runDir);
+    const runId = this.uniqueId(log.started?.runId || path.basename(runDir), file);
     const existing = this.runs.get(runId);
     if (existing?.handle) return existing; // live: its log in memory is current
     for (const s of log.skipped) this.output.appendLine(`${file}:${s.line}: skipped: ${s.reason}`);
@@ -289,7 +290,7 @@ export class RunManager implements vscode.Disposable {
         this.output.appendLine(`${file}: more lines skipped; the Problems panel lists them`);
     }
     if (isNew) {
-      run.runId = this.uniqueId(run.log.started?.runId ?? path.basename(run.runDir), file);
+      run.runId = this.uniqueId(run.log.started?.runId || path.basename(run.runDir), file);
       this.runs.set(run.runId, run);
     }
     run.outside = isOutside(run.log);

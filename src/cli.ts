@@ -3,17 +3,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeSkipped, layerTable, type LayerRow, readRunLog, type RunLog } from './runlog/read';
 import { formatError, loadConfigFile } from './engine/config/validate';
-import type { BackendName } from './engine/config/types';
+import { BACKEND_NAMES, isBackendName } from './engine/backend/names';
 import type { RunEvent } from './runlog/events';
 import { EVENTS_FILE } from './runlog/runfolder';
 import { bundledPythonPackageDir, defaultPythonCandidates, describePython, findPython } from './launch/python';
-import { type PytorchOptions, pytorchOptions, startRun } from './launch/supervisor';
+import { pytorchRequest } from './launch/pytorch';
+import type { CommonRequest, RunRequest } from './launch/request';
+import { startRun } from './launch/supervisor';
 import { rotationCurvesSvg } from './runlog/svg';
 import { fixed, percent } from './runlog/format';
 
 const USAGE = `usage:
   layer-rotation check CONFIG
-  layer-rotation train CONFIG [--out RUNS_DIR] [--epochs N] [--max-steps N] [--backend auto|node-gpu|node|wasm|cpu]
+  layer-rotation train CONFIG [--out RUNS_DIR] [--epochs N] [--max-steps N] [--backend ${BACKEND_NAMES.join('|')}]
                               [--engine tfjs|pytorch] [--python PYTHON] [--processes N]
   layer-rotation report RUN_DIR [--svg FILE]
 
@@ -23,8 +25,6 @@ const USAGE = `usage:
           --engine overrides the config's engine; the pytorch engine runs in PYTHON (default: $LAYER_ROTATION_PYTHON,
           python3, python), with N data-parallel processes (torchrun) when --processes > 1
   report  prints a saved run's layer table and writes its layer rotation curves as SVG (default RUN_DIR/curves.svg)`;
-
-const BACKENDS: BackendName[] = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
 
 class UsageError extends Error {}
 
@@ -182,9 +182,9 @@ async function trainCommand(argv: string[]): Promise<number> {
   ]);
   if (positional.length !== 1) throw new UsageError('train takes one CONFIG');
   const configFile = path.resolve(positional[0]);
-  const backend = flags.get('backend') as BackendName | undefined;
-  if (backend && !BACKENDS.includes(backend))
-    throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got '${backend}'`);
+  const backend = flags.get('backend');
+  if (backend !== undefined && !isBackendName(backend))
+    throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got '${backend}'`);
   const epochs = positiveInt(flags, 'epochs');
   const maxSteps = positiveInt(flags, 'max-steps');
   const engine = flags.get('engine');
@@ -194,7 +194,14 @@ async function trainCommand(argv: string[]): Promise<number> {
   const checked = loadConfigFile(configFile);
   for (const e of checked.errors) err(formatError(e));
   if (!checked.ok) return 2;
-  let pytorch: PytorchOptions | undefined;
+  const common: CommonRequest = {
+    configFile,
+    runsDir: path.resolve(flags.get('out') ?? path.join(path.dirname(configFile), 'runs')),
+    name: checked.config.name,
+    epochs,
+    maxSteps,
+  };
+  let request: RunRequest;
   if ((engine ?? checked.config.engine) === 'pytorch') {
     const given = flags.get('python') ?? process.env.LAYER_ROTATION_PYTHON;
     const found = await findPython(given ? [given] : defaultPythonCandidates());
@@ -203,21 +210,14 @@ async function trainCommand(argv: string[]): Promise<number> {
       return 1;
     }
     err(`pytorch engine: ${describePython(found.info)}`);
-    pytorch = pytorchOptions(checked.config, found.info.executable, bundledPythonPackageDir(), processes);
+    request = pytorchRequest(common, checked.config, found.info.executable, bundledPythonPackageDir(), processes);
+  } else {
+    request = { ...common, engine: 'tfjs', runnerScript: runnerScript(), backend, wasmPath: bundledWasmPath() };
   }
 
-  const runsDir = path.resolve(flags.get('out') ?? path.join(path.dirname(configFile), 'runs'));
   const progress = new Progress();
   const handle = startRun({
-    configFile,
-    runsDir,
-    name: checked.config.name,
-    runnerScript: runnerScript(),
-    epochs,
-    maxSteps,
-    backend,
-    wasmPath: bundledWasmPath(),
-    pytorch,
+    ...request,
     onEvent: (e) => progress.onEvent(e),
     onOutput: (text) => process.stderr.write(text),
   });

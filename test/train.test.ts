@@ -29,6 +29,7 @@ function startLongRun(name: string, atFifthRecord: (h: RunHandle) => void): RunH
   const file = writeConfig(dir, name, syntheticConfig({ schedule: { epochs: 500, batchSize: 32 } }));
   let rotations = 0;
   const handle: RunHandle = startRun({
+    engine: 'tfjs',
     configFile: file,
     runsDir: path.join(dir, 'runs'),
     name,
@@ -251,6 +252,7 @@ describe('out of memory', () => {
        const hog = []; for (;;) hog.push(new Array(1e5).fill(1.5));`,
     );
     const handle = startRun({
+      engine: 'tfjs',
       configFile: file,
       runsDir: path.join(dir, 'runs'),
       name: 'oom',

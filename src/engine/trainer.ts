@@ -23,19 +23,14 @@ import { layerMultipliers, paramGroups } from './optim/schedule';
 import { learningRateAt } from '../runlog/schedule';
 import { Rng } from './rng';
 import { RotationMonitor } from './rotation';
+import type { RunOverrides } from '../launch/request';
+import type { RunnerArgs } from '../launch/runner';
 
-export interface TrainOptions {
+/** The training loop's options: the runner's arguments (launch/request.ts) and what it adds. */
+export interface TrainOptions extends Pick<RunnerArgs, 'runId' | 'backend' | 'wasmPath' | keyof RunOverrides> {
   config: TrainingConfig;
   /** Absolute path of the config file (relative dataset paths resolve against its folder). */
   configFile?: string;
-  runId: string;
-  /** Overrides from the command line. */
-  epochs?: number;
-  maxSteps?: number;
-  backend?: TrainingConfig['backend'];
-  recordsPerEpoch?: number;
-  /** Folder of the wasm backend's .wasm files, when bundled. */
-  wasmPath?: string;
   /** Receives every event, in order. */
   emit: (e: NewEvent) => void;
   /** Warnings to report (e.g. the config's), as log events right after run_started. */

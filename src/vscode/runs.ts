@@ -11,7 +11,8 @@ import type { RunEvent, RunFinished } from '../runlog/events';
 import type { TailChunk } from '../runlog/tail';
 import { EVENTS_FILE } from '../runlog/runfolder';
 import { fixed, percent } from '../runlog/format';
-import { type PytorchOptions, type RunHandle, startRun } from '../launch/supervisor';
+import type { RunRequest } from '../launch/request';
+import { type RunHandle, startRun } from '../launch/supervisor';
 import type { RunListItem, RunListStatus } from '../../webview/protocol';
 
 export interface Run {
@@ -40,18 +41,6 @@ export const MAX_RECORDS = 20000;
 const MAX_SKIPPED_MESSAGES = 20;
 /** A followed run whose log has not grown for this long is shown as unfinished, not running. */
 export const QUIET_MS = 10 * 60 * 1000;
-
-export interface StartRequest {
-  configFile: string;
-  name: string;
-  runsDir: string;
-  runnerScript: string;
-  wasmPath: string;
-  backend?: 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
-  recordsPerEpoch?: number;
-  /** Train with the pytorch engine. */
-  pytorch?: PytorchOptions;
-}
 
 /** A run without run_finished that goes on: this window's runner, or a followed log that grew lately. */
 export function isRunning(run: Run): boolean {
@@ -173,17 +162,10 @@ export class RunManager implements vscode.Disposable {
   }
 
   /** Starts a runner child process for a config. */
-  start(req: StartRequest): Run {
+  start(req: RunRequest): Run {
     const run: Run = { runId: '', runDir: '', log: emptyRunLog(), live: true, outside: false };
     const handle = startRun({
-      configFile: req.configFile,
-      runsDir: req.runsDir,
-      name: req.name,
-      runnerScript: req.runnerScript,
-      wasmPath: req.wasmPath,
-      backend: req.backend,
-      recordsPerEpoch: req.recordsPerEpoch,
-      pytorch: req.pytorch,
+      ...req,
       onEvent: (e) => this.onEvent(run, e),
       onOutput: (text) => this.output.append(text),
     });
@@ -193,7 +175,7 @@ export class RunManager implements vscode.Disposable {
     run.log.file = path.join(handle.runDir, EVENTS_FILE);
     this.runs.set(run.runId, run);
     this.output.appendLine(
-      `[${run.runId}] started ${req.configFile} (${req.pytorch ? `pytorch engine, ${req.pytorch.processes > 1 ? `torchrun with ${req.pytorch.processes} processes, ` : ''}` : ''}pid ${handle.pid}), logging to ${run.log.file}`,
+      `[${run.runId}] started ${req.configFile} (${req.engine === 'pytorch' ? `pytorch engine, ${req.processes > 1 ? `torchrun with ${req.processes} processes, ` : ''}` : ''}pid ${handle.pid}), logging to ${run.log.file}`,
     );
     this.select(run.runId);
     return run;

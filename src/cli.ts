@@ -1,18 +1,22 @@
 // `layer-rotation`: the command-line tool. check CONFIG | train CONFIG | report RUN_DIR.
+import { DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './runlog/defaults';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeSkipped, layerTable, type LayerRow, readRunLog, type RunLog } from './runlog/read';
 import { formatError, loadConfigFile } from './engine/config/validate';
-import type { BackendName } from './engine/config/types';
+import { BACKEND_NAMES, isBackendName } from './engine/backend/names';
 import type { RunEvent } from './runlog/events';
 import { EVENTS_FILE } from './runlog/runfolder';
 import { bundledPythonPackageDir, defaultPythonCandidates, describePython, findPython } from './launch/python';
-import { type PytorchOptions, pytorchOptions, startRun } from './launch/supervisor';
+import { pytorchRequest } from './launch/pytorch';
+import type { CommonRequest, RunRequest } from './launch/request';
+import { startRun } from './launch/supervisor';
 import { rotationCurvesSvg } from './runlog/svg';
+import { fixed, percent } from './runlog/format';
 
 const USAGE = `usage:
   layer-rotation check CONFIG
-  layer-rotation train CONFIG [--out RUNS_DIR] [--epochs N] [--max-steps N] [--backend auto|node-gpu|node|wasm|cpu]
+  layer-rotation train CONFIG [--out RUNS_DIR] [--epochs N] [--max-steps N] [--backend ${BACKEND_NAMES.join('|')}]
                               [--engine tfjs|pytorch] [--python PYTHON] [--processes N]
   layer-rotation report RUN_DIR [--svg FILE]
 
@@ -22,8 +26,6 @@ const USAGE = `usage:
           --engine overrides the config's engine; the pytorch engine runs in PYTHON (default: $LAYER_ROTATION_PYTHON,
           python3, python), with N data-parallel processes (torchrun) when --processes > 1
   report  prints a saved run's layer table and writes its layer rotation curves as SVG (default RUN_DIR/curves.svg)`;
-
-const BACKENDS: BackendName[] = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
 
 class UsageError extends Error {}
 
@@ -80,7 +82,7 @@ export function formatTable(rows: LayerRow[], target: number): string {
   const body = rows.map((r) => [
     r.name,
     r.kind,
-    r.params.toLocaleString('en-US'),
+    r.params === null ? 'n/a' : r.params.toLocaleString('en-US'),
     r.distance === null ? 'n/a' : r.distance.toFixed(3),
     r.lagging ? 'LAGGING' : 'ok',
   ]);
@@ -95,14 +97,16 @@ export function formatTable(rows: LayerRow[], target: number): string {
 
 function printOutcome(log: RunLog): void {
   const rows = layerTable(log);
-  out(formatTable(rows, log.started?.target ?? 1));
+  const target = log.started?.target ?? DEFAULT_TARGET;
+  const threshold = target - (log.started?.lagMargin ?? DEFAULT_LAG_MARGIN);
+  out(formatTable(rows, target));
   const f = log.finished;
   const lagging = rows.filter((r) => r.lagging).length;
   out('');
   if (f?.testAccuracy !== null && f?.testAccuracy !== undefined)
     out(`test accuracy: ${(100 * f.testAccuracy).toFixed(2)}%  (test loss ${f.testLoss?.toFixed(4)})`);
   out(
-    `${lagging} of ${rows.length} layers ${f ? 'lag' : 'are on course to end'} below ${(log.started?.target ?? 1) - (log.started?.lagMargin ?? 0.2)} (target ${log.started?.target ?? 1})`,
+    `${lagging} of ${rows.length} layers ${f ? 'lag' : 'are on course to end'} below ${threshold} (target ${target})`,
   );
   if (f) out(`run ${f.status}: ${f.reason}`);
   else out('run unfinished: the log has no run_finished event (still running, or the runner was killed)');
@@ -132,19 +136,17 @@ class Progress {
       const filled = Math.round(frac * width);
       const elapsed = (now - this.t0) / 1000;
       const eta = frac > 0 ? elapsed * (1 / frac - 1) : 0;
-      const sps = (e.step * this.started.batchSize) / Math.max(elapsed, 1e-3);
+      const sps = (e.step * (this.started.batchSize ?? Number.NaN)) / Math.max(elapsed, 1e-3);
       const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
       process.stderr.write(
-        `\r epoch ${Math.min(this.started.epochs, Math.floor(e.epoch) + 1)}/${this.started.epochs} ${bar} ${(100 * frac).toFixed(0).padStart(3)}% loss ${e.loss.toFixed(4)} acc ${(100 * e.accuracy).toFixed(1)}% ${Math.round(sps)} samples/s ETA ${formatSeconds(eta)}  `,
+        `\r epoch ${Math.min(this.started.epochs, Math.floor(e.epoch) + 1)}/${this.started.epochs} ${bar} ${(100 * frac).toFixed(0).padStart(3)}% loss ${fixed(e.loss, 4)} acc ${percent(e.accuracy, 1)} ${fixed(sps, 0)} samples/s ETA ${formatSeconds(eta)}  `,
       );
     } else if (e.type === 'epoch_end' && this.started) {
       if (this.tty) process.stderr.write('\r\x1b[K');
       const val =
-        e.valAccuracy === null
-          ? ''
-          : `, val loss ${e.valLoss?.toFixed(4)}, val acc ${(100 * e.valAccuracy).toFixed(2)}%`;
+        e.valAccuracy === null ? '' : `, val loss ${fixed(e.valLoss, 4)}, val acc ${percent(e.valAccuracy, 2)}`;
       err(
-        ` epoch ${e.epoch}/${this.started.epochs}: loss ${e.loss.toFixed(4)}, acc ${(100 * e.accuracy).toFixed(2)}%${val}, ${e.seconds.toFixed(1)} s, ${Math.round(e.samplesPerSecond)} samples/s`,
+        ` epoch ${e.epoch}/${this.started.epochs}: loss ${fixed(e.loss, 4)}, acc ${percent(e.accuracy, 2)}${val}, ${fixed(e.seconds, 1)} s, ${fixed(e.samplesPerSecond, 0)} samples/s`,
       );
     } else if (e.type === 'log') {
       if (this.tty) process.stderr.write('\r\x1b[K');
@@ -183,9 +185,9 @@ async function trainCommand(argv: string[]): Promise<number> {
   ]);
   if (positional.length !== 1) throw new UsageError('train takes one CONFIG');
   const configFile = path.resolve(positional[0]);
-  const backend = flags.get('backend') as BackendName | undefined;
-  if (backend && !BACKENDS.includes(backend))
-    throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got '${backend}'`);
+  const backend = flags.get('backend');
+  if (backend !== undefined && !isBackendName(backend))
+    throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got '${backend}'`);
   const epochs = positiveInt(flags, 'epochs');
   const maxSteps = positiveInt(flags, 'max-steps');
   const engine = flags.get('engine');
@@ -195,7 +197,14 @@ async function trainCommand(argv: string[]): Promise<number> {
   const checked = loadConfigFile(configFile);
   for (const e of checked.errors) err(formatError(e));
   if (!checked.ok) return 2;
-  let pytorch: PytorchOptions | undefined;
+  const common: CommonRequest = {
+    configFile,
+    runsDir: path.resolve(flags.get('out') ?? path.join(path.dirname(configFile), 'runs')),
+    name: checked.config.name,
+    epochs,
+    maxSteps,
+  };
+  let request: RunRequest;
   if ((engine ?? checked.config.engine) === 'pytorch') {
     const given = flags.get('python') ?? process.env.LAYER_ROTATION_PYTHON;
     const found = await findPython(given ? [given] : defaultPythonCandidates());
@@ -204,21 +213,14 @@ async function trainCommand(argv: string[]): Promise<number> {
       return 1;
     }
     err(`pytorch engine: ${describePython(found.info)}`);
-    pytorch = pytorchOptions(checked.config, found.info.executable, bundledPythonPackageDir(), processes);
+    request = pytorchRequest(common, checked.config, found.info.executable, bundledPythonPackageDir(), processes);
+  } else {
+    request = { ...common, engine: 'tfjs', runnerScript: runnerScript(), backend, wasmPath: bundledWasmPath() };
   }
 
-  const runsDir = path.resolve(flags.get('out') ?? path.join(path.dirname(configFile), 'runs'));
   const progress = new Progress();
   const handle = startRun({
-    configFile,
-    runsDir,
-    name: checked.config.name,
-    runnerScript: runnerScript(),
-    epochs,
-    maxSteps,
-    backend,
-    wasmPath: bundledWasmPath(),
-    pytorch,
+    ...request,
     onEvent: (e) => progress.onEvent(e),
     onOutput: (text) => process.stderr.write(text),
   });

@@ -4,8 +4,8 @@ import * as vscode from 'vscode';
 import { registerCommands } from './vscode/commands';
 import { Ctx } from './vscode/ctx';
 import { Diagnostics } from './vscode/diagnostics';
+import { VIEWS } from './vscode/ids';
 import { LogDiagnostics } from './vscode/logDiagnostics';
-import { MONITOR_VIEW } from './vscode/monitor';
 import { LaggingLayerFixes } from './vscode/quickfix';
 import { ConfigLenses, laggingCount, RunsTree, TrainingStatus } from './vscode/views';
 
@@ -21,10 +21,10 @@ export function activate(context: vscode.ExtensionContext): void {
   // `c` is not among the subscriptions: deactivate() disposes it, once the runners have stopped.
   context.subscriptions.push(
     ...registerCommands(c),
-    vscode.window.registerWebviewViewProvider(MONITOR_VIEW, c.monitor, {
+    vscode.window.registerWebviewViewProvider(VIEWS.monitor, c.monitor, {
       webviewOptions: { retainContextWhenHidden: true },
     }),
-    vscode.window.createTreeView('layerRotation.runs', { treeDataProvider: new RunsTree(c.runs) }),
+    vscode.window.createTreeView(VIEWS.runs, { treeDataProvider: new RunsTree(c.runs) }),
     new Diagnostics(c.runs),
     vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new LaggingLayerFixes(), {
       providedCodeActionKinds: LaggingLayerFixes.kinds,

@@ -1,7 +1,10 @@
-// Messages from the monitor webview are validated before they reach the extension's commands.
+// The host <-> webview protocol: messages from the monitor webview are validated before they reach
+// the extension's commands, and the webview validates the host's before it acts on them.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { isWebviewMessage } from '../webview/protocol';
+import { normalizeEvent } from '../src/runlog/normalize';
+import { makeRunId } from '../src/runlog/runfolder';
+import { type HostMessage, isHostMessage, isWebviewMessage, RUN_ID, RUN_LIST_STATUSES } from '../webview/protocol';
 
 it("accepts exactly the protocol's messages", () => {
   assert.ok(isWebviewMessage({ type: 'ready' }));
@@ -29,3 +32,58 @@ it('rejects anything else: unknown types, extra keys, bad run ids, non-objects',
     assert.equal(isWebviewMessage(m), false, JSON.stringify(m));
   }
 });
+
+it('the host sends only messages the webview accepts', () => {
+  const started = normalized({ v: 1, time: 1, type: 'run_started', runId: 'r', layers: [{ name: 'a' }] });
+  const rotation = normalized({ v: 1, time: 2, type: 'rotation', step: 0, epoch: 0, distances: [Number.NaN] });
+  const messages: HostMessage[] = [
+    { type: 'runs', runs: [], selected: null },
+    {
+      type: 'runs',
+      runs: RUN_LIST_STATUSES.map((status, i) => ({ runId: `r${i}`, name: 'x', status, live: i % 2 === 0 })),
+      selected: 'r0',
+    },
+    { type: 'runs', runs: [{ runId: 'r', name: 'x', status: 'failed', live: false, outside: true }], selected: 'r' },
+    { type: 'load', runId: 'r', events: [started, rotation] },
+    { type: 'append', runId: 'r', events: [] },
+    { type: 'select', runId: 'r' },
+  ];
+  for (const m of messages) assert.ok(isHostMessage(m), JSON.stringify(m));
+});
+
+it('the webview rejects malformed host messages whole', () => {
+  const item = { runId: 'r', name: 'x', status: 'running', live: true };
+  for (const m of [
+    null,
+    [],
+    { type: 'runs' },
+    { type: 'runs', runs: 'x', selected: null },
+    { type: 'runs', runs: [{ ...item, status: 'exploded' }], selected: null },
+    { type: 'runs', runs: [{ ...item, runId: 'a b' }], selected: null },
+    { type: 'runs', runs: [{ ...item, live: 'yes' }], selected: null },
+    { type: 'runs', runs: [item], selected: '../x' },
+    { type: 'runs', runs: [item] },
+    { type: 'load' },
+    { type: 'load', runId: 'r', events: 'x' },
+    { type: 'append', runId: 7, events: [] },
+    // Raw log lines that the host did not normalize: not events the webview can index.
+    { type: 'append', runId: 'r', events: [{ v: 1, type: 'rotation', step: 1, epoch: 0.1 }] },
+    { type: 'append', runId: 'r', events: [{ v: 1, type: 'run_started' }] },
+    { type: 'append', runId: 'r', events: [null] },
+    { type: 'select', runId: 'r', extra: true },
+    { type: 'stop', runId: 'r' },
+    { type: 'nope' },
+  ])
+    assert.equal(isHostMessage(m), false, JSON.stringify(m));
+});
+
+it('run ids: what the host makes of a config name passes the shared pattern', () => {
+  assert.ok(RUN_ID.test(makeRunId('My config: ünïcode & spaces')));
+  assert.equal(RUN_ID.test('a/b'), false);
+});
+
+function normalized(value: unknown) {
+  const r = normalizeEvent(value);
+  assert.ok(r.ok);
+  return r.event;
+}

@@ -8,13 +8,15 @@ import * as path from 'node:path';
 import test from 'node:test';
 import { loadConfigFile } from '../src/engine/config/validate';
 import type { RunEvent } from '../src/runlog/events';
-import { type PytorchOptions, type RunHandle, startRun, STOP_FILE } from '../src/launch/supervisor';
+import { STOP_FILE } from '../src/launch/pytorch';
+import type { PytorchRequest } from '../src/launch/request';
+import { type RunHandle, startRun } from '../src/launch/supervisor';
 import { PYTHON_DIR, pythonInterpreter, pytorchTestOptions, requireTorch } from './helpers/python';
 import { onlyRun, runCli, strictEvents, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
 
 function start(
   configOverrides: Record<string, any>,
-  py: Partial<PytorchOptions> = {},
+  py: Partial<PytorchRequest> = {},
   extra: { maxSteps?: number } = {},
 ) {
   const dir = tempDir('torch-supervisor');
@@ -31,16 +33,14 @@ function start(
     configFile,
     runsDir: path.join(dir, 'runs'),
     name: checked.config.name,
-    runnerScript: 'unused',
     maxSteps: extra.maxSteps,
-    pytorch: {
-      python: pythonInterpreter(),
-      packageDir: PYTHON_DIR,
-      processes: 1,
-      device: 'cpu',
-      config: checked.config,
-      ...py,
-    },
+    engine: 'pytorch',
+    python: pythonInterpreter(),
+    packageDir: PYTHON_DIR,
+    processes: 1,
+    device: 'cpu',
+    config: checked.config,
+    ...py,
     onEvent: (e) => events.push({ e, at: Date.now() }),
     onOutput: (text) => (output += text),
   });

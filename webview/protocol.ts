@@ -1,14 +1,27 @@
-// The one message protocol between the extension host and the monitor webview. The host sends
-// run-log events (docs/run-log-format.md) as they come; the webview keeps its own state and
-// draws. Messages from the webview are validated by the host (isWebviewMessage).
-import type { RunEvent } from '../src/runlog/events';
+// The one message protocol between the extension host and the monitor webview, both ways. The
+// host sends run-log events (docs/run-log-format.md), normalized once as it read them, as they
+// come; the webview keeps its own state and draws. Each side validates what it receives:
+// isWebviewMessage on the host, isHostMessage in the webview.
+import type { RunEvent, RunStatus } from '../src/runlog/events';
+import { RUN_STATUSES } from '../src/runlog/events';
+import { isRunEvent } from '../src/runlog/normalize';
+
+// The event types, as the host sends them: normalized (src/runlog/normalize.ts).
+export type * from '../src/runlog/events';
+export { RUN_STATUSES };
+
+/** A run id: a run folder's name, as the host and the webview accept it. */
+export const RUN_ID = /^[A-Za-z0-9._-]{1,200}$/;
+
+/** What a run's list entry says: running, how it ended, or unfinished (a log without run_finished, no process). */
+export const RUN_LIST_STATUSES = ['running', ...RUN_STATUSES, 'unfinished'] as const;
+export type RunListStatus = 'running' | RunStatus | 'unfinished';
 
 /** What the monitor lists about a run (the runs it can show). */
 export interface RunListItem {
   runId: string;
   name: string;
-  /** running, completed, stopped, failed, or unfinished (a log without run_finished, no process). */
-  status: 'running' | 'completed' | 'stopped' | 'failed' | 'unfinished';
+  status: RunListStatus;
   /** Started by this window (false: a run found on disk, or an outside run). */
   live: boolean;
   /** Written by another program (a script with the layer_rotation logger, a job elsewhere), not by this extension's runner. */
@@ -35,19 +48,61 @@ export type WebviewMessage =
   /** The user wants the run's config (or log) in an editor. */
   | { type: 'openConfig'; runId: string };
 
-const RUN_ID = /^[A-Za-z0-9._-]{1,200}$/;
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isRunId = (v: unknown): v is string => typeof v === 'string' && RUN_ID.test(v);
+const hasKeys = (m: Obj, keys: string[]) => Object.keys(m).every((k) => keys.includes(k));
 
 /** Validates a message from the webview: nothing else reaches the extension's commands. */
 export function isWebviewMessage(m: unknown): m is WebviewMessage {
-  if (typeof m !== 'object' || m === null) return false;
-  const msg = m as Record<string, unknown>;
-  switch (msg.type) {
+  if (!isObj(m)) return false;
+  switch (m.type) {
     case 'ready':
-      return Object.keys(msg).length === 1;
+      return Object.keys(m).length === 1;
     case 'select':
     case 'stop':
     case 'openConfig':
-      return typeof msg.runId === 'string' && RUN_ID.test(msg.runId) && Object.keys(msg).length === 2;
+      return isRunId(m.runId) && Object.keys(m).length === 2;
+    default:
+      return false;
+  }
+}
+
+export function isRunListItem(r: unknown): r is RunListItem {
+  return (
+    isObj(r) &&
+    isRunId(r.runId) &&
+    typeof r.name === 'string' &&
+    (RUN_LIST_STATUSES as readonly unknown[]).includes(r.status) &&
+    typeof r.live === 'boolean' &&
+    (r.outside === undefined || typeof r.outside === 'boolean')
+  );
+}
+
+/**
+ * Validates a message from the host before the webview acts on it: a message with a bad run id,
+ * a bad list entry or an event that is not a normalized run-log event is rejected whole.
+ */
+export function isHostMessage(m: unknown): m is HostMessage {
+  if (!isObj(m)) return false;
+  switch (m.type) {
+    case 'runs':
+      return (
+        hasKeys(m, ['type', 'runs', 'selected']) &&
+        Array.isArray(m.runs) &&
+        m.runs.every(isRunListItem) &&
+        (m.selected === null || isRunId(m.selected))
+      );
+    case 'load':
+    case 'append':
+      return (
+        hasKeys(m, ['type', 'runId', 'events']) &&
+        isRunId(m.runId) &&
+        Array.isArray(m.events) &&
+        m.events.every(isRunEvent)
+      );
+    case 'select':
+      return hasKeys(m, ['type', 'runId']) && isRunId(m.runId);
     default:
       return false;
   }

@@ -3,7 +3,7 @@
 // paper's stopping criteria, and reports everything as run-log events.
 import * as tf from '@tensorflow/tfjs-core';
 import * as path from 'node:path';
-import type { TrainingConfig } from './config/types';
+import type { BackendName, RunOverrides, TrainingConfig } from './config/types';
 import { selectBackend } from './backend/select';
 import { loadDataset } from './data/load';
 import type { Dataset, Split } from './data/types';
@@ -23,19 +23,16 @@ import { layerMultipliers, paramGroups } from './optim/schedule';
 import { learningRateAt } from '../runlog/schedule';
 import { Rng } from './rng';
 import { RotationMonitor } from './rotation';
-
-export interface TrainOptions {
+/** The training loop's options: the run's overrides of its config, and what the runner adds. */
+export interface TrainOptions extends RunOverrides {
+  runId: string;
+  /** Overrides the config's backend. */
+  backend?: BackendName;
+  /** Folder of the wasm backend's .wasm files, when bundled. */
+  wasmPath?: string;
   config: TrainingConfig;
   /** Absolute path of the config file (relative dataset paths resolve against its folder). */
   configFile?: string;
-  runId: string;
-  /** Overrides from the command line. */
-  epochs?: number;
-  maxSteps?: number;
-  backend?: TrainingConfig['backend'];
-  recordsPerEpoch?: number;
-  /** Folder of the wasm backend's .wasm files, when bundled. */
-  wasmPath?: string;
   /** Receives every event, in order. */
   emit: (e: NewEvent) => void;
   /** Warnings to report (e.g. the config's), as log events right after run_started. */
@@ -43,6 +40,9 @@ export interface TrainOptions {
   /** Polled after every step: true (or the reason, as text) asks the run to end cleanly. */
   shouldStop?: () => boolean | string;
 }
+
+/** An epoch_end as the loop makes it: its training loss and accuracy are known. */
+type EpochTotals = Omit<EpochEnd, 'v' | 'time'> & { loss: number; accuracy: number };
 
 /** Ends a run early from inside the loop, with the status and reason to report. */
 class EndRun extends Error {
@@ -239,7 +239,7 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
       }
       const seconds = (Date.now() - epochStart) / 1000;
       const val = dataset.validation.n > 0 ? evaluate(model, dataset, dataset.validation) : null;
-      const end: Omit<EpochEnd, 'v' | 'time'> = {
+      const end: EpochTotals = {
         type: 'epoch_end',
         epoch: epoch + 1,
         step,
@@ -275,12 +275,7 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
 }
 
 /** Throws EndRun when one of the paper's stopping criteria is met at an epoch end. */
-function checkStopping(
-  config: TrainingConfig,
-  losses: number[],
-  end: Omit<EpochEnd, 'v' | 'time'>,
-  classes: number,
-): void {
+function checkStopping(config: TrainingConfig, losses: number[], end: EpochTotals, classes: number): void {
   const s = config.stopping;
   if (s.lossBelow !== undefined && end.loss < s.lossBelow) {
     throw new EndRun(

@@ -9,17 +9,13 @@ import { type NewEvent, type RunEvent, type RunFinished, type RunStarted, stamp 
 import { EventLogWriter } from '../runlog/writer';
 import { EVENTS_FILE, makeSummary, writeSummary } from '../runlog/runfolder';
 import { describeFailure, train } from '../engine/trainer';
+import type { RunOverrides, TfjsRequest } from './request';
 
-export interface RunnerArgs {
-  configFile: string;
+/** The runner's argument: the tfjs request's settings for the training loop, and the run it trains. */
+export type RunnerArgs = Pick<TfjsRequest, 'configFile' | 'backend' | 'wasmPath' | keyof RunOverrides> & {
   runDir: string;
   runId: string;
-  epochs?: number;
-  maxSteps?: number;
-  backend?: 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
-  recordsPerEpoch?: number;
-  wasmPath?: string;
-}
+};
 
 /** Messages the parent may send. */
 export type RunnerMessage = { type: 'stop' };

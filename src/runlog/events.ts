@@ -5,11 +5,16 @@
 /** Bumped when a change would mislead an older reader; readers accept any v they know. */
 export const FORMAT_VERSION = 1;
 
+// The interfaces below are the normalized events (src/runlog/normalize.ts): what readers get
+// after normalizeEvent, with null for absent or non-finite numbers and readers' defaults filled in.
+
 export interface LayerInfo {
   name: string;
-  kind: 'dense' | 'conv2d';
+  /** dense or conv2d from this extension's engines; other writers may use their own words. */
+  kind: 'dense' | 'conv2d' | (string & {});
   shape: number[];
-  params: number;
+  /** Parameters of the kernel and bias (null: not given). */
+  params: number | null;
   /** JSON path, in the config, of the node that defines the layer (optional for outside writers). */
   configPath?: (string | number)[];
 }
@@ -17,8 +22,8 @@ export interface LayerInfo {
 interface EventBase {
   /** Format version. */
   v: number;
-  /** Milliseconds since the Unix epoch when the event was made. */
-  time: number;
+  /** Milliseconds since the Unix epoch when the event was made (null: not given). */
+  time: number | null;
 }
 
 export interface RunStarted extends EventBase {
@@ -30,26 +35,40 @@ export interface RunStarted extends EventBase {
   engine: string;
   backend: string;
   backendDescription?: string;
-  dataset: { name: string; train: number; validation: number; test: number; inputShape: number[]; classes: number };
+  /** Sample counts of each split (null: not given). */
+  dataset: {
+    name: string;
+    train: number | null;
+    validation: number | null;
+    test: number | null;
+    inputShape: number[];
+    classes: number | null;
+  };
   model?: string;
   optimizer?: string;
   layers: LayerInfo[];
+  /** Readers' default: 1. */
   epochs: number;
+  /** Readers' default: 1. */
   stepsPerEpoch: number;
-  batchSize: number;
-  /** Total steps planned (epochs x stepsPerEpoch, or less with --max-steps). */
+  batchSize: number | null;
+  /** Total steps planned (epochs x stepsPerEpoch, or less with --max-steps; the product by default). */
   totalSteps: number;
+  /** Readers' default: 1. */
   target: number;
+  /** Readers' default: 0.2. */
   lagMargin: number;
   seed?: number;
   /** The learning-rate schedule, so that readers can project where layers are heading. */
-  schedule?: {
-    learningRate: number;
-    decay?: { factor: number; epochs: number[] };
-    warmupEpochs: number;
-    layca: boolean;
-    multipliers: number[];
-  };
+  schedule?: Schedule;
+}
+
+export interface Schedule {
+  learningRate: number;
+  decay?: { factor: number; epochs: number[] };
+  warmupEpochs: number;
+  layca: boolean;
+  multipliers: number[];
 }
 
 export interface RotationEvent extends EventBase {
@@ -57,10 +76,10 @@ export interface RotationEvent extends EventBase {
   step: number;
   /** Fractional epoch: step / stepsPerEpoch. */
   epoch: number;
-  /** Cosine distance of each layer to its initial kernel, in layer order. */
-  distances: number[];
+  /** Cosine distance of each layer to its initial kernel, in layer order (null: not finite). */
+  distances: (number | null)[];
   /** tan of the angle each layer turned since the previous rotation record. */
-  rotation: number[];
+  rotation: (number | null)[];
   /** Steps since the previous rotation record (0 for the first). */
   steps: number;
 }
@@ -70,42 +89,44 @@ export interface BatchEvent extends EventBase {
   step: number;
   epoch: number;
   /** Mean training loss and accuracy over the steps since the previous batch event. */
-  loss: number;
-  accuracy: number;
-  learningRate: number;
+  loss: number | null;
+  accuracy: number | null;
+  learningRate: number | null;
 }
 
 export interface EpochEnd extends EventBase {
   type: 'epoch_end';
   /** 1-based number of the epoch that ended. */
   epoch: number;
-  step: number;
-  loss: number;
-  accuracy: number;
+  step: number | null;
+  loss: number | null;
+  accuracy: number | null;
   valLoss: number | null;
   valAccuracy: number | null;
-  seconds: number;
-  samplesPerSecond: number;
+  seconds: number | null;
+  samplesPerSecond: number | null;
 }
 
-export type RunStatus = 'completed' | 'stopped' | 'failed';
+/** How a run ended (a status readers do not know is read as failed). */
+export const RUN_STATUSES = ['completed', 'stopped', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export interface LaggingLayer {
   name: string;
-  distance: number;
+  distance: number | null;
 }
 
 export interface RunFinished extends EventBase {
   type: 'run_finished';
   status: RunStatus;
   reason: string;
-  step: number;
-  epoch: number;
-  finalDistances: number[];
+  step: number | null;
+  epoch: number | null;
+  finalDistances: (number | null)[];
   testLoss: number | null;
   testAccuracy: number | null;
   lagging: LaggingLayer[];
-  seconds: number;
+  seconds: number | null;
 }
 
 /** A message for people, e.g. a dataset warning. */

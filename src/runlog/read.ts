@@ -1,8 +1,9 @@
 // Reading run logs back: a tolerant parser of events.jsonl (a corrupt line is skipped and
-// reported with its line number, never fatal), and the per-layer analysis shown by the CLI's
+// reported with its line number, never fatal; the others are normalized, runlog/normalize.ts), and the per-layer analysis shown by the CLI's
 // report and by the editor.
 import * as fs from 'node:fs';
 import type { BatchEvent, EpochEnd, LogEvent, RotationEvent, RunEvent, RunFinished, RunStarted } from './events';
+import { normalizeEvent } from './normalize';
 import { judgeLog } from './verdict';
 
 export interface SkippedLine {
@@ -22,36 +23,6 @@ export interface RunLog {
   skipped: SkippedLine[];
   /** True when the text ended inside a line (a writer still at work): that line was left out. */
   partialLastLine: boolean;
-}
-
-const KNOWN = new Set(['run_started', 'rotation', 'batch', 'epoch_end', 'run_finished', 'log']);
-
-/** Why a parsed JSON value is not an event this reader can use, or undefined when it is. */
-export function eventProblem(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
-  const e = value as Record<string, unknown>;
-  if (typeof e.v !== 'number') return 'no format version "v"';
-  if (typeof e.type !== 'string' || !KNOWN.has(e.type)) return `unknown event type ${JSON.stringify(e.type)}`;
-  const numArray = (k: string) =>
-    Array.isArray(e[k]) && (e[k] as unknown[]).every((x) => typeof x === 'number' || x === null);
-  switch (e.type) {
-    case 'run_started':
-      return Array.isArray(e.layers) ? undefined : 'run_started without "layers"';
-    case 'rotation':
-      return typeof e.step === 'number' && typeof e.epoch === 'number' && numArray('distances')
-        ? undefined
-        : 'rotation event needs numeric "step", "epoch" and "distances"';
-    case 'batch':
-      return typeof e.step === 'number' && typeof e.epoch === 'number'
-        ? undefined
-        : 'batch event needs numeric "step" and "epoch"';
-    case 'epoch_end':
-      return typeof e.epoch === 'number' ? undefined : 'epoch_end needs a numeric "epoch"';
-    case 'run_finished':
-      return typeof e.status === 'string' ? undefined : 'run_finished needs a "status"';
-    default:
-      return undefined;
-  }
 }
 
 /** Adds one event to a log being built. */
@@ -99,9 +70,9 @@ export function parseRunLog(text: string, file?: string): RunLog {
       log.skipped.push({ line: i + 1, reason: `not valid JSON (${(err as Error).message})` });
       return;
     }
-    const problem = eventProblem(value);
-    if (problem) log.skipped.push({ line: i + 1, reason: problem });
-    else addEvent(log, value as RunEvent);
+    const read = normalizeEvent(value);
+    if (read.ok) addEvent(log, read.event);
+    else log.skipped.push({ line: i + 1, reason: read.problem });
   });
   return log;
 }
@@ -117,7 +88,7 @@ export function describeSkipped(log: RunLog): string[] {
 export interface LayerRow {
   name: string;
   kind: string;
-  params: number;
+  params: number | null;
   /** Latest cosine distance (final when the run finished). */
   distance: number | null;
   /** Ended, or is on course to end, below target - lagMargin. */

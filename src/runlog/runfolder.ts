@@ -1,4 +1,5 @@
 // A run's folder: events.jsonl (the run log), a copy of the config, and summary.json at the end.
+import { DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './defaults';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunFinished, RunStarted } from './events';
@@ -15,13 +16,13 @@ export interface RunSummary {
   reason: string;
   backend: string | null;
   configFile: string | null;
-  epoch: number;
-  step: number;
-  seconds: number;
+  epoch: number | null;
+  step: number | null;
+  seconds: number | null;
   testLoss: number | null;
   testAccuracy: number | null;
   target: number | null;
-  layers: { name: string; kind: string; params: number; finalDistance: number | null; lagging: boolean }[];
+  layers: { name: string; kind: string; params: number | null; finalDistance: number | null; lagging: boolean }[];
   lagging: string[];
 }
 
@@ -59,8 +60,8 @@ export function makeSummary(runId: string, started: RunStarted | undefined, fini
   const verdict = judgeFinal(
     (started?.layers ?? []).map((l) => l.name),
     finished.finalDistances,
-    started?.target ?? 1,
-    started?.lagMargin ?? 0.2,
+    started?.target ?? DEFAULT_TARGET,
+    started?.lagMargin ?? DEFAULT_LAG_MARGIN,
   );
   const layers = (started?.layers ?? []).map((l, i) => ({
     name: l.name,

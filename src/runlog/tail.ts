@@ -10,11 +10,11 @@
 // consumer drops what it had. Why not fs.watch + readFile: a 300 MB log must not be re-read to
 // append one line, and a log on a cluster's shared filesystem may be rewritten behind our back.
 import * as fs from 'node:fs';
-import { eventProblem } from './read';
+import { normalizeEvent } from './normalize';
 import type { RunEvent } from './events';
 
 export interface TailChunk {
-  /** Valid events, in file order. */
+  /** Valid events, normalized (runlog/normalize.ts), in file order. */
   events: RunEvent[];
   /** Lines that are not valid run-log events (1-based line numbers in the file). */
   skipped: { line: number; reason: string }[];
@@ -204,9 +204,9 @@ export class LogTail {
       this.skip(out, `not valid JSON (${(err as Error).message})`);
       return;
     }
-    const problem = eventProblem(value);
-    if (problem) this.skip(out, problem);
-    else out.events.push(value as RunEvent);
+    const read = normalizeEvent(value);
+    if (read.ok) out.events.push(read.event);
+    else this.skip(out, read.problem);
   }
 
   /** Reports the line just counted in `_line` as skipped. */

@@ -215,8 +215,8 @@ export function judgeLog(log: LogLike): RunVerdict | undefined {
   const finals = log.finished?.finalDistances;
   return judge(cols, {
     names: started.layers.map((l) => l.name),
-    target: started.target ?? 1,
-    lagMargin: started.lagMargin ?? 0.2,
+    target: started.target,
+    lagMargin: started.lagMargin,
     endEpoch: plannedEndEpoch(started),
     schedule: started.schedule,
     finished: !!log.finished,

@@ -4,29 +4,37 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatError, loadConfigFile } from '../engine/config/validate';
 import { describePython } from '../launch/python';
-import { type PytorchOptions, pytorchOptions } from '../launch/supervisor';
+import { pytorchRequest } from '../launch/pytorch';
+import type { CommonRequest, RunRequest } from '../launch/request';
 import type { Ctx } from './ctx';
 import { CONFIG_GLOB, isConfigDocument } from './diagnostics';
+import { COMMANDS, focusCommand, INTERNAL_COMMANDS, VIEWS } from './ids';
+
+const ALL_COMMANDS = { ...COMMANDS, ...INTERNAL_COMMANDS };
+
+/** Reveals the monitor view. */
+const focusMonitor = () => vscode.commands.executeCommand(focusCommand(VIEWS.monitor));
 
 export function registerCommands(ctx: Ctx): vscode.Disposable[] {
-  const reg = (id: string, f: (...args: any[]) => unknown) => vscode.commands.registerCommand(`layerRotation.${id}`, f);
-  return [
-    reg('startTraining', (uri?: vscode.Uri) => startTraining(ctx, uri)),
+  // One handler per id of ids.ts, no more, no fewer (the type says so).
+  const handlers: Record<keyof typeof ALL_COMMANDS, (...args: any[]) => unknown> = {
+    startTraining: (uri?: vscode.Uri) => startTraining(ctx, uri),
     // From the palette or the monitor: a run id; from the runs tree's inline Stop: the tree's element (a Run).
-    reg('stopTraining', (arg?: string | { runId?: string }) =>
-      stopTraining(ctx, typeof arg === 'string' ? arg : arg?.runId),
-    ),
-    reg('showMonitor', () => vscode.commands.executeCommand(`${'layerRotation.monitor'}.focus`)),
-    reg('openMonitorInEditor', () => ctx.monitor.openInEditor()),
-    reg('showRun', (runId: string) => {
+    stopTraining: (arg?: string | { runId?: string }) => stopTraining(ctx, typeof arg === 'string' ? arg : arg?.runId),
+    showMonitor: focusMonitor,
+    openMonitorInEditor: () => ctx.monitor.openInEditor(),
+    showRun: (runId: string) => {
       ctx.runs.select(runId);
-      return vscode.commands.executeCommand('layerRotation.monitor.focus');
-    }),
-    reg('openRun', (folder?: vscode.Uri) => openRun(ctx, folder)),
-    reg('newConfig', () => newConfig(ctx)),
-    reg('refreshRuns', () => ctx.refreshRuns()),
-    reg('monitorRunFolder', (folder?: vscode.Uri) => monitorRunFolder(ctx, folder)),
-  ];
+      return focusMonitor();
+    },
+    openRun: (folder?: vscode.Uri) => openRun(ctx, folder),
+    newConfig: () => newConfig(ctx),
+    refreshRuns: () => ctx.refreshRuns(),
+    monitorRunFolder: (folder?: vscode.Uri) => monitorRunFolder(ctx, folder),
+  };
+  return (Object.keys(handlers) as (keyof typeof ALL_COMMANDS)[]).map((k) =>
+    vscode.commands.registerCommand(ALL_COMMANDS[k], handlers[k]),
+  );
 }
 
 async function pickConfig(): Promise<vscode.Uri | undefined> {
@@ -38,7 +46,7 @@ async function pickConfig(): Promise<vscode.Uri | undefined> {
       'No *.layerrot.json training config in this workspace.',
       'New Training Config...',
     );
-    if (choice) await vscode.commands.executeCommand('layerRotation.newConfig');
+    if (choice) await vscode.commands.executeCommand(COMMANDS.newConfig);
     return undefined;
   }
   if (files.length === 1) return files[0];
@@ -88,7 +96,13 @@ export async function startTraining(ctx: Ctx, uri?: vscode.Uri): Promise<string 
   }
   const folder = vscode.workspace.getWorkspaceFolder(target)?.uri.fsPath ?? path.dirname(target.fsPath);
   const engine = ctx.config.engine ?? checked.config.engine;
-  let pytorch: PytorchOptions | undefined;
+  const common: CommonRequest = {
+    configFile: target.fsPath,
+    name: checked.config.name,
+    runsDir: ctx.config.runsFolder(folder),
+    recordsPerEpoch: ctx.config.recordsPerEpoch,
+  };
+  let request: RunRequest;
   if (engine === 'pytorch') {
     const found = await ctx.python.find(target);
     if (!found.ok) {
@@ -103,24 +117,24 @@ export async function startTraining(ctx: Ctx, uri?: vscode.Uri): Promise<string 
       return undefined;
     }
     ctx.output.appendLine(`pytorch engine: ${describePython(found.info)}`);
-    pytorch = pytorchOptions(
+    request = pytorchRequest(
+      common,
       checked.config,
       found.info.executable,
       ctx.asAbsolutePath('python'),
       ctx.config.pytorchProcesses,
     );
+  } else {
+    request = {
+      ...common,
+      engine: 'tfjs',
+      runnerScript: ctx.asAbsolutePath('dist/runner.js'),
+      wasmPath: ctx.asAbsolutePath('dist'),
+      backend: ctx.config.backend,
+    };
   }
-  const run = ctx.runs.start({
-    configFile: target.fsPath,
-    name: checked.config.name,
-    runsDir: ctx.config.runsFolder(folder),
-    runnerScript: ctx.asAbsolutePath('dist/runner.js'),
-    wasmPath: ctx.asAbsolutePath('dist'),
-    backend: ctx.config.backend,
-    recordsPerEpoch: ctx.config.recordsPerEpoch,
-    pytorch,
-  });
-  await vscode.commands.executeCommand('layerRotation.monitor.focus');
+  const run = ctx.runs.start(request);
+  await focusMonitor();
   return run.runId;
 }
 
@@ -169,7 +183,7 @@ async function openRun(ctx: Ctx, folder?: vscode.Uri): Promise<void> {
     return;
   }
   ctx.runs.select(run.runId);
-  await vscode.commands.executeCommand('layerRotation.monitor.focus');
+  await focusMonitor();
 }
 
 async function monitorRunFolder(ctx: Ctx, folder?: vscode.Uri): Promise<void> {
@@ -197,7 +211,7 @@ async function monitorRunFolder(ctx: Ctx, folder?: vscode.Uri): Promise<void> {
   ctx.output.appendLine(`monitoring ${picked.fsPath}: ${found.length} run log(s) found`);
   if (found.length) {
     ctx.runs.select(found[0].runId);
-    await vscode.commands.executeCommand('layerRotation.monitor.focus');
+    await focusMonitor();
   } else {
     void vscode.window.showInformationMessage(
       `Monitoring ${picked.fsPath}: no run log yet; runs that write one below it will show up as they start.`,

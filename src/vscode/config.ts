@@ -1,6 +1,7 @@
 // A typed view of the extension's settings (layerRotation.*).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { isBackendName } from '../engine/backend/names';
 import type { BackendName, EngineName } from '../engine/config/types';
 
 const SECTION = 'layerRotation';
@@ -13,7 +14,7 @@ export class Config {
   /** The backend to force, or undefined to use the config's own `backend` field. */
   get backend(): BackendName | undefined {
     const b = this.cfg.get<string>('backend', 'config');
-    return b === 'config' ? undefined : (b as BackendName);
+    return isBackendName(b) ? b : undefined;
   }
 
   /** The runs folder for a config in `folder` (a workspace folder, or the config's folder). */

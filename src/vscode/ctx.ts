@@ -1,6 +1,7 @@
 // The extension's context: the services every feature uses, created once on activation.
 import * as vscode from 'vscode';
 import { Config } from './config';
+import { COMMANDS } from './ids';
 import { Monitor } from './monitor';
 import { PythonFinder } from './python';
 import { RunManager } from './runs';
@@ -20,7 +21,7 @@ export class Ctx implements vscode.Disposable {
     );
     this.monitor = new Monitor(extension.extensionUri, this.runs, (m) => {
       if (m.type === 'select') this.runs.select(m.runId);
-      else if (m.type === 'stop') void vscode.commands.executeCommand('layerRotation.stopTraining', m.runId);
+      else if (m.type === 'stop') void vscode.commands.executeCommand(COMMANDS.stopTraining, m.runId);
       else if (m.type === 'openConfig') {
         const file = this.runs.get(m.runId)?.log.started?.configFile;
         if (file) void vscode.window.showTextDocument(vscode.Uri.file(file));

@@ -7,10 +7,9 @@ import type { RunLog } from '../runlog/read';
 import type { RunEvent } from '../runlog/events';
 import { type HostMessage, isWebviewMessage, type WebviewMessage } from '../../webview/protocol';
 import { monitorHtml } from '../../webview/html';
+import { MONITOR_PANEL_TYPE } from './ids';
 import type { RunManager } from './runs';
 
-export const MONITOR_VIEW = 'layerRotation.monitor';
-const PANEL_TYPE = 'layerRotation.monitorPanel';
 /** Appended events are sent in batches, at most this often. */
 const FLUSH_MS = 50;
 
@@ -109,7 +108,7 @@ function eventsOf(log: RunLog): RunEvent[] {
     ...log.epochs,
     ...(log.finished ? [log.finished] : []),
   ];
-  return all.sort((a, b) => a.time - b.time);
+  return all.sort((a, b) => (a.time ?? 0) - (b.time ?? 0));
 }
 
 export class Monitor implements vscode.WebviewViewProvider, vscode.Disposable {
@@ -140,11 +139,16 @@ export class Monitor implements vscode.WebviewViewProvider, vscode.Disposable {
       this.panel.panel.reveal();
       return;
     }
-    const panel = vscode.window.createWebviewPanel(PANEL_TYPE, 'Layer Rotation Monitor', vscode.ViewColumn.Active, {
-      enableScripts: true,
-      retainContextWhenHidden: true,
-      localResourceRoots: [this.distUri],
-    });
+    const panel = vscode.window.createWebviewPanel(
+      MONITOR_PANEL_TYPE,
+      'Layer Rotation Monitor',
+      vscode.ViewColumn.Active,
+      {
+        enableScripts: true,
+        retainContextWhenHidden: true,
+        localResourceRoots: [this.distUri],
+      },
+    );
     panel.iconPath = vscode.Uri.joinPath(this.distUri, '..', 'media', 'layer-rotation.svg');
     const session = new MonitorSession(panel.webview, this.distUri, this.runs, this.onMessage);
     this.panel = { panel, session };

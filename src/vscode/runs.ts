@@ -10,8 +10,10 @@ import { addEvent, emptyRunLog, readRunLog, type RunLog } from '../runlog/read';
 import type { RunEvent, RunFinished } from '../runlog/events';
 import type { TailChunk } from '../runlog/tail';
 import { EVENTS_FILE } from '../runlog/runfolder';
-import { type PytorchOptions, type RunHandle, startRun } from '../launch/supervisor';
-import type { RunListItem } from '../../webview/protocol';
+import { fixed, percent } from '../runlog/format';
+import type { RunRequest } from '../launch/request';
+import { type RunHandle, startRun } from '../launch/supervisor';
+import type { RunListItem, RunListStatus } from '../../webview/protocol';
 
 export interface Run {
   runId: string;
@@ -39,18 +41,6 @@ export const MAX_RECORDS = 20000;
 const MAX_SKIPPED_MESSAGES = 20;
 /** A followed run whose log has not grown for this long is shown as unfinished, not running. */
 export const QUIET_MS = 10 * 60 * 1000;
-
-export interface StartRequest {
-  configFile: string;
-  name: string;
-  runsDir: string;
-  runnerScript: string;
-  wasmPath: string;
-  backend?: 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
-  recordsPerEpoch?: number;
-  /** Train with the pytorch engine. */
-  pytorch?: PytorchOptions;
-}
 
 /** A run without run_finished that goes on: this window's runner, or a followed log that grew lately. */
 export function isRunning(run: Run): boolean {
@@ -144,7 +134,7 @@ export class RunManager implements vscode.Disposable {
     this.fireChanged();
   }
 
-  status(run: Run): RunListItem['status'] {
+  status(run: Run): RunListStatus {
     if (run.log.finished) return run.log.finished.status;
     return isRunning(run) ? 'running' : 'unfinished';
   }
@@ -172,17 +162,10 @@ export class RunManager implements vscode.Disposable {
   }
 
   /** Starts a runner child process for a config. */
-  start(req: StartRequest): Run {
+  start(req: RunRequest): Run {
     const run: Run = { runId: '', runDir: '', log: emptyRunLog(), live: true, outside: false };
     const handle = startRun({
-      configFile: req.configFile,
-      runsDir: req.runsDir,
-      name: req.name,
-      runnerScript: req.runnerScript,
-      wasmPath: req.wasmPath,
-      backend: req.backend,
-      recordsPerEpoch: req.recordsPerEpoch,
-      pytorch: req.pytorch,
+      ...req,
       onEvent: (e) => this.onEvent(run, e),
       onOutput: (text) => this.output.append(text),
     });
@@ -192,7 +175,7 @@ export class RunManager implements vscode.Disposable {
     run.log.file = path.join(handle.runDir, EVENTS_FILE);
     this.runs.set(run.runId, run);
     this.output.appendLine(
-      `[${run.runId}] started ${req.configFile} (${req.pytorch ? `pytorch engine, ${req.pytorch.processes > 1 ? `torchrun with ${req.pytorch.processes} processes, ` : ''}` : ''}pid ${handle.pid}), logging to ${run.log.file}`,
+      `[${run.runId}] started ${req.configFile} (${req.engine === 'pytorch' ? `pytorch engine, ${req.processes > 1 ? `torchrun with ${req.processes} processes, ` : ''}` : ''}pid ${handle.pid}), logging to ${run.log.file}`,
     );
     this.select(run.runId);
     return run;
@@ -211,9 +194,9 @@ export class RunManager implements vscode.Disposable {
       case 'epoch_end':
         this.fireChanged(); // the runs tree and the CodeLens show the epoch
         this.output.appendLine(
-          `[${run.runId}] epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, accuracy ${(100 * e.accuracy).toFixed(2)}%` +
-            (e.valAccuracy === null ? '' : `, validation accuracy ${(100 * e.valAccuracy).toFixed(2)}%`) +
-            `, ${Math.round(e.samplesPerSecond)} samples/s`,
+          `[${run.runId}] epoch ${e.epoch}: loss ${fixed(e.loss, 4)}, accuracy ${percent(e.accuracy, 2)}` +
+            (e.valAccuracy === null ? '' : `, validation accuracy ${percent(e.valAccuracy, 2)}`) +
+            `, ${fixed(e.samplesPerSecond, 0)} samples/s`,
         );
         break;
       case 'log':
@@ -245,7 +228,7 @@ export class RunManager implements vscode.Disposable {
     if (!fs.existsSync(file)) return undefined;
     const log = readRunLog(file);
     const runDir = path.dirname(file);
-    const runId = log.started?.runId ?? path.basename(runDir);
+    const runId = this.uniqueId(log.started?.runId || path.basename(runDir), file);
     const existing = this.runs.get(runId);
     if (existing?.handle) return existing; // live: its log in memory is current
     for (const s of log.skipped) this.output.appendLine(`${file}:${s.line}: skipped: ${s.reason}`);
@@ -289,7 +272,7 @@ export class RunManager implements vscode.Disposable {
         this.output.appendLine(`${file}: more lines skipped; the Problems panel lists them`);
     }
     if (isNew) {
-      run.runId = this.uniqueId(run.log.started?.runId ?? path.basename(run.runDir), file);
+      run.runId = this.uniqueId(run.log.started?.runId || path.basename(run.runDir), file);
       this.runs.set(run.runId, run);
     }
     run.outside = isOutside(run.log);

@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { judgeLog } from '../runlog/verdict';
+import { COMMANDS, INTERNAL_COMMANDS, RUN_ITEM_CONTEXT } from './ids';
 import { isRunning, type Run, type RunManager } from './runs';
 
 function percent(x: number | null | undefined): string | undefined {
@@ -66,8 +67,8 @@ export class RunsTree implements vscode.TreeDataProvider<Run> {
       unfinished: new vscode.ThemeIcon('question'),
     };
     item.iconPath = icons[status];
-    item.contextValue = status === 'running' ? 'run.running' : 'run';
-    item.command = { command: 'layerRotation.showRun', title: 'Show Run', arguments: [run.runId] };
+    item.contextValue = status === 'running' ? RUN_ITEM_CONTEXT.running : RUN_ITEM_CONTEXT.other;
+    item.command = { command: INTERNAL_COMMANDS.showRun, title: 'Show Run', arguments: [run.runId] };
     return item;
   }
 }
@@ -85,17 +86,17 @@ export class ConfigLenses implements vscode.CodeLensProvider {
     const lenses = [
       new vscode.CodeLens(top, {
         title: '$(play) Train',
-        command: 'layerRotation.startTraining',
+        command: COMMANDS.startTraining,
         arguments: [doc.uri],
       }),
-      new vscode.CodeLens(top, { title: '$(graph-line) Monitor', command: 'layerRotation.showMonitor' }),
+      new vscode.CodeLens(top, { title: '$(graph-line) Monitor', command: COMMANDS.showMonitor }),
     ];
     const last = this.runs.latestFor(doc.fileName);
     if (last) {
       lenses.push(
         new vscode.CodeLens(top, {
           title: `Last run: ${runResult(last)}`,
-          command: 'layerRotation.showRun',
+          command: INTERNAL_COMMANDS.showRun,
           arguments: [last.runId],
         }),
       );
@@ -110,7 +111,7 @@ export class TrainingStatus implements vscode.Disposable {
 
   constructor(private readonly runs: RunManager) {
     this.item.name = 'Layer Rotation Training';
-    this.item.command = 'layerRotation.showMonitor';
+    this.item.command = COMMANDS.showMonitor;
     runs.onDidChange(() => this.update(true));
     runs.onDidAppend(() => this.update(false));
   }

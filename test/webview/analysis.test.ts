@@ -5,7 +5,15 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { axisEnd, lowerBound, storeVerdict } from '../../webview/src/analysis';
+import { normalizeEvent } from '../../src/runlog/normalize';
 import { RunStore } from '../../webview/src/store';
+
+/** An event as the host sends it: normalized once (src/runlog/normalize.ts). */
+function normalized(value: unknown) {
+  const r = normalizeEvent(value);
+  if (!r.ok) throw new Error(r.problem);
+  return r.event;
+}
 
 const close = (a: number | null, b: number, eps = 1e-9) =>
   assert.ok(a !== null && Math.abs(a - b) <= eps, `${a} != ${b}`);
@@ -21,23 +29,25 @@ describe('monitor analysis', () => {
 
   it('the table: by projection while running, by final distance when finished, from the store', () => {
     const store = new RunStore('r');
-    store.add({
-      v: 1,
-      type: 'run_started',
-      runId: 'r',
-      layers: [
-        { name: 'fast', kind: 'dense', params: 2 },
-        { name: 'slow', kind: 'dense', params: 2 },
-      ],
-      epochs: 4,
-      stepsPerEpoch: 10,
-      totalSteps: 40,
-      target: 1,
-      lagMargin: 0.2,
-    });
+    store.add(
+      normalized({
+        v: 1,
+        type: 'run_started',
+        runId: 'r',
+        layers: [
+          { name: 'fast', kind: 'dense', params: 2 },
+          { name: 'slow', kind: 'dense', params: 2 },
+        ],
+        epochs: 4,
+        stepsPerEpoch: 10,
+        totalSteps: 40,
+        target: 1,
+        lagMargin: 0.2,
+      }),
+    );
     for (let k = 0; k <= 10; k++) {
       const epoch = k * 0.2; // 0 .. 2 epochs
-      store.add({ v: 1, type: 'rotation', step: k * 2, epoch, distances: [0.4 * epoch, 0.1 * epoch] });
+      store.add(normalized({ v: 1, type: 'rotation', step: k * 2, epoch, distances: [0.4 * epoch, 0.1 * epoch] }));
     }
     assert.ok(store.info);
     const running = storeVerdict(store, store.info).layers;
@@ -48,16 +58,18 @@ describe('monitor analysis', () => {
       running.map((r) => r.lagging),
       [false, true],
     );
-    store.add({
-      v: 1,
-      type: 'run_finished',
-      status: 'completed',
-      reason: '',
-      step: 20,
-      epoch: 2,
-      finalDistances: [0.85, null],
-      lagging: [],
-    });
+    store.add(
+      normalized({
+        v: 1,
+        type: 'run_finished',
+        status: 'completed',
+        reason: '',
+        step: 20,
+        epoch: 2,
+        finalDistances: [0.85, null],
+        lagging: [],
+      }),
+    );
     const finished = storeVerdict(store, store.info).layers;
     assert.deepEqual(
       finished.map((r) => [r.distance, r.lagging]),

@@ -201,13 +201,20 @@ describe('monitor webview', { timeout: 180_000 }, () => {
       { v: 1, type: 'bogus' },
       { v: 1, type: 'rotation' },
       { v: 1, type: 'rotation', step: 'a', epoch: 'b', distances: 'nope' },
-      { v: 1, type: 'rotation', step: 1, epoch: 0.001, distances: [0.5] }, // epoch goes back: dropped
+      { v: 1, type: 'rotation', step: 1, epoch: 0.001, distances: [0.5] }, // not normalized (no time, rotation, steps)
       { v: 1, type: 'batch' },
       { v: 1, type: 'epoch_end', epoch: 'x' },
       { v: 1, type: 'run_started' },
       { v: 1, type: 'log', level: 'warning' },
     ];
+    // The protocol guard rejects a message with an event the host did not normalize, whole.
     await h.post({ type: 'append', runId: 'failed-run', events: junk });
+    // A normalized record whose epoch goes back: the store drops it (uPlot needs sorted x).
+    await h.post({
+      type: 'append',
+      runId: 'failed-run',
+      events: [{ v: 1, time: 1, type: 'rotation', step: 1, epoch: 0.001, distances: [0.5], rotation: [0.1], steps: 1 }],
+    });
     await h.page.evaluate(() => {
       const post = (globalThis as any).__layerRotationMonitorPost;
       post(null);
@@ -221,6 +228,7 @@ describe('monitor webview', { timeout: 180_000 }, () => {
       events: [
         {
           v: 1,
+          time: Date.now(),
           type: 'rotation',
           step: 9999,
           epoch: 9,

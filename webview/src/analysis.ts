@@ -2,7 +2,8 @@
 // store's columns handed to the verdict (src/runlog/verdict.ts), which decides for the table what
 // each layer's rate, course and lag are, as everywhere else.
 import { judge, type RunVerdict } from '../../src/runlog/verdict';
-import { ROT_EPOCH, ROT_FIRST_LAYER, type RunInfo, type RunStore } from './store';
+import type { RunStarted } from '../protocol';
+import { ROT_EPOCH, ROT_FIRST_LAYER, type RunStore } from './store';
 
 export { lowerBound } from '../../src/runlog/verdict';
 
@@ -25,7 +26,7 @@ export function axisEnd(last: number, plannedEnd: number): number {
 }
 
 /** The verdict on each layer of the run in `store` (whose run_started is `info`), read from its columns in place. */
-export function storeVerdict(store: RunStore, info: RunInfo): RunVerdict {
+export function storeVerdict(store: RunStore, info: RunStarted): RunVerdict {
   const rot = store.rotation;
   const finals = store.finished?.finalDistances;
   return judge(

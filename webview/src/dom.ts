@@ -25,8 +25,8 @@ export function show(e: HTMLElement, visible: boolean): void {
 
 const intFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
-export function fmtInt(v: number): string {
-  return Number.isFinite(v) ? intFormat.format(v) : '–';
+export function fmtInt(v: number | null): string {
+  return v !== null && Number.isFinite(v) ? intFormat.format(v) : '–';
 }
 
 export function fmtNum(v: number | null | undefined, digits = 3): string {
@@ -44,16 +44,16 @@ export function fmtPct(v: number | null | undefined, digits = 1): string {
 }
 
 /** Parameters: 1,234 / 12.3k / 4.56M. */
-export function fmtCount(v: number): string {
-  if (!Number.isFinite(v)) return '–';
+export function fmtCount(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return '–';
   if (v < 10_000) return fmtInt(v);
   if (v < 1_000_000) return `${(v / 1000).toFixed(v < 100_000 ? 1 : 0)}k`;
   return `${(v / 1_000_000).toFixed(2)}M`;
 }
 
 /** 45 s, 3 min 12 s, 2 h 05 min. */
-export function fmtDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '–';
+export function fmtDuration(seconds: number | null | undefined): string {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) return '–';
   const s = Math.round(seconds);
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;

@@ -1,16 +1,14 @@
 // The run header: name, status, backend, progress, speed, time left, test accuracy, the Stop
 // button while the run goes, and why it ended when it failed.
-import type { RunListItem } from '../protocol';
+import type { RunListItem, RunListStatus } from '../protocol';
 import { el, fmtDuration, fmtInt, fmtPct, setText, show } from './dom';
 import type { RunStore } from './store';
 
-export type ShownStatus = RunListItem['status'] | 'waiting';
+export type ShownStatus = RunListStatus | 'waiting';
 
 /** The status to show: the run's own end event wins, then what the host says, then a guess. */
 export function runStatus(store: RunStore, item: RunListItem | undefined): ShownStatus {
-  const f = store.finished?.status;
-  if (f === 'completed' || f === 'stopped' || f === 'failed') return f;
-  if (f) return 'failed';
+  if (store.finished) return store.finished.status;
   if (item) return item.status;
   return store.info ? 'running' : 'waiting';
 }
@@ -113,7 +111,7 @@ export class Header {
     const parts: string[] = [];
     if (info) {
       parts.push(info.backendDescription || info.backend);
-      if (info.dataset) parts.push(info.dataset.name);
+      if (info.dataset.name) parts.push(info.dataset.name);
       if (info.model) parts.push(info.model);
       if (info.optimizer) parts.push(info.optimizer);
       parts.push(`${info.layers.length} layer${info.layers.length === 1 ? '' : 's'}`);
@@ -140,7 +138,7 @@ export class Header {
 
     const rate = store.stepRate();
     const lastEpoch = store.epochs[store.epochs.length - 1];
-    const batch = info?.batchSize ?? NaN;
+    const batch = info?.batchSize ?? Number.NaN;
     const sps =
       running && rate && Number.isFinite(batch)
         ? rate.stepsPerSecond * batch
@@ -153,8 +151,7 @@ export class Header {
       setText(this.left.value, Number.isFinite(secs) ? `≈ ${fmtDuration(Math.max(0, secs))}` : 'estimating…');
     } else {
       setText(this.left.box.firstElementChild as HTMLElement, 'Duration');
-      const secs = store.finished?.seconds;
-      setText(this.left.value, secs !== undefined && Number.isFinite(secs) ? fmtDuration(secs) : '–');
+      setText(this.left.value, fmtDuration(store.finished?.seconds));
     }
 
     const test = store.finished?.testAccuracy;

@@ -10,13 +10,22 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 
-import type { HostMessage, MonitorTestState, RunListItem, WebviewMessage } from '../protocol';
+import {
+  type HostMessage,
+  isHostMessage,
+  type MonitorTestState,
+  RUN_ID,
+  type RunEvent,
+  type RunListItem,
+  type RunStarted,
+  type WebviewMessage,
+} from '../protocol';
 import { layerColor } from '../../src/runlog/viridis';
 import { storeVerdict } from './analysis';
 import { MetricsChart, readTheme, RotationChart, type Theme, viridisGradient } from './charts';
 import { el, setText, show } from './dom';
 import { Header, runStatus } from './header';
-import { DecimatedView, ROT_EPOCH, ROT_FIRST_LAYER, type RunInfo, RunStore } from './store';
+import { DecimatedView, ROT_EPOCH, ROT_FIRST_LAYER, RunStore } from './store';
 import { LayerTable } from './table';
 
 /** What tests and benchmarks read: the protocol's MonitorTestState plus a few measurements. */
@@ -67,23 +76,8 @@ function connect(): HostApi {
 
 const MIN_FRAME_MS = 1000 / 30;
 const SLOW_EVERY_MS = 250;
-const RUN_ID = /^[A-Za-z0-9._-]{1,200}$/;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-
-function validRunList(v: unknown): RunListItem[] {
-  if (!Array.isArray(v)) return [];
-  const statuses = ['running', 'completed', 'stopped', 'failed', 'unfinished'];
-  return v.filter(
-    (r): r is RunListItem =>
-      isObject(r) &&
-      typeof r.runId === 'string' &&
-      typeof r.name === 'string' &&
-      statuses.includes(r.status as string) &&
-      typeof r.live === 'boolean' &&
-      (r.outside === undefined || typeof r.outside === 'boolean'),
-  );
-}
 
 class Monitor {
   private readonly runs = new Map<string, RunStore>();
@@ -112,7 +106,7 @@ class Monitor {
   /** What the charts show: the store, its run_started, and the versions drawn. */
   private shown: {
     store: RunStore;
-    info: RunInfo;
+    info: RunStarted;
     rotation: number;
     metrics: number;
     metricsX: number;
@@ -202,22 +196,21 @@ class Monitor {
   // ---- messages ----
 
   handle(msg: unknown): void {
-    if (!isObject(msg)) return;
+    // Only the protocol's messages, with normalized events, get through.
+    if (!isHostMessage(msg)) return;
     try {
       switch (msg.type) {
         case 'runs':
-          this.onRuns(validRunList(msg.runs), typeof msg.selected === 'string' ? msg.selected : null);
+          this.onRuns(msg.runs, msg.selected);
           return;
         case 'load':
-          if (typeof msg.runId === 'string' && Array.isArray(msg.events)) this.onEvents(msg.runId, msg.events, true);
+          this.onEvents(msg.runId, msg.events, true);
           return;
         case 'append':
-          if (typeof msg.runId === 'string' && Array.isArray(msg.events)) this.onEvents(msg.runId, msg.events, false);
+          this.onEvents(msg.runId, msg.events, false);
           return;
         case 'select':
-          if (typeof msg.runId === 'string') this.select(msg.runId);
-          return;
-        default:
+          this.select(msg.runId);
           return;
       }
     } catch (err) {
@@ -239,7 +232,7 @@ class Monitor {
     this.schedule();
   }
 
-  private onEvents(runId: string, events: unknown[], replace: boolean): void {
+  private onEvents(runId: string, events: RunEvent[], replace: boolean): void {
     let store = this.runs.get(runId);
     if (!store || replace) {
       store = new RunStore(runId);
@@ -422,11 +415,11 @@ class Monitor {
     return Math.max(256, Math.min(4096, Math.round(w * (devicePixelRatio || 1))));
   }
 
-  private drawTable(store: RunStore, info: RunInfo): void {
+  private drawTable(store: RunStore, info: RunStarted): void {
     this.table.update(storeVerdict(store, info));
   }
 
-  private drawLegend(info: RunInfo): void {
+  private drawLegend(info: RunStarted): void {
     const n = info.layers.length;
     const items: HTMLElement[] = [];
     if (n > 0 && n <= 12) {

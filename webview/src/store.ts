@@ -1,8 +1,18 @@
-// What the monitor knows about each run: run-log events (docs/run-log-format.md) checked and
-// kept in columnar Float64Array buffers that grow by doubling, plus the small views the charts
-// draw (a decimated copy of the rotation records, the loss/accuracy series).
-import type { LogEvent, RunFinished } from '../../src/runlog/events';
-import { plannedEndEpoch, type ScheduleInfo } from '../../src/runlog/verdict';
+// What the monitor knows about each run: run-log events (docs/run-log-format.md), normalized by
+// the host and checked by the protocol guard, the records kept in columnar Float64Array buffers
+// that grow by doubling, plus the small views the charts draw (a decimated copy of the rotation
+// records, the loss/accuracy series).
+import type {
+  BatchEvent,
+  EpochEnd,
+  LayerInfo,
+  LogEvent,
+  RotationEvent,
+  RunEvent,
+  RunFinished,
+  RunStarted,
+} from '../protocol';
+import { plannedEndEpoch } from '../../src/runlog/verdict';
 
 /** Equal-length Float64Array columns, appended row by row; capacity doubles when full. */
 export class Columns {
@@ -52,109 +62,12 @@ export class Columns {
   }
 }
 
-/** A number, or NaN for anything else (null, strings, Infinity): NaN is a gap. */
-export function num(v: unknown): number {
-  return typeof v === 'number' && Number.isFinite(v) ? v : NaN;
+/** A number, or NaN for null (a value the log did not give): NaN is a gap in a Float64Array column. */
+export function num(v: number | null | undefined): number {
+  return typeof v === 'number' ? v : NaN;
 }
 
-const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-export interface LayerInfo {
-  name: string;
-  kind: string;
-  params: number;
-}
-
-/** run_started, checked: what the monitor uses of it. */
-export interface RunInfo {
-  runId: string;
-  name: string;
-  engine: string;
-  backend: string;
-  backendDescription: string;
-  dataset: { name: string; train: number; validation: number; test: number } | null;
-  model: string;
-  optimizer: string;
-  layers: LayerInfo[];
-  epochs: number;
-  stepsPerEpoch: number;
-  batchSize: number;
-  totalSteps: number;
-  target: number;
-  lagMargin: number;
-  schedule?: ScheduleInfo;
-  configFile?: string;
-}
-
-export interface FinishInfo {
-  status: RunFinished['status'] | string;
-  reason: string;
-  step: number;
-  epoch: number;
-  finalDistances: number[];
-  testAccuracy: number | null;
-  testLoss: number | null;
-  seconds: number;
-}
-
-export interface EpochInfo {
-  epoch: number;
-  step: number;
-  loss: number;
-  accuracy: number;
-  valLoss: number;
-  valAccuracy: number;
-  seconds: number;
-  samplesPerSecond: number;
-  time: number;
-}
-
-function parseStarted(e: Record<string, unknown>, runId: string): RunInfo | null {
-  if (!Array.isArray(e.layers)) return null;
-  const layers = e.layers.map((l, i): LayerInfo => {
-    const o = isObject(l) ? l : {};
-    return { name: str(o.name) || `layer ${i + 1}`, kind: str(o.kind, '?'), params: num(o.params) };
-  });
-  const pos = (v: unknown, fallback: number) => (num(v) > 0 ? (v as number) : fallback);
-  const ds = isObject(e.dataset) ? e.dataset : null;
-  let schedule: ScheduleInfo | undefined;
-  if (isObject(e.schedule) && num(e.schedule.learningRate) > 0) {
-    const s = e.schedule;
-    const d = isObject(s.decay) ? s.decay : null;
-    schedule = {
-      learningRate: s.learningRate as number,
-      warmupEpochs: Math.max(0, num(s.warmupEpochs) || 0),
-      decay:
-        d && Number.isFinite(num(d.factor)) && Array.isArray(d.epochs)
-          ? { factor: d.factor as number, epochs: d.epochs.filter((x): x is number => Number.isFinite(num(x))) }
-          : undefined,
-    };
-  }
-  const epochs = pos(e.epochs, 1);
-  const stepsPerEpoch = pos(e.stepsPerEpoch, 1);
-  return {
-    runId: str(e.runId, runId),
-    name: str(e.name, runId),
-    engine: str(e.engine),
-    backend: str(e.backend, '?'),
-    backendDescription: str(e.backendDescription),
-    dataset: ds
-      ? { name: str(ds.name, '?'), train: num(ds.train), validation: num(ds.validation), test: num(ds.test) }
-      : null,
-    model: str(e.model),
-    optimizer: str(e.optimizer),
-    layers,
-    epochs,
-    stepsPerEpoch,
-    batchSize: pos(e.batchSize, NaN),
-    totalSteps: pos(e.totalSteps, epochs * stepsPerEpoch),
-    target: Number.isFinite(num(e.target)) ? (e.target as number) : 1,
-    lagMargin: Number.isFinite(num(e.lagMargin)) ? (e.lagMargin as number) : 0.2,
-    schedule,
-    configFile: typeof e.configFile === 'string' ? e.configFile : undefined,
-  };
-}
+export type { LayerInfo };
 
 /** Loss and accuracy series for the two small charts, x = epochs; undefined: no value in this row (spanned), null: a gap. */
 export interface MetricsView {
@@ -179,14 +92,14 @@ const MAX_LOGS = 50;
 
 /** Everything known about one run, built from its events in order. */
 export class RunStore {
-  info: RunInfo | null = null;
-  finished: FinishInfo | null = null;
+  info: RunStarted | null = null;
+  finished: RunFinished | null = null;
   /** epoch, step, distances...: one row per rotation record. */
   rotation: Columns = new Columns(ROT_FIRST_LAYER);
   /** epoch, step, time, loss, accuracy, learningRate: one row per batch event. */
   batches = new Columns(6);
-  epochs: EpochInfo[] = [];
-  logs: { level: LogEvent['level']; message: string }[] = [];
+  epochs: EpochEnd[] = [];
+  logs: LogEvent[] = [];
   /** Largest finite distance seen (for the y range). */
   maxDistance = 0;
   metrics: MetricsView = { x: [], trainLoss: [], valLoss: [], trainAcc: [], valAcc: [] };
@@ -196,7 +109,7 @@ export class RunStore {
   metricsVersion = 0;
   ignored = 0;
   /** Events that came before run_started (kept, then replayed). */
-  private pending: Record<string, unknown>[] = [];
+  private pending: RunEvent[] = [];
 
   constructor(readonly runId: string) {}
 
@@ -204,34 +117,26 @@ export class RunStore {
     return this.info?.layers.length ?? 0;
   }
 
-  /** Adds one event; anything that is not a usable run-log event is counted and ignored. */
-  add(raw: unknown): boolean {
-    try {
-      const ok = isObject(raw) && this.addChecked(raw);
-      if (ok) this.version++;
-      else this.ignored++;
-      return ok;
-    } catch {
-      this.ignored++;
-      return false;
-    }
+  /** Adds one event; one the run cannot use (an out-of-order record) is counted and ignored. */
+  add(e: RunEvent): boolean {
+    const ok = this.addEvent(e);
+    if (ok) this.version++;
+    else this.ignored++;
+    return ok;
   }
 
-  private addChecked(e: Record<string, unknown>): boolean {
+  private addEvent(e: RunEvent): boolean {
     if (e.type === 'run_started') {
-      const info = parseStarted(e, this.runId);
-      if (!info) return false;
       this.reset();
-      this.info = info;
-      this.rotation = new Columns(ROT_FIRST_LAYER + info.layers.length, 256);
+      this.info = e;
+      this.rotation = new Columns(ROT_FIRST_LAYER + e.layers.length, 256);
       const pending = this.pending;
       this.pending = [];
       for (const p of pending) this.add(p);
       return true;
     }
     if (!this.info) {
-      const known = ['rotation', 'batch', 'epoch_end', 'log', 'run_finished'];
-      if (!known.includes(e.type as string) || this.pending.length >= MAX_PENDING) return false;
+      if (this.pending.length >= MAX_PENDING) return false;
       this.pending.push(e);
       return true;
     }
@@ -243,27 +148,13 @@ export class RunStore {
       case 'epoch_end':
         return this.addEpochEnd(e);
       case 'log':
-        if (typeof e.message !== 'string') return false;
-        this.logs.push({ level: e.level === 'error' || e.level === 'warning' ? e.level : 'info', message: e.message });
+        this.logs.push(e);
         if (this.logs.length > MAX_LOGS) this.logs.shift();
         return true;
-      case 'run_finished': {
-        if (typeof e.status !== 'string') return false;
-        this.finished = {
-          status: e.status,
-          reason: str(e.reason),
-          step: num(e.step),
-          epoch: num(e.epoch),
-          finalDistances: Array.isArray(e.finalDistances) ? e.finalDistances.map(num) : [],
-          testAccuracy: Number.isFinite(num(e.testAccuracy)) ? (e.testAccuracy as number) : null,
-          testLoss: Number.isFinite(num(e.testLoss)) ? (e.testLoss as number) : null,
-          seconds: num(e.seconds),
-        };
+      case 'run_finished':
+        this.finished = e;
         this.rotationVersion++;
         return true;
-      }
-      default:
-        return false;
     }
   }
 
@@ -279,24 +170,21 @@ export class RunStore {
     this.metricsVersion++;
   }
 
-  private addRotation(e: Record<string, unknown>): boolean {
-    const info = this.info as RunInfo;
-    if (!Array.isArray(e.distances)) return false;
-    let epoch = num(e.epoch);
-    if (Number.isNaN(epoch)) epoch = num(e.step) / info.stepsPerEpoch;
+  private addRotation(e: RotationEvent): boolean {
+    const info = this.info as RunStarted;
+    const epoch = e.epoch;
     const rot = this.rotation;
     // x must not go back (uPlot needs sorted x): an out-of-order record is dropped.
-    if (Number.isNaN(epoch) || (rot.length > 0 && epoch < rot.get(ROT_EPOCH, rot.length - 1))) return false;
+    if (rot.length > 0 && epoch < rot.get(ROT_EPOCH, rot.length - 1)) return false;
     const row = rot.addRow();
     rot.set(ROT_EPOCH, row, epoch);
-    rot.set(ROT_STEP, row, num(e.step));
+    rot.set(ROT_STEP, row, e.step);
     const d = e.distances;
     const layers = info.layers.length;
     const cols = rot.raw();
     let max = this.maxDistance;
     for (let i = 0; i < layers; i++) {
-      const x = d[i];
-      const v = typeof x === 'number' && x - x === 0 ? x : NaN; // finite numbers only
+      const v = num(d[i]);
       cols[ROT_FIRST_LAYER + i][row] = v;
       if (v > max) max = v;
     }
@@ -305,37 +193,20 @@ export class RunStore {
     return true;
   }
 
-  private addBatch(e: Record<string, unknown>): boolean {
-    const epoch = num(e.epoch);
-    if (Number.isNaN(epoch)) return false;
+  private addBatch(e: BatchEvent): boolean {
     const b = this.batches;
     const row = b.addRow();
-    const values = [epoch, num(e.step), num(e.time), num(e.loss), num(e.accuracy), num(e.learningRate)];
+    const values = [e.epoch, e.step, num(e.time), num(e.loss), num(e.accuracy), num(e.learningRate)];
     values.forEach((v, c) => b.set(c, row, v));
-    const gap = (v: number) => (Number.isNaN(v) ? null : v);
-    this.insertMetrics(epoch, gap(values[3]), undefined, gap(values[4]), undefined);
+    this.insertMetrics(e.epoch, e.loss, undefined, e.accuracy, undefined);
     return true;
   }
 
-  private addEpochEnd(e: Record<string, unknown>): boolean {
-    const epoch = num(e.epoch);
-    if (Number.isNaN(epoch)) return false;
-    const info: EpochInfo = {
-      epoch,
-      step: num(e.step),
-      loss: num(e.loss),
-      accuracy: num(e.accuracy),
-      valLoss: num(e.valLoss),
-      valAccuracy: num(e.valAccuracy),
-      seconds: num(e.seconds),
-      samplesPerSecond: num(e.samplesPerSecond),
-      time: num(e.time),
-    };
-    this.epochs.push(info);
+  private addEpochEnd(e: EpochEnd): boolean {
+    this.epochs.push(e);
     // No validation split (null): nothing to draw, not a gap.
-    const val = (v: number) => (Number.isNaN(v) ? undefined : v);
-    if (!Number.isNaN(info.valLoss) || !Number.isNaN(info.valAccuracy))
-      this.insertMetrics(epoch, undefined, val(info.valLoss), undefined, val(info.valAccuracy));
+    if (e.valLoss !== null || e.valAccuracy !== null)
+      this.insertMetrics(e.epoch, undefined, e.valLoss ?? undefined, undefined, e.valAccuracy ?? undefined);
     return true;
   }
 
@@ -382,8 +253,8 @@ export class RunStore {
     const b = this.batches.length;
     if (b) step = Math.max(step, num(this.batches.get(B_STEP, b - 1)) || 0);
     const ep = this.epochs[this.epochs.length - 1];
-    if (ep && Number.isFinite(ep.step)) step = Math.max(step, ep.step);
-    if (this.finished && Number.isFinite(this.finished.step)) step = Math.max(step, this.finished.step);
+    if (ep?.step != null) step = Math.max(step, ep.step);
+    if (this.finished?.step != null) step = Math.max(step, this.finished.step);
     return step;
   }
 

@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName } from '../config/types';
+import { BACKEND_NAMES } from './names';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
 export type ConcreteBackendName = Exclude<BackendName, 'auto'>;
@@ -53,7 +54,7 @@ export class BackendError extends Error {
   }
 }
 
-const AUTO_ORDER: ConcreteBackendName[] = ['node-gpu', 'node', 'wasm', 'cpu'];
+const AUTO_ORDER = BACKEND_NAMES.filter((b): b is ConcreteBackendName => b !== 'auto');
 
 const NODE_PACKAGES: Record<'node' | 'node-gpu', string> = {
   node: '@tensorflow/tfjs-node',

@@ -168,3 +168,11 @@ export interface ConfigError {
 export type Checked =
   | { ok: true; config: TrainingConfig; errors: ConfigError[] }
   | { ok: false; errors: ConfigError[] };
+
+/** What a run may override of its config (command-line flags, settings). */
+export interface RunOverrides {
+  epochs?: number;
+  maxSteps?: number;
+  /** Overrides the config's monitoring.recordsPerEpoch. */
+  recordsPerEpoch?: number;
+}

@@ -1,0 +1,158 @@
+// The pytorch engine's launcher: `python -m layer_rotation train` (or torchrun with several
+// processes); it has no IPC channel, so its events are read by tailing the run's events.jsonl as
+// rank 0 appends to it; a STOP file in the run folder asks every rank to stop.
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { TrainingConfig } from '../engine/config/types';
+import { defaultMnistFolder } from '../engine/data/mnist';
+import { EVENTS_FILE } from '../runlog/runfolder';
+import { LogTail } from '../runlog/tail';
+import type { Launcher } from './launcher';
+import type { CommonRequest, PytorchRequest } from './request';
+
+/** In a run folder: a file whose presence asks the pytorch engine to stop (people can touch it too). */
+export const STOP_FILE = 'STOP';
+/** In a run folder: the validated config, with defaults, that the pytorch engine trains. */
+export const RESOLVED_CONFIG_FILE = 'resolved-config.json';
+
+/**
+ * The request to train a validated config with the pytorch engine: in `python`, with the package
+ * from `packageDir`, `processes` (default: the config's) and MNIST's files as shipped with this code.
+ */
+export function pytorchRequest(
+  common: CommonRequest,
+  config: TrainingConfig,
+  python: string,
+  packageDir: string | undefined,
+  processes?: number,
+): PytorchRequest {
+  let mnistDir: string | undefined;
+  try {
+    mnistDir = defaultMnistFolder();
+  } catch {
+    mnistDir = undefined; // the engine looks for the files itself, and says what to do
+  }
+  return {
+    ...common,
+    engine: 'pytorch',
+    python,
+    packageDir,
+    processes: processes ?? config.pytorch.processes,
+    device: config.pytorch.device,
+    mnistDir,
+    config: { ...config, engine: 'pytorch' },
+  };
+}
+
+/** The command line of the pytorch engine: one process, or torchrun with several. */
+export function pytorchCommand(req: PytorchRequest, runId: string, runDir: string): string[] {
+  const engine = [
+    '-m',
+    'layer_rotation',
+    'train',
+    path.resolve(req.configFile),
+    '--run-dir',
+    runDir,
+    '--run-id',
+    runId,
+    '--resolved-config',
+    path.join(runDir, RESOLVED_CONFIG_FILE),
+    '--device',
+    req.device,
+    '--parent-pid',
+    String(process.pid),
+    '--stop-file',
+    path.join(runDir, STOP_FILE),
+  ];
+  if (req.mnistDir) engine.push('--mnist-dir', req.mnistDir);
+  if (req.epochs !== undefined) engine.push('--epochs', String(req.epochs));
+  if (req.maxSteps !== undefined) engine.push('--max-steps', String(req.maxSteps));
+  if (req.recordsPerEpoch !== undefined) engine.push('--records-per-epoch', String(req.recordsPerEpoch));
+  if (req.processes <= 1) return engine;
+  // torchrun as a module of the same interpreter (its `torchrun` script may not be on PATH).
+  // --redirects 1 --tee 1 (workers' stdout to a file and the console): torch 1.13's torchrun
+  // cannot parse its own default for them on Python 3.11.
+  return [
+    '-m',
+    'torch.distributed.run',
+    '--standalone',
+    '--nproc_per_node',
+    String(req.processes),
+    '--redirects',
+    '1',
+    '--tee',
+    '1',
+    ...engine,
+  ];
+}
+
+export class PytorchLauncher implements Launcher {
+  readonly who: string;
+
+  constructor(private readonly req: PytorchRequest) {
+    this.who = `the PyTorch engine (${req.python})`;
+  }
+
+  start(runId: string, runDir: string): ChildProcess {
+    const r = this.req;
+    fs.writeFileSync(path.join(runDir, RESOLVED_CONFIG_FILE), `${JSON.stringify(r.config, null, 2)}\n`);
+    const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1' };
+    if (r.packageDir) env.PYTHONPATH = [r.packageDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
+    return spawn(r.python, pytorchCommand(r, runId, runDir), {
+      cwd: path.dirname(path.resolve(r.configFile)),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      windowsHide: true,
+    });
+  }
+
+  follow(_child: ChildProcess, runDir: string, on: Parameters<Launcher['follow']>[2]): { close(): void } {
+    const file = path.join(runDir, EVENTS_FILE);
+    return followLog(file, on.event, (line, reason) => on.skipped(`${file}:${line}: skipped: ${reason}`));
+  }
+
+  askToStop(child: ChildProcess, runDir: string): void {
+    // Every rank sees the stop file (torchrun would answer a signal by killing its workers).
+    try {
+      fs.writeFileSync(path.join(runDir, STOP_FILE), `stop requested by process ${process.pid}\n`);
+    } catch {
+      // the folder is gone: the signal below still reaches a single process
+    }
+    if (this.req.processes <= 1) child.kill('SIGINT');
+  }
+}
+
+/**
+ * Follows a log that another process appends to: reads the new complete lines when the folder
+ * changes, and at least every `pollMs` (fs.watch can miss events on network filesystems).
+ */
+function followLog(
+  file: string,
+  onEvent: Parameters<Launcher['follow']>[2]['event'],
+  onSkipped: (line: number, reason: string) => void,
+  pollMs = 250,
+): { close(): void } {
+  const tail = new LogTail(file);
+  const read = () => {
+    const chunk = tail.readAll();
+    for (const e of chunk.events) onEvent(e);
+    for (const s of chunk.skipped) onSkipped(s.line, s.reason);
+  };
+  let watcher: fs.FSWatcher | undefined;
+  try {
+    watcher = fs.watch(path.dirname(file), { persistent: false }, () => read());
+  } catch {
+    // polling alone
+  }
+  const timer = setInterval(read, pollMs);
+  timer.unref();
+  return {
+    close() {
+      watcher?.close();
+      clearInterval(timer);
+      read();
+    },
+  };
+}

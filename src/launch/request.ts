@@ -1,0 +1,50 @@
+// The one description of a training run to start, from the CLI or the editor to the supervisor,
+// discriminated on the engine. The runner's arguments (runner.ts) and the training loop's options
+// (engine/trainer.ts) are picked from it.
+import type { BackendName, EngineName, RunOverrides, TrainingConfig } from '../engine/config/types';
+
+export type { RunOverrides };
+
+interface RequestBase extends RunOverrides {
+  engine: EngineName;
+  configFile: string;
+  /** Folder that receives the run's folder. */
+  runsDir: string;
+  /** Name of the run (the config's name). */
+  name: string;
+}
+
+/** Our runner (runner.js), forked with an IPC channel. */
+export interface TfjsRequest extends RequestBase {
+  engine: 'tfjs';
+  /** The runner script to fork. */
+  runnerScript: string;
+  /** Overrides the config's backend. */
+  backend?: BackendName;
+  /** Folder of the wasm backend's .wasm files, when bundled. */
+  wasmPath?: string;
+  /** Node executable and its flags for the child (defaults: this process's). */
+  execPath?: string;
+  execArgv?: string[];
+}
+
+/** `python -m layer_rotation train`, or torchrun with several processes. */
+export interface PytorchRequest extends RequestBase {
+  engine: 'pytorch';
+  /** The Python interpreter (with torch). */
+  python: string;
+  /** Folder with the `layer_rotation` package, put first on PYTHONPATH (unset: it is installed). */
+  packageDir?: string;
+  /** Data-parallel processes: more than 1 launches torchrun (torch.distributed.run). */
+  processes: number;
+  device: TrainingConfig['pytorch']['device'];
+  /** MNIST's IDX files, when the config gives no dataset.path. */
+  mnistDir?: string;
+  /** The validated config with its defaults, handed to the engine as JSON. */
+  config: TrainingConfig;
+}
+
+export type RunRequest = TfjsRequest | PytorchRequest;
+
+/** What both engines' requests share: the config, where the run goes, the overrides. */
+export type CommonRequest = Omit<RequestBase, 'engine'>;

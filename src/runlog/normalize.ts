@@ -1,0 +1,250 @@
+// One reading of a run-log event (docs/run-log-format.md): the host normalizes every event once,
+// when it reads it (a line of events.jsonl, an IPC message), and everything after (the CLI, the
+// editor, the monitor webview) uses the typed result as is. Required fields are checked; absent
+// optional fields get null or the documented defaults; non-finite numbers become null; unknown
+// fields are dropped. Pure (the webview bundles isRunEvent, which checks the normalized shape).
+import type {
+  BatchEvent,
+  EpochEnd,
+  LayerInfo,
+  LaggingLayer,
+  LogEvent,
+  RotationEvent,
+  RunEvent,
+  RunEventType,
+  RunFinished,
+  RunStarted,
+  RunStatus,
+  Schedule,
+} from './events';
+import { DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './defaults';
+import { RUN_STATUSES } from './events';
+
+export const EVENT_TYPES: readonly RunEventType[] = [
+  'run_started',
+  'rotation',
+  'batch',
+  'epoch_end',
+  'run_finished',
+  'log',
+];
+
+export type Normalized = { ok: true; event: RunEvent } | { ok: false; problem: string };
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+/** A finite number, or null for anything else (null, NaN written as null, a string). */
+const num = (v: unknown): number | null => (finite(v) ? v : null);
+const str = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : fallback);
+const nums = (v: unknown): (number | null)[] => (Array.isArray(v) ? v.map(num) : []);
+const isNumOrNull = (v: unknown): boolean => v === null || finite(v);
+const numsOk = (v: unknown): boolean => Array.isArray(v) && v.every(isNumOrNull);
+
+/** Reads a parsed JSON value as an event, or says why it is not one this reader can use. */
+export function normalizeEvent(value: unknown): Normalized {
+  if (!isObj(value)) return { ok: false, problem: 'not a JSON object' };
+  const e = value;
+  if (!finite(e.v)) return { ok: false, problem: 'no format version "v"' };
+  if (typeof e.type !== 'string' || !(EVENT_TYPES as string[]).includes(e.type))
+    return { ok: false, problem: `unknown event type ${JSON.stringify(e.type)}` };
+  const base = { v: e.v, time: num(e.time) };
+  const fail = (problem: string): Normalized => ({ ok: false, problem });
+  const ok = (event: RunEvent): Normalized => ({ ok: true, event });
+  switch (e.type as RunEventType) {
+    case 'run_started':
+      return Array.isArray(e.layers) ? ok(started(e, base)) : fail('run_started without "layers"');
+    case 'rotation': {
+      if (!finite(e.step) || !finite(e.epoch) || !Array.isArray(e.distances))
+        return fail('rotation event needs numeric "step", "epoch" and "distances"');
+      const r: RotationEvent = {
+        ...base,
+        type: 'rotation',
+        step: e.step,
+        epoch: e.epoch,
+        distances: nums(e.distances),
+        rotation: nums(e.rotation),
+        steps: num(e.steps) ?? 0,
+      };
+      return ok(r);
+    }
+    case 'batch': {
+      if (!finite(e.step) || !finite(e.epoch)) return fail('batch event needs numeric "step" and "epoch"');
+      const b: BatchEvent = {
+        ...base,
+        type: 'batch',
+        step: e.step,
+        epoch: e.epoch,
+        loss: num(e.loss),
+        accuracy: num(e.accuracy),
+        learningRate: num(e.learningRate),
+      };
+      return ok(b);
+    }
+    case 'epoch_end': {
+      if (!finite(e.epoch)) return fail('epoch_end needs a numeric "epoch"');
+      const x: EpochEnd = {
+        ...base,
+        type: 'epoch_end',
+        epoch: e.epoch,
+        step: num(e.step),
+        loss: num(e.loss),
+        accuracy: num(e.accuracy),
+        valLoss: num(e.valLoss),
+        valAccuracy: num(e.valAccuracy),
+        seconds: num(e.seconds),
+        samplesPerSecond: num(e.samplesPerSecond),
+      };
+      return ok(x);
+    }
+    case 'run_finished':
+      return typeof e.status === 'string' ? ok(finished(e, base)) : fail('run_finished needs a "status"');
+    case 'log': {
+      if (typeof e.message !== 'string') return fail('log event needs a "message"');
+      const level = e.level === 'warning' || e.level === 'error' ? e.level : 'info';
+      const l: LogEvent = { ...base, type: 'log', level, message: e.message };
+      return ok(l);
+    }
+  }
+}
+
+function started(e: Obj, base: { v: number; time: number | null }): RunStarted {
+  const layers = (e.layers as unknown[]).map((l, i): LayerInfo => {
+    const o = isObj(l) ? l : {};
+    const layer: LayerInfo = {
+      name: str(o.name, '') || `layer ${i + 1}`,
+      kind: str(o.kind, '?'),
+      shape: Array.isArray(o.shape) ? o.shape.filter(finite) : [],
+      params: num(o.params),
+    };
+    if (Array.isArray(o.configPath) && o.configPath.every((p) => typeof p === 'string' || finite(p)))
+      layer.configPath = o.configPath as (string | number)[];
+    return layer;
+  });
+  const ds = isObj(e.dataset) ? e.dataset : {};
+  const positive = (v: unknown): number | null => (finite(v) && v > 0 ? v : null);
+  const epochs = positive(e.epochs) ?? 1;
+  const stepsPerEpoch = positive(e.stepsPerEpoch) ?? 1;
+  const runId = str(e.runId, '');
+  const s: RunStarted = {
+    ...base,
+    type: 'run_started',
+    runId,
+    name: str(e.name, runId),
+    engine: str(e.engine, ''),
+    backend: str(e.backend, ''),
+    dataset: {
+      name: str(ds.name, ''),
+      train: num(ds.train),
+      validation: num(ds.validation),
+      test: num(ds.test),
+      inputShape: Array.isArray(ds.inputShape) ? ds.inputShape.filter(finite) : [],
+      classes: num(ds.classes),
+    },
+    layers,
+    epochs,
+    stepsPerEpoch,
+    batchSize: positive(e.batchSize),
+    totalSteps: positive(e.totalSteps) ?? epochs * stepsPerEpoch,
+    target: num(e.target) ?? DEFAULT_TARGET,
+    lagMargin: num(e.lagMargin) ?? DEFAULT_LAG_MARGIN,
+  };
+  // Optional fields stay absent when absent (a run_started without configFile is an outside run).
+  if (typeof e.configFile === 'string') s.configFile = e.configFile;
+  if (typeof e.backendDescription === 'string') s.backendDescription = e.backendDescription;
+  if (typeof e.model === 'string') s.model = e.model;
+  if (typeof e.optimizer === 'string') s.optimizer = e.optimizer;
+  if (finite(e.seed)) s.seed = e.seed;
+  const schedule = scheduleOf(e.schedule);
+  if (schedule) s.schedule = schedule;
+  return s;
+}
+
+/** The learning-rate schedule, when it has a usable positive learning rate. */
+function scheduleOf(v: unknown): Schedule | undefined {
+  if (!isObj(v) || !finite(v.learningRate) || v.learningRate <= 0) return undefined;
+  const d = isObj(v.decay) ? v.decay : null;
+  const schedule: Schedule = {
+    learningRate: v.learningRate,
+    warmupEpochs: Math.max(0, num(v.warmupEpochs) ?? 0),
+    layca: v.layca === true,
+    multipliers: Array.isArray(v.multipliers) ? v.multipliers.filter(finite) : [],
+  };
+  if (d && finite(d.factor) && Array.isArray(d.epochs))
+    schedule.decay = { factor: d.factor, epochs: d.epochs.filter(finite) };
+  return schedule;
+}
+
+function finished(e: Obj, base: { v: number; time: number | null }): RunFinished {
+  const known = (RUN_STATUSES as readonly string[]).includes(e.status as string);
+  const reason = str(e.reason, '');
+  const lagging: LaggingLayer[] = Array.isArray(e.lagging)
+    ? e.lagging.filter(isObj).map((l) => ({ name: str(l.name, '?'), distance: num(l.distance) }))
+    : [];
+  return {
+    ...base,
+    type: 'run_finished',
+    // A status this format does not know is a failure, and says which it was.
+    status: known ? (e.status as RunStatus) : 'failed',
+    reason: known ? reason : `status ${JSON.stringify(e.status)}${reason ? `: ${reason}` : ''}`,
+    step: num(e.step),
+    epoch: num(e.epoch),
+    finalDistances: nums(e.finalDistances),
+    testLoss: num(e.testLoss),
+    testAccuracy: num(e.testAccuracy),
+    lagging,
+    seconds: num(e.seconds),
+  };
+}
+
+/**
+ * Whether a value has the shape of a normalized event (what normalizeEvent returns): what the
+ * monitor webview checks of the host's messages before it indexes them.
+ */
+export function isRunEvent(value: unknown): value is RunEvent {
+  if (!isObj(value) || !finite(value.v) || !isNumOrNull(value.time)) return false;
+  const e = value;
+  switch (e.type) {
+    case 'run_started':
+      return (
+        typeof e.runId === 'string' &&
+        typeof e.name === 'string' &&
+        typeof e.engine === 'string' &&
+        typeof e.backend === 'string' &&
+        isObj(e.dataset) &&
+        Array.isArray(e.layers) &&
+        e.layers.every(
+          (l) => isObj(l) && typeof l.name === 'string' && typeof l.kind === 'string' && isNumOrNull(l.params),
+        ) &&
+        finite(e.epochs) &&
+        finite(e.stepsPerEpoch) &&
+        finite(e.totalSteps) &&
+        isNumOrNull(e.batchSize) &&
+        finite(e.target) &&
+        finite(e.lagMargin) &&
+        (e.configFile === undefined || typeof e.configFile === 'string') &&
+        (e.schedule === undefined || (isObj(e.schedule) && finite(e.schedule.learningRate)))
+      );
+    case 'rotation':
+      return finite(e.step) && finite(e.epoch) && numsOk(e.distances) && numsOk(e.rotation) && finite(e.steps);
+    case 'batch':
+      return finite(e.step) && finite(e.epoch) && [e.loss, e.accuracy, e.learningRate].every(isNumOrNull);
+    case 'epoch_end':
+      return (
+        finite(e.epoch) &&
+        [e.step, e.loss, e.accuracy, e.valLoss, e.valAccuracy, e.seconds, e.samplesPerSecond].every(isNumOrNull)
+      );
+    case 'run_finished':
+      return (
+        (RUN_STATUSES as readonly unknown[]).includes(e.status) &&
+        typeof e.reason === 'string' &&
+        numsOk(e.finalDistances) &&
+        Array.isArray(e.lagging) &&
+        [e.step, e.epoch, e.testLoss, e.testAccuracy, e.seconds].every(isNumOrNull)
+      );
+    case 'log':
+      return (e.level === 'info' || e.level === 'warning' || e.level === 'error') && typeof e.message === 'string';
+    default:
+      return false;
+  }
+}

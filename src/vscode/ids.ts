@@ -1,0 +1,44 @@
+// Every id the extension shares with package.json's contributes: commands, views, the views
+// container, tree-item context values used in `when` clauses, and the activation events.
+// No vscode import: test/ids.test.ts checks them against package.json in plain Node.
+
+export const EXTENSION_PREFIX = 'layerRotation';
+
+/** Commands contributed in package.json (the palette, menus, the welcome view). */
+export const COMMANDS = {
+  startTraining: 'layerRotation.startTraining',
+  stopTraining: 'layerRotation.stopTraining',
+  showMonitor: 'layerRotation.showMonitor',
+  openMonitorInEditor: 'layerRotation.openMonitorInEditor',
+  openRun: 'layerRotation.openRun',
+  newConfig: 'layerRotation.newConfig',
+  refreshRuns: 'layerRotation.refreshRuns',
+  monitorRunFolder: 'layerRotation.monitorRunFolder',
+} as const;
+
+/** Commands registered but not contributed: invoked by the extension's own items, with arguments. */
+export const INTERNAL_COMMANDS = {
+  /** Shows a run (its id) in the monitor: the runs tree's items. */
+  showRun: 'layerRotation.showRun',
+} as const;
+
+export const VIEW_CONTAINER = 'layerRotation';
+
+export const VIEWS = {
+  monitor: 'layerRotation.monitor',
+  runs: 'layerRotation.runs',
+} as const;
+
+/** The command VS Code makes for a view: reveals and focuses it. */
+export const focusCommand = (view: (typeof VIEWS)[keyof typeof VIEWS]) => `${view}.focus`;
+
+/** The webview panel type of the monitor in the editor area. */
+export const MONITOR_PANEL_TYPE = 'layerRotation.monitorPanel';
+
+/** contextValue of the runs tree's items (`viewItem == ...` in menus). */
+export const RUN_ITEM_CONTEXT = {
+  running: 'run.running',
+  other: 'run',
+} as const;
+
+export const ACTIVATION_EVENTS = ['workspaceContains:**/*.layerrot.json', 'workspaceContains:**/events.jsonl'] as const;

@@ -7,6 +7,7 @@ import type { DatasetSpec } from '../config/types';
 import { Rng } from '../rng';
 import { loadCifar10 } from './cifar10';
 import { loadMnist } from './mnist';
+import { schemaEnum } from '../config/schema';
 import { generateSynthetic } from './synthetic';
 import { DataError, type Dataset, type Split } from './types';
 
@@ -87,7 +88,7 @@ function readRaw(spec: DatasetSpec, opts: LoadOptions): RawData {
     }
     default:
       throw new DataError(
-        `unknown dataset "${(spec as { name: string }).name}" (expected mnist, cifar10 or synthetic)`,
+        `unknown dataset "${(spec as { name: string }).name}" (expected ${schemaEnum(['dataset', 'name']).join(', ')})`,
       );
   }
 }

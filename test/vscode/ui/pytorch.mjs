@@ -196,7 +196,7 @@ export default async function pytorch(session, t) {
       await waitFor(
         async () => {
           rows = await problems(page);
-          return lagging.every((name) => rows.some((r) => r.includes(`Layer ${name} lags`)));
+          return lagging.every((name) => rows.some((r) => r.includes(`Layer '${name}' ended at cosine distance`)));
         },
         {
           timeout: 20000,

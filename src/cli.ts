@@ -1,4 +1,4 @@
-// `layer-rotation`: the command-line tool. check CONFIG | train CONFIG | report RUN_DIR.
+// `layer-rotation`: the command-line tool. check CONFIG | train CONFIG | sweep CONFIG | report RUN_DIR.
 import { DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './runlog/defaults';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,19 +12,29 @@ import { pytorchRequest } from './launch/pytorch';
 import type { CommonRequest, RunRequest } from './launch/request';
 import { startRun } from './launch/supervisor';
 import { rotationCurvesSvg } from './runlog/svg';
+import { SweepRun } from './experiments/sweepRun';
+import { parse as parseJsonc } from 'jsonc-parser';
+import type { TrainingConfig } from './engine/config/types';
 import { fixed, percent } from './runlog/format';
 
 const USAGE = `usage:
   layer-rotation check CONFIG
   layer-rotation train CONFIG [--out RUNS_DIR] [--epochs N] [--max-steps N] [--backend ${BACKEND_NAMES.join('|')}]
                               [--engine tfjs|pytorch] [--python PYTHON] [--processes N]
+  layer-rotation sweep CONFIG [--jobs N] [--shard I/N] [--out DIR] [--engine tfjs|pytorch] [--epochs N] [--max-steps N]
+                              [--backend ${BACKEND_NAMES.join('|')}] [--python PYTHON]
   layer-rotation report RUN_DIR [--svg FILE]
 
   check   validates a *.layerrot.json config: exit 0 when valid, 2 with one file:line:col line per error
   train   trains it in a child process, with progress on stderr, into RUNS_DIR/<run id>/ (with curves.svg)
           (default RUNS_DIR: runs/ beside the config); exit 0 on success, 1 on a failed run, 2 on an invalid config;
           --engine overrides the config's engine; the pytorch engine runs in PYTHON (default: $LAYER_ROTATION_PYTHON,
-          python3, python), with N data-parallel processes (torchrun) when --processes > 1
+          python3, python), with N data-parallel processes (torchrun) when --processes > 1; a config with a
+          sweep block is refused (use sweep)
+  sweep   trains every point of the config's sweep grid, N at a time (--jobs, default 1), each a run in
+          DIR/<name>-sweep/<point id>/ (default DIR: runs/ beside the config) with sweep.json listing them all;
+          again, it resumes: completed points are skipped, the others rerun; --shard I/N runs only the points
+          whose index mod N is I-1 (cluster job arrays, one shared folder); exit 0 when all its points completed
   report  prints a saved run's layer table and writes its layer rotation curves as SVG (default RUN_DIR/curves.svg)`;
 
 class UsageError extends Error {}
@@ -197,6 +207,13 @@ async function trainCommand(argv: string[]): Promise<number> {
   const checked = loadConfigFile(configFile);
   for (const e of checked.errors) err(formatError(e));
   if (!checked.ok) return 2;
+  if (checked.config.sweep) {
+    err(
+      `${positional[0]}: this config has a sweep block: train trains one config; ` +
+        `run the grid's points with \`layer-rotation sweep ${positional[0]}\``,
+    );
+    return 2;
+  }
   const common: CommonRequest = {
     configFile,
     runsDir: path.resolve(flags.get('out') ?? path.join(path.dirname(configFile), 'runs')),
@@ -205,17 +222,12 @@ async function trainCommand(argv: string[]): Promise<number> {
     maxSteps,
   };
   let request: RunRequest;
-  if ((engine ?? checked.config.engine) === 'pytorch') {
-    const given = flags.get('python') ?? process.env.LAYER_ROTATION_PYTHON;
-    const found = await findPython(given ? [given] : defaultPythonCandidates());
-    if (!found.ok) {
-      err(found.message);
-      return 1;
-    }
-    err(`pytorch engine: ${describePython(found.info)}`);
-    request = pytorchRequest(common, checked.config, found.info.executable, bundledPythonPackageDir(), processes);
-  } else {
-    request = { ...common, engine: 'tfjs', runnerScript: runnerScript(), backend, wasmPath: bundledWasmPath() };
+  try {
+    request = await requestFor(common, checked.config, { engine, backend, python: flags.get('python'), processes });
+  } catch (e) {
+    if (!(e instanceof PythonMissing)) throw e;
+    err(e.message);
+    return 1;
   }
 
   const progress = new Progress();
@@ -248,6 +260,115 @@ async function trainCommand(argv: string[]): Promise<number> {
     return 1;
   }
   return finished.status === 'stopped' ? 130 : 0;
+}
+
+class PythonMissing extends Error {}
+
+/** The run request of a checked config: the pytorch engine's (its Python found once per process) or tfjs's. */
+async function requestFor(
+  common: CommonRequest,
+  config: TrainingConfig,
+  opts: { engine?: string; backend?: string; python?: string; processes?: number },
+): Promise<RunRequest> {
+  if ((opts.engine ?? config.engine) === 'pytorch') {
+    pythonFound ??= (async () => {
+      const given = opts.python ?? process.env.LAYER_ROTATION_PYTHON;
+      const found = await findPython(given ? [given] : defaultPythonCandidates());
+      if (!found.ok) throw new PythonMissing(found.message);
+      err(`pytorch engine: ${describePython(found.info)}`);
+      return found.info.executable;
+    })();
+    const python = await pythonFound;
+    return pytorchRequest(common, config, python, bundledPythonPackageDir(), opts.processes);
+  }
+  const backend = opts.backend as TfjsBackend;
+  return { ...common, engine: 'tfjs', runnerScript: runnerScript(), backend, wasmPath: bundledWasmPath() };
+}
+let pythonFound: Promise<string> | undefined;
+type TfjsBackend = Extract<RunRequest, { engine: 'tfjs' }>['backend'];
+
+async function sweepCommand(argv: string[]): Promise<number> {
+  const { positional, flags } = parseArgs(argv, [
+    'jobs',
+    'shard',
+    'out',
+    'engine',
+    'epochs',
+    'max-steps',
+    'backend',
+    'python',
+  ]);
+  if (positional.length !== 1) throw new UsageError('sweep takes one CONFIG');
+  const configFile = path.resolve(positional[0]);
+  const jobs = positiveInt(flags, 'jobs') ?? 1;
+  const epochs = positiveInt(flags, 'epochs');
+  const maxSteps = positiveInt(flags, 'max-steps');
+  const backend = flags.get('backend');
+  if (backend !== undefined && !isBackendName(backend))
+    throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got '${backend}'`);
+  const engine = flags.get('engine');
+  if (engine !== undefined && engine !== 'tfjs' && engine !== 'pytorch')
+    throw new UsageError(`--engine must be tfjs or pytorch, got '${engine}'`);
+  let shard: { index: number; of: number } | undefined;
+  const shardText = flags.get('shard');
+  if (shardText !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(shardText);
+    const [index, of] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+    if (!m || of < 1 || index < 1 || index > of)
+      throw new UsageError(`--shard must be I/N with 1 <= I <= N (e.g. 2/8), got '${shardText}'`);
+    shard = { index, of };
+  }
+  const checked = loadConfigFile(configFile);
+  for (const e of checked.errors) err(formatError(e));
+  if (!checked.ok) return 2;
+  if (!checked.config.sweep) {
+    err(`${positional[0]}: no sweep block: add "sweep": { "optimizer.learningRate": [0.01, 0.1] } (or use train)`);
+    return 2;
+  }
+  const raw = parseJsonc(fs.readFileSync(configFile, 'utf8').replace(/^\uFEFF/, ''), [], { allowTrailingComma: true });
+  const name = checked.config.name;
+  const folderName = `${name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'config'}-sweep`;
+  const sweepDir = path.resolve(flags.get('out') ?? path.join(path.dirname(configFile), 'runs'), folderName);
+  const sweep = new SweepRun(
+    {
+      configFile,
+      sweepDir,
+      jobs,
+      shard,
+      overrides: { epochs, maxSteps, engine, backend },
+      request: (pointFile, config, runsDir) =>
+        requestFor({ configFile: pointFile, runsDir, name: config.name, epochs, maxSteps }, config, {
+          engine,
+          backend,
+          python: flags.get('python'),
+        }),
+      log: err,
+    },
+    raw,
+    name,
+  );
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      err('\nstopping the running points after their current step (Ctrl-C again to kill)...');
+      void sweep.stop(10000);
+    } else sweep.kill();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  const outcome = await sweep.start().finally(() => {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  });
+  const width = Math.max(...outcome.points.map((p) => p.id.length));
+  for (const p of outcome.points) {
+    const acc = p.testAccuracy === null ? '' : `  test accuracy ${(100 * p.testAccuracy).toFixed(2)}%`;
+    out(`${p.id.padEnd(width)}  ${p.status}${acc}`);
+  }
+  out(`sweep folder: ${sweepDir} (${path.join(sweepDir, 'sweep.json')})`);
+  if (outcome.stopped) err('sweep stopped: run it again to resume');
+  return outcome.allCompleted ? 0 : 1;
 }
 
 function writeCurves(log: RunLog, file: string): string {
@@ -286,6 +407,8 @@ export async function main(argv: string[]): Promise<number> {
         return check(rest);
       case 'train':
         return await trainCommand(rest);
+      case 'sweep':
+        return await sweepCommand(rest);
       case 'report':
         return report(rest);
       case '--help':

@@ -1,6 +1,6 @@
 // Entry points: config text or file in, checked config (or placed errors) out. The text is parsed
-// as JSON with comments, then checked in turn for syntax, duplicate keys, the schema and the
-// semantics; a config without errors gets its defaults.
+// as JSON with comments, then checked in turn for syntax, duplicate keys, the schema, the
+// semantics and the sweep's grid; a config without errors gets its defaults.
 import * as fs from 'node:fs';
 import { getNodeValue, type ParseError, parseTree } from 'jsonc-parser';
 import { resolveConfig } from './defaults';
@@ -8,6 +8,7 @@ import { type Json, plainValue } from './json';
 import { Reporter } from './positions';
 import { checkSchema } from './schema-errors';
 import { checkSemantics } from './semantics';
+import { checkSweep } from './sweep';
 import { checkDuplicateKeys, reportSyntaxErrors } from './syntax';
 import type { Checked, ConfigError } from './types';
 
@@ -25,6 +26,7 @@ export function parseConfigText(text: string, file: string): Checked {
   checkDuplicateKeys(report, root, []);
   checkSchema(report, value);
   checkSemantics(report, value);
+  checkSweep(report, value);
   return report.result(() => resolveConfig(value as Json, file));
 }
 

@@ -10,14 +10,21 @@ import { firstSentence, inWhere, quoteList, show, where } from './wording';
 /** Editor-only keywords of the schema, known to ajv so that strict mode accepts them. */
 const EDITOR_KEYWORDS = ['markdownDescription', 'enumDescriptions', 'markdownEnumDescriptions', 'defaultSnippets'];
 
+let ajvInstance: Ajv | undefined;
 let compiledSchema: ValidateFunction | undefined;
+/** Validators of parts of the schema (the nodes a sweep's paths name), by node. */
+const compiledParts = new WeakMap<SchemaNode, ValidateFunction>();
+
+function ajv(): Ajv {
+  if (!ajvInstance) {
+    ajvInstance = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true });
+    ajvInstance.addVocabulary(EDITOR_KEYWORDS);
+  }
+  return ajvInstance;
+}
 
 function schemaValidator(): ValidateFunction {
-  if (!compiledSchema) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true });
-    ajv.addVocabulary(EDITOR_KEYWORDS);
-    compiledSchema = ajv.compile(CONFIG_SCHEMA);
-  }
+  compiledSchema ??= ajv().compile(CONFIG_SCHEMA);
   return compiledSchema;
 }
 
@@ -30,8 +37,25 @@ export function checkSchema(report: Reporter, value: unknown): void {
   }
 }
 
-function schemaIssue(e: ErrorObject, root: unknown): Issue | undefined {
-  const path = pointerToPath(e.instancePath, root);
+/**
+ * Checks `value` against one node of the schema (its `$ref`s resolved through the schema's
+ * definitions), reporting at `at`: the value's place in the file.
+ */
+export function checkValue(report: Reporter, node: SchemaNode, value: unknown, at: JsonPath): void {
+  let validate = compiledParts.get(node);
+  if (!validate) {
+    validate = ajv().compile({ ...node, definitions: (CONFIG_SCHEMA as SchemaNode).definitions });
+    compiledParts.set(node, validate);
+  }
+  if (validate(value)) return;
+  for (const e of validate.errors ?? []) {
+    const issue = schemaIssue(e, value, at);
+    if (issue) report.add(issue);
+  }
+}
+
+function schemaIssue(e: ErrorObject, root: unknown, prefix: JsonPath = []): Issue | undefined {
+  const path = [...prefix, ...pointerToPath(e.instancePath, root)];
   const schema = (e.parentSchema ?? {}) as SchemaNode;
   switch (e.keyword) {
     case 'if':
@@ -53,6 +77,8 @@ function schemaIssue(e: ErrorObject, root: unknown): Issue | undefined {
     case 'maxItems':
     case 'minLength':
       return { path, message: `${where(path)} must be ${expectation(schema)}, got ${show(e.data)}` };
+    case 'minProperties':
+      return { path, message: `${where(path)} must not be empty` };
     default:
       return { path, message: `${where(path)} ${e.message ?? 'is invalid'}` };
   }

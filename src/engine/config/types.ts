@@ -150,6 +150,8 @@ export interface TrainingConfig {
   schedule: ScheduleSpec;
   monitoring: MonitoringSpec;
   stopping: StoppingSpec;
+  /** A grid of runs, config path to values (`layer-rotation sweep`); a point's config has none. */
+  sweep?: Record<string, unknown[]>;
 }
 
 /** A config error at a place in the file: 1-based line and column, and the offset range. */

@@ -7,6 +7,7 @@
 //   schema.ts         the schema as data: $refs, if/then branches, enums
 //   schema-errors.ts  ajv validation and its errors in words
 //   semantics.ts      the cross-field checks a schema cannot say
+//   sweep.ts          the sweep block: its paths, its values, every point of its grid
 //   defaults.ts       the defaults, read from the schema
 //   layers.ts         kernel layer names and the config nodes defining them
 //   suggest.ts        did-you-mean
@@ -19,3 +20,4 @@ export { kernelLayerNames, layerSourcePaths, resnetBlocksPerStage } from './laye
 export { formatError, loadConfigFile, parseConfigText } from './parse';
 export { CONFIG_SCHEMA, schemaEnum } from './schema';
 export { suggest } from './suggest';
+export { applyPoint, gridIndices, gridSize, SWEEP_KEY, type SweepAxis, sweepAxes } from './sweep';

@@ -4,7 +4,17 @@ import { isObject, type JsonPath } from './json';
 /** "optimizer.learningRate", "model.hidden[0]"; the root is "the config". */
 export function where(path: JsonPath): string {
   if (path.length === 0) return 'the config';
-  return path.map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? seg : `.${seg}`)).join('');
+  return path
+    .map((seg, i) =>
+      typeof seg === 'number'
+        ? `[${seg}]`
+        : !/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(seg)
+          ? `[${JSON.stringify(seg)}]` // a sweep's dotted path, or an odd key
+          : i === 0
+            ? seg
+            : `.${seg}`,
+    )
+    .join('');
 }
 
 export function inWhere(path: JsonPath): string {

@@ -8,7 +8,8 @@
     python -m layer_rotation --version
 
 `train` writes events.jsonl and summary.json into the run folder; exit 0 when the run completed
-or was stopped, 1 when it failed. Under torchrun (WORLD_SIZE > 1) it trains data-parallel.
+or was stopped, 1 when it failed, 2 for a config with a sweep block (`layer-rotation sweep` runs
+its points). Under torchrun (WORLD_SIZE > 1) it trains data-parallel.
 """
 import argparse
 import json
@@ -108,6 +109,13 @@ def train(args):
         config_error = "invalid config:\n" + "\n".join("%s: %s" % (config_file, m) for m in e.errors)
     except (OSError, ValueError) as e:
         config_error = "cannot read the config: %s" % e
+    if config and config.get("sweep"):
+        # As `layer-rotation train`: a sweep's points are run by `layer-rotation sweep`, one run each.
+        sys.stderr.write(
+            "layer-rotation: %s has a sweep block: train trains one config; run the grid's points with "
+            "`layer-rotation sweep %s`\n" % (args.config, args.config)
+        )
+        return 2
 
     device = args.device or (config["pytorch"]["device"] if config else schema_default("pytorch", "device"))
     try:

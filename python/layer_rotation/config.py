@@ -93,7 +93,8 @@ def _properties(node, value):
 
 
 def _is_object_schema(node):
-    return node.get("type") == "object"
+    """An object whose keys the schema lists (as isObjectSchema in schema.ts): not `sweep`, whose keys are paths."""
+    return node.get("type") == "object" and ("properties" in node or "allOf" in node)
 
 
 def _fill(node, value):

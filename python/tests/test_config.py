@@ -137,6 +137,33 @@ class Parsing(unittest.TestCase):
                 )
             self.assertEqual(main(["check", f]), 0)
 
+    def test_a_sweep_block_is_accepted_and_kept(self):
+        sweep = {"optimizer.learningRate": [0.01, 0.1], "seed": [1, 2]}
+        text = TEXT.replace('"name": "t",', '"name": "t", "sweep": %s,' % json.dumps(sweep))
+        config, warnings = parse_config_text(text, "s.layerrot.json")
+        self.assertEqual(config["sweep"], sweep)
+        self.assertEqual(warnings, [])
+        self.assertNotIn("sweep", parse_config_text(TEXT, "t.layerrot.json")[0])  # no empty one added
+        with self.assertRaises(ConfigError) as cm:
+            parse_config_text(TEXT.replace('"name": "t",', '"name": "t", "sweep": {"seed": []},'), "e.layerrot.json")
+        self.assertTrue(any(e.startswith("sweep") for e in cm.exception.errors), cm.exception.errors)
+
+    def test_train_refuses_a_sweep_as_the_ts_cli_does(self):
+        from layer_rotation.__main__ import main
+
+        with tempfile.TemporaryDirectory() as d:
+            f = os.path.join(d, "s.layerrot.json")
+            with open(f, "w") as fh:
+                fh.write(TEXT.replace('"name": "t",', '"name": "t", "sweep": {"seed": [1, 2]},'))
+            runs = os.path.join(d, "runs")
+            with mock.patch("sys.stderr") as stderr:
+                self.assertEqual(main(["train", f, "--runs-dir", runs, "--quiet"]), 2)
+            said = "".join(c.args[0] for c in stderr.write.call_args_list)
+            self.assertIn("has a sweep block", said)
+            self.assertIn("layer-rotation sweep", said)
+            self.assertFalse(os.path.exists(runs), "no run folder for a refused config")
+            self.assertEqual(main(["check", f]), 0)
+
     def warnings(self, text):
         return parse_config_text(text, "w.layerrot.json")[1]
 

@@ -962,3 +962,25 @@ test(`every examples/*.layerrot.json validates (${examples.length} found)`, () =
     assert.ok(r.ok, `${f}:\n${r.errors.map(formatError).join('\n')}`);
   }
 });
+
+test('the schema describes the sweep block for the editor: an object of non-empty lists, with a snippet', () => {
+  // What VS Code's JSON language service reads: plain JSON Schema, checked here with ajv alone.
+  const Ajv = require('ajv').default;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  const validate = ajv.compile(CONFIG_SCHEMA);
+  const base = JSON.parse(MINIMAL);
+  assert.ok(validate({ ...base, sweep: { 'optimizer.learningRate': [0.001, 0.01], seed: [1, 2, 3] } }));
+  assert.equal(validate({ ...base, sweep: { seed: [] } }), false);
+  assert.equal(validate({ ...base, sweep: { seed: 1 } }), false);
+  assert.equal(validate({ ...base, sweep: {} }), false);
+  const node = SCHEMA.properties?.sweep as SchemaObject & { defaultSnippets?: { body: unknown }[] };
+  assert.ok(node.description && node.markdownDescription);
+  const snippet = node.defaultSnippets?.[0].body as Record<string, unknown[]>;
+  assert.deepEqual(Object.keys(snippet), ['optimizer.learningRate', 'optimizer.layca', 'seed']);
+  // The snippet, with its placeholders filled in as the editor does, is a valid sweep.
+  const filled = JSON.parse(JSON.stringify(snippet).replace(/"\^\$\{\d+:([^}]*)\}"|"\^([^"$]*)"/g, '$1$2'));
+  const r = parseConfigText(JSON.stringify({ ...base, sweep: filled }), FILE);
+  assert.ok(r.ok, r.errors.map(formatError).join('\n'));
+  assert.equal(Object.keys(r.config.sweep ?? {}).length, 3);
+  assert.equal(configOf(MINIMAL).sweep, undefined, 'no sweep unless given');
+});

@@ -121,7 +121,7 @@ function schemaForPath(path: string): SchemaNode | string {
         names.length === 0
           ? `${parent} has no keys inside`
           : guess
-            ? `did you mean '${[...keys.slice(0, i), guess].join('.')}'?`
+            ? `did you mean '${[...keys.slice(0, i), guess, ...keys.slice(i + 1)].join('.')}'?`
             : `keys there: ${names.join(', ')}`;
       return `sweep path '${path}' names no config key: no '${key}' ${where}; ${hint}`;
     }

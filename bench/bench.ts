@@ -38,6 +38,7 @@ import { layerMultipliers, paramGroups } from '../src/engine/optim/schedule';
 import { Rng } from '../src/engine/rng';
 import { RotationMonitor } from '../src/engine/rotation';
 import { trainStep } from '../src/engine/trainer';
+import { sweepBench } from './sweep';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DEFAULT_CONFIG = path.join(ROOT, 'examples', 'mnist-default.layerrot.json');
@@ -670,6 +671,8 @@ async function main(): Promise<void> {
   );
   renderBench();
   watcherBench();
+  if (process.argv.includes('--no-sweep')) console.log('\n### Sweep overhead\n\nskipped (--no-sweep)');
+  else await sweepBench();
 }
 
 /** The run-log watcher: pickup latency of an appended line (to the callback, and drawn), CPU with 200 idle logs, a 200 MB log. */

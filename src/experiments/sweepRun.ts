@@ -241,6 +241,8 @@ export class SweepRun {
   private readonly host = os.hostname();
   private readonly running = new Map<number, RunHandle>();
   private readonly state = new Map<number, PointEntry>();
+  /** Milliseconds from each point's startRun to its end, by index (the rest of a sweep's time is its own). */
+  readonly runMillis = new Map<number, number>();
   private stopping = false;
 
   constructor(
@@ -357,6 +359,7 @@ export class SweepRun {
       const request = await this.opts.request(configFile, checked.config, dir);
       if (this.stopping) return; // Ctrl-C while the request was being made: the point stays as it was
       fs.appendFileSync(output, `--- attempt ${entry.attempts}, ${new Date().toISOString()}, ${this.host}\n`);
+      const t0 = performance.now();
       handle = startRun({
         ...request,
         onEvent: (e) => this.opts.onEvent?.(p, e),
@@ -367,6 +370,7 @@ export class SweepRun {
       this.record(entry);
       this.opts.log(`${p.id}: started, run folder ${handle.runDir} ${this.progress()}`);
       const finished = await handle.done;
+      this.runMillis.set(p.index, performance.now() - t0);
       entry.status = finished.status;
       entry.reason = finished.reason;
       entry.testAccuracy = finished.testAccuracy;

@@ -3,7 +3,7 @@ import { DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './runlog/defaults';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeSkipped, layerTable, type LayerRow, readRunLog, type RunLog } from './runlog/read';
-import { formatError, loadConfigFile } from './engine/config/validate';
+import { formatError, loadConfigFile, sweepNotTrainable } from './engine/config/validate';
 import { BACKEND_NAMES, isBackendName } from './engine/backend/names';
 import type { RunEvent } from './runlog/events';
 import { EVENTS_FILE } from './runlog/runfolder';
@@ -208,10 +208,7 @@ async function trainCommand(argv: string[]): Promise<number> {
   for (const e of checked.errors) err(formatError(e));
   if (!checked.ok) return 2;
   if (checked.config.sweep) {
-    err(
-      `${positional[0]}: this config has a sweep block: train trains one config; ` +
-        `run the grid's points with \`layer-rotation sweep ${positional[0]}\``,
-    );
+    err(sweepNotTrainable(positional[0]));
     return 2;
   }
   const common: CommonRequest = {

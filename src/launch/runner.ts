@@ -4,7 +4,7 @@
 // the current step. Its argument is a JSON RunnerArgs.
 import * as path from 'node:path';
 import type { ConfigError } from '../engine/config/types';
-import { formatError, loadConfigFile } from '../engine/config/validate';
+import { formatError, loadConfigFile, sweepNotTrainable } from '../engine/config/validate';
 import { type NewEvent, type RunEvent, type RunFinished, type RunStarted, stamp } from '../runlog/events';
 import { EventLogWriter } from '../runlog/writer';
 import { EVENTS_FILE, makeSummary, writeSummary } from '../runlog/runfolder';
@@ -84,6 +84,8 @@ async function main(): Promise<number> {
         .map(formatError)
         .join('\n')}`,
     );
+  } else if (checked.config.sweep) {
+    fail(sweepNotTrainable(args.configFile));
   } else {
     await train({
       warnings: checked.errors.map(formatError),

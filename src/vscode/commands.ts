@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { formatError, loadConfigFile } from '../engine/config/validate';
+import { formatError, loadConfigFile, sweepNotTrainable } from '../engine/config/validate';
 import { describePython } from '../launch/python';
 import { pytorchRequest } from '../launch/pytorch';
 import type { CommonRequest, RunRequest } from '../launch/request';
@@ -91,6 +91,15 @@ export async function startTraining(ctx: Ctx, uri?: vscode.Uri): Promise<string 
       .then((choice) => {
         if (choice === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
         if (choice === 'Open Config') void vscode.window.showTextDocument(target);
+      });
+    return undefined;
+  }
+  if (checked.config.sweep) {
+    const command = `npx layer-rotation sweep ${JSON.stringify(target.fsPath)}`;
+    void vscode.window
+      .showWarningMessage(sweepNotTrainable(path.basename(target.fsPath)), 'Copy Sweep Command')
+      .then((choice) => {
+        if (choice) void vscode.env.clipboard.writeText(command);
       });
     return undefined;
   }

@@ -184,3 +184,8 @@ function startsWith(path: JsonPath, prefix: string[]): boolean {
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
+
+/** Why `train` (the CLI, the runner, Start Training) refuses a config with a sweep block, and what to run instead. */
+export function sweepNotTrainable(file: string): string {
+  return `${file}: this config has a sweep block: train trains one config; run the grid's points with \`layer-rotation sweep ${file}\``;
+}

@@ -21,3 +21,4 @@ export { formatError, loadConfigFile, parseConfigText } from './parse';
 export { CONFIG_SCHEMA, schemaEnum } from './schema';
 export { suggest } from './suggest';
 export { applyPoint, gridIndices, gridSize, SWEEP_KEY, type SweepAxis, sweepAxes } from './sweep';
+export { sweepNotTrainable } from './sweep';

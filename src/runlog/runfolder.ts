@@ -3,7 +3,7 @@ import { DEFAULT_FIT_ACCURACY, DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './defa
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunFinished, RunStarted } from './events';
-import { judgeEnd, type RunJudgement, runMessage } from './verdict';
+import { judgeEnd, type RunJudgement } from './verdict';
 
 export const EVENTS_FILE = 'events.jsonl';
 export const SUMMARY_FILE = 'summary.json';
@@ -24,8 +24,6 @@ export interface RunSummary {
   target: number | null;
   /** The run as a whole (src/runlog/verdict.ts): judged (it fit: its layers are judged), not-fit or no-learning. */
   verdict: RunJudgement;
-  /** Why a run that is not judged is not, and what to do (absent when judged). */
-  verdictMessage?: string;
   /** The last epoch's training accuracy (null: none measured). */
   trainAccuracy: number | null;
   layers: { name: string; kind: string; params: number | null; finalDistance: number | null; lagging: boolean }[];
@@ -84,7 +82,6 @@ export function makeSummary(runId: string, started: RunStarted | undefined, fini
     finalDistance: verdict.layers[i].distance,
     lagging: verdict.layers[i].lagging,
   }));
-  const message = runMessage(verdict);
   return {
     runId,
     name: started?.name ?? runId,
@@ -99,7 +96,6 @@ export function makeSummary(runId: string, started: RunStarted | undefined, fini
     testAccuracy: finished.testAccuracy,
     target: started?.target ?? null,
     verdict: verdict.run,
-    ...(message ? { verdictMessage: message } : {}),
     trainAccuracy: verdict.fit?.trainAccuracy ?? null,
     layers,
     lagging: layers.filter((l) => l.lagging).map((l) => l.name),

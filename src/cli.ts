@@ -16,6 +16,7 @@ import { SweepRun } from './experiments/sweepRun';
 import { parse as parseJsonc } from 'jsonc-parser';
 import type { TrainingConfig } from './engine/config/types';
 import { fixed, percent } from './runlog/format';
+import { judgeLog, runMessage, runStatus } from './runlog/verdict';
 
 const USAGE = `usage:
   layer-rotation check CONFIG
@@ -106,18 +107,20 @@ export function formatTable(rows: LayerRow[], target: number): string {
 }
 
 function printOutcome(log: RunLog): void {
-  const rows = layerTable(log);
+  const verdict = judgeLog(log);
+  const rows = layerTable(log, verdict);
   const target = log.started?.target ?? DEFAULT_TARGET;
   const threshold = target - (log.started?.lagMargin ?? DEFAULT_LAG_MARGIN);
   out(formatTable(rows, target));
   const f = log.finished;
-  const lagging = rows.filter((r) => r.lagging).length;
   out('');
   if (f?.testAccuracy !== null && f?.testAccuracy !== undefined)
     out(`test accuracy: ${(100 * f.testAccuracy).toFixed(2)}%  (test loss ${f.testLoss?.toFixed(4)})`);
-  out(
-    `${lagging} of ${rows.length} layers ${f ? 'lag' : 'are on course to end'} below ${threshold} (target ${target})`,
-  );
+  if (verdict) {
+    out(`verdict: ${runStatus(verdict)}${verdict.run === 'judged' ? ` below ${threshold} (target ${target})` : ''}`);
+    const why = runMessage(verdict);
+    if (why) out(why);
+  }
   if (f) out(`run ${f.status}: ${f.reason}`);
   else out('run unfinished: the log has no run_finished event (still running, or the runner was killed)');
 }

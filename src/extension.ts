@@ -7,7 +7,7 @@ import { Diagnostics } from './vscode/diagnostics';
 import { VIEWS } from './vscode/ids';
 import { LogDiagnostics } from './vscode/logDiagnostics';
 import { LaggingLayerFixes } from './vscode/quickfix';
-import { ConfigLenses, laggingCount, RunsTree, TrainingStatus } from './vscode/views';
+import { ConfigLenses, RunsTree, TrainingStatus, verdictWords } from './vscode/views';
 
 let ctx: Ctx | undefined;
 
@@ -45,10 +45,8 @@ export function activate(context: vscode.ExtensionContext): void {
       } else if (finished.status === 'completed') {
         const acc =
           finished.testAccuracy === null ? '' : `: ${(100 * finished.testAccuracy).toFixed(2)}% test accuracy`;
-        const lagging = laggingCount(run);
-        const lag = lagging ? `, ${lagging} lagging layer(s)` : ', no lagging layer';
         void vscode.window.showInformationMessage(
-          `Training ${run.log.started?.name ?? run.runId} completed${acc}${lag}.`,
+          `Training ${run.log.started?.name ?? run.runId} completed${acc}; ${verdictWords(run)}.`,
         );
       }
     }),

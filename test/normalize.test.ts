@@ -41,6 +41,7 @@ describe('normalizeEvent', () => {
       totalSteps: 1,
       target: 1,
       lagMargin: 0.2,
+      fitAccuracy: 0.99,
     });
     // No configFile: an outside run (the key stays absent, not null).
     assert.equal('configFile' in e, false);
@@ -67,6 +68,8 @@ describe('normalizeEvent', () => {
       totalSteps: 1266,
       target: 1,
       lagMargin: 0.3,
+      fitAccuracy: 0.9,
+      stopping: { lossBelow: 0.001, chance: { epochs: 1, margin: 0.05 } },
       seed: 7,
       schedule: {
         learningRate: 0.1,
@@ -143,6 +146,8 @@ describe('normalizeEvent', () => {
       finalDistances: [],
       testLoss: null,
       testAccuracy: null,
+      trainLoss: null,
+      trainAccuracy: null,
       lagging: [],
       seconds: null,
     });

@@ -1,23 +1,50 @@
-// The one lagging verdict (src/runlog/verdict.ts): its slope, projection and rule, and every
-// consumer of it agreeing on one real run: config and log diagnostics, the monitor's table on
-// the webview store's columns, the CLI's table, summary.json and run_finished.lagging.
+// The one verdict (src/runlog/verdict.ts): its slope, projection and rules (the run as a whole:
+// fit, not fit, no learning, too early; then each layer), the problems and quick fixes made of it
+// (src/runlog/lagProblems.ts), and every consumer of it agreeing on one real run: config and log
+// diagnostics, the monitor's table on the webview store's columns, the CLI's table, summary.json
+// and run_finished.lagging.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseConfigText } from '../src/engine/config/validate';
 import { train } from '../src/engine/trainer';
-import { type RotationEvent, type RunEvent, type RunStarted, stamp, toJsonLine } from '../src/runlog/events';
-import { configLagProblems, logLagProblems } from '../src/runlog/lagProblems';
+import {
+  type RotationEvent,
+  type RunEvent,
+  type RunFinished,
+  type RunStarted,
+  stamp,
+  toJsonLine,
+} from '../src/runlog/events';
+import { applyEdits, modify } from 'jsonc-parser';
+import {
+  configLagProblems,
+  configRemedy,
+  type FixableProblem,
+  fixOffers,
+  LAG_CODE,
+  logLagProblems,
+  NO_LEARNING_CODE,
+  NO_LEARNING_UNCLEAR_CODE,
+  NOT_FIT_CODE,
+} from '../src/runlog/lagProblems';
 import { normalizeEvent } from '../src/runlog/normalize';
 import { emptyRunLog, layerTable, parseRunLog, type RunLog } from '../src/runlog/read';
 import { makeSummary } from '../src/runlog/runfolder';
 import {
+  type FitTerms,
+  fitTerms,
   judge,
+  judgeEnd,
+  judgeFromEpoch,
   judgeLog,
   lagMessage,
   learningRateIntegral,
+  RATE_TOO_HIGH,
   type RunTerms,
+  runMessage,
+  runStatus,
   scheduledRate,
   slope,
   windowStart,
@@ -37,12 +64,25 @@ function columns(layers: number, until: number, distance: (l: number, epoch: num
   return { epochs, distances, n };
 }
 
+/** A finished run that fit its training data (100% training accuracy). */
+const fitRun = (o: Partial<FitTerms> = {}): FitTerms => ({
+  status: 'completed',
+  trainAccuracy: 1,
+  trainLoss: 0.01,
+  testAccuracy: 0.98,
+  classes: 10,
+  fitAccuracy: 0.99,
+  chanceMargin: 0.02,
+  ...o,
+});
+
 const terms = (names: string[], o: Partial<RunTerms> = {}): RunTerms => ({
   names,
   target: 1,
   lagMargin: 0.2,
   endEpoch: 4,
   finished: false,
+  ...(o.finished ? { fit: fitRun() } : {}),
   ...o,
 });
 
@@ -85,7 +125,7 @@ describe('verdict', () => {
     );
     assert.equal(
       lagMessage(v.layers[1], v, 'Do X.'),
-      "Layer 'dense2' is on course to end at cosine distance 0.40, below the target 1 by more than 0.2: it lags. Do X.",
+      "Layer 'dense2' is at cosine distance 0.20 and moved 0.100 per epoch over the last epoch: at that pace, with the learning rate still to come, it would end near 0.40, below the target 1 by more than 0.2. Do X.",
     );
   });
 
@@ -142,7 +182,7 @@ describe('verdict', () => {
     );
     assert.equal(
       lagMessage(finished.layers[1], finished, 'Do X.'),
-      "Layer 'b' ended without a finite cosine distance, below the target 1 by more than 0.2: it lags. Do X.",
+      "Layer 'b' ended without a finite cosine distance, below the target 1 by more than 0.2, in a run that fit its training data (100.0% training accuracy): it lags. Do X.",
     );
     // No final distances given: the last records.
     const fromRecords = judge(cols, terms(['a', 'b'], { finished: true }));
@@ -196,6 +236,304 @@ describe('verdict', () => {
   });
 });
 
+describe('the run as a whole: its layers lag only once it fit its training data', () => {
+  const names = ['dense1', 'dense2', 'output'];
+  const low = [0.05, 0.3, 0.9]; // dense1 and dense2 below 0.8
+  const finishedWith = (fit: Partial<FitTerms>, finalDistances: number[] = low) =>
+    judge({ epochs: [], distances: [], n: 0 }, terms(names, { finished: true, finalDistances, fit: fitRun(fit) }));
+  const laggingNames = (v: ReturnType<typeof judge>) => v.layers.filter((l) => l.lagging).map((l) => l.name);
+
+  it('fit by its training accuracy: judged; the message says the measurement and the fit', () => {
+    const v = finishedWith({ trainAccuracy: 0.995 });
+    assert.equal(v.run, 'judged');
+    assert.equal(v.fitBy, 'accuracy');
+    assert.deepEqual(laggingNames(v), ['dense1', 'dense2']);
+    assert.equal(runMessage(v), undefined);
+    assert.equal(runStatus(v), '2 lagging layers');
+    assert.equal(
+      lagMessage(v.layers[0], v, configRemedy(true)),
+      "Layer 'dense1' ended at cosine distance 0.05, below the target 1 by more than 0.2, in a run that fit its training data (99.5% training accuracy): it lags. Train longer, or decay later.",
+    );
+  });
+
+  it('fit by its loss (stopping.lossBelow), below the fit accuracy: judged', () => {
+    const v = finishedWith({ trainAccuracy: 0.97, trainLoss: 0.0008, lossBelow: 0.001 });
+    assert.deepEqual([v.run, v.fitBy], ['judged', 'loss']);
+    assert.deepEqual(laggingNames(v), ['dense1', 'dense2']);
+    assert.match(lagMessage(v.layers[0], v, ''), /training loss 0\.000800 below stopping\.lossBelow 0\.001/);
+  });
+
+  it('not fit (the default example at lr 0.003: 97.7%): no layer lags, one message: train longer', () => {
+    const v = finishedWith({ trainAccuracy: 0.977, trainLoss: 0.08, lossBelow: 0.001 });
+    assert.equal(v.run, 'not-fit');
+    assert.deepEqual(laggingNames(v), []);
+    assert.deepEqual(
+      v.layers.map((l) => l.projected),
+      low,
+      'the final distances are still shown',
+    );
+    assert.equal(
+      runMessage(v),
+      'The run did not fit its training data: its final training accuracy 97.7% is below monitoring.fitAccuracy 99.0%, so its layer rotation cannot be judged yet (the paper compares runs trained until they fit). Train longer.',
+    );
+    assert.equal(runStatus(v), 'not fit (97.7% training accuracy < 99.0%): rotation not judged');
+    // No training accuracy measured; a run that failed (not diverged) before it fit.
+    assert.match(runMessage(finishedWith({ trainAccuracy: null })) ?? '', /measured no training accuracy/);
+    const crashed = finishedWith({ status: 'failed', trainAccuracy: 0.6, testAccuracy: null });
+    assert.equal(crashed.run, 'not-fit');
+    assert.match(runMessage(crashed) ?? '', /^The run failed and did not fit .* See why it failed\.$/);
+  });
+
+  it('at chance with every layer at the target (the default example at lr 0.03): no learning, the rate is too high', () => {
+    const v = finishedWith({ trainAccuracy: 0.104, testAccuracy: 0.1135 }, [0.98, 1.0, 1.02]);
+    assert.equal(v.run, 'no-learning');
+    assert.deepEqual(v.noLearning, { cause: 'chance', accuracy: { of: 'training', value: 0.104 }, rateTooHigh: true });
+    assert.deepEqual(laggingNames(v), []);
+    assert.equal(
+      runMessage(v),
+      `The run did not learn: its training accuracy 10.4% is at chance (1/10), though its layers rotated to the target. ${RATE_TOO_HIGH}`,
+    );
+    assert.equal(runStatus(v), 'no learning (accuracy at chance): the rate is too high for this budget');
+    assert.notEqual(runStatus(v), '0 lagging layers');
+  });
+
+  it('at chance with layers that barely turned: no learning, and no advice to lower the rate', () => {
+    const v = finishedWith({ trainAccuracy: 0.11, testAccuracy: 0.1 });
+    assert.equal(v.run, 'no-learning');
+    assert.equal(v.noLearning?.rateTooHigh, false);
+    assert.doesNotMatch(runMessage(v) ?? '', /too high/);
+    assert.match(runMessage(v) ?? '', /may be too low/);
+  });
+
+  it('the test accuracy at chance counts when the run did not fit; the chance margin is at least 0.02', () => {
+    const v = finishedWith({ trainAccuracy: 0.5, testAccuracy: 0.12 }, [1, 1, 1]);
+    assert.deepEqual(v.noLearning?.accuracy, { of: 'test', value: 0.12 });
+    assert.equal(finishedWith({ trainAccuracy: 0.5, testAccuracy: 0.125 }, [1, 1, 1]).run, 'not-fit');
+    // A run that fit is judged whatever its test accuracy (memorized labels).
+    assert.equal(finishedWith({ trainAccuracy: 1, testAccuracy: 0.1 }).run, 'judged');
+    const started = startedEvent(names, 3);
+    assert.equal(fitTerms(started, { status: 'completed', testAccuracy: 0.5 }).chanceMargin, 0.02);
+    const withChance = { ...started, stopping: { chance: { epochs: 1, margin: 0.05 }, lossBelow: 0.01 } };
+    const fit = fitTerms(withChance, { status: 'completed', testAccuracy: 0.5 }, { accuracy: 0.9, loss: 0.2 });
+    assert.deepEqual(
+      [fit.chanceMargin, fit.lossBelow, fit.trainAccuracy, fit.trainLoss, fit.fitAccuracy],
+      [0.05, 0.01, 0.9, 0.2, 0.99],
+    );
+  });
+
+  it('diverged (failed, a distance not finite): no learning, never "0 lagging layers"', () => {
+    const v = finishedWith({ status: 'failed', trainAccuracy: 0.9, testAccuracy: null }, [NaN, 0.5, 0.9]);
+    assert.deepEqual([v.run, v.noLearning?.cause], ['no-learning', 'diverged']);
+    assert.deepEqual(laggingNames(v), []);
+    assert.match(runMessage(v) ?? '', new RegExp(`^The run diverged .*${RATE_TOO_HIGH.replace('.', '\\.')}$`));
+    assert.equal(runStatus(v), 'diverged: the rate is too high for this budget');
+  });
+
+  it('a finished run without its fit (no run_finished metrics, no epoch_end) is not judged', () => {
+    const v = judge({ epochs: [], distances: [], n: 0 }, { ...terms(names), finished: true, finalDistances: low });
+    assert.equal(v.run, 'not-fit');
+    assert.deepEqual(laggingNames(v), []);
+  });
+
+  it('while running: nothing before the first third of the plan or the first decay, whichever is first', () => {
+    assert.equal(judgeFromEpoch(3), 1);
+    assert.equal(judgeFromEpoch(9, { learningRate: 0.1, decay: { factor: 0.2, epochs: [6, 8] } }), 3);
+    assert.equal(judgeFromEpoch(9, { learningRate: 0.1, decay: { factor: 0.2, epochs: [2, 8] } }), 2);
+    const slow = (_: number, e: number) => 0.01 * e;
+    const early = judge(columns(1, 0.9, slow), terms(['a'], { endEpoch: 3 }));
+    assert.equal(early.run, 'too-early');
+    assert.deepEqual([early.layers[0].projected, early.layers[0].lagging], [null, false]);
+    assert.equal(runStatus(early), 'too early to judge rotation (from epoch 1)');
+    const later = judge(columns(1, 1, slow), terms(['a'], { endEpoch: 3 }));
+    assert.equal(later.run, 'judged');
+    assert.equal(later.layers[0].lagging, true);
+    assert.equal(runStatus(later), '1 lagging layer on course');
+  });
+});
+
+describe('problems and quick fixes of the verdict', () => {
+  const configText = fs.readFileSync(
+    path.join(__dirname, '..', '..', 'examples', 'mnist-default.layerrot.json'),
+    'utf8',
+  );
+  const checked = parseConfigText(configText, 'mnist-default.layerrot.json');
+  assert.ok(checked.ok);
+  const layca = checked.config;
+  const names = ['dense1', 'dense2', 'dense3', 'dense4', 'dense5', 'output'];
+  const schedule = {
+    learningRate: 0.01,
+    decay: { factor: 0.2, epochs: [2] },
+    warmupEpochs: 0,
+    layca: true,
+    multipliers: [],
+  };
+
+  /** A run log of the default example: records every 0.1 epoch up to `until`, finished with `finish` when given. */
+  function exampleLog(
+    until: number,
+    distance: (l: number, e: number) => number,
+    finish?: Partial<RunFinished>,
+  ): RunLog {
+    const log = emptyRunLog();
+    log.started = {
+      ...startedEvent(names, 3, schedule),
+      dataset: { name: 'mnist', train: 54000, validation: 6000, test: 10000, inputShape: [784], classes: 10 },
+      layers: names.map((name, i) => ({
+        name,
+        kind: 'dense',
+        shape: [1, 1],
+        params: 2,
+        configPath: i < 5 ? ['model', 'hidden', i] : ['model'],
+      })),
+    };
+    const cols = columns(names.length, until, distance);
+    log.rotations = Array.from({ length: cols.n }, (_, k) =>
+      rotationEvent(
+        cols.epochs[k],
+        cols.distances.map((d) => d[k]),
+      ),
+    );
+    if (finish) {
+      const last = log.rotations[log.rotations.length - 1].distances;
+      log.finished = {
+        v: 1,
+        time: 0,
+        type: 'run_finished',
+        status: 'completed',
+        reason: '',
+        step: 30,
+        epoch: 3,
+        finalDistances: last,
+        testLoss: 0.1,
+        testAccuracy: 0.97,
+        lagging: [],
+        seconds: 1,
+        ...finish,
+      };
+    }
+    return log;
+  }
+  const at = (p: { offset: number; length: number }) => configText.slice(p.offset, p.offset + p.length);
+
+  it('a run that did not fit: one Information on schedule.epochs, whatever its layers', () => {
+    const problems = configLagProblems(
+      exampleLog(3, (l, e) => 0.05 * e * (l + 1), { trainAccuracy: 0.969 }),
+      configText,
+    );
+    assert.deepEqual(
+      problems.map((p) => [p.code, p.severity, at(p)]),
+      [[NOT_FIT_CODE, 'information', '3']],
+    );
+    assert.match(problems[0].message, /training accuracy 96\.9% is below monitoring\.fitAccuracy 99\.0%/);
+  });
+
+  it('a run at chance whose layers reached the target: one Warning on the learning rate', () => {
+    const problems = configLagProblems(
+      exampleLog(3, () => 1, { trainAccuracy: 0.1, testAccuracy: 0.098 }),
+      configText,
+    );
+    assert.deepEqual(
+      problems.map((p) => [p.code, p.severity, at(p)]),
+      [[NO_LEARNING_CODE, 'warning', '0.01']],
+    );
+    assert.ok(problems[0].message.endsWith(RATE_TOO_HIGH));
+  });
+
+  it('lagging layers: Information while running (past the first third), Warning once the run fit; Layca on: never "turn on Layca"', () => {
+    const slowFirst = (l: number, e: number) => (l === 0 ? 0.05 * e : 0.4 * e);
+    assert.deepEqual(configLagProblems(exampleLog(0.9, slowFirst), configText), [], 'too early');
+    const running = configLagProblems(exampleLog(1.2, slowFirst), configText);
+    assert.deepEqual(
+      running.map((p) => [p.code, p.severity, p.layer?.name, at(p)]),
+      [[LAG_CODE, 'information', 'dense1', '256']],
+    );
+    const done = configLagProblems(exampleLog(3, slowFirst, { trainAccuracy: 0.995 }), configText);
+    assert.deepEqual(
+      done.map((p) => [p.code, p.severity, p.layer?.name]),
+      [[LAG_CODE, 'warning', 'dense1']],
+    );
+    for (const p of [...running, ...done]) assert.doesNotMatch(p.message, /Layca|raise/i);
+    assert.match(configRemedy(false), /^Turn on Layca/);
+    // A script's log: the same verdict, the script's remedy.
+    const log = exampleLog(3, slowFirst, { trainAccuracy: 0.995 });
+    assert.deepEqual(
+      logLagProblems(log).map((p) => [p.code, p.severity, p.line]),
+      [[LAG_CODE, 'warning', 1]],
+    );
+    assert.match(logLagProblems(log)[0].message, /Train longer, or decay the learning rate later\.$/);
+  });
+
+  /** The config after an offer's edits, checked against the schema. */
+  function applied(text: string, o: { edits: { path: (string | number)[]; value: unknown }[] }) {
+    let out = text;
+    for (const e of o.edits)
+      out = applyEdits(out, modify(out, e.path, e.value, { formattingOptions: { insertSpaces: true, tabSize: 2 } }));
+    const c = parseConfigText(out, 'x.layerrot.json');
+    assert.ok(c.ok, JSON.stringify(c.errors));
+    return c.config;
+  }
+  const titles = (problems: FixableProblem[], config = layca) => fixOffers(config, problems).map((o) => o.title);
+
+  it('Layca on: train longer (epochs and decay x2), decay later, alpha; never a higher rate, never "turn on Layca"', () => {
+    const lag = [{ code: LAG_CODE, layer: 'dense1' }];
+    assert.deepEqual(titles(lag), [
+      'Train longer: 2x the epochs (schedule.epochs = 6, decay at 4)',
+      'Set alpha to -0.5 (early layers rotate faster than late ones)',
+    ]);
+    const longer = applied(configText, fixOffers(layca, lag)[0]);
+    assert.deepEqual([longer.schedule.epochs, longer.schedule.decay?.epochs], [6, [4]]);
+    // Decay later when there is room: each decay halfway to the end.
+    const tenEpochs = applied(configText, {
+      edits: [
+        { path: ['schedule', 'epochs'], value: 10 },
+        { path: ['schedule', 'decay', 'epochs'], value: [4, 8] },
+      ],
+    });
+    const offers = fixOffers(tenEpochs, lag);
+    const later = offers.find((o) => o.title.startsWith('Decay later'));
+    assert.ok(later);
+    assert.deepEqual(
+      applied(configText, { edits: [{ path: ['schedule', 'epochs'], value: 10 }, ...later.edits] }).schedule.decay
+        ?.epochs,
+      [7, 9],
+    );
+    for (const t of offers.map((o) => o.title)) assert.doesNotMatch(t, /Layca|Raise|learning rate/);
+  });
+
+  it('Layca off: turn on Layca; with SGD a higher rate for the lagging layer only; not for Adam; never for the whole run', () => {
+    const sgd = applied(configText, { edits: [{ path: ['optimizer', 'layca'], value: false }] });
+    const lag = [{ code: LAG_CODE, layer: 'dense2' }];
+    const offers = fixOffers(sgd, lag);
+    assert.deepEqual(
+      offers.map((o) => [o.title, o.preferred]),
+      [
+        ['Turn on Layca for the optimizer (every layer rotates at the controlled rate)', true],
+        ["Raise the learning rate of 'dense2' 3x (layerMultipliers.dense2 = 3)", false],
+        ['Train longer: 2x the epochs (schedule.epochs = 6, decay at 4)', false],
+        ['Set alpha to -0.5 (early layers rotate faster than late ones)', false],
+      ],
+    );
+    assert.deepEqual(applied(configText, offers[1]).optimizer.layerMultipliers, { dense2: 3 });
+    const adam = applied(configText, {
+      edits: [{ path: ['optimizer'], value: { type: 'adam', learningRate: 0.001 } }],
+    });
+    assert.ok(!titles(lag, adam).some((t) => t.startsWith('Raise')));
+  });
+
+  it('not fit: train longer (and decay later); no learning: lower the rate; unclear: nothing', () => {
+    assert.deepEqual(titles([{ code: NOT_FIT_CODE }]), [
+      'Train longer: 2x the epochs (schedule.epochs = 6, decay at 4)',
+    ]);
+    const lower = fixOffers(layca, [{ code: NO_LEARNING_CODE }]);
+    assert.deepEqual(
+      lower.map((o) => o.title),
+      ['Lower the learning rate 3x (learningRate = 0.003333)', 'Decay earlier (schedule.decay.epochs = [1])'],
+    );
+    assert.equal(applied(configText, lower[0]).optimizer.learningRate, 0.003333);
+    assert.deepEqual(titles([{ code: NO_LEARNING_UNCLEAR_CODE }]), []);
+  });
+});
+
 function startedEvent(names: string[], epochs: number, schedule?: RunStarted['schedule']): RunStarted {
   return {
     v: 1,
@@ -213,6 +551,7 @@ function startedEvent(names: string[], epochs: number, schedule?: RunStarted['sc
     totalSteps: 10 * epochs,
     target: 1,
     lagMargin: 0.2,
+    fitAccuracy: 0.99,
     schedule,
   };
 }
@@ -223,7 +562,9 @@ function rotationEvent(epoch: number, distances: number[]): RotationEvent {
 }
 
 // A real run: a tiny MLP trained by the engine, one layer with a 20x learning rate, a decay and
-// a warmup, and a target low enough that some layers reach it and one does not.
+// a warmup, and a target low enough that some layers reach it and one does not. It ends at about
+// 84% training accuracy: fitAccuracy 0.8 makes it a run that fit (and the default 0.99, one that
+// did not).
 describe('every consumer of the verdict agrees on a real run', { timeout: 120_000 }, () => {
   const dir = tempDir('verdict');
   const config = syntheticConfig({
@@ -232,7 +573,7 @@ describe('every consumer of the verdict agrees on a real run', { timeout: 120_00
     model: { type: 'mlp', hidden: [16, 16] },
     optimizer: { type: 'sgd', learningRate: 0.05, layerMultipliers: { dense1: 20 } },
     schedule: { epochs: 3, batchSize: 20, warmupEpochs: 0.5, decay: { factor: 0.3, epochs: [2] } },
-    monitoring: { recordsPerEpoch: 10, target: 0.02, lagMargin: 0.01 },
+    monitoring: { recordsPerEpoch: 10, target: 0.02, lagMargin: 0.01, fitAccuracy: 0.8 },
   });
   const configFile = writeConfig(dir, 'verdict', config);
   const configText = fs.readFileSync(configFile, 'utf8');
@@ -257,15 +598,21 @@ describe('every consumer of the verdict agrees on a real run', { timeout: 120_00
     events = lines.map((l) => JSON.parse(l));
   });
 
-  /** The monitor's table on the columns of the webview's store, fed the log's events. */
-  function monitorTable(evs: unknown[]) {
+  /** The webview's store, fed the log's events. */
+  function monitorStore(evs: unknown[]) {
     const store = new RunStore('verdict');
     for (const e of evs) {
       const r = normalizeEvent(e);
       assert.ok(r.ok && store.add(r.event), JSON.stringify(e).slice(0, 100));
     }
     assert.ok(store.info);
-    return storeVerdict(store, store.info).layers;
+    return store;
+  }
+
+  /** The monitor's table on the columns of the webview's store. */
+  function monitorTable(evs: unknown[]) {
+    const store = monitorStore(evs);
+    return storeVerdict(store, store.info as RunStarted).layers;
   }
 
   const lagging = <T extends { lagging: boolean; name: string }>(rows: T[]) =>
@@ -290,18 +637,18 @@ describe('every consumer of the verdict agrees on a real run', { timeout: 120_00
 
     const config = configLagProblems(log, configText);
     assert.deepEqual(
-      config.map((p) => [p.layer.name, p.layer.projected]),
+      config.map((p) => [p.layer?.name, p.layer?.projected]),
       expected.map((n, i) => [n, values[i]]),
     );
     assert.equal(configText.slice(config[0].offset, config[0].offset + config[0].length), '16'); // model.hidden[1]
     assert.match(
       config[0].message,
-      /^Layer 'dense2' ended at cosine distance 0\.00, below the target 0\.02 by more than 0\.01: it lags\. Turn on Layca/,
+      /^Layer 'dense2' ended at cosine distance 0\.00, below the target 0\.02 by more than 0\.01, in a run that fit its training data \(8\d\.\d% training accuracy\): it lags\. Turn on Layca/,
     );
 
     const logProblems = logLagProblems(log);
     assert.deepEqual(
-      logProblems.map((p) => [p.layer.name, p.layer.projected, p.line]),
+      logProblems.map((p) => [p.layer?.name, p.layer?.projected, p.line]),
       expected.map((n, i) => [n, values[i], 1]),
     );
     assert.match(
@@ -309,6 +656,13 @@ describe('every consumer of the verdict agrees on a real run', { timeout: 120_00
       /^Layer 'dense2' ended at cosine distance 0\.00, .*layca_param_groups\(multipliers=\{'dense2': 2\}\)/,
     );
 
+    // The run as a whole: judged, everywhere.
+    const verdict = judgeLog(log);
+    assert.equal(verdict?.run, 'judged');
+    assert.ok(config.every((p) => p.code === LAG_CODE && p.severity === 'warning'));
+
+    const store = monitorStore(events);
+    assert.equal(storeVerdict(store, store.info as RunStarted).run, 'judged');
     const table = monitorTable(events);
     assert.deepEqual(lagging(table), expected);
     assert.deepEqual(
@@ -324,6 +678,9 @@ describe('every consumer of the verdict agrees on a real run', { timeout: 120_00
     );
 
     const summary = makeSummary('verdict', started, finished);
+    assert.equal(summary.verdict, 'judged');
+    assert.equal(summary.trainAccuracy, log.epochs[log.epochs.length - 1].accuracy);
+    assert.equal(finished.trainAccuracy, summary.trainAccuracy);
     assert.deepEqual(summary.lagging, expected);
     assert.deepEqual(lagging(summary.layers), expected);
     assert.deepEqual(
@@ -351,14 +708,55 @@ describe('every consumer of the verdict agrees on a real run', { timeout: 120_00
 
     const config = configLagProblems(log, configText);
     assert.deepEqual(
-      config.map((p) => [p.layer.name, p.layer.projected]),
+      config.map((p) => [p.layer?.name, p.layer?.projected]),
       [['dense2', dense2.projected]],
     );
-    assert.match(config[0].message, /^Layer 'dense2' is on course to end at cosine distance 0\.00/);
+    assert.match(config[0].message, /^Layer 'dense2' is at cosine distance 0\.00 and moved .* it would end near 0\.00/);
+    assert.equal(config[0].severity, 'information');
     assert.deepEqual(logLagProblems(log), [], 'a running run has no log warnings');
 
     const table = monitorTable(partial);
     assert.deepEqual(table, verdict.layers);
     assert.deepEqual(lagging(layerTable(log)), ['dense2']);
+  });
+  it('the same run with the default fitAccuracy (0.99) did not fit: no consumer reports a lagging layer', () => {
+    const notFit = events.map((e) => (e.type === 'run_started' ? { ...e, fitAccuracy: 0.99 } : e));
+    const log = parseRunLog(notFit.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    const started = log.started as RunStarted;
+    const finished = log.finished as RunFinished;
+    assert.equal(judgeLog(log)?.run, 'not-fit');
+    const config = configLagProblems(log, configText);
+    assert.deepEqual(
+      config.map((p) => [p.code, p.severity, configText.slice(p.offset, p.offset + p.length)]),
+      [[NOT_FIT_CODE, 'information', '3']],
+    );
+    assert.match(config[0].message, /final training accuracy 8\d\.\d% is below monitoring\.fitAccuracy 99\.0%/);
+    assert.deepEqual(
+      logLagProblems(log).map((p) => p.code),
+      [NOT_FIT_CODE],
+    );
+    const store = monitorStore(notFit);
+    const table = storeVerdict(store, store.info as RunStarted);
+    assert.equal(table.run, 'not-fit');
+    assert.deepEqual(lagging(table.layers), []);
+    assert.deepEqual(lagging(layerTable(log)), []);
+    const summary = makeSummary('verdict', started, finished);
+    assert.deepEqual([summary.verdict, summary.lagging], ['not-fit', []]);
+    // What the engine writes into run_finished.lagging for such a run.
+    assert.deepEqual(
+      judgeEnd(started, finished).layers.filter((l) => l.lagging),
+      [],
+    );
+  });
+
+  it('running, in the first third of the plan (epoch 0.8 of 3): too early, no layer lags anywhere', () => {
+    const cut = events.findIndex((e) => e.type === 'rotation' && e.epoch >= 0.8);
+    const partial = events.slice(0, cut + 1);
+    const log = parseRunLog(partial.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    assert.equal(judgeLog(log)?.run, 'too-early');
+    assert.deepEqual(configLagProblems(log, configText), []);
+    const store = monitorStore(partial);
+    assert.equal(storeVerdict(store, store.info as RunStarted).run, 'too-early');
+    assert.deepEqual(lagging(layerTable(log)), []);
   });
 });

@@ -180,10 +180,10 @@ def train(
     progress = progress or (lambda text: None)
 
     def finish(status, reason, test):
-        final, names = [], []
+        final = []
         if model is not None and tracker is not None:
             final, _ = tracker.record()
-            names = [l["name"] for l in model.layers]
+        last = state.get("last_epoch") or {}
         e = events.run_finished(
             status,
             reason,
@@ -191,11 +191,11 @@ def train(
             state["step"] / state["steps_per_epoch"],
             time.time() - started,
             final_distances=final,
-            layer_names=names,
-            target=config["monitoring"]["target"],
-            lag_margin=config["monitoring"]["lagMargin"],
+            started=state.get("started"),
             test_loss=test[0] if test else None,
             test_accuracy=test[1] if test else None,
+            train_loss=last.get("loss"),
+            train_accuracy=last.get("accuracy"),
         )
         emit(e)
         return e
@@ -242,34 +242,35 @@ def train(
         desc = events.backend_description(
             _device_text(dist.device), ", %d processes (%s)" % (dist.world, dist.backend) if dist.enabled else ""
         )
-        emit(
-            events.run_started(
-                run_id,
-                config["name"],
-                config_file,
-                dist.device.type,
-                desc,
-                {
-                    "name": data.name,
-                    "train": data.train.n,
-                    "validation": data.validation.n,
-                    "test": data.test.n,
-                    "inputShape": data.input_shape,
-                    "classes": data.classes,
-                },
-                model.layers,
-                epochs,
-                spe,
-                batch_size,
-                total,
-                config["monitoring"]["target"],
-                config["monitoring"]["lagMargin"],
-                model=config["model"]["type"],
-                optimizer=opt_spec["type"] + ("-layca" if opt_spec["layca"] else ""),
-                seed=config["seed"],
-                schedule=_schedule(config, multipliers),
-            )
+        state["started"] = events.run_started(
+            run_id,
+            config["name"],
+            config_file,
+            dist.device.type,
+            desc,
+            {
+                "name": data.name,
+                "train": data.train.n,
+                "validation": data.validation.n,
+                "test": data.test.n,
+                "inputShape": data.input_shape,
+                "classes": data.classes,
+            },
+            model.layers,
+            epochs,
+            spe,
+            batch_size,
+            total,
+            config["monitoring"]["target"],
+            config["monitoring"]["lagMargin"],
+            model=config["model"]["type"],
+            optimizer=opt_spec["type"] + ("-layca" if opt_spec["layca"] else ""),
+            seed=config["seed"],
+            schedule=_schedule(config, multipliers),
+            fit_accuracy=config["monitoring"]["fitAccuracy"],
+            stopping=config.get("stopping") or {},
         )
+        emit(state["started"])
         progress("training %s: %d epochs of %d steps on %s" % (config["name"], epochs, spe, desc))
         for message in list(warnings) + list(data.warnings):
             emit(events.log("warning", message))
@@ -349,6 +350,7 @@ def train(
                 n / seconds if seconds > 0 else None,
             )
             emit(end)
+            state["last_epoch"] = end
             progress(
                 "epoch %d: loss %.4f, accuracy %.4f%s, %.1f s, %.0f samples/s"
                 % (

@@ -1,8 +1,9 @@
 """The run-log format (version 1, docs/run-log-format.md): events.jsonl, summary.json, run ids.
 
 Every event and summary.json are built here (run_started, rotation, batch, epoch_end, log,
-run_finished, make_summary), for both the engine and RotationLogger; lagging_layers is the one
-rule of which layers lag. EventWriter appends one complete JSON line per os.write call, so a
+run_finished, make_summary), for both the engine and RotationLogger; run_verdict and
+lagging_layers are the one rule of whether a run is judged and which layers lag (as
+src/runlog/verdict.ts). EventWriter appends one complete JSON line per os.write call, so a
 reader tailing the file (or a crash) never sees half an event. Non-finite numbers are written as
 null (JSON has no NaN).
 """
@@ -12,6 +13,8 @@ import os
 import re
 import shutil
 import time
+
+from .config import schema_default
 
 FORMAT_VERSION = 1
 EVENTS_FILE = "events.jsonl"
@@ -138,9 +141,12 @@ def run_started(
     seed=None,
     schedule=None,
     engine="pytorch",
+    fit_accuracy=None,
+    stopping=None,
 ):
     """The first event: the run, its data, its kernel layers (in forward order) and its plan.
-    `model`, `optimizer`, `seed` and `schedule` are left out when None."""
+    `model`, `optimizer`, `seed`, `schedule` and `stopping` (the config's stopping.lossBelow and
+    .chance) are left out when None; `fit_accuracy` defaults to monitoring.fitAccuracy's."""
     e = {
         "type": "run_started",
         "runId": run_id,
@@ -159,10 +165,12 @@ def run_started(
         "totalSteps": total_steps,
         "target": target,
         "lagMargin": lag_margin,
+        "fitAccuracy": schema_default("monitoring", "fitAccuracy") if fit_accuracy is None else fit_accuracy,
         "seed": seed,
         "schedule": schedule,
+        "stopping": None if stopping is None else {k: stopping[k] for k in ("lossBelow", "chance") if k in stopping},
     }
-    for optional in ("model", "optimizer", "seed", "schedule"):
+    for optional in ("model", "optimizer", "seed", "schedule", "stopping"):
         if e[optional] is None:
             del e[optional]
     return e
@@ -213,16 +221,58 @@ def log(level, message):
     return {"type": "log", "level": level, "message": str(message)}
 
 
+def _num(v):
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+# The least margin above 1 / classes within which an accuracy is at chance (CHANCE_MARGIN in verdict.ts).
+CHANCE_MARGIN = 0.02
+
+
 def lagging_layers(names, distances, target, lag_margin):
-    """[{name, distance}] of the layers that lag: a final distance that is missing, not finite, or
-    below target - lag_margin (as lagBelowTarget in src/runlog/read.ts)."""
+    """[{name, distance}] of the layers whose final distance is missing, not finite, or below
+    target - lag_margin. Only a judged run has lagging layers (run_verdict)."""
     out = []
     for i, name in enumerate(names):
         d = distances[i] if i < len(distances) else None
-        ok = isinstance(d, (int, float)) and not isinstance(d, bool) and math.isfinite(d) and d >= target - lag_margin
-        if not ok:
+        if _num(d) is None or d < target - lag_margin:
             out.append({"name": name, "distance": d})
     return out
+
+
+def run_verdict(started, finished, last_epoch=None):
+    """The finished run as a whole, as judge in src/runlog/verdict.ts: "no-learning" (it failed with
+    a distance that is not finite: diverged; or its training accuracy, or its test accuracy when it
+    did not fit, is within the chance margin of 1 / classes), "not-fit" (training accuracy below
+    fitAccuracy and training loss not below stopping.lossBelow) or "judged". The training accuracy
+    and loss are run_finished's, else `last_epoch`'s (an epoch_end)."""
+    started = started or {}
+    last_epoch = last_epoch or {}
+    fit_accuracy = _num(started.get("fitAccuracy")) or schema_default("monitoring", "fitAccuracy")
+    stopping = started.get("stopping") or {}
+    loss_below = _num(stopping.get("lossBelow"))
+    chance = stopping.get("chance") or {}
+    margin = max(CHANCE_MARGIN, _num(chance.get("margin")) or 0)
+    classes = _num((started.get("dataset") or {}).get("classes"))
+    acc = _num(finished.get("trainAccuracy"))
+    acc = _num(last_epoch.get("accuracy")) if acc is None else acc
+    loss = _num(finished.get("trainLoss"))
+    loss = _num(last_epoch.get("loss")) if loss is None else loss
+    test = _num(finished.get("testAccuracy"))
+    names = [l["name"] for l in started.get("layers", [])]
+    final = list(finished.get("finalDistances") or [])
+    finals = [_num(final[i]) if i < len(final) else None for i in range(len(names))]
+
+    def at_chance(a):
+        return a is not None and classes is not None and classes >= 2 and a <= 1 / classes + margin
+
+    by_accuracy = acc is not None and acc >= fit_accuracy
+    by_loss = loss_below is not None and loss is not None and loss < loss_below
+    if finished.get("status") == "failed" and any(d is None for d in finals):
+        return "no-learning"
+    if at_chance(acc) or (not by_accuracy and not by_loss and at_chance(test)):
+        return "no-learning"
+    return "judged" if by_accuracy or by_loss else "not-fit"
 
 
 def run_finished(
@@ -232,16 +282,17 @@ def run_finished(
     epoch,
     seconds,
     final_distances=(),
-    layer_names=(),
-    target=None,
-    lag_margin=None,
+    started=None,
     test_loss=None,
     test_accuracy=None,
+    train_loss=None,
+    train_accuracy=None,
 ):
-    """The last event: how the run ended, the final distances of the layers `layer_names` and
-    which of them lag (lagging_layers against target and lag_margin)."""
+    """The last event: how the run ended, the final distances of the layers of `started` (the
+    run_started event), the last epoch's training loss and accuracy, and which layers lag: none
+    unless run_verdict judges the run (it fit its training data)."""
     final = list(final_distances)
-    return {
+    e = {
         "type": "run_finished",
         "status": status,
         "reason": reason,
@@ -250,26 +301,37 @@ def run_finished(
         "finalDistances": final,
         "testLoss": test_loss,
         "testAccuracy": test_accuracy,
-        "lagging": lagging_layers(list(layer_names), final, target, lag_margin) if layer_names else [],
+        "trainLoss": train_loss,
+        "trainAccuracy": train_accuracy,
+        "lagging": [],
         "seconds": seconds,
     }
+    if started and started.get("layers") and run_verdict(started, e) == "judged":
+        names = [l["name"] for l in started["layers"]]
+        e["lagging"] = lagging_layers(names, final, started["target"], started["lagMargin"])
+    return e
 
 
 def make_summary(run_id, started, finished):
-    """summary.json's fields, as makeSummary in src/runlog/runfolder.ts."""
+    """summary.json's fields, as makeSummary in src/runlog/runfolder.ts: the run's verdict, and the
+    lagging layers when it is judged."""
     started = started or {}
-    lagging = {l["name"] for l in finished.get("lagging", [])}
+    verdict = run_verdict(started, finished)
     final = finished.get("finalDistances", [])
+    names = [l["name"] for l in started.get("layers", [])]
+    lagging = (
+        {l["name"] for l in lagging_layers(names, final, started["target"], started["lagMargin"])}
+        if verdict == "judged" and names
+        else set()
+    )
     layers = []
     for i, l in enumerate(started.get("layers", [])):
-        d = final[i] if i < len(final) else None
-        fd = d if isinstance(d, (int, float)) and math.isfinite(d) else None
         layers.append(
             {
                 "name": l["name"],
                 "kind": l["kind"],
                 "params": l["params"],
-                "finalDistance": fd,
+                "finalDistance": _num(final[i]) if i < len(final) else None,
                 "lagging": l["name"] in lagging,
             }
         )
@@ -286,8 +348,10 @@ def make_summary(run_id, started, finished):
         "testLoss": finished.get("testLoss"),
         "testAccuracy": finished.get("testAccuracy"),
         "target": started.get("target"),
+        "verdict": verdict,
+        "trainAccuracy": _num(finished.get("trainAccuracy")),
         "layers": layers,
-        "lagging": [l["name"] for l in finished.get("lagging", [])],
+        "lagging": [l["name"] for l in layers if l["lagging"]],
     }
 
 

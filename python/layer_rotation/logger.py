@@ -188,6 +188,8 @@ class RotationLogger:
         )
         if extra:
             started.update(extra)
+        self._started = started
+        self._last_epoch = None
         self._emit(started)
         self._record(0)
 
@@ -251,18 +253,17 @@ class RotationLogger:
         self._flush_batch()
         now = time.time()
         seconds = now - self._epoch_started_at
-        self._emit(
-            events.epoch_end(
-                self.epochs_done,
-                self.steps,
-                _number(loss),
-                _number(accuracy),
-                _number(val_loss),
-                _number(val_accuracy),
-                seconds,
-                (samples / seconds) if samples and seconds > 0 else None,
-            )
+        self._last_epoch = events.epoch_end(
+            self.epochs_done,
+            self.steps,
+            _number(loss),
+            _number(accuracy),
+            _number(val_loss),
+            _number(val_accuracy),
+            seconds,
+            (samples / seconds) if samples and seconds > 0 else None,
         )
+        self._emit(self._last_epoch)
         self._epoch_started_at = now
         self._epoch_steps = 0
 
@@ -281,6 +282,7 @@ class RotationLogger:
                 "stopped": "stopped on request",
                 "failed": "failed",
             }.get(status, status)
+        last = getattr(self, "_last_epoch", None) or {}
         e = events.run_finished(
             status,
             reason,
@@ -288,11 +290,11 @@ class RotationLogger:
             self._epoch(),
             time.time() - self._started_at,
             final_distances=self._last_distances,
-            layer_names=self.layer_names,
-            target=self.target,
-            lag_margin=self.lag_margin,
+            started=getattr(self, "_started", None),
             test_loss=_number(test_loss),
             test_accuracy=_number(test_accuracy),
+            train_loss=last.get("loss"),
+            train_accuracy=last.get("accuracy"),
         )
         self.finished = e
         if self.writer is not None:

@@ -7,13 +7,13 @@ import type { BackendName, RunOverrides, TrainingConfig } from './config/types';
 import { selectBackend } from './backend/select';
 import { loadDataset } from './data/load';
 import type { Dataset, Split } from './data/types';
-import { judgeFinal, laggingEntries } from '../runlog/verdict';
+import { judgeEnd, laggingEntries, type StartedTerms } from '../runlog/verdict';
 import {
   type EpochEnd,
-  type LaggingLayer,
   type NewEvent,
   type RunFinished,
   type RunStatus,
+  type StoppingInfo,
   stamp,
 } from '../runlog/events';
 import { registerGradients } from './gradients';
@@ -80,34 +80,26 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
   let optimizer: ReturnType<typeof createOptimizer> | undefined;
   let data: Dataset | undefined;
   let finished: RunFinished | undefined;
+  let startedTerms: StartedTerms | undefined;
+  let lastEnd: EpochTotals | undefined;
 
   const finish = (status: RunStatus, reason: string, test: { loss: number; accuracy: number } | null): RunFinished => {
-    let finalDistances: number[] = [];
-    let lagging: LaggingLayer[] = [];
-    if (model && monitor) {
-      const rec = monitor.record();
-      finalDistances = rec.distances;
-      lagging = laggingEntries(
-        judgeFinal(
-          model.layers.map((l) => l.name),
-          finalDistances,
-          config.monitoring.target,
-          config.monitoring.lagMargin,
-        ),
-      );
-    }
     const e: Omit<RunFinished, 'v' | 'time'> = {
       type: 'run_finished',
       status,
       reason,
       step,
       epoch: step / stepsPerEpoch,
-      finalDistances,
+      finalDistances: model && monitor ? monitor.record().distances : [],
       testLoss: test ? test.loss : null,
       testAccuracy: test ? test.accuracy : null,
-      lagging,
+      trainLoss: lastEnd ? lastEnd.loss : null,
+      trainAccuracy: lastEnd ? lastEnd.accuracy : null,
+      lagging: [],
       seconds: (Date.now() - started) / 1000,
     };
+    // Which layers lag: the verdict's, which judges them only when the run fit its training data.
+    if (startedTerms) e.lagging = laggingEntries(judgeEnd(startedTerms, e));
     emit(e);
     return stamp(e) as RunFinished;
   };
@@ -137,7 +129,7 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
     // Batch metrics come more often than rotation records: they drive progress and loss curves.
     const batchEvery = Math.max(1, Math.min(recordEvery, Math.floor(stepsPerEpoch / BATCH_EVENTS_PER_EPOCH)));
 
-    emit({
+    const startedEvent: Extract<NewEvent, { type: 'run_started' }> = {
       type: 'run_started',
       runId: opts.runId,
       name: config.name,
@@ -162,6 +154,8 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
       totalSteps,
       target: config.monitoring.target,
       lagMargin: config.monitoring.lagMargin,
+      fitAccuracy: config.monitoring.fitAccuracy,
+      stopping: stoppingInfo(config),
       seed: config.seed,
       schedule: {
         learningRate: config.optimizer.learningRate,
@@ -170,7 +164,9 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
         layca: config.optimizer.layca,
         multipliers,
       },
-    });
+    };
+    emit(startedEvent);
+    startedTerms = startedEvent;
     for (const message of [...(opts.warnings ?? []), ...(dataset.warnings ?? [])])
       emit({ type: 'log', level: 'warning', message });
     emit({ type: 'rotation', step: 0, epoch: 0, ...monitor.record(), steps: 0 });
@@ -251,6 +247,7 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
         samplesPerSecond: epochSamples / seconds,
       };
       emit(end);
+      lastEnd = end;
       lossHistory.push(end.loss);
       checkStopping(config, lossHistory, end, dataset.classes);
     }
@@ -272,6 +269,12 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
     model?.dispose();
   }
   return finished;
+}
+
+/** The stopping criteria run_started records for the verdict (stopping.lossBelow and .chance). */
+function stoppingInfo(config: TrainingConfig): StoppingInfo {
+  const { lossBelow, chance } = config.stopping;
+  return { ...(lossBelow !== undefined ? { lossBelow } : {}), ...(chance ? { chance } : {}) };
 }
 
 /** Throws EndRun when one of the paper's stopping criteria is met at an epoch end. */

@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { emptyRunLog, readRunLog, type RunLog } from '../runlog/read';
-import { judgeFinal, laggingEntries } from '../runlog/verdict';
+import { judgeEnd, laggingEntries } from '../runlog/verdict';
 import { type RunEvent, type RunFinished, type RunStarted, stamp } from '../runlog/events';
 import { EventLogWriter } from '../runlog/writer';
 import { EVENTS_FILE, createRunDir, makeSummary, writeSummary } from '../runlog/runfolder';
@@ -101,14 +101,18 @@ export function startRun(opts: StartOptions): RunHandle {
           ? { step: lastRecord.step, epoch: lastRecord.epoch, distances: lastRecord.distances }
           : { step: 0, epoch: 0, distances: [] };
         const startedEvent = started ?? log.started;
+        const lastEnd = log.epochs[log.epochs.length - 1];
+        const trainLoss = lastEnd?.loss ?? null;
+        const trainAccuracy = lastEnd?.accuracy ?? null;
         const lagging = startedEvent
           ? laggingEntries(
-              judgeFinal(
-                startedEvent.layers.map((l) => l.name),
-                last.distances,
-                startedEvent.target,
-                startedEvent.lagMargin,
-              ),
+              judgeEnd(startedEvent, {
+                status: 'failed',
+                finalDistances: last.distances,
+                testAccuracy: null,
+                trainLoss,
+                trainAccuracy,
+              }),
             )
           : [];
         const e = stamp({
@@ -120,6 +124,8 @@ export function startRun(opts: StartOptions): RunHandle {
           finalDistances: last.distances,
           testLoss: null,
           testAccuracy: null,
+          trainLoss,
+          trainAccuracy,
           lagging,
           seconds: started?.time ? (Date.now() - started.time) / 1000 : 0,
         }) as RunFinished;

@@ -58,6 +58,10 @@ export interface RunStarted extends EventBase {
   target: number;
   /** Readers' default: 0.2. */
   lagMargin: number;
+  /** A finished run has fit its training data at this final training accuracy or above. Readers' default: 0.99. */
+  fitAccuracy: number;
+  /** The run's stopping criteria that bear on the verdict (the config's stopping.lossBelow and .chance). */
+  stopping?: StoppingInfo;
   seed?: number;
   /** The learning-rate schedule, so that readers can project where layers are heading. */
   schedule?: Schedule;
@@ -69,6 +73,11 @@ export interface Schedule {
   warmupEpochs: number;
   layca: boolean;
   multipliers: number[];
+}
+
+export interface StoppingInfo {
+  lossBelow?: number;
+  chance?: { epochs: number; margin: number };
 }
 
 export interface RotationEvent extends EventBase {
@@ -125,6 +134,10 @@ export interface RunFinished extends EventBase {
   finalDistances: (number | null)[];
   testLoss: number | null;
   testAccuracy: number | null;
+  /** The last epoch's training loss and accuracy (its epoch_end's; null: no epoch ended, or not given; readers fall back to the last epoch_end). */
+  trainLoss?: number | null;
+  trainAccuracy?: number | null;
+  /** The lagging layers: none unless the run fit its training data (src/runlog/verdict.ts). */
   lagging: LaggingLayer[];
   seconds: number | null;
 }

@@ -16,8 +16,9 @@ import type {
   RunStarted,
   RunStatus,
   Schedule,
+  StoppingInfo,
 } from './events';
-import { DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './defaults';
+import { DEFAULT_FIT_ACCURACY, DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './defaults';
 import { RUN_STATUSES } from './events';
 
 export const EVENT_TYPES: readonly RunEventType[] = [
@@ -148,6 +149,8 @@ function started(e: Obj, base: { v: number; time: number | null }): RunStarted {
     totalSteps: positive(e.totalSteps) ?? epochs * stepsPerEpoch,
     target: num(e.target) ?? DEFAULT_TARGET,
     lagMargin: num(e.lagMargin) ?? DEFAULT_LAG_MARGIN,
+    fitAccuracy:
+      finite(e.fitAccuracy) && e.fitAccuracy > 0 && e.fitAccuracy <= 1 ? e.fitAccuracy : DEFAULT_FIT_ACCURACY,
   };
   // Optional fields stay absent when absent (a run_started without configFile is an outside run).
   if (typeof e.configFile === 'string') s.configFile = e.configFile;
@@ -157,6 +160,18 @@ function started(e: Obj, base: { v: number; time: number | null }): RunStarted {
   if (finite(e.seed)) s.seed = e.seed;
   const schedule = scheduleOf(e.schedule);
   if (schedule) s.schedule = schedule;
+  const stopping = stoppingOf(e.stopping);
+  if (stopping) s.stopping = stopping;
+  return s;
+}
+
+/** The stopping criteria that bear on the verdict: lossBelow and chance, when usable. */
+function stoppingOf(v: unknown): StoppingInfo | undefined {
+  if (!isObj(v)) return undefined;
+  const s: StoppingInfo = {};
+  if (finite(v.lossBelow) && v.lossBelow > 0) s.lossBelow = v.lossBelow;
+  const c = isObj(v.chance) ? v.chance : null;
+  if (c && finite(c.epochs) && finite(c.margin)) s.chance = { epochs: c.epochs, margin: c.margin };
   return s;
 }
 
@@ -192,6 +207,8 @@ function finished(e: Obj, base: { v: number; time: number | null }): RunFinished
     finalDistances: nums(e.finalDistances),
     testLoss: num(e.testLoss),
     testAccuracy: num(e.testAccuracy),
+    trainLoss: num(e.trainLoss),
+    trainAccuracy: num(e.trainAccuracy),
     lagging,
     seconds: num(e.seconds),
   };
@@ -222,6 +239,8 @@ export function isRunEvent(value: unknown): value is RunEvent {
         isNumOrNull(e.batchSize) &&
         finite(e.target) &&
         finite(e.lagMargin) &&
+        finite(e.fitAccuracy) &&
+        (e.stopping === undefined || isObj(e.stopping)) &&
         (e.configFile === undefined || typeof e.configFile === 'string') &&
         (e.schedule === undefined || (isObj(e.schedule) && finite(e.schedule.learningRate)))
       );
@@ -240,7 +259,8 @@ export function isRunEvent(value: unknown): value is RunEvent {
         typeof e.reason === 'string' &&
         numsOk(e.finalDistances) &&
         Array.isArray(e.lagging) &&
-        [e.step, e.epoch, e.testLoss, e.testAccuracy, e.seconds].every(isNumOrNull)
+        [e.step, e.epoch, e.testLoss, e.testAccuracy, e.seconds].every(isNumOrNull) &&
+        [e.trainLoss, e.trainAccuracy].every((x) => x === undefined || isNumOrNull(x))
       );
     case 'log':
       return (e.level === 'info' || e.level === 'warning' || e.level === 'error') && typeof e.message === 'string';

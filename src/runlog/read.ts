@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import type { BatchEvent, EpochEnd, LogEvent, RotationEvent, RunEvent, RunFinished, RunStarted } from './events';
 import { normalizeEvent } from './normalize';
-import { judgeLog } from './verdict';
+import { judgeLog, type RunVerdict } from './verdict';
 
 export interface SkippedLine {
   line: number;
@@ -96,8 +96,7 @@ export interface LayerRow {
 }
 
 /** The per-layer table: latest distances (final when finished), and which layers lag (src/runlog/verdict.ts). */
-export function layerTable(log: RunLog): LayerRow[] {
-  const verdict = judgeLog(log);
+export function layerTable(log: RunLog, verdict: RunVerdict | undefined = judgeLog(log)): LayerRow[] {
   return (log.started?.layers ?? []).map((l, i) => ({
     name: l.name,
     kind: l.kind,

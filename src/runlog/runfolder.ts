@@ -1,9 +1,9 @@
 // A run's folder: events.jsonl (the run log), a copy of the config, and summary.json at the end.
-import { DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './defaults';
+import { DEFAULT_FIT_ACCURACY, DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './defaults';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunFinished, RunStarted } from './events';
-import { judgeFinal } from './verdict';
+import { judgeEnd, type RunJudgement } from './verdict';
 
 export const EVENTS_FILE = 'events.jsonl';
 export const SUMMARY_FILE = 'summary.json';
@@ -22,6 +22,10 @@ export interface RunSummary {
   testLoss: number | null;
   testAccuracy: number | null;
   target: number | null;
+  /** The run as a whole (src/runlog/verdict.ts): judged (it fit: its layers are judged), not-fit or no-learning. */
+  verdict: RunJudgement;
+  /** The last epoch's training accuracy (null: none measured). */
+  trainAccuracy: number | null;
   layers: { name: string; kind: string; params: number | null; finalDistance: number | null; lagging: boolean }[];
   lagging: string[];
 }
@@ -55,13 +59,21 @@ export function createRunDir(runsDir: string, name: string, configFile?: string)
   }
 }
 
-/** The run's summary; which layers lag is the verdict's (src/runlog/verdict.ts) on the final distances. */
+/** The run's summary; the run's verdict and which layers lag are the verdict's (src/runlog/verdict.ts) on run_started and run_finished. */
 export function makeSummary(runId: string, started: RunStarted | undefined, finished: RunFinished): RunSummary {
-  const verdict = judgeFinal(
-    (started?.layers ?? []).map((l) => l.name),
-    finished.finalDistances,
-    started?.target ?? DEFAULT_TARGET,
-    started?.lagMargin ?? DEFAULT_LAG_MARGIN,
+  // Without run_started there are no layers to judge, nor a plan: judged as a run of no layers.
+  const verdict = judgeEnd(
+    started ?? {
+      layers: [],
+      target: DEFAULT_TARGET,
+      lagMargin: DEFAULT_LAG_MARGIN,
+      epochs: 1,
+      totalSteps: 1,
+      stepsPerEpoch: 1,
+      dataset: { name: '', train: null, validation: null, test: null, inputShape: [], classes: null },
+      fitAccuracy: DEFAULT_FIT_ACCURACY,
+    },
+    finished,
   );
   const layers = (started?.layers ?? []).map((l, i) => ({
     name: l.name,
@@ -83,6 +95,8 @@ export function makeSummary(runId: string, started: RunStarted | undefined, fini
     testLoss: finished.testLoss,
     testAccuracy: finished.testAccuracy,
     target: started?.target ?? null,
+    verdict: verdict.run,
+    trainAccuracy: verdict.fit?.trainAccuracy ?? null,
     layers,
     lagging: layers.filter((l) => l.lagging).map((l) => l.name),
   };

@@ -1,8 +1,24 @@
-// Whether each layer of a run lags, and how to say it: the one rule behind the editor's warnings
-// (config and run log), the monitor's layer table, the CLI's table, summary.json and
-// run_finished.lagging. Pure, no Node: the monitor webview bundles it.
+// Whether a run and each of its layers can be judged, whether they lag, and how to say it: the one
+// rule behind the editor's diagnostics (config and run log), the runs tree, the monitor's layer
+// table, the CLI's table, summary.json and run_finished.lagging. Pure, no Node: the monitor
+// webview bundles it.
 //
-// A layer lags when it ends below target - lagMargin (run_started's target and lagMargin):
+// The paper's finding (docs/layer-rotation.md) compares runs trained until the training set is
+// fit; it says nothing of a run that has not fit, nor of one that did not learn. So first the
+// run as a whole (RunJudgement):
+// - finished, no-learning: it diverged (failed with a distance that is not finite), or its
+//   training accuracy (or, when it did not fit, its test accuracy) is at chance: within the
+//   chance margin (stopping.chance.margin, at least CHANCE_MARGIN) of 1 / classes.
+// - finished, not-fit: its final training accuracy (run_finished.trainAccuracy, else the last
+//   epoch_end's) is below fitAccuracy, and its last training loss not below stopping.lossBelow.
+// - finished, judged: it fit; its layers are judged.
+// - running, too-early: before judgeFrom, the first third of the plan or the first decay epoch,
+//   whichever is first: a projection from the first epochs of a schedule means nothing yet.
+// - running, judged: its layers are judged by where they are on course to end.
+// (A run far below its sweep siblings is another run-level case: it belongs in runJudgement, with
+// the siblings' accuracies as one more input, when runs know their sweep.)
+//
+// A layer of a judged run lags when it ends below target - lagMargin (run_started's):
 // - finished run: its final distance (run_finished.finalDistances, or the last record when the
 //   run gave none); a distance that is not finite (NaN, null, missing) lags.
 // - running run: where it is on course to end. The rate is the least-squares slope of distance
@@ -15,7 +31,8 @@
 //   the rest of the run would make a lagging verdict out of a transient. A layer whose distance
 //   now is not finite has no projection, so no verdict while the run goes.
 // Cost: a binary search for the window, then per layer the window's records only.
-import type { LaggingLayer, RotationEvent, RunFinished, RunStarted } from './events';
+import { DEFAULT_FIT_ACCURACY } from './defaults';
+import type { EpochEnd, LaggingLayer, RotationEvent, RunFinished, RunStarted, RunStatus } from './events';
 import { learningRateAt } from './schedule';
 
 /** The slope's window, in epochs back from the last record. */
@@ -129,6 +146,27 @@ export interface RotationColumns {
   n: number;
 }
 
+/** What a run is, as a whole (see the top of this file). */
+export type RunJudgement = 'judged' | 'not-fit' | 'no-learning' | 'too-early';
+
+/** The least margin above 1 / classes within which an accuracy is at chance. */
+export const CHANCE_MARGIN = 0.02;
+
+/** How a finished run ended, as far as fitting its training data goes. */
+export interface FitTerms {
+  status: RunStatus;
+  /** The last epoch's training accuracy and loss (null: none measured). */
+  trainAccuracy: number | null;
+  trainLoss: number | null;
+  testAccuracy: number | null;
+  classes: number | null;
+  fitAccuracy: number;
+  /** The run's stopping.lossBelow: a run that stopped by it has fit. */
+  lossBelow?: number;
+  /** Within this of 1 / classes an accuracy is at chance. */
+  chanceMargin: number;
+}
+
 /** What the verdict needs to know of a run besides its records. */
 export interface RunTerms {
   names: string[];
@@ -140,6 +178,8 @@ export interface RunTerms {
   finished: boolean;
   /** The run's final distances, when finished (a layer without one uses its last record). */
   finalDistances?: ArrayLike<number | null>;
+  /** How the run ended, when finished; without it a finished run has no measured fit (not-fit). */
+  fit?: FitTerms;
 }
 
 export interface LayerVerdict {
@@ -149,42 +189,130 @@ export interface LayerVerdict {
   distance: number | null;
   /** Distance per epoch over the slope's window (as measured: not clamped). */
   perEpoch: number | null;
-  /** The final distance (finished), or where it is on course to end (running); null: no verdict. */
+  /** The final distance (finished), or where it is on course to end (running, judged); else null. */
   projected: number | null;
   lagging: boolean;
+}
+
+/** Why a finished run did not learn. */
+export interface NoLearning {
+  cause: 'diverged' | 'chance';
+  /** The accuracy at chance (cause chance). */
+  accuracy?: { of: 'training' | 'test'; value: number };
+  /** Every layer ended at or above target - lagMargin (or the run diverged): the rate is too high for this budget. */
+  rateTooHigh: boolean;
 }
 
 export interface RunVerdict {
   finished: boolean;
   target: number;
   lagMargin: number;
+  run: RunJudgement;
+  /** The epoch from which a running run's layers are judged. */
+  judgeFrom: number;
+  /** How the finished run ended (its fit), as judged. */
+  fit?: FitTerms;
+  /** The finished run fit by its training accuracy, or by its loss (stopping.lossBelow). */
+  fitBy?: 'accuracy' | 'loss';
+  noLearning?: NoLearning;
   layers: LayerVerdict[];
 }
 
-const finite = (v: number | null | undefined): number | null =>
-  typeof v === 'number' && Number.isFinite(v) ? v : null;
+const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
+const finiteOrNull = (v: number | null | undefined): number | null => (finite(v) ? v : null);
 
-/** The verdict on every layer, from the records as columns. */
+/** The epoch from which a running run is judged: the first third of the plan or the first decay, whichever is first. */
+export function judgeFromEpoch(endEpoch: number, schedule?: ScheduleInfo): number {
+  const decay = (schedule?.decay?.epochs ?? []).filter((e) => e > 0);
+  return Math.min(endEpoch / 3, ...decay);
+}
+
+/** Whether an accuracy is at chance for `classes` classes. */
+function atChance(accuracy: number | null, fit: FitTerms): boolean {
+  return finite(accuracy) && finite(fit.classes) && fit.classes >= 2 && accuracy <= 1 / fit.classes + fit.chanceMargin;
+}
+
+/** The run as a whole, when finished: no-learning, not-fit or judged (see the top of this file). */
+function finishedJudgement(
+  fit: FitTerms | undefined,
+  finals: (number | null)[],
+  threshold: number,
+): Pick<RunVerdict, 'run' | 'fitBy' | 'noLearning'> {
+  const acc = fit?.trainAccuracy ?? null;
+  const byAccuracy = !!fit && finite(acc) && acc >= fit.fitAccuracy;
+  const byLoss = !!fit && finite(fit.lossBelow) && finite(fit.trainLoss) && fit.trainLoss < fit.lossBelow;
+  const reached = finals.every((d) => d !== null && d >= threshold);
+  if (fit?.status === 'failed' && finals.some((d) => d === null))
+    return { run: 'no-learning', noLearning: { cause: 'diverged', rateTooHigh: true } };
+  if (fit && atChance(acc, fit))
+    return {
+      run: 'no-learning',
+      noLearning: { cause: 'chance', accuracy: { of: 'training', value: acc as number }, rateTooHigh: reached },
+    };
+  if (fit && !byAccuracy && !byLoss && atChance(fit.testAccuracy, fit))
+    return {
+      run: 'no-learning',
+      noLearning: {
+        cause: 'chance',
+        accuracy: { of: 'test', value: fit.testAccuracy as number },
+        rateTooHigh: reached,
+      },
+    };
+  if (byAccuracy) return { run: 'judged', fitBy: 'accuracy' };
+  if (byLoss) return { run: 'judged', fitBy: 'loss' };
+  return { run: 'not-fit' };
+}
+
+/** The verdict on the run and every layer, from the records as columns. */
 export function judge(cols: RotationColumns, run: RunTerms): RunVerdict {
   const { n } = cols;
   const threshold = run.target - run.lagMargin;
   const from = windowStart(cols.epochs, n);
   const epoch = n > 0 ? cols.epochs[n - 1] : 0;
-  const early = !run.finished && n < MIN_RECORDS;
+  const judgeFrom = judgeFromEpoch(run.endEpoch, run.schedule);
+  const early = !run.finished && (n < MIN_RECORDS || epoch < judgeFrom);
   const ahead = early ? 0 : effectiveEpochsLeft(epoch, n > 0 ? cols.epochs[from] : 0, run.endEpoch, run.schedule);
-  const layers = run.names.map((name, index): LayerVerdict => {
+  const measured = run.names.map((_, index) => {
     const ys = cols.distances[index];
     // The last record only: a NaN there (a diverged run) is no distance now, whatever came before.
-    const last = n > 0 && ys ? finite(ys[n - 1]) : null;
+    const last = n > 0 && ys ? finiteOrNull(ys[n - 1]) : null;
     const perEpoch = n > 1 && ys ? slope(cols.epochs, ys, from, n) : null;
-    if (run.finished) {
-      const fin = run.finalDistances && run.finalDistances.length > index ? finite(run.finalDistances[index]) : last;
-      return { name, index, distance: fin, perEpoch, projected: fin, lagging: fin === null || fin < threshold };
-    }
+    const fin =
+      run.finalDistances && run.finalDistances.length > index ? finiteOrNull(run.finalDistances[index]) : last;
+    return { last, perEpoch, fin };
+  });
+  const whole: Pick<RunVerdict, 'run' | 'fitBy' | 'noLearning'> = run.finished
+    ? finishedJudgement(
+        run.fit,
+        measured.map((m) => m.fin),
+        threshold,
+      )
+    : { run: early ? 'too-early' : 'judged' };
+  const judged = whole.run === 'judged';
+  const layers = run.names.map((name, index): LayerVerdict => {
+    const { last, perEpoch, fin } = measured[index];
+    if (run.finished)
+      return {
+        name,
+        index,
+        distance: fin,
+        perEpoch,
+        projected: fin,
+        lagging: judged && (fin === null || fin < threshold),
+      };
     const projected = early || last === null ? null : projectDistance(last, perEpoch ?? 0, ahead);
     return { name, index, distance: last, perEpoch, projected, lagging: projected !== null && projected < threshold };
   });
-  return { finished: run.finished, target: run.target, lagMargin: run.lagMargin, layers };
+  const v: RunVerdict = {
+    finished: run.finished,
+    target: run.target,
+    lagMargin: run.lagMargin,
+    ...whole,
+    judgeFrom,
+    layers,
+  };
+  if (run.finished && run.fit) v.fit = run.fit;
+  return v;
 }
 
 /** Where a run is planned to end, in epochs: its epochs, or earlier when its steps end first (maxSteps). */
@@ -192,10 +320,30 @@ export function plannedEndEpoch(s: Pick<RunStarted, 'epochs' | 'totalSteps' | 's
   return s.stepsPerEpoch > 0 && s.totalSteps > 0 ? Math.min(s.epochs, s.totalSteps / s.stepsPerEpoch) : s.epochs;
 }
 
+/** The fit of a finished run: its run_finished, with the last epoch_end for logs whose run_finished has no training metrics. */
+export function fitTerms(
+  started: Pick<RunStarted, 'dataset' | 'fitAccuracy' | 'stopping'>,
+  finished: Pick<RunFinished, 'status' | 'trainAccuracy' | 'trainLoss' | 'testAccuracy'>,
+  lastEpoch?: Pick<EpochEnd, 'accuracy' | 'loss'>,
+): FitTerms {
+  const fit: FitTerms = {
+    status: finished.status,
+    trainAccuracy: finished.trainAccuracy ?? lastEpoch?.accuracy ?? null,
+    trainLoss: finished.trainLoss ?? lastEpoch?.loss ?? null,
+    testAccuracy: finished.testAccuracy,
+    classes: started.dataset.classes,
+    fitAccuracy: started.fitAccuracy ?? DEFAULT_FIT_ACCURACY,
+    chanceMargin: Math.max(CHANCE_MARGIN, started.stopping?.chance?.margin ?? 0),
+  };
+  if (finite(started.stopping?.lossBelow)) fit.lossBelow = started.stopping.lossBelow;
+  return fit;
+}
+
 /** A run log as the host reads it (src/runlog/read.ts's RunLog fits). */
 export interface LogLike {
   started?: RunStarted;
   rotations: RotationEvent[];
+  epochs: EpochEnd[];
   finished?: RunFinished;
 }
 
@@ -209,31 +357,58 @@ export function judgeLog(log: LogLike): RunVerdict | undefined {
   const window = recs.slice(from);
   const cols: RotationColumns = {
     epochs: epochs.subarray(from),
-    distances: started.layers.map((_, i) => Float64Array.from(window, (r) => finite(r.distances[i]) ?? NaN)),
+    distances: started.layers.map((_, i) => Float64Array.from(window, (r) => finiteOrNull(r.distances[i]) ?? NaN)),
     n: window.length,
   };
-  const finals = log.finished?.finalDistances;
+  const finished = log.finished;
+  const finals = finished?.finalDistances;
   return judge(cols, {
+    ...runTermsOf(started),
+    finished: !!finished,
+    finalDistances: finals?.length ? finals : undefined,
+    fit: finished ? fitTerms(started, finished, log.epochs[log.epochs.length - 1]) : undefined,
+  });
+}
+
+/** What the verdict reads of run_started. */
+export type StartedTerms = Pick<
+  RunStarted,
+  | 'layers'
+  | 'target'
+  | 'lagMargin'
+  | 'epochs'
+  | 'totalSteps'
+  | 'stepsPerEpoch'
+  | 'schedule'
+  | 'dataset'
+  | 'fitAccuracy'
+  | 'stopping'
+>;
+
+/** The terms of run_started: names, target, margin, planned end and schedule. */
+export function runTermsOf(started: StartedTerms): Omit<RunTerms, 'finished'> {
+  return {
     names: started.layers.map((l) => l.name),
     target: started.target,
     lagMargin: started.lagMargin,
     endEpoch: plannedEndEpoch(started),
     schedule: started.schedule,
-    finished: !!log.finished,
-    finalDistances: finals?.length ? finals : undefined,
-  });
+  };
 }
 
-/** The verdict at the end of a run from its final distances alone (an engine finishing a run). */
-export function judgeFinal(
-  names: string[],
-  finalDistances: (number | null)[],
-  target: number,
-  lagMargin: number,
+/** The verdict at the end of a run from run_started and run_finished alone (an engine finishing a run, summary.json). */
+export function judgeEnd(
+  started: StartedTerms,
+  finished: Pick<RunFinished, 'status' | 'trainAccuracy' | 'trainLoss' | 'testAccuracy' | 'finalDistances'>,
 ): RunVerdict {
   return judge(
     { epochs: [], distances: [], n: 0 },
-    { names, target, lagMargin, endEpoch: 0, finished: true, finalDistances },
+    {
+      ...runTermsOf(started),
+      finished: true,
+      finalDistances: finished.finalDistances,
+      fit: fitTerms(started, finished),
+    },
   );
 }
 
@@ -242,16 +417,81 @@ export function laggingEntries(v: RunVerdict): LaggingLayer[] {
   return v.layers.filter((l) => l.lagging).map((l) => ({ name: l.name, distance: l.projected ?? NaN }));
 }
 
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** How the run fit its training data, e.g. "99.6% training accuracy". */
+function fitWords(v: RunVerdict): string {
+  const f = v.fit;
+  if (!f) return '';
+  return v.fitBy === 'loss'
+    ? `training loss ${f.trainLoss?.toPrecision(3)} below stopping.lossBelow ${f.lossBelow}`
+    : `${pct(f.trainAccuracy ?? NaN)} training accuracy`;
+}
+
 /**
- * The warning for a lagging layer; `remedy` is the advice of the place it is shown (the config
- * has quick fixes, a script's run log does not).
+ * The message for a lagging layer: what was measured. `remedy` is the advice of the place it is
+ * shown (the config has quick fixes, a script's run log does not).
  */
 export function lagMessage(l: LayerVerdict, v: RunVerdict, remedy: string): string {
+  const below = `below the target ${v.target} by more than ${v.lagMargin}`;
+  if (!v.finished) {
+    const now = l.distance === null ? 'n/a' : l.distance.toFixed(2);
+    const pace = l.perEpoch === null ? 'has not moved measurably' : `moved ${l.perEpoch.toFixed(3)} per epoch`;
+    return `Layer '${l.name}' is at cosine distance ${now} and ${pace} over the last epoch: at that pace, with the learning rate still to come, it would end near ${(l.projected ?? 0).toFixed(2)}, ${below}. ${remedy}`;
+  }
   const where =
     l.projected === null
       ? 'ended without a finite cosine distance'
-      : v.finished
-        ? `ended at cosine distance ${l.projected.toFixed(2)}`
-        : `is on course to end at cosine distance ${l.projected.toFixed(2)}`;
-  return `Layer '${l.name}' ${where}, below the target ${v.target} by more than ${v.lagMargin}: it lags. ${remedy}`;
+      : `ended at cosine distance ${l.projected.toFixed(2)}`;
+  return `Layer '${l.name}' ${where}, ${below}, in a run that fit its training data (${fitWords(v)}): it lags. ${remedy}`;
+}
+
+/** The advice for a run that did not learn. */
+export const RATE_TOO_HIGH = 'The rate is too high for this budget: lower it or decay earlier.';
+
+/** The one message on a finished run whose layers are not judged (not-fit, no-learning); undefined otherwise. */
+export function runMessage(v: RunVerdict): string | undefined {
+  const f = v.fit;
+  if (v.run === 'no-learning' && v.noLearning) {
+    const nl = v.noLearning;
+    const what =
+      nl.cause === 'diverged'
+        ? 'The run diverged (it failed, and a layer ended without a finite cosine distance): it did not learn'
+        : `The run did not learn: its ${nl.accuracy?.of} accuracy ${pct(nl.accuracy?.value ?? NaN)} is at chance (1/${f?.classes})`;
+    return nl.rateTooHigh
+      ? `${what}, though its layers rotated to the target. ${RATE_TOO_HIGH}`
+      : `${what}, and its layers did not reach the target either: the learning rate may be too low, or the data or the model may be at fault.`;
+  }
+  if (v.run === 'not-fit') {
+    const threshold = f ? pct(f.fitAccuracy) : pct(DEFAULT_FIT_ACCURACY);
+    const measured =
+      f?.trainAccuracy == null
+        ? `measured no training accuracy at an epoch end, so whether it fit its training data (monitoring.fitAccuracy ${threshold}) is unknown`
+        : `did not fit its training data: its final training accuracy ${pct(f.trainAccuracy)} is below monitoring.fitAccuracy ${threshold}`;
+    const advice = f?.status === 'failed' ? 'See why it failed.' : 'Train longer.';
+    return `The run ${f?.status === 'failed' ? 'failed and ' : ''}${measured}, so its layer rotation cannot be judged yet (the paper compares runs trained until they fit). ${advice}`;
+  }
+  return undefined;
+}
+
+/** A short run-level status: "2 lagging layers", "not fit (96.9% training accuracy < 99.0%)", "no learning: ...", "too early to judge". */
+export function runStatus(v: RunVerdict): string {
+  switch (v.run) {
+    case 'judged': {
+      const n = v.layers.filter((l) => l.lagging).length;
+      return `${n} lagging layer${n === 1 ? '' : 's'}${v.finished ? '' : ' on course'}`;
+    }
+    case 'not-fit': {
+      const f = v.fit;
+      return f?.trainAccuracy == null
+        ? 'not judged: no training accuracy measured'
+        : `not fit (${pct(f.trainAccuracy)} training accuracy < ${pct(f.fitAccuracy)}): rotation not judged`;
+    }
+    case 'no-learning':
+      return v.noLearning?.cause === 'diverged'
+        ? 'diverged: the rate is too high for this budget'
+        : `no learning (accuracy at chance)${v.noLearning?.rateTooHigh ? ': the rate is too high for this budget' : ''}`;
+    case 'too-early':
+      return `too early to judge rotation (from epoch ${Number(v.judgeFrom.toFixed(2))})`;
+  }
 }

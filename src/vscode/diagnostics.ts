@@ -1,19 +1,31 @@
 // Diagnostics on *.layerrot.json files: config errors while typing (the CLI's validator, at the
-// exact ranges), and, during and after a run, a warning for each layer lagging below the target,
-// at the JSON node that defines the layer.
+// exact ranges), and, during and after a run, the verdict's problems (src/runlog/lagProblems.ts):
+// one per lagging layer at the JSON node that defines it (a Warning once the run fit, Information
+// while it runs), or one for a run that did not fit (Information) or did not learn (Warning).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseConfigText } from '../engine/config/validate';
-import { configLagProblems, LAG_CODE } from '../runlog/lagProblems';
-import { judgeLog } from '../runlog/verdict';
+import {
+  configLagProblems,
+  LAG_CODE,
+  NO_LEARNING_CODE,
+  NO_LEARNING_UNCLEAR_CODE,
+  NOT_FIT_CODE,
+} from '../runlog/lagProblems';
 import type { Run, RunManager } from './runs';
 
 export const CONFIG_GLOB = '**/*.layerrot.json';
-export const LAGGING_CODE = LAG_CODE;
 export const SOURCE = 'Layer Rotation';
 
 export function isConfigDocument(doc: vscode.TextDocument): boolean {
   return doc.uri.scheme === 'file' && doc.fileName.endsWith('.layerrot.json');
+}
+
+const VERDICT_CODES: unknown[] = [LAG_CODE, NOT_FIT_CODE, NO_LEARNING_CODE, NO_LEARNING_UNCLEAR_CODE];
+
+/** Whether a diagnostic is one of the verdict's (the quick fixes' business). */
+export function isVerdictDiagnostic(d: vscode.Diagnostic): boolean {
+  return d.source === SOURCE && VERDICT_CODES.includes(d.code);
 }
 
 /** The layer a lagging-layer diagnostic names. */
@@ -78,23 +90,24 @@ export class Diagnostics implements vscode.Disposable {
     }
     const next = new Map<string, vscode.Diagnostic[]>();
     for (const [file, run] of byConfig) {
-      if (!judgeLog(run.log)?.layers.some((l) => l.lagging)) continue;
       let doc: vscode.TextDocument;
       try {
         doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
       } catch {
         continue; // the config is gone
       }
+      const problems = configLagProblems(run.log, doc.getText());
+      if (!problems.length) continue;
       next.set(
         file,
-        configLagProblems(run.log, doc.getText()).map((p) => {
+        problems.map((p) => {
           const d = new vscode.Diagnostic(
             rangeOf(doc, p.offset, p.length),
             p.message,
-            vscode.DiagnosticSeverity.Warning,
+            p.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information,
           );
           d.source = SOURCE;
-          d.code = LAGGING_CODE;
+          d.code = p.code;
           return d;
         }),
       );

@@ -1,8 +1,9 @@
 // Problems on run logs (events.jsonl): every line that is not a valid run-log event (skipped,
-// with its line number and why), and the lagging layers of an outside run once it has finished
-// (an outside run has no config to put them on). Only runs whose state changed are redone.
+// with its line number and why), and the verdict's problems of an outside run once it has
+// finished (lagging layers, or a run that did not fit or learn; an outside run has no config to
+// put them on). Only runs whose state changed are redone.
 import * as vscode from 'vscode';
-import { LAG_CODE, logLagProblems } from '../runlog/lagProblems';
+import { logLagProblems } from '../runlog/lagProblems';
 import type { Run, RunManager } from './runs';
 
 export const LOG_DIAGNOSTIC_SOURCE = 'Layer Rotation';
@@ -74,9 +75,13 @@ function diagnosticsOf(run: Run): vscode.Diagnostic[] {
   }
   if (run.outside) {
     for (const p of logLagProblems(run.log)) {
-      const d = new vscode.Diagnostic(lineRange(p.line), p.message, vscode.DiagnosticSeverity.Warning);
+      const d = new vscode.Diagnostic(
+        lineRange(p.line),
+        p.message,
+        p.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information,
+      );
       d.source = LOG_DIAGNOSTIC_SOURCE;
-      d.code = LAG_CODE;
+      d.code = p.code;
       out.push(d);
     }
   }

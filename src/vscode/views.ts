@@ -1,7 +1,7 @@
 // The small views: the runs tree, the CodeLens on configs, and the status-bar item.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { judgeLog } from '../runlog/verdict';
+import { judgeLog, runStatus } from '../runlog/verdict';
 import { COMMANDS, INTERNAL_COMMANDS, RUN_ITEM_CONTEXT } from './ids';
 import { isRunning, type Run, type RunManager } from './runs';
 
@@ -9,12 +9,16 @@ function percent(x: number | null | undefined): string | undefined {
   return typeof x === 'number' && Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : undefined;
 }
 
-/** How many layers of a finished run lag, by the verdict on its log (not the writer's own list). */
-export function laggingCount(run: Run): number {
-  return judgeLog(run.log)?.layers.filter((l) => l.lagging).length ?? run.log.finished?.lagging.length ?? 0;
+/**
+ * The verdict on a finished run in a few words (src/runlog/verdict.ts's runStatus): "2 lagging
+ * layers" once it fit, else why its layers are not judged ("not fit (...)", "diverged: ...").
+ */
+export function verdictWords(run: Run): string {
+  const v = judgeLog(run.log);
+  return v ? runStatus(v) : 'no run_started: not judged';
 }
 
-/** A one-line result of a run: "96.9% test accuracy, 2 lagging layers". */
+/** A one-line result of a run: "99.1% test accuracy, 2 lagging layers", "96.9% test accuracy, not fit (...)". */
 export function runResult(run: Run): string {
   const f = run.log.finished;
   const s = run.log.started;
@@ -26,11 +30,10 @@ export function runResult(run: Run): string {
       : run.log.epochs.length + 1;
     return `running, epoch ${epoch} of ${s?.epochs || '?'}`;
   }
-  const lagging = laggingCount(run);
   const parts = [
     f.status === 'completed' ? undefined : f.status,
     percent(f.testAccuracy) && `${percent(f.testAccuracy)} test accuracy`,
-    `${lagging} lagging layer${lagging === 1 ? '' : 's'}`,
+    verdictWords(run),
   ];
   return parts.filter(Boolean).join(', ');
 }

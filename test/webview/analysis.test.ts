@@ -67,6 +67,7 @@ describe('monitor analysis', () => {
         step: 20,
         epoch: 2,
         finalDistances: [0.85, null],
+        trainAccuracy: 1,
         lagging: [],
       }),
     );

@@ -21,6 +21,8 @@ export interface FakeRunOptions {
   schedule?: LrSchedule;
   target?: number;
   lagMargin?: number;
+  /** The training accuracy at which the run has fit (default 0.9: the fake run fits, unless it fails). */
+  fitAccuracy?: number;
   /** How the run ends; 'failed' ends half-way with NaN distances and a reason. */
   status?: 'completed' | 'failed' | 'stopped';
   /** Record indices whose distances are null (gaps). */
@@ -37,7 +39,7 @@ export interface FakeRun {
   /** Distances of the last rotation record, and run_finished's final distances. */
   lastDistances: number[];
   finalDistances: (number | null)[];
-  /** Layers whose final distance is below target - lagMargin. */
+  /** Layers whose final distance is below target - lagMargin (none when the run failed: it diverged, no layer is judged). */
   laggingLayers: string[];
   rotationRecords: number;
 }
@@ -127,6 +129,7 @@ export function fakeRun(o: FakeRunOptions = {}): FakeRun {
     totalSteps,
     target,
     lagMargin,
+    fitAccuracy: o.fitAccuracy ?? 0.9,
     seed: 1,
     schedule: {
       learningRate: schedule.learningRate,
@@ -222,8 +225,9 @@ export function fakeRun(o: FakeRunOptions = {}): FakeRun {
   const finalDistances: (number | null)[] = status === 'failed' ? layerNames.map(() => null) : lastDistances;
   const threshold = target - lagMargin;
   const laggingLayers = layerNames.filter(
-    (_, i) => finalDistances[i] === null || (finalDistances[i] as number) < threshold,
+    (_, i) => status !== 'failed' && (finalDistances[i] === null || (finalDistances[i] as number) < threshold),
   );
+  const lastEnd = [...events].reverse().find((e) => e.type === 'epoch_end');
   const endEpoch = endStep / spe;
   events.push({
     v: 1,
@@ -241,6 +245,8 @@ export function fakeRun(o: FakeRunOptions = {}): FakeRun {
     finalDistances: finalDistances as number[],
     testLoss: status === 'failed' ? null : 0.081,
     testAccuracy: status === 'failed' ? null : 0.9761,
+    trainLoss: lastEnd?.type === 'epoch_end' ? lastEnd.loss : null,
+    trainAccuracy: lastEnd?.type === 'epoch_end' ? lastEnd.accuracy : null,
     lagging: laggingLayers.map((name) => ({ name, distance: finalDistances[layerNames.indexOf(name)] as number })),
     seconds: (endStep * msPerStep) / 1000 + 1,
   });

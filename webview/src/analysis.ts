@@ -1,7 +1,7 @@
 // Helpers of the monitor's charts and layer table, no DOM: where the epoch axis ends, and the
 // store's columns handed to the verdict (src/runlog/verdict.ts), which decides for the table what
 // each layer's rate, course and lag are, as everywhere else.
-import { judge, type RunVerdict } from '../../src/runlog/verdict';
+import { fitTerms, judge, type RunVerdict } from '../../src/runlog/verdict';
 import type { RunStarted } from '../protocol';
 import { ROT_EPOCH, ROT_FIRST_LAYER, type RunStore } from './store';
 
@@ -25,10 +25,11 @@ export function axisEnd(last: number, plannedEnd: number): number {
   return Math.max(last, plannedEnd > 0 ? Math.min(nice, plannedEnd) : nice);
 }
 
-/** The verdict on each layer of the run in `store` (whose run_started is `info`), read from its columns in place. */
+/** The verdict on the run in `store` and each of its layers (whose run_started is `info`), read from its columns in place. */
 export function storeVerdict(store: RunStore, info: RunStarted): RunVerdict {
   const rot = store.rotation;
-  const finals = store.finished?.finalDistances;
+  const finished = store.finished;
+  const finals = finished?.finalDistances;
   return judge(
     {
       epochs: rot.column(ROT_EPOCH),
@@ -41,8 +42,9 @@ export function storeVerdict(store: RunStore, info: RunStarted): RunVerdict {
       lagMargin: info.lagMargin,
       endEpoch: store.endEpoch(),
       schedule: info.schedule,
-      finished: !!store.finished,
+      finished: !!finished,
       finalDistances: finals?.length ? finals : undefined,
+      fit: finished ? fitTerms(info, finished, store.epochs[store.epochs.length - 1]) : undefined,
     },
   );
 }

@@ -1,7 +1,8 @@
 // The layer table: per layer its kind and size, distance now, how fast it turns lately, where it
-// is on course to end, and whether it lags (below target - lagMargin).
+// is on course to end, and whether it lags (below target - lagMargin); above it, the verdict on
+// the run as a whole (not fit, no learning, too early: no layer is judged then).
 import { layerColor } from '../../src/runlog/viridis';
-import type { RunVerdict } from '../../src/runlog/verdict';
+import { type RunVerdict, runMessage, runStatus } from '../../src/runlog/verdict';
 import { el, fmtCount, fmtInt, fmtNum, fmtSigned, setText } from './dom';
 import type { LayerInfo } from './store';
 
@@ -117,7 +118,8 @@ export class LayerTable {
       setText(row.perEpoch, fmtSigned(s.perEpoch, 3));
       setText(row.projected, fmtNum(s.projected, 2));
       const known = s.distance !== null || s.projected !== null;
-      setText(row.status, s.lagging ? 'lagging' : !known ? '' : finished ? 'ok' : 'on course');
+      const judged = verdict.run === 'judged';
+      setText(row.status, s.lagging ? 'lagging' : !known || !judged ? '' : finished ? 'ok' : 'on course');
       row.status.className = `col-status ${s.lagging ? 'status-lagging' : 'status-ok'}`;
       row.tr.classList.toggle('lagging', s.lagging);
       if (s.lagging) lagging.push(this.layers[i].name);
@@ -129,10 +131,14 @@ export class LayerTable {
       this.summary,
       n === 0
         ? ''
-        : lagging.length === 0
-          ? `${n} layer${n === 1 ? '' : 's'}, none ${what} below ${fmtNum(threshold, 2)}`
-          : `${lagging.length} of ${n} ${what} below ${fmtNum(threshold, 2)}`,
+        : verdict.run !== 'judged'
+          ? runStatus(verdict)
+          : lagging.length === 0
+            ? `${n} layer${n === 1 ? '' : 's'}, none ${what} below ${fmtNum(threshold, 2)}`
+            : `${lagging.length} of ${n} ${what} below ${fmtNum(threshold, 2)}`,
     );
+    this.summary.title = runMessage(verdict) ?? '';
+    this.summary.classList.toggle('status-lagging', verdict.run === 'no-learning');
   }
 
   names(): string[] {

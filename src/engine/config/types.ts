@@ -125,6 +125,8 @@ export interface MonitoringSpec {
   target: number;
   /** A layer lags when its final distance is below target - lagMargin. */
   lagMargin: number;
+  /** A finished run has fit its training data at this final training accuracy or above. */
+  fitAccuracy: number;
 }
 
 export interface StoppingSpec {

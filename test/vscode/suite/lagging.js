@@ -1,7 +1,8 @@
 // Lagging-layer warnings and their quick fixes in the real extension host: after a finished run
-// whose layers lag (Adam at 1e-5 for 1 epoch), the config gets one Warning per lagging layer,
-// naming it, at the JSON node that defines the layer (run_started's configPath), and the quick
-// fixes at that range edit the config as they say and keep it valid.
+// that fit its training data (fitAccuracy 0.7; it ends near 76%) while its layers lag (plain SGD,
+// no Layca, 3 epochs), the config gets one Warning per lagging layer, naming it, at the JSON node
+// that defines the layer (run_started's configPath), and the quick fixes at that range edit the
+// config as they say and keep it valid. No fix raises the learning rate of the whole run.
 
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -86,7 +87,7 @@ exports.tests = {
     const names = finished.lagging.map((l) => l.name);
     const lagWarnings = () =>
       h.ourDiagnostics(uri, vscode.DiagnosticSeverity.Warning).filter((d) => d.code === 'lagging-layer');
-    // While the run went, warnings said where layers were "on course to end"; at the end, where they ended.
+    // While the run went, Information said where layers would end at their pace; at the end, Warnings where they ended.
     await h.waitFor(
       () => {
         const w = lagWarnings();
@@ -105,7 +106,9 @@ exports.tests = {
       const d = mine[0];
       assert.match(
         d.message,
-        new RegExp(`^Layer '${name}' ended at cosine distance 0\\.00, below the target 1 by more than 0\\.2: it lags`),
+        new RegExp(
+          `^Layer '${name}' ended at cosine distance 0\\.\\d\\d, below the target 1 by more than 0\\.2, in a run that fit its training data \\(\\d+\\.\\d% training accuracy\\): it lags\\. Turn on Layca, or train longer\\.$`,
+        ),
       );
       assert.ok(
         h.sameRange(d.range, ranges[name]),
@@ -120,17 +123,16 @@ exports.tests = {
     assert.ok(warnings, 'no warnings (previous test failed)');
     for (const [name, d] of Object.entries(warnings)) {
       const titles = (await quickFixes(d.range)).map((a) => a.title);
-      for (const want of [
-        'Turn on Layca',
-        `Raise the learning rate of '${name}'`,
-        'Raise the learning rate of the whole run',
-        'Set alpha',
-      ]) {
+      for (const want of ['Turn on Layca', `Raise the learning rate of '${name}'`, 'Train longer', 'Set alpha']) {
         assert.ok(
           titles.some((t) => t.startsWith(want)),
           `no quick fix "${want}..." at the warning for ${name}; offered: ${JSON.stringify(titles)}`,
         );
       }
+      assert.ok(
+        !titles.some((t) => t.startsWith('Raise the learning rate of the whole run')),
+        `a quick fix raises the whole run's rate: ${JSON.stringify(titles)}`,
+      );
     }
   },
 
@@ -151,9 +153,9 @@ exports.tests = {
         },
       },
       {
-        title: 'Raise the learning rate of the whole run',
+        title: 'Train longer',
         change: (c) => {
-          c.optimizer.learningRate = 0.00003;
+          c.schedule.epochs = 6;
         },
       },
       // Every layer lags (mean depth in the middle): alpha 0.5.

@@ -1,6 +1,6 @@
 // The one verdict (src/runlog/verdict.ts): its slope, projection and rules (the run as a whole:
 // fit, not fit, no learning, too early; then each layer), the problems and quick fixes made of it
-// (src/runlog/lagProblems.ts), and every consumer of it agreeing on one real run: config and log
+// (src/engine/config/lagProblems.ts), and every consumer of it agreeing on one real run: config and log
 // diagnostics, the monitor's table on the webview store's columns, the CLI's table, summary.json
 // and run_finished.lagging.
 import assert from 'node:assert/strict';
@@ -28,7 +28,7 @@ import {
   NO_LEARNING_CODE,
   NO_LEARNING_UNCLEAR_CODE,
   NOT_FIT_CODE,
-} from '../src/runlog/lagProblems';
+} from '../src/engine/config/lagProblems';
 import { normalizeEvent } from '../src/runlog/normalize';
 import { emptyRunLog, layerTable, parseRunLog, type RunLog } from '../src/runlog/read';
 import { makeSummary } from '../src/runlog/runfolder';

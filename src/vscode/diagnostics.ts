@@ -1,5 +1,5 @@
 // Diagnostics on *.layerrot.json files: config errors while typing (the CLI's validator, at the
-// exact ranges), and, during and after a run, the verdict's problems (src/runlog/lagProblems.ts):
+// exact ranges), and, during and after a run, the verdict's problems (src/engine/config/lagProblems.ts):
 // one per lagging layer at the JSON node that defines it (a Warning once the run fit, Information
 // while it runs), or one for a run that did not fit (Information) or did not learn (Warning).
 import * as path from 'node:path';
@@ -11,7 +11,7 @@ import {
   NO_LEARNING_CODE,
   NO_LEARNING_UNCLEAR_CODE,
   NOT_FIT_CODE,
-} from '../runlog/lagProblems';
+} from '../engine/config/lagProblems';
 import type { Run, RunManager } from './runs';
 
 export const CONFIG_GLOB = '**/*.layerrot.json';

@@ -3,7 +3,7 @@
 // finished (lagging layers, or a run that did not fit or learn; an outside run has no config to
 // put them on). Only runs whose state changed are redone.
 import * as vscode from 'vscode';
-import { logLagProblems } from '../runlog/lagProblems';
+import { logLagProblems } from '../engine/config/lagProblems';
 import type { Run, RunManager } from './runs';
 
 export const LOG_DIAGNOSTIC_SOURCE = 'Layer Rotation';

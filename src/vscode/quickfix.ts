@@ -1,10 +1,10 @@
 // Quick fixes for the verdict's problems, as real edits of the config. Which fixes fit which
-// problems is decided by fixOffers (src/runlog/lagProblems.ts, no editor); this maps them to
+// problems is decided by fixOffers (src/engine/config/lagProblems.ts, no editor); this maps them to
 // edits that keep the file valid JSON (jsonc-parser's modify) and valid against the schema.
 import { modify } from 'jsonc-parser';
 import * as vscode from 'vscode';
 import { parseConfigText } from '../engine/config/validate';
-import { fixOffers } from '../runlog/lagProblems';
+import { fixOffers } from '../engine/config/lagProblems';
 import { isVerdictDiagnostic, layerOfDiagnostic } from './diagnostics';
 
 /** Edits that set each `path` to its `value` in the document, as one WorkspaceEdit. */

@@ -3,9 +3,16 @@
 // The verdict is src/runlog/verdict.ts's; src/vscode/diagnostics.ts and logDiagnostics.ts map the
 // problems to vscode.Diagnostic, src/vscode/quickfix.ts the fix offers to edits.
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
-import type { TrainingConfig } from '../engine/config/types';
-import { kernelLayerNames } from '../engine/config/validate';
-import { judgeLog, type LayerVerdict, type LogLike, lagMessage, type RunVerdict, runMessage } from './verdict';
+import type { TrainingConfig } from './types';
+import { kernelLayerNames } from './layers';
+import {
+  judgeLog,
+  type LayerVerdict,
+  type LogLike,
+  lagMessage,
+  type RunVerdict,
+  runMessage,
+} from '../../runlog/verdict';
 
 /** The diagnostic code of a lagging-layer problem (the quick fixes key on the codes). */
 export const LAG_CODE = 'lagging-layer';

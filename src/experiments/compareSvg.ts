@@ -12,17 +12,18 @@ const POINT = '#1f77b4';
 /** Above this many points the labels are left to the hover titles (they would overlap). */
 const MAX_LABELS = 20;
 
-/** Ticks covering [lo, hi] that start and end on a tick; a single value gets a little room. */
+/** Ticks covering [lo, hi] with a little room, within bounds, that start and end on a tick. */
 function axis(
   lo: number,
   hi: number,
   count: number,
   pad: number,
+  bounds: [number, number],
 ): { min: number; max: number; ticks: number[]; step: number } {
-  if (!(hi > lo)) {
-    lo -= pad;
-    hi += pad;
-  }
+  // Room around the points, so that none sits on the frame.
+  const room = hi > lo ? (hi - lo) * 0.04 : pad;
+  lo = Math.max(bounds[0], lo - room);
+  hi = Math.min(bounds[1], hi + room);
   let t = niceTicks(lo, hi, count);
   const step = t.length > 1 ? t[1] - t[0] : hi - lo;
   if (t[0] > lo + 1e-9) t = [Number((t[0] - step).toFixed(10)), ...t];
@@ -61,8 +62,8 @@ export function accuracyRotationSvg(model: ComparisonModel, x: RotationAxis = 'm
   const hidden = model.rows.filter((r) => !shown.includes(r));
   const xs = shown.map((r) => xOf(r) as number);
   const ys = shown.map((r) => r.testAccuracy as number);
-  const ax = axis(xs.length ? Math.min(...xs) : 0, xs.length ? Math.max(...xs) : 1, 6, 0.05);
-  const ay = axis(ys.length ? Math.min(...ys) : 0, ys.length ? Math.max(...ys) : 1, 5, 0.01);
+  const ax = axis(xs.length ? Math.min(...xs) : 0, xs.length ? Math.max(...xs) : 1, 6, 0.05, [0, 2]);
+  const ay = axis(ys.length ? Math.min(...ys) : 0, ys.length ? Math.max(...ys) : 1, 5, 0.01, [0, 1]);
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
   const sx = (v: number) => M.left + ((v - ax.min) / (ax.max - ax.min)) * pw;
@@ -100,9 +101,12 @@ export function accuracyRotationSvg(model: ComparisonModel, x: RotationAxis = 'm
       mark = `<path d="M${(+px - 5).toFixed(1)},${(+py - 5).toFixed(1)}l10,10m0,-10l-10,10" stroke="${FAILED}" stroke-width="2.2"/>`;
     else if (r.status === 'completed') mark = `<circle cx="${px}" cy="${py}" r="5" fill="${POINT}"/>`;
     else mark = `<circle cx="${px}" cy="${py}" r="5" fill="#ffffff" stroke="${POINT}" stroke-width="1.8"/>`;
+    // Labels right of their point, or left of it in the right quarter of the plot.
+    const left = +px > M.left + 0.75 * pw;
+    const text = r.label.length > 28 ? `${r.label.slice(0, 27)}…` : r.label;
     const label =
       shown.length <= MAX_LABELS
-        ? `<text x="${(+px + 8).toFixed(1)}" y="${(+py - 6).toFixed(1)}" font-size="11" fill="#333">${esc(r.label)}</text>`
+        ? `<text x="${(+px + (left ? -8 : 8)).toFixed(1)}" y="${(+py - 6).toFixed(1)}" font-size="11" fill="#333"${left ? ' text-anchor="end"' : ''}>${esc(text)}</text>`
         : '';
     out.push(
       `<g class="point${r.status === 'failed' ? ' failed' : ''}" data-run="${esc(r.runId)}" data-status="${r.status}"><title>${esc(pointTitle(r, model))}</title>${mark}${label}</g>`,

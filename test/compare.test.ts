@@ -18,7 +18,7 @@ import {
 } from '../src/experiments/compare';
 import { comparisonCsv, curvesCsv, parseCsv, truncate } from '../src/experiments/compareExport';
 import { expandRunFolders, NotARunError, readRunFolders } from '../src/experiments/compareFolders';
-import { accuracyRotationSvg, curvesGridSvg } from '../src/experiments/compareSvg';
+import { accuracyRotationSvg, curvesGridSvg, Decimator } from '../src/experiments/compareSvg';
 import { judgeLog } from '../src/runlog/verdict';
 import { runCli, strictEvents, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
 
@@ -390,6 +390,29 @@ describe('exports', () => {
     assert.match(svg, /data-layer="output" fill="none" stroke="#fde725"/);
     const outside = svg.slice(svg.indexOf('data-run="script-run"'));
     assert.equal((outside.slice(0, outside.indexOf('</g>')).match(/<polyline class="layer"/g) ?? []).length, 4);
+  });
+});
+
+describe('thinning a curve to its width', () => {
+  it('keeps per pixel column the first and last points, the lowest and highest, in order', () => {
+    const pts: [number, number][] = [];
+    for (let i = 0; i < 500; i++) pts.push([i / 10, i % 7 === 0 ? i : Math.round(50 * Math.sin(i * 1.7))]);
+    const d = new Decimator();
+    for (const [x, y] of pts) d.add(x, y);
+    const kept = d
+      .points()
+      .split(' ')
+      .map((p) => p.split(',').map(Number));
+    assert.ok(kept.length <= 4 * 51 && kept.length < pts.length / 2);
+    for (let col = 0; col <= 50; col++) {
+      const inCol = pts.filter(([x]) => Math.round(x) === col);
+      const got = kept.filter(([x]) => Math.round(x) === col);
+      const ys = inCol.map(([, y]) => y);
+      assert.deepEqual(got[0], inCol[0]);
+      assert.deepEqual(got[got.length - 1], inCol[inCol.length - 1]);
+      assert.ok(got.some(([, y]) => y === Math.min(...ys)) && got.some(([, y]) => y === Math.max(...ys)));
+      for (let i = 1; i < got.length; i++) assert.ok(got[i][0] > got[i - 1][0]);
+    }
   });
 });
 

@@ -27,7 +27,10 @@ export function* curvesCsvChunks(runs: readonly { runId: string; log: RunLog }[]
     let chunk = '';
     for (const r of log.rotations) {
       const head = `${id},${r.step},${r.epoch},`;
-      for (let i = 0; i < layers.length; i++) chunk += `${head}${layers[i]},${csvField(r.distances[i] ?? null)}\r\n`;
+      for (let i = 0; i < layers.length; i++) {
+        const d = r.distances[i];
+        chunk += `${head}${layers[i]},${d === null || d === undefined ? '' : d}\r\n`;
+      }
       if (chunk.length > 1 << 20) {
         yield chunk;
         chunk = '';

@@ -140,25 +140,52 @@ export function accuracyRotationSvg(model: ComparisonModel, x: RotationAxis = 'm
   return `${out.join('\n')}\n`;
 }
 
-/** Keeps a polyline's shape at a given width: per pixel column its first, lowest, highest and last points. */
-export function decimate(px: number[], py: number[]): string {
-  const pts: string[] = [];
-  let i = 0;
-  while (i < px.length) {
-    const col = Math.round(px[i]);
-    let j = i;
-    let lo = i;
-    let hi = i;
-    while (j + 1 < px.length && Math.round(px[j + 1]) === col) {
-      j++;
-      if (py[j] < py[lo]) lo = j;
-      if (py[j] > py[hi]) hi = j;
+/**
+ * A polyline's points thinned to its width, fed point by point in x order: per pixel column its
+ * first and last points, and its lowest and highest when beyond them, so that the drawn shape stays the same.
+ */
+export class Decimator {
+  private readonly pts: string[] = [];
+  private col = Number.NaN;
+  private bucket: [number, number][] = [];
+
+  add(x: number, y: number): void {
+    const col = Math.round(x);
+    if (col !== this.col) this.flush();
+    this.col = col;
+    // The bucket: first, lowest and highest of those between, last (sorted by x when written).
+    const b = this.bucket;
+    if (b.length < 4) {
+      b.push([x, y]);
+      if (b.length === 4 && b[1][1] > b[2][1]) [b[1], b[2]] = [b[2], b[1]];
+      return;
     }
-    for (const k of [...new Set([i, Math.min(lo, hi), Math.max(lo, hi), j])])
-      pts.push(`${px[k].toFixed(1)},${py[k].toFixed(1)}`);
-    i = j + 1;
+    const before = b[3];
+    if (before[1] < b[1][1]) b[1] = before;
+    if (before[1] > b[2][1]) b[2] = before;
+    b[3] = [x, y];
   }
-  return pts.join(' ');
+
+  private flush(): void {
+    // Within a column only the vertical extent shows: the lowest and highest matter beyond the ends.
+    const b = this.bucket;
+    const kept =
+      b.length < 4
+        ? b
+        : [
+            b[0],
+            ...[b[1], b[2]].filter((p) => p[1] < Math.min(b[0][1], b[3][1]) || p[1] > Math.max(b[0][1], b[3][1])),
+            b[3],
+          ].sort((p, q) => p[0] - q[0]);
+    for (const [x, y] of kept) this.pts.push(`${x.toFixed(1)},${y.toFixed(1)}`);
+    this.bucket = [];
+  }
+
+  /** The points as an SVG `points` attribute. */
+  points(): string {
+    this.flush();
+    return this.pts.join(' ');
+  }
 }
 
 /** The rotation curves of several runs side by side: one panel per run, shared axes, layers by depth (viridis). */
@@ -224,19 +251,20 @@ export function curvesGridSvg(
       `<line class="target" x1="${ox}" x2="${ox + PW}" y1="${sy(target).toFixed(1)}" y2="${sy(target).toFixed(1)}" stroke="${FAILED}" stroke-dasharray="5 3"/>`,
     );
     const layers = log.started?.layers ?? [];
-    layers.forEach((layer, i) => {
-      const px: number[] = [];
-      const py: number[] = [];
-      for (const r of log.rotations) {
+    // Record by record (each record's distances together in memory), every layer thinned as it goes.
+    const lines = layers.map(() => new Decimator());
+    for (const r of log.rotations) {
+      const x = sx(r.epoch);
+      for (let i = 0; i < lines.length; i++) {
         const d = r.distances[i];
-        if (typeof d === 'number' && Number.isFinite(d)) {
-          px.push(sx(r.epoch));
-          py.push(sy(d));
-        }
+        if (typeof d === 'number' && Number.isFinite(d)) lines[i].add(x, sy(d));
       }
-      if (px.length)
+    }
+    layers.forEach((layer, i) => {
+      const points = lines[i].points();
+      if (points)
         out.push(
-          `<polyline class="layer" data-layer="${esc(layer.name)}" fill="none" stroke="${layerColor(i, layers.length)}" stroke-width="1.3" points="${decimate(px, py)}"/>`,
+          `<polyline class="layer" data-layer="${esc(layer.name)}" fill="none" stroke="${layerColor(i, layers.length)}" stroke-width="1.3" points="${points}"/>`,
         );
     });
     out.push(`<rect x="${ox}" y="${oy}" width="${PW}" height="${PH}" fill="none" stroke="#888"/>`);

@@ -2,7 +2,7 @@
 // and PyTorch's throughput on the same models. Prints figures and a markdown summary; writes the
 // raw results to bench-results/latest.json.
 //
-//   npm run compile && node out/bench/bench.js [--pairs 100] [--blocks 12] [--cpu-cnn-batch 4] [--no-cpu] [--no-pytorch] [--no-engines] [--no-webview] [--no-watcher]
+//   npm run compile && node out/bench/bench.js [--pairs 100] [--blocks 12] [--cpu-cnn-batch 4] [--no-cpu] [--no-pytorch] [--no-engines] [--no-webview] [--no-watcher] [--no-compare]
 //
 // Models: (a) the default example's (examples/mnist-default.layerrot.json: its model, optimizer,
 // batch size and learning rate); (b) a small MNIST CNN from the VGG builder: 28x28x1 -> conv 32
@@ -673,6 +673,14 @@ async function main(): Promise<void> {
   watcherBench();
   if (process.argv.includes('--no-sweep')) console.log('\n### Sweep overhead\n\nskipped (--no-sweep)');
   else await sweepBench();
+  compareBench();
+}
+
+/** Comparing 50 runs of 20 layers x 2,000 records: reading, the model, the figures, the CSVs. */
+function compareBench(): void {
+  console.log('\n### Comparing runs\n');
+  if (process.argv.includes('--no-compare')) return void console.log('skipped (--no-compare)');
+  spawnSync(process.execPath, [path.join(__dirname, 'compare.js')], { stdio: 'inherit' });
 }
 
 /** The run-log watcher: pickup latency of an appended line (to the callback, and drawn), CPU with 200 idle logs, a 200 MB log. */

@@ -1,4 +1,5 @@
-// `layer-rotation`: the command-line tool. check CONFIG | train CONFIG | sweep CONFIG | report RUN_DIR.
+// `layer-rotation`: the command-line tool. check CONFIG | train CONFIG | sweep CONFIG | report RUN_DIR |
+// compare RUN_OR_SWEEP_DIR...
 import { DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './runlog/defaults';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,6 +18,10 @@ import { parse as parseJsonc } from 'jsonc-parser';
 import type { TrainingConfig } from './engine/config/types';
 import { fixed, percent } from './runlog/format';
 import { judgeLog, runMessage, runStatus } from './runlog/verdict';
+import { buildComparison, findColumn, sortRows } from './experiments/compare';
+import { comparisonCsv, curvesCsvChunks, formatComparison } from './experiments/compareExport';
+import { NotARunError, readRunFolders } from './experiments/compareFolders';
+import { accuracyRotationSvg, curvesGridSvg } from './experiments/compareSvg';
 
 const USAGE = `usage:
   layer-rotation check CONFIG
@@ -25,6 +30,8 @@ const USAGE = `usage:
   layer-rotation sweep CONFIG [--jobs N] [--shard I/N] [--out DIR] [--engine tfjs|pytorch] [--epochs N] [--max-steps N]
                               [--backend ${BACKEND_NAMES.join('|')}] [--python PYTHON]
   layer-rotation report RUN_DIR [--svg FILE]
+  layer-rotation compare RUN_OR_SWEEP_DIR... [--csv FILE] [--curves-csv FILE] [--svg FILE] [--curves-svg FILE]
+                              [--x min|mean] [--sort [-]COLUMN]
 
   check   validates a *.layerrot.json config: exit 0 when valid, 2 with one file:line:col line per error
   train   trains it in a child process, with progress on stderr, into RUNS_DIR/<run id>/ (with curves.svg)
@@ -36,7 +43,13 @@ const USAGE = `usage:
           DIR/<name>-sweep/<point id>/ (default DIR: runs/ beside the config) with sweep.json listing them all;
           again, it resumes: completed points are skipped, the others rerun; --shard I/N runs only the points
           whose index mod N is I-1 (cluster job arrays, one shared folder); exit 0 when all its points completed
-  report  prints a saved run's layer table and writes its layer rotation curves as SVG (default RUN_DIR/curves.svg)`;
+  report  prints a saved run's layer table and writes its layer rotation curves as SVG (default RUN_DIR/curves.svg)
+  compare prints a table of runs (a sweep's folder stands for its runs): the config values that differ, accuracies,
+          final layer rotation (min and mean over layers) and lagging layers; --csv writes it (with every layer's
+          distance), --curves-csv the curves (run, step, epoch, layer, distance), --svg test accuracy against the
+          final rotation (--x: min or mean over layers, default min), --curves-svg the curves side by side;
+          --sort orders by a column (its name, a config path or a layer; -COLUMN: descending); exit 2 when a
+          folder is not a run`;
 
 class UsageError extends Error {}
 
@@ -399,6 +412,68 @@ function report(argv: string[]): number {
   return 0;
 }
 
+function compare(argv: string[]): number {
+  const { positional, flags } = parseArgs(argv, ['csv', 'curves-csv', 'svg', 'curves-svg', 'x', 'sort']);
+  if (positional.length === 0) throw new UsageError('compare takes one or more RUN_OR_SWEEP_DIR');
+  const x = flags.get('x') ?? 'min';
+  if (x !== 'min' && x !== 'mean') throw new UsageError(`--x must be min or mean, got '${x}'`);
+  let read: ReturnType<typeof readRunFolders>;
+  try {
+    read = readRunFolders(positional);
+  } catch (e) {
+    if (!(e instanceof NotARunError)) throw e;
+    err(`layer-rotation compare: ${e.message}`);
+    return 2;
+  }
+  for (const line of read.leftOut) err(line);
+  if (read.runs.length === 0) {
+    err('layer-rotation compare: no run to compare');
+    return 2;
+  }
+  const model = buildComparison(read.runs);
+  for (const r of model.rows) for (const line of r.skipped) err(line);
+  let rows = model.rows;
+  const sortBy = flags.get('sort');
+  if (sortBy !== undefined) {
+    const found = findColumn(model, sortBy);
+    if (!found)
+      throw new UsageError(
+        `--sort: no column '${sortBy}'; the columns are ${model.columns.map((c) => c.label).join(', ')}`,
+      );
+    rows = sortRows(rows, found.column.key, found.descending);
+  }
+  out(formatComparison(model, rows));
+  const logs = new Map(read.runs.map((r) => [r.folder, r.log]));
+  const written = (what: string, file: string) => out(`${what}: ${file}`);
+  const csv = flags.get('csv');
+  if (csv) {
+    fs.writeFileSync(path.resolve(csv), comparisonCsv(model, rows));
+    written('table (CSV)', path.resolve(csv));
+  }
+  const curvesCsv = flags.get('curves-csv');
+  if (curvesCsv) {
+    const fd = fs.openSync(path.resolve(curvesCsv), 'w');
+    try {
+      for (const chunk of curvesCsvChunks(rows.map((r) => ({ runId: r.runId, log: logs.get(r.folder)! }))))
+        fs.writeSync(fd, chunk);
+    } finally {
+      fs.closeSync(fd);
+    }
+    written('curves (CSV)', path.resolve(curvesCsv));
+  }
+  const svg = flags.get('svg');
+  if (svg) {
+    fs.writeFileSync(path.resolve(svg), accuracyRotationSvg(model, x));
+    written('test accuracy against rotation (SVG)', path.resolve(svg));
+  }
+  const curvesSvg = flags.get('curves-svg');
+  if (curvesSvg) {
+    fs.writeFileSync(path.resolve(curvesSvg), curvesGridSvg(rows.map((row) => ({ row, log: logs.get(row.folder)! }))));
+    written('curves side by side (SVG)', path.resolve(curvesSvg));
+  }
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -411,6 +486,8 @@ export async function main(argv: string[]): Promise<number> {
         return await sweepCommand(rest);
       case 'report':
         return report(rest);
+      case 'compare':
+        return compare(rest);
       case '--help':
       case '-h':
       case 'help':

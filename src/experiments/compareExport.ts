@@ -1,0 +1,158 @@
+// The comparison as text: CSV (RFC 4180, numbers unrounded), the per-layer curves as long-format
+// CSV, and an aligned table for a terminal.
+import type { RunLog } from '../runlog/read';
+import { type Cell, type Column, type ComparisonModel, type CompareRow, cellValue } from './compare';
+
+/** One CSV field: quoted when it holds a comma, a quote, CR or LF (quotes doubled); blank for null. */
+export function csvField(v: Cell | undefined): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+const csvLine = (cells: (Cell | undefined)[]) => `${cells.map(csvField).join(',')}\r\n`;
+
+/** The table as CSV: a header, then one line per row (in the order given). */
+export function comparisonCsv(model: ComparisonModel, rows: readonly CompareRow[] = model.rows): string {
+  const cols = model.columns;
+  return csvLine(cols.map((c) => c.label)) + rows.map((r) => csvLine(cols.map((c) => cellValue(r, c.key)))).join('');
+}
+
+/** The per-layer curves in long format (run, step, epoch, layer, distance), in pieces of about a run each. */
+export function* curvesCsvChunks(runs: readonly { runId: string; log: RunLog }[]): Generator<string> {
+  yield csvLine(['run', 'step', 'epoch', 'layer', 'distance']);
+  for (const { runId, log } of runs) {
+    const layers = (log.started?.layers ?? []).map((l) => csvField(l.name));
+    const id = csvField(runId);
+    let chunk = '';
+    for (const r of log.rotations) {
+      const head = `${id},${r.step},${r.epoch},`;
+      for (let i = 0; i < layers.length; i++) {
+        const d = r.distances[i];
+        chunk += `${head}${layers[i]},${d === null || d === undefined ? '' : d}\r\n`;
+      }
+      if (chunk.length > 1 << 20) {
+        yield chunk;
+        chunk = '';
+      }
+    }
+    if (chunk) yield chunk;
+  }
+}
+
+/** The curves CSV as one string (small comparisons; write large ones chunk by chunk). */
+export function curvesCsv(runs: readonly { runId: string; log: RunLog }[]): string {
+  return [...curvesCsvChunks(runs)].join('');
+}
+
+/** Parses CSV text (RFC 4180) into rows of fields. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let i = 0;
+  let quoted = false;
+  while (i < text.length) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i += 2;
+        continue;
+      }
+      if (c === '"') quoted = false;
+      else field += c;
+      i++;
+      continue;
+    }
+    if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || (c === '\r' && text[i + 1] === '\n')) {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      if (c === '\r') i++;
+    } else field += c;
+    i++;
+  }
+  if (field || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The terminal table.
+
+/** Longest a cell (or header) is shown in a terminal. */
+export const MAX_CELL = 24;
+/** Per-layer columns are shown in a terminal up to this many layers (all are in the CSV). */
+export const MAX_LAYER_COLUMNS = 8;
+
+/** `s` cut to `max` characters with an ellipsis; a dotted path keeps its end (its last keys say the most). */
+export function truncate(s: string, max = MAX_CELL, keepEnd = false): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters would break the table's lines
+  const flat = s.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  if (flat.length <= max) return flat;
+  return keepEnd ? `…${flat.slice(flat.length - max + 1)}` : `${flat.slice(0, max - 1)}…`;
+}
+
+function seconds(s: number): string {
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const t = Math.round(s);
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(t % 60).padStart(2, '0')}s`;
+}
+
+/** A cell for people: percentages, distances to 3 decimals, durations, other values as they are. */
+export function showCell(v: Cell, kind: Column['kind']): string {
+  if (v === null || v === '') return kind === 'list' ? 'none' : '-';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return '-';
+    if (kind === 'fraction') return `${(100 * v).toFixed(2)}%`;
+    if (kind === 'distance') return v.toFixed(3);
+    if (kind === 'seconds') return seconds(v);
+    return String(v);
+  }
+  return String(v);
+}
+
+/** The comparison as an aligned table: run label, status, duration, differing config, metrics, and per-layer distances when few. */
+export function formatComparison(model: ComparisonModel, rows: readonly CompareRow[] = model.rows): string {
+  const showLayers = model.layerNames.length <= MAX_LAYER_COLUMNS;
+  const cols = model.columns.filter(
+    (c) => c.key !== 'name' && (c.group !== 'layer' || showLayers) && !(c.key === 'engine' && sameEngine(model)),
+  );
+  const header = cols.map((c) => truncate(c.key === 'run' ? 'run' : c.label, MAX_CELL, c.group === 'config'));
+  const body = rows.map((r) =>
+    cols.map((c) => {
+      if (c.key === 'run') return truncate(r.label, 32);
+      const v = cellValue(r, c.key);
+      if (c.key === 'lagging')
+        return r.lagging.length ? truncate(`${r.lagging.length}: ${r.lagging.join(' ')}`) : 'none';
+      return truncate(showCell(v, c.kind));
+    }),
+  );
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const right = cols.map(
+    (c, i) => (c.kind !== 'text' && c.kind !== 'list') || body.every((b) => /^-?[\d.e+-]+$|^-$/.test(b[i])),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  const notes: string[] = [];
+  if (!showLayers) notes.push(`(${model.layerNames.length} layers: per-layer distances are in the CSV, --csv FILE)`);
+  if (!model.configPaths.length && model.rows.length > 1) notes.push('(the runs have the same config)');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ...notes].join('\n');
+}
+
+function sameEngine(model: ComparisonModel): boolean {
+  return model.rows.every((r) => r.engine === model.rows[0]?.engine);
+}

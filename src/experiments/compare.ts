@@ -7,7 +7,7 @@ import { parse as parseJsonc } from 'jsonc-parser';
 import { parseConfigText } from '../engine/config/parse';
 import type { RunStarted } from '../runlog/events';
 import type { RunLog } from '../runlog/read';
-import { judgeLog } from '../runlog/verdict';
+import { judgeLog, runStatus } from '../runlog/verdict';
 import type { Column, CompareRow, ComparisonModel, ConfigValue } from './compareModel';
 
 export * from './compareModel';
@@ -147,6 +147,8 @@ export function compareRow(run: RunInput): CompareRow {
     distances,
     minDistance: known ? Math.min(...(values as number[])) : null,
     meanDistance: known ? (values as number[]).reduce((a, b) => a + b, 0) / values.length : null,
+    verdict: verdict?.run ?? null,
+    verdictStatus: verdict ? runStatus(verdict) : '',
     lagging: verdict ? verdict.layers.filter((l) => l.lagging).map((l) => layers[l.index]) : [],
     skipped: log.skipped.map((k) => `${log.file ?? `${run.folder}/events.jsonl`}:${k.line}: skipped: ${k.reason}`),
   };
@@ -205,6 +207,7 @@ const METRIC_COLUMNS: Column[] = [
   { key: 'test_accuracy', label: 'test_accuracy', group: 'metric', kind: 'fraction' },
   { key: 'min_distance', label: 'min_distance', group: 'metric', kind: 'distance' },
   { key: 'mean_distance', label: 'mean_distance', group: 'metric', kind: 'distance' },
+  { key: 'verdict', label: 'verdict', group: 'metric', kind: 'text' },
   { key: 'lagging', label: 'lagging', group: 'metric', kind: 'list' },
 ];
 

@@ -133,8 +133,13 @@ export function formatComparison(model: ComparisonModel, rows: readonly CompareR
     cols.map((c) => {
       if (c.key === 'run') return truncate(r.label, 32);
       const v = cellValue(r, c.key);
+      if (c.key === 'verdict') return truncate(r.verdictStatus, 48);
       if (c.key === 'lagging')
-        return r.lagging.length ? truncate(`${r.lagging.length}: ${r.lagging.join(' ')}`) : 'none';
+        return r.lagging.length
+          ? truncate(`${r.lagging.length}: ${r.lagging.join(' ')}`)
+          : r.verdict === 'judged'
+            ? 'none'
+            : '-';
       return truncate(showCell(v, c.kind));
     }),
   );

@@ -2,6 +2,7 @@
 // pure functions that read it: a row's cell in a column, a column by name, rows sorted. What an
 // editor tab needs besides the model itself; src/experiments/compare.ts builds the model.
 import type { RunStatus } from '../runlog/events';
+import type { RunJudgement } from '../runlog/verdict';
 
 /** A leaf of a flattened config: arrays and empty objects are kept whole, as JSON text. */
 export type ConfigValue = string | number | boolean | null;
@@ -35,6 +36,10 @@ export interface CompareRow {
   /** Over the run's layers; null when a layer has no finite distance (a diverged run) or there are none. */
   minDistance: number | null;
   meanDistance: number | null;
+  /** The verdict on the run as a whole (src/runlog/verdict.ts): its layers are judged only when it fit. */
+  verdict: RunJudgement | null;
+  /** The verdict in words: "2 lagging layers", "not fit (...)", "diverged: ..." ("" without run_started). */
+  verdictStatus: string;
   /** The verdict's lagging layers (a running run: those on course to lag). */
   lagging: string[];
   /** Lines of the log that were skipped, as `file:line: skipped: reason`. */
@@ -87,6 +92,8 @@ export function cellValue(row: CompareRow, key: string): Cell {
       return row.minDistance;
     case 'mean_distance':
       return row.meanDistance;
+    case 'verdict':
+      return row.verdict;
     case 'lagging':
       return row.lagging.join(' ');
   }

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { expandRunFolders } from '../src/experiments/compareFolders';
 import { describe, it } from 'node:test';
 import { parseConfigText, sweepAxes } from '../src/engine/config/validate';
 import type { Checked } from '../src/engine/config/types';
@@ -246,6 +247,15 @@ describe('layer-rotation sweep', () => {
     assert.match(r.stderr, /\[0 done, 0 failed, 2 running of 4\]/);
     assert.match(r.stderr, /\[4 done, 0 failed, 0 running of 4\]/);
     assert.match(r.stdout, /^p003-learningRate=0\.1-layca=false\s+completed\s+test accuracy \d+\.\d\d%$/m);
+
+    // The sweep's folder compares as its points' runs, in the grid's order.
+    assert.deepEqual(
+      expandRunFolders(sweepDir),
+      s.points.map((p) => path.join(sweepDir, p.runDir as string)),
+    );
+    const c = await runCli(['compare', sweepDir]);
+    assert.equal(c.code, 0, c.stderr);
+    for (const p of s.points) assert.match(c.stdout, new RegExp(`^tiny-${p.id.slice(0, 4)}\\s+completed`, 'm'));
   });
 
   it('resumes: skips completed points and reruns a failed one into a fresh run folder', async () => {

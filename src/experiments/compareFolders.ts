@@ -1,12 +1,13 @@
 // Reading the folders to compare: a run folder (events.jsonl, maybe a config copy), a run log
-// itself, or a sweep folder (sweep.json, or subfolders that are runs), expanded into its runs.
+// itself, or a sweep folder (sweep.json's points, or subfolders that are runs), expanded into its runs.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readRunLog } from '../runlog/read';
 import { CONFIG_COPY, EVENTS_FILE } from '../runlog/runfolder';
 import type { RunInput } from './compare';
+import { readSweep, SWEEP_FILE } from './sweepRun';
 
-export const SWEEP_FILE = 'sweep.json';
+export { SWEEP_FILE };
 
 /** A path given that is not a run, a run log or a sweep (the message names it). */
 export class NotARunError extends Error {}
@@ -29,6 +30,14 @@ export function expandRunFolders(given: string): string[] {
   }
   if (!isDir(p)) throw new NotARunError(`${given}: no such file or folder`);
   if (isFile(path.join(p, EVENTS_FILE))) return [p];
+  // A sweep: each point's current run, in the grid's order.
+  const sweep = isFile(path.join(p, SWEEP_FILE)) ? readSweep(p) : undefined;
+  const points = (sweep?.points ?? [])
+    .filter((pt) => pt.runDir !== null)
+    .sort((a, b) => a.index - b.index)
+    .map((pt) => path.resolve(p, pt.runDir as string))
+    .filter((dir) => isFile(path.join(dir, EVENTS_FILE)));
+  if (points.length) return points;
   const runs = fs
     .readdirSync(p, { withFileTypes: true })
     .filter((e) => e.isDirectory() && isFile(path.join(p, e.name, EVENTS_FILE)))

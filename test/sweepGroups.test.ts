@@ -15,6 +15,7 @@ import {
   sweepChildren,
   sweepCountsText,
   sweepDirOf,
+  sweepFileText,
   sweepState,
 } from '../src/experiments/sweepGroups';
 import { type PointEntry, readSweep, type SweepFile } from '../src/experiments/sweepRun';
@@ -67,6 +68,7 @@ describe('a real sweep folder', () => {
   });
 
   it("takes each point's state from its run when known, else from its status file", () => {
+    assert.equal(sweepFileText(sweep), '2 done of 2');
     const fromFiles = pointStates(sweepDir, sweep, () => undefined);
     assert.deepEqual([...fromFiles.values()], ['completed', 'completed']);
     const live = pointStates(sweepDir, sweep, (runDir) => (runDir === runDirs[1] ? 'running' : undefined));

@@ -83,6 +83,17 @@ export function sweepCountsText(counts: SweepCounts, total: number): string {
   return `${counts.completed} done${others.join('')} of ${total}`;
 }
 
+/** A sweep's counts in words as its files say (sweep.json and the points' status files). */
+export function sweepFileText(sweep: SweepFile): string {
+  return sweepCountsText(
+    countStates(
+      sweep.points.map((p) => p.status),
+      sweep.total,
+    ),
+    sweep.total,
+  );
+}
+
 /** The sweep's state in one word: running while a point runs, else failed, stopped, unfinished, completed or pending. */
 export function sweepState(counts: SweepCounts, total: number): RunState {
   if (counts.running > 0) return 'running';

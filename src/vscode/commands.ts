@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ConfigError, TrainingConfig } from '../engine/config/types';
 import { formatError, loadConfigFile, sweepNotTrainable } from '../engine/config/validate';
-import { readRawConfig, sweepFolderName } from '../experiments/sweepRun';
+import { sweepFileText } from '../experiments/sweepGroups';
+import { readRawConfig, readSweep, sweepFolderName } from '../experiments/sweepRun';
 import { describePython } from '../launch/python';
 import { pytorchRequest } from '../launch/pytorch';
 import type { CommonRequest, RunRequest } from '../launch/request';
@@ -252,7 +253,7 @@ export async function runSweep(ctx: Ctx, uri?: vscode.Uri): Promise<string | und
     name,
     (line) => report(line),
   );
-  const counts = () => active.sweep.progress().replace(/^\[|\]$/g, '');
+  const counts = () => sweepCounts(active.sweepDir);
   void vscode.window
     .withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Sweep ${name}`, cancellable: true },
@@ -287,6 +288,12 @@ export async function runSweep(ctx: Ctx, uri?: vscode.Uri): Promise<string | und
   return active.sweepDir;
 }
 
+/** "3 done, 1 failed, 1 running of 8", as the runs tree says it, from the sweep's files. */
+function sweepCounts(sweepDir: string): string {
+  const sweep = readSweep(sweepDir);
+  return sweep ? sweepFileText(sweep) : 'not started';
+}
+
 /** Stops a sweep of this window: its running points after their step, no more started. */
 async function stopSweep(ctx: Ctx, sweepDir: string): Promise<void> {
   const active = ctx.sweeps.get(sweepDir);
@@ -313,7 +320,7 @@ async function stopTraining(ctx: Ctx, runId?: string): Promise<void> {
     const choices = [
       ...sweeps.map((s) => ({
         label: `$(layers) ${s.name}`,
-        description: `sweep, ${s.sweep.progress().replace(/^\[|\]$/g, '')}`,
+        description: `sweep, ${sweepCounts(s.sweepDir)}`,
         sweepDir: s.sweepDir,
       })),
       ...running

@@ -79,13 +79,18 @@ export class RunsTree implements vscode.TreeDataProvider<RunsTreeElement> {
   private readonly sweepOfRun = new Map<string, string | null>();
   /** A sweep's runs as its children show them: the point's values, and whether an earlier attempt. */
   private readonly points = new Map<string, { label: string; current: boolean }>();
+  /** sweep.json and the status files as read lately (the tree redraws at every epoch of every run). */
+  private readonly sweepFiles = new Map<string, { read: number; sweep: SweepFile | undefined }>();
 
   constructor(
     private readonly runs: RunManager,
     private readonly sweeps?: SweepManager,
   ) {
     runs.onDidChange(() => this.changed.fire());
-    sweeps?.onDidChange(() => this.changed.fire());
+    sweeps?.onDidChange(() => {
+      this.sweepFiles.clear(); // a point of this window's sweep changed status: read its files again
+      this.changed.fire();
+    });
   }
 
   private sweepDirOf(run: Run): string | undefined {
@@ -97,15 +102,25 @@ export class RunsTree implements vscode.TreeDataProvider<RunsTreeElement> {
     return dir ?? undefined;
   }
 
+  /** A sweep folder's state, read again when the last read is over a second old. */
+  private readSweep(sweepDir: string): SweepFile | undefined {
+    const now = Date.now();
+    const cached = this.sweepFiles.get(sweepDir);
+    if (cached && now - cached.read < 1000) return cached.sweep;
+    const sweep = readSweep(sweepDir);
+    this.sweepFiles.set(sweepDir, { read: now, sweep });
+    return sweep;
+  }
+
   getChildren(element?: RunsTreeElement): RunsTreeElement[] {
     if (!element) {
       const top: RunsTreeElement[] = groupBySweep(this.runs.all, (r) => this.sweepDirOf(r)).map((g) =>
-        g.kind === 'run' ? g.run : { sweepDir: g.sweepDir, sweep: readSweep(g.sweepDir), runs: g.runs },
+        g.kind === 'run' ? g.run : { sweepDir: g.sweepDir, sweep: this.readSweep(g.sweepDir), runs: g.runs },
       );
       // A sweep of this window whose first point has not started yet.
       for (const a of this.sweeps?.running ?? [])
         if (!top.some((e) => isSweepNode(e) && e.sweepDir === a.sweepDir))
-          top.unshift({ sweepDir: a.sweepDir, sweep: readSweep(a.sweepDir), runs: [] });
+          top.unshift({ sweepDir: a.sweepDir, sweep: this.readSweep(a.sweepDir), runs: [] });
       return top;
     }
     if (!isSweepNode(element)) return [];

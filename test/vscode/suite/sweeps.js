@@ -1,7 +1,8 @@
 // Sweeps in the real extension host: layerRotation.runSweep runs a config's grid (the CLI's
 // SweepRun) into <workspace>/runs/<name>-sweep/, each point a live run; the runs tree (the
-// provider the view uses, returned by activate()) groups them under one node; Stop on that node
-// stops the whole sweep: the running point stopped cleanly, the rest not started, no runner left.
+// provider the view uses, returned by activate()) groups them under one node, and a sweep folder
+// found on disk the same way; Stop on a sweep's node stops the whole sweep: the running point
+// stopped cleanly, the rest not started, no runner left.
 
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -157,6 +158,31 @@ exports.tests = {
     );
     for (const r of children) assert.equal(r.log.finished?.status, 'completed');
     await h.waitFor(() => myRunners().length === 0, { timeout: 5000, what: 'no runner process left' });
+  },
+
+  'a sweep found on disk (a copy, as a cluster job would write it) is grouped the same way': async () => {
+    const src = path.join(h.workspaceDir(), 'runs', 'sweep-synthetic-sweep');
+    const dir = path.join(h.workspaceDir(), 'cluster', 'sweep-synthetic-sweep');
+    fs.cpSync(src, dir, { recursive: true });
+    // The watcher follows the workspace: the copied logs become runs of their own, not live.
+    const node = await h.waitFor(
+      () => {
+        const n = sweepNode(dir);
+        return n && tree.getChildren(n).length === 4 ? n : null;
+      },
+      { timeout: 20000, what: `a sweep node for ${dir} with 4 children` },
+    );
+    const item = tree.getTreeItem(node);
+    assert.equal(item.description, '4 done of 4');
+    assert.equal(item.contextValue, 'sweep');
+    const children = tree.getChildren(node);
+    for (const r of children) {
+      assert.ok(r.runDir.startsWith(dir + path.sep), `${r.runDir} is not in the copy`);
+      assert.equal(r.live, false);
+      assert.equal(r.log.finished?.status, 'completed');
+    }
+    assert.equal(tree.getTreeItem(children[3]).label, 'learningRate=0.1, seed=2');
+    assert.equal(tree.getChildren(sweepNode(src)).length, 4, 'the original lost runs to the copy');
   },
 
   'Stop on a second sweep node stops the whole sweep: running point stopped, the rest not started': async () => {

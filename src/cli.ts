@@ -13,8 +13,7 @@ import { pytorchRequest } from './launch/pytorch';
 import type { CommonRequest, RunRequest } from './launch/request';
 import { startRun } from './launch/supervisor';
 import { rotationCurvesSvg } from './runlog/svg';
-import { SweepRun } from './experiments/sweepRun';
-import { parse as parseJsonc } from 'jsonc-parser';
+import { readRawConfig, SweepRun, sweepFolderName } from './experiments/sweepRun';
 import type { TrainingConfig } from './engine/config/types';
 import { fixed, percent } from './runlog/format';
 import { judgeLog, runMessage, runStatus } from './runlog/verdict';
@@ -338,10 +337,9 @@ async function sweepCommand(argv: string[]): Promise<number> {
     err(`${positional[0]}: no sweep block: add "sweep": { "optimizer.learningRate": [0.01, 0.1] } (or use train)`);
     return 2;
   }
-  const raw = parseJsonc(fs.readFileSync(configFile, 'utf8').replace(/^\uFEFF/, ''), [], { allowTrailingComma: true });
+  const raw = readRawConfig(configFile);
   const name = checked.config.name;
-  const folderName = `${name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'config'}-sweep`;
-  const sweepDir = path.resolve(flags.get('out') ?? path.join(path.dirname(configFile), 'runs'), folderName);
+  const sweepDir = path.resolve(flags.get('out') ?? path.join(path.dirname(configFile), 'runs'), sweepFolderName(name));
   const sweep = new SweepRun(
     {
       configFile,

@@ -13,9 +13,15 @@ let ctx: Ctx | undefined;
 
 const CONFIG_SELECTOR: vscode.DocumentSelector = { scheme: 'file', pattern: '**/*.layerrot.json' };
 
-export function activate(context: vscode.ExtensionContext): void {
+/** What activate() returns: for the extension-host tests, which read the runs tree as the view does. */
+export interface ExtensionApi {
+  runsTree: RunsTree;
+}
+
+export function activate(context: vscode.ExtensionContext): ExtensionApi {
   ctx = new Ctx(context);
   const c = ctx;
+  const runsTree = new RunsTree(c.runs, c.sweeps);
   // The watcher's first scan brings the past runs back (and follows the logs that grow).
   void c.watching.start();
   // `c` is not among the subscriptions: deactivate() disposes it, once the runners have stopped.
@@ -24,7 +30,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerWebviewViewProvider(VIEWS.monitor, c.monitor, {
       webviewOptions: { retainContextWhenHidden: true },
     }),
-    vscode.window.createTreeView(VIEWS.runs, { treeDataProvider: new RunsTree(c.runs) }),
+    vscode.window.createTreeView(VIEWS.runs, { treeDataProvider: runsTree }),
     new Diagnostics(c.runs),
     vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new LaggingLayerFixes(), {
       providedCodeActionKinds: LaggingLayerFixes.kinds,
@@ -36,6 +42,7 @@ export function activate(context: vscode.ExtensionContext): void {
       if (e.affectsConfiguration('layerRotation.pythonPath')) c.python.reset();
     }),
     c.runs.onDidFinish(({ run, finished }) => {
+      if (c.sweeps.owns(run.runId)) return; // a sweep's point: its sweep's notification tells
       if (finished.status === 'failed') {
         void vscode.window
           .showErrorMessage(`Training ${run.log.started?.name ?? run.runId} failed: ${finished.reason}`, 'Show Log')
@@ -51,9 +58,10 @@ export function activate(context: vscode.ExtensionContext): void {
       }
     }),
   );
+  return { runsTree };
 }
 
-/** Stops every runner this window started: none outlives the window. VS Code disposes the
+/** Stops every runner (and sweep) this window started: none outlives the window. VS Code disposes the
  * subscriptions right after calling deactivate(), without waiting for it: the run manager (which
  * would kill the runners) and the output channel (which their last events are written to) are
  * disposed here, after the runners have stopped. */
@@ -62,7 +70,8 @@ export async function deactivate(): Promise<void> {
   ctx = undefined;
   if (!c) return;
   try {
-    await c.runs.stopAll(2000);
+    // The sweeps first: none starts another point while its running ones stop.
+    await Promise.all([c.sweeps.stopAll(2000), c.runs.stopAll(2000)]);
   } finally {
     c.dispose();
   }

@@ -51,7 +51,7 @@ export function shardPoints<P extends { index: number }>(points: readonly P[], s
 }
 
 /** The last segment of each path (`learningRate`), or the whole path where two would clash. */
-function axisLabels(paths: readonly string[]): string[] {
+export function axisLabels(paths: readonly string[]): string[] {
   const last = paths.map((p) => p.slice(p.lastIndexOf('.') + 1));
   return paths.map((p, i) => (last.filter((l) => l === last[i]).length > 1 ? p : last[i]));
 }

@@ -25,8 +25,9 @@ import * as path from 'node:path';
 import type { RunOverrides, TrainingConfig } from '../engine/config/types';
 import { formatError, loadConfigFile } from '../engine/config/validate';
 import { resolvePath } from '../engine/data/load';
+import { parse as parseJsonc } from 'jsonc-parser';
 import type { RunRequest } from '../launch/request';
-import { type RunHandle, startRun } from '../launch/supervisor';
+import { type RunHandle, type StartOptions, startRun } from '../launch/supervisor';
 import type { RunEvent } from '../runlog/events';
 import { expandSweep, pointConfig, type SweepPoint, shardPoints } from './sweep';
 
@@ -37,6 +38,16 @@ export const POINT_OUTPUT = 'output.log';
 const LOCK = 'sweep.json.lock';
 const STALE_LOCK_MS = 30_000;
 const LOCK_WAIT_MS = 15_000;
+
+/** The sweep folder's name for a config name: `<name>-sweep`, folder-safe. */
+export function sweepFolderName(name: string): string {
+  return `${name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'config'}-sweep`;
+}
+
+/** A config file as written (JSON with comments), for SweepRun: its sweep block and the values its points change. */
+export function readRawConfig(file: string): Record<string, unknown> {
+  return parseJsonc(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''), [], { allowTrailingComma: true });
+}
 
 export type PointStatus = 'pending' | 'running' | 'completed' | 'failed' | 'stopped';
 
@@ -220,6 +231,8 @@ export interface SweepOptions {
   log(line: string): void;
   /** Every event of every point's run. */
   onEvent?(point: SweepPoint, e: RunEvent): void;
+  /** Starts a point's run (default: the supervisor's startRun; the editor passes its run manager's). */
+  startRun?(opts: StartOptions): RunHandle;
 }
 
 export interface SweepOutcome {
@@ -360,7 +373,7 @@ export class SweepRun {
       if (this.stopping) return; // Ctrl-C while the request was being made: the point stays as it was
       fs.appendFileSync(output, `--- attempt ${entry.attempts}, ${new Date().toISOString()}, ${this.host}\n`);
       const t0 = performance.now();
-      handle = startRun({
+      handle = (this.opts.startRun ?? startRun)({
         ...request,
         onEvent: (e) => this.opts.onEvent?.(p, e),
         onOutput: (text) => fs.appendFileSync(output, text),

@@ -2,7 +2,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { ConfigError, TrainingConfig } from '../engine/config/types';
 import { formatError, loadConfigFile, sweepNotTrainable } from '../engine/config/validate';
+import { sweepFileText } from '../experiments/sweepGroups';
+import { readRawConfig, readSweep, sweepFolderName } from '../experiments/sweepRun';
 import { describePython } from '../launch/python';
 import { pytorchRequest } from '../launch/pytorch';
 import type { CommonRequest, RunRequest } from '../launch/request';
@@ -19,8 +22,11 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
   // One handler per id of ids.ts, no more, no fewer (the type says so).
   const handlers: Record<keyof typeof ALL_COMMANDS, (...args: any[]) => unknown> = {
     startTraining: (uri?: vscode.Uri) => startTraining(ctx, uri),
-    // From the palette or the monitor: a run id; from the runs tree's inline Stop: the tree's element (a Run).
-    stopTraining: (arg?: string | { runId?: string }) => stopTraining(ctx, typeof arg === 'string' ? arg : arg?.runId),
+    // From the palette or the monitor: a run id; from the runs tree's inline Stop: the tree's element (a Run, or a sweep's node).
+    stopTraining: (arg?: string | { runId?: string; sweepDir?: string }) =>
+      typeof arg === 'object' && arg?.sweepDir
+        ? stopSweep(ctx, arg.sweepDir)
+        : stopTraining(ctx, typeof arg === 'string' ? arg : arg?.runId),
     showMonitor: focusMonitor,
     openMonitorInEditor: () => ctx.monitor.openInEditor(),
     showRun: (runId: string) => {
@@ -31,13 +37,14 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
     newConfig: () => newConfig(ctx),
     refreshRuns: () => ctx.refreshRuns(),
     monitorRunFolder: (folder?: vscode.Uri) => monitorRunFolder(ctx, folder),
+    runSweep: (uri?: vscode.Uri) => runSweep(ctx, uri),
   };
   return (Object.keys(handlers) as (keyof typeof ALL_COMMANDS)[]).map((k) =>
     vscode.commands.registerCommand(ALL_COMMANDS[k], handlers[k]),
   );
 }
 
-async function pickConfig(): Promise<vscode.Uri | undefined> {
+async function pickConfig(placeHolder = 'Train which config?'): Promise<vscode.Uri | undefined> {
   const active = vscode.window.activeTextEditor?.document;
   if (active && isConfigDocument(active)) return active.uri;
   const files = await vscode.workspace.findFiles(CONFIG_GLOB, '**/node_modules/**', 200);
@@ -56,85 +63,70 @@ async function pickConfig(): Promise<vscode.Uri | undefined> {
       description: vscode.workspace.asRelativePath(path.dirname(f.fsPath)),
       uri: f,
     })),
-    { placeHolder: 'Train which config?' },
+    { placeHolder },
   );
   return picked?.uri;
 }
 
-export async function startTraining(ctx: Ctx, uri?: vscode.Uri): Promise<string | undefined> {
-  if (!vscode.workspace.isTrusted) {
-    // Not awaited: the command returns (undefined, no run) without waiting for the notification to be dismissed.
-    void vscode.window
-      .showWarningMessage(
-        'Training is disabled in this untrusted folder: a run executes code and reads data from the folder. Trust the folder to train; monitoring existing runs still works.',
-        'Manage Workspace Trust',
-      )
-      .then((choice) => {
-        if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
-      });
-    return undefined;
-  }
-  const target = uri ?? (await pickConfig());
-  if (!target) return undefined;
+/** In an untrusted folder: says that `what` (training, sweeps) is disabled and returns true; nothing may run. */
+function refuseUntrusted(what: string): boolean {
+  if (vscode.workspace.isTrusted) return false;
+  // Not awaited: the command returns (undefined, no run) without waiting for the notification to be dismissed.
+  void vscode.window
+    .showWarningMessage(
+      `${what} disabled in this untrusted folder: a run executes code and reads data from the folder. Trust the folder to train; monitoring existing runs still works.`,
+      'Manage Workspace Trust',
+    )
+    .then((choice) => {
+      if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+    });
+  return true;
+}
+
+/** Saves the config if it is open with changes, and checks it; on errors they are shown and undefined returned. */
+async function checkedConfig(ctx: Ctx, target: vscode.Uri): Promise<TrainingConfig | undefined> {
   const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.toString());
   if (doc?.isDirty) await doc.save();
   const checked = loadConfigFile(target.fsPath);
-  if (!checked.ok) {
-    ctx.output.appendLine(checked.errors.map(formatError).join('\n'));
-    // Not awaited either: the command returns undefined at once.
-    void vscode.window
-      .showErrorMessage(
-        `${path.basename(target.fsPath)} has ${checked.errors.filter((e) => e.severity === 'error').length} error(s): ${checked.errors[0].message}`,
-        'Show Problems',
-        'Open Config',
-      )
-      .then((choice) => {
-        if (choice === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
-        if (choice === 'Open Config') void vscode.window.showTextDocument(target);
-      });
-    return undefined;
-  }
-  if (checked.config.sweep) {
-    const command = `npx layer-rotation sweep ${JSON.stringify(target.fsPath)}`;
-    void vscode.window
-      .showWarningMessage(sweepNotTrainable(path.basename(target.fsPath)), 'Copy Sweep Command')
-      .then((choice) => {
-        if (choice) void vscode.env.clipboard.writeText(command);
-      });
-    return undefined;
-  }
+  if (checked.ok) return checked.config;
+  showConfigErrors(ctx, target, checked.errors);
+  return undefined;
+}
+
+function showConfigErrors(ctx: Ctx, target: vscode.Uri, errors: ConfigError[]): void {
+  ctx.output.appendLine(errors.map(formatError).join('\n'));
+  // Not awaited: the command returns undefined at once.
+  void vscode.window
+    .showErrorMessage(
+      `${path.basename(target.fsPath)} has ${errors.filter((e) => e.severity === 'error').length} error(s): ${errors[0].message}`,
+      'Show Problems',
+      'Open Config',
+    )
+    .then((choice) => {
+      if (choice === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
+      if (choice === 'Open Config') void vscode.window.showTextDocument(target);
+    });
+}
+
+/** The runs folder for a config: the setting, in the config's workspace folder (else beside it). */
+function runsFolderFor(ctx: Ctx, target: vscode.Uri): string {
   const folder = vscode.workspace.getWorkspaceFolder(target)?.uri.fsPath ?? path.dirname(target.fsPath);
-  const engine = ctx.config.engine ?? checked.config.engine;
-  const common: CommonRequest = {
-    configFile: target.fsPath,
-    name: checked.config.name,
-    runsDir: ctx.config.runsFolder(folder),
-    recordsPerEpoch: ctx.config.recordsPerEpoch,
-  };
-  let request: RunRequest;
-  if (engine === 'pytorch') {
-    const found = await ctx.python.find(target);
-    if (!found.ok) {
-      ctx.output.appendLine(found.message);
-      void vscode.window
-        .showErrorMessage(found.message.split('\n')[0], 'Set Python Interpreter', 'Show Log')
-        .then((choice) => {
-          if (choice === 'Set Python Interpreter')
-            void vscode.commands.executeCommand('workbench.action.openSettings', 'layerRotation.pythonPath');
-          if (choice === 'Show Log') ctx.output.show(true);
-        });
-      return undefined;
-    }
-    ctx.output.appendLine(`pytorch engine: ${describePython(found.info)}`);
-    request = pytorchRequest(
-      common,
-      checked.config,
-      found.info.executable,
-      ctx.asAbsolutePath('python'),
-      ctx.config.pytorchProcesses,
-    );
-  } else {
-    request = {
+  return ctx.config.runsFolder(folder);
+}
+
+/**
+ * The run request of a checked config (`target` is the file the user chose, for finding its
+ * Python), or the message saying why there is none: the pytorch engine without a usable Python.
+ */
+async function buildRequest(
+  ctx: Ctx,
+  target: vscode.Uri,
+  config: TrainingConfig,
+  common: CommonRequest,
+): Promise<RunRequest | { error: string }> {
+  const engine = ctx.config.engine ?? config.engine;
+  if (engine !== 'pytorch') {
+    return {
       ...common,
       engine: 'tfjs',
       runnerScript: ctx.asAbsolutePath('dist/runner.js'),
@@ -142,28 +134,205 @@ export async function startTraining(ctx: Ctx, uri?: vscode.Uri): Promise<string 
       backend: ctx.config.backend,
     };
   }
+  const found = await ctx.python.find(target);
+  if (!found.ok) return { error: found.message };
+  ctx.output.appendLine(`pytorch engine: ${describePython(found.info)}`);
+  return pytorchRequest(
+    common,
+    config,
+    found.info.executable,
+    ctx.asAbsolutePath('python'),
+    ctx.config.pytorchProcesses,
+  );
+}
+
+function showPythonError(ctx: Ctx, message: string): void {
+  ctx.output.appendLine(message);
+  void vscode.window.showErrorMessage(message.split('\n')[0], 'Set Python Interpreter', 'Show Log').then((choice) => {
+    if (choice === 'Set Python Interpreter')
+      void vscode.commands.executeCommand('workbench.action.openSettings', 'layerRotation.pythonPath');
+    if (choice === 'Show Log') ctx.output.show(true);
+  });
+}
+
+export async function startTraining(ctx: Ctx, uri?: vscode.Uri): Promise<string | undefined> {
+  if (refuseUntrusted('Training is')) return undefined;
+  const target = uri ?? (await pickConfig());
+  if (!target) return undefined;
+  const config = await checkedConfig(ctx, target);
+  if (!config) return undefined;
+  if (config.sweep) {
+    // Training trains one config: offer the sweep instead (or its command, for a terminal or a cluster).
+    const command = `npx layer-rotation sweep ${JSON.stringify(target.fsPath)}`;
+    void vscode.window
+      .showWarningMessage(sweepNotTrainable(path.basename(target.fsPath)), 'Run Sweep', 'Copy Sweep Command')
+      .then((choice) => {
+        if (choice === 'Run Sweep') void vscode.commands.executeCommand(COMMANDS.runSweep, target);
+        if (choice === 'Copy Sweep Command') void vscode.env.clipboard.writeText(command);
+      });
+    return undefined;
+  }
+  const request = await buildRequest(ctx, target, config, {
+    configFile: target.fsPath,
+    name: config.name,
+    runsDir: runsFolderFor(ctx, target),
+    recordsPerEpoch: ctx.config.recordsPerEpoch,
+  });
+  if ('error' in request) {
+    showPythonError(ctx, request.error);
+    return undefined;
+  }
   const run = ctx.runs.start(request);
   await focusMonitor();
   return run.runId;
 }
 
+/**
+ * Runs every point of a config's sweep grid in this window (src/experiments/sweepRun.ts, as
+ * `layer-rotation sweep`: into <runs folder>/<name>-sweep/, resuming what an earlier sweep left),
+ * one at a time, each point a live run; progress in a notification whose Cancel stops the sweep.
+ * Returns the sweep's folder once it has started, undefined when nothing started.
+ */
+export async function runSweep(ctx: Ctx, uri?: vscode.Uri): Promise<string | undefined> {
+  if (refuseUntrusted('Sweeps are')) return undefined;
+  const target = uri ?? (await pickConfig('Run the sweep of which config?'));
+  if (!target) return undefined;
+  const config = await checkedConfig(ctx, target);
+  if (!config) return undefined;
+  const file = path.basename(target.fsPath);
+  if (!config.sweep) {
+    void vscode.window
+      .showWarningMessage(
+        `${file} has no sweep block: add one to train a grid of configs (e.g. "sweep": { "optimizer.learningRate": [0.01, 0.1] }), or train it as it is.`,
+        'Start Training',
+      )
+      .then((choice) => {
+        if (choice) void vscode.commands.executeCommand(COMMANDS.startTraining, target);
+      });
+    return undefined;
+  }
+  const name = config.name;
+  const sweepDir = path.join(runsFolderFor(ctx, target), sweepFolderName(name));
+  if (ctx.sweeps.get(sweepDir)) {
+    void vscode.window
+      .showInformationMessage(`The sweep ${name} is already running (${sweepDir}).`, 'Stop Sweep')
+      .then((choice) => {
+        if (choice) void stopSweep(ctx, sweepDir);
+      });
+    return undefined;
+  }
+  // The interpreter is checked once, before any point starts, when a point may use the pytorch engine.
+  const engines = ctx.config.engine ? [ctx.config.engine] : [config.engine, ...(config.sweep.engine ?? [])];
+  if (engines.includes('pytorch')) {
+    const found = await ctx.python.find(target);
+    if (!found.ok) {
+      showPythonError(ctx, found.message);
+      return undefined;
+    }
+  }
+  let report = (_line: string) => {};
+  const active = ctx.sweeps.start(
+    {
+      configFile: target.fsPath,
+      sweepDir,
+      jobs: 1,
+      // As the CLI's --engine and --backend: part of each point's fingerprint (a change reruns completed points).
+      overrides: { engine: ctx.config.engine, backend: ctx.config.backend },
+      request: async (pointFile, pointConfig, runsDir) => {
+        const request = await buildRequest(ctx, target, pointConfig, {
+          configFile: pointFile,
+          name: pointConfig.name,
+          runsDir,
+          recordsPerEpoch: ctx.config.recordsPerEpoch,
+        });
+        if ('error' in request) throw new Error(request.error);
+        return request;
+      },
+    },
+    readRawConfig(target.fsPath),
+    name,
+    (line) => report(line),
+  );
+  const counts = () => sweepCounts(active.sweepDir);
+  void vscode.window
+    .withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Sweep ${name}`, cancellable: true },
+      (progress, token) => {
+        token.onCancellationRequested(() => void stopSweep(ctx, sweepDir));
+        progress.report({ message: counts() });
+        report = () => progress.report({ message: counts() });
+        return active.done;
+      },
+    )
+    .then(
+      (outcome) => {
+        const text = `Sweep ${name}: ${counts()}`;
+        const open = (choice: string | undefined) => {
+          if (choice === 'Open sweep.json')
+            void vscode.window.showTextDocument(vscode.Uri.file(path.join(sweepDir, 'sweep.json')));
+          if (choice === 'Show Log') ctx.output.show(true);
+        };
+        if (outcome.allCompleted) void vscode.window.showInformationMessage(text, 'Open sweep.json').then(open);
+        else if (outcome.stopped)
+          void vscode.window
+            .showInformationMessage(`${text}; stopped. Run Sweep again to resume it.`, 'Open sweep.json')
+            .then(open);
+        else void vscode.window.showWarningMessage(text, 'Open sweep.json', 'Show Log').then(open);
+      },
+      (err: unknown) => {
+        ctx.output.appendLine(`[sweep ${name}] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        void vscode.window.showErrorMessage(`Sweep ${name} failed: ${err instanceof Error ? err.message : err}`);
+      },
+    );
+  await focusMonitor();
+  return active.sweepDir;
+}
+
+/** "3 done, 1 failed, 1 running of 8", as the runs tree says it, from the sweep's files. */
+function sweepCounts(sweepDir: string): string {
+  const sweep = readSweep(sweepDir);
+  return sweep ? sweepFileText(sweep) : 'not started';
+}
+
+/** Stops a sweep of this window: its running points after their step, no more started. */
+async function stopSweep(ctx: Ctx, sweepDir: string): Promise<void> {
+  const active = ctx.sweeps.get(sweepDir);
+  if (!active) {
+    void vscode.window.showInformationMessage(`No sweep is running in ${sweepDir} in this window.`);
+    return;
+  }
+  await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Stopping sweep ${active.name}...` },
+    () => ctx.sweeps.stop(sweepDir),
+  );
+}
+
 async function stopTraining(ctx: Ctx, runId?: string): Promise<void> {
   const running = ctx.runs.running;
-  if (!running.length) {
+  const sweeps = ctx.sweeps.running;
+  if (!running.length && !sweeps.length) {
     void vscode.window.showInformationMessage('No training is running.');
     return;
   }
   let id = runId;
   if (!id) {
-    id =
-      running.length === 1
-        ? running[0].runId
-        : (
-            await vscode.window.showQuickPick(
-              running.map((r) => ({ label: r.log.started?.name ?? r.runId, description: r.runId, id: r.runId })),
-              { placeHolder: 'Stop which run?' },
-            )
-          )?.id;
+    // A sweep's points are stopped with their sweep: the sweep is offered, not its points.
+    const choices = [
+      ...sweeps.map((s) => ({
+        label: `$(layers) ${s.name}`,
+        description: `sweep, ${sweepCounts(s.sweepDir)}`,
+        sweepDir: s.sweepDir,
+      })),
+      ...running
+        .filter((r) => !ctx.sweeps.owns(r.runId))
+        .map((r) => ({ label: r.log.started?.name ?? r.runId, description: r.runId, id: r.runId })),
+    ];
+    const picked =
+      choices.length === 1
+        ? choices[0]
+        : await vscode.window.showQuickPick(choices, { placeHolder: 'Stop which run?' });
+    if (picked && 'sweepDir' in picked) return stopSweep(ctx, picked.sweepDir);
+    id = picked?.id;
   }
   if (!id) return;
   await vscode.window.withProgress(

@@ -5,12 +5,14 @@ import { COMMANDS } from './ids';
 import { Monitor } from './monitor';
 import { PythonFinder } from './python';
 import { RunManager } from './runs';
+import { SweepManager } from './sweeps';
 import { LogWatching } from './watching';
 
 export class Ctx implements vscode.Disposable {
   readonly config = new Config();
   readonly output = vscode.window.createOutputChannel('Layer Rotation');
   readonly runs = new RunManager(this.output);
+  readonly sweeps = new SweepManager(this.runs, this.output);
   readonly python = new PythonFinder(this.config);
   readonly monitor: Monitor;
   readonly watching: LogWatching;
@@ -46,6 +48,7 @@ export class Ctx implements vscode.Disposable {
   dispose(): void {
     this.watching.dispose();
     this.monitor.dispose();
+    this.sweeps.dispose();
     this.runs.dispose();
     this.output.dispose();
   }

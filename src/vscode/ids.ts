@@ -14,6 +14,7 @@ export const COMMANDS = {
   newConfig: 'layerRotation.newConfig',
   refreshRuns: 'layerRotation.refreshRuns',
   monitorRunFolder: 'layerRotation.monitorRunFolder',
+  runSweep: 'layerRotation.runSweep',
 } as const;
 
 /** Commands registered but not contributed: invoked by the extension's own items, with arguments. */
@@ -39,6 +40,9 @@ export const MONITOR_PANEL_TYPE = 'layerRotation.monitorPanel';
 export const RUN_ITEM_CONTEXT = {
   running: 'run.running',
   other: 'run',
+  /** A sweep's node: running in this window (Stop stops the whole sweep), or not. */
+  sweepRunning: 'sweep.running',
+  sweep: 'sweep',
 } as const;
 
 export const ACTIVATION_EVENTS = ['workspaceContains:**/*.layerrot.json', 'workspaceContains:**/events.jsonl'] as const;

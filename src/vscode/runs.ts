@@ -11,8 +11,7 @@ import type { RunEvent, RunFinished } from '../runlog/events';
 import type { TailChunk } from '../runlog/tail';
 import { EVENTS_FILE } from '../runlog/runfolder';
 import { fixed, percent } from '../runlog/format';
-import type { RunRequest } from '../launch/request';
-import { type RunHandle, startRun } from '../launch/supervisor';
+import { type RunHandle, type StartOptions, startRun } from '../launch/supervisor';
 import type { RunListItem, RunListStatus } from '../../webview/protocol';
 
 export interface Run {
@@ -161,13 +160,20 @@ export class RunManager implements vscode.Disposable {
     return this.all.find((r) => r.log.started?.configFile && path.resolve(r.log.started.configFile) === key);
   }
 
-  /** Starts a runner child process for a config. */
-  start(req: RunRequest): Run {
+  /** Starts a runner child process for a config (the request's own onEvent and onOutput hear from it too: a sweep's). */
+  start(req: StartOptions): Run {
     const run: Run = { runId: '', runDir: '', log: emptyRunLog(), live: true, outside: false };
+    const { onEvent, onOutput } = req;
     const handle = startRun({
       ...req,
-      onEvent: (e) => this.onEvent(run, e),
-      onOutput: (text) => this.output.append(text),
+      onEvent: (e) => {
+        this.onEvent(run, e);
+        onEvent?.(e);
+      },
+      onOutput: (text) => {
+        this.output.append(text);
+        onOutput?.(text);
+      },
     });
     run.runId = handle.runId;
     run.runDir = handle.runDir;

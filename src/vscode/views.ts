@@ -1,9 +1,22 @@
 // The small views: the runs tree, the CodeLens on configs, and the status-bar item.
 import * as path from 'node:path';
+import { parse as parseJsonc } from 'jsonc-parser';
 import * as vscode from 'vscode';
+import { sweepAxes } from '../engine/config/validate';
+import {
+  countStates,
+  groupBySweep,
+  pointStates,
+  sweepChildren,
+  sweepCountsText,
+  sweepDirOf,
+  sweepState,
+} from '../experiments/sweepGroups';
+import { readSweep, type SweepFile } from '../experiments/sweepRun';
 import { judgeLog, runStatus } from '../runlog/verdict';
 import { COMMANDS, INTERNAL_COMMANDS, RUN_ITEM_CONTEXT } from './ids';
 import { isRunning, type Run, type RunManager } from './runs';
+import type { SweepManager } from './sweeps';
 
 function percent(x: number | null | undefined): string | undefined {
   return typeof x === 'number' && Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : undefined;
@@ -38,23 +51,124 @@ export function runResult(run: Run): string {
   return parts.filter(Boolean).join(', ');
 }
 
-export class RunsTree implements vscode.TreeDataProvider<Run> {
+/** A sweep's node in the runs tree: its folder, its sweep.json as read with the tree, and its runs. */
+export interface SweepNode {
+  sweepDir: string;
+  sweep: SweepFile | undefined;
+  runs: Run[];
+}
+
+export type RunsTreeElement = Run | SweepNode;
+
+export const isSweepNode = (e: RunsTreeElement): e is SweepNode => 'sweepDir' in e;
+
+const ICONS: Record<string, vscode.ThemeIcon> = {
+  running: new vscode.ThemeIcon('sync~spin'),
+  completed: new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed')),
+  failed: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
+  stopped: new vscode.ThemeIcon('debug-stop'),
+  unfinished: new vscode.ThemeIcon('question'),
+  pending: new vscode.ThemeIcon('circle-large-outline'),
+};
+
+/** The runs, a sweep's runs (started here, found on disk or followed) under one node each (src/experiments/sweepGroups.ts). */
+export class RunsTree implements vscode.TreeDataProvider<RunsTreeElement> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
+  /** Run folder to its sweep folder (null: none); a run folder does not move. */
+  private readonly sweepOfRun = new Map<string, string | null>();
+  /** A sweep's runs as its children show them: the point's values, and whether an earlier attempt. */
+  private readonly points = new Map<string, { label: string; current: boolean }>();
+  /** sweep.json and the status files as read lately (the tree redraws at every epoch of every run). */
+  private readonly sweepFiles = new Map<string, { read: number; sweep: SweepFile | undefined }>();
 
-  constructor(private readonly runs: RunManager) {
+  constructor(
+    private readonly runs: RunManager,
+    private readonly sweeps?: SweepManager,
+  ) {
     runs.onDidChange(() => this.changed.fire());
+    sweeps?.onDidChange(() => {
+      this.sweepFiles.clear(); // a point of this window's sweep changed status: read its files again
+      this.changed.fire();
+    });
   }
 
-  getChildren(element?: Run): Run[] {
-    return element ? [] : this.runs.all;
+  private sweepDirOf(run: Run): string | undefined {
+    let dir = this.sweepOfRun.get(run.runDir);
+    if (dir === undefined) {
+      dir = sweepDirOf(run.runDir) ?? null;
+      this.sweepOfRun.set(run.runDir, dir);
+    }
+    return dir ?? undefined;
   }
 
-  getTreeItem(run: Run): vscode.TreeItem {
+  /** A sweep folder's state, read again when the last read is over a second old. */
+  private readSweep(sweepDir: string): SweepFile | undefined {
+    const now = Date.now();
+    const cached = this.sweepFiles.get(sweepDir);
+    if (cached && now - cached.read < 1000) return cached.sweep;
+    const sweep = readSweep(sweepDir);
+    this.sweepFiles.set(sweepDir, { read: now, sweep });
+    return sweep;
+  }
+
+  getChildren(element?: RunsTreeElement): RunsTreeElement[] {
+    if (!element) {
+      const top: RunsTreeElement[] = groupBySweep(this.runs.all, (r) => this.sweepDirOf(r)).map((g) =>
+        g.kind === 'run' ? g.run : { sweepDir: g.sweepDir, sweep: this.readSweep(g.sweepDir), runs: g.runs },
+      );
+      // A sweep of this window whose first point has not started yet.
+      for (const a of this.sweeps?.running ?? [])
+        if (!top.some((e) => isSweepNode(e) && e.sweepDir === a.sweepDir))
+          top.unshift({ sweepDir: a.sweepDir, sweep: this.readSweep(a.sweepDir), runs: [] });
+      return top;
+    }
+    if (!isSweepNode(element)) return [];
+    return sweepChildren(element.sweepDir, element.sweep, element.runs, (r) => r.runDir).map((c) => {
+      this.points.set(c.run.runId, { label: c.label, current: c.current });
+      return c.run;
+    });
+  }
+
+  getTreeItem(element: RunsTreeElement): vscode.TreeItem {
+    return isSweepNode(element) ? this.sweepItem(element) : this.runItem(element);
+  }
+
+  private sweepItem(node: SweepNode): vscode.TreeItem {
+    const byDir = new Map(node.runs.map((r) => [path.resolve(r.runDir), r]));
+    const total = node.sweep?.total ?? node.runs.length;
+    const states = node.sweep
+      ? [
+          ...pointStates(node.sweepDir, node.sweep, (dir) =>
+            byDir.has(dir) ? this.runs.status(byDir.get(dir)!) : undefined,
+          ).values(),
+        ]
+      : node.runs.map((r) => this.runs.status(r));
+    const counts = countStates(states, total);
+    const active = this.sweeps?.get(node.sweepDir);
+    const item = new vscode.TreeItem(
+      node.sweep?.name ?? path.basename(node.sweepDir),
+      active ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
+    );
+    item.id = `sweep:${node.sweepDir}`;
+    item.description = sweepCountsText(counts, total);
+    const grid = Object.entries(node.sweep?.grid ?? {})
+      .map(([p, values]) => `- \`${p}\`: ${values.map((v) => JSON.stringify(v)).join(', ')}`)
+      .join('\n');
+    item.tooltip = new vscode.MarkdownString(
+      `**sweep ${item.label}**${active ? ' (running in this window)' : ''}: ${item.description}\n\n${grid}\n\n\`${node.sweepDir}\``,
+    );
+    item.iconPath = ICONS[active ? 'running' : sweepState(counts, total)];
+    item.contextValue = active ? RUN_ITEM_CONTEXT.sweepRunning : RUN_ITEM_CONTEXT.sweep;
+    return item;
+  }
+
+  private runItem(run: Run): vscode.TreeItem {
     const status = this.runs.status(run);
-    const item = new vscode.TreeItem(run.log.started?.name ?? run.runId);
+    const point = this.points.get(run.runId);
+    const item = new vscode.TreeItem(point?.label ?? run.log.started?.name ?? run.runId);
     item.id = run.runId;
-    item.description = `${run.outside ? 'outside · ' : ''}${runResult(run)}`;
+    item.description = `${run.outside ? 'outside · ' : ''}${point && !point.current ? 'earlier attempt · ' : ''}${runResult(run)}`;
     const skipped = run.log.skipped.length
       ? `\n\n${run.log.skipped.length} line(s) of the log skipped (see Problems)`
       : '';
@@ -62,14 +176,7 @@ export class RunsTree implements vscode.TreeDataProvider<Run> {
       `**${run.runId}**${run.outside ? ' (outside run: written by another program)' : ''}\n\n${status}${run.log.finished ? `: ${run.log.finished.reason}` : ''}\n\n` +
         `engine: ${run.log.started?.engine ?? '?'}, backend: ${run.log.started?.backendDescription ?? run.log.started?.backend ?? '?'}\n\n\`${run.log.file ?? run.runDir}\`${skipped}`,
     );
-    const icons: Record<string, vscode.ThemeIcon> = {
-      running: new vscode.ThemeIcon('sync~spin'),
-      completed: new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed')),
-      failed: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
-      stopped: new vscode.ThemeIcon('debug-stop'),
-      unfinished: new vscode.ThemeIcon('question'),
-    };
-    item.iconPath = icons[status];
+    item.iconPath = ICONS[status];
     item.contextValue = status === 'running' ? RUN_ITEM_CONTEXT.running : RUN_ITEM_CONTEXT.other;
     item.command = { command: INTERNAL_COMMANDS.showRun, title: 'Show Run', arguments: [run.runId] };
     return item;
@@ -86,7 +193,11 @@ export class ConfigLenses implements vscode.CodeLensProvider {
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
     const top = new vscode.Range(0, 0, 0, 0);
+    const sweep = hasSweep(doc.getText())
+      ? [new vscode.CodeLens(top, { title: '$(run-all) Sweep', command: COMMANDS.runSweep, arguments: [doc.uri] })]
+      : [];
     const lenses = [
+      ...sweep,
       new vscode.CodeLens(top, {
         title: '$(play) Train',
         command: COMMANDS.startTraining,
@@ -106,6 +217,11 @@ export class ConfigLenses implements vscode.CodeLensProvider {
     }
     return lenses;
   }
+}
+
+/** Whether a config's text has a sweep block (the Sweep CodeLens; Train offers the sweep on such configs). */
+function hasSweep(text: string): boolean {
+  return sweepAxes(parseJsonc(text, [], { allowTrailingComma: true })) !== undefined;
 }
 
 export class TrainingStatus implements vscode.Disposable {

@@ -40,6 +40,13 @@ const SUITES = [
     trust: 'untrusted',
     env: { LRM_EXPECT_TRUSTED: '0' },
   },
+  {
+    name: 'sweeps',
+    files: ['sweeps.js'],
+    workspaceFrom: 'examples',
+    trust: 'off',
+    env: { LRM_EXPECT_TRUSTED: '1' },
+  },
 ];
 const SUITE_TIMEOUT_MS = 180000;
 const UI_TIMEOUT_MS = 180000;

@@ -1,5 +1,5 @@
 // Workspace trust in the real extension host, in Restricted Mode (a session with trust
-// 'untrusted'): training is refused (no run, no runs folder, the command returns undefined),
+// 'untrusted'): training and sweeps are refused (no run, no runs folder, the command returns undefined),
 // while opening an existing run log still works (its lagging layers show on the config).
 
 const assert = require('node:assert/strict');
@@ -47,6 +47,20 @@ exports.tests = {
       vscode.commands.executeCommand('layerRotation.startTraining', config),
       5000,
       'layerRotation.startTraining in an untrusted folder',
+    );
+    assert.equal(result, undefined);
+    await h.sleep(500);
+    assert.equal(fs.existsSync(runs), false, `${runs} was created`);
+    assert.deepEqual(myRunners(), [], 'a runner process was started');
+  },
+
+  'runSweep starts nothing: returns undefined, no runs folder, no runner': async () => {
+    const sweepConfig = h.installConfig('sweep-synthetic.layerrot.json');
+    const runs = path.join(h.workspaceDir(), 'runs');
+    const result = await h.within(
+      vscode.commands.executeCommand('layerRotation.runSweep', sweepConfig),
+      5000,
+      'layerRotation.runSweep in an untrusted folder',
     );
     assert.equal(result, undefined);
     await h.sleep(500);

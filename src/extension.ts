@@ -24,7 +24,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerWebviewViewProvider(VIEWS.monitor, c.monitor, {
       webviewOptions: { retainContextWhenHidden: true },
     }),
-    vscode.window.createTreeView(VIEWS.runs, { treeDataProvider: new RunsTree(c.runs) }),
+    vscode.window.createTreeView(VIEWS.runs, { treeDataProvider: new RunsTree(c.runs), canSelectMany: true }),
     new Diagnostics(c.runs),
     vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new LaggingLayerFixes(), {
       providedCodeActionKinds: LaggingLayerFixes.kinds,

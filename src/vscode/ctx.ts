@@ -1,6 +1,7 @@
 // The extension's context: the services every feature uses, created once on activation.
 import * as vscode from 'vscode';
 import { Config } from './config';
+import { CompareView } from './compare';
 import { COMMANDS } from './ids';
 import { Monitor } from './monitor';
 import { PythonFinder } from './python';
@@ -14,6 +15,7 @@ export class Ctx implements vscode.Disposable {
   readonly python = new PythonFinder(this.config);
   readonly monitor: Monitor;
   readonly watching: LogWatching;
+  readonly compare: CompareView;
 
   constructor(readonly extension: vscode.ExtensionContext) {
     this.watching = new LogWatching(this.config, this.runs, this.output, extension.workspaceState, () =>
@@ -27,6 +29,7 @@ export class Ctx implements vscode.Disposable {
         if (file) void vscode.window.showTextDocument(vscode.Uri.file(file));
       }
     });
+    this.compare = new CompareView(extension.extensionUri, this.runs, this.output);
   }
 
   asAbsolutePath(relative: string): string {
@@ -45,6 +48,7 @@ export class Ctx implements vscode.Disposable {
 
   dispose(): void {
     this.watching.dispose();
+    this.compare.dispose();
     this.monitor.dispose();
     this.runs.dispose();
     this.output.dispose();

@@ -38,8 +38,12 @@ const FILES: Record<ExportKind | PngExportKind, { name: string; filter: Record<s
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** The comparison of runs of the run manager (by id); runs without run_started are left out, with a note. */
-export function compareRunsOf(runs: RunManager, runIds: string[]): { inputs: RunInput[]; notes: string[] } {
+export function compareRunsOf(
+  runs: RunManager,
+  runIds: string[],
+): { inputs: RunInput[]; ids: string[]; notes: string[] } {
   const inputs: RunInput[] = [];
+  const ids: string[] = [];
   const notes: string[] = [];
   for (const id of [...new Set(runIds)]) {
     const run = runs.get(id);
@@ -49,9 +53,10 @@ export function compareRunsOf(runs: RunManager, runIds: string[]): { inputs: Run
       const copy = path.join(run.runDir, CONFIG_COPY);
       const configText = fs.existsSync(copy) ? fs.readFileSync(copy, 'utf8') : undefined;
       inputs.push({ folder: run.runDir, log: run.log, configText });
+      ids.push(id);
     }
   }
-  return { inputs, notes };
+  return { inputs, ids, notes };
 }
 
 /** The comparison tab: one at a time; Compare Runs again replaces what it shows. */
@@ -59,6 +64,8 @@ export class CompareView implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private inputs: RunInput[] = [];
+  /** The run manager's id of each input (a log's own runId may be shared by two folders). */
+  private ids: string[] = [];
   private model: ComparisonModel | undefined;
   private notes: string[] = [];
   private ready = false;
@@ -80,8 +87,9 @@ export class CompareView implements vscode.Disposable {
 
   /** Opens (or reveals) the tab showing these runs. Returns how many runs it compares. */
   open(runIds: string[]): number {
-    const { inputs, notes } = compareRunsOf(this.runs, runIds);
+    const { inputs, ids, notes } = compareRunsOf(this.runs, runIds);
     this.inputs = inputs;
+    this.ids = ids;
     this.notes = notes;
     this.model = buildComparison(inputs);
     this.lastState = undefined;
@@ -138,9 +146,11 @@ export class CompareView implements vscode.Disposable {
         case 'state':
           this.lastState = m.state;
           break;
-        case 'showRun':
-          await vscode.commands.executeCommand(INTERNAL_COMMANDS.showRun, m.runId);
+        case 'showRun': {
+          const i = this.model?.rows.findIndex((r) => r.runId === m.runId) ?? -1;
+          if (i >= 0) await vscode.commands.executeCommand(INTERNAL_COMMANDS.showRun, this.ids[i]);
           break;
+        }
         case 'export':
           await this.export(m.kind, undefined, { sort: m.sort, x: m.x });
           break;

@@ -63,10 +63,12 @@ exports.tests = {
       timeout: 20000,
       what: 'the four runs to be known and compared',
     });
-    const tab = vscode.window.tabGroups.all
-      .flatMap((g) => g.tabs)
-      .find((t) => t.input instanceof vscode.TabInputWebview && /comparePanel/.test(t.input.viewType));
-    assert.ok(tab, 'no comparison tab is open');
+    // The tab list follows the panel's creation asynchronously.
+    const tabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs);
+    const tab = await h.waitFor(
+      () => tabs().find((t) => t.input instanceof vscode.TabInputWebview && /comparePanel/.test(t.input.viewType)),
+      { what: `the comparison tab among ${JSON.stringify(tabs().map((t) => [t.label, t.input?.viewType]))}` },
+    );
     assert.equal(tab.label, 'Compare 4 Runs');
     const s = await h.waitFor(
       async () => {

@@ -83,7 +83,7 @@ describe('curves thinned on the host', () => {
     );
   });
 
-  it('a run of 20 layers x 2,000 records becomes 20 x 300 distances, values unchanged', () => {
+  it('a run of 20 layers x 2,000 records becomes 20 x 300 distances, rounded to 1e-4', () => {
     const { inputs } = fixtureComparison([{ lr: 0.1 }], 20, 2000);
     const c = runCurves('r', inputs[0].log);
     assert.equal(c.layers.length, 20);
@@ -91,7 +91,11 @@ describe('curves thinned on the host', () => {
     assert.equal(c.distances.length, 20);
     const recs = inputs[0].log.rotations;
     assert.equal(c.epochs[c.epochs.length - 1], recs[recs.length - 1].epoch);
-    assert.equal(c.distances[7][MAX_CURVE_POINTS - 1], recs[recs.length - 1].distances[7]);
+    const last = recs[recs.length - 1].distances[7] as number;
+    assert.ok(Math.abs((c.distances[7][MAX_CURVE_POINTS - 1] as number) - last) <= 5e-5);
+    assert.notEqual(c.distances[7][MAX_CURVE_POINTS - 1], last, 'rounded');
+    const mid = recs[thinIndices(2000)[150]].distances[3] as number;
+    assert.equal(c.distances[3][150], Math.round(mid * 1e4) / 1e4);
   });
 
   it('a distance that is not finite is a gap (null)', () => {

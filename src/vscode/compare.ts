@@ -35,6 +35,9 @@ const FILES: Record<ExportKind | PngExportKind, { name: string; filter: Record<s
   curvesPng: { name: 'comparison-curves.png', filter: { PNG: ['png'] } },
 };
 
+/** A comparison is built again at most this often while its runs move on. */
+const REFRESH_MS = 1000;
+
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** The comparison of runs of the run manager (by id); runs without run_started are left out, with a note. */
@@ -64,6 +67,9 @@ export class CompareView implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private inputs: RunInput[] = [];
+  /** What each input's log held when the comparison was built (to see that it moved on). */
+  private finished: unknown[] = [];
+  private epochs: number[] = [];
   /** The run manager's id of each input (a log's own runId may be shared by two folders). */
   private ids: string[] = [];
   private model: ComparisonModel | undefined;
@@ -71,6 +77,8 @@ export class CompareView implements vscode.Disposable {
   private ready = false;
   private lastState: CompareTestState | undefined;
   private readonly distUri: vscode.Uri;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly watch: vscode.Disposable;
 
   constructor(
     extensionUri: vscode.Uri,
@@ -78,6 +86,36 @@ export class CompareView implements vscode.Disposable {
     private readonly output: vscode.OutputChannel,
   ) {
     this.distUri = vscode.Uri.joinPath(extensionUri, 'dist');
+    // A compared run that moves on (an epoch ends, it finishes): the comparison is built again, at most once a second.
+    this.watch = runs.onDidChange(() => {
+      if (!this.panel || this.refreshTimer) return;
+      this.refreshTimer = setTimeout(() => {
+        this.refreshTimer = undefined;
+        if (this.panel && this.changed()) this.rebuild(this.ids);
+      }, REFRESH_MS);
+    });
+  }
+
+  /** The runs compared have other logs, or more events, than when the comparison was built. */
+  private changed(): boolean {
+    return this.ids.some((id, i) => {
+      const log = this.runs.get(id)?.log;
+      const was = this.inputs[i]?.log;
+      return log !== was || log?.finished !== this.finished[i] || log?.epochs.length !== this.epochs[i];
+    });
+  }
+
+  /** Builds the comparison of these runs and sends it to the tab (once it is ready); returns how many runs it holds. */
+  private rebuild(runIds: string[]): number {
+    const { inputs, ids, notes } = compareRunsOf(this.runs, runIds);
+    this.inputs = inputs;
+    this.ids = ids;
+    this.notes = notes;
+    this.finished = inputs.map((r) => r.log.finished);
+    this.epochs = inputs.map((r) => r.log.epochs.length);
+    this.model = buildComparison(inputs);
+    this.send();
+    return inputs.length;
   }
 
   /** What the tab last reported drawing (tests). */
@@ -87,18 +125,13 @@ export class CompareView implements vscode.Disposable {
 
   /** Opens (or reveals) the tab showing these runs. Returns how many runs it compares. */
   open(runIds: string[]): number {
-    const { inputs, ids, notes } = compareRunsOf(this.runs, runIds);
-    this.inputs = inputs;
-    this.ids = ids;
-    this.notes = notes;
-    this.model = buildComparison(inputs);
     this.lastState = undefined;
-    const title = `Compare ${inputs.length} Run${inputs.length === 1 ? '' : 's'}`;
+    const n = this.rebuild(runIds);
+    const title = `Compare ${n} Run${n === 1 ? '' : 's'}`;
     if (this.panel) {
       this.panel.title = title;
       this.panel.reveal();
-      this.send();
-      return inputs.length;
+      return n;
     }
     const panel = vscode.window.createWebviewPanel(COMPARE_PANEL_TYPE, title, vscode.ViewColumn.Active, {
       enableScripts: true,
@@ -126,7 +159,7 @@ export class CompareView implements vscode.Disposable {
         this.disposables.splice(0).forEach((d) => d.dispose());
       }),
     );
-    return inputs.length;
+    return n;
   }
 
   private send(): void {
@@ -218,6 +251,8 @@ export class CompareView implements vscode.Disposable {
   }
 
   dispose(): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.watch.dispose();
     this.panel?.dispose();
   }
 }

@@ -126,6 +126,31 @@ exports.tests = {
     assert.deepEqual([...new Set(lines.slice(1).map((l) => l.split(',')[0]))].sort(), [...ids].sort());
   },
 
+  'a compared run whose log changes on disk is compared again (the table follows)': async () => {
+    writeRun({ ...RUNS[3], acc: 0.9 });
+    const file = path.join(out, 'again.csv');
+    await h.waitFor(
+      async () => {
+        await vscode.commands.executeCommand('layerRotation.compareExport', 'tableCsv', file);
+        return fs.readFileSync(file, 'utf8').includes('0.9,');
+      },
+      { timeout: 15000, what: 'the table to hold the new test accuracy 0.9' },
+    );
+  },
+
+  'from the runs tree: the clicked run and the selection (as VS Code passes them)': async () => {
+    const items = ids.slice(1).map((runId) => ({ runId }));
+    assert.equal(await vscode.commands.executeCommand('layerRotation.compareRuns', items[0], items), 3);
+    const s = await h.waitFor(
+      async () => {
+        const st = await state();
+        return st && st.rows === 3 ? st : null;
+      },
+      { what: 'the comparison tab to report 3 rows' },
+    );
+    assert.deepEqual([...s.order].sort(), ids.slice(1).sort());
+  },
+
   'Compare Runs again with two of them replaces the comparison': async () => {
     assert.equal(await vscode.commands.executeCommand('layerRotation.compareRuns', ids.slice(0, 2)), 2);
     const s = await h.waitFor(

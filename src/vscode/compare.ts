@@ -123,8 +123,15 @@ export class CompareView implements vscode.Disposable {
     return this.panel ? this.lastState : undefined;
   }
 
-  /** Opens (or reveals) the tab showing these runs. Returns how many runs it compares. */
+  /** Opens (or reveals) the tab showing these runs. Returns how many runs it compares (0: none of them can be, no tab). */
   open(runIds: string[]): number {
+    const usable = compareRunsOf(this.runs, runIds);
+    if (!usable.inputs.length) {
+      void vscode.window.showWarningMessage(
+        `No run to compare: ${usable.notes.join('; ') || 'none given'}. Compare runs that have started.`,
+      );
+      return 0;
+    }
     this.lastState = undefined;
     const n = this.rebuild(runIds);
     const title = `Compare ${n} Run${n === 1 ? '' : 's'}`;

@@ -65,11 +65,16 @@ exports.tests = {
     });
     // The tab list follows the panel's creation asynchronously.
     const tabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs);
-    const tab = await h.waitFor(
-      () => tabs().find((t) => t.input instanceof vscode.TabInputWebview && /comparePanel/.test(t.input.viewType)),
-      { what: `the comparison tab among ${JSON.stringify(tabs().map((t) => [t.label, t.input?.viewType]))}` },
+    await h.waitFor(
+      () =>
+        tabs().find(
+          (t) =>
+            t.input instanceof vscode.TabInputWebview &&
+            /comparePanel/.test(t.input.viewType) &&
+            t.label === 'Compare 4 Runs',
+        ),
+      { what: "a tab 'Compare 4 Runs' of the comparison panel" },
     );
-    assert.equal(tab.label, 'Compare 4 Runs');
     const s = await h.waitFor(
       async () => {
         const st = await state();
@@ -124,6 +129,17 @@ exports.tests = {
     assert.equal(lines[0], 'run,step,epoch,layer,distance');
     assert.equal(lines.length - 1, 4 * records * 3);
     assert.deepEqual([...new Set(lines.slice(1).map((l) => l.split(',')[0]))].sort(), [...ids].sort());
+  },
+
+  'the figure and the curves export as SVG: a point and a panel per run': async () => {
+    const figure = path.join(out, 'figure.svg');
+    const curves = path.join(out, 'curves.svg');
+    await vscode.commands.executeCommand('layerRotation.compareExport', 'figureSvg', figure, { x: 'mean' });
+    await vscode.commands.executeCommand('layerRotation.compareExport', 'curvesSvg', curves);
+    const f = fs.readFileSync(figure, 'utf8');
+    assert.equal(f.match(/<g class="point/g)?.length, 4);
+    assert.match(f, /mean over layers/);
+    assert.equal(fs.readFileSync(curves, 'utf8').match(/<g class="panel/g)?.length, 4);
   },
 
   'a compared run whose log changes on disk is compared again (the table follows)': async () => {

@@ -2,7 +2,9 @@
 // 50 synthetic run logs of 20 layers x 2,000 rotation records each (with config copies that
 // differ in learning rate and seed) are written to a temporary folder; then the time to read
 // them, to build the comparison model, to draw the accuracy-rotation figure and the curves side
-// by side, and to write the table and the curves as CSV.
+// by side, and to write the table and the curves as CSV; then the editor tab: the host's thinning
+// of the curves, the message's size, and the tab's first draw in headless Chromium (from posting
+// the comparison to the end of the next frame; skipped without Chromium).
 // Run: npx tsc -p . && node out/bench/compare.js
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,6 +13,8 @@ import { buildComparison, sortRows } from '../src/experiments/compare';
 import { comparisonCsv, curvesCsvChunks } from '../src/experiments/compareExport';
 import { readRunFolders } from '../src/experiments/compareFolders';
 import { accuracyRotationSvg, curvesGridSvg } from '../src/experiments/compareSvg';
+import { runCurves } from '../src/experiments/compareCurves';
+import { CHROMIUM, startHarness } from '../test/webview/harness';
 
 const RUNS = 50;
 const LAYERS = 20;
@@ -123,7 +127,7 @@ function time<T>(f: () => T): { ms: number; value: T } {
   return { ms: median(times), value };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lrm-bench-compare-'));
   try {
     for (let k = 0; k < RUNS; k++) writeRun(dir, k);
@@ -162,9 +166,43 @@ function main(): void {
     console.log(
       `| curves as CSV (${(RUNS * LAYERS * RECORDS).toLocaleString('en-US')} lines) | ${curvesCsv.ms.toFixed(0)} ms | ${kb(curvesCsv.value)} |`,
     );
+    const thin = time(() => rows.map((r) => runCurves(r.runId, logs.get(r.folder)!)));
+    const message = JSON.stringify({ type: 'comparison', model: model.value, curves: thin.value, notes: [] });
+    console.log(
+      `| the tab: curves thinned on the host (${thin.value[0].epochs.length} records a run) | ${thin.ms.toFixed(1)} ms | message ${kb(message.length)} |`,
+    );
+    if (!fs.existsSync(CHROMIUM)) console.log(`| the tab's first draw | skipped: no Chromium at ${CHROMIUM} | |`);
+    else {
+      const draws: number[] = [];
+      const renders: number[] = [];
+      for (let i = 0; i < Math.min(REPEATS, 3); i++) {
+        const h = await startHarness({ page: 'compare', width: 1200, height: 1000 });
+        try {
+          draws.push(
+            await h.page.evaluate(async (json) => {
+              const t = performance.now();
+              (globalThis as any).__layerRotationComparePost(JSON.parse(json));
+              await new Promise((done) => (globalThis as any).requestAnimationFrame(() => setTimeout(done, 0)));
+              return performance.now() - t;
+            }, message),
+          );
+          const st = await h.state();
+          if (st.rows !== RUNS) throw new Error('the tab did not draw the comparison');
+          renders.push(st.lastDrawMs);
+        } finally {
+          await h.close();
+        }
+      }
+      console.log(
+        `| the tab's first draw (parse, check, table, figure, curves; to the end of the frame) | ${median(draws).toFixed(0)} ms | ${RUNS} rows, ${RUNS} panels; the drawing alone ${median(renders).toFixed(0)} ms |`,
+      );
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main();
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});

@@ -1,5 +1,6 @@
 // Bundles the monitor webview (webview/src/main.ts, uPlot, the @vscode-elements controls, and
-// their CSS) with esbuild into OUT_DIR/webview.js and OUT_DIR/webview.css (default: dist/).
+// their CSS) with esbuild into OUT_DIR/webview.js and OUT_DIR/webview.css (default: dist/), and
+// the comparison tab (webview/compare/main.ts) into OUT_DIR/compare.js and compare.css.
 //   node scripts/build-webview.mjs [OUT_DIR] [--production]
 import * as esbuild from 'esbuild';
 import { mkdirSync } from 'node:fs';
@@ -18,7 +19,11 @@ export async function buildWebview(outDir = join(root, 'dist'), opts = {}) {
   mkdirSync(dir, { recursive: true });
   const production = opts.production ?? false;
   await esbuild.build({
-    entryPoints: { webview: join(root, 'webview/src/main.ts') },
+    entryPoints: {
+      webview: join(root, 'webview/src/main.ts'),
+      // The comparison tab: the same styles and theme variables, its own page script.
+      compare: join(root, 'webview/compare/main.ts'),
+    },
     outdir: dir,
     bundle: true,
     platform: 'browser',
@@ -30,7 +35,12 @@ export async function buildWebview(outDir = join(root, 'dist'), opts = {}) {
     logLevel: 'warning',
     define: { 'process.env.NODE_ENV': production ? '"production"' : '"development"' },
   });
-  return { script: join(dir, 'webview.js'), style: join(dir, 'webview.css') };
+  return {
+    script: join(dir, 'webview.js'),
+    style: join(dir, 'webview.css'),
+    compareScript: join(dir, 'compare.js'),
+    compareStyle: join(dir, 'compare.css'),
+  };
 }
 
 // Run as a script. (No top-level await: CommonJS code may require() this module.)

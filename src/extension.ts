@@ -30,7 +30,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     vscode.window.registerWebviewViewProvider(VIEWS.monitor, c.monitor, {
       webviewOptions: { retainContextWhenHidden: true },
     }),
-    vscode.window.createTreeView(VIEWS.runs, { treeDataProvider: runsTree }),
+    vscode.window.createTreeView(VIEWS.runs, { treeDataProvider: runsTree, canSelectMany: true }),
     new Diagnostics(c.runs),
     vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new LaggingLayerFixes(), {
       providedCodeActionKinds: LaggingLayerFixes.kinds,

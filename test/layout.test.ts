@@ -16,7 +16,8 @@ const ALLOWED: Record<Area, Area[]> = {
   engine: ['runlog'],
   launch: ['engine', 'runlog'],
   experiments: ['launch', 'engine', 'runlog'],
-  webview: ['runlog'],
+  // The comparison tab's model and its curves as plain data (checked below: nothing else of experiments).
+  webview: ['runlog', 'experiments'],
   vscode: ['experiments', 'launch', 'engine', 'runlog', 'webview'],
   entry: ['vscode', 'experiments', 'launch', 'engine', 'runlog', 'webview'],
 };
@@ -69,6 +70,28 @@ describe('layout', () => {
       }
     }
     assert.deepEqual(wrong, []);
+  });
+
+  it('the webview takes only the plain-data comparison modules of experiments (no Node)', () => {
+    const plain = ['src/experiments/compareModel.ts', 'src/experiments/compareCurves.ts'];
+    const wrong: string[] = [];
+    for (const file of files.filter((f) => areaOf(f) === 'webview')) {
+      for (const spec of specifiers(fs.readFileSync(file, 'utf8'))) {
+        if (!spec.startsWith('.')) continue;
+        const target = path.resolve(path.dirname(file), spec);
+        if (areaOf(target) !== 'experiments') continue;
+        const rel = `${path.relative(ROOT, target).split(path.sep).join('/')}.ts`;
+        if (!plain.includes(rel)) wrong.push(`${path.relative(ROOT, file)} imports ${spec}`);
+      }
+    }
+    assert.deepEqual(wrong, []);
+    // And those import nothing but types of runlog.
+    for (const p of plain) {
+      const text = fs.readFileSync(path.join(ROOT, p), 'utf8');
+      const imports = [...text.matchAll(/^import\s+(type\s+)?[^'"]*['"]([^'"]+)['"]/gm)];
+      for (const m of imports)
+        assert.ok(m[1] && m[2].startsWith('../runlog/'), `${p} imports ${m[2]} (not a runlog type)`);
+    }
   });
 
   it('only the editor layer imports vscode', () => {

@@ -12,6 +12,7 @@ import type { CommonRequest, RunRequest } from '../launch/request';
 import type { Ctx } from './ctx';
 import { CONFIG_GLOB, isConfigDocument } from './diagnostics';
 import { COMMANDS, focusCommand, INTERNAL_COMMANDS, VIEWS } from './ids';
+import { EXPORTS, type ExportKind, type RotationAxis, type SortOrder } from '../../webview/compareProtocol';
 
 const ALL_COMMANDS = { ...COMMANDS, ...INTERNAL_COMMANDS };
 
@@ -38,6 +39,13 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
     refreshRuns: () => ctx.refreshRuns(),
     monitorRunFolder: (folder?: vscode.Uri) => monitorRunFolder(ctx, folder),
     runSweep: (uri?: vscode.Uri) => runSweep(ctx, uri),
+    // From the runs tree: the clicked item and the selection; from tests: an array of run ids.
+    compareRuns: (arg?: unknown, selection?: unknown) => compareRuns(ctx, arg, selection),
+    compareExport: (kind: ExportKind, file?: string, opts?: { sort?: SortOrder | null; x?: RotationAxis }) => {
+      if (!(EXPORTS as readonly string[]).includes(kind)) throw new Error(`no such export: ${kind}`);
+      return ctx.compare.export(kind, file, opts);
+    },
+    compareState: () => ctx.compare.testState,
   };
   return (Object.keys(handlers) as (keyof typeof ALL_COMMANDS)[]).map((k) =>
     vscode.commands.registerCommand(ALL_COMMANDS[k], handlers[k]),
@@ -423,4 +431,46 @@ async function newConfig(ctx: Ctx): Promise<void> {
     .replace(/"\.\.\/data\//g, '"./data/');
   fs.writeFileSync(dest, text);
   await vscode.window.showTextDocument(vscode.Uri.file(dest));
+}
+
+/** Run ids in a command's argument: an id, a tree item (a Run), or an array of either. */
+function runIdsIn(arg: unknown): string[] {
+  if (typeof arg === 'string') return [arg];
+  if (Array.isArray(arg)) return arg.flatMap(runIdsIn);
+  if (typeof arg === 'object' && arg !== null && typeof (arg as { runId?: unknown }).runId === 'string')
+    return [(arg as { runId: string }).runId];
+  // A sweep's node in the runs tree stands for its runs.
+  if (typeof arg === 'object' && arg !== null && Array.isArray((arg as { runs?: unknown }).runs))
+    return runIdsIn((arg as { runs: unknown[] }).runs);
+  return [];
+}
+
+/**
+ * Compare Runs: the runs given (run ids, or the runs tree's selection), else those picked in a
+ * multi-select quick pick (a single run from the tree comes pre-selected). Returns how many runs
+ * the tab compares.
+ */
+async function compareRuns(ctx: Ctx, arg?: unknown, selection?: unknown): Promise<number | undefined> {
+  const given = runIdsIn(selection ?? arg);
+  const fromIds = typeof arg === 'string' || (Array.isArray(arg) && arg.every((a) => typeof a === 'string'));
+  let ids = given;
+  if (!(given.length >= 2 || (fromIds && given.length > 0))) {
+    const candidates = ctx.runs.all.filter((r) => r.log.started);
+    if (!candidates.length) {
+      void vscode.window.showInformationMessage('No runs to compare yet: train a config, or open a run folder.');
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(
+      candidates.map((r) => ({
+        label: r.log.started?.name ?? r.runId,
+        description: `${ctx.runs.status(r)} · ${r.runId}`,
+        picked: given.includes(r.runId),
+        runId: r.runId,
+      })),
+      { canPickMany: true, placeHolder: 'Compare which runs? (pick two or more)', matchOnDescription: true },
+    );
+    if (!picked?.length) return undefined;
+    ids = picked.map((p) => p.runId);
+  }
+  return ctx.compare.open(ids);
 }

@@ -1,6 +1,7 @@
 // The extension's context: the services every feature uses, created once on activation.
 import * as vscode from 'vscode';
 import { Config } from './config';
+import { CompareView } from './compare';
 import { COMMANDS } from './ids';
 import { Monitor } from './monitor';
 import { PythonFinder } from './python';
@@ -16,6 +17,7 @@ export class Ctx implements vscode.Disposable {
   readonly python = new PythonFinder(this.config);
   readonly monitor: Monitor;
   readonly watching: LogWatching;
+  readonly compare: CompareView;
 
   constructor(readonly extension: vscode.ExtensionContext) {
     this.watching = new LogWatching(this.config, this.runs, this.output, extension.workspaceState, () =>
@@ -29,6 +31,7 @@ export class Ctx implements vscode.Disposable {
         if (file) void vscode.window.showTextDocument(vscode.Uri.file(file));
       }
     });
+    this.compare = new CompareView(extension.extensionUri, this.runs, this.output);
   }
 
   asAbsolutePath(relative: string): string {
@@ -47,6 +50,7 @@ export class Ctx implements vscode.Disposable {
 
   dispose(): void {
     this.watching.dispose();
+    this.compare.dispose();
     this.monitor.dispose();
     this.sweeps.dispose();
     this.runs.dispose();

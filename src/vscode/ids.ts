@@ -15,12 +15,17 @@ export const COMMANDS = {
   refreshRuns: 'layerRotation.refreshRuns',
   monitorRunFolder: 'layerRotation.monitorRunFolder',
   runSweep: 'layerRotation.runSweep',
+  compareRuns: 'layerRotation.compareRuns',
 } as const;
 
 /** Commands registered but not contributed: invoked by the extension's own items, with arguments. */
 export const INTERNAL_COMMANDS = {
   /** Shows a run (its id) in the monitor: the runs tree's items. */
   showRun: 'layerRotation.showRun',
+  /** Writes an export of the open comparison (kind, path): tests, instead of the tab's buttons and the save dialog. */
+  compareExport: 'layerRotation.compareExport',
+  /** What the comparison tab last reported drawing (CompareTestState), or undefined: tests. */
+  compareState: 'layerRotation.compareState',
 } as const;
 
 export const VIEW_CONTAINER = 'layerRotation';
@@ -35,6 +40,9 @@ export const focusCommand = (view: (typeof VIEWS)[keyof typeof VIEWS]) => `${vie
 
 /** The webview panel type of the monitor in the editor area. */
 export const MONITOR_PANEL_TYPE = 'layerRotation.monitorPanel';
+
+/** The webview panel type of the comparison of runs. */
+export const COMPARE_PANEL_TYPE = 'layerRotation.comparePanel';
 
 /** contextValue of the runs tree's items (`viewItem == ...` in menus). */
 export const RUN_ITEM_CONTEXT = {

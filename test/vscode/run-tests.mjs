@@ -34,6 +34,14 @@ const SUITES = [
     env: { LRM_EXPECT_TRUSTED: '1' },
   },
   {
+    // Comparing runs (issue 9): its own session, so that it runs alone with --grep compare.
+    name: 'compare',
+    files: ['compare.js'],
+    workspaceFrom: 'examples',
+    trust: 'off',
+    env: { LRM_EXPECT_TRUSTED: '1' },
+  },
+  {
     name: 'untrusted',
     files: ['smoke.js', 'trust.js', 'untrusted.js', 'restore.js', 'watch.js'],
     workspaceFrom: 'examples',

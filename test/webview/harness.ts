@@ -124,12 +124,26 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** The pages of the bundle: the monitor (webview.js) and the comparison tab (compare.js), and their test globals. */
+const PAGES = {
+  monitor: { file: 'webview', global: '__layerRotationMonitor' },
+  compare: { file: 'compare', global: '__layerRotationCompare' },
+} as const;
+
 export async function startHarness(
-  opts: { width?: number; height?: number; theme?: 'vscode-dark' | 'vscode-light' } = {},
+  opts: {
+    width?: number;
+    height?: number;
+    theme?: 'vscode-dark' | 'vscode-light';
+    page?: keyof typeof PAGES;
+    /** A bundle already built (tests that open several pages build once). */
+    dist?: string;
+  } = {},
 ): Promise<Harness> {
+  const { file: entry, global: g } = PAGES[opts.page ?? 'monitor'];
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lrm-webview-'));
-  const out = path.join(tmp, 'dist');
-  buildWebviewInto(out);
+  const out = opts.dist ?? path.join(tmp, 'dist');
+  if (!opts.dist) buildWebviewInto(out);
 
   const nonce = crypto.randomBytes(16).toString('base64url');
   let origin = '';
@@ -137,8 +151,8 @@ export async function startHarness(
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/' || url.pathname === '/index.html') {
       const html = monitorHtml({
-        scriptUri: `${origin}/webview.js`,
-        styleUri: `${origin}/webview.css`,
+        scriptUri: `${origin}/${entry}.js`,
+        styleUri: `${origin}/${entry}.css`,
         cspSource: origin,
         nonce,
         title: 'Layer Rotation Monitor',
@@ -154,7 +168,7 @@ export async function startHarness(
       res.end();
       return;
     }
-    const file = /^\/(webview\.(js|css)(\.map)?)$/.exec(url.pathname)?.[1];
+    const file = /^\/((webview|compare)\.(js|css)(\.map)?)$/.exec(url.pathname)?.[1];
     if (file && fs.existsSync(path.join(out, file))) {
       const type = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'application/json';
       res.writeHead(200, { 'content-type': `${type}; charset=utf-8` });
@@ -207,9 +221,7 @@ export async function startHarness(
     "document.addEventListener('securitypolicyviolation', (e) => { (window.__cspViolations ??= []).push(e.violatedDirective + ' ' + e.blockedURI); });",
   );
   await page.goto(`${origin}/`);
-  await page.waitForFunction(
-    'window.__layerRotationMonitor !== undefined && (window.__layerRotationMonitorSent || []).length > 0',
-  );
+  await page.waitForFunction(`window.${g} !== undefined && (window.${g}Sent || []).length > 0`);
 
   return {
     page,
@@ -217,13 +229,13 @@ export async function startHarness(
     problems,
     // As JSON text: Playwright's own argument serialization is slow for 100,000s of numbers.
     post: async (msg) => {
-      await page.evaluate(
-        (json) => (globalThis as any).__layerRotationMonitorPost(JSON.parse(json)),
+      await page.evaluate(([name, json]) => (globalThis as any)[`${name}Post`](JSON.parse(json)), [
+        g,
         JSON.stringify(msg),
-      );
+      ] as const);
     },
-    state: () => page.evaluate('window.__layerRotationMonitor'),
-    sent: () => page.evaluate('window.__layerRotationMonitorSent') as Promise<any[]>,
+    state: () => page.evaluate(`window.${g}`),
+    sent: () => page.evaluate(`window.${g}Sent`) as Promise<any[]>,
     close: async () => {
       await context.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));

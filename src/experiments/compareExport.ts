@@ -1,7 +1,7 @@
 // The comparison as text: CSV (RFC 4180, numbers unrounded), the per-layer curves as long-format
 // CSV, and an aligned table for a terminal.
 import type { RunLog } from '../runlog/read';
-import { type Cell, type Column, type ComparisonModel, type CompareRow, cellValue } from './compare';
+import { type Cell, type Column, type ComparisonModel, type CompareRow, cellValue, durationText } from './compare';
 
 /** One CSV field: quoted when it holds a comma, a quote, CR or LF (quotes doubled); blank for null. */
 export function csvField(v: Cell | undefined): string {
@@ -101,14 +101,6 @@ export function truncate(s: string, max = MAX_CELL, keepEnd = false): string {
   return keepEnd ? `…${flat.slice(flat.length - max + 1)}` : `${flat.slice(0, max - 1)}…`;
 }
 
-function seconds(s: number): string {
-  if (s < 60) return `${s.toFixed(1)}s`;
-  const t = Math.round(s);
-  const h = Math.floor(t / 3600);
-  const m = Math.floor((t % 3600) / 60);
-  return h ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(t % 60).padStart(2, '0')}s`;
-}
-
 /** A cell for people: percentages, distances to 3 decimals, durations, other values as they are. */
 export function showCell(v: Cell, kind: Column['kind']): string {
   if (v === null || v === '') return kind === 'list' ? 'none' : '-';
@@ -116,7 +108,7 @@ export function showCell(v: Cell, kind: Column['kind']): string {
     if (!Number.isFinite(v)) return '-';
     if (kind === 'fraction') return `${(100 * v).toFixed(2)}%`;
     if (kind === 'distance') return v.toFixed(3);
-    if (kind === 'seconds') return seconds(v);
+    if (kind === 'seconds') return durationText(v);
     return String(v);
   }
   return String(v);

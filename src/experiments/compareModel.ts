@@ -140,3 +140,12 @@ export function sortRows(rows: readonly CompareRow[], key: string, descending = 
     })
     .map((x) => x.row);
 }
+
+/** A run's duration for people: "42.0s", "3m07s", "1h05m". */
+export function durationText(s: number): string {
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const t = Math.round(s);
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(t % 60).padStart(2, '0')}s`;
+}

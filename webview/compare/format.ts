@@ -1,15 +1,8 @@
 // Cells and axes of the comparison tab, as people read them (pure: no DOM).
+import { durationText } from '../../src/experiments/compareModel';
 import type { Cell, Column, CompareRow } from '../compareProtocol';
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-
-function duration(s: number): string {
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const t = Math.round(s);
-  const h = Math.floor(t / 3600);
-  const m = Math.floor((t % 3600) / 60);
-  return h ? `${h} h ${String(m).padStart(2, '0')} min` : `${m} min ${String(t % 60).padStart(2, '0')} s`;
-}
 
 /** A table cell: percentages, distances to 3 decimals, durations; '–' for blanks. */
 export function showCell(v: Cell, kind: Column['kind']): string {
@@ -18,7 +11,7 @@ export function showCell(v: Cell, kind: Column['kind']): string {
     if (!Number.isFinite(v)) return '–';
     if (kind === 'fraction') return pct(v);
     if (kind === 'distance') return v.toFixed(3);
-    if (kind === 'seconds') return duration(v);
+    if (kind === 'seconds') return durationText(v);
     return String(v);
   }
   return String(v);

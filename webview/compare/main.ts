@@ -23,6 +23,7 @@ import { el, show } from '../src/dom';
 import { drawCurves, layoutPanels, panelAt, runColor } from './curves';
 import { drawFigure } from './figure';
 import { svgToPngBase64 } from './png';
+import { connectHost, type Host } from '../host';
 import { drawTable } from './table';
 
 declare global {
@@ -33,26 +34,10 @@ declare global {
   }
 }
 
-interface Host {
-  post(m: CompareWebviewMessage): void;
-  getState(): unknown;
-  setState(s: unknown): void;
-}
-
-function connect(): Host {
-  if (typeof acquireVsCodeApi === 'function') {
-    const vscode = acquireVsCodeApi();
-    return {
-      post: (m) => vscode.postMessage(m),
-      getState: () => vscode.getState(),
-      setState: (s) => vscode.setState(s),
-    };
-  }
-  // A plain page (tests, the benchmark): messages sent are recorded, host messages are injected.
+function connect(): Host<CompareWebviewMessage> {
   const sent: CompareWebviewMessage[] = [];
   window.__layerRotationCompareSent = sent;
-  let state: unknown;
-  return { post: (m) => void sent.push(m), getState: () => state, setState: (s) => void (state = s) };
+  return connectHost(sent);
 }
 
 /** What the tab keeps across reloads (setState). */
@@ -103,7 +88,7 @@ class CompareTab {
   private readonly modeButtons = new Map<CurvesMode, HTMLButtonElement>();
 
   constructor(
-    private readonly host: Host,
+    private readonly host: Host<CompareWebviewMessage>,
     root: HTMLElement,
   ) {
     const saved = host.getState() as Partial<Saved> | undefined;

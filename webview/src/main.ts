@@ -20,6 +20,7 @@ import {
   type RunStarted,
   type WebviewMessage,
 } from '../protocol';
+import { connectHost, type Host } from '../host';
 import { layerColor } from '../../src/runlog/viridis';
 import { storeVerdict } from './analysis';
 import { MetricsChart, readTheme, RotationChart, type Theme, viridisGradient } from './charts';
@@ -49,29 +50,12 @@ declare global {
   }
 }
 
-interface HostApi {
-  post(m: WebviewMessage): void;
-  getState(): unknown;
-  setState(s: unknown): void;
-  /** True in a plain page without VS Code (tests): host messages are injected instead. */
-  standalone: boolean;
-}
+type HostApi = Host<WebviewMessage>;
 
 function connect(): HostApi {
-  if (typeof acquireVsCodeApi === 'function') {
-    const vscode = acquireVsCodeApi();
-    return {
-      post: (m) => vscode.postMessage(m),
-      getState: () => vscode.getState(),
-      setState: (s) => vscode.setState(s),
-      standalone: false,
-    };
-  }
-  // A plain page (tests): messages sent are recorded, host messages are injected.
   const sent: WebviewMessage[] = [];
   window.__layerRotationMonitorSent = sent;
-  let state: unknown;
-  return { post: (m) => void sent.push(m), getState: () => state, setState: (s) => void (state = s), standalone: true };
+  return connectHost(sent);
 }
 
 const MIN_FRAME_MS = 1000 / 30;

@@ -86,7 +86,15 @@ export default async function sweepLifecycle(session, t) {
   assert.equal(last.type, 'run_finished');
   assert.equal(last.status, 'stopped', `the point ended ${last.status}: ${last.reason}`);
   assert.match(last.reason, /stopped on request/, `not stopped by deactivate(): ${last.reason}`);
-  const points = sweepJson(sweepDir).points;
+  // The runner exits first; the extension host records the point's end in sweep.json right after.
+  let points = sweepJson(sweepDir).points;
+  await waitFor(
+    () => {
+      points = sweepJson(sweepDir).points;
+      return points[0].status !== 'running';
+    },
+    { timeout: 5000, what: "sweep.json to record the stopped point (the runner's exit comes first)" },
+  ).catch(() => {});
   assert.deepEqual(
     points.map((p) => p.status),
     ['stopped', 'pending', 'pending'],

@@ -16,24 +16,6 @@ let tree; // the extension's RunsTree
 let shortConfig; // Uri of the 4-point sweep
 let longConfig; // Uri of the 3-point sweep of 200-epoch runs
 
-/** Runner processes whose parent is this extension host. */
-function myRunners() {
-  const found = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let cmdline, stat;
-    try {
-      cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'latin1');
-      stat = fs.readFileSync(`/proc/${entry}/stat`, 'latin1');
-    } catch {
-      continue;
-    }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[1]) === process.pid && fields[0] !== 'Z' && /runner\.js/.test(cmdline)) found.push(Number(entry));
-  }
-  return found;
-}
-
 const sweepJson = (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'sweep.json'), 'utf8'));
 
 /** The runs tree's node of a sweep folder (its top-level element with that sweepDir), or undefined. */
@@ -157,7 +139,10 @@ exports.tests = {
       s.points.map((p) => p.runDir),
     );
     for (const r of children) assert.equal(r.log.finished?.status, 'completed');
-    await h.waitFor(() => myRunners().length === 0, { timeout: 5000, what: 'no runner process left' });
+    await h.waitFor(() => h.childRunners({ live: true }).length === 0, {
+      timeout: 5000,
+      what: 'no runner process left',
+    });
   },
 
   'a sweep found on disk (a copy, as a cluster job would write it) is grouped the same way': async () => {
@@ -195,7 +180,7 @@ exports.tests = {
       },
       { timeout: 30000, what: 'the first point of the long sweep to train' },
     );
-    assert.equal(myRunners().length, 1, `runners: ${myRunners()}`);
+    assert.equal(h.childRunners({ live: true }).length, 1, `runners: ${h.childRunners({ live: true })}`);
     const node = sweepNode(dir);
     assert.equal(tree.getTreeItem(node).contextValue, 'sweep.running');
     // What the inline Stop action does: the command with the tree's element.
@@ -217,7 +202,7 @@ exports.tests = {
     assert.deepEqual(h.runnerProcesses(first.runId), [], 'the stopped point has a runner left');
     // Nothing else starts afterwards.
     await h.sleep(2000);
-    assert.deepEqual(myRunners(), [], 'a runner process is left or was started');
+    assert.deepEqual(h.childRunners({ live: true }), [], 'a runner process is left or was started');
     for (const p of s.points.slice(1))
       assert.equal(fs.existsSync(path.join(dir, p.folder)), false, `${p.id} was started after the stop`);
     assert.deepEqual(
@@ -232,7 +217,7 @@ exports.tests = {
 
 exports.after = async () => {
   // Nothing of these sweeps may train on into the next suite.
-  for (const pid of myRunners()) {
+  for (const pid of h.childRunners({ live: true })) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {

@@ -10,24 +10,6 @@ const h = require('./lib/helpers');
 
 let config; // Uri
 
-/** Runner processes started by this extension host. */
-function myRunners() {
-  const found = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let cmdline, stat;
-    try {
-      cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'latin1');
-      stat = fs.readFileSync(`/proc/${entry}/stat`, 'latin1');
-    } catch {
-      continue;
-    }
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (ppid === process.pid && /runner\.js/.test(cmdline)) found.push(Number(entry));
-  }
-  return found;
-}
-
 exports.before = async () => {
   await h.activate();
   config = h.installConfig('lagging-synthetic.layerrot.json');
@@ -51,7 +33,7 @@ exports.tests = {
     assert.equal(result, undefined);
     await h.sleep(500);
     assert.equal(fs.existsSync(runs), false, `${runs} was created`);
-    assert.deepEqual(myRunners(), [], 'a runner process was started');
+    assert.deepEqual(h.childRunners(), [], 'a runner process was started');
   },
 
   'runSweep starts nothing: returns undefined, no runs folder, no runner': async () => {
@@ -65,7 +47,7 @@ exports.tests = {
     assert.equal(result, undefined);
     await h.sleep(500);
     assert.equal(fs.existsSync(runs), false, `${runs} was created`);
-    assert.deepEqual(myRunners(), [], 'a runner process was started');
+    assert.deepEqual(h.childRunners(), [], 'a runner process was started');
   },
 
   'openRun on an existing run folder works, and its lagging layers show on the config': async () => {

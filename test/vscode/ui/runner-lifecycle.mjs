@@ -12,39 +12,15 @@
 //     process that started the run went away" instead, and a runner killed during deactivation
 //     "failed ... SIGKILL": the reason tells that deactivate() did the work.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extensionHostLogs, repoRoot, runCommand, screenshot, waitFor } from '../harness.mjs';
+import { readProc, runners } from './lib/processes.mjs';
 import { openNewFile, startTrainingFromPalette } from './lib/workbench.mjs';
 
 export const options = { workspaceFrom: 'examples', trust: 'off' };
 
 const CONFIG = 'long.layerrot.json'; // 200 epochs: runs until stopped
-
-function readProc(pid, file) {
-  try {
-    return readFileSync(`/proc/${pid}/${file}`, 'latin1');
-  } catch {
-    return null;
-  }
-}
-
-/** Live runner processes (runner.js) whose command line names a run folder under `runsDir`. */
-function runners(runsDir) {
-  const found = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = readProc(entry, 'cmdline');
-    if (!cmdline || !/runner\.js\0/.test(cmdline) || !cmdline.includes(`${runsDir}/`)) continue;
-    const stat = readProc(entry, 'stat');
-    if (!stat) continue;
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') continue;
-    const runId = /"runId":"([^"]+)"/.exec(cmdline)?.[1];
-    found.push({ pid: Number(entry), ppid: Number(fields[1]), runId });
-  }
-  return found;
-}
 
 function alive(pid) {
   const stat = readProc(pid, 'stat');

@@ -8,35 +8,12 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, runCommand, screenshot, waitFor } from '../harness.mjs';
+import { runners } from './lib/processes.mjs';
 import { openNewFile } from './lib/workbench.mjs';
 
 export const options = { workspaceFrom: 'examples', trust: 'off' };
 
 const CONFIG = 'sweep-long.layerrot.json'; // 3 points of 200 epochs: runs until stopped
-
-function readProc(pid, file) {
-  try {
-    return readFileSync(`/proc/${pid}/${file}`, 'latin1');
-  } catch {
-    return null;
-  }
-}
-
-/** Live runner processes (runner.js) whose command line names a folder under `dir`. */
-function runners(dir) {
-  const found = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = readProc(entry, 'cmdline');
-    if (!cmdline || !/runner\.js\0/.test(cmdline) || !cmdline.includes(`${dir}/`)) continue;
-    const stat = readProc(entry, 'stat');
-    if (!stat) continue;
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') continue;
-    found.push({ pid: Number(entry), ppid: Number(fields[1]) });
-  }
-  return found;
-}
 
 const sweepJson = (dir) => JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
 

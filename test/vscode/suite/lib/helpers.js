@@ -121,6 +121,25 @@ function readProc(pid, file) {
   }
 }
 
+/**
+ * Runner processes (runner.js) whose parent is this extension host, by pid; `live: true` leaves
+ * out zombies (a stopped child not reaped yet).
+ */
+function childRunners({ live = false } = {}) {
+  const found = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = readProc(entry, 'cmdline');
+    const stat = readProc(entry, 'stat');
+    if (cmdline === null || stat === null) continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[1]) !== process.pid || !/runner\.js/.test(cmdline)) continue;
+    if (live && fields[0] === 'Z') continue;
+    found.push(Number(entry));
+  }
+  return found;
+}
+
 /** Live (not zombie) runner processes of a run: runner.js with the run's id on the command line. */
 function runnerProcesses(runId) {
   const found = [];
@@ -229,6 +248,7 @@ module.exports = {
   rangeAt,
   sameRange,
   showRange,
+  childRunners,
   runnerProcesses,
   runnerOf,
   runDir,

@@ -1,0 +1,28 @@
+// Processes seen from outside the extension host, through /proc (Linux).
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** /proc/PID/FILE as text, or null when the process is gone. */
+export function readProc(pid, file) {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'latin1');
+  } catch {
+    return null;
+  }
+}
+
+/** Live runner processes (runner.js) whose command line names a folder under `dir`: pid, ppid and run id. */
+export function runners(dir) {
+  const found = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = readProc(entry, 'cmdline');
+    if (!cmdline || !/runner\.js\0/.test(cmdline) || !cmdline.includes(`${dir}/`)) continue;
+    const stat = readProc(entry, 'stat');
+    if (!stat) continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') continue;
+    const runId = /"runId":"([^"]+)"/.exec(cmdline)?.[1];
+    found.push({ pid: Number(entry), ppid: Number(fields[1]), runId });
+  }
+  return found;
+}

@@ -2,7 +2,7 @@
 // itself, or a sweep folder (sweep.json's points, or subfolders that are runs), expanded into its runs.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readRunLog } from '../runlog/read';
+import { type RunLog, readRunLog } from '../runlog/read';
 import { CONFIG_COPY, EVENTS_FILE } from '../runlog/runfolder';
 import type { RunInput } from './compare';
 import { readSweep, SWEEP_FILE } from './sweepRun';
@@ -53,7 +53,11 @@ export function expandRunFolders(given: string): string[] {
 
 /** One run folder: its log (corrupt lines skipped and listed in it) and its config copy, if any. */
 export function readRunFolder(folder: string): RunInput {
-  const log = readRunLog(path.join(folder, EVENTS_FILE));
+  return runInput(folder, readRunLog(path.join(folder, EVENTS_FILE)));
+}
+
+/** A run already read (the editor's run manager holds its log): the log and the folder's config copy, if any. */
+export function runInput(folder: string, log: RunLog): RunInput {
   const copy = path.join(folder, CONFIG_COPY);
   return { folder, log, configText: isFile(copy) ? fs.readFileSync(copy, 'utf8') : undefined };
 }

@@ -4,13 +4,12 @@
 // dialog (or to a given path: tests).
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { buildComparison, type ComparisonModel, type RunInput, sortRows } from '../experiments/compare';
 import { runCurves } from '../experiments/compareCurves';
 import { comparisonCsv, curvesCsvChunks } from '../experiments/compareExport';
+import { runInput } from '../experiments/compareFolders';
 import { accuracyRotationSvg, curvesGridSvg } from '../experiments/compareSvg';
-import { CONFIG_COPY } from '../runlog/runfolder';
 import {
   type CompareHostMessage,
   type CompareTestState,
@@ -53,9 +52,7 @@ export function compareRunsOf(
     if (!run) notes.push(`${id}: no such run`);
     else if (!run.log.started) notes.push(`${id}: left out: its log has no run_started event yet`);
     else {
-      const copy = path.join(run.runDir, CONFIG_COPY);
-      const configText = fs.existsSync(copy) ? fs.readFileSync(copy, 'utf8') : undefined;
-      inputs.push({ folder: run.runDir, log: run.log, configText });
+      inputs.push(runInput(run.runDir, run.log));
       ids.push(id);
     }
   }

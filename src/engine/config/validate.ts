@@ -20,5 +20,12 @@ export { kernelLayerNames, layerSourcePaths, resnetBlocksPerStage } from './laye
 export { formatError, loadConfigFile, parseConfigText } from './parse';
 export { CONFIG_SCHEMA, schemaEnum } from './schema';
 export { suggest } from './suggest';
-export { applyPoint, gridIndices, gridSize, SWEEP_KEY, type SweepAxis, sweepAxes } from './sweep';
-export { sweepNotTrainable } from './sweep';
+export {
+  applyPoint,
+  gridIndices,
+  gridSize,
+  SWEEP_KEY,
+  type SweepAxis,
+  sweepAxes,
+  sweepNotTrainable,
+} from './sweep';

@@ -18,7 +18,7 @@ import type { TrainingConfig } from './engine/config/types';
 import { fixed, percent } from './runlog/format';
 import { judgeLog, runMessage, runStatus } from './runlog/verdict';
 import { buildComparison, findColumn, sortRows } from './experiments/compare';
-import { comparisonCsv, curvesCsvChunks, formatComparison } from './experiments/compareExport';
+import { comparisonCsv, curvesCsvChunks, formatComparison, formatEvidence } from './experiments/compareExport';
 import { NotARunError, readRunFolders } from './experiments/compareFolders';
 import { accuracyRotationSvg, curvesGridSvg } from './experiments/compareSvg';
 
@@ -378,6 +378,7 @@ async function sweepCommand(argv: string[]): Promise<number> {
     out(`${p.id.padEnd(width)}  ${p.status}${acc}`);
   }
   out(`sweep folder: ${sweepDir} (${path.join(sweepDir, 'sweep.json')})`);
+  out(`compare its runs: layer-rotation compare ${JSON.stringify(sweepDir)}`);
   if (outcome.stopped) err('sweep stopped: run it again to resume');
   return outcome.allCompleted ? 0 : 1;
 }
@@ -441,6 +442,8 @@ function compare(argv: string[]): number {
     rows = sortRows(rows, found.column.key, found.descending);
   }
   out(formatComparison(model, rows));
+  const evidence = formatEvidence(model, rows);
+  if (evidence) out(evidence);
   const logs = new Map(read.runs.map((r) => [r.folder, r.log]));
   const written = (what: string, file: string) => out(`${what}: ${file}`);
   const csv = flags.get('csv');

@@ -32,6 +32,7 @@ describe('comparison tab protocol', () => {
           curvesMode: 'run',
           panels: 4,
           lines: 12,
+          reading: 'no-relation',
           draws: 1,
           lastDrawMs: 3.5,
         },
@@ -66,6 +67,7 @@ describe('comparison tab protocol', () => {
     assert.equal(isCompareHostMessage(m), true);
     assert.equal(isCompareHostMessage({ ...m, curves: curves.slice(1) }), false);
     assert.equal(isCompareHostMessage({ ...m, model: { ...model, rows: [{ runId: 1 }] } }), false);
+    assert.equal(isCompareHostMessage({ ...m, model: { ...model, reading: undefined } }), false);
     assert.equal(isCompareHostMessage({ ...m, extra: true }), false);
   });
 });

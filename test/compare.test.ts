@@ -478,6 +478,10 @@ describe('layer-rotation compare', () => {
       sortRows(model.rows, 'test_accuracy', true)[0].runId,
     );
     assert.match(fs.readFileSync(files[2], 'utf8'), /mean over layers/);
+    // After the table, what the runs say of the paper's rule (the model's reading), and the runs that stand out.
+    assert.ok(r.stdout.includes(`\nwhat these runs say: ${model.reading.text}\n`), r.stdout);
+    for (const row of model.rows.filter((x) => x.relative))
+      assert.ok(r.stdout.includes(`: ${row.relative?.text}`), `no note for ${row.label}`);
   });
 
   it('exits 2 naming a folder that is not a run, a bad --x and an unknown --sort column', async () => {

@@ -7,6 +7,7 @@ import type { ComparisonModel } from '../src/experiments/compareModel';
 import type { RunCurves } from '../src/experiments/compareCurves';
 
 export type { Cell, Column, ComparisonModel, CompareRow } from '../src/experiments/compareModel';
+export type { RelativeKind, RuleReading } from '../src/experiments/evidence';
 export type { RunCurves } from '../src/experiments/compareCurves';
 export { cellValue, sortRows } from '../src/experiments/compareModel';
 
@@ -55,6 +56,8 @@ export interface CompareTestState {
   /** Curve panels drawn, and the polylines in them. */
   panels: number;
   lines: number;
+  /** What the runs say of the paper's rule (evidence.ts's reading kind). */
+  reading: string;
   /** Draws so far, and the time of the last one (ms). */
   draws: number;
   lastDrawMs: number;
@@ -86,6 +89,7 @@ function isTestState(s: unknown): s is CompareTestState {
     (s.curvesMode === 'run' || s.curvesMode === 'layer') &&
     isNum(s.panels) &&
     isNum(s.lines) &&
+    isShortString(s.reading, 40) &&
     isNum(s.draws) &&
     isNum(s.lastDrawMs)
   );
@@ -135,7 +139,9 @@ function isRow(r: unknown): boolean {
     Array.isArray(r.layers) &&
     isNumOrNull(r.testAccuracy) &&
     isNumOrNull(r.minDistance) &&
-    isNumOrNull(r.meanDistance)
+    isNumOrNull(r.meanDistance) &&
+    (r.relative === null ||
+      (isObj(r.relative) && typeof r.relative.kind === 'string' && typeof r.relative.text === 'string'))
   );
 }
 
@@ -164,6 +170,9 @@ export function isCompareHostMessage(m: unknown): m is CompareHostMessage {
     model.columns.every((c) => isObj(c) && typeof c.key === 'string' && typeof c.label === 'string') &&
     Array.isArray(model.layerNames) &&
     Array.isArray(model.configPaths) &&
+    isObj(model.reading) &&
+    typeof model.reading.kind === 'string' &&
+    typeof model.reading.text === 'string' &&
     Array.isArray(m.curves) &&
     m.curves.length === model.rows.length &&
     m.curves.every(isCurves) &&

@@ -9,6 +9,7 @@ import type { RunStarted } from '../runlog/events';
 import type { RunLog } from '../runlog/read';
 import { judgeLog, runStatus } from '../runlog/verdict';
 import type { Column, CompareRow, ComparisonModel, ConfigValue } from './compareModel';
+import { evidenceOf } from './evidence';
 
 export * from './compareModel';
 
@@ -150,6 +151,7 @@ export function compareRow(run: RunInput): CompareRow {
     verdict: verdict?.run ?? null,
     verdictStatus: verdict ? runStatus(verdict) : '',
     lagging: verdict ? verdict.layers.filter((l) => l.lagging).map((l) => layers[l.index]) : [],
+    relative: null,
     skipped: log.skipped.map((k) => `${log.file ?? `${run.folder}/events.jsonl`}:${k.line}: skipped: ${k.reason}`),
   };
 }
@@ -209,6 +211,7 @@ const METRIC_COLUMNS: Column[] = [
   { key: 'mean_distance', label: 'mean_distance', group: 'metric', kind: 'distance' },
   { key: 'verdict', label: 'verdict', group: 'metric', kind: 'text' },
   { key: 'lagging', label: 'lagging', group: 'metric', kind: 'list' },
+  { key: 'relative', label: 'vs_siblings', group: 'metric', kind: 'text' },
 ];
 
 /** The comparison of runs (every input must have run_started). */
@@ -222,6 +225,10 @@ export function buildComparison(runs: RunInput[]): ComparisonModel {
     rows.map((r) => r.configSource === 'copy'),
   );
   const layerNames = mergeLayerNames(rows.map((r) => r.layers));
+  const evidence = evidenceOf(rows, configPaths);
+  rows.forEach((r, i) => {
+    r.relative = evidence.relative[i];
+  });
   const taken = new Set([...RUN_COLUMNS, ...METRIC_COLUMNS].map((c) => c.label));
   const configColumns = configPaths.map(
     (p): Column => ({ key: `config:${p}`, label: taken.has(p) ? `config:${p}` : p, group: 'config', kind: 'text' }),
@@ -235,5 +242,7 @@ export function buildComparison(runs: RunInput[]): ComparisonModel {
     configPaths,
     layerNames,
     columns: [...RUN_COLUMNS, ...configColumns, ...METRIC_COLUMNS, ...layerColumns],
+    configurations: evidence.configurations,
+    reading: evidence.reading,
   };
 }

@@ -150,6 +150,14 @@ export function formatComparison(model: ComparisonModel, rows: readonly CompareR
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ...notes].join('\n');
 }
 
+/** What the runs say of the paper's rule, and each run that stands out among its siblings (src/experiments/evidence.ts). */
+export function formatEvidence(model: ComparisonModel, rows: readonly CompareRow[] = model.rows): string {
+  if (model.rows.length < 2) return '';
+  const lines = ['', `what these runs say: ${model.reading.text}`];
+  for (const r of rows) if (r.relative) lines.push(`  ${truncate(r.label, 32)}: ${r.relative.text}`);
+  return lines.join('\n');
+}
+
 function sameEngine(model: ComparisonModel): boolean {
   return model.rows.every((r) => r.engine === model.rows[0]?.engine);
 }

@@ -3,6 +3,7 @@
 // editor tab needs besides the model itself; src/experiments/compare.ts builds the model.
 import type { RunStatus } from '../runlog/events';
 import type { RunJudgement } from '../runlog/verdict';
+import type { ConfigurationStats, RelativeNote, RuleReading } from './evidence';
 
 /** A leaf of a flattened config: arrays and empty objects are kept whole, as JSON text. */
 export type ConfigValue = string | number | boolean | null;
@@ -42,6 +43,8 @@ export interface CompareRow {
   verdictStatus: string;
   /** The verdict's lagging layers (a running run: those on course to lag). */
   lagging: string[];
+  /** How the run stands among its siblings in the comparison (src/experiments/evidence.ts); null: nothing to say. */
+  relative: RelativeNote | null;
   /** Lines of the log that were skipped, as `file:line: skipped: reason`. */
   skipped: string[];
 }
@@ -65,6 +68,9 @@ export interface ComparisonModel {
   layerNames: string[];
   /** The table's columns in order (see cellValue). */
   columns: Column[];
+  /** The runs' configurations (seeds aside) and what they say of the paper's rule. */
+  configurations: ConfigurationStats[];
+  reading: RuleReading;
 }
 
 export type Cell = string | number | boolean | null;
@@ -96,6 +102,8 @@ export function cellValue(row: CompareRow, key: string): Cell {
       return row.verdict;
     case 'lagging':
       return row.lagging.join(' ');
+    case 'relative':
+      return row.relative?.kind ?? null;
   }
   if (key.startsWith('config:')) {
     const p = key.slice('config:'.length);

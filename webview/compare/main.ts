@@ -70,6 +70,7 @@ class CompareTab {
     curvesMode: 'run',
     panels: 0,
     lines: 0,
+    reading: '',
     draws: 0,
     lastDrawMs: 0,
   };
@@ -78,6 +79,7 @@ class CompareTab {
   private readonly content = el('div', 'compare');
   private readonly summary = el('div', 'compare-summary');
   private readonly notesBox = el('ul', 'compare-notes');
+  private readonly readingBox = el('p', 'compare-reading');
   private readonly tableHost = el('div', 'table-host');
   private readonly figureHost = el('div', 'figure-host');
   private readonly figureNote = el('div', 'figure-note');
@@ -148,7 +150,7 @@ class CompareTab {
       const p = this.layout && panelAt(this.layout, e.clientX - r.left, e.clientY - r.top);
       this.canvas.title = p ? p.title : '';
     });
-    this.content.append(this.summary, this.notesBox, tableSection, figureSection, curvesSection);
+    this.content.append(this.summary, this.readingBox, this.notesBox, tableSection, figureSection, curvesSection);
     show(this.content, false);
     root.append(this.empty, this.content);
 
@@ -225,6 +227,9 @@ class CompareTab {
     this.summary.textContent = `${n} run${n === 1 ? '' : 's'}, ${layers} layer${layers === 1 ? '' : 's'}; ${
       model.configPaths.length ? `config differs in ${model.configPaths.join(', ')}` : 'the same config'
     }`;
+    this.readingBox.textContent = n > 1 ? model.reading.text : '';
+    this.readingBox.className = `compare-reading reading-${model.reading.kind}`;
+    show(this.readingBox, n > 1);
     this.notesBox.replaceChildren(...this.notes.map((t) => el('li', '', t)));
     show(this.notesBox, this.notes.length > 0);
     drawTable(this.tableHost, model, rows, this.sort, this.expanded, {
@@ -296,6 +301,7 @@ class CompareTab {
       curvesMode: this.mode,
       panels: this.layout.panels.length,
       lines,
+      reading: model.reading.kind,
       draws: this.state.draws + 1,
       lastDrawMs: performance.now() - t0,
     } satisfies CompareTestState);

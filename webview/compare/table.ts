@@ -1,9 +1,23 @@
 // The comparison table: one row per run, the columns of the model (the run, its status and
 // duration, the differing config values, accuracies, min and mean final distance, the verdict);
 // a header click sorts (compareModel.ts's sortRows), a row's toggle shows every layer's distance.
-import { cellValue, type Column, type ComparisonModel, type CompareRow, type SortOrder } from '../compareProtocol';
+import {
+  cellValue,
+  type Column,
+  type ComparisonModel,
+  type CompareRow,
+  type RelativeKind,
+  type SortOrder,
+} from '../compareProtocol';
 import { el } from '../src/dom';
 import { showCell } from './format';
+
+/** The vs-siblings cell in a word or two; the whole note is its tooltip. */
+const RELATIVE_WORDS: Record<RelativeKind, string> = {
+  'lag-backed': 'lag backed',
+  'lag-unbacked': 'lag not backed',
+  'far-below': 'far below',
+};
 
 /** The model's columns the table shows (per-layer distances go in a row's expansion). */
 export function tableColumns(model: ComparisonModel): Column[] {
@@ -69,7 +83,13 @@ export function drawTable(
         });
         td.append(a);
       } else if (c.key === 'verdict') td.textContent = r.verdictStatus || '–';
-      else if (c.key === 'status') {
+      else if (c.key === 'relative') {
+        td.textContent = r.relative ? RELATIVE_WORDS[r.relative.kind] : '–';
+        if (r.relative) {
+          td.title = r.relative.text;
+          td.classList.add(`relative-${r.relative.kind}`);
+        }
+      } else if (c.key === 'status') {
         td.textContent = r.status;
         if (r.reason) td.title = r.reason;
       } else td.textContent = showCell(cellValue(r, c.key), c.kind);

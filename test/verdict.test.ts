@@ -250,9 +250,24 @@ describe('the run as a whole: its layers lag only once it fit its training data'
     assert.deepEqual(laggingNames(v), ['dense1', 'dense2']);
     assert.equal(runMessage(v), undefined);
     assert.equal(runStatus(v), '2 lagging layers');
+    // dense1 (0.05) is also far below the others: under a quarter of their median (0.3).
+    assert.deepEqual(
+      v.layers.map((l) => l.farBelow),
+      [true, false, false],
+    );
+    assert.equal(v.median, 0.3);
     assert.equal(
       lagMessage(v.layers[0], v, configRemedy(true)),
-      "Layer 'dense1' ended at cosine distance 0.05, below the target 1 by more than 0.2, in a run that fit its training data (99.5% training accuracy): it lags. Train longer, or decay later.",
+      "Layer 'dense1' ended at cosine distance 0.05, below the target 1 by more than 0.2 and far below the run's other layers (median 0.30), in a run that fit its training data (99.5% training accuracy): it lags. Train longer, or decay later.",
+    );
+    assert.equal(
+      lagMessage(v.layers[1], v, configRemedy(true)),
+      "Layer 'dense2' ended at cosine distance 0.30, below the target 1 by more than 0.2, in a run that fit its training data (99.5% training accuracy): it lags. Train longer, or decay later.",
+    );
+    // Not judged (not fit): no layer is far below anything.
+    assert.deepEqual(
+      finishedWith({ trainAccuracy: 0.5 }).layers.map((l) => l.farBelow),
+      [false, false, false],
     );
   });
 
@@ -643,7 +658,7 @@ describe('every consumer of the verdict agrees on a real run', { timeout: 120_00
     assert.equal(configText.slice(config[0].offset, config[0].offset + config[0].length), '16'); // model.hidden[1]
     assert.match(
       config[0].message,
-      /^Layer 'dense2' ended at cosine distance 0\.00, below the target 0\.02 by more than 0\.01, in a run that fit its training data \(8\d\.\d% training accuracy\): it lags\. Turn on Layca/,
+      /^Layer 'dense2' ended at cosine distance 0\.00, below the target 0\.02 by more than 0\.01( and far below the run's other layers \(median 0\.\d\d\))?, in a run that fit its training data \(8\d\.\d% training accuracy\): it lags\. Turn on Layca/,
     );
 
     const logProblems = logLagProblems(log);

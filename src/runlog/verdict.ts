@@ -30,6 +30,10 @@
 //   for a while (noise, weight decay) is not a layer turning back: extrapolating the dip over
 //   the rest of the run would make a lagging verdict out of a transient. A layer whose distance
 //   now is not finite has no projection, so no verdict while the run goes.
+// Relative to the run's other layers: a layer of a judged run whose distance (final, or projected)
+// is below 1 / FAR_BELOW_RATIO of the median over the run's layers (three layers or more) turns
+// far less than the others: the paper's other mark of a lagging layer. It is said in the layer's
+// message; it lags by the target already (the median is at most 2).
 // Cost: a binary search for the window, then per layer the window's records only.
 import { DEFAULT_FIT_ACCURACY } from './defaults';
 import type { EpochEnd, LaggingLayer, RotationEvent, RunFinished, RunStarted, RunStatus } from './events';
@@ -37,6 +41,8 @@ import { learningRateAt } from './schedule';
 
 /** The slope's window, in epochs back from the last record. */
 export const RECENT_EPOCHS = 1;
+/** A layer below the median of its run's layers divided by this turns far less than the others. */
+export const FAR_BELOW_RATIO = 4;
 /** The fewest records the slope's window holds, and the fewest a running run needs for a verdict. */
 export const MIN_RECORDS = 3;
 
@@ -192,6 +198,8 @@ export interface LayerVerdict {
   /** The final distance (finished), or where it is on course to end (running, judged); else null. */
   projected: number | null;
   lagging: boolean;
+  /** Judged and far below the run's other layers (below their median / FAR_BELOW_RATIO). */
+  farBelow: boolean;
 }
 
 /** Why a finished run did not learn. */
@@ -216,10 +224,19 @@ export interface RunVerdict {
   fitBy?: 'accuracy' | 'loss';
   noLearning?: NoLearning;
   layers: LayerVerdict[];
+  /** The median of the judged layers' distances (final or projected); null when not judged or fewer than 3 layers. */
+  median: number | null;
 }
 
 const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
 const finiteOrNull = (v: number | null | undefined): number | null => (finite(v) ? v : null);
+
+function medianOf(xs: number[]): number | null {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
 
 /** The epoch from which a running run is judged: the first third of the plan or the first decay, whichever is first. */
 export function judgeFromEpoch(endEpoch: number, schedule?: ScheduleInfo): number {
@@ -299,10 +316,22 @@ export function judge(cols: RotationColumns, run: RunTerms): RunVerdict {
         perEpoch,
         projected: fin,
         lagging: judged && (fin === null || fin < threshold),
+        farBelow: false,
       };
     const projected = early || last === null ? null : projectDistance(last, perEpoch ?? 0, ahead);
-    return { name, index, distance: last, perEpoch, projected, lagging: projected !== null && projected < threshold };
+    return {
+      name,
+      index,
+      distance: last,
+      perEpoch,
+      projected,
+      lagging: projected !== null && projected < threshold,
+      farBelow: false,
+    };
   });
+  const median = judged ? medianOf(layers.map((l) => l.projected).filter(finite)) : null;
+  if (median !== null && layers.length >= 3)
+    for (const l of layers) l.farBelow = l.projected !== null && l.projected < median / FAR_BELOW_RATIO;
   const v: RunVerdict = {
     finished: run.finished,
     target: run.target,
@@ -310,6 +339,7 @@ export function judge(cols: RotationColumns, run: RunTerms): RunVerdict {
     ...whole,
     judgeFrom,
     layers,
+    median: layers.length >= 3 ? median : null,
   };
   if (run.finished && run.fit) v.fit = run.fit;
   return v;
@@ -433,7 +463,8 @@ function fitWords(v: RunVerdict): string {
  * shown (the config has quick fixes, a script's run log does not).
  */
 export function lagMessage(l: LayerVerdict, v: RunVerdict, remedy: string): string {
-  const below = `below the target ${v.target} by more than ${v.lagMargin}`;
+  const others = l.farBelow && v.median !== null ? ` and far below the run's other layers (median ${v.median.toFixed(2)})` : '';
+  const below = `below the target ${v.target} by more than ${v.lagMargin}${others}`;
   if (!v.finished) {
     const now = l.distance === null ? 'n/a' : l.distance.toFixed(2);
     const pace = l.perEpoch === null ? 'has not moved measurably' : `moved ${l.perEpoch.toFixed(3)} per epoch`;

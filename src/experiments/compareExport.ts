@@ -154,7 +154,15 @@ export function formatComparison(model: ComparisonModel, rows: readonly CompareR
 export function formatEvidence(model: ComparisonModel, rows: readonly CompareRow[] = model.rows): string {
   if (model.rows.length < 2) return '';
   const lines = ['', `what these runs say: ${model.reading.text}`];
-  for (const r of rows) if (r.relative) lines.push(`  ${truncate(r.label, 32)}: ${r.relative.text}`);
+  // Runs with the same note share one line.
+  const byText = new Map<string, string[]>();
+  for (const r of rows)
+    if (r.relative) byText.set(r.relative.text, [...(byText.get(r.relative.text) ?? []), truncate(r.label, 32)]);
+  for (const [text, labels] of byText) {
+    const who =
+      labels.length > 4 ? `${labels.slice(0, 3).join(', ')} and ${labels.length - 3} more` : labels.join(', ');
+    lines.push(`  ${who}: ${text}`);
+  }
   return lines.join('\n');
 }
 

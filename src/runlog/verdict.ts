@@ -458,12 +458,17 @@ function fitWords(v: RunVerdict): string {
     : `${pct(f.trainAccuracy ?? NaN)} training accuracy`;
 }
 
+/** Why a lag of one run is an indicator, not a finding (docs/evidence.md: on MNIST, rotation did not predict accuracy). */
+export const ONE_RUN_CANNOT_TELL =
+  'One run cannot tell whether more rotation generalizes better on this task; a sweep can.';
+
 /**
  * The message for a lagging layer: what was measured. `remedy` is the advice of the place it is
  * shown (the config has quick fixes, a script's run log does not).
  */
 export function lagMessage(l: LayerVerdict, v: RunVerdict, remedy: string): string {
-  const others = l.farBelow && v.median !== null ? ` and far below the run's other layers (median ${v.median.toFixed(2)})` : '';
+  const others =
+    l.farBelow && v.median !== null ? ` and far below the run's other layers (median ${v.median.toFixed(2)})` : '';
   const below = `below the target ${v.target} by more than ${v.lagMargin}${others}`;
   if (!v.finished) {
     const now = l.distance === null ? 'n/a' : l.distance.toFixed(2);
@@ -474,7 +479,7 @@ export function lagMessage(l: LayerVerdict, v: RunVerdict, remedy: string): stri
     l.projected === null
       ? 'ended without a finite cosine distance'
       : `ended at cosine distance ${l.projected.toFixed(2)}`;
-  return `Layer '${l.name}' ${where}, ${below}, in a run that fit its training data (${fitWords(v)}): it lags. ${remedy}`;
+  return `Layer '${l.name}' ${where}, ${below}, in a run that fit its training data (${fitWords(v)}): by the paper's rule it lags. ${ONE_RUN_CANNOT_TELL} ${remedy}`;
 }
 
 /** The advice for a run that did not learn. */

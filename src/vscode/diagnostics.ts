@@ -1,7 +1,7 @@
 // Diagnostics on *.layerrot.json files: config errors while typing (the CLI's validator, at the
 // exact ranges), and, during and after a run, the verdict's problems (src/engine/config/lagProblems.ts):
-// one per lagging layer at the JSON node that defines it (a Warning once the run fit, Information
-// while it runs), or one for a run that did not fit (Information) or did not learn (Warning).
+// one per lagging layer at the JSON node that defines it (Information: one run is an indicator, a
+// comparison is evidence), or one for a run that did not fit (Information) or did not learn (Warning).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseConfigText } from '../engine/config/validate';

@@ -30,19 +30,24 @@ export type ProblemCode =
 
 /** What to do about a lagging layer of a config (its quick fixes do these); never a higher rate with Layca. */
 export function configRemedy(layca: boolean): string {
-  return layca ? 'Train longer, or decay later.' : 'Turn on Layca, or train longer.';
+  return layca
+    ? 'Sweep the budget to measure it (quick fix), or train longer, or decay later.'
+    : 'Sweep the budget to measure it (quick fix), or turn on Layca, or train longer.';
 }
 
 /** What to do about a lagging layer of a training script (the Python logger's per-layer multipliers without Layca). */
 export function scriptRemedy(layer: string, layca: boolean): string {
   return layca
-    ? 'Train longer, or decay the learning rate later.'
-    : `Raise its learning rate (a per-layer multiplier, e.g. layca_param_groups(multipliers={'${layer}': 2})) or train longer.`;
+    ? 'Compare runs trained longer, or with the learning rate decayed later.'
+    : `Compare runs with a higher rate for it (a per-layer multiplier, e.g. layca_param_groups(multipliers={'${layer}': 2})) or trained longer.`;
 }
 
 export interface LagProblem {
   code: ProblemCode;
-  /** Information while a run goes and for a run not fit yet; warning for a lagging layer of a finished run, and for no learning. */
+  /**
+   * Warning for a run that did not learn; Information otherwise: a run not fit yet, and a lagging
+   * layer, running or finished (one run is an indicator, not evidence: docs/evidence.md).
+   */
   severity: 'warning' | 'information';
   /** The lagging layer (code lagging-layer). */
   layer?: LayerVerdict;
@@ -76,7 +81,7 @@ function problemsOf(v: RunVerdict, remedy: (layer: string) => string): LagProble
     .filter((l) => l.lagging)
     .map((layer) => ({
       code: LAG_CODE,
-      severity: v.finished ? 'warning' : 'information',
+      severity: 'information',
       layer,
       message: lagMessage(layer, v, remedy(layer.name)),
     }));
@@ -166,7 +171,6 @@ export function fixOffers(config: TrainingConfig, problems: FixableProblem[]): F
       'Turn on Layca for the optimizer (every layer rotates at the controlled rate)',
       [{ path: ['optimizer', 'layca'], value: true }],
       lag,
-      true,
     );
   const names = kernelLayerNames(config.model);
   if (!opt.layca && opt.type === 'sgd') {
@@ -197,6 +201,24 @@ export function fixOffers(config: TrainingConfig, problems: FixableProblem[]): F
     }
   }
 
+  // Measure before changing: the same config over two budgets and three seeds, as a sweep (a
+  // config that is a sweep already has its comparison).
+  if (!config.sweep) {
+    const scaled = (f: number) => {
+      const s = JSON.parse(JSON.stringify(schedule));
+      s.epochs = schedule.epochs * f;
+      if (decay && s.decay) s.decay.epochs = decay.map((e) => e * f);
+      return s;
+    };
+    const seeds = [config.seed, config.seed + 1, config.seed + 2];
+    offer(
+      `Sweep the budget: ${schedule.epochs} and ${schedule.epochs * LONGER_FACTOR} epochs${decay ? ' (decays scaled)' : ''}, seeds ${seeds.join(', ')}`,
+      [{ path: ['sweep'], value: { schedule: [scaled(1), scaled(LONGER_FACTOR)], seed: seeds } }],
+      lag,
+      true,
+    );
+  }
+
   const epochs = schedule.epochs * LONGER_FACTOR;
   const longerDecay = decay?.map((e) => e * LONGER_FACTOR);
   offer(
@@ -206,7 +228,7 @@ export function fixOffers(config: TrainingConfig, problems: FixableProblem[]): F
       ...(longerDecay ? [{ path: ['schedule', 'decay', 'epochs'], value: longerDecay }] : []),
     ],
     slow,
-    opt.layca,
+    lag.length === 0,
   );
   // Decay later: each decay halfway to the end (the rate stays high longer).
   const later = decay && movedDecay(decay, schedule.epochs, (e) => e + Math.floor((schedule.epochs - e) / 2));

@@ -6,7 +6,7 @@
 //    layer_rotation logger), writing into the workspace while the monitor is open: the run shows
 //    up in the monitor marked "outside", grows, and ends judged by the verdict: when it fit its
 //    training data (last epoch's accuracy at or above run_started.fitAccuracy), its lagging layer
-//    is listed in the monitor's table and is a warning on its log in the Problems panel; when it
+//    is listed in the monitor's table and is a problem on its log in the Problems panel; when it
 //    did not (the usual case for 2 short epochs), no layer lags and the log gets one "did not fit"
 //    problem instead.
 import assert from 'node:assert/strict';
@@ -197,7 +197,7 @@ export default async function pytorch(session, t) {
     );
     assert.deepEqual([...final.lagging].sort(), [...lagging].sort());
 
-    // On the log, in the Problems panel: one warning per lagging layer, or one "did not fit".
+    // On the log, in the Problems panel: one problem per lagging layer, or one "did not fit".
     let rows = [];
     try {
       await waitFor(
@@ -211,7 +211,7 @@ export default async function pytorch(session, t) {
           timeout: 20000,
           interval: 1000,
           what: fit
-            ? 'a warning per lagging layer of the outside run in the Problems panel'
+            ? 'a problem per lagging layer of the outside run in the Problems panel'
             : 'the "did not fit" problem of the outside run in the Problems panel',
         },
       );

@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import * as vscode from 'vscode';
 import { sweepAxes } from '../engine/config/validate';
+import { buildComparison, type ComparisonModel } from '../experiments/compare';
+import { runInput } from '../experiments/compareFolders';
 import {
   countStates,
   groupBySweep,
@@ -81,6 +83,8 @@ export class RunsTree implements vscode.TreeDataProvider<RunsTreeElement> {
   private readonly points = new Map<string, { label: string; current: boolean }>();
   /** sweep.json and the status files as read lately (the tree redraws at every epoch of every run). */
   private readonly sweepFiles = new Map<string, { read: number; sweep: SweepFile | undefined }>();
+  /** Each sweep's comparison, and the state of its runs it was built from. */
+  private readonly comparisons = new Map<string, { key: string; model: ComparisonModel }>();
 
   constructor(
     private readonly runs: RunManager,
@@ -132,6 +136,41 @@ export class RunsTree implements vscode.TreeDataProvider<RunsTreeElement> {
 
   getTreeItem(element: RunsTreeElement): vscode.TreeItem {
     return isSweepNode(element) ? this.sweepItem(element) : this.runItem(element);
+  }
+
+  /**
+   * On hover: what a sweep's runs say of the paper's rule (src/experiments/evidence.ts), on its
+   * node, and how a point's run stands among its siblings, on the run's. Built here, not with the
+   * tree, which redraws at every epoch of every run.
+   */
+  resolveTreeItem(item: vscode.TreeItem, element: RunsTreeElement): vscode.TreeItem {
+    const dir = isSweepNode(element) ? element.sweepDir : this.sweepDirOf(element);
+    const model = dir ? this.sweepComparison(dir) : undefined;
+    if (!model || !(item.tooltip instanceof vscode.MarkdownString)) return item;
+    const text = isSweepNode(element)
+      ? `**What its runs say:** ${model.reading.text}`
+      : model.rows.find((r) => r.folder === path.resolve(element.runDir))?.relative?.text;
+    if (text) item.tooltip = new vscode.MarkdownString(`${item.tooltip.value}\n\n${text}`);
+    return item;
+  }
+
+  /** The comparison of a sweep's current runs (earlier attempts aside), cached while none of them moves. */
+  sweepComparison(sweepDir: string): ComparisonModel | undefined {
+    const dir = path.resolve(sweepDir);
+    const runs = this.runs.all.filter((r) => {
+      const of = this.sweepDirOf(r);
+      return of !== undefined && path.resolve(of) === dir;
+    });
+    const current = sweepChildren(dir, this.readSweep(dir), runs, (r) => r.runDir)
+      .filter((c) => c.current && c.run.log.started)
+      .map((c) => c.run);
+    if (current.length < 2) return undefined;
+    const key = current.map((r) => `${r.runDir}:${r.log.finished ? 'end' : r.log.epochs.length}`).join('|');
+    const cached = this.comparisons.get(dir);
+    if (cached?.key === key) return cached.model;
+    const model = buildComparison(current.map((r) => runInput(r.runDir, r.log)));
+    this.comparisons.set(dir, { key, model });
+    return model;
   }
 
   private sweepItem(node: SweepNode): vscode.TreeItem {

@@ -129,7 +129,7 @@ exports.tests = {
       const titles = (await quickFixes(d.range)).map((a) => a.title);
       const fixes = await quickFixes(d.range);
       const preferred = fixes.filter((a) => a.isPreferred).map((a) => a.title);
-      assert.deepEqual(preferred, ['Sweep the budget: 3 and 6 epochs, seeds 1, 2, 3'], 'the preferred fix measures');
+      assert.deepEqual(preferred, ['Sweep the budget: 3 and 6 epochs, seeds 0, 1, 2'], 'the preferred fix measures');
       for (const want of [
         'Sweep the budget',
         'Turn on Layca',
@@ -166,7 +166,7 @@ exports.tests = {
               [6, 32],
             ],
           );
-          assert.deepEqual(sweep.seed, [1, 2, 3]);
+          assert.deepEqual(sweep.seed, [0, 1, 2]); // the config's seed (default 0) and the next two
           c.sweep = sweep;
         },
       },

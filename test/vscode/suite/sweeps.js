@@ -120,6 +120,18 @@ exports.tests = {
     );
     const item = tree.getTreeItem(node);
     assert.equal(item.label, 'sweep-synthetic');
+    // On hover, what its 4 runs say of the paper's rule (the comparison's reading), and on a run's item its place among them.
+    const compared = tree.sweepComparison(dir);
+    assert.equal(compared?.rows.length, 4);
+    assert.ok(
+      ['supports', 'contradicts', 'no-relation', 'spread-unknown', 'insufficient'].includes(compared.reading.kind),
+    );
+    const resolved = tree.resolveTreeItem(tree.getTreeItem(node), node);
+    assert.ok(
+      resolved.tooltip.value.endsWith(`**What its runs say:** ${compared.reading.text}`),
+      resolved.tooltip.value,
+    );
+    assert.match(compared.reading.text, /configurations/);
     const top = tree.getChildren();
     assert.equal(top.filter((e) => e.sweepDir === dir).length, 1, 'more than one node for the sweep');
     assert.ok(!top.some((e) => e.runDir?.startsWith(dir + path.sep)), 'a point run is listed at the top level too');

@@ -16,7 +16,7 @@ import { rotationCurvesSvg } from './runlog/svg';
 import { readRawConfig, SweepRun, sweepFolderName } from './experiments/sweepRun';
 import type { TrainingConfig } from './engine/config/types';
 import { fixed, percent } from './runlog/format';
-import { judgeLog, runMessage, runStatus } from './runlog/verdict';
+import { judgeLog, ONE_RUN_CANNOT_TELL, runMessage, runStatus } from './runlog/verdict';
 import { buildComparison, findColumn, sortRows } from './experiments/compare';
 import { comparisonCsv, curvesCsvChunks, formatComparison, formatEvidence } from './experiments/compareExport';
 import { NotARunError, readRunFolders } from './experiments/compareFolders';
@@ -132,6 +132,10 @@ function printOutcome(log: RunLog): void {
     out(`verdict: ${runStatus(verdict)}${verdict.run === 'judged' ? ` below ${threshold} (target ${target})` : ''}`);
     const why = runMessage(verdict);
     if (why) out(why);
+    if (verdict.run === 'judged' && verdict.finished && verdict.layers.some((l) => l.lagging))
+      out(
+        `${ONE_RUN_CANNOT_TELL} Compare configurations with \`layer-rotation sweep\` and \`layer-rotation compare\`.`,
+      );
   }
   if (f) out(`run ${f.status}: ${f.reason}`);
   else out('run unfinished: the log has no run_finished event (still running, or the runner was killed)');

@@ -30,7 +30,7 @@ import {
   NOT_FIT_CODE,
 } from '../src/engine/config/lagProblems';
 import { normalizeEvent } from '../src/runlog/normalize';
-import { emptyRunLog, layerTable, parseRunLog, type RunLog } from '../src/runlog/read';
+import { emptyRunLog, layerTable, parseRunLog, readRunLog, type RunLog } from '../src/runlog/read';
 import { makeSummary } from '../src/runlog/runfolder';
 import {
   type FitTerms,
@@ -51,7 +51,7 @@ import {
 } from '../src/runlog/verdict';
 import { storeVerdict } from '../webview/src/analysis';
 import { RunStore } from '../webview/src/store';
-import { syntheticConfig, tempDir, writeConfig } from './helpers/runs';
+import { runCli, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
 
 const close = (a: number | null | undefined, b: number, eps = 1e-9) =>
   assert.ok(typeof a === 'number' && Math.abs(a - b) <= eps, `${a} != ${b}`);
@@ -761,6 +761,18 @@ describe('every consumer of the verdict agrees on a real run', { timeout: 120_00
     assert.deepEqual(table, verdict.layers);
     assert.deepEqual(lagging(layerTable(log)), ['dense2']);
   });
+  it("the CLI's report: the verdict, and that one run is an indicator (a sweep and a comparison can tell)", async () => {
+    const r = await runCli(['report', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const lagged = judgeLog(readRunLog(path.join(dir, 'events.jsonl')))?.layers.filter((l) => l.lagging).length;
+    assert.ok(lagged);
+    assert.match(r.stdout, new RegExp(`^verdict: ${lagged} lagging layers? below 0\\.01 \\(target 0\\.02\\)$`, 'm'));
+    assert.match(
+      r.stdout,
+      /^One run cannot tell whether more rotation generalizes better on this task; a sweep can\. Compare configurations with `layer-rotation sweep` and `layer-rotation compare`\.$/m,
+    );
+  });
+
   it('the same run with the default fitAccuracy (0.99) did not fit: no consumer reports a lagging layer', () => {
     const notFit = events.map((e) => (e.type === 'run_started' ? { ...e, fitAccuracy: 0.99 } : e));
     const log = parseRunLog(notFit.map((e) => `${JSON.stringify(e)}\n`).join(''));

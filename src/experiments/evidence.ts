@@ -229,10 +229,12 @@ export function readRule(configs: readonly ConfigurationStats[]): RuleReading {
       kind: 'contradicts',
       text: `The paper's rule does not hold on these runs: among the ${n}, more rotation went with worse test accuracy (${ends}; Spearman ${rho?.toFixed(2) ?? 'n/a'}).${outside}`,
     };
+  const best = read.reduce((a, c) => ((c.testMean as number) > (a.testMean as number) ? c : a));
+  const middle = best !== most && best !== least && clearlyBetter(best, most) && clearlyBetter(best, least);
   return {
     ...result,
     kind: 'no-relation',
-    text: `Among the ${n}, test accuracy did not follow rotation beyond the seeds' spread (${ends}; difference ${(100 * gap).toFixed(2)} points, noise ±${(100 * noise).toFixed(2)}): the rule is not seen here.${outside}`,
+    text: `Among the ${n}, test accuracy did not follow rotation beyond the seeds' spread (${ends}; difference ${(100 * gap).toFixed(2)} points, noise ±${(100 * noise).toFixed(2)})${middle ? `; the best, ${describe(best)}, lies between them` : ''}: the rule is not seen here.${outside}`,
   };
 }
 

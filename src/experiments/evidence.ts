@@ -18,7 +18,7 @@
 //   generalized better (beyond the spread) does not lag, has its lag backed by measurement; a run
 //   whose test accuracy is far below the best configuration's (FAR_BELOW_ACCURACY) while its layers
 //   reached the target did not learn what its siblings learned: its rate is too high for the budget.
-import type { CompareRow } from './compareModel';
+import { axisLabels, type CompareRow } from './compareModel';
 
 /** A run this far (in accuracy, absolute) below the best configuration's mean did not learn what its siblings did. */
 export const FAR_BELOW_ACCURACY = 0.2;
@@ -82,10 +82,9 @@ const isSeed = (path: string) => path === 'seed' || path.endsWith('.seed');
 
 /** The label of a row's configuration: the differing config values, seeds aside. */
 export function configurationLabel(row: CompareRow, paths: readonly string[]): string {
-  return paths
-    .filter((p) => !isSeed(p))
-    .map((p) => `${p}=${p in row.config ? String(row.config[p]) : '(absent)'}`)
-    .join(', ');
+  const kept = paths.filter((p) => !isSeed(p));
+  const names = axisLabels(kept);
+  return kept.map((p, i) => `${names[i]}=${p in row.config ? String(row.config[p]) : '(absent)'}`).join(', ');
 }
 
 function mean(xs: number[]): number | null {

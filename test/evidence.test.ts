@@ -93,10 +93,7 @@ describe("reading the paper's rule", () => {
       ['learningRate=0.001', 'learningRate=0.01', 'learningRate=0.03'],
     );
     assert.match(r.text, /^The paper's rule holds on these runs/);
-    assert.match(
-      r.text,
-      /most rotated: learningRate=0\.03 \(least layer distance 0\.95, test 96\.5% ± 0\.5%\)/,
-    );
+    assert.match(r.text, /most rotated: learningRate=0\.03 \(least layer distance 0\.95, test 96\.5% ± 0\.5%\)/);
   });
 
   it('says it does not hold when more rotation goes with worse accuracy beyond the spread', () => {
@@ -153,10 +150,7 @@ describe('a run among its siblings', () => {
       e.relative.map((r) => r?.kind ?? null),
       ['lag-backed', 'lag-backed', 'lag-backed', null, null, null],
     );
-    assert.match(
-      e.relative[0]?.text ?? '',
-      /lag where learningRate=0\.03 .* which generalized better, does not/,
-    );
+    assert.match(e.relative[0]?.text ?? '', /lag where learningRate=0\.03 .* which generalized better, does not/);
   });
 
   it('does not back a lag the siblings do not support', () => {

@@ -96,6 +96,23 @@ describe('run facts and rows', () => {
     assert.equal(shortTime(new Date(2025, 0, 9, 7, 3).getTime(), t), 'Jan 9 07:03');
   });
 
+  it('the verdict in a few words, for each kind of run', () => {
+    const v = judgeLog(FIXTURE_LOG);
+    assert.ok(v);
+    assert.equal(runStatusShort(v), '3 lagging');
+    assert.equal(runStatusShort({ ...v, layers: v.layers.map((l) => ({ ...l, lagging: false })) }), '0 lagging');
+    assert.equal(runStatusShort({ ...v, run: 'not-fit' }), 'not fit');
+    assert.equal(
+      runStatusShort({ ...v, run: 'no-learning', noLearning: { cause: 'diverged', rateTooHigh: true } }),
+      'diverged',
+    );
+    assert.equal(
+      runStatusShort({ ...v, run: 'no-learning', noLearning: { cause: 'chance', rateTooHigh: false } }),
+      'no learning',
+    );
+    assert.equal(runStatusShort({ ...v, run: 'too-early' }), 'too early');
+  });
+
   it('rates as a config writes them', () => {
     assert.equal(rateText(0.2), '0.2');
     assert.equal(rateText(0.1 + 0.2), '0.3');

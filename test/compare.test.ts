@@ -361,7 +361,7 @@ describe('exports', () => {
         (r) => r.testAccuracy !== null && (x === 'min' ? r.minDistance : r.meanDistance) !== null,
       );
       assert.equal((svg.match(/<g class="point/g) ?? []).length, plotted.length);
-      assert.equal(names.filter((n) => n === 'title').length, plotted.length);
+      assert.equal(names.filter((n) => n === 'title').length, plotted.length + 1); // one per point, one for the figure
       // The outside run failed: a cross, not a dot, with its name escaped in its title.
       assert.match(
         svg,

@@ -69,13 +69,13 @@ export function accuracyRotationSvg(model: ComparisonModel, x: RotationAxis = 'm
   const sx = (v: number) => M.left + ((v - ax.min) / (ax.max - ax.min)) * pw;
   const sy = (v: number) => M.top + ph - ((v - ay.min) / (ay.max - ay.min)) * ph;
   const out: string[] = [];
+  const heading = esc(title ?? `Test accuracy against layer rotation (${x} over layers)`);
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<title>${heading}</title>`,
   );
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  out.push(
-    `<text x="${M.left}" y="24" font-size="15" font-weight="bold">${esc(title ?? `Test accuracy against layer rotation (${x} over layers)`)}</text>`,
-  );
+  out.push(`<text x="${M.left}" y="24" font-size="15" font-weight="bold">${heading}</text>`);
   for (const t of ay.ticks) {
     const y = sy(t).toFixed(1);
     out.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${y}" y2="${y}" stroke="#e4e4e4"/>`);
@@ -215,7 +215,8 @@ export function curvesGridSvg(
   const step = (t: number[]) => (t.length > 1 ? t[1] - t[0] : 1);
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+    `<title>${esc(title)}</title>`,
   );
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   out.push(`<text x="${M.left}" y="24" font-size="15" font-weight="bold">${esc(title)}</text>`);

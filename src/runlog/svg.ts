@@ -54,13 +54,13 @@ export function rotationCurvesSvg(log: RunLog, title?: string): string {
   const sx = (x: number) => M.left + (x / xMax) * pw;
   const sy = (y: number) => M.top + ph - (y / yMax) * ph;
   const out: string[] = [];
+  const heading = esc(title ?? `Layer rotation: ${log.started?.name ?? 'run'}`);
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<title>${heading}</title>`,
   );
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  out.push(
-    `<text x="${M.left}" y="22" font-size="15" font-weight="bold">${esc(title ?? `Layer rotation: ${log.started?.name ?? 'run'}`)}</text>`,
-  );
+  out.push(`<text x="${M.left}" y="22" font-size="15" font-weight="bold">${heading}</text>`);
   for (const t of ticks(yMax, 5)) {
     out.push(
       `<line x1="${M.left}" x2="${M.left + pw}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#e4e4e4"/>`,

@@ -325,7 +325,7 @@ test('a valid discriminator reports only the errors of its branch', () => {
     ),
   );
   assert.deepEqual(located(r), [
-    '2:102 dataset.classes must be an integer >= 2, got 1',
+    '2:102 dataset.classes must be an integer in [2, 100000], got 1',
     "2:105 unknown key 'path' in dataset; allowed keys: name, samples, testSamples, inputShape, classes, trainSubset, testSubset, validationSplit, normalize",
   ]);
 });
@@ -341,7 +341,7 @@ test('wrong types', () => {
     withSection('model', '{ "type": "mlp", "hidden": 100 }'),
     3,
     39,
-    'model.hidden must be an array of integers >= 1, got 100',
+    'model.hidden must be an array of at most 1000 integers in [1, 1048576], got 100',
   );
   expectOne(
     withSection('optimizer', '{ "type": "sgd", "learningRate": 0.1, "layca": "yes" }'),
@@ -363,7 +363,7 @@ test('numbers that must be integers', () => {
     withSection('model', '{ "type": "mlp", "hidden": [100, 0.5] }'),
     3,
     45,
-    'model.hidden[1] must be an integer >= 1, got 0.5',
+    'model.hidden[1] must be an integer in [1, 1048576], got 0.5',
   );
   expectOne(
     withSection('dataset', '{ "name": "mnist", "trainSubset": 1.5 }'),
@@ -393,7 +393,7 @@ test('numbers that must be integers', () => {
     withSection('model', '{ "type": "resnet", "depth": 32.0001 }'),
     3,
     41,
-    'model.depth must be an integer >= 8, got 32.0001',
+    'model.depth must be an integer in [8, 1202], got 32.0001',
   );
 });
 
@@ -427,7 +427,7 @@ test('out-of-range values state the range', () => {
     withSection('model', '{ "type": "resnet", "depth": 20, "filters": [16, 32] }'),
     3,
     56,
-    'model.filters must be an array of 3 integers >= 1, got an array of 2 items',
+    'model.filters must be an array of 3 integers in [1, 65536], got an array of 2 items',
   );
   expectOne(
     withSection('optimizer', '{ "type": "sgd", "learningRate": 0.1, "layerMultipliers": [1, 0] }'),
@@ -477,7 +477,7 @@ test('resnet depth must be 6n+2, with the nearest valid depths suggested', () =>
     withSection('model', '{ "type": "resnet", "depth": 7 }'),
     3,
     41,
-    'model.depth must be an integer >= 8, got 7',
+    'model.depth must be an integer in [8, 1202], got 7',
   );
   assert.equal(resnetBlocksPerStage(32), 5);
   assert.equal(resnetBlocksPerStage(110), 18);
@@ -576,7 +576,7 @@ test('layerMultipliers as an array must have one entry per kernel layer', () => 
   assert.deepEqual(ok.optimizer.layerMultipliers, [1, 0.5, 0.25]);
   // Not checked against the model while the model itself is invalid.
   const r = check(text.replace('"hidden": [100, 50]', '"hidden": [100, -50]'));
-  assert.deepEqual(located(r), ['3:45 model.hidden[1] must be an integer >= 1, got -50']);
+  assert.deepEqual(located(r), ['3:45 model.hidden[1] must be an integer in [1, 1048576], got -50']);
 });
 
 test('layerMultipliers as an object must name kernel layers', () => {

@@ -168,7 +168,7 @@ ${sweep}
 
   it('an invalid point: named, on the value that makes it invalid, else on the sweep key', () => {
     assert.deepEqual(errorsOf('    "model.type": ["mlp", "vgg"]'), [
-      `6:3 sweep point 2 of 2 (model.type="vgg") is invalid: missing required key 'filters' in model: Filters of each stage's convolutions, integers >= 1; the length is the number of stages.`,
+      `6:3 sweep point 2 of 2 (model.type="vgg") is invalid: missing required key 'filters' in model: Filters of each stage's convolutions (at most 16 stages), integers in [1, 65536]; the length is the number of stages.`,
       `6:3 sweep point 2 of 2 (model.type="vgg") is invalid: unknown key 'hidden' in model; allowed keys: type, filters, convsPerStage, kernelSize, batchNorm, dense, kernelInitializer, useBias`,
       '6:3 sweep point 2 of 2 (model.type="vgg") is invalid: a vgg model needs image inputs: dataset.inputShape must be [height, width, channels], got 1 dimension',
     ]);

@@ -220,11 +220,13 @@ class Parsing(unittest.TestCase):
             .replace('"name": "t",', '"name": "t", "seed": -1, "bogus": true,')
             .replace('"classes": 3,', "")
         )
-        self.assertIn("model.hidden[1] must be an integer >= 1, got 0", errors)
+        self.assertIn("model.hidden[1] must be an integer in [1, 1048576], got 0", errors)
         self.assertIn("model.activation must be one of 'relu', 'tanh', 'sigmoid', 'linear', got 'gelu'", errors)
         self.assertIn("seed must be an integer in [0, 4294967295], got -1", errors)
         self.assertIn("bogus: unknown key 'bogus' at the top level; allowed keys: name, seed, engine,", errors)
-        self.assertIn("missing required key 'classes' in dataset: Number of classes, an integer >= 2.", errors)
+        self.assertIn(
+            "missing required key 'classes' in dataset: Number of classes, an integer in [2, 100000].", errors
+        )
         self.assertNotIn("$schema", errors)
 
     def test_defaults_are_the_schemas(self):

@@ -9,12 +9,23 @@ import { Reporter } from './positions';
 import { checkSchema } from './schema-errors';
 import { checkSemantics } from './semantics';
 import { checkSweep } from './sweep';
-import { checkDuplicateKeys, reportSyntaxErrors } from './syntax';
+import { checkDuplicateKeys, MAX_NESTING, reportSyntaxErrors, tooDeep } from './syntax';
 import type { Checked, ConfigError } from './types';
 
 /** Parses and checks config text (JSON with comments and trailing commas) from `file`. */
 export function parseConfigText(text: string, file: string): Checked {
   const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  const deep = tooDeep(source);
+  if (deep) {
+    const report = new Reporter(file, source, undefined);
+    report.addRange(
+      deep.offset,
+      deep.length,
+      [],
+      `the config nests objects and arrays more than ${MAX_NESTING} levels deep here; a config nests a few levels (model, optimizer, sweep values)`,
+    );
+    return report.result();
+  }
   const parseErrors: ParseError[] = [];
   const root = parseTree(source, parseErrors, { allowTrailingComma: true, disallowComments: false });
   const report = new Reporter(file, source, root);

@@ -151,7 +151,8 @@ function describeArray(schema: SchemaNode): string {
   const of = schema.items ? plural(schema.items) : 'values';
   const { minItems, maxItems } = schema;
   if (minItems !== undefined && minItems === maxItems) return `an array of ${minItems} ${of}`;
-  if (maxItems !== undefined) return `an array of ${minItems ?? 0} to ${maxItems} ${of}`;
+  if (maxItems !== undefined)
+    return minItems ? `an array of ${minItems} to ${maxItems} ${of}` : `an array of at most ${maxItems} ${of}`;
   return minItems ? `a non-empty array of ${of}` : `an array of ${of}`;
 }
 

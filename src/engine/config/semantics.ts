@@ -8,6 +8,7 @@ import { isInteger, isNumber, isObject, type Json, objectAt } from './json';
 import { kernelLayerNames, resnetBlocksPerStage } from './layers';
 import type { Reporter } from './positions';
 import { schemaEnum } from './schema';
+import { sizeProblems } from './size';
 import { suggest } from './suggest';
 import type { ModelSpec, OptimizerType } from './types';
 import { count, nameList } from './wording';
@@ -30,6 +31,9 @@ export function checkSemantics(report: Reporter, raw: unknown): void {
   const multipliersCheckable =
     !report.hasErrorsUnder(['model']) && !report.hasErrorsUnder(['optimizer', 'layerMultipliers']);
   if (model && optimizer && multipliersCheckable) checkLayerMultipliers(report, model, optimizer);
+  // The model's and the data's size, estimated from a model and dataset the schema accepts.
+  if (model && dataset && !report.hasErrorsUnder(['model']) && !report.hasErrorsUnder(['dataset']))
+    for (const p of sizeProblems(model, dataset)) report.add({ path: p.path, message: p.message });
 }
 
 /** Options of one engine set while the other trains (the setting layerRotation.engine may still pick it). */

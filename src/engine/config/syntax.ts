@@ -1,6 +1,6 @@
 // Syntax errors of the JSON-with-comments text, in words, and duplicate keys (JSON.parse would
 // silently keep the last one).
-import { type Node, type ParseError, printParseErrorCode } from 'jsonc-parser';
+import { createScanner, type Node, type ParseError, printParseErrorCode, SyntaxKind } from 'jsonc-parser';
 import type { JsonPath } from './json';
 import type { Reporter } from './positions';
 import { suggest } from './suggest';
@@ -24,6 +24,25 @@ const SYNTAX_MESSAGES: Record<string, string> = {
   InvalidEscapeCharacter: 'invalid escape character in string',
   InvalidCharacter: 'invalid character in string (control characters must be escaped)',
 };
+
+/** The deepest a config nests objects and arrays (a real one nests about 6 deep). */
+export const MAX_NESTING = 64;
+
+/**
+ * Where the text first nests objects and arrays deeper than MAX_NESTING, or undefined. A scan of
+ * its tokens without recursion, before anything recursive (the parser, the schema) sees the text.
+ */
+export function tooDeep(text: string): { offset: number; length: number } | undefined {
+  const scanner = createScanner(text, true);
+  let depth = 0;
+  for (let token = scanner.scan(); token !== SyntaxKind.EOF; token = scanner.scan()) {
+    if (token === SyntaxKind.OpenBraceToken || token === SyntaxKind.OpenBracketToken) {
+      if (++depth > MAX_NESTING) return { offset: scanner.getTokenOffset(), length: 1 };
+    } else if (token === SyntaxKind.CloseBraceToken || token === SyntaxKind.CloseBracketToken)
+      depth = Math.max(0, depth - 1);
+  }
+  return undefined;
+}
 
 export function reportSyntaxErrors(report: Reporter, text: string, errors: ParseError[], root: Node | undefined): void {
   if (!root && errors.every((e) => printParseErrorCode(e.error) === 'ValueExpected')) {

@@ -141,45 +141,63 @@ function printOutcome(log: RunLog): void {
   else out('run unfinished: the log has no run_finished event (still running, or the runner was killed)');
 }
 
-/** A one-line progress bar, redrawn in place on a terminal, a line per epoch otherwise. */
+/** The most time between two progress lines when stderr is not a terminal (python/layer_rotation/progress.py's LINE_SECONDS). */
+const LINE_MS = 5000;
+
+/**
+ * A one-line progress bar, redrawn in place on a terminal; otherwise a line per epoch and, within a
+ * long epoch, a line at least every LINE_MS (as the PyTorch engine's CLI, python/layer_rotation/progress.py).
+ */
 class Progress {
   private readonly tty = process.stderr.isTTY === true;
   private started?: Extract<RunEvent, { type: 'run_started' }>;
   private t0 = Date.now();
   private lastDrawn = 0;
+  private lastLine = Date.now();
+
+  private line(text: string): void {
+    if (this.tty) process.stderr.write('\r\x1b[K');
+    err(text);
+    this.lastLine = Date.now();
+  }
 
   onEvent(e: RunEvent): void {
     if (e.type === 'run_started') {
       this.started = e;
       this.t0 = Date.now();
-      err(
+      this.line(
         `${e.name}: ${e.dataset.name} (${e.dataset.train} train, ${e.dataset.validation} validation, ${e.dataset.test} test), ${e.layers.length} kernel layers, ${e.optimizer}, backend ${e.backendDescription ?? e.backend}`,
       );
-    } else if (e.type === 'batch' && this.started && this.tty) {
+    } else if (e.type === 'batch' && this.started) {
       const now = Date.now();
-      if (now - this.lastDrawn < 100) return;
-      this.lastDrawn = now;
+      if (this.tty ? now - this.lastDrawn < 100 : now - this.lastLine < LINE_MS) return;
       const total = this.started.totalSteps;
       const frac = Math.min(1, e.step / total);
-      const width = 28;
-      const filled = Math.round(frac * width);
       const elapsed = (now - this.t0) / 1000;
       const eta = frac > 0 ? elapsed * (1 / frac - 1) : 0;
       const sps = (e.step * (this.started.batchSize ?? Number.NaN)) / Math.max(elapsed, 1e-3);
+      const epoch = `${Math.min(this.started.epochs, Math.floor(e.epoch) + 1)}/${this.started.epochs}`;
+      if (!this.tty) {
+        this.line(
+          ` epoch ${epoch}, step ${e.step}/${total} (${(100 * frac).toFixed(0)}%): loss ${fixed(e.loss, 4)}, acc ${percent(e.accuracy, 2)}, ${fixed(sps, 0)} samples/s, ETA ${formatSeconds(eta)}`,
+        );
+        return;
+      }
+      this.lastDrawn = now;
+      const width = 28;
+      const filled = Math.round(frac * width);
       const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
       process.stderr.write(
-        `\r epoch ${Math.min(this.started.epochs, Math.floor(e.epoch) + 1)}/${this.started.epochs} ${bar} ${(100 * frac).toFixed(0).padStart(3)}% loss ${fixed(e.loss, 4)} acc ${percent(e.accuracy, 1)} ${fixed(sps, 0)} samples/s ETA ${formatSeconds(eta)}  `,
+        `\r epoch ${epoch} ${bar} ${(100 * frac).toFixed(0).padStart(3)}% loss ${fixed(e.loss, 4)} acc ${percent(e.accuracy, 1)} ${fixed(sps, 0)} samples/s ETA ${formatSeconds(eta)}  `,
       );
     } else if (e.type === 'epoch_end' && this.started) {
-      if (this.tty) process.stderr.write('\r\x1b[K');
       const val =
         e.valAccuracy === null ? '' : `, val loss ${fixed(e.valLoss, 4)}, val acc ${percent(e.valAccuracy, 2)}`;
-      err(
+      this.line(
         ` epoch ${e.epoch}/${this.started.epochs}: loss ${fixed(e.loss, 4)}, acc ${percent(e.accuracy, 2)}${val}, ${fixed(e.seconds, 1)} s, ${fixed(e.samplesPerSecond, 0)} samples/s`,
       );
     } else if (e.type === 'log') {
-      if (this.tty) process.stderr.write('\r\x1b[K');
-      err(`${e.level}: ${e.message}`);
+      this.line(`${e.level}: ${e.message}`);
     } else if (e.type === 'run_finished' && this.tty) {
       process.stderr.write('\r\x1b[K');
     }

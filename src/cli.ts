@@ -176,7 +176,8 @@ class Progress {
       const elapsed = (now - this.t0) / 1000;
       const eta = frac > 0 ? elapsed * (1 / frac - 1) : 0;
       const sps = (e.step * (this.started.batchSize ?? Number.NaN)) / Math.max(elapsed, 1e-3);
-      const epoch = `${Math.min(this.started.epochs, Math.floor(e.epoch) + 1)}/${this.started.epochs}`;
+      // The epoch this step belongs to (its last step is still in it).
+      const epoch = `${Math.min(this.started.epochs, Math.max(1, Math.ceil(e.epoch)))}/${this.started.epochs}`;
       if (!this.tty) {
         this.line(
           ` epoch ${epoch}, step ${e.step}/${total} (${(100 * frac).toFixed(0)}%): loss ${fixed(e.loss, 4)}, acc ${percent(e.accuracy, 2)}, ${fixed(sps, 0)} samples/s, ETA ${formatSeconds(eta)}`,

@@ -96,7 +96,7 @@ class Progress:
         elapsed = now - self.t0
         eta = elapsed * (1 / frac - 1) if frac > 0 else 0
         sps = step * (s.get("batchSize") or math.nan) / max(elapsed, 1e-3)
-        epoch = min(s["epochs"], math.floor(step / s["stepsPerEpoch"]) + 1)
+        epoch = min(s["epochs"], max(1, math.ceil(step / s["stepsPerEpoch"])))  # the epoch of this step
         b = self.batch or {}
         if self.tty:
             self.last_drawn = now

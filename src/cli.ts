@@ -25,7 +25,7 @@ import { accuracyRotationSvg, curvesGridSvg } from './experiments/compareSvg';
 const USAGE = `usage:
   layer-rotation check CONFIG
   layer-rotation train CONFIG [--out RUNS_DIR] [--epochs N] [--max-steps N] [--backend ${BACKEND_NAMES.join('|')}]
-                              [--engine tfjs|pytorch] [--python PYTHON] [--processes N]
+                              [--engine tfjs|pytorch] [--python PYTHON] [--processes N] [--progress-every SECONDS]
   layer-rotation sweep CONFIG [--jobs N] [--shard I/N] [--out DIR] [--engine tfjs|pytorch] [--epochs N] [--max-steps N]
                               [--backend ${BACKEND_NAMES.join('|')}] [--python PYTHON]
   layer-rotation report RUN_DIR [--svg FILE]
@@ -37,7 +37,8 @@ const USAGE = `usage:
           (default RUNS_DIR: runs/ beside the config); exit 0 on success, 1 on a failed run, 2 on an invalid config;
           --engine overrides the config's engine; the pytorch engine runs in PYTHON (default: $LAYER_ROTATION_PYTHON,
           python3, python), with N data-parallel processes (torchrun) when --processes > 1; a config with a
-          sweep block is refused (use sweep)
+          sweep block is refused (use sweep); when stderr is not a terminal, a progress line per epoch and at
+          least every --progress-every seconds within one (default 5)
   sweep   trains every point of the config's sweep grid, N at a time (--jobs, default 1), each a run in
           DIR/<name>-sweep/<point id>/ (default DIR: runs/ beside the config) with sweep.json listing them all;
           again, it resumes: completed points are skipped, the others rerun; --shard I/N runs only the points
@@ -142,13 +143,15 @@ function printOutcome(log: RunLog): void {
 }
 
 /** The most time between two progress lines when stderr is not a terminal (python/layer_rotation/progress.py's LINE_SECONDS). */
-const LINE_MS = 5000;
+const LINE_SECONDS = 5;
 
 /**
  * A one-line progress bar, redrawn in place on a terminal; otherwise a line per epoch and, within a
- * long epoch, a line at least every LINE_MS (as the PyTorch engine's CLI, python/layer_rotation/progress.py).
+ * long epoch, a line at least every `lineMs` (as the PyTorch engine's CLI, python/layer_rotation/progress.py).
  */
 class Progress {
+  constructor(private readonly lineMs = LINE_SECONDS * 1000) {}
+
   private readonly tty = process.stderr.isTTY === true;
   private started?: Extract<RunEvent, { type: 'run_started' }>;
   private t0 = Date.now();
@@ -170,7 +173,7 @@ class Progress {
       );
     } else if (e.type === 'batch' && this.started) {
       const now = Date.now();
-      if (this.tty ? now - this.lastDrawn < 100 : now - this.lastLine < LINE_MS) return;
+      if (this.tty ? now - this.lastDrawn < 100 : now - this.lastLine < this.lineMs) return;
       const total = this.started.totalSteps;
       const frac = Math.min(1, e.step / total);
       const elapsed = (now - this.t0) / 1000;
@@ -230,8 +233,12 @@ async function trainCommand(argv: string[]): Promise<number> {
     'engine',
     'python',
     'processes',
+    'progress-every',
   ]);
   if (positional.length !== 1) throw new UsageError('train takes one CONFIG');
+  const every = Number(flags.get('progress-every') ?? LINE_SECONDS);
+  if (!(every >= 0))
+    throw new UsageError(`--progress-every must be a number of seconds, got '${flags.get('progress-every')}'`);
   const configFile = path.resolve(positional[0]);
   const backend = flags.get('backend');
   if (backend !== undefined && !isBackendName(backend))
@@ -265,7 +272,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     return 1;
   }
 
-  const progress = new Progress();
+  const progress = new Progress(every * 1000);
   const handle = startRun({
     ...request,
     onEvent: (e) => progress.onEvent(e),

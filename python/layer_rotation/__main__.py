@@ -179,7 +179,7 @@ def train(args):
             return stamped
 
     if show is not None:
-        sys.stderr.write("run %s: logging to %s\n" % (run_id, log_file))
+        _say(sys.stderr, "run %s: logging to %s" % (run_id, log_file))
     if config_error:
         finished = run_finished("failed", config_error, 0, 0, 0)
         emit(finished)
@@ -211,16 +211,23 @@ def train(args):
         log = read_run_log(log_file)
         curves = write_curves(log, os.path.join(run_dir, CURVES_FILE)) if log.started else None
         if show is not None:
-            out = sys.stdout
-            if log.started:
-                out.write("\n".join(outcome_lines(log)) + "\n")
-            out.write("run folder: %s\n" % run_dir)
+            lines = outcome_lines(log) if log.started else []
+            lines.append("run folder: %s" % run_dir)
             if curves:
-                out.write("layer rotation curves: %s\n" % curves)
-            out.flush()
+                lines.append("layer rotation curves: %s" % curves)
+            _say(sys.stdout, "\n".join(lines))
         if finished["status"] == "failed" and not args.quiet:
-            sys.stderr.write("training failed: %s\nthe run's log is %s\n" % (finished["reason"], log_file))
+            _say(sys.stderr, "training failed: %s\nthe run's log is %s" % (finished["reason"], log_file))
     return 1 if finished["status"] == "failed" else 0
+
+
+def _say(stream, text):
+    """Writes lines for people; a closed pipe (`... | head`) is not an error of the run."""
+    try:
+        stream.write(text + "\n")
+        stream.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def report(args):

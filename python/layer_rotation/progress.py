@@ -23,7 +23,7 @@ def format_seconds(s):
 
 class Progress:
     def __init__(self, stream=None, tty=None, every=LINE_SECONDS, clock=time.monotonic):
-        self.stream = stream or sys.stderr
+        self.stream = sys.stderr if stream is None else stream
         self.tty = bool(self.stream.isatty()) if tty is None else tty
         self.every = every
         self.clock = clock
@@ -32,8 +32,14 @@ class Progress:
         self.t0 = self.last_line = self.last_drawn = clock()
 
     def _write(self, text):
-        self.stream.write(text)
-        self.stream.flush()
+        # Showing progress must never end a run: a closed pipe (`... | head`) or a full disk stops the display only.
+        if self.stream is None:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            self.stream = None
 
     def _line(self, text):
         self._write((CLEAR if self.tty else "") + text + "\n")

@@ -101,14 +101,15 @@ function check(argv: string[]): number {
   return 0;
 }
 
-export function formatTable(rows: LayerRow[], target: number): string {
+/** The per-layer table; `judged` false (a run not fit, not learning, or too early): no layer is marked either way. */
+export function formatTable(rows: LayerRow[], target: number, judged = true): string {
   const header = ['layer', 'kind', 'params', 'distance', `vs target ${target}`];
   const body = rows.map((r) => [
     r.name,
     r.kind,
     r.params === null ? 'n/a' : r.params.toLocaleString('en-US'),
     r.distance === null ? 'n/a' : r.distance.toFixed(3),
-    r.lagging ? 'LAGGING' : 'ok',
+    !judged ? 'not judged' : r.lagging ? 'LAGGING' : 'ok',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) =>
@@ -124,7 +125,7 @@ function printOutcome(log: RunLog): void {
   const rows = layerTable(log, verdict);
   const target = log.started?.target ?? DEFAULT_TARGET;
   const threshold = target - (log.started?.lagMargin ?? DEFAULT_LAG_MARGIN);
-  out(formatTable(rows, target));
+  out(formatTable(rows, target, !verdict || verdict.run === 'judged'));
   const f = log.finished;
   out('');
   if (f?.testAccuracy !== null && f?.testAccuracy !== undefined)
@@ -505,7 +506,18 @@ function compare(argv: string[]): number {
   return 0;
 }
 
+/** Output piped into a reader that stops early (`| head`): end quietly, as Unix tools do. */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr])
+    if (stream.listenerCount('error') === 0)
+      stream.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+        throw e;
+      });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipe();
   const [command, ...rest] = argv;
   try {
     switch (command) {

@@ -4,12 +4,14 @@ import * as vscode from 'vscode';
 import { registerCommands } from './vscode/commands';
 import { Ctx } from './vscode/ctx';
 import { Diagnostics } from './vscode/diagnostics';
-import { VIEWS } from './vscode/ids';
+import { INTERNAL_COMMANDS, VIEWS } from './vscode/ids';
 import { LogDiagnostics } from './vscode/logDiagnostics';
 import { LaggingLayerFixes } from './vscode/quickfix';
-import { ConfigLenses, RunsTree, TrainingStatus, verdictWords } from './vscode/views';
+import { completedMessage, ConfigLenses, RunsTree, TrainingStatus } from './vscode/views';
 
 let ctx: Ctx | undefined;
+
+const SHOW_RUN = 'Show Run';
 
 const CONFIG_SELECTOR: vscode.DocumentSelector = { scheme: 'file', pattern: '**/*.layerrot.json' };
 
@@ -50,11 +52,10 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
             if (choice) c.output.show(true);
           });
       } else if (finished.status === 'completed') {
-        const acc =
-          finished.testAccuracy === null ? '' : `: ${(100 * finished.testAccuracy).toFixed(2)}% test accuracy`;
-        void vscode.window.showInformationMessage(
-          `Training ${run.log.started?.name ?? run.runId} completed${acc}; ${verdictWords(run)}.`,
-        );
+        // With a button, the toast is expanded: its whole message wraps instead of being cut at one line.
+        void vscode.window.showInformationMessage(completedMessage(run), SHOW_RUN).then((choice) => {
+          if (choice) void vscode.commands.executeCommand(INTERNAL_COMMANDS.showRun, run.runId);
+        });
       }
     }),
   );

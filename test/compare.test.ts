@@ -478,7 +478,18 @@ describe('layer-rotation compare', () => {
       sortRows(model.rows, 'test_accuracy', true)[0].runId,
     );
     assert.match(fs.readFileSync(files[2], 'utf8'), /mean over layers/);
-    // After the table, what the runs say of the paper's rule (the model's reading), and the runs that stand out.
+    // After the table, the configurations (seeds together: lr 0.05 ran with seeds 3 and 7), what the
+    // runs say of the paper's rule (the model's reading), and the runs that stand out.
+    assert.match(
+      r.stdout,
+      /^configuration\s+runs\s+fit\s+test accuracy \(mean ± sd\)\s+least distance \(mean\)\s+lagging runs$/m,
+    );
+    const twoSeeds = model.configurations.find((c) => c.runs === 2);
+    assert.ok(twoSeeds, JSON.stringify(model.configurations.map((c) => [c.label, c.runs])));
+    assert.match(
+      r.stdout,
+      new RegExp(`^${truncate(twoSeeds.label, 60, true).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+2\\s`, 'm'),
+    );
     assert.ok(r.stdout.includes(`\nwhat these runs say: ${model.reading.text}\n`), r.stdout);
     for (const row of model.rows.filter((x) => x.relative))
       assert.ok(r.stdout.includes(`: ${row.relative?.text}`), `no note for ${row.label}`);

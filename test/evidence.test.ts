@@ -55,8 +55,8 @@ describe("the runs' configurations", () => {
     assert.deepEqual(
       configs.map((c) => [c.label, c.rows, c.runs, c.fit]),
       [
-        ['optimizer.learningRate=0.01', [0, 1, 2], 3, 3],
-        ['optimizer.learningRate=0.1', [3, 4], 2, 2],
+        ['learningRate=0.01', [0, 1, 2], 3, 3],
+        ['learningRate=0.1', [3, 4], 2, 2],
       ],
     );
     assert.ok(Math.abs((configs[0].testMean as number) - 0.92) < 1e-12);
@@ -90,13 +90,10 @@ describe("reading the paper's rule", () => {
     assert.equal(r.spearman, 1);
     assert.deepEqual(
       r.read.map((c) => c.label),
-      ['optimizer.learningRate=0.001', 'optimizer.learningRate=0.01', 'optimizer.learningRate=0.03'],
+      ['learningRate=0.001', 'learningRate=0.01', 'learningRate=0.03'],
     );
     assert.match(r.text, /^The paper's rule holds on these runs/);
-    assert.match(
-      r.text,
-      /most rotated: optimizer\.learningRate=0\.03 \(least layer distance 0\.95, test 96\.5% ± 0\.5%\)/,
-    );
+    assert.match(r.text, /most rotated: learningRate=0\.03 \(least layer distance 0\.95, test 96\.5% ± 0\.5%\)/);
   });
 
   it('says it does not hold when more rotation goes with worse accuracy beyond the spread', () => {
@@ -129,11 +126,11 @@ describe("reading the paper's rule", () => {
     ];
     const r = readRule(configurations(rows, PATHS));
     assert.deepEqual(r.leftOut, [
-      { label: 'optimizer.learningRate=0.03', why: '1 of 3 runs did not fit their training data' },
-      { label: 'optimizer.learningRate=0.1', why: '1 of 1 runs not finished' },
+      { label: 'learningRate=0.03', why: '1 of 3 runs did not fit their training data' },
+      { label: 'learningRate=0.1', why: '1 of 1 runs not finished' },
     ]);
     assert.equal(r.read.length, 2);
-    assert.match(r.text, /Left out: optimizer\.learningRate=0\.03 \(1 of 3 runs did not fit/);
+    assert.match(r.text, /Left out: learningRate=0\.03 \(1 of 3 runs did not fit/);
   });
 
   it('needs two configurations that fit, and more than one seed each to know the spread', () => {
@@ -153,10 +150,7 @@ describe('a run among its siblings', () => {
       e.relative.map((r) => r?.kind ?? null),
       ['lag-backed', 'lag-backed', 'lag-backed', null, null, null],
     );
-    assert.match(
-      e.relative[0]?.text ?? '',
-      /lag where optimizer\.learningRate=0\.03 .* which generalized better, does not/,
-    );
+    assert.match(e.relative[0]?.text ?? '', /lag where learningRate=0\.03 .* which generalized better, does not/);
   });
 
   it('does not back a lag the siblings do not support', () => {
@@ -193,7 +187,7 @@ describe('a run among its siblings', () => {
     assert.equal(e.relative[3]?.kind, 'far-below');
     assert.match(
       e.relative[3]?.text ?? '',
-      /Test accuracy 30\.0%, far below optimizer\.learningRate=0\.01 .*rotated further\. The rate is too high/,
+      /Test accuracy 30\.0%, far below learningRate=0\.01 .*rotated further\. The rate is too high/,
     );
     assert.equal(e.relative[4]?.kind, 'far-below');
     assert.doesNotMatch(e.relative[4]?.text ?? '', /rate is too high/);

@@ -1,6 +1,7 @@
 // Real training runs: the CLI and the runner child process on MNIST and synthetic data, run
 // logs, stop requests, crashes, NaN losses and bad inputs.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
@@ -11,6 +12,7 @@ import type { NewEvent, RunFinished } from '../src/runlog/events';
 import { type RunHandle, startRun } from '../src/launch/supervisor';
 import { describeFailure, train } from '../src/engine/trainer';
 import {
+  CLI,
   onlyRun,
   readExample,
   ROOT,
@@ -105,6 +107,18 @@ describe('the default example, one epoch on an MNIST subset, through the CLI', (
     const r = await runCli(['report', runDir]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^dense3\s+dense/m);
+    // One epoch does not fit the training set (below monitoring.fitAccuracy 0.99): no layer is called ok or lagging.
+    assert.match(r.stdout, /^verdict: not fit \(/m);
+    assert.equal((r.stdout.match(/^\w+ +dense +[\d,]+ +[\d.]+ +not judged$/gm) ?? []).length, 6, r.stdout);
+    // Piped into a reader that stops at once (`| head -1`): exits quietly, no EPIPE stack.
+    const piped = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [CLI, 'report', runDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.stdout.once('data', () => child.stdout.destroy());
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    assert.deepEqual(piped, { code: 0, stderr: '' });
     const svg = fs.readFileSync(path.join(runDir, 'curves.svg'), 'utf8');
     assert.equal((svg.match(/<polyline class="layer"/g) ?? []).length, 6);
     assert.match(svg, /class="target"[^>]*stroke-dasharray/);

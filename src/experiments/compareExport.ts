@@ -150,10 +150,33 @@ export function formatComparison(model: ComparisonModel, rows: readonly CompareR
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ...notes].join('\n');
 }
 
+/** The runs' configurations (seeds aside), one line each, when some configuration has more than one run. */
+export function configurationTable(model: ComparisonModel): string[] {
+  const configs = model.configurations;
+  if (configs.length < 2 || configs.every((c) => c.runs === 1)) return [];
+  const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
+  const header = ['configuration', 'runs', 'fit', 'test accuracy (mean ± sd)', 'least distance (mean)', 'lagging runs'];
+  const body = configs.map((c) => [
+    truncate(c.label || 'all runs', 60, true),
+    String(c.runs),
+    String(c.fit),
+    c.testSd === null ? pct(c.testMean) : `${pct(c.testMean)} ± ${pct(c.testSd)}`,
+    c.minDistance === null ? '-' : c.minDistance.toFixed(3),
+    String(c.lagging),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
+}
+
 /** What the runs say of the paper's rule, and each run that stands out among its siblings (src/experiments/evidence.ts). */
 export function formatEvidence(model: ComparisonModel, rows: readonly CompareRow[] = model.rows): string {
   if (model.rows.length < 2) return '';
-  const lines = ['', `what these runs say: ${model.reading.text}`];
+  const lines = ['', ...configurationTable(model), '', `what these runs say: ${model.reading.text}`];
   // Runs with the same note share one line.
   const byText = new Map<string, string[]>();
   for (const r of rows)

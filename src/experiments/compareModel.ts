@@ -157,3 +157,9 @@ export function durationText(s: number): string {
   const m = Math.floor((t % 3600) / 60);
   return h ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(t % 60).padStart(2, '0')}s`;
 }
+
+/** Short names for config paths: the last key, or the whole path where two paths share their last key. */
+export function axisLabels(paths: readonly string[]): string[] {
+  const last = paths.map((p) => p.slice(p.lastIndexOf('.') + 1));
+  return paths.map((p, i) => (last.filter((l) => l === last[i]).length > 1 ? p : last[i]));
+}

@@ -18,7 +18,7 @@
 //   generalized better (beyond the spread) does not lag, has its lag backed by measurement; a run
 //   whose test accuracy is far below the best configuration's (FAR_BELOW_ACCURACY) while its layers
 //   reached the target did not learn what its siblings learned: its rate is too high for the budget.
-import type { CompareRow } from './compareModel';
+import { axisLabels, type CompareRow } from './compareModel';
 
 /** A run this far (in accuracy, absolute) below the best configuration's mean did not learn what its siblings did. */
 export const FAR_BELOW_ACCURACY = 0.2;
@@ -82,10 +82,9 @@ const isSeed = (path: string) => path === 'seed' || path.endsWith('.seed');
 
 /** The label of a row's configuration: the differing config values, seeds aside. */
 export function configurationLabel(row: CompareRow, paths: readonly string[]): string {
-  return paths
-    .filter((p) => !isSeed(p))
-    .map((p) => `${p}=${p in row.config ? String(row.config[p]) : '(absent)'}`)
-    .join(', ');
+  const kept = paths.filter((p) => !isSeed(p));
+  const names = axisLabels(kept);
+  return kept.map((p, i) => `${names[i]}=${p in row.config ? String(row.config[p]) : '(absent)'}`).join(', ');
 }
 
 function mean(xs: number[]): number | null {
@@ -229,10 +228,12 @@ export function readRule(configs: readonly ConfigurationStats[]): RuleReading {
       kind: 'contradicts',
       text: `The paper's rule does not hold on these runs: among the ${n}, more rotation went with worse test accuracy (${ends}; Spearman ${rho?.toFixed(2) ?? 'n/a'}).${outside}`,
     };
+  const best = read.reduce((a, c) => ((c.testMean as number) > (a.testMean as number) ? c : a));
+  const middle = best !== most && best !== least && clearlyBetter(best, most) && clearlyBetter(best, least);
   return {
     ...result,
     kind: 'no-relation',
-    text: `Among the ${n}, test accuracy did not follow rotation beyond the seeds' spread (${ends}; difference ${(100 * gap).toFixed(2)} points, noise ±${(100 * noise).toFixed(2)}): the rule is not seen here.${outside}`,
+    text: `Among the ${n}, test accuracy did not follow rotation beyond the seeds' spread (${ends}; difference ${(100 * gap).toFixed(2)} points, noise ±${(100 * noise).toFixed(2)})${middle ? `; the best, ${describe(best)}, lies between them` : ''}: the rule is not seen here.${outside}`,
   };
 }
 

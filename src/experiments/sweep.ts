@@ -2,9 +2,11 @@
 // keys of the `sweep` block in file order, the last key varying fastest. Each point has an index,
 // its values, and an id that is also its folder's name: `p003-learningRate=0.01-layca=true-seed=2`
 // (the index first, so ids sort in grid order and stay unique however the values sanitize).
+import { axisLabels } from './compareModel';
 import { createHash } from 'node:crypto';
 import { applyPoint, gridIndices, gridSize, type SweepAxis } from '../engine/config/validate';
 
+export { axisLabels };
 export interface SweepPoint {
   /** 0-based, in grid order. */
   index: number;
@@ -48,12 +50,6 @@ export function pointConfig(raw: Record<string, unknown>, point: SweepPoint): Re
 /** Which of the points a shard I/N (1-based I) runs: index mod N == I - 1. */
 export function shardPoints<P extends { index: number }>(points: readonly P[], shard: number, of: number): P[] {
   return points.filter((p) => p.index % of === shard - 1);
-}
-
-/** The last segment of each path (`learningRate`), or the whole path where two would clash. */
-export function axisLabels(paths: readonly string[]): string[] {
-  const last = paths.map((p) => p.slice(p.lastIndexOf('.') + 1));
-  return paths.map((p, i) => (last.filter((l) => l === last[i]).length > 1 ? p : last[i]));
 }
 
 /** A value in a folder name: numbers and words as written, lists joined with 'x', the rest as compact JSON; then sanitized. */

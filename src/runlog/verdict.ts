@@ -531,3 +531,17 @@ export function runStatus(v: RunVerdict): string {
       return `too early to judge rotation (from epoch ${Number(v.judgeFrom.toFixed(2))})`;
   }
 }
+
+/** runStatus in a few words, for a narrow row: "3 lagging", "0 lagging", "not fit", "diverged", "no learning", "too early". */
+export function runStatusShort(v: RunVerdict): string {
+  switch (v.run) {
+    case 'judged':
+      return `${v.layers.filter((l) => l.lagging).length} lagging`;
+    case 'not-fit':
+      return 'not fit';
+    case 'no-learning':
+      return v.noLearning?.cause === 'diverged' ? 'diverged' : 'no learning';
+    case 'too-early':
+      return 'too early';
+  }
+}

@@ -10,6 +10,7 @@ import { describePython } from '../launch/python';
 import { pytorchRequest } from '../launch/pytorch';
 import type { CommonRequest, RunRequest } from '../launch/request';
 import type { Ctx } from './ctx';
+import { isRunning, type Run } from './runs';
 import { CONFIG_GLOB, isConfigDocument } from './diagnostics';
 import { COMMANDS, focusCommand, INTERNAL_COMMANDS, VIEWS } from './ids';
 import { EXPORTS, type ExportKind, type RotationAxis, type SortOrder } from '../../webview/compareProtocol';
@@ -41,6 +42,11 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
     runSweep: (uri?: vscode.Uri) => runSweep(ctx, uri),
     // From the runs tree: the clicked item and the selection; from tests: an array of run ids.
     compareRuns: (arg?: unknown, selection?: unknown) => compareRuns(ctx, arg, selection),
+    // From the runs tree: the clicked item (a run, or a sweep's node); from tests: a run id.
+    revealRun: (arg?: unknown) => revealRun(ctx, arg),
+    // From the runs tree: the clicked item and the selection; from tests: a run id, and the answers (DeleteRunOptions).
+    deleteRun: (arg?: unknown, selection?: unknown, options?: DeleteRunOptions) =>
+      deleteRuns(ctx, arg, selection, options),
     compareExport: (kind: ExportKind, file?: string, opts?: { sort?: SortOrder | null; x?: RotationAxis }) => {
       if (!(EXPORTS as readonly string[]).includes(kind)) throw new Error(`no such export: ${kind}`);
       return ctx.compare.export(kind, file, opts);
@@ -473,4 +479,134 @@ async function compareRuns(ctx: Ctx, arg?: unknown, selection?: unknown): Promis
     ids = picked.map((p) => p.runId);
   }
   return ctx.compare.open(ids);
+}
+
+/** The folder a runs tree element stands for: a run's (an id, or a Run) or a sweep's node's. */
+function folderOf(ctx: Ctx, arg: unknown): string | undefined {
+  if (typeof arg === 'string') return ctx.runs.get(arg)?.runDir;
+  if (typeof arg !== 'object' || arg === null) return undefined;
+  const e = arg as { runId?: unknown; sweepDir?: unknown };
+  if (typeof e.sweepDir === 'string') return e.sweepDir;
+  return typeof e.runId === 'string' ? ctx.runs.get(e.runId)?.runDir : undefined;
+}
+
+/**
+ * Reveal in File Explorer/OS: the run's (or sweep's) folder in the OS's file manager (VS Code's
+ * revealFileInOS) on a desktop window; where the files are not on this machine (a remote or web
+ * window such as code-server, which has no revealFileInOS) in VS Code's Explorer, when the folder
+ * is in the workspace. Returns where it was revealed ('os', 'explorer'), or undefined.
+ */
+async function revealRun(ctx: Ctx, arg: unknown): Promise<'os' | 'explorer' | undefined> {
+  const dir = folderOf(ctx, arg);
+  if (!dir) return undefined;
+  const uri = vscode.Uri.file(dir);
+  if (!fs.existsSync(dir)) {
+    void vscode.window.showWarningMessage(`The folder ${dir} is gone.`);
+    return undefined;
+  }
+  const local = vscode.env.uiKind === vscode.UIKind.Desktop && !vscode.env.remoteName;
+  if (local && (await vscode.commands.getCommands(true)).includes('revealFileInOS')) {
+    await vscode.commands.executeCommand('revealFileInOS', uri);
+    return 'os';
+  }
+  if (vscode.workspace.getWorkspaceFolder(uri)) {
+    await vscode.commands.executeCommand('revealInExplorer', uri);
+    return 'explorer';
+  }
+  void vscode.window.showInformationMessage(`The folder is ${dir}`, 'Copy Path').then((choice) => {
+    if (choice) void vscode.env.clipboard.writeText(dir);
+  });
+  return undefined;
+}
+
+/**
+ * The internal argument of layerRotation.deleteRun, for tests (the extension-host suites cannot
+ * click a modal dialog): `answers` are the answers to its modal questions in order, given instead
+ * of showing them ('Move to Trash', then, where the trash is not available, 'Delete
+ * Permanently'; undefined, or no answer left: Cancel).
+ */
+export interface DeleteRunOptions {
+  answers?: (string | undefined)[];
+}
+
+export const MOVE_TO_TRASH = 'Move to Trash';
+export const DELETE_PERMANENTLY = 'Delete Permanently';
+
+/** The runs a command's tree argument stands for (runs only: not a sweep's node), in order, each once. */
+function runsIn(ctx: Ctx, arg: unknown): Run[] {
+  const items = Array.isArray(arg) ? arg : [arg];
+  const runs = items
+    .map((a) => (typeof a === 'string' ? a : (a as { runId?: unknown } | null)?.runId))
+    .filter((id): id is string => typeof id === 'string')
+    .map((id) => ctx.runs.get(id))
+    .filter((r): r is Run => !!r);
+  return [...new Set(runs)];
+}
+
+/**
+ * Delete Run: after a modal confirmation, moves the run folders of the clicked run (or of the
+ * selection, when the clicked run is in it) to the trash and drops the runs from the views. A
+ * running run is never deleted (it says so: stop it first). Where the file system has no trash (a
+ * remote or web window: code-server's has none), a second modal question offers to delete them
+ * for good. Returns the ids of the runs deleted.
+ */
+async function deleteRuns(ctx: Ctx, arg: unknown, selection: unknown, options?: DeleteRunOptions): Promise<string[]> {
+  const clicked = runsIn(ctx, arg);
+  const selected = runsIn(ctx, selection);
+  const runs = selected.length && clicked.every((r) => selected.includes(r)) ? selected : clicked;
+  const answers = options?.answers ? [...options.answers] : undefined;
+  const ask = async (message: string, detail: string, button: string): Promise<boolean> => {
+    const answer = answers
+      ? answers.shift()
+      : await vscode.window.showWarningMessage(message, { modal: true, detail }, button);
+    return answer === button;
+  };
+  const running = runs.filter((r) => isRunning(r) || r.handle);
+  if (running.length)
+    void vscode.window.showWarningMessage(
+      `${running.map((r) => r.runId).join(', ')} ${running.length === 1 ? 'is' : 'are'} running: stop ${running.length === 1 ? 'it' : 'them'} before deleting.`,
+    );
+  const targets = runs.filter((r) => !running.includes(r));
+  if (!targets.length) return [];
+  const what = targets.length === 1 ? `the run ${targets[0].runId}` : `${targets.length} runs`;
+  const folders = targets.map((r) => r.runDir).join('\n');
+  if (!(await ask(`Delete ${what}?`, `Moves to the trash:\n${folders}`, MOVE_TO_TRASH))) return [];
+  const deleted: Run[] = [];
+  const failed: { run: Run; reason: string }[] = [];
+  for (const run of targets) {
+    try {
+      await vscode.workspace.fs.delete(vscode.Uri.file(run.runDir), { recursive: true, useTrash: true });
+      deleted.push(run);
+    } catch (err) {
+      if (!fs.existsSync(run.runDir)) deleted.push(run);
+      else failed.push({ run, reason: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  if (failed.length) {
+    ctx.output.appendLine(failed.map((f) => `cannot move ${f.run.runDir} to the trash: ${f.reason}`).join('\n'));
+    const them = failed.length === 1 ? `the run ${failed[0].run.runId}` : `${failed.length} runs`;
+    if (
+      await ask(
+        `Cannot move ${them} to the trash. Delete permanently?`,
+        `${failed[0].reason}\n\nDeletes for good:\n${failed.map((f) => f.run.runDir).join('\n')}`,
+        DELETE_PERMANENTLY,
+      )
+    ) {
+      for (const { run } of failed) {
+        try {
+          await vscode.workspace.fs.delete(vscode.Uri.file(run.runDir), { recursive: true, useTrash: false });
+          deleted.push(run);
+        } catch (err) {
+          void vscode.window.showErrorMessage(
+            `Cannot delete ${run.runDir}: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        }
+      }
+    }
+  }
+  for (const run of deleted) {
+    ctx.output.appendLine(`[${run.runId}] deleted ${run.runDir}`);
+    ctx.runs.remove(run.runId);
+  }
+  return deleted.map((r) => r.runId);
 }

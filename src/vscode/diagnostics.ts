@@ -2,8 +2,13 @@
 // exact ranges), and, during and after a run, the verdict's problems (src/engine/config/lagProblems.ts):
 // one per lagging layer at the JSON node that defines it (Information: one run is an indicator, a
 // comparison is evidence), or one for a run that did not fit (Information) or did not learn (Warning).
+// They stand while the config says what it said when the run started (its copy in the run folder,
+// resolved, against the text now, resolved: src/engine/config/configChange.ts); once the config
+// changed, each is a Hint naming the run and the values it came from (code STALE_CODE: no quick
+// fix), and an edit back to the run's values brings them back.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { staleMessage } from '../engine/config/configChange';
 import { parseConfigText } from '../engine/config/validate';
 import {
   configLagProblems,
@@ -20,6 +25,9 @@ export const SOURCE = 'Layer Rotation';
 export function isConfigDocument(doc: vscode.TextDocument): boolean {
   return doc.uri.scheme === 'file' && doc.fileName.endsWith('.layerrot.json');
 }
+
+/** The code of a verdict diagnostic of a run whose config changed since (a Hint). */
+export const STALE_CODE = 'from-earlier-config';
 
 const VERDICT_CODES: unknown[] = [LAG_CODE, NOT_FIT_CODE, NO_LEARNING_CODE, NO_LEARNING_UNCLEAR_CODE];
 
@@ -47,7 +55,10 @@ export class Diagnostics implements vscode.Disposable {
   constructor(private readonly runs: RunManager) {
     this.disposables.push(
       vscode.workspace.onDidOpenTextDocument((d) => this.validate(d)),
-      vscode.workspace.onDidChangeTextDocument((e) => this.validate(e.document)),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        this.validate(e.document);
+        this.updateVerdictOf(e.document);
+      }),
       vscode.workspace.onDidCloseTextDocument((d) => this.configErrors.delete(d.uri)),
       runs.onDidAppend(() => this.scheduleLagging()),
       runs.onDidChange(() => this.scheduleLagging()),
@@ -82,35 +93,63 @@ export class Diagnostics implements vscode.Disposable {
     }, 300);
   }
 
-  async updateLagging(): Promise<void> {
+  /** The newest run of each config (by its absolute path). */
+  private newestRuns(): Map<string, Run> {
     const byConfig = new Map<string, Run>();
     for (const run of this.runs.all) {
       const file = run.log.started?.configFile;
       if (file && !byConfig.has(path.resolve(file))) byConfig.set(path.resolve(file), run); // newest first
     }
+    return byConfig;
+  }
+
+  /**
+   * The verdict diagnostics of a config's newest run on the config's text now: as the verdict
+   * says them while the config is the run's, Hints naming the run and its values once it changed.
+   */
+  private verdictDiagnostics(doc: vscode.TextDocument, run: Run): vscode.Diagnostic[] {
+    const text = doc.getText();
+    const problems = configLagProblems(run.log, text);
+    if (!problems.length) return [];
+    const change = this.runs.configChange(run, text);
+    const stale = change?.changed ? change : undefined;
+    return problems.map((p) => {
+      const d = new vscode.Diagnostic(
+        rangeOf(doc, p.offset, p.length),
+        stale ? staleMessage(run.runId, stale, p.message) : p.message,
+        stale
+          ? vscode.DiagnosticSeverity.Hint
+          : p.severity === 'warning'
+            ? vscode.DiagnosticSeverity.Warning
+            : vscode.DiagnosticSeverity.Information,
+      );
+      d.source = SOURCE;
+      d.code = stale ? STALE_CODE : p.code;
+      return d;
+    });
+  }
+
+  /** A config edited: its run's diagnostics follow the text at once (stale, or standing again). */
+  private updateVerdictOf(doc: vscode.TextDocument): void {
+    if (!isConfigDocument(doc)) return;
+    const run = this.runs.latestFor(doc.fileName);
+    if (!run) return;
+    const diags = this.verdictDiagnostics(doc, run);
+    if (diags.length) this.lagging.set(doc.uri, diags);
+    else this.lagging.delete(doc.uri);
+  }
+
+  async updateLagging(): Promise<void> {
     const next = new Map<string, vscode.Diagnostic[]>();
-    for (const [file, run] of byConfig) {
+    for (const [file, run] of this.newestRuns()) {
       let doc: vscode.TextDocument;
       try {
         doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
       } catch {
         continue; // the config is gone
       }
-      const problems = configLagProblems(run.log, doc.getText());
-      if (!problems.length) continue;
-      next.set(
-        file,
-        problems.map((p) => {
-          const d = new vscode.Diagnostic(
-            rangeOf(doc, p.offset, p.length),
-            p.message,
-            p.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information,
-          );
-          d.source = SOURCE;
-          d.code = p.code;
-          return d;
-        }),
-      );
+      const diags = this.verdictDiagnostics(doc, run);
+      if (diags.length) next.set(file, diags);
     }
     this.lagging.clear();
     for (const [file, diags] of next) this.lagging.set(vscode.Uri.file(file), diags);

@@ -16,6 +16,10 @@ export const COMMANDS = {
   monitorRunFolder: 'layerRotation.monitorRunFolder',
   runSweep: 'layerRotation.runSweep',
   compareRuns: 'layerRotation.compareRuns',
+  /** The runs tree's context menu: a run's (or a sweep's) folder in the OS's file manager, or the Explorer. */
+  revealRun: 'layerRotation.revealRun',
+  /** The runs tree's context menu: a run's folder to the trash, after a modal confirmation; never a running run. */
+  deleteRun: 'layerRotation.deleteRun',
 } as const;
 
 /** Commands registered but not contributed: invoked by the extension's own items, with arguments. */

@@ -9,7 +9,8 @@ import * as vscode from 'vscode';
 import { addEvent, emptyRunLog, readRunLog, type RunLog } from '../runlog/read';
 import type { RunEvent, RunFinished } from '../runlog/events';
 import type { TailChunk } from '../runlog/tail';
-import { EVENTS_FILE } from '../runlog/runfolder';
+import { CONFIG_COPY, EVENTS_FILE } from '../runlog/runfolder';
+import { type ConfigChange, configChangeFrom, resolvedConfig } from '../engine/config/configChange';
 import { fixed, percent } from '../runlog/format';
 import { type RunHandle, type StartOptions, startRun } from '../launch/supervisor';
 import type { RunListItem, RunListStatus } from '../../webview/protocol';
@@ -32,6 +33,8 @@ export interface Run {
   stride?: number;
   /** Records seen since the last kept one. */
   sinceKept?: { rotation: number; batch: number };
+  /** Its config copy (config.layerrot.json in its folder), resolved as its config file; null: it has none that resolves. */
+  resolvedCopy?: Record<string, unknown> | null;
 }
 
 /** Rotation (and batch) records kept in memory per run; beyond, every other one is dropped. */
@@ -158,6 +161,36 @@ export class RunManager implements vscode.Disposable {
   latestFor(configFile: string): Run | undefined {
     const key = path.resolve(configFile);
     return this.all.find((r) => r.log.started?.configFile && path.resolve(r.log.started.configFile) === key);
+  }
+
+  /**
+   * Whether a run's config changed since the run started: its folder's copy of the config against
+   * `nowText` (the config's text now, saved or not), both resolved (src/engine/config/configChange.ts).
+   * undefined when it cannot tell: a run without a config file or without a copy that resolves.
+   */
+  configChange(run: Run, nowText: string): ConfigChange | undefined {
+    const file = run.log.started?.configFile;
+    if (!file) return undefined;
+    if (run.resolvedCopy === undefined) {
+      // The copy is written before the run starts and never changes: read once found.
+      let text: string;
+      try {
+        text = fs.readFileSync(path.join(run.runDir, CONFIG_COPY), 'utf8');
+      } catch {
+        return undefined; // none (yet)
+      }
+      run.resolvedCopy = resolvedConfig(text, file) ?? null;
+    }
+    return run.resolvedCopy ? configChangeFrom(run.resolvedCopy, nowText, file) : undefined;
+  }
+
+  /** Forgets a run whose folder was deleted (not a running one): the views drop it. */
+  remove(runId: string): void {
+    const run = this.runs.get(runId);
+    if (!run || isRunning(run) || run.handle) return;
+    this.runs.delete(runId);
+    if (this.selectedId === runId) this.selectedId = this.all[0]?.runId ?? null;
+    this.fireChanged();
   }
 
   /** Starts a runner child process for a config (the request's own onEvent and onOutput hear from it too: a sweep's). */

@@ -15,6 +15,7 @@ import {
   sweepState,
 } from '../experiments/sweepGroups';
 import { readSweep, type SweepFile } from '../experiments/sweepRun';
+import { optimizerWords, runFactLines, runFacts, type RunState, runRow, shortTime } from '../runlog/runFacts';
 import { judgeLog, runStatus } from '../runlog/verdict';
 import { COMMANDS, INTERNAL_COMMANDS, RUN_ITEM_CONTEXT } from './ids';
 import { isRunning, type Run, type RunManager } from './runs';
@@ -33,17 +34,47 @@ export function verdictWords(run: Run): string {
   return v ? runStatus(v) : 'no run_started: not judged';
 }
 
+/**
+ * The notification of a completed run, its result first: "Training mnist-mlp completed: 97.81%
+ * test accuracy, 2 lagging layers (lr 0.1 sgd+Layca, started May 3 14:05)."
+ */
+export function completedMessage(run: Run): string {
+  const f = runFacts(run.log);
+  const result = [
+    f.testAccuracy === null ? undefined : `${(100 * f.testAccuracy).toFixed(2)}% test accuracy`,
+    verdictWords(run),
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const how = [optimizerWords(f), f.start === null ? undefined : `started ${shortTime(f.start)}`]
+    .filter(Boolean)
+    .join(', ');
+  return `Training ${run.log.started?.name ?? run.runId} completed: ${result}${how ? ` (${how})` : ''}.`;
+}
+
+/** The epoch a running run is in (1-based), from its last rotation record. */
+function currentEpoch(run: Run): number {
+  const s = run.log.started;
+  const step = run.log.rotations[run.log.rotations.length - 1]?.step ?? 0;
+  return s?.stepsPerEpoch
+    ? Math.min(s.epochs || Infinity, Math.floor(step / s.stepsPerEpoch) + 1)
+    : run.log.epochs.length + 1;
+}
+
+/** Where a run is, for its row (src/runlog/runFacts.ts). */
+function runState(run: Run, status: string): RunState {
+  return status === 'running'
+    ? { status, epoch: currentEpoch(run), epochs: run.log.started?.epochs || null }
+    : { status };
+}
+
 /** A one-line result of a run: "99.1% test accuracy, 2 lagging layers", "96.9% test accuracy, not fit (...)". */
 export function runResult(run: Run): string {
   const f = run.log.finished;
   const s = run.log.started;
   if (!f) {
     if (!isRunning(run)) return 'unfinished';
-    const step = run.log.rotations[run.log.rotations.length - 1]?.step ?? 0;
-    const epoch = s?.stepsPerEpoch
-      ? Math.min(s.epochs || Infinity, Math.floor(step / s.stepsPerEpoch) + 1)
-      : run.log.epochs.length + 1;
-    return `running, epoch ${epoch} of ${s?.epochs || '?'}`;
+    return `running, epoch ${currentEpoch(run)} of ${s?.epochs || '?'}`;
   }
   const parts = [
     f.status === 'completed' ? undefined : f.status,
@@ -207,13 +238,22 @@ export class RunsTree implements vscode.TreeDataProvider<RunsTreeElement> {
     const point = this.points.get(run.runId);
     const item = new vscode.TreeItem(point?.label ?? run.log.started?.name ?? run.runId);
     item.id = run.runId;
-    item.description = `${run.outside ? 'outside · ' : ''}${point && !point.current ? 'earlier attempt · ' : ''}${runResult(run)}`;
+    const facts = runFacts(run.log);
+    // The most telling facts first (a narrow side bar cuts the end); all of them in the tooltip.
+    item.description = [
+      run.outside ? 'outside' : undefined,
+      point && !point.current ? 'earlier attempt' : undefined,
+      runRow(facts, runState(run, status)),
+    ]
+      .filter(Boolean)
+      .join(' · ');
     const skipped = run.log.skipped.length
       ? `\n\n${run.log.skipped.length} line(s) of the log skipped (see Problems)`
       : '';
+    const config = run.log.started?.configFile ? `\n\nConfig: \`${run.log.started.configFile}\`` : '';
     item.tooltip = new vscode.MarkdownString(
-      `**${run.runId}**${run.outside ? ' (outside run: written by another program)' : ''}\n\n${status}${run.log.finished ? `: ${run.log.finished.reason}` : ''}\n\n` +
-        `engine: ${run.log.started?.engine ?? '?'}, backend: ${run.log.started?.backendDescription ?? run.log.started?.backend ?? '?'}\n\n\`${run.log.file ?? run.runDir}\`${skipped}`,
+      `**${run.runId}**${run.outside ? ' (outside run: written by another program)' : ''}\n\n${status === 'running' ? runResult(run) : status}${run.log.finished ? `: ${run.log.finished.reason}` : ''}\n\n` +
+        `${runFactLines(facts).join('  \n')}${config}\n\n\`${run.log.file ?? run.runDir}\`${skipped}`,
     );
     item.iconPath = ICONS[status];
     item.contextValue = status === 'running' ? RUN_ITEM_CONTEXT.running : RUN_ITEM_CONTEXT.other;
@@ -246,9 +286,11 @@ export class ConfigLenses implements vscode.CodeLensProvider {
     ];
     const last = this.runs.latestFor(doc.fileName);
     if (last) {
+      // Its result is of the config it started with: say so once the text differs (src/vscode/diagnostics.ts).
+      const changed = this.runs.configChange(last, doc.getText())?.changed ? ' (config changed since)' : '';
       lenses.push(
         new vscode.CodeLens(top, {
-          title: `Last run: ${runResult(last)}`,
+          title: `Last run: ${runResult(last)}${changed}`,
           command: INTERNAL_COMMANDS.showRun,
           arguments: [last.runId],
         }),

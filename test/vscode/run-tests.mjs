@@ -42,6 +42,14 @@ const SUITES = [
     env: { LRM_EXPECT_TRUSTED: '1' },
   },
   {
+    // The runs list, a config edited after its run, Reveal and Delete Run (issue 10).
+    name: 'runs-list',
+    files: ['runs-list.js'],
+    workspaceFrom: 'examples',
+    trust: 'off',
+    env: { LRM_EXPECT_TRUSTED: '1' },
+  },
+  {
     name: 'untrusted',
     files: ['smoke.js', 'trust.js', 'untrusted.js', 'restore.js', 'watch.js'],
     workspaceFrom: 'examples',

@@ -139,3 +139,77 @@ test(
     assert.equal(strictEvents(runDir).at(-1).status, 'completed');
   },
 );
+
+test(
+  'every kind of verdict: both reports print the same table, verdict and status, and the same curves',
+  pytorchTestOptions(3 * MINUTE),
+  async () => {
+    requireTorch();
+    const dir = tempDir('parity-verdicts');
+    const layers = ['a', 'b', 'c', 'd', 'e'].map((name, i) => ({ name, kind: 'dense', params: 1000 * i + 10 }));
+    // Logs as another program could write them: target written as 1.0, a layer's final distance
+    // missing, fields left out; each finished run a different case of src/runlog/verdict.ts.
+    const cases: Record<string, { started?: object; finished: object; epochEnd?: object }> = {
+      'judged-lagging': {
+        finished: { status: 'completed', finalDistances: [0.1, 0.5, 0.79, 0.8, 1.2], trainAccuracy: 0.995 },
+      },
+      'not-fit-failed': {
+        finished: {
+          status: 'failed',
+          reason: 'out of memory',
+          finalDistances: [0.1, 0.2, 0.3, 0.4, 0.5],
+          trainAccuracy: 0.5,
+        },
+      },
+      'chance-rate-too-high': {
+        finished: { status: 'completed', finalDistances: [1, 1, 1, 1, 1], trainAccuracy: 0.11 },
+      },
+      'chance-test-only': {
+        finished: { status: 'completed', finalDistances: [0.1, 1, 1, 1, 1], trainAccuracy: 0.5, testAccuracy: 0.1 },
+      },
+      diverged: {
+        finished: { status: 'failed', reason: 'NaN', finalDistances: [null, 1, 1, 1, 1], trainAccuracy: 0.9 },
+      },
+      'fit-by-loss-last-record': {
+        started: { stopping: { lossBelow: 0.01 } },
+        finished: { status: 'completed', finalDistances: [0.5, 1] },
+        epochEnd: { epoch: 3, loss: 0.005, accuracy: 0.97 },
+      },
+      'no-training-accuracy': { finished: { status: 'stopped', reason: 'stopped on request' } },
+      'unknown-status': {
+        started: { fitAccuracy: 0.9, target: 1.5, lagMargin: 0.25 },
+        finished: { status: 'crashed', finalDistances: [1.3, 1.2, 1.1, 1.4, 1.6], trainAccuracy: 0.95 },
+      },
+    };
+    for (const [name, c] of Object.entries(cases)) {
+      const runDir = path.join(dir, name);
+      fs.mkdirSync(runDir);
+      const events: object[] = [
+        { v: 1, type: 'run_started', runId: name, name, engine: 'outside', backend: 'cpu', dataset: { classes: 10 } },
+      ];
+      Object.assign(events[0], { layers, epochs: 3, stepsPerEpoch: 10, target: 1.0, lagMargin: 0.2, ...c.started });
+      for (let step = 0; step <= 30; step += 3)
+        events.push({
+          v: 1,
+          type: 'rotation',
+          step,
+          epoch: step / 10,
+          distances: layers.map((_, i) => (step * (i + 1)) / 60),
+        });
+      if (c.epochEnd) events.push({ v: 1, type: 'epoch_end', ...c.epochEnd });
+      events.push({ v: 1, type: 'run_finished', reason: 'done', testAccuracy: 0.9, testLoss: 0.3, ...c.finished });
+      fs.writeFileSync(path.join(runDir, 'events.jsonl'), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+      const node = await runCli(['report', runDir, '--svg', path.join(dir, `${name}-node.svg`)]);
+      const py = await runPython(['-m', 'layer_rotation', 'report', runDir, '--svg', path.join(dir, `${name}-py.svg`)]);
+      assert.equal(node.code, 0, node.stderr);
+      assert.equal(py.code, 0, py.stderr);
+      assert.deepEqual(outcome(py.stdout), outcome(node.stdout), name);
+      assert.match(node.stdout, /^verdict: /m);
+      assert.equal(
+        fs.readFileSync(path.join(dir, `${name}-py.svg`), 'utf8'),
+        fs.readFileSync(path.join(dir, `${name}-node.svg`), 'utf8'),
+        name,
+      );
+    }
+  },
+);

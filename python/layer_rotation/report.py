@@ -232,8 +232,9 @@ def _params(p):
     return "{:,}".format(int(p)) if float(p).is_integer() else "{:,}".format(p)
 
 
-def format_table(rows, target):
-    """The per-layer table, as formatTable in src/cli.ts."""
+def format_table(rows, target, judged=True):
+    """The per-layer table, as formatTable in src/cli.ts; not `judged` (a run not fit, not learning, or
+    not finished): no layer is marked either way."""
     header = ["layer", "kind", "params", "distance", "vs target %s" % js_number(target)]
     body = [
         [
@@ -241,7 +242,7 @@ def format_table(rows, target):
             r["kind"],
             _params(r["params"]),
             "n/a" if r["distance"] is None else to_fixed(r["distance"], 3),
-            "LAGGING" if r["lagging"] else "ok",
+            "not judged" if not judged else "LAGGING" if r["lagging"] else "ok",
         ]
         for r in rows
     ]
@@ -327,7 +328,7 @@ def outcome_lines(log):
     started = log.started or {}
     target = started.get("target", schema_default("monitoring", "target"))
     threshold = target - started.get("lagMargin", schema_default("monitoring", "lagMargin"))
-    out = [format_table(layer_rows(log, v), target), ""]
+    out = [format_table(layer_rows(log, v), target, v is not None and v["run"] == "judged"), ""]
     f = log.finished
     if f is not None and f.get("testAccuracy") is not None:
         out.append(

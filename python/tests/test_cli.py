@@ -221,7 +221,8 @@ class TrainAndReport(unittest.TestCase):
         self.assertIn(
             "run unfinished: the log has no run_finished event (still running, or the runner was killed)", out
         )
-        self.assertNotIn("LAGGING", r.stdout)
+        for layer in self.started["layers"]:  # not judged while it goes: no layer marked either way
+            self.assertRegex(r.stdout, r"(?m)^%s .* not judged$" % re.escape(layer["name"]))
         self.assertTrue(os.path.isfile(os.path.join(copy, "curves.svg")))
         empty = os.path.join(self.dir, "empty")
         os.makedirs(empty)

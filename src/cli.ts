@@ -25,7 +25,7 @@ import { accuracyRotationSvg, curvesGridSvg } from './experiments/compareSvg';
 const USAGE = `usage:
   layer-rotation check CONFIG
   layer-rotation train CONFIG [--out RUNS_DIR] [--epochs N] [--max-steps N] [--backend ${BACKEND_NAMES.join('|')}]
-                              [--engine tfjs|pytorch] [--python PYTHON] [--processes N]
+                              [--engine tfjs|pytorch] [--python PYTHON] [--processes N] [--progress-every SECONDS]
   layer-rotation sweep CONFIG [--jobs N] [--shard I/N] [--out DIR] [--engine tfjs|pytorch] [--epochs N] [--max-steps N]
                               [--backend ${BACKEND_NAMES.join('|')}] [--python PYTHON]
   layer-rotation report RUN_DIR [--svg FILE]
@@ -37,7 +37,8 @@ const USAGE = `usage:
           (default RUNS_DIR: runs/ beside the config); exit 0 on success, 1 on a failed run, 2 on an invalid config;
           --engine overrides the config's engine; the pytorch engine runs in PYTHON (default: $LAYER_ROTATION_PYTHON,
           python3, python), with N data-parallel processes (torchrun) when --processes > 1; a config with a
-          sweep block is refused (use sweep)
+          sweep block is refused (use sweep); when stderr is not a terminal, a progress line per epoch and at
+          least every --progress-every seconds within one (default 5)
   sweep   trains every point of the config's sweep grid, N at a time (--jobs, default 1), each a run in
           DIR/<name>-sweep/<point id>/ (default DIR: runs/ beside the config) with sweep.json listing them all;
           again, it resumes: completed points are skipped, the others rerun; --shard I/N runs only the points
@@ -142,45 +143,66 @@ function printOutcome(log: RunLog): void {
   else out('run unfinished: the log has no run_finished event (still running, or the runner was killed)');
 }
 
-/** A one-line progress bar, redrawn in place on a terminal, a line per epoch otherwise. */
+/** The most time between two progress lines when stderr is not a terminal (python/layer_rotation/progress.py's LINE_SECONDS). */
+const LINE_SECONDS = 5;
+
+/**
+ * A one-line progress bar, redrawn in place on a terminal; otherwise a line per epoch and, within a
+ * long epoch, a line at least every `lineMs` (as the PyTorch engine's CLI, python/layer_rotation/progress.py).
+ */
 class Progress {
+  constructor(private readonly lineMs = LINE_SECONDS * 1000) {}
+
   private readonly tty = process.stderr.isTTY === true;
   private started?: Extract<RunEvent, { type: 'run_started' }>;
   private t0 = Date.now();
   private lastDrawn = 0;
+  private lastLine = Date.now();
+
+  private line(text: string): void {
+    if (this.tty) process.stderr.write('\r\x1b[K');
+    err(text);
+    this.lastLine = Date.now();
+  }
 
   onEvent(e: RunEvent): void {
     if (e.type === 'run_started') {
       this.started = e;
       this.t0 = Date.now();
-      err(
+      this.line(
         `${e.name}: ${e.dataset.name} (${e.dataset.train} train, ${e.dataset.validation} validation, ${e.dataset.test} test), ${e.layers.length} kernel layers, ${e.optimizer}, backend ${e.backendDescription ?? e.backend}`,
       );
-    } else if (e.type === 'batch' && this.started && this.tty) {
+    } else if (e.type === 'batch' && this.started) {
       const now = Date.now();
-      if (now - this.lastDrawn < 100) return;
-      this.lastDrawn = now;
+      if (this.tty ? now - this.lastDrawn < 100 : now - this.lastLine < this.lineMs) return;
       const total = this.started.totalSteps;
       const frac = Math.min(1, e.step / total);
-      const width = 28;
-      const filled = Math.round(frac * width);
       const elapsed = (now - this.t0) / 1000;
       const eta = frac > 0 ? elapsed * (1 / frac - 1) : 0;
       const sps = (e.step * (this.started.batchSize ?? Number.NaN)) / Math.max(elapsed, 1e-3);
+      // The epoch this step belongs to (its last step is still in it).
+      const epoch = `${Math.min(this.started.epochs, Math.max(1, Math.ceil(e.epoch)))}/${this.started.epochs}`;
+      if (!this.tty) {
+        this.line(
+          ` epoch ${epoch}, step ${e.step}/${total} (${(100 * frac).toFixed(0)}%): loss ${fixed(e.loss, 4)}, acc ${percent(e.accuracy, 2)}, ${fixed(sps, 0)} samples/s, ETA ${formatSeconds(eta)}`,
+        );
+        return;
+      }
+      this.lastDrawn = now;
+      const width = 28;
+      const filled = Math.round(frac * width);
       const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
       process.stderr.write(
-        `\r epoch ${Math.min(this.started.epochs, Math.floor(e.epoch) + 1)}/${this.started.epochs} ${bar} ${(100 * frac).toFixed(0).padStart(3)}% loss ${fixed(e.loss, 4)} acc ${percent(e.accuracy, 1)} ${fixed(sps, 0)} samples/s ETA ${formatSeconds(eta)}  `,
+        `\r epoch ${epoch} ${bar} ${(100 * frac).toFixed(0).padStart(3)}% loss ${fixed(e.loss, 4)} acc ${percent(e.accuracy, 1)} ${fixed(sps, 0)} samples/s ETA ${formatSeconds(eta)}  `,
       );
     } else if (e.type === 'epoch_end' && this.started) {
-      if (this.tty) process.stderr.write('\r\x1b[K');
       const val =
         e.valAccuracy === null ? '' : `, val loss ${fixed(e.valLoss, 4)}, val acc ${percent(e.valAccuracy, 2)}`;
-      err(
+      this.line(
         ` epoch ${e.epoch}/${this.started.epochs}: loss ${fixed(e.loss, 4)}, acc ${percent(e.accuracy, 2)}${val}, ${fixed(e.seconds, 1)} s, ${fixed(e.samplesPerSecond, 0)} samples/s`,
       );
     } else if (e.type === 'log') {
-      if (this.tty) process.stderr.write('\r\x1b[K');
-      err(`${e.level}: ${e.message}`);
+      this.line(`${e.level}: ${e.message}`);
     } else if (e.type === 'run_finished' && this.tty) {
       process.stderr.write('\r\x1b[K');
     }
@@ -212,8 +234,12 @@ async function trainCommand(argv: string[]): Promise<number> {
     'engine',
     'python',
     'processes',
+    'progress-every',
   ]);
   if (positional.length !== 1) throw new UsageError('train takes one CONFIG');
+  const every = Number(flags.get('progress-every') ?? LINE_SECONDS);
+  if (!(every >= 0))
+    throw new UsageError(`--progress-every must be a number of seconds, got '${flags.get('progress-every')}'`);
   const configFile = path.resolve(positional[0]);
   const backend = flags.get('backend');
   if (backend !== undefined && !isBackendName(backend))
@@ -247,7 +273,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     return 1;
   }
 
-  const progress = new Progress();
+  const progress = new Progress(every * 1000);
   const handle = startRun({
     ...request,
     onEvent: (e) => progress.onEvent(e),

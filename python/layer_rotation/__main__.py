@@ -3,13 +3,20 @@
     python -m layer_rotation train CONFIG [--run-dir DIR | --runs-dir DIR] [--run-id ID]
         [--resolved-config FILE] [--mnist-dir DIR] [--epochs N] [--max-steps N]
         [--records-per-epoch N] [--device auto|cpu|cuda] [--threads N] [--parent-pid PID] [--stop-file FILE]
+        [--quiet] [--progress-every SECONDS]
+    python -m layer_rotation report RUN_DIR [--svg FILE]
     python -m layer_rotation check CONFIG
     python -m layer_rotation probe
     python -m layer_rotation --version
 
-`train` writes events.jsonl and summary.json into the run folder; exit 0 when the run completed
-or was stopped, 1 when it failed, 2 for a config with a sweep block (`layer-rotation sweep` runs
-its points). Under torchrun (WORLD_SIZE > 1) it trains data-parallel.
+`train` writes events.jsonl, summary.json and curves.svg into the run folder, shows progress on
+stderr and at the end prints what `layer-rotation train` prints (the per-layer table, the test
+accuracy, the verdict and how the run ended) on stdout; --quiet leaves out the progress and the
+table (the editor and `layer-rotation train --engine pytorch` pass it: they read the run log and
+say it themselves). Exit 0 when the run completed or was stopped, 1 when it failed, 2 for a config
+with a sweep block (`layer-rotation sweep` runs its points). Under torchrun (WORLD_SIZE > 1) it
+trains data-parallel. `report` prints the same for a saved run (of either engine) and writes its
+curves.svg.
 """
 import argparse
 import json
@@ -19,6 +26,10 @@ import sys
 
 from . import __version__
 from .config import schema_enum
+from .events import CURVES_FILE, EVENTS_FILE
+from .progress import LINE_SECONDS, Progress
+from .report import describe_skipped, events_file, outcome_lines, read_run_log
+from .svg import write_curves
 
 
 def _parser():
@@ -48,7 +59,22 @@ def _parser():
         "--stop-file",
         help="stop cleanly after the current step once this file exists (default: STOP in the run folder)",
     )
-    t.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    t.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress, table or failure message (for a program that reads the run log itself)",
+    )
+    t.add_argument(
+        "--progress-every",
+        type=float,
+        default=LINE_SECONDS,
+        metavar="SECONDS",
+        help="when stderr is not a terminal: a progress line at least this often within an epoch (default %g)"
+        % LINE_SECONDS,
+    )
+    r = sub.add_parser("report", help="print a saved run's layer table and verdict, and write its curves as SVG")
+    r.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (or its events.jsonl)")
+    r.add_argument("--svg", help="where to write the curves (default RUN_DIR/curves.svg)")
     c = sub.add_parser("check", help="check a config: prints its errors, or ok")
     c.add_argument("config")
     sub.add_parser("probe", help="print the interpreter's Python and torch versions and CUDA devices, as JSON")
@@ -91,7 +117,7 @@ def check(path):
 def train(args):
     from .config import ConfigError, JsonschemaMissing, load_config, load_resolved, schema_default
     from .engine import Dist, StopFlags, train as run_training
-    from .events import CONFIG_COPY, EVENTS_FILE, EventWriter, create_run_dir, make_summary, run_finished
+    from .events import CONFIG_COPY, EventWriter, create_run_dir, make_summary, run_finished
     from .events import write_summary
 
     stop = StopFlags(args.parent_pid, args.stop_file)
@@ -141,22 +167,23 @@ def train(args):
     run_id = args.run_id or os.path.basename(run_dir)
     if stop.stop_file is None:
         stop.stop_file = os.path.join(run_dir, "STOP")  # `touch <run folder>/STOP` stops a run from anywhere
-    writer = EventWriter(os.path.join(run_dir, EVENTS_FILE)) if main else None
+    log_file = os.path.join(run_dir, EVENTS_FILE)
+    writer = EventWriter(log_file) if main else None
+    show = Progress(sys.stderr, every=args.progress_every) if main and not args.quiet else None
 
     def emit(event):
         if writer is not None:
-            return writer.write(event)
+            stamped = writer.write(event)
+            if show is not None:
+                show.event(stamped)
+            return stamped
 
-    def progress(text):
-        if main and not args.quiet:
-            sys.stderr.write("layer-rotation: %s\n" % text)
-            sys.stderr.flush()
-
+    if show is not None:
+        _say(sys.stderr, "run %s: logging to %s" % (run_id, log_file))
     if config_error:
         finished = run_finished("failed", config_error, 0, 0, 0)
         emit(finished)
     else:
-        progress("run folder %s" % run_dir)
         finished = run_training(
             config,
             emit,
@@ -171,7 +198,7 @@ def train(args):
             warnings=warnings,
             stop=stop,
             dist=dist,
-            progress=progress,
+            on_step=show.step if show is not None else None,
         )
     if writer is not None:
         summary = make_summary(run_id, writer.started, writer.finished or finished)
@@ -179,20 +206,47 @@ def train(args):
         writer.close()
     if dist is not None:
         dist.close()
-    if finished["status"] == "failed":
-        if main:
-            sys.stderr.write("layer-rotation: error: %s\n" % finished["reason"])
-        return 1
     if main:
-        acc = finished.get("testAccuracy")
-        progress(
-            "%s: %s%s"
-            % (
-                finished["status"],
-                finished["reason"],
-                "; test accuracy %.2f%%" % (100 * acc) if isinstance(acc, float) else "",
-            )
-        )
+        # As `layer-rotation train`: the run read back from its log, its curves beside it.
+        log = read_run_log(log_file)
+        curves = write_curves(log, os.path.join(run_dir, CURVES_FILE)) if log.started else None
+        if show is not None:
+            lines = outcome_lines(log) if log.started else []
+            lines.append("run folder: %s" % run_dir)
+            if curves:
+                lines.append("layer rotation curves: %s" % curves)
+            _say(sys.stdout, "\n".join(lines))
+        if finished["status"] == "failed" and not args.quiet:
+            _say(sys.stderr, "training failed: %s\nthe run's log is %s" % (finished["reason"], log_file))
+    return 1 if finished["status"] == "failed" else 0
+
+
+def _say(stream, text):
+    """Writes lines for people; a closed pipe (`... | head`) is not an error of the run."""
+    try:
+        stream.write(text + "\n")
+        stream.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def report(args):
+    """`report RUN_DIR`: the layer table, verdict and curves.svg of a saved run, as `layer-rotation report`."""
+    file = events_file(os.path.abspath(args.run_dir))
+    if not os.path.isfile(file):
+        sys.stderr.write("%s: no run log there (a run folder holds %s)\n" % (file, EVENTS_FILE))
+        return 2
+    log = read_run_log(file)
+    for line in describe_skipped(log):
+        sys.stderr.write(line + "\n")
+    if log.started is None:
+        sys.stderr.write("%s: the log has no run_started event, so its layers are unknown\n" % file)
+        return 1
+    s = log.started
+    lines = ["%s (%s), backend %s" % (s["name"], s["runId"], s["backend"])] + outcome_lines(log)
+    svg = os.path.abspath(args.svg) if args.svg else os.path.join(os.path.dirname(file), CURVES_FILE)
+    lines.append("layer rotation curves: %s" % write_curves(log, svg))
+    sys.stdout.write("\n".join(lines) + "\n")
     return 0
 
 
@@ -204,6 +258,8 @@ def main(argv=None):
         return check(args.config)
     if args.command == "train":
         return train(args)
+    if args.command == "report":
+        return report(args)
     _parser().print_help()
     return 2
 

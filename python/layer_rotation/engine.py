@@ -168,16 +168,17 @@ def train(
     warnings=(),
     stop=None,
     dist=None,
-    progress=None,
+    on_step=None,
 ):
     """Trains `config` (a defaulted TrainingConfig dict), calling emit(event) for every event
-    (emit is a no-op on ranks other than 0). Returns the run_finished event (without v/time)."""
+    (emit is a no-op on ranks other than 0) and on_step(step) after every optimizer step (for
+    progress between events). Returns the run_finished event (without v/time)."""
     started = time.time()
     state = {"step": 0, "steps_per_epoch": 1}
     model = tracker = data = None
     stop = stop or StopFlags()
     dist = dist or Dist(device)
-    progress = progress or (lambda text: None)
+    on_step = on_step or (lambda step: None)
 
     def finish(status, reason, test):
         final = []
@@ -271,7 +272,6 @@ def train(
             stopping=config.get("stopping") or {},
         )
         emit(state["started"])
-        progress("training %s: %d epochs of %d steps on %s" % (config["name"], epochs, spe, desc))
         for message in list(warnings) + list(data.warnings):
             emit(events.log("warning", message))
         if tracker:
@@ -327,6 +327,7 @@ def train(
                         d, r = tracker.record()
                         emit(events.rotation(step, step / spe, d, r, step - last_record))
                     last_record = step
+                on_step(step)
                 reason = stop.check()
                 if dist.enabled:
                     reason = _agree_stop(dist, reason)
@@ -351,17 +352,6 @@ def train(
             )
             emit(end)
             state["last_epoch"] = end
-            progress(
-                "epoch %d: loss %.4f, accuracy %.4f%s, %.1f s, %.0f samples/s"
-                % (
-                    epoch + 1,
-                    end["loss"],
-                    end["accuracy"],
-                    ", val accuracy %.4f" % val[1] if val else "",
-                    seconds,
-                    n / max(seconds, 1e-9),
-                )
-            )
             losses.append(end["loss"])
             _check_stopping(config, losses, end, data.classes)
         if step >= epochs * spe:

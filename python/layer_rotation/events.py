@@ -1,11 +1,11 @@
 """The run-log format (version 1, docs/run-log-format.md): events.jsonl, summary.json, run ids.
 
 Every event and summary.json are built here (run_started, rotation, batch, epoch_end, log,
-run_finished, make_summary), for both the engine and RotationLogger; run_verdict and
-lagging_layers are the one rule of whether a run is judged and which layers lag (as
-src/runlog/verdict.ts). EventWriter appends one complete JSON line per os.write call, so a
-reader tailing the file (or a crash) never sees half an event. Non-finite numbers are written as
-null (JSON has no NaN).
+run_finished, make_summary), for both the engine and RotationLogger; judge_finished is the one
+rule of whether a finished run is judged and which layers lag (as src/runlog/verdict.ts), which
+run_finished.lagging, summary.json and the CLI's report (report.py) read. EventWriter appends
+one complete JSON line per os.write call, so a reader tailing the file (or a crash) never sees
+half an event. Non-finite numbers are written as null (JSON has no NaN).
 """
 import json
 import math
@@ -20,6 +20,7 @@ FORMAT_VERSION = 1
 EVENTS_FILE = "events.jsonl"
 SUMMARY_FILE = "summary.json"
 CONFIG_COPY = "config.layerrot.json"
+CURVES_FILE = "curves.svg"
 
 
 def _finite(value):
@@ -229,50 +230,95 @@ def _num(v):
 CHANCE_MARGIN = 0.02
 
 
-def lagging_layers(names, distances, target, lag_margin):
-    """[{name, distance}] of the layers whose final distance is missing, not finite, or below
-    target - lag_margin. Only a judged run has lagging layers (run_verdict)."""
-    out = []
-    for i, name in enumerate(names):
-        d = distances[i] if i < len(distances) else None
-        if _num(d) is None or d < target - lag_margin:
-            out.append({"name": name, "distance": d})
-    return out
+def judge_finished(started, finished, last_epoch=None, last_distances=None):
+    """The finished run as a whole and its layers, as judge in src/runlog/verdict.ts (the one rule,
+    behind run_finished.lagging, summary.json and the CLI's verdict line). The run is
+    "no-learning" (it failed with a distance that is not finite: diverged; or its training
+    accuracy, or its test accuracy when it did not fit, is within the chance margin of 1 /
+    classes), "not-fit" (training accuracy below fitAccuracy and training loss not below
+    stopping.lossBelow) or "judged" (it fit: a layer lags when its final distance is missing, not
+    finite or below target - lagMargin). The training accuracy and loss are run_finished's, else
+    `last_epoch`'s (an epoch_end); a layer without a final distance takes its last record's
+    (`last_distances`, the last rotation event's distances), as readers of a log do.
 
-
-def run_verdict(started, finished, last_epoch=None):
-    """The finished run as a whole, as judge in src/runlog/verdict.ts: "no-learning" (it failed with
-    a distance that is not finite: diverged; or its training accuracy, or its test accuracy when it
-    did not fit, is within the chance margin of 1 / classes), "not-fit" (training accuracy below
-    fitAccuracy and training loss not below stopping.lossBelow) or "judged". The training accuracy
-    and loss are run_finished's, else `last_epoch`'s (an epoch_end)."""
+    Returns a dict: run, fit_by ("accuracy", "loss" or None), no_learning (None, or {cause:
+    "diverged" | "chance", accuracy: None or {of: "training" | "test", value}, rate_too_high}),
+    fit (the terms: status, train_accuracy, train_loss, test_accuracy, classes, fit_accuracy,
+    loss_below, chance_margin), target, lag_margin, threshold, finals (per layer: a finite
+    distance or None) and lagging (per layer: a bool)."""
     started = started or {}
     last_epoch = last_epoch or {}
-    fit_accuracy = _num(started.get("fitAccuracy")) or schema_default("monitoring", "fitAccuracy")
+    fit_accuracy = _num(started.get("fitAccuracy"))
+    if fit_accuracy is None:
+        fit_accuracy = schema_default("monitoring", "fitAccuracy")
+    target = _num(started.get("target"))
+    target = schema_default("monitoring", "target") if target is None else target
+    lag_margin = _num(started.get("lagMargin"))
+    lag_margin = schema_default("monitoring", "lagMargin") if lag_margin is None else lag_margin
+    threshold = target - lag_margin
     stopping = started.get("stopping") or {}
     loss_below = _num(stopping.get("lossBelow"))
     chance = stopping.get("chance") or {}
-    margin = max(CHANCE_MARGIN, _num(chance.get("margin")) or 0)
-    classes = _num((started.get("dataset") or {}).get("classes"))
-    acc = _num(finished.get("trainAccuracy"))
-    acc = _num(last_epoch.get("accuracy")) if acc is None else acc
-    loss = _num(finished.get("trainLoss"))
-    loss = _num(last_epoch.get("loss")) if loss is None else loss
-    test = _num(finished.get("testAccuracy"))
+    fit = {
+        "status": finished.get("status"),
+        "train_accuracy": _first_num(finished.get("trainAccuracy"), last_epoch.get("accuracy")),
+        "train_loss": _first_num(finished.get("trainLoss"), last_epoch.get("loss")),
+        "test_accuracy": _num(finished.get("testAccuracy")),
+        "classes": _num((started.get("dataset") or {}).get("classes")),
+        "fit_accuracy": fit_accuracy,
+        "loss_below": loss_below,
+        "chance_margin": max(CHANCE_MARGIN, _num(chance.get("margin")) or 0),
+    }
     names = [l["name"] for l in started.get("layers", [])]
     final = list(finished.get("finalDistances") or [])
-    finals = [_num(final[i]) if i < len(final) else None for i in range(len(names))]
+    last = list(last_distances or [])
+    finals = [
+        _num(final[i]) if i < len(final) else (_num(last[i]) if i < len(last) else None) for i in range(len(names))
+    ]
 
     def at_chance(a):
-        return a is not None and classes is not None and classes >= 2 and a <= 1 / classes + margin
+        classes = fit["classes"]
+        return a is not None and classes is not None and classes >= 2 and a <= 1 / classes + fit["chance_margin"]
 
+    acc, loss, test = fit["train_accuracy"], fit["train_loss"], fit["test_accuracy"]
     by_accuracy = acc is not None and acc >= fit_accuracy
     by_loss = loss_below is not None and loss is not None and loss < loss_below
+    reached = all(d is not None and d >= threshold for d in finals)
+    run, fit_by, no_learning = "not-fit", None, None
     if finished.get("status") == "failed" and any(d is None for d in finals):
-        return "no-learning"
-    if at_chance(acc) or (not by_accuracy and not by_loss and at_chance(test)):
-        return "no-learning"
-    return "judged" if by_accuracy or by_loss else "not-fit"
+        run, no_learning = "no-learning", {"cause": "diverged", "accuracy": None, "rate_too_high": True}
+    elif at_chance(acc):
+        run = "no-learning"
+        no_learning = {"cause": "chance", "accuracy": {"of": "training", "value": acc}, "rate_too_high": reached}
+    elif not by_accuracy and not by_loss and at_chance(test):
+        run = "no-learning"
+        no_learning = {"cause": "chance", "accuracy": {"of": "test", "value": test}, "rate_too_high": reached}
+    elif by_accuracy or by_loss:
+        run, fit_by = "judged", "accuracy" if by_accuracy else "loss"
+    return {
+        "run": run,
+        "fit_by": fit_by,
+        "no_learning": no_learning,
+        "fit": fit,
+        "target": target,
+        "lag_margin": lag_margin,
+        "threshold": threshold,
+        "finals": finals,
+        "lagging": [run == "judged" and (d is None or d < threshold) for d in finals],
+    }
+
+
+def _first_num(*values):
+    """The first of `values` that is a finite number, or None."""
+    for v in values:
+        if _num(v) is not None:
+            return v
+    return None
+
+
+def run_verdict(started, finished, last_epoch=None):
+    """The finished run as a whole (judge_finished): "judged", "not-fit" or "no-learning"."""
+    return judge_finished(started, finished, last_epoch)["run"]
 
 
 def run_finished(
@@ -306,9 +352,13 @@ def run_finished(
         "lagging": [],
         "seconds": seconds,
     }
-    if started and started.get("layers") and run_verdict(started, e) == "judged":
-        names = [l["name"] for l in started["layers"]]
-        e["lagging"] = lagging_layers(names, final, started["target"], started["lagMargin"])
+    if started and started.get("layers"):
+        v = judge_finished(started, e)
+        e["lagging"] = [
+            {"name": l["name"], "distance": final[i] if i < len(final) else None}
+            for i, l in enumerate(started["layers"])
+            if v["lagging"][i]
+        ]
     return e
 
 
@@ -316,14 +366,9 @@ def make_summary(run_id, started, finished):
     """summary.json's fields, as makeSummary in src/runlog/runfolder.ts: the run's verdict, and the
     lagging layers when it is judged."""
     started = started or {}
-    verdict = run_verdict(started, finished)
+    v = judge_finished(started, finished)
+    verdict = v["run"]
     final = finished.get("finalDistances", [])
-    names = [l["name"] for l in started.get("layers", [])]
-    lagging = (
-        {l["name"] for l in lagging_layers(names, final, started["target"], started["lagMargin"])}
-        if verdict == "judged" and names
-        else set()
-    )
     layers = []
     for i, l in enumerate(started.get("layers", [])):
         layers.append(
@@ -332,7 +377,7 @@ def make_summary(run_id, started, finished):
                 "kind": l["kind"],
                 "params": l["params"],
                 "finalDistance": _num(final[i]) if i < len(final) else None,
-                "lagging": l["name"] in lagging,
+                "lagging": v["lagging"][i],
             }
         )
     return {

@@ -14,11 +14,22 @@ from layer_rotation import events  # noqa: E402
 class Events(unittest.TestCase):
     def test_lagging_layers(self):
         names = ["a", "b", "c", "d", "e", "f", "g"]
+        layers = [{"name": n, "kind": "dense", "params": 3} for n in names]
+        started = events.run_started("id", "n", None, "cpu", "d", {"classes": 10}, layers, 3, 1, 1, 3, 1, 0.2)
+        fit = {"status": "completed", "trainAccuracy": 1.0}
         distances = [0.9, 0.8, 0.79, math.nan, math.inf, None]  # g has no distance at all
-        lagging = events.lagging_layers(names, distances, 1, 0.2)
+        v = events.judge_finished(started, dict(fit, finalDistances=distances))
+        self.assertEqual(v["run"], "judged")
+        self.assertEqual(v["lagging"], [False, False, True, True, True, True, True])
+        self.assertEqual(v["finals"], [0.9, 0.8, 0.79, None, None, None, None])
+        lagging = events.run_finished("completed", "done", 3, 3, 1, distances, started, train_accuracy=1.0)["lagging"]
         self.assertEqual([l["name"] for l in lagging], ["c", "d", "e", "f", "g"])
         self.assertEqual(lagging[0], {"name": "c", "distance": 0.79})
-        self.assertEqual(events.lagging_layers(["a"], [0.5], 0.5, 0), [])
+        # A layer without a final distance takes its last record's (a log's reader).
+        v = events.judge_finished(started, dict(fit, finalDistances=[]), last_distances=[0.1] * 7)
+        self.assertEqual(v["finals"], [0.1] * 7)
+        at = events.run_started("id", "n", None, "cpu", "d", {"classes": 10}, layers[:1], 3, 1, 1, 3, 0.5, 0)
+        self.assertEqual(events.judge_finished(at, dict(fit, finalDistances=[0.5]))["lagging"], [False])
 
     def _started(self, names=("x", "y"), **kw):
         layers = [{"name": n, "kind": "dense", "params": 3} for n in names]

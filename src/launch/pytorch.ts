@@ -64,6 +64,10 @@ export function pytorchCommand(req: PytorchRequest, runId: string, runDir: strin
     String(process.pid),
     '--stop-file',
     path.join(runDir, STOP_FILE),
+    // No progress or final table from the engine: whoever started the run reads its log and says
+    // it (the CLI's own progress and table, the editor's output channel); warnings, errors and
+    // tracebacks still come on stderr.
+    '--quiet',
   ];
   if (req.mnistDir) engine.push('--mnist-dir', req.mnistDir);
   if (req.epochs !== undefined) engine.push('--epochs', String(req.epochs));

@@ -80,7 +80,7 @@ test(
     requireTorch();
     const dir = tempDir('parity-tfjs');
     const file = writeConfig(dir, 'fits', fitsConfig('tfjs'));
-    const train = await runCli(['train', file, '--out', path.join(dir, 'runs'), '--progress-every', '0.05'], {
+    const train = await runCli(['train', file, '--out', path.join(dir, 'runs'), '--progress-every', '0'], {
       timeoutMs: 3 * MINUTE,
     });
     assert.equal(train.code, 0, train.stderr);

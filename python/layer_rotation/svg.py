@@ -103,12 +103,13 @@ def rotation_curves_svg(log, title=None):
     def f1(v):
         return to_fixed(v, 1)
 
+    heading = esc(title if title is not None else "Layer rotation: %s" % (started.get("name") or "run"))
     out = [
-        '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" '
-        'font-size="12">' % (W, H, W, H),
+        '<svg xmlns="http://www.w3.org/2000/svg" role="img" width="%d" height="%d" viewBox="0 0 %d %d" '
+        'font-family="sans-serif" font-size="12">' % (W, H, W, H),
+        "<title>%s</title>" % heading,
         '<rect width="%d" height="%d" fill="#ffffff"/>' % (W, H),
-        '<text x="%d" y="22" font-size="15" font-weight="bold">%s</text>'
-        % (LEFT, esc(title if title is not None else "Layer rotation: %s" % (started.get("name") or "run"))),
+        '<text x="%d" y="22" font-size="15" font-weight="bold">%s</text>' % (LEFT, heading),
     ]
     for t in nice_ticks(0, y_max, 5):
         y = f1(sy(t))

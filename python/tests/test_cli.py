@@ -91,7 +91,7 @@ class TrainAndReport(unittest.TestCase):
             "--threads",
             "1",
             "--progress-every",
-            "0.05",
+            "0",
         )
         cls.events = read_events(cls.run_dir)
         cls.started = cls.events[0]
@@ -159,7 +159,7 @@ class TrainAndReport(unittest.TestCase):
                 line, r"^ epoch %d/6: loss \d+\.\d{4}, acc \d+\.\d\d%%, val loss \d+\.\d{4}, " % e["epoch"]
             )
             self.assertIn("loss %s," % to_fixed(e["loss"], 4), line)
-        # Within the epochs, a line at least every 0.05 s: step, epoch, loss, accuracy, samples/s.
+        # Within the epochs, a line after every step (--progress-every 0): step, epoch, loss, accuracy, samples/s.
         within = [
             re.fullmatch(
                 r" epoch (\d)/6, step (\d+)/(\d+) \((\d+)%\): loss (\d+\.\d{4}), acc \d+\.\d\d%, (\d+) samples/s, "

@@ -14,8 +14,9 @@
 //   differs from the least rotated one's by more than twice the standard error of that difference
 //   (the seeds' spread). Both must agree for "supports" or "contradicts"; with one seed per
 //   configuration the spread is unknown and the reading says so.
-// - Per run, relative to its siblings: a run whose layers lag where a configuration that
-//   generalized better (beyond the spread) does not lag, has its lag backed by measurement; a run
+// - Per run, relative to its siblings: a run whose layers lag, with a sibling configuration that
+//   fit, rotated further and generalized better (beyond the spread), has more rotation backed by
+//   measurement; with siblings that rotated further and none better, the lag is not backed; a run
 //   whose test accuracy is far below the best configuration's (FAR_BELOW_ACCURACY) while its layers
 //   reached the target did not learn what its siblings learned: its rate is too high for the budget.
 import { axisLabels, type CompareRow } from './compareModel';
@@ -230,10 +231,13 @@ export function readRule(configs: readonly ConfigurationStats[]): RuleReading {
     };
   const best = read.reduce((a, c) => ((c.testMean as number) > (a.testMean as number) ? c : a));
   const middle = best !== most && best !== least && clearlyBetter(best, most) && clearlyBetter(best, least);
+  const how = clear
+    ? `test accuracy did not rise steadily with rotation (${ends}; Spearman ${rho?.toFixed(2) ?? 'n/a'})`
+    : `test accuracy did not follow rotation beyond the seeds' spread (${ends}; difference ${(100 * gap).toFixed(2)} points, noise ±${(100 * noise).toFixed(2)})`;
   return {
     ...result,
     kind: 'no-relation',
-    text: `Among the ${n}, test accuracy did not follow rotation beyond the seeds' spread (${ends}; difference ${(100 * gap).toFixed(2)} points, noise ±${(100 * noise).toFixed(2)})${middle ? `; the best, ${describe(best)}, lies between them` : ''}: the rule is not seen here.${outside}`,
+    text: `Among the ${n}, ${how}${middle ? `; the best, ${describe(best)}, lies between them` : ''}: the rule is not seen here.${outside}`,
   };
 }
 
@@ -261,19 +265,24 @@ export function evidenceOf(rows: readonly CompareRow[], paths: readonly string[]
         text: `Test accuracy ${pct(row.testAccuracy)}, far below ${describe(best)}: it did not learn what its siblings learned${rotated ? ' though its layers rotated further. The rate is too high for this budget: lower it or decay earlier.' : '.'}`,
       };
     }
-    if (row.verdict !== 'judged' || row.lagging.length === 0) return null;
-    const backers = configs.filter((c) => c !== mine && c.fit === c.runs && c.lagging === 0 && clearlyBetter(c, mine));
-    if (backers.length)
+    if (row.verdict !== 'judged' || row.lagging.length === 0 || mine.minDistance === null) return null;
+    // Its siblings that fit and rotated further: did one of them generalize better?
+    const further = configs.filter(
+      (c) => c !== mine && c.fit === c.runs && c.minDistance !== null && c.minDistance > (mine.minDistance as number),
+    );
+    if (!further.length) return null;
+    const better = further
+      .filter((c) => clearlyBetter(c, mine))
+      .sort((a, b) => (b.testMean as number) - (a.testMean as number));
+    if (better.length)
       return {
         kind: 'lag-backed',
-        text: `Its layers lag where ${describe(backers[0])}, which generalized better, does not: the comparison backs the lag.`,
+        text: `Its layers lag, and ${describe(better[0])}, which rotated further, generalized better: the comparison backs more rotation here.`,
       };
-    if (reading.kind === 'no-relation' || reading.kind === 'contradicts')
-      return {
-        kind: 'lag-unbacked',
-        text: `Its layers lag, but in these runs more rotation did not generalize better (${reading.kind === 'contradicts' ? 'it went with worse' : 'no difference beyond the seeds’ spread'}): the comparison does not back the lag.`,
-      };
-    return null;
+    return {
+      kind: 'lag-unbacked',
+      text: `Its layers lag, but no sibling that rotated further generalized better (${further.map(describe).join('; ')}): the comparison does not back the lag.`,
+    };
   });
   return { configurations: configs, reading, relative };
 }

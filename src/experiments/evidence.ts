@@ -169,10 +169,13 @@ export function configurations(rows: readonly CompareRow[], paths: readonly stri
   });
 }
 
+/** A distance for people: two decimals, or two significant digits below 0.1 (0.0042, not 0.00). */
+export const distanceText = (d: number) => (Math.abs(d) < 0.1 && d !== 0 ? d.toPrecision(2) : d.toFixed(2));
+
 function describe(c: ConfigurationStats): string {
   const acc =
     c.testMean === null ? 'no test accuracy' : `${pct(c.testMean)}${c.testSd === null ? '' : ` ± ${pct(c.testSd)}`}`;
-  return `${c.label || 'all runs'} (least layer distance ${c.minDistance?.toFixed(2) ?? 'n/a'}, test ${acc})`;
+  return `${c.label || 'all runs'} (least layer distance ${c.minDistance === null ? 'n/a' : distanceText(c.minDistance)}, test ${acc})`;
 }
 
 /** The rule read over the configurations that fit. */

@@ -46,9 +46,23 @@ class Split:
 
 
 class Dataset:
-    def __init__(self, name, input_shape, classes, train, validation, test, source, warnings, normalization=None):
+    def __init__(
+        self,
+        name,
+        input_shape,
+        classes,
+        train,
+        validation,
+        test,
+        source,
+        warnings,
+        normalization=None,
+        sample_shape=None,
+    ):
         self.name = name
         self.input_shape = input_shape  # as the TS engine reports it: [features] or [h, w, c]
+        # One sample's shape before any flattening ([h, w, c] for images, also for an MLP).
+        self.sample_shape = list(sample_shape) if sample_shape is not None else list(input_shape)
         self.classes = classes
         self.train = train
         self.validation = validation
@@ -68,6 +82,7 @@ class Dataset:
             self.source,
             self.warnings,
             self.normalization,
+            self.sample_shape,
         )
 
 
@@ -389,4 +404,7 @@ def load_dataset(spec, seed, flatten, config_dir=None, mnist_dir=None, search_di
             x = (x * a_t[0] + b_t[0]).reshape(x.shape[0], math.prod(shape)) if channels == 1 else x
         out.append(Split(x.contiguous(), y))
     size = math.prod(shape)
-    return Dataset(name, [size] if flatten else shape, classes, out[0], out[1], out[2], source, warnings, normalization)
+    input_shape = [size] if flatten else shape
+    return Dataset(
+        name, input_shape, classes, out[0], out[1], out[2], source, warnings, normalization, sample_shape=shape
+    )

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from .data import DataError, load_dataset
 from . import events
+from .features import FeatureSnapshots
 from .models import build_model, make_optimizer, param_groups_for
 from .rotation import RotationTracker
 from .schedule import layer_multipliers, learning_rate_at
@@ -175,12 +176,25 @@ def train(
     progress between events). Returns the run_finished event (without v/time)."""
     started = time.time()
     state = {"step": 0, "steps_per_epoch": 1}
-    model = tracker = data = None
+    model = tracker = data = features = None
     stop = stop or StopFlags()
     dist = dist or Dist(device)
     on_step = on_step or (lambda step: None)
 
+    def snapshot_features(step, epoch):
+        """Emits the first layer's features; a failure to read them (e.g. out of memory as the run
+        fails) only leaves the snapshot out."""
+        try:
+            e = features.snapshot(step, epoch)
+        except Exception:  # noqa: BLE001
+            e = None
+        if e is not None:
+            emit(e)
+
     def finish(status, reason, test):
+        # The first layer's features as the run ends, unless the last snapshot was of this step.
+        if features is not None and features.last_step != state["step"]:
+            snapshot_features(state["step"], state["step"] / state["steps_per_epoch"])
         final = []
         if model is not None and tracker is not None:
             final, _ = tracker.record()
@@ -277,6 +291,9 @@ def train(
         if tracker:
             d, r = tracker.record()
             emit(events.rotation(0, 0, d, r, 0))
+            features = FeatureSnapshots.of(model.layers[0], model.kernel_modules[0].weight, data.sample_shape)
+            if features is not None:
+                snapshot_features(0, 0)
 
         gen = torch.Generator().manual_seed(int(config["seed"]) + 1)
         losses = []
@@ -352,6 +369,8 @@ def train(
             )
             emit(end)
             state["last_epoch"] = end
+            if features is not None and features.due(end["epoch"]):
+                snapshot_features(step, step / spe)
             losses.append(end["loss"])
             _check_stopping(config, losses, end, data.classes)
         if step >= epochs * spe:

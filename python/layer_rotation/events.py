@@ -222,6 +222,76 @@ def log(level, message):
     return {"type": "log", "level": level, "message": str(message)}
 
 
+# The features event (src/runlog/features.ts): the encoding, and the bounds of a snapshot.
+FEATURES_ENCODING = "int8"
+MAX_FEATURE_UNITS = 64
+MAX_FEATURE_VALUES = 65536
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+
+
+def features(step, epoch, layer, kind, image, units, total_units, scales, data):
+    """A snapshot of the first kernel layer's first `units` units as images of `image` = [h, w, c]:
+    `scales` per unit and `data`, the base64 of units x h x w x c int8 values (features.py makes
+    them; docs/run-log-format.md)."""
+    return {
+        "type": "features",
+        "step": step,
+        "epoch": epoch,
+        "layer": layer,
+        "kind": kind,
+        "image": [int(d) for d in image],
+        "units": int(units),
+        "totalUnits": int(total_units),
+        "encoding": FEATURES_ENCODING,
+        "scales": list(scales),
+        "data": data,
+    }
+
+
+def _count(v):
+    return _num(v) is not None and float(v).is_integer() and v >= 1
+
+
+def features_problem(e):
+    """Why a parsed features event cannot be used, or None (featuresProblem in src/runlog/features.ts)."""
+    step, epoch = _num(e.get("step")), _num(e.get("epoch"))
+    if step is None or epoch is None or step < 0 or epoch < 0:
+        return 'features event needs numeric "step" and "epoch"'
+    if not isinstance(e.get("layer"), str):
+        return 'features event needs a "layer" name'
+    if e.get("encoding") != FEATURES_ENCODING:
+        return "unknown features encoding %s" % ("undefined" if "encoding" not in e else json.dumps(e["encoding"]))
+    image = e.get("image")
+    if not isinstance(image, list) or len(image) != 3 or not all(_count(d) for d in image):
+        return 'features "image" must be [height, width, channels] of whole numbers >= 1'
+    if image[2] not in (1, 3):
+        return "features image channels must be 1 or 3, not %s" % json.dumps(image[2])
+    units = e.get("units")
+    if not _count(units) or units > MAX_FEATURE_UNITS:
+        return 'features "units" must be a whole number in 1..%d' % MAX_FEATURE_UNITS
+    values = int(units) * int(image[0]) * int(image[1]) * int(image[2])
+    if values > MAX_FEATURE_VALUES:
+        return "features snapshot of %d values, more than %d" % (values, MAX_FEATURE_VALUES)
+    total = e.get("totalUnits")
+    if total is not None and not (_count(total) and total >= units):
+        return 'features "totalUnits" must be a whole number >= units'
+    scales = e.get("scales")
+    if not isinstance(scales, list) or len(scales) != units or not all(_num(s) is not None and s >= 0 for s in scales):
+        return 'features "scales" must hold a number >= 0 per unit'
+    data = e.get("data")
+    pad = (
+        2 if isinstance(data, str) and data.endswith("==") else 1 if isinstance(data, str) and data.endswith("=") else 0
+    )
+    if (
+        not isinstance(data, str)
+        or not _BASE64.match(data)
+        or len(data) != 4 * ((values + 2) // 3)
+        or (3 - values % 3) % 3 != pad
+    ):
+        return 'features "data" must be the base64 of %d int8 values' % values
+    return None
+
+
 def _num(v):
     return v if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
 

@@ -12,6 +12,14 @@
 The kernels are the weights of nn.Linear and nn.Conv1d/2d/3d (biases and norm layers are left out,
 as in the paper), named after the modules (model.named_modules()). Open the run folder (or its
 parent) in the editor to watch it live. Under torch.distributed only rank 0 writes.
+
+First-layer features (`features` events: the first watched layer's first units as images, at
+step 0, at epoch ends and at finish(); docs/run-log-format.md) are on by default when that layer
+looks at images: an nn.Conv2d on 1 or 3 channels (each filter a kh x kw patch), or an nn.Linear
+whose inputs are the images of `dataset["inputShape"]` = [h, w, c] (c 1 or 3, h w c its
+in_features), flattened as `flatten_order` says ("chw": x.flatten(1) of NCHW batches, torch's
+usual; "hwc": channels last). features=(h, w, c) names the image of a Linear's inputs,
+features=False turns them off, features=True insists (an error says why it cannot).
 """
 import os
 import time
@@ -21,6 +29,7 @@ import torch
 from . import events
 from .config import schema_default
 from .events import CONFIG_COPY, EVENTS_FILE, EventWriter, create_run_dir, make_summary, write_summary
+from .features import FeatureSnapshots
 from .optim import kernel_layers
 from .rotation import RotationTracker
 
@@ -56,6 +65,46 @@ def _number(x):
     return float(x)
 
 
+def _feature_snapshots(found, info, input_shape, features, flatten_order):
+    """The FeatureSnapshots of the first watched layer, as `features` asks (see RotationLogger)."""
+    if features is False:
+        return None
+    if flatten_order not in ("chw", "hwc"):
+        raise ValueError('RotationLogger: flatten_order must be "chw" or "hwc", not %r' % (flatten_order,))
+    name, module = found
+    if isinstance(features, (tuple, list)):
+        sample = [int(d) for d in features]
+    else:
+        sample = list(input_shape) if isinstance(input_shape, (list, tuple)) else None
+    why = None
+    if isinstance(module, torch.nn.Conv2d):
+        if module.in_channels not in (1, 3):
+            why = "its first layer, the Conv2d %s, has %d input channels (1 or 3 make an image)" % (
+                name,
+                module.in_channels,
+            )
+    elif isinstance(module, torch.nn.Linear):
+        if sample is None:
+            why = (
+                "the images of its first layer, the Linear %s, are unknown: pass features=(h, w, c) or "
+                "dataset={'inputShape': [h, w, c]}" % name
+            )
+    else:
+        why = "its first layer, %s, is neither a Linear nor a Conv2d" % name
+    snapshots = None
+    if why is None:
+        snapshots = FeatureSnapshots.of(info, module.weight, sample, flatten_order)
+        if snapshots is None:
+            why = "the inputs of its first layer, %s %s, are not images of %s with 1 or 3 channels that fit" % (
+                info["kind"],
+                info["shape"],
+                sample,
+            )
+    if why is not None and features is not None:
+        raise ValueError("RotationLogger: no first-layer features: " + why)
+    return snapshots
+
+
 class RotationLogger:
     """Writes events.jsonl (and summary.json at the end) for a model trained by your own code.
 
@@ -71,6 +120,9 @@ class RotationLogger:
       batch_every: a batch event every N steps (default: every, or steps_per_epoch / 50 if smaller).
       layers: module names to watch (default: every Linear and Conv layer).
       learning_rate, multipliers, layca, seed, config_file, optimizer, extra: written into run_started.
+      features: first-layer features snapshots: None (default: when the first watched layer looks at
+        images), False, True (required), or (h, w, c), the image of a first nn.Linear's inputs.
+      flatten_order: how your code flattens images into that nn.Linear: "chw" (default) or "hwc".
     """
 
     def __init__(
@@ -96,6 +148,8 @@ class RotationLogger:
         optimizer=None,
         run_id=None,
         extra=None,
+        features=None,
+        flatten_order="chw",
     ):
         self.model = model.module if isinstance(getattr(model, "module", None), torch.nn.Module) else model
         self.every = max(1, int(every))
@@ -135,6 +189,10 @@ class RotationLogger:
         self.main = _is_main_rank()
         self.writer = None
         self.run_dir = None
+        # FeatureSnapshots of the first layer, or None; checked on every rank, before any file is made.
+        first = {"name": found[0][0], "kind": _kind(found[0][1]), "shape": _shape(found[0][1])}
+        shape = dataset.get("inputShape") if isinstance(dataset, dict) else None
+        self.features = _feature_snapshots(found[0], first, shape, features, flatten_order)
         if not self.main:
             return
         if run_dir is None:
@@ -192,6 +250,7 @@ class RotationLogger:
         self._last_epoch = None
         self._emit(started)
         self._record(0)
+        self._snapshot_features()
 
     # -- events ------------------------------------------------------------------------------------
 
@@ -214,6 +273,14 @@ class RotationLogger:
         d, r = self.tracker.record()
         self._last_distances = d
         self._emit(events.rotation(self.steps, self._epoch(), d, r, steps_since))
+
+    def _snapshot_features(self):
+        """A features event of the first layer now (none when a weight is not finite)."""
+        if self.features is None or self.writer is None:
+            return
+        e = self.features.snapshot(self.steps, self._epoch())
+        if e is not None:
+            self._emit(e)
 
     def _flush_batch(self):
         loss_sum, acc_sum, nl, na = self._window
@@ -264,6 +331,8 @@ class RotationLogger:
             (samples / seconds) if samples and seconds > 0 else None,
         )
         self._emit(self._last_epoch)
+        if self.features is not None and self.features.due(self.epochs_done):
+            self._snapshot_features()
         self._epoch_started_at = now
         self._epoch_steps = 0
 
@@ -276,6 +345,8 @@ class RotationLogger:
             if self.steps != self._last_record or self.steps == 0:
                 self._record(self.steps - self._last_record)
                 self._last_record = self.steps
+            if self.features is not None and self.features.last_step != self.steps:
+                self._snapshot_features()
         if reason is None:
             reason = {
                 "completed": "trained %d steps" % self.steps,

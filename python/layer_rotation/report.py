@@ -13,10 +13,10 @@ import json
 import os
 
 from .config import schema_default
-from .events import EVENTS_FILE, judge_finished
+from .events import EVENTS_FILE, features_problem, judge_finished
 from .numbers import finite, fixed, js_number, to_fixed
 
-EVENT_TYPES = ("run_started", "rotation", "batch", "epoch_end", "run_finished", "log")
+EVENT_TYPES = ("run_started", "rotation", "batch", "epoch_end", "run_finished", "log", "features")
 RUN_STATUSES = ("completed", "stopped", "failed")
 
 # As ONE_RUN_CANNOT_TELL in src/runlog/verdict.ts.
@@ -35,6 +35,7 @@ class RunLog:
         self.epochs = []
         self.logs = []
         self.finished = None
+        self.features = None  # the first and the latest features snapshots: (first, last)
         self.skipped = []  # (line number, reason)
         self.partial_last_line = False
 
@@ -44,6 +45,8 @@ class RunLog:
             self.started = e
         elif t == "run_finished":
             self.finished = e
+        elif t == "features":
+            self.features = (self.features[0] if self.features else e, e)
         else:
             {"rotation": self.rotations, "batch": self.batches, "epoch_end": self.epochs, "log": self.logs}[t].append(e)
 
@@ -96,6 +99,13 @@ def normalize_event(value):
         if not isinstance(e.get("status"), str):
             return None, 'run_finished needs a "status"'
         return _finished(e), None
+    if t == "features":
+        problem = features_problem(e)
+        if problem:
+            return None, problem
+        total = e.get("totalUnits")
+        kind = e.get("kind") if isinstance(e.get("kind"), str) else ""
+        return dict(e, kind=kind, totalUnits=total if finite(total) else e["units"]), None
     if not isinstance(e.get("message"), str):
         return None, 'log event needs a "message"'
     return dict(e, level=e.get("level") if e.get("level") in ("warning", "error") else "info"), None

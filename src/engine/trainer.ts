@@ -23,6 +23,7 @@ import { layerMultipliers, paramGroups } from './optim/schedule';
 import { learningRateAt } from '../runlog/schedule';
 import { Rng } from './rng';
 import { RotationMonitor } from './rotation';
+import { FeatureSnapshots } from './features';
 /** The training loop's options: the run's overrides of its config, and what the runner adds. */
 export interface TrainOptions extends RunOverrides {
   runId: string;
@@ -77,6 +78,7 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
   let stepsPerEpoch = 1;
   let model: Model | undefined;
   let monitor: RotationMonitor | undefined;
+  let features: FeatureSnapshots | undefined;
   let optimizer: ReturnType<typeof createOptimizer> | undefined;
   let data: Dataset | undefined;
   let finished: RunFinished | undefined;
@@ -84,6 +86,8 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
   let lastEnd: EpochTotals | undefined;
 
   const finish = (status: RunStatus, reason: string, test: { loss: number; accuracy: number } | null): RunFinished => {
+    // The first layer's features as the run ends, unless the last snapshot was of this step.
+    if (features && model && features.lastStep !== step) snapshotFeatures(features, step, step / stepsPerEpoch);
     const e: Omit<RunFinished, 'v' | 'time'> = {
       type: 'run_finished',
       status,
@@ -102,6 +106,17 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
     if (startedTerms) e.lagging = laggingEntries(judgeEnd(startedTerms, e));
     emit(e);
     return stamp(e) as RunFinished;
+  };
+
+  /** Emits a features snapshot; a failure to read the kernel (e.g. out of memory as a run fails) only skips it. */
+  const snapshotFeatures = (f: FeatureSnapshots, atStep: number, atEpoch: number): void => {
+    let e: ReturnType<FeatureSnapshots['snapshot']> = null;
+    try {
+      e = f.snapshot(atStep, atEpoch);
+    } catch {
+      e = null;
+    }
+    if (e) emit(e);
   };
 
   try {
@@ -170,6 +185,8 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
     for (const message of [...(opts.warnings ?? []), ...(dataset.warnings ?? [])])
       emit({ type: 'log', level: 'warning', message });
     emit({ type: 'rotation', step: 0, epoch: 0, ...monitor.record(), steps: 0 });
+    features = FeatureSnapshots.of(model.layers, model.kernels, dataset.sampleShape);
+    if (features) snapshotFeatures(features, 0, 0);
 
     const rng = new Rng(config.seed + 1);
     const lossHistory: number[] = [];
@@ -248,6 +265,7 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
       };
       emit(end);
       lastEnd = end;
+      if (features?.due(end.epoch)) snapshotFeatures(features, step, step / stepsPerEpoch);
       lossHistory.push(end.loss);
       checkStopping(config, lossHistory, end, dataset.classes);
     }

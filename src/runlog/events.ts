@@ -149,7 +149,37 @@ export interface LogEvent extends EventBase {
   message: string;
 }
 
-export type RunEvent = RunStarted | RotationEvent | BatchEvent | EpochEnd | RunFinished | LogEvent;
+/**
+ * A snapshot of the first kernel layer's units as images (the paper's section 6: with more
+ * rotation the first layer's features look more learned), written at step 0, at epoch ends and
+ * at the run's end (src/runlog/features.ts; docs/run-log-format.md). Only when that layer's
+ * input is an image: a dense layer on image inputs (each unit's input weights as an image), or a
+ * convolution on 1 or 3 channels (each filter as a patch).
+ */
+export interface FeaturesEvent extends EventBase {
+  type: 'features';
+  step: number;
+  /** Fractional epoch: step / stepsPerEpoch. */
+  epoch: number;
+  /** The first kernel layer's name (run_started.layers[0].name). */
+  layer: string;
+  /** Its kind: dense or conv2d ("" when not given). */
+  kind: string;
+  /** Each unit's image: [height, width, channels], channels 1 (grey) or 3 (RGB). */
+  image: [number, number, number];
+  /** Units in this snapshot: the layer's first `units` (at most 64, and at most 65,536 values in all). */
+  units: number;
+  /** Units of the layer (readers' default: units). */
+  totalUnits: number;
+  /** How `data` and `scales` hold the weights: "int8" (the only encoding of this version). */
+  encoding: 'int8';
+  /** Per unit: its weights are the int8 values of `data` times this (max |w| / 127). */
+  scales: number[];
+  /** base64 of units x height x width x channels int8 values (two's complement), unit by unit, each unit's row by row, channels last. */
+  data: string;
+}
+
+export type RunEvent = RunStarted | RotationEvent | BatchEvent | EpochEnd | RunFinished | LogEvent | FeaturesEvent;
 export type RunEventType = RunEvent['type'];
 
 /** Distributes an Omit over a union, so that each event keeps its own fields. */

@@ -20,6 +20,7 @@ import type {
 } from './events';
 import { DEFAULT_FIT_ACCURACY, DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './defaults';
 import { RUN_STATUSES } from './events';
+import { featuresProblem, normalizeFeatures } from './features';
 
 export const EVENT_TYPES: readonly RunEventType[] = [
   'run_started',
@@ -28,6 +29,7 @@ export const EVENT_TYPES: readonly RunEventType[] = [
   'epoch_end',
   'run_finished',
   'log',
+  'features',
 ];
 
 export type Normalized = { ok: true; event: RunEvent } | { ok: false; problem: string };
@@ -105,6 +107,10 @@ export function normalizeEvent(value: unknown): Normalized {
       const level = e.level === 'warning' || e.level === 'error' ? e.level : 'info';
       const l: LogEvent = { ...base, type: 'log', level, message: e.message };
       return ok(l);
+    }
+    case 'features': {
+      const problem = featuresProblem(e);
+      return problem ? fail(problem) : ok(normalizeFeatures(e, base));
     }
   }
 }
@@ -264,6 +270,8 @@ export function isRunEvent(value: unknown): value is RunEvent {
       );
     case 'log':
       return (e.level === 'info' || e.level === 'warning' || e.level === 'error') && typeof e.message === 'string';
+    case 'features':
+      return featuresProblem(e) === undefined && typeof e.kind === 'string' && finite(e.totalUnits);
     default:
       return false;
   }

@@ -2,7 +2,16 @@
 // reported with its line number, never fatal; the others are normalized, runlog/normalize.ts), and the per-layer analysis shown by the CLI's
 // report and by the editor.
 import * as fs from 'node:fs';
-import type { BatchEvent, EpochEnd, LogEvent, RotationEvent, RunEvent, RunFinished, RunStarted } from './events';
+import type {
+  BatchEvent,
+  EpochEnd,
+  FeaturesEvent,
+  LogEvent,
+  RotationEvent,
+  RunEvent,
+  RunFinished,
+  RunStarted,
+} from './events';
 import { normalizeEvent } from './normalize';
 import { judgeLog, type RunVerdict } from './verdict';
 
@@ -19,6 +28,11 @@ export interface RunLog {
   epochs: EpochEnd[];
   logs: LogEvent[];
   finished?: RunFinished;
+  /**
+   * The first-layer features snapshots (features events): the first one (at step 0) and the
+   * latest. Those between are not kept (a snapshot is up to ~90 KB): read the log for them.
+   */
+  features?: { first: FeaturesEvent; last: FeaturesEvent };
   /** Lines that were not valid run-log events. */
   skipped: SkippedLine[];
   /** True when the text ended inside a line (a writer still at work): that line was left out. */
@@ -45,6 +59,9 @@ export function addEvent(log: RunLog, e: RunEvent): void {
       break;
     case 'run_finished':
       log.finished = e;
+      break;
+    case 'features':
+      log.features = { first: log.features?.first ?? e, last: e };
       break;
   }
 }

@@ -5,6 +5,7 @@
 import type {
   BatchEvent,
   EpochEnd,
+  FeaturesEvent,
   LayerInfo,
   LogEvent,
   RotationEvent,
@@ -103,6 +104,8 @@ export class RunStore {
   /** Largest finite distance seen (for the y range). */
   maxDistance = 0;
   metrics: MetricsView = { x: [], trainLoss: [], valLoss: [], trainAcc: [], valAcc: [] };
+  /** The first-layer features snapshots: the first (step 0) and the latest (webview/src/features.ts draws them). */
+  features: { first: FeaturesEvent; last: FeaturesEvent } | null = null;
   /** Bumped on every accepted event: what changed since a draw. */
   version = 0;
   rotationVersion = 0;
@@ -155,12 +158,16 @@ export class RunStore {
         this.finished = e;
         this.rotationVersion++;
         return true;
+      case 'features':
+        this.features = { first: this.features?.first ?? e, last: e };
+        return true;
     }
   }
 
   private reset(): void {
     this.info = null;
     this.finished = null;
+    this.features = null;
     this.batches = new Columns(6);
     this.epochs = [];
     this.logs = [];

@@ -58,6 +58,7 @@ export function loadDataset(spec: DatasetSpec, opts: LoadOptions): Dataset {
   return {
     name: spec.name,
     inputShape: opts.flatten ? [size] : [...raw.sampleShape],
+    sampleShape: [...raw.sampleShape],
     classes: raw.classes,
     train,
     validation,

@@ -13,6 +13,8 @@ export interface Dataset {
   name: string;
   /** Shape of one sample: [784] flattened for MNIST when the model is an MLP, [28, 28, 1] / [32, 32, 3] for CNNs. */
   inputShape: number[];
+  /** Shape of one sample before any flattening: [h, w, c] for images ([28, 28, 1] for MNIST, also for an MLP). */
+  sampleShape?: number[];
   classes: number;
   train: Split;
   validation: Split;

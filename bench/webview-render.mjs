@@ -102,6 +102,7 @@ function makeRun({ layers, records, perEpoch }) {
     totalSteps: Math.ceil((records * 2) / perEpoch) * perEpoch,
     target: 1,
     lagMargin: 0.2,
+    fitAccuracy: 0.99,
     schedule: {
       learningRate: 0.1,
       decay: { factor: 0.2, epochs: [Math.ceil(records / perEpoch)] },

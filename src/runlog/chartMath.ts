@@ -167,15 +167,17 @@ export function extendExtent(e: Extent, v: number): void {
  *   tenth, at most 2); the loss from 0 to its largest value; the accuracy 0 to 1;
  * - auto: the data's extent with 5% of headroom, rounded out to nice numbers (from 0 when the
  *   data is all positive and starts near it);
- * - log: whole decades around the data's positive values, with a tenth of a decade of margin,
- *   so values a decade apart (Adam's 0.001 and 0.01) are a third of the axis apart or more.
+ * - log: around the data's positive values with a tenth of a decade of margin, rounded out to
+ *   nice numbers, so values a decade apart (Adam's 0.001 and 0.01) are far apart (a third of
+ *   the axis or more when the data spans at most three decades).
  */
 export function yRange(kind: ChartKind, mode: YMode, e: Extent, target = 1): [number, number] {
   const has = e.max >= e.min;
   if (mode === 'log') {
     if (!(e.minPositive < Infinity)) return kind === 'distance' ? [1e-3, Math.max(1, target) * 1.1] : [1e-3, 1];
-    const lo = 10 ** Math.floor(Math.log10(e.minPositive) - 0.1);
-    const hi = 10 ** Math.ceil(Math.log10(Math.max(e.max, e.minPositive)) + 0.1);
+    const margin = 10 ** 0.1;
+    const lo = niceFloor(e.minPositive / margin);
+    const hi = niceCeil(Math.max(e.max, e.minPositive) * margin);
     return [lo, hi];
   }
   if (mode === 'fixed') {

@@ -174,9 +174,15 @@ function fmtTick(v: number, log: boolean): string {
   return String(+v.toPrecision(4));
 }
 
+/** Ticks of a log axis: the decades, and their 2s and 5s when the axis spans few decades. */
 function logTicks(lo: number, hi: number): number[] {
   const out: number[] = [];
-  for (let k = Math.ceil(Math.log10(lo) - 1e-9); k <= Math.floor(Math.log10(hi) + 1e-9); k++) out.push(10 ** k);
+  const few = Math.log10(hi / lo) < 3;
+  for (let k = Math.floor(Math.log10(lo)); k <= Math.ceil(Math.log10(hi)); k++)
+    for (const m of few ? [1, 2, 5] : [1]) {
+      const v = Number((m * 10 ** k).toPrecision(6));
+      if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v);
+    }
   return out;
 }
 

@@ -165,6 +165,8 @@ export interface ChartEnv {
   highlighted(): number | null;
   /** The pointer is over (near) a layer's line, or left it. */
   hover(layer: number | null): void;
+  /** Something the tests read changed (a line hidden in a legend). */
+  changed(): void;
 }
 
 /** Drag to zoom x (the charts share the zoom), double-click to reset. */
@@ -222,6 +224,9 @@ export class RotationChart {
   yRange: [number, number] = [0, 1];
   readonly yMode: YMode;
   readonly xAxis: XAxis;
+  /** What the axes say. */
+  readonly yLabel: string;
+  readonly xLabel: string;
   readonly smoothing: number;
   private target = 1;
   /** Index of the last record whose segment is on the canvas (-1: none). */
@@ -266,11 +271,15 @@ export class RotationChart {
     this.rawView = new DecimatedView(count, maxPoints);
     this.smoothView = this.smooth ? new DecimatedView(count, maxPoints) : null;
     const log = this.yMode === 'log';
+    // (A log axis must never see 0, not even before the first update.)
+    if (log) this.yRange = [1e-3, 1];
     const zoom = zoomHooks(env);
     const yLabel =
       kind === 'distance'
         ? 'cosine distance'
         : rateLabel((this.raw as RateSeries).terms).replace('rotation per step', 'rate');
+    this.yLabel = yLabel;
+    this.xLabel = X_LABELS[this.xAxis];
     const opts: uPlot.Options = {
       ...this.size(),
       padding: [10, 14, 0, 0],
@@ -880,6 +889,7 @@ export class MetricsChart {
     const kind = this.kind;
     const mode = chartYMode(kind, settings.y[kind]);
     const log = mode === 'log';
+    if (log && !(this.yRange[0] > 0)) this.yRange = [1e-3, 1];
     const theme = this.theme;
     const zoom = zoomHooks(this.env);
     const faint = (c: () => string) => () => withAlpha(c(), 0.3);
@@ -1015,6 +1025,7 @@ export class MetricsChart {
     if (!this.hidden.delete(name)) this.hidden.add(name);
     this.applyShown(name);
     this.rescale();
+    this.env.changed();
   }
 
   /** Shows this line alone; again (when it is alone) shows both. */
@@ -1026,6 +1037,7 @@ export class MetricsChart {
     this.applyShown('train');
     this.applyShown('validation');
     this.rescale();
+    this.env.changed();
   }
 
   private applyShown(name: 'train' | 'validation'): void {
@@ -1051,6 +1063,7 @@ export class MetricsChart {
     }
     const s = this.series.find((x) => x.name === name) as MetricSeries;
     u.setSeries((this.settings?.smoothing ?? 0) > 0 ? s.smooth : s.raw, { focus: true });
+    this.env.changed();
   }
 
   /** What tests read. */

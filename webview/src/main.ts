@@ -70,7 +70,7 @@ export interface MonitorState extends MonitorTestState {
   zoom: [number, number] | null;
   /** The rotation charts shown (distance, rate), and the ranges of each. */
   rotationCharts: RotationKind[];
-  ranges: Partial<Record<RotationKind, { x: [number, number]; y: [number, number] }>>;
+  ranges: Partial<Record<RotationKind, { x: [number, number]; y: [number, number]; xLabel: string; yLabel: string }>>;
   /** Layers hidden, and the one highlighted (by name). */
   hidden: string[];
   highlighted: string | null;
@@ -79,6 +79,9 @@ export interface MonitorState extends MonitorTestState {
   rawLast: number[];
   /** The loss and accuracy charts. */
   metrics: Record<'loss' | 'accuracy', ReturnType<MetricsChart['testState']>>;
+  /** The layers' colours in this theme, and the background they are drawn on. */
+  layerColors: string[];
+  background: string;
 }
 
 declare global {
@@ -202,6 +205,8 @@ class Monitor {
       loss: { xRange: [0, 1], yRange: [0, 1], hidden: [], focused: null, shown: [], points: 0 },
       accuracy: { xRange: [0, 1], yRange: [0, 1], hidden: [], focused: null, shown: [], points: 0 },
     },
+    layerColors: [],
+    background: '',
   };
 
   constructor(
@@ -223,6 +228,7 @@ class Monitor {
       hidden: () => this.hidden,
       highlighted: () => this.highlighted,
       hover: (i) => this.setHighlighted(i),
+      changed: () => this.schedule(),
     };
 
     this.runBar = el('div', 'run-bar');
@@ -636,8 +642,8 @@ class Monitor {
     return clamp(Math.round(window.innerHeight - top - below), 150, cap);
   }
 
-  /** The charts of the run shown, for these settings and this theme. */
-  private rebuildCharts(): void {
+  /** The charts of the run shown, for these settings and this theme (drawn on the next frame, or by the caller: draw()). */
+  private rebuildCharts(schedule = true): void {
     for (const c of Object.values(this.charts)) {
       if (!c) continue;
       this.pastDraws += c.draws;
@@ -697,7 +703,7 @@ class Monitor {
     shown.metrics = -1;
     shown.slow = -1;
     shown.slowAt = -Infinity;
-    this.schedule();
+    if (schedule) this.schedule();
   }
 
   private draw(): void {
@@ -733,7 +739,7 @@ class Monitor {
         this.highlighted = null;
       }
       shown = this.shown = { store, info, rotation: -1, metrics: -1, metricsX: -1, slow: -1, slowAt: -Infinity };
-      this.rebuildCharts();
+      this.rebuildCharts(false);
     }
     const finished = !!store.finished;
     if (shown.rotation !== store.rotationVersion) {
@@ -788,10 +794,13 @@ class Monitor {
     s.rotationCharts = Object.keys(this.charts) as RotationKind[];
     s.ranges = {};
     for (const [k, c] of Object.entries(this.charts))
-      if (c) s.ranges[k as RotationKind] = { x: [...c.xRange], y: [...c.yRange] };
+      if (c) s.ranges[k as RotationKind] = { x: [...c.xRange], y: [...c.yRange], xLabel: c.xLabel, yLabel: c.yLabel };
     s.shownLast = first ? first.lastShown() : [];
     s.rawLast = first ? first.lastRaw() : [];
     s.metrics = { loss: this.loss.testState(), accuracy: this.accuracy.testState() };
+    const n = store.layerCount;
+    s.layerColors = Array.from({ length: n }, (_, i) => themeLayerColor(this.theme, i, n));
+    s.background = this.theme.background;
   }
 
   /** Points per line when drawn in full: at most about one per pixel of the chart's width. */

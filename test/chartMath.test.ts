@@ -8,6 +8,7 @@ import {
   Ema,
   emptyExtent,
   extendExtent,
+  rateDivisor,
   rateTerms,
   smoothSeries,
   stepRate,
@@ -39,19 +40,19 @@ describe('stepwise rotation rate', () => {
     const terms = rateTerms({ schedule: schedule(true) });
     assert.equal(terms.perRate, false, 'with Layca: not divided');
     const tan = Math.tan(10 * Math.atan(0.01)); // ten steps of Layca at rate 0.01 in one plane
-    assert.ok(Math.abs(stepRate(tan, 10, terms, 0, 1) - 0.01) < 1e-12);
-    assert.ok(Number.isNaN(stepRate(0, 0, terms, 0, 0)), 'the first record: no rate');
-    assert.ok(Number.isNaN(stepRate(null, 5, terms, 0, 1)));
+    assert.ok(Math.abs(stepRate(tan, 10, rateDivisor(terms, 0, 1)) - 0.01) < 1e-12);
+    assert.ok(Number.isNaN(stepRate(0, 0)), 'the first record: no rate');
+    assert.ok(Number.isNaN(stepRate(null, 5)));
     // An obtuse angle (a negative tan) is more than 90 degrees, not less.
-    assert.ok(Math.abs(stepRate(-1, 1, terms, 0, 1) - Math.tan((3 * Math.PI) / 4)) < 1e-12);
+    assert.ok(Math.abs(stepRate(-1, 1) - Math.tan((3 * Math.PI) / 4)) < 1e-12);
   });
 
   it('without Layca: divided by the mean learning rate over the record’s steps', () => {
     const terms = rateTerms({ schedule: schedule(false) });
     assert.equal(terms.perRate, true);
-    assert.ok(Math.abs(stepRate(0.05, 1, terms, 0.5, 1) - 0.05 / 0.1) < 1e-9);
+    assert.ok(Math.abs(stepRate(0.05, 1, rateDivisor(terms, 0.5, 1)) - 0.05 / 0.1) < 1e-9);
     // Across the decay at epoch 2: half the interval at 0.1, half at 0.01.
-    const r = stepRate(0.05, 1, terms, 1.9, 2.1);
+    const r = stepRate(0.05, 1, rateDivisor(terms, 1.9, 2.1));
     assert.ok(Math.abs(r - 0.05 / 0.055) < 1e-9, `${r}`);
     assert.equal(rateTerms(undefined).perRate, false, 'no schedule known: the rate as it is');
   });

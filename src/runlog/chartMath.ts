@@ -71,24 +71,28 @@ export function meanLearningRate(schedule: NonNullable<RunStarted['schedule']>, 
 }
 
 /**
- * The stepwise rotation rate of a record: the angle since the previous record (atan of `tan`)
- * spread evenly over its `steps`, as the tan of the angle per step; divided by the mean learning
- * rate over those steps when `terms.perRate`. NaN when unknown (the first record, a null value).
+ * What a record's rates are divided by: the mean learning rate over its steps (from the
+ * previous record's epoch to its own) when `terms.perRate`, else 1. NaN when that rate is 0.
  */
-export function stepRate(
-  tan: number | null | undefined,
-  steps: number,
-  terms: RateTerms,
-  fromEpoch: number,
-  toEpoch: number,
-): number {
+export function rateDivisor(terms: RateTerms, fromEpoch: number, toEpoch: number): number {
+  if (!terms.perRate || !terms.schedule) return 1;
+  const lr = meanLearningRate(terms.schedule, fromEpoch, toEpoch);
+  return lr > 0 ? lr : NaN;
+}
+
+/**
+ * The stepwise rotation rate of a record: the angle since the previous record (atan of `tan`)
+ * spread evenly over its `steps`, as the tan of the angle per step, divided by `divisor`
+ * (rateDivisor: the learning rate when Layca is off). NaN when unknown (the first record, a
+ * null value).
+ */
+export function stepRate(tan: number | null | undefined, steps: number, divisor = 1): number {
   if (typeof tan !== 'number' || !Number.isFinite(tan) || !(steps > 0)) return NaN;
+  // One step, or an angle so small that tan(atan(x) / s) = x / s to float32 precision: no trigonometry.
+  if (steps === 1 || (tan >= 0 && tan < 3e-4)) return tan / steps / divisor;
   // The angle between two kernels is in [0, pi]: a negative tan is an obtuse angle.
   const angle = tan >= 0 ? Math.atan(tan) : Math.PI + Math.atan(tan);
-  const perStep = Math.tan(angle / steps);
-  if (!terms.perRate || !terms.schedule) return perStep;
-  const lr = meanLearningRate(terms.schedule, fromEpoch, toEpoch);
-  return lr > 0 ? perStep / lr : NaN;
+  return Math.tan(angle / steps) / divisor;
 }
 
 /** What the rate axis says. */
@@ -105,7 +109,8 @@ export function rateLabel(terms: RateTerms): string {
  */
 export class Ema {
   private last = 0;
-  private count = 0;
+  /** weight ** (values averaged so far): the bias to remove. */
+  private power = 1;
 
   constructor(readonly weight: number) {}
 
@@ -114,8 +119,8 @@ export class Ema {
     const w = this.weight;
     if (!(w > 0)) return v;
     this.last = this.last * w + (1 - w) * v;
-    this.count++;
-    return this.last / (1 - w ** this.count);
+    this.power *= w;
+    return this.last / (1 - this.power);
   }
 }
 

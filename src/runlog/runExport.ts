@@ -11,6 +11,7 @@ import {
   emptyExtent,
   extendExtent,
   fmtClock,
+  rateDivisor,
   rateLabel,
   rateTerms,
   stepRate,
@@ -73,11 +74,11 @@ export function curvesTableOf(log: RunLog): CurvesTable {
     epoch[j] = r.epoch;
     step[j] = r.step;
     time[j] = typeof r.time === 'number' ? (r.time - t0) / 1000 : NaN;
-    const from = j > 0 ? recs[j - 1].epoch : r.epoch;
+    const divisor = rateDivisor(terms, j > 0 ? recs[j - 1].epoch : r.epoch, r.epoch);
     for (let i = 0; i < layers; i++) {
       const d = r.distances[i];
       distances[i][j] = typeof d === 'number' ? d : NaN;
-      rates[i][j] = stepRate(r.rotation[i], r.steps, terms, from, r.epoch);
+      rates[i][j] = stepRate(r.rotation[i], r.steps, divisor);
     }
   });
   return { n, x: { epoch, step, time }, distances, rates };

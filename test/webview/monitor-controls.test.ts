@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as zlib from 'node:zlib';
 import { parseCsv } from '../../src/experiments/compareExport';
-import { Ema, stepRate, rateTerms, type ViewSettings } from '../../src/runlog/chartMath';
+import { Ema, rateDivisor, rateTerms, stepRate, type ViewSettings } from '../../src/runlog/chartMath';
 import type { RotationEvent, RunEvent } from '../../src/runlog/events';
 import { addEvent, emptyRunLog } from '../../src/runlog/read';
 import { CSV_COLUMNS, curvesMetaOf, curvesTableOf, monitorCsv, monitorSvg } from '../../src/runlog/runExport';
@@ -474,7 +474,7 @@ describe('monitor chart controls', { timeout: 240_000 }, () => {
     const terms = rateTerms(plain.started);
     assert.equal(terms.perRate, true, 'Layca off: divided by the learning rate');
     for (let i = 0; i < 4; i++) {
-      const want = stepRate(last.rotation[i], last.steps, terms, prev.epoch, last.epoch);
+      const want = stepRate(last.rotation[i], last.steps, rateDivisor(terms, prev.epoch, last.epoch));
       assert.ok(Math.abs(s.rawLast[i] - want) / want < 1e-5, `layer ${i}: ${s.rawLast[i]} vs ${want}`);
     }
     assert.match(s.ranges.rate.yLabel, /learning rate/);

@@ -558,6 +558,9 @@ export class RotationChart {
     views.forEach((view, k) => {
       const faint = views.length > 1 && k === 0;
       ctx.globalAlpha = faint ? 0.28 : 1;
+      // (Round joins cost most of a software canvas's time: the faint lines do without.)
+      ctx.lineJoin = faint ? 'bevel' : 'round';
+      ctx.lineCap = faint ? 'butt' : 'round';
       ctx.lineWidth = (faint ? Math.max(1, this.lineWidth - 0.5) : this.lineWidth) * (devicePixelRatio || 1);
       for (let i = 0; i < view.series; i++) {
         if (hidden.has(i)) continue;
@@ -595,6 +598,9 @@ export class RotationChart {
     series.forEach((s, k2) => {
       const faint = series.length > 1 && k2 === 0;
       ctx.globalAlpha = faint ? 0.28 : 1;
+      // (Round joins cost most of a software canvas's time: the faint lines do without.)
+      ctx.lineJoin = faint ? 'bevel' : 'round';
+      ctx.lineCap = faint ? 'butt' : 'round';
       ctx.lineWidth = (faint ? Math.max(1, this.lineWidth - 0.5) : this.lineWidth) * (devicePixelRatio || 1);
       for (let i = 0; i < this.colors.length; i++) {
         if (hidden.has(i)) continue;

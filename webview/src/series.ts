@@ -2,7 +2,7 @@
 // and kept up to date incrementally as records come: the cosine distances (the store's own
 // columns), the stepwise rotation rates (src/runlog/chartMath.ts's stepRate, from the records'
 // `rotation` and `steps`), and either of them smoothed (TensorBoard's debiased EMA).
-import { Ema, type RateTerms, rateTerms, stepRate } from '../../src/runlog/chartMath';
+import { Ema, type RateTerms, rateDivisor, rateTerms, stepRate } from '../../src/runlog/chartMath';
 import { Columns, ROT_EPOCH, ROT_FIRST_LAYER, ROT_STEPS, type RunStore } from './store';
 
 /** Per-layer columns with the same rows as the store's rotation records. */
@@ -67,15 +67,21 @@ export class RateSeries implements LayerSeries {
     const n = rot.length;
     if (n < this.cols.length) this.cols.clear();
     const from = this.cols.length;
-    const layers = this.cols.width;
-    for (let r = from; r < n; r++) {
-      const row = this.cols.addRow();
-      const steps = rot.get(ROT_STEPS, r);
-      const e1 = rot.get(ROT_EPOCH, r);
-      const e0 = r > 0 ? rot.get(ROT_EPOCH, r - 1) : e1;
-      const out = this.cols.raw();
-      const tcols = tan.raw();
-      for (let i = 0; i < layers; i++) out[i][row] = stepRate(tcols[i][r], steps, this.terms, e0, e1);
+    if (n === from) return from;
+    this.cols.growTo(n);
+    // Per record what its rates are divided by, then layer by layer (a column at a time: the
+    // arrays are walked in order).
+    const steps = rot.column(ROT_STEPS);
+    const epochs = rot.column(ROT_EPOCH);
+    const divisor = new Float64Array(n - from);
+    for (let r = from; r < n; r++)
+      divisor[r - from] = rateDivisor(this.terms, r > 0 ? epochs[r - 1] : epochs[r], epochs[r]);
+    const out = this.cols.raw();
+    const tcols = tan.raw();
+    for (let i = 0; i < this.cols.width; i++) {
+      const o = out[i];
+      const t = tcols[i];
+      for (let r = from; r < n; r++) o[r] = stepRate(t[r], steps[r], divisor[r - from]);
     }
     return from;
   }
@@ -114,12 +120,14 @@ export class SmoothedSeries implements LayerSeries {
       this.emas = this.emas.map(() => new Ema(this.weight));
     }
     const from = this.cols.length;
-    const layers = this.cols.width;
-    const src = Array.from({ length: layers }, (_, i) => this.source.column(i));
-    for (let r = from; r < n; r++) {
-      const row = this.cols.addRow();
-      const out = this.cols.raw();
-      for (let i = 0; i < layers; i++) out[i][row] = this.emas[i].next(src[i][r]);
+    if (n === from) return from;
+    this.cols.growTo(n);
+    const out = this.cols.raw();
+    for (let i = 0; i < this.cols.width; i++) {
+      const src = this.source.column(i);
+      const o = out[i];
+      const ema = this.emas[i];
+      for (let r = from; r < n; r++) o[r] = ema.next(src[r]);
     }
     return from;
   }

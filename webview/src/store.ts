@@ -34,6 +34,21 @@ export class Columns<A extends Typed = Float64Array> {
     return this.cols[0]?.length ?? 0;
   }
 
+  /** Makes room for rows up to `n` (the new ones to be filled by the caller, column by column). */
+  growTo(n: number): void {
+    if (n <= this.length) return;
+    if (n > this.capacity) {
+      let cap = Math.max(16, this.capacity);
+      while (cap < n) cap *= 2;
+      this.cols = this.cols.map((c) => {
+        const next = this.make(cap);
+        next.set(c);
+        return next;
+      });
+    }
+    this.length = n;
+  }
+
   /** Makes room for one more row and returns its index; the caller fills it with set(). */
   addRow(): number {
     if (this.length === this.capacity) {

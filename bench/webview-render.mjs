@@ -5,7 +5,10 @@
 //     time: time of the frame's work measured inside the page with performance.now() (whole
 //     redraw, and the rotation chart's setData + draw alone), and end to end, from the post to
 //     the next requestAnimationFrame after the redraw.
-// Run: node bench/webview-render.mjs          (prints the figures; benchWebviewRender() returns them)
+// The chart settings can be set first (as the workspace's would be): smoothing, the stepwise rate
+// chart under the distance's, a log axis.
+// Run: node bench/webview-render.mjs [--smoothing 0.6] [--quantity distance|rate|both] [--log]
+//      (prints the figures; benchWebviewRender() returns them)
 import * as esbuild from 'esbuild';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -102,6 +105,7 @@ function makeRun({ layers, records, perEpoch }) {
     totalSteps: Math.ceil((records * 2) / perEpoch) * perEpoch,
     target: 1,
     lagMargin: 0.2,
+    fitAccuracy: 0.99,
     schedule: {
       learningRate: 0.1,
       decay: { factor: 0.2, epochs: [Math.ceil(records / perEpoch)] },
@@ -128,8 +132,8 @@ function makeRun({ layers, records, perEpoch }) {
       step: r,
       epoch: r / perEpoch,
       distances: Array.from({ length: layers }, (_, i) => d(i, r)),
-      rotation: [],
-      steps: 1,
+      rotation: Array.from({ length: layers }, (_, i) => (r ? 0.001 * (1 + i / layers) : 0)),
+      steps: r ? 1 : 0,
     },
   ];
   window.__benchEvent = event;
@@ -173,10 +177,10 @@ const round = (v) => Math.round(v * 10) / 10;
 
 /**
  * Runs the benchmark; returns the figures (milliseconds).
- * @param {{ layers?: number, records?: number, appends?: number, perAppend?: number, width?: number }} [opts]
+ * @param {{ layers?: number, records?: number, appends?: number, perAppend?: number, width?: number, settings?: object }} [opts]
  */
 export async function benchWebviewRender(opts = {}) {
-  const { layers = 200, records = 20_000, appends = 100, perAppend = 10, width = 1000 } = opts;
+  const { layers = 200, records = 20_000, appends = 100, perAppend = 10, width = 1000, settings } = opts;
   const { chromium } = await import('playwright-core');
   const tmp = mkdtempSync(join(tmpdir(), 'lrm-bench-webview-'));
   const home = join(tmp, 'home');
@@ -205,6 +209,8 @@ export async function benchWebviewRender(opts = {}) {
     const perEpoch = 1000;
     // Functions go in as source text: the page's CSP forbids eval, not the debugger's own evaluation.
     await page.evaluate(`window.__benchMakeRun = ${makeRun}; window.__benchPostAndWait = ${postAndWait};`);
+    if (settings)
+      await page.evaluate(`window.__layerRotationMonitorPost(${JSON.stringify({ type: 'settings', settings })})`);
     const first = await page.evaluate(`(() => {
       const events = window.__benchMakeRun(${JSON.stringify({ layers, records, perEpoch })});
       window.__layerRotationMonitorPost({ type: 'runs', runs: [{ runId: 'bench-run', name: 'bench', status: 'running', live: true }], selected: 'bench-run' });
@@ -231,6 +237,7 @@ export async function benchWebviewRender(opts = {}) {
       worst: round(Math.max(...samples.map((s) => s[key]))),
     });
     return {
+      settings: settings ?? 'default',
       layers,
       records,
       pointsAfter: last.points,
@@ -259,7 +266,7 @@ export async function benchWebviewRender(opts = {}) {
 
 function print(r) {
   console.log(
-    `monitor webview, headless Chromium (software canvas), ${r.layers} layers x ${r.records.toLocaleString('en-US')} records (${r.drawnPointsPerLayer} points drawn per layer):`,
+    `monitor webview (settings: ${JSON.stringify(r.settings)}), headless Chromium (software canvas), ${r.layers} layers x ${r.records.toLocaleString('en-US')} records (${r.drawnPointsPerLayer} points drawn per layer):`,
   );
   console.log(
     `  first draw after 'load': ${r.firstDraw.endToEnd} ms end to end (message handled into columns ${r.firstDraw.load} ms; frame ${r.firstDraw.frame} ms, of which the rotation chart ${r.firstDraw.chart} ms)`,
@@ -274,7 +281,24 @@ function print(r) {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  benchWebviewRender().then(print, (err) => {
+  const args = process.argv.slice(2);
+  const arg = (name) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const smoothing = Number(arg('--smoothing') ?? 0);
+  const quantity = arg('--quantity') ?? 'distance';
+  const log = args.includes('--log');
+  const settings =
+    smoothing || quantity !== 'distance' || log
+      ? {
+          x: 'epoch',
+          smoothing,
+          quantity,
+          y: { distance: log ? 'log' : 'fixed', rate: 'log', loss: 'fixed', accuracy: 'auto' },
+        }
+      : undefined;
+  benchWebviewRender({ settings }).then(print, (err) => {
     console.error(err);
     process.exitCode = 1;
   });

@@ -4,13 +4,55 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { normalizeEvent } from '../src/runlog/normalize';
 import { makeRunId } from '../src/runlog/runfolder';
-import { type HostMessage, isHostMessage, isWebviewMessage, RUN_ID, RUN_LIST_STATUSES } from '../webview/protocol';
+import {
+  DEFAULT_VIEW,
+  type HostMessage,
+  isHostMessage,
+  isViewSettings,
+  isWebviewMessage,
+  RUN_ID,
+  RUN_LIST_STATUSES,
+  type ViewSettings,
+} from '../webview/protocol';
+
+const SETTINGS: ViewSettings = {
+  x: 'time',
+  smoothing: 0.6,
+  quantity: 'both',
+  y: { distance: 'log', rate: 'auto', loss: 'log', accuracy: 'fixed' },
+};
+const VIEW = { settings: SETTINGS, hidden: ['dense1'], range: [0.5, 1.5] };
 
 it("accepts exactly the protocol's messages", () => {
   assert.ok(isWebviewMessage({ type: 'ready' }));
   assert.ok(isWebviewMessage({ type: 'select', runId: 'mnist-default-20261128-120000' }));
   assert.ok(isWebviewMessage({ type: 'stop', runId: 'a.b_c-1' }));
   assert.ok(isWebviewMessage({ type: 'openConfig', runId: 'x' }));
+  assert.ok(isWebviewMessage({ type: 'settings', settings: DEFAULT_VIEW }));
+  assert.ok(isWebviewMessage({ type: 'settings', settings: SETTINGS }));
+  assert.ok(isWebviewMessage({ type: 'export', runId: 'r', kind: 'csv', view: VIEW }));
+  assert.ok(isWebviewMessage({ type: 'export', runId: 'r', kind: 'svg', view: { ...VIEW, range: null, hidden: [] } }));
+  assert.ok(isWebviewMessage({ type: 'png', runId: 'r', data: 'iVBORw0KGgo=' }));
+});
+
+it('chart settings: every field, each a known value, nothing else', () => {
+  assert.ok(isViewSettings(DEFAULT_VIEW));
+  for (const bad of [
+    null,
+    {},
+    { ...SETTINGS, extra: 1 },
+    { ...SETTINGS, x: 'seconds' },
+    { ...SETTINGS, smoothing: -0.1 },
+    { ...SETTINGS, smoothing: 1 },
+    { ...SETTINGS, smoothing: '0.5' },
+    { ...SETTINGS, smoothing: Number.NaN },
+    { ...SETTINGS, quantity: 'angle' },
+    { ...SETTINGS, y: { ...SETTINGS.y, rate: 'fixed' } }, // a rate has no fixed range
+    { ...SETTINGS, y: { ...SETTINGS.y, accuracy: 'log' } },
+    { ...SETTINGS, y: { distance: 'log' } },
+    { ...SETTINGS, y: { ...SETTINGS.y, extra: 'log' } },
+  ])
+    assert.equal(isViewSettings(bad), false, JSON.stringify(bad));
 });
 
 it('rejects anything else: unknown types, extra keys, bad run ids, non-objects', () => {
@@ -28,6 +70,20 @@ it('rejects anything else: unknown types, extra keys, bad run ids, non-objects',
     { type: 'select', runId: 'a b' },
     { type: 'select', runId: 'x'.repeat(201) },
     { type: 'openConfig', runId: 'x', file: '/etc/passwd' },
+    { type: 'settings' },
+    { type: 'settings', settings: { ...SETTINGS, smoothing: 2 } },
+    { type: 'settings', settings: SETTINGS, extra: 1 },
+    { type: 'export', runId: 'r', kind: 'pdf', view: VIEW },
+    { type: 'export', runId: '../r', kind: 'csv', view: VIEW },
+    { type: 'export', runId: 'r', kind: 'csv' },
+    { type: 'export', runId: 'r', kind: 'csv', view: { ...VIEW, range: [2, 1] } },
+    { type: 'export', runId: 'r', kind: 'csv', view: { ...VIEW, range: [0, Number.POSITIVE_INFINITY] } },
+    { type: 'export', runId: 'r', kind: 'csv', view: { ...VIEW, hidden: [1] } },
+    { type: 'export', runId: 'r', kind: 'csv', view: { ...VIEW, file: '/etc/passwd' } },
+    { type: 'export', runId: 'r', kind: 'csv', view: VIEW, file: '/etc/passwd' },
+    { type: 'png', runId: 'r', data: '' },
+    { type: 'png', runId: 'r', data: 'not base64!' },
+    { type: 'png', runId: 'r', data: 'iVBORw0KGgo=', kind: 'x' },
   ]) {
     assert.equal(isWebviewMessage(m), false, JSON.stringify(m));
   }
@@ -47,6 +103,7 @@ it('the host sends only messages the webview accepts', () => {
     { type: 'load', runId: 'r', events: [started, rotation] },
     { type: 'append', runId: 'r', events: [] },
     { type: 'select', runId: 'r' },
+    { type: 'settings', settings: SETTINGS },
   ];
   for (const m of messages) assert.ok(isHostMessage(m), JSON.stringify(m));
 });
@@ -72,6 +129,8 @@ it('the webview rejects malformed host messages whole', () => {
     { type: 'append', runId: 'r', events: [null] },
     { type: 'select', runId: 'r', extra: true },
     { type: 'stop', runId: 'r' },
+    { type: 'settings', settings: { ...SETTINGS, x: 'wall' } },
+    { type: 'settings', settings: SETTINGS, extra: 1 },
     { type: 'nope' },
   ])
     assert.equal(isHostMessage(m), false, JSON.stringify(m));

@@ -5,10 +5,29 @@
 import type { RunEvent, RunStatus } from '../src/runlog/events';
 import { RUN_STATUSES } from '../src/runlog/events';
 import { isRunEvent } from '../src/runlog/normalize';
+import {
+  CHART_Y_MODES,
+  type ChartKind,
+  MAX_SMOOTHING,
+  QUANTITIES,
+  type ViewSettings,
+  X_AXES,
+} from '../src/runlog/chartMath';
+import type { ExportView } from '../src/runlog/runExport';
 
 // The event types, as the host sends them: normalized (src/runlog/normalize.ts).
 export type * from '../src/runlog/events';
 export { RUN_STATUSES };
+export type { ExportView } from '../src/runlog/runExport';
+export type { ChartKind, Quantity, ViewSettings, XAxis, YMode } from '../src/runlog/chartMath';
+export { CHART_Y_MODES, DEFAULT_VIEW } from '../src/runlog/chartMath';
+
+/** What the monitor exports: the host writes the CSV and SVG from the run log; the webview renders the PNG. */
+export const MONITOR_EXPORTS = ['csv', 'svg'] as const;
+export type MonitorExportKind = (typeof MONITOR_EXPORTS)[number];
+
+/** Largest PNG accepted from the webview (base64 characters). */
+export const MAX_MONITOR_PNG_BASE64 = 40 * 1024 * 1024;
 
 /** A run id: a run folder's name, as the host and the webview accept it. */
 export const RUN_ID = /^[A-Za-z0-9._-]{1,200}$/;
@@ -36,7 +55,9 @@ export type HostMessage =
   /** New events of a run, in order, to append. */
   | { type: 'append'; runId: string; events: RunEvent[] }
   /** Show this run. */
-  | { type: 'select'; runId: string };
+  | { type: 'select'; runId: string }
+  /** The chart settings kept for this workspace (sent before the first list of runs). */
+  | { type: 'settings'; settings: ViewSettings };
 
 export type WebviewMessage =
   /** The webview has loaded and wants the state. */
@@ -46,12 +67,51 @@ export type WebviewMessage =
   /** The user pressed Stop for a running run. */
   | { type: 'stop'; runId: string }
   /** The user wants the run's config (or log) in an editor. */
-  | { type: 'openConfig'; runId: string };
+  | { type: 'openConfig'; runId: string }
+  /** The user changed the chart settings: the host keeps them for this workspace. */
+  | { type: 'settings'; settings: ViewSettings }
+  /** Write the run's records (CSV) or its curves as shown (SVG), through a save dialog. */
+  | { type: 'export'; runId: string; kind: MonitorExportKind; view: ExportView }
+  /** Save the PNG the webview rendered of the run's curves (base64 of the file's bytes). */
+  | { type: 'png'; runId: string; data: string };
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isRunId = (v: unknown): v is string => typeof v === 'string' && RUN_ID.test(v);
 const hasKeys = (m: Obj, keys: string[]) => Object.keys(m).every((k) => keys.includes(k));
+
+const isStringIn = <T extends string>(list: readonly T[], v: unknown): v is T =>
+  typeof v === 'string' && (list as readonly string[]).includes(v);
+
+/** Checks chart settings, strictly: every field, nothing else. */
+export function isViewSettings(v: unknown): v is ViewSettings {
+  if (!isObj(v) || !hasKeys(v, ['x', 'smoothing', 'quantity', 'y']) || Object.keys(v).length !== 4) return false;
+  if (!isStringIn(X_AXES, v.x) || !isStringIn(QUANTITIES, v.quantity)) return false;
+  if (typeof v.smoothing !== 'number' || !(v.smoothing >= 0 && v.smoothing <= MAX_SMOOTHING)) return false;
+  const y = v.y;
+  const kinds = Object.keys(CHART_Y_MODES) as ChartKind[];
+  return (
+    isObj(y) &&
+    Object.keys(y).length === kinds.length &&
+    kinds.every((k) => isStringIn(CHART_Y_MODES[k] as readonly string[], y[k]))
+  );
+}
+
+export function isExportView(v: unknown): v is ExportView {
+  return (
+    isObj(v) &&
+    hasKeys(v, ['settings', 'hidden', 'range']) &&
+    isViewSettings(v.settings) &&
+    Array.isArray(v.hidden) &&
+    v.hidden.length <= 100_000 &&
+    v.hidden.every((h) => typeof h === 'string' && h.length <= 1000) &&
+    (v.range === null ||
+      (Array.isArray(v.range) &&
+        v.range.length === 2 &&
+        v.range.every((x) => typeof x === 'number' && Number.isFinite(x)) &&
+        v.range[0] < v.range[1]))
+  );
+}
 
 /** Validates a message from the webview: nothing else reaches the extension's commands. */
 export function isWebviewMessage(m: unknown): m is WebviewMessage {
@@ -63,6 +123,24 @@ export function isWebviewMessage(m: unknown): m is WebviewMessage {
     case 'stop':
     case 'openConfig':
       return isRunId(m.runId) && Object.keys(m).length === 2;
+    case 'settings':
+      return hasKeys(m, ['type', 'settings']) && isViewSettings(m.settings);
+    case 'export':
+      return (
+        hasKeys(m, ['type', 'runId', 'kind', 'view']) &&
+        isRunId(m.runId) &&
+        isStringIn(MONITOR_EXPORTS, m.kind) &&
+        isExportView(m.view)
+      );
+    case 'png':
+      return (
+        hasKeys(m, ['type', 'runId', 'data']) &&
+        isRunId(m.runId) &&
+        typeof m.data === 'string' &&
+        m.data.length > 0 &&
+        m.data.length <= MAX_MONITOR_PNG_BASE64 &&
+        /^[A-Za-z0-9+/]+={0,2}$/.test(m.data)
+      );
     default:
       return false;
   }
@@ -103,6 +181,8 @@ export function isHostMessage(m: unknown): m is HostMessage {
       );
     case 'select':
       return hasKeys(m, ['type', 'runId']) && isRunId(m.runId);
+    case 'settings':
+      return hasKeys(m, ['type', 'settings']) && isViewSettings(m.settings);
     default:
       return false;
   }

@@ -14,6 +14,7 @@ import { isRunning, type Run } from './runs';
 import { CONFIG_GLOB, isConfigDocument } from './diagnostics';
 import { COMMANDS, focusCommand, INTERNAL_COMMANDS, VIEWS } from './ids';
 import { EXPORTS, type ExportKind, type RotationAxis, type SortOrder } from '../../webview/compareProtocol';
+import { MONITOR_EXPORTS, type MonitorExportKind } from '../../webview/protocol';
 
 const ALL_COMMANDS = { ...COMMANDS, ...INTERNAL_COMMANDS };
 
@@ -52,6 +53,11 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
       return ctx.compare.export(kind, file, opts);
     },
     compareState: () => ctx.compare.testState,
+    monitorExport: (kind: MonitorExportKind, file?: string, runId?: string) => {
+      if (!(MONITOR_EXPORTS as readonly string[]).includes(kind)) throw new Error(`no such export: ${kind}`);
+      return ctx.monitor.export(kind, file, runId);
+    },
+    monitorSettings: () => ctx.monitor.settings,
   };
   return (Object.keys(handlers) as (keyof typeof ALL_COMMANDS)[]).map((k) =>
     vscode.commands.registerCommand(ALL_COMMANDS[k], handlers[k]),

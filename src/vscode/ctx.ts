@@ -23,14 +23,20 @@ export class Ctx implements vscode.Disposable {
     this.watching = new LogWatching(this.config, this.runs, this.output, extension.workspaceState, () =>
       this.runsFolders(),
     );
-    this.monitor = new Monitor(extension.extensionUri, this.runs, (m) => {
-      if (m.type === 'select') this.runs.select(m.runId);
-      else if (m.type === 'stop') void vscode.commands.executeCommand(COMMANDS.stopTraining, m.runId);
-      else if (m.type === 'openConfig') {
-        const file = this.runs.get(m.runId)?.log.started?.configFile;
-        if (file) void vscode.window.showTextDocument(vscode.Uri.file(file));
-      }
-    });
+    this.monitor = new Monitor(
+      extension.extensionUri,
+      this.runs,
+      (m) => {
+        if (m.type === 'select') this.runs.select(m.runId);
+        else if (m.type === 'stop') void vscode.commands.executeCommand(COMMANDS.stopTraining, m.runId);
+        else if (m.type === 'openConfig') {
+          const file = this.runs.get(m.runId)?.log.started?.configFile;
+          if (file) void vscode.window.showTextDocument(vscode.Uri.file(file));
+        }
+      },
+      extension.workspaceState,
+      this.output,
+    );
     this.compare = new CompareView(extension.extensionUri, this.runs, this.output);
   }
 

@@ -30,6 +30,10 @@ export const INTERNAL_COMMANDS = {
   compareExport: 'layerRotation.compareExport',
   /** What the comparison tab last reported drawing (CompareTestState), or undefined: tests. */
   compareState: 'layerRotation.compareState',
+  /** Writes the shown (or a given) run's records as CSV or its curves as SVG (kind, path, run id): tests, instead of the monitor's buttons and the save dialog. */
+  monitorExport: 'layerRotation.monitorExport',
+  /** The monitor's chart settings kept for this workspace: tests. */
+  monitorSettings: 'layerRotation.monitorSettings',
 } as const;
 
 export const VIEW_CONTAINER = 'layerRotation';

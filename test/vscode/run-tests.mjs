@@ -50,6 +50,14 @@ const SUITES = [
     env: { LRM_EXPECT_TRUSTED: '1' },
   },
   {
+    // The monitor's host side (settings, exports): its own session, so that it runs alone with --grep monitor.
+    name: 'monitor',
+    files: ['monitor.js'],
+    workspaceFrom: 'examples',
+    trust: 'off',
+    env: { LRM_EXPECT_TRUSTED: '1' },
+  },
+  {
     name: 'untrusted',
     files: ['smoke.js', 'trust.js', 'untrusted.js', 'restore.js', 'watch.js'],
     workspaceFrom: 'examples',

@@ -97,12 +97,70 @@ const LIGHT: Record<string, string> = {
   'settings-dropdownForeground': '#3b3b3b',
 };
 
+// VS Code's High Contrast (dark) and High Contrast Light themes: black or white, borders everywhere.
+const HC_DARK: Record<string, string> = {
+  ...DARK,
+  foreground: '#ffffff',
+  descriptionForeground: '#ffffff',
+  errorForeground: '#f48771',
+  focusBorder: '#f38518',
+  contrastBorder: '#6fc3df',
+  contrastActiveBorder: '#f38518',
+  'editor-background': '#000000',
+  'editor-foreground': '#ffffff',
+  'sideBar-background': '#000000',
+  'panel-border': '#6fc3df',
+  'widget-border': '#6fc3df',
+  'charts-foreground': '#ffffff',
+  'charts-lines': 'rgba(255, 255, 255, 0.5)',
+  'charts-blue': '#3794ff',
+  'charts-orange': '#d18616',
+  'editorWarning-foreground': '#ffd370',
+  'badge-background': '#000000',
+  'badge-foreground': '#ffffff',
+  'button-secondaryBackground': '#000000',
+  'button-secondaryForeground': '#ffffff',
+  'editorHoverWidget-background': '#0c141f',
+  'editorHoverWidget-foreground': '#ffffff',
+  'editorHoverWidget-border': '#6fc3df',
+  'list-hoverBackground': 'rgba(0, 0, 0, 0)',
+};
+
+const HC_LIGHT: Record<string, string> = {
+  ...LIGHT,
+  foreground: '#292929',
+  descriptionForeground: '#292929',
+  errorForeground: '#b5200d',
+  focusBorder: '#006bbd',
+  contrastBorder: '#0f4a85',
+  contrastActiveBorder: '#006bbd',
+  'editor-background': '#ffffff',
+  'editor-foreground': '#292929',
+  'sideBar-background': '#ffffff',
+  'panel-border': '#0f4a85',
+  'widget-border': '#0f4a85',
+  'charts-foreground': '#292929',
+  'charts-lines': 'rgba(41, 41, 41, 0.5)',
+  'charts-blue': '#0f4a85',
+  'charts-orange': '#b5200d',
+  'editorWarning-foreground': '#895503',
+  'badge-background': '#0f4a85',
+  'badge-foreground': '#ffffff',
+  'button-secondaryBackground': '#ffffff',
+  'button-secondaryForeground': '#292929',
+  'editorHoverWidget-background': '#ffffff',
+  'editorHoverWidget-foreground': '#292929',
+  'editorHoverWidget-border': '#0f4a85',
+};
+
+export type ThemeClass = 'vscode-dark' | 'vscode-light' | 'vscode-high-contrast' | 'vscode-high-contrast-light';
+
 function themeCss(): string {
   const vars = (t: Record<string, string>) =>
     Object.entries(t)
       .map(([k, v]) => `  --vscode-${k}: ${v};`)
       .join('\n');
-  return `body.vscode-dark {\n${vars(DARK)}\n}\nbody.vscode-light {\n${vars(LIGHT)}\n}\nhtml, body { background: var(--vscode-editor-background); }\n`;
+  return `body.vscode-dark {\n${vars(DARK)}\n}\nbody.vscode-light {\n${vars(LIGHT)}\n}\nbody.vscode-high-contrast {\n${vars(HC_DARK)}\n}\nbody.vscode-high-contrast-light {\n${vars(HC_LIGHT)}\n}\nhtml, body { background: var(--vscode-editor-background); }\n`;
 }
 
 /** Builds the webview bundle into `outDir` with scripts/build-webview.mjs. */
@@ -134,7 +192,7 @@ export async function startHarness(
   opts: {
     width?: number;
     height?: number;
-    theme?: 'vscode-dark' | 'vscode-light';
+    theme?: ThemeClass;
     page?: keyof typeof PAGES;
     /** A bundle already built (tests that open several pages build once). */
     dist?: string;

@@ -3,7 +3,11 @@
 export async function svgToPngBase64(svg: SVGSVGElement, scale = 2): Promise<string> {
   const w = Number(svg.getAttribute('width'));
   const h = Number(svg.getAttribute('height'));
-  const text = new XMLSerializer().serializeToString(svg);
+  return svgTextToPngBase64(new XMLSerializer().serializeToString(svg), w, h, scale);
+}
+
+/** SVG text of the given size (CSS px) rendered to PNG at `scale`: the PNG's bytes in base64. */
+export async function svgTextToPngBase64(text: string, w: number, h: number, scale = 2): Promise<string> {
   const img = new Image();
   img.src = `data:image/svg+xml;base64,${base64(new TextEncoder().encode(text))}`;
   await img.decode();

@@ -6,24 +6,7 @@ import type { RunStarted } from '../protocol';
 import { ROT_EPOCH, ROT_FIRST_LAYER, type RunStore } from './store';
 
 export { lowerBound } from '../../src/runlog/verdict';
-
-/**
- * Where the epoch axis ends while a run goes: the next "nice" value (1, 1.2, 1.5, 2, 2.5, 3, 4,
- * 5, 6, 8 x 10^k) at or above the last epoch, but not past the planned end. It moves in steps, so
- * the curves drawn so far keep their place between steps and new records only add to them.
- */
-export function axisEnd(last: number, plannedEnd: number): number {
-  if (!(last > 0)) return plannedEnd > 0 ? Math.min(plannedEnd, 1) : 1;
-  const p = 10 ** Math.floor(Math.log10(last));
-  let nice = 10 * p;
-  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8]) {
-    if (m * p >= last * (1 - 1e-12)) {
-      nice = m * p;
-      break;
-    }
-  }
-  return Math.max(last, plannedEnd > 0 ? Math.min(nice, plannedEnd) : nice);
-}
+export { axisEnd } from '../../src/runlog/chartMath';
 
 /** The verdict on the run in `store` and each of its layers (whose run_started is `info`), read from its columns in place. */
 export function storeVerdict(store: RunStore, info: RunStarted): RunVerdict {

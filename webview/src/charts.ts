@@ -1,12 +1,33 @@
 // The monitor's charts (uPlot): the layer rotation curves, one line per layer coloured by depth
-// (viridis), with the target as a dashed line and a tooltip listing every layer at the cursor;
-// and the small loss and accuracy charts. Charts are created once per shown run and then only
-// fed with setData; their colours come from the editor theme's CSS variables.
+// (viridis), with the target as a dashed line and a tooltip listing every layer at the cursor
+// (the cosine distance, or the stepwise rotation rate); and the small loss and accuracy charts.
+// Every chart: drag on it to zoom the x axis (all charts together), double-click to reset; its
+// y axis fixed, automatic or log; the lines smoothed (a debiased EMA over the faint raw line);
+// x in epochs, steps or wall time. Charts are created when the run or the settings change and
+// then only fed; their colours come from the editor theme's CSS variables.
 import uPlot from 'uplot';
-import { layerColor, viridis } from '../../src/runlog/viridis';
-import { axisEnd, lowerBound } from './analysis';
+import {
+  axisEnd,
+  type ChartKind,
+  chartYMode,
+  emptyExtent,
+  type Extent,
+  extendExtent,
+  fmtClock,
+  fmtX,
+  rateLabel,
+  smoothSeries,
+  type ViewSettings,
+  X_LABELS,
+  type XAxis,
+  type YMode,
+  yRange,
+} from '../../src/runlog/chartMath';
+import { layerColorIn, parseRgb, viridis, viridisRange } from '../../src/runlog/viridis';
+import { lowerBound } from './analysis';
 import { el, fmtInt, fmtNum, fmtPct, setText, show } from './dom';
-import { type DecimatedView, type MetricsView, ROT_EPOCH, ROT_FIRST_LAYER, ROT_STEP, type RunStore } from './store';
+import { DistanceSeries, type LayerSeries, RateSeries, SmoothedSeries } from './series';
+import { DecimatedView, type MetricsView, ROT_EPOCH, ROT_STEP, ROT_TIME, type RunStore } from './store';
 
 export interface Theme {
   foreground: string;
@@ -15,7 +36,12 @@ export interface Theme {
   target: string;
   train: string;
   validation: string;
+  background: string;
   fontFamily: string;
+  /** A high-contrast theme: thicker lines, the layers' colours at 3:1 contrast or more. */
+  highContrast: boolean;
+  /** The part of viridis legible on the background ([0, 1]: all of it). */
+  palette: [number, number];
 }
 
 let probe: HTMLElement | undefined;
@@ -39,21 +65,72 @@ function withAlpha(rgb: string, alpha: number): string {
   return `rgba(${m[1]}, ${m[2]}, ${m[3]}, ${+a.toFixed(3)})`;
 }
 
+/** The page's background: the body's, else the editor's (VS Code sets the variables on <html>). */
+function backgroundColor(): string {
+  const body = getComputedStyle(document.body).backgroundColor;
+  const m = /rgba\([^)]*,\s*0\s*\)|transparent/.test(body);
+  return m || !body ? resolveColor('var(--vscode-sideBar-background, var(--vscode-editor-background, #1e1e1e))') : body;
+}
+
 /** Reads the chart colours from the theme's CSS variables (again after each theme change). */
 export function readTheme(): Theme {
   const foreground = resolveColor('var(--vscode-foreground, #cccccc)');
+  const cls = document.body.classList;
+  const highContrast = cls.contains('vscode-high-contrast') || cls.contains('vscode-high-contrast-light');
+  const background = backgroundColor();
+  const bg = parseRgb(background) ?? [30, 30, 30];
   return {
     foreground,
     axis: resolveColor('var(--vscode-descriptionForeground, var(--vscode-foreground, #9d9d9d))'),
-    grid: withAlpha(resolveColor('var(--vscode-charts-lines, var(--vscode-foreground, #808080))'), 0.35),
+    grid: withAlpha(
+      resolveColor('var(--vscode-charts-lines, var(--vscode-foreground, #808080))'),
+      highContrast ? 0.6 : 0.35,
+    ),
     target: withAlpha(foreground, 0.9),
     train: resolveColor('var(--vscode-charts-blue, #3794ff)'),
     validation: resolveColor('var(--vscode-charts-orange, #d18616)'),
+    background,
     fontFamily: getComputedStyle(document.body).fontFamily || 'sans-serif',
+    highContrast,
+    palette: viridisRange(bg, highContrast ? 3 : 2.2),
   };
 }
 
-function axes(theme: () => Theme, xLabel: string | undefined, y: Partial<uPlot.Axis>): uPlot.Axis[] {
+/** The colour of layer i of n in this theme. */
+export function themeLayerColor(theme: Theme, i: number, n: number): string {
+  return layerColorIn(i, n, theme.palette);
+}
+
+/** The layers' colours as a CSS gradient, first layer to last, in this theme. */
+export function viridisGradient(theme: Theme): string {
+  const [a, b] = theme.palette;
+  const stops = Array.from({ length: 9 }, (_, i) => `${viridis(a + ((b - a) * i) / 8)} ${(i * 12.5).toFixed(1)}%`);
+  return `linear-gradient(to right, ${stops.join(', ')})`;
+}
+
+/** y tick labels: compact numbers (1e-3 on a log axis). */
+function yValues(log: boolean, percent: boolean): (u: uPlot, splits: number[]) => string[] {
+  return (_u, splits) =>
+    splits.map((v) => {
+      if (v === null || v === undefined) return '';
+      if (percent) return `${+(v * 100).toFixed(1)}%`;
+      if (log) {
+        const k = Math.log10(v);
+        // Only the decades and the 2s and 5s between them, else labels collide.
+        const m = v / 10 ** Math.floor(k + 1e-9);
+        if (Math.abs(m - 1) > 1e-6 && Math.abs(m - 2) > 1e-6 && Math.abs(m - 5) > 1e-6) return '';
+        return v < 0.01 ? v.toExponential(0).replace('+', '') : `${+v.toPrecision(3)}`;
+      }
+      return v === 0 ? '0' : `${+v.toPrecision(4)}`;
+    });
+}
+
+function xValues(axis: XAxis): (u: uPlot, splits: number[]) => string[] {
+  return (_u, splits) =>
+    splits.map((v) => (axis === 'time' ? fmtClock(v) : axis === 'step' ? fmtInt(v) : `${+v.toFixed(2)}`));
+}
+
+function axes(theme: () => Theme, xLabel: string | undefined, x: XAxis, y: Partial<uPlot.Axis>): uPlot.Axis[] {
   const font = `11px ${theme().fontFamily}`;
   const common: uPlot.Axis = {
     stroke: () => theme().axis,
@@ -64,12 +141,54 @@ function axes(theme: () => Theme, xLabel: string | undefined, y: Partial<uPlot.A
     labelFont: font,
   };
   return [
-    { ...common, label: xLabel, labelSize: xLabel ? 16 : 0, labelGap: 0, size: 26, space: 60 },
+    {
+      ...common,
+      label: xLabel,
+      labelSize: xLabel ? 16 : 0,
+      labelGap: 0,
+      size: 26,
+      space: x === 'epoch' ? 60 : 70,
+      values: xValues(x),
+    },
     { ...common, size: 40, space: 28, ...y },
   ];
 }
 
+/** What the charts share: the settings, the x zoom, which layers are hidden and which one is highlighted. */
+export interface ChartEnv {
+  settings(): ViewSettings;
+  zoom(): [number, number] | null;
+  setZoom(range: [number, number] | null): void;
+  /** Layers hidden, by index. */
+  hidden(): ReadonlySet<number>;
+  /** The layer highlighted (hovered here, in the legend or in the table), or null. */
+  highlighted(): number | null;
+  /** The pointer is over (near) a layer's line, or left it. */
+  hover(layer: number | null): void;
+  /** Something the tests read changed (a line hidden in a legend). */
+  changed(): void;
+}
+
+/** Drag to zoom x (the charts share the zoom), double-click to reset. */
+function zoomHooks(env: ChartEnv): { cursor: uPlot.Cursor; setSelect: (u: uPlot) => void; bind: (u: uPlot) => void } {
+  return {
+    cursor: { drag: { x: true, y: false, setScale: false } },
+    setSelect: (u) => {
+      const { left, width } = u.select;
+      if (width >= 4) {
+        const a = u.posToVal(left, 'x');
+        const b = u.posToVal(left + width, 'x');
+        if (Number.isFinite(a) && Number.isFinite(b) && b > a) env.setZoom([a, b]);
+      }
+      u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+    },
+    bind: (u) => u.over.addEventListener('dblclick', () => env.setZoom(null)),
+  };
+}
+
 const MAX_TOOLTIP_ROWS = 14;
+/** How near (CSS px) the pointer must be to a line to highlight it. */
+const HOVER_PX = 10;
 
 interface TooltipRow {
   row: HTMLElement;
@@ -78,12 +197,18 @@ interface TooltipRow {
   value: HTMLElement;
 }
 
+export type RotationKind = 'distance' | 'rate';
+
+const X_COLUMN: Record<XAxis, number> = { epoch: ROT_EPOCH, step: ROT_STEP, time: ROT_TIME };
+
 /**
- * The layer rotation chart of one run (re-created only when another run is shown). uPlot keeps
- * the scales, axes, grid, cursor and one series per layer; the layer lines themselves are drawn
- * by this class on uPlot's canvas: all of them (from the decimated view) whenever uPlot draws
- * (new scales, size or theme), and in between only the segments of newly appended records.
- * The epoch axis grows in steps (axisEnd), so appends almost never need a full redraw.
+ * A layer rotation chart of one run (re-created when another run is shown or the settings
+ * change): the cosine distances, or the stepwise rotation rates. uPlot keeps the scales, axes,
+ * grid and cursor and one series per layer; the lines themselves are drawn by this class on
+ * uPlot's canvas: all of them (from decimated views) whenever uPlot draws (new scales, size or
+ * theme), and in between only the segments of newly appended records. The x axis grows in
+ * steps (axisEnd) and the y range in nice steps, so appends seldom need a full redraw. A
+ * highlighted layer is drawn again on an overlay canvas above the others, which it dims.
  */
 export class RotationChart {
   readonly u: uPlot;
@@ -92,45 +217,85 @@ export class RotationChart {
   lastDrawMs = 0;
   /** Full redraws among them. */
   fullDraws = 0;
-  /** Where the epoch axis ends (the loss and accuracy charts follow it). */
-  xMax = 1;
-  private yMax = 1;
+  /** Where the x axis ends unzoomed (the loss and accuracy charts follow it). */
+  xEnd = 1;
+  /** The ranges drawn. */
+  xRange: [number, number] = [0, 1];
+  yRange: [number, number] = [0, 1];
+  readonly yMode: YMode;
+  readonly xAxis: XAxis;
+  /** What the axes say. */
+  readonly yLabel: string;
+  readonly xLabel: string;
+  readonly smoothing: number;
   private target = 1;
   /** Index of the last record whose segment is on the canvas (-1: none). */
   private drawnTo = -1;
+  /** Extent of the visible layers' values within the x range, as drawn. */
+  private extent: Extent = emptyExtent();
+  private extentStale = true;
+  private readonly raw: LayerSeries;
+  private readonly smooth: SmoothedSeries | null;
+  private readonly rawView: DecimatedView;
+  private readonly smoothView: DecimatedView | null;
   private readonly colors: string[];
   private readonly lineWidth: number;
+  private readonly overlay: HTMLCanvasElement;
   private readonly tooltip: HTMLElement;
   private readonly tooltipHead: HTMLElement;
   private readonly rows: TooltipRow[] = [];
   private readonly more: HTMLElement;
   private readonly observer: ResizeObserver;
+  private hovered: number | null = null;
 
   constructor(
     private readonly host: HTMLElement,
     private readonly store: RunStore,
-    private readonly view: DecimatedView,
+    readonly kind: RotationKind,
     private readonly theme: () => Theme,
+    private readonly env: ChartEnv,
+    private readonly heightFor: (width: number) => number,
+    maxPoints: number,
   ) {
+    const settings = env.settings();
+    this.xAxis = settings.x;
+    this.yMode = chartYMode(kind, settings.y[kind]);
+    this.smoothing = settings.smoothing;
     const layers = store.info?.layers ?? [];
     const count = layers.length;
-    this.colors = layers.map((_, i) => layerColor(i, count));
-    this.lineWidth = count <= 12 ? 2 : count <= 50 ? 1.5 : 1;
+    const t = theme();
+    this.colors = layers.map((_, i) => themeLayerColor(t, i, count));
+    this.lineWidth = (count <= 12 ? 2 : count <= 50 ? 1.5 : 1) + (t.highContrast ? 0.5 : 0);
+    this.raw = kind === 'distance' ? new DistanceSeries(store) : new RateSeries(store);
+    this.smooth = this.smoothing > 0 ? new SmoothedSeries(this.raw, this.smoothing) : null;
+    this.rawView = new DecimatedView(count, maxPoints);
+    this.smoothView = this.smooth ? new DecimatedView(count, maxPoints) : null;
+    const log = this.yMode === 'log';
+    // (A log axis must never see 0, not even before the first update.)
+    if (log) this.yRange = [1e-3, 1];
+    const zoom = zoomHooks(env);
+    const yLabel =
+      kind === 'distance'
+        ? 'cosine distance'
+        : rateLabel((this.raw as RateSeries).terms).replace('rotation per step', 'rate');
+    this.yLabel = yLabel;
+    this.xLabel = X_LABELS[this.xAxis];
     const opts: uPlot.Options = {
       ...this.size(),
       padding: [10, 14, 0, 0],
       legend: { show: false },
-      cursor: { y: false, points: { show: false }, drag: { x: false, y: false, setScale: false }, focus: { prox: -1 } },
+      cursor: { y: false, points: { show: false }, focus: { prox: -1 }, ...zoom.cursor },
+      select: { show: true, left: 0, top: 0, width: 0, height: 0 },
       scales: {
-        x: { time: false, range: () => [0, this.xMax] },
-        y: { range: () => [0, this.yMax] },
+        x: { time: false, range: () => this.xRange },
+        y: log ? { distr: 3, log: 10, range: () => this.yRange } : { range: () => this.yRange },
       },
-      axes: axes(theme, 'epoch', {
-        label: 'cosine distance',
+      axes: axes(theme, X_LABELS[this.xAxis], this.xAxis, {
+        label: yLabel,
         labelSize: 16,
         labelGap: 0,
-        size: 36,
-        values: (_u, splits) => splits.map((v) => `${+v.toFixed(2)}`),
+        size: log ? 44 : 38,
+        values: yValues(log, false),
       }),
       // The lines are drawn by drawLines (paths: none for uPlot), the series give names, colours, scales.
       series: [
@@ -151,14 +316,24 @@ export class RotationChart {
           (u) => {
             this.drawLines(u);
             this.drawTarget(u);
+            this.drawOverlay();
             this.draws++;
             this.fullDraws++;
           },
         ],
-        setCursor: [(u) => this.updateTooltip(u)],
+        setCursor: [(u) => this.onCursor(u)],
+        setSelect: [zoom.setSelect],
+        setSize: [() => this.sizeOverlay()],
       },
     };
     this.u = new uPlot(opts, [[], ...layers.map(() => [])], host);
+    zoom.bind(this.u);
+    this.u.over.addEventListener('mouseleave', () => this.setHovered(null));
+
+    this.overlay = el('canvas', 'highlight-overlay');
+    this.overlay.setAttribute('aria-hidden', 'true');
+    this.u.over.appendChild(this.overlay);
+    this.sizeOverlay();
 
     this.tooltip = el('div', 'chart-tooltip');
     this.tooltip.hidden = true;
@@ -179,8 +354,8 @@ export class RotationChart {
   }
 
   private size(): { width: number; height: number } {
-    const width = Math.max(200, Math.floor(this.host.clientWidth || 600));
-    return { width, height: Math.round(Math.min(340, Math.max(200, width * 0.5))) };
+    const width = Math.max(180, Math.floor(this.host.clientWidth || 600));
+    return { width, height: this.heightFor(width) };
   }
 
   fit(): void {
@@ -189,37 +364,143 @@ export class RotationChart {
     if (s.width !== this.u.width || s.height !== this.u.height) this.u.setSize(s);
   }
 
+  /** The series drawn as the line (smoothed when smoothing is on). */
+  private get line(): LayerSeries {
+    return this.smooth ?? this.raw;
+  }
+
+  private xs(): Float64Array {
+    return this.store.rotation.column(X_COLUMN[this.xAxis]);
+  }
+
   /**
-   * Shows the records up to now (the view already synced with the store): a full draw through
-   * uPlot when the scales change, else only the new segments. Synchronous: the time is the draw's.
+   * Shows the records up to now: a full draw through uPlot when the ranges change, else only
+   * the new segments. Synchronous: the time is the draw's.
    */
   update(target: number, finished: boolean): void {
     const t0 = performance.now();
-    const rot = this.store.rotation;
-    const n = rot.length;
-    const last = n > 0 ? rot.get(ROT_EPOCH, n - 1) : 0;
-    const xMax = finished ? (last > 0 ? last : 1) : axisEnd(last, this.store.endEpoch());
-    const top = Math.max(1, target, this.store.maxDistance);
-    // Above 1 only when a layer goes there, in steps of 0.1 with some headroom (few full redraws).
-    const yMax = top > 1 ? Math.min(2, Math.ceil((top + 0.04) * 10) / 10) : 1;
-    if (
-      xMax !== this.xMax ||
-      yMax !== this.yMax ||
-      target !== this.target ||
+    const n = this.store.rotation.length;
+    this.raw.sync();
+    this.smooth?.sync();
+    const xs = this.xs();
+    const layers = this.colors.length;
+    const rawCols = Array.from({ length: layers }, (_, i) => this.raw.column(i));
+    this.rawView.sync(n, xs, rawCols);
+    if (this.smooth && this.smoothView)
+      this.smoothView.sync(
+        n,
+        xs,
+        Array.from({ length: layers }, (_, i) => (this.smooth as SmoothedSeries).column(i)),
+      );
+    const xEnd = this.xEndFor(xs, n, finished);
+    this.xEnd = xEnd;
+    const zoom = this.env.zoom();
+    const xRange: [number, number] = zoom ?? [0, xEnd];
+    const full =
       this.drawnTo < 0 ||
-      n - 1 < this.drawnTo
-    ) {
-      this.xMax = xMax;
-      this.yMax = yMax;
-      this.target = target;
-      const data = [this.view.x, ...this.view.ys] as uPlot.AlignedData;
-      this.u.batch(() => this.u.setData(data));
-    } else if (n - 1 > this.drawnTo) {
-      this.drawNewSegments(n);
-      this.draws++;
+      n - 1 < this.drawnTo ||
+      this.extentStale ||
+      target !== this.target ||
+      xRange[0] !== this.xRange[0] ||
+      xRange[1] !== this.xRange[1];
+    if (!full && n - 1 > this.drawnTo) {
+      // Only new rows: do they fit the y range?
+      this.extendWith(xs, rawCols, this.drawnTo + 1, n, xRange);
+      const yr = this.rangeOf(target);
+      if (yr[0] === this.yRange[0] && yr[1] === this.yRange[1]) {
+        this.drawNewSegments(n);
+        this.draws++;
+        this.finish(t0);
+        return;
+      }
     }
+    if (full || n - 1 !== this.drawnTo) {
+      this.target = target;
+      this.xRange = xRange;
+      this.recomputeExtent(xRange);
+      this.yRange = this.rangeOf(target);
+      const data = [this.rawView.x, ...this.rawView.ys] as uPlot.AlignedData;
+      this.u.batch(() => {
+        this.u.setData(data, true);
+      });
+    }
+    this.finish(t0);
+  }
+
+  private finish(t0: number): void {
     this.lastDrawMs = performance.now() - t0;
-    if (!this.tooltip.hidden) this.updateTooltip(this.u);
+    if (!this.tooltip.hidden) this.onCursor(this.u);
+  }
+
+  /** Full redraw with the current zoom, hidden layers and theme. */
+  redraw(): void {
+    this.extentStale = true;
+    this.drawnTo = -1;
+  }
+
+  /** Redraws the highlight only. */
+  highlight(): void {
+    this.drawOverlay();
+  }
+
+  private xEndFor(xs: Float64Array, n: number, finished: boolean): number {
+    let last = 0;
+    for (let j = n - 1; j >= 0; j--)
+      if (Number.isFinite(xs[j])) {
+        last = xs[j];
+        break;
+      }
+    const info = this.store.info;
+    const planned =
+      this.xAxis === 'epoch' ? this.store.endEpoch() : this.xAxis === 'step' ? (info?.totalSteps ?? 0) : 0;
+    if (finished) return last > 0 ? last : 1;
+    return axisEnd(last, planned);
+  }
+
+  private rangeOf(target: number): [number, number] {
+    const kind: ChartKind = this.kind;
+    if (kind === 'distance' && this.yMode === 'fixed') {
+      // Fixed: 0 to just above the target, and higher only when a layer goes there.
+      const e = emptyExtent();
+      extendExtent(e, this.store.maxDistance);
+      return yRange('distance', 'fixed', e, target);
+    }
+    return yRange(kind, this.yMode, this.extent, target);
+  }
+
+  private recomputeExtent(xRange: [number, number]): void {
+    const e = emptyExtent();
+    const hidden = this.env.hidden();
+    const v = this.rawView;
+    const [a, b] = xRange;
+    for (let i = 0; i < v.series; i++) {
+      if (hidden.has(i)) continue;
+      const ys = v.ys[i];
+      for (let j = 0; j < v.length; j++) {
+        const x = v.x[j];
+        if (x >= a && x <= b) {
+          const y = ys[j];
+          if (y !== null) extendExtent(e, y);
+        }
+      }
+    }
+    this.extent = e;
+    this.extentStale = false;
+  }
+
+  private extendWith(
+    xs: Float64Array,
+    cols: ArrayLike<number>[],
+    from: number,
+    to: number,
+    [a, b]: [number, number],
+  ): void {
+    const hidden = this.env.hidden();
+    for (let r = from; r < to; r++) {
+      const x = xs[r];
+      if (!(x >= a && x <= b)) continue;
+      for (let i = 0; i < cols.length; i++) if (!hidden.has(i)) extendExtent(this.extent, cols[i][r]);
+    }
   }
 
   /** Redraws with the current theme. */
@@ -232,10 +513,20 @@ export class RotationChart {
     this.u.destroy();
   }
 
-  /** Canvas transform of the current scales (x and y both start at 0). */
-  private transform(u: uPlot): { left: number; bottom: number; sx: number; sy: number } {
+  /** Canvas transform of the current scales (device pixels). */
+  private transform(u: uPlot): { px: (x: number) => number; py: (v: number) => number } {
     const { left, top, width, height } = u.bbox;
-    return { left, bottom: top + height, sx: width / this.xMax, sy: height / this.yMax };
+    const [x0, x1] = [u.scales.x.min ?? this.xRange[0], u.scales.x.max ?? this.xRange[1]];
+    const [y0, y1] = [u.scales.y.min ?? this.yRange[0], u.scales.y.max ?? this.yRange[1]];
+    const sx = width / (x1 - x0 || 1);
+    const bottom = top + height;
+    if (this.yMode === 'log') {
+      const l0 = Math.log10(y0);
+      const sy = height / (Math.log10(y1) - l0 || 1);
+      return { px: (x) => left + (x - x0) * sx, py: (v) => (v > 0 ? bottom - (Math.log10(v) - l0) * sy : NaN) };
+    }
+    const sy = height / (y1 - y0 || 1);
+    return { px: (x) => left + (x - x0) * sx, py: (v) => bottom - (v - y0) * sy };
   }
 
   private beginLines(u: uPlot): void {
@@ -250,73 +541,93 @@ export class RotationChart {
     ctx.setLineDash([]);
   }
 
-  /** Every layer's line from the decimated view; null is a gap. */
+  /** Every visible layer's line from the decimated views (the raw one faint under the smoothed one); null is a gap. */
   private drawLines(u: uPlot): void {
-    const view = this.view;
-    const m = view.length;
+    const m = this.rawView.length;
     if (m === 0) {
       this.drawnTo = -1;
       return;
     }
     const { ctx } = u;
     const t = this.transform(u);
+    const hidden = this.env.hidden();
     const px = new Float64Array(m);
-    for (let j = 0; j < m; j++) px[j] = t.left + view.x[j] * t.sx;
+    for (let j = 0; j < m; j++) px[j] = t.px(this.rawView.x[j]);
     this.beginLines(u);
-    for (let i = 0; i < view.series; i++) {
-      const ys = view.ys[i];
-      ctx.strokeStyle = this.colors[i];
-      strokeWithGaps(
-        ctx,
-        m,
-        (j) => px[j],
-        (j) => ys[j],
-        t.bottom,
-        t.sy,
-      );
-    }
+    const views = this.smoothView ? [this.rawView, this.smoothView] : [this.rawView];
+    views.forEach((view, k) => {
+      const faint = views.length > 1 && k === 0;
+      ctx.globalAlpha = faint ? 0.28 : 1;
+      // (Round joins cost most of a software canvas's time: the faint lines do without.)
+      ctx.lineJoin = faint ? 'bevel' : 'round';
+      ctx.lineCap = faint ? 'butt' : 'round';
+      ctx.lineWidth = (faint ? Math.max(1, this.lineWidth - 0.5) : this.lineWidth) * (devicePixelRatio || 1);
+      for (let i = 0; i < view.series; i++) {
+        if (hidden.has(i)) continue;
+        const ys = view.ys[i];
+        ctx.strokeStyle = this.colors[i];
+        strokeWithGaps(
+          ctx,
+          m,
+          (j) => px[j],
+          (j) => {
+            const v = ys[j];
+            return v === null ? NaN : t.py(v);
+          },
+        );
+      }
+    });
     ctx.restore();
-    this.drawnTo = view.records - 1;
+    this.drawnTo = this.rawView.records - 1;
   }
 
-  /** Only the segments from the last record drawn to record n - 1 (at the view's resolution). */
+  /** Only the segments from the last record drawn to record n - 1 (at the views' resolution). */
   private drawNewSegments(n: number): void {
     const u = this.u;
     const { ctx } = u;
-    const rot = this.store.rotation;
-    const k = this.view.k;
+    const k = this.rawView.k;
     const rows = [this.drawnTo];
     for (let r = this.drawnTo + 1; r < n - 1; r++) if (r % k === 0) rows.push(r);
     rows.push(n - 1);
-    const xs = rot.column(ROT_EPOCH);
+    const xs = this.xs();
     const t = this.transform(u);
-    const px = rows.map((r) => t.left + xs[r] * t.sx);
+    const px = rows.map((r) => t.px(xs[r]));
+    const hidden = this.env.hidden();
     this.beginLines(u);
-    const layers = this.colors.length;
-    for (let i = 0; i < layers; i++) {
-      const ys = rot.column(ROT_FIRST_LAYER + i);
-      ctx.strokeStyle = this.colors[i];
-      strokeWithGaps(
-        ctx,
-        rows.length,
-        (j) => px[j],
-        (j) => ys[rows[j]],
-        t.bottom,
-        t.sy,
-      );
-    }
+    const series = this.smooth ? [this.raw, this.smooth] : [this.raw];
+    series.forEach((s, k2) => {
+      const faint = series.length > 1 && k2 === 0;
+      ctx.globalAlpha = faint ? 0.28 : 1;
+      // (Round joins cost most of a software canvas's time: the faint lines do without.)
+      ctx.lineJoin = faint ? 'bevel' : 'round';
+      ctx.lineCap = faint ? 'butt' : 'round';
+      ctx.lineWidth = (faint ? Math.max(1, this.lineWidth - 0.5) : this.lineWidth) * (devicePixelRatio || 1);
+      for (let i = 0; i < this.colors.length; i++) {
+        if (hidden.has(i)) continue;
+        const ys = s.column(i);
+        ctx.strokeStyle = this.colors[i];
+        strokeWithGaps(
+          ctx,
+          rows.length,
+          (j) => px[j],
+          (j) => t.py(ys[rows[j]]),
+        );
+      }
+    });
     ctx.restore();
     this.drawnTo = n - 1;
+    this.drawOverlay();
   }
 
   private drawTarget(u: uPlot): void {
+    if (this.kind !== 'distance') return;
     const { ctx, bbox } = u;
     const y = Math.round(u.valToPos(this.target, 'y', true)) + 0.5;
     if (!(y >= bbox.top - 1 && y <= bbox.top + bbox.height + 1)) return;
     const r = devicePixelRatio || 1;
     ctx.save();
     ctx.strokeStyle = this.theme().target;
-    ctx.lineWidth = 1.5 * r;
+    ctx.lineWidth = (this.theme().highContrast ? 2 : 1.5) * r;
     ctx.setLineDash([6 * r, 4 * r]);
     ctx.beginPath();
     ctx.moveTo(bbox.left, y);
@@ -325,51 +636,133 @@ export class RotationChart {
     ctx.restore();
   }
 
-  private updateTooltip(u: uPlot): void {
+  private sizeOverlay(): void {
+    const o = this.overlay;
+    if (!o) return;
+    const r = devicePixelRatio || 1;
+    const w = Math.round(this.u.bbox.width);
+    const h = Math.round(this.u.bbox.height);
+    if (o.width !== w || o.height !== h) {
+      o.width = w;
+      o.height = h;
+      o.style.width = `${w / r}px`;
+      o.style.height = `${h / r}px`;
+    }
+  }
+
+  /** The layer highlighted, drawn again above the others, which a veil of the background dims. */
+  private drawOverlay(): void {
+    const o = this.overlay;
+    if (!o) return;
+    const g = o.getContext('2d');
+    if (!g) return;
+    g.clearRect(0, 0, o.width, o.height);
+    const i = this.env.highlighted();
+    if (i === null || i >= this.colors.length || this.env.hidden().has(i) || this.rawView.length === 0) return;
+    const u = this.u;
+    const t = this.transform(u);
+    const { left, top } = u.bbox;
+    g.save();
+    g.fillStyle = withAlpha(this.theme().background, 0.6);
+    g.fillRect(0, 0, o.width, o.height);
+    g.translate(-left, -top);
+    g.lineWidth = (this.lineWidth + 1) * (devicePixelRatio || 1);
+    g.lineJoin = 'round';
+    g.lineCap = 'round';
+    g.strokeStyle = this.colors[i];
+    const view = this.smoothView ?? this.rawView;
+    const ys = view.ys[i];
+    strokeWithGaps(
+      g,
+      view.length,
+      (j) => t.px(view.x[j]),
+      (j) => {
+        const v = ys[j];
+        return v === null ? NaN : t.py(v);
+      },
+    );
+    g.restore();
+  }
+
+  private setHovered(i: number | null): void {
+    if (this.hovered === i) return;
+    this.hovered = i;
+    this.env.hover(i);
+  }
+
+  private onCursor(u: uPlot): void {
     const left = u.cursor.left ?? -1;
-    const rot = this.store.rotation;
-    const n = rot.length;
+    const n = this.store.rotation.length;
     const layers = this.store.info?.layers ?? [];
     if (left < 0 || n === 0 || layers.length === 0) {
       show(this.tooltip, false);
       return;
     }
     // The record nearest the cursor, from the full-resolution data (the chart may draw fewer points).
-    const xs = rot.column(ROT_EPOCH);
+    const xs = this.xs();
     const x = u.posToVal(left, 'x');
     let r = Math.min(n - 1, lowerBound(xs, n, x));
     if (r > 0 && Math.abs(xs[r - 1] - x) <= Math.abs(xs[r] - x)) r--;
-    const entries = layers.map((_, i) => i);
-    const value = (i: number) => rot.get(ROT_FIRST_LAYER + i, r);
+    const line = this.line;
+    const hidden = this.env.hidden();
+    const value = (i: number) => line.column(i)[r];
+    // The line nearest the pointer, if near enough, is highlighted.
+    const top = u.cursor.top ?? -1;
+    let near: number | null = null;
+    if (top >= 0) {
+      let best = HOVER_PX;
+      for (let i = 0; i < layers.length; i++) {
+        if (hidden.has(i)) continue;
+        const v = value(i);
+        const py = u.valToPos(v, 'y');
+        const d = Math.abs(py - top);
+        if (Number.isFinite(v) && (this.yMode !== 'log' || v > 0) && d < best) {
+          best = d;
+          near = i;
+        }
+      }
+    }
+    this.setHovered(near);
+    const entries = layers.map((_, i) => i).filter((i) => !hidden.has(i));
     entries.sort((a, b) => {
       const va = value(a);
       const vb = value(b);
       return Number.isNaN(va) ? 1 : Number.isNaN(vb) ? -1 : vb - va;
     });
+    const rot = this.store.rotation;
     const step = rot.get(ROT_STEP, r);
-    setText(this.tooltipHead, `epoch ${fmtNum(xs[r], 2)}${Number.isFinite(step) ? ` · step ${fmtInt(step)}` : ''}`);
+    const time = rot.get(ROT_TIME, r);
+    const head = [`epoch ${fmtNum(rot.get(ROT_EPOCH, r), 2)}`];
+    if (Number.isFinite(step)) head.push(`step ${fmtInt(step)}`);
+    if (Number.isFinite(time)) head.push(fmtX('time', time));
+    if (this.smooth) head.push('smoothed');
+    setText(this.tooltipHead, head.join(' · '));
     // All layers when they fit; else the highest and the lowest (the laggards), "+N more" between.
     let shown: number[];
-    let hidden = 0;
+    let hiddenRows = 0;
     if (entries.length <= MAX_TOOLTIP_ROWS) shown = entries;
     else {
-      const top = Math.ceil((MAX_TOOLTIP_ROWS - 1) / 2);
-      const bottom = MAX_TOOLTIP_ROWS - 1 - top;
-      shown = [...entries.slice(0, top), -1, ...entries.slice(entries.length - bottom)];
-      hidden = entries.length - top - bottom;
+      const topN = Math.ceil((MAX_TOOLTIP_ROWS - 1) / 2);
+      const bottom = MAX_TOOLTIP_ROWS - 1 - topN;
+      shown = [...entries.slice(0, topN), -1, ...entries.slice(entries.length - bottom)];
+      hiddenRows = entries.length - topN - bottom;
     }
+    const highlighted = this.env.highlighted();
     const children: HTMLElement[] = [this.tooltipHead];
     let k = 0;
+    const digits = this.kind === 'distance' ? 3 : 4;
     for (const i of shown) {
       if (i < 0) {
-        setText(this.more, `+${hidden} more`);
+        setText(this.more, `+${hiddenRows} more`);
         children.push(this.more);
         continue;
       }
       const row = this.rows[k++];
-      row.swatch.style.background = layerColor(i, layers.length);
+      row.swatch.style.background = this.colors[i];
       setText(row.name, layers[i].name);
-      setText(row.value, fmtNum(value(i), 3));
+      const v = value(i);
+      setText(row.value, this.kind === 'distance' ? fmtNum(v, digits) : fmtSig(v));
+      row.row.classList.toggle('highlighted', i === highlighted);
       children.push(row.row);
     }
     if (this.tooltip.childElementCount !== children.length || children.some((c, j) => this.tooltip.children[j] !== c))
@@ -381,116 +774,321 @@ export class RotationChart {
     const overW = u.over.clientWidth;
     const overH = u.over.clientHeight;
     const tx = left + 14 + w <= overW ? left + 14 : Math.max(0, left - 14 - w);
-    const top = Math.max(0, Math.min(overH - h, (u.cursor.top ?? overH / 2) - h / 2));
-    this.tooltip.style.transform = `translate(${Math.round(tx)}px, ${Math.round(Math.max(0, top))}px)`;
+    const ty = Math.max(0, Math.min(overH - h, (u.cursor.top ?? overH / 2) - h / 2));
+    this.tooltip.style.transform = `translate(${Math.round(tx)}px, ${Math.round(Math.max(0, ty))}px)`;
+  }
+
+  /** The last value drawn of each layer's line (smoothed when smoothing is on; NaN where unknown). */
+  lastShown(): number[] {
+    const n = this.line.length;
+    return Array.from({ length: this.colors.length }, (_, i) => (n ? Number(this.line.column(i)[n - 1]) : NaN));
+  }
+
+  /** The last raw value of each layer (the distance, or the rate). */
+  lastRaw(): number[] {
+    const n = this.raw.length;
+    return Array.from({ length: this.colors.length }, (_, i) => (n ? Number(this.raw.column(i)[n - 1]) : NaN));
+  }
+
+  /** Every row of each layer's raw and smoothed series (exports). */
+  columns(): { raw: ArrayLike<number>[]; smooth: ArrayLike<number>[] | null } {
+    const layers = this.colors.length;
+    return {
+      raw: Array.from({ length: layers }, (_, i) => this.raw.column(i)),
+      smooth: this.smooth ? Array.from({ length: layers }, (_, i) => (this.smooth as SmoothedSeries).column(i)) : null,
+    };
+  }
+
+  /** The pixel row (CSS px, relative to the page) of a value on the y axis: tests. */
+  yPixel(v: number): number {
+    const r = this.u.over.getBoundingClientRect();
+    return r.top + this.u.valToPos(v, 'y');
   }
 }
 
-/** The layers' colours as a CSS gradient, first layer to last. */
-export function viridisGradient(): string {
-  const stops = Array.from({ length: 9 }, (_, i) => `${viridis(i / 8)} ${(i * 12.5).toFixed(1)}%`);
-  return `linear-gradient(to right, ${stops.join(', ')})`;
+/** A rate: 4 significant digits (1.234e-4 for small ones). */
+function fmtSig(v: number): string {
+  if (!Number.isFinite(v)) return '–';
+  if (v !== 0 && Math.abs(v) < 1e-3) return v.toExponential(3);
+  return `${+v.toPrecision(4)}`;
 }
 
 type MetricKind = 'loss' | 'accuracy';
 
-/** A small chart: training (from batch events) and validation (from epoch ends) loss or accuracy. */
+interface MetricSeries {
+  name: 'train' | 'validation';
+  /** uPlot series indices: the raw line and the smoothed one. */
+  raw: number;
+  smooth: number;
+}
+
+/**
+ * A small chart: training (from batch events) and validation (from epoch ends) loss or
+ * accuracy. Its legend entries hide a line (click), show it alone (Alt-click or double-click),
+ * and highlight it (hover).
+ */
 export class MetricsChart {
   readonly root: HTMLElement;
-  private readonly u: uPlot;
+  private u: uPlot | null = null;
   private readonly host: HTMLElement;
-  private readonly trainValue: HTMLElement;
-  private readonly valValue: HTMLElement;
-  private readonly observer: ResizeObserver;
+  private readonly values: Record<'train' | 'validation', HTMLElement>;
+  private readonly items: Record<'train' | 'validation', HTMLElement>;
+  private readonly yHost: HTMLElement;
+  private observer: ResizeObserver | null = null;
   private view: MetricsView | null = null;
-  /** Where the epoch axis ends: as the rotation chart's, unless the data goes further. */
+  /** Where the x axis ends: as the rotation chart's, unless the data goes further. */
   private xEnd = 0;
+  private xData: number[] = [];
+  readonly hidden = new Set<'train' | 'validation'>();
+  private focused: 'train' | 'validation' | null = null;
+  xRange: [number, number] = [0, 1];
+  yRange: [number, number] = [0, 1];
+  private settings: ViewSettings | null = null;
+  private readonly series: MetricSeries[] = [
+    { name: 'train', raw: 1, smooth: 3 },
+    { name: 'validation', raw: 2, smooth: 4 },
+  ];
 
   constructor(
     parent: HTMLElement,
-    private readonly kind: MetricKind,
-    theme: () => Theme,
+    readonly kind: MetricKind,
+    private readonly theme: () => Theme,
+    private readonly env: ChartEnv,
+    private readonly heightFor: (width: number) => number,
+    yControl: HTMLElement,
   ) {
-    this.root = el('section', 'card metric-card');
+    this.root = el('section', `card metric-card metric-${kind}`);
     const head = el('div', 'card-head');
     head.appendChild(el('h3', 'card-title', kind === 'loss' ? 'Loss' : 'Accuracy'));
     const legend = el('div', 'metric-legend');
-    const item = (cls: string, label: string) => {
-      const span = el('span', `legend-item ${cls}`);
-      span.append(el('span', 'line-swatch'), el('span', 'legend-label', label));
+    const item = (name: 'train' | 'validation') => {
+      const span = el('button', `legend-item legend-toggle ${name}`);
+      span.type = 'button';
+      span.dataset.series = name;
+      span.title = `${name}: click to hide or show, Alt-click or double-click to show it alone`;
+      span.append(el('span', 'line-swatch'), el('span', 'legend-label', name));
       const value = el('span', 'legend-value', '–');
       span.appendChild(value);
+      span.addEventListener('click', (ev) => (ev.altKey ? this.solo(name) : this.toggle(name)));
+      span.addEventListener('dblclick', () => this.solo(name));
+      span.addEventListener('mouseenter', () => this.focus(name));
+      span.addEventListener('mouseleave', () => this.focus(null));
       legend.appendChild(span);
-      return value;
+      return { span, value };
     };
-    this.trainValue = item('train', 'train');
-    this.valValue = item('validation', 'validation');
-    head.appendChild(legend);
+    const train = item('train');
+    const validation = item('validation');
+    this.values = { train: train.value, validation: validation.value };
+    this.items = { train: train.span, validation: validation.span };
+    this.yHost = el('span', 'card-tools');
+    this.yHost.appendChild(yControl);
+    head.append(legend, this.yHost);
     this.host = el('div', 'chart-host metric-host');
     this.root.append(head, this.host);
     parent.appendChild(this.root);
+  }
 
-    const fmt = kind === 'loss' ? (v: number) => `${+v.toPrecision(3)}` : (v: number) => `${+(v * 100).toFixed(1)}%`;
+  /** (Re)creates the chart for these settings. */
+  configure(settings: ViewSettings): void {
+    this.settings = settings;
+    this.destroyChart();
+    const kind = this.kind;
+    const mode = chartYMode(kind, settings.y[kind]);
+    const log = mode === 'log';
+    if (log && !(this.yRange[0] > 0)) this.yRange = [1e-3, 1];
+    const theme = this.theme;
+    const zoom = zoomHooks(this.env);
+    const faint = (c: () => string) => () => withAlpha(c(), 0.3);
+    const smoothing = settings.smoothing > 0;
     const opts: uPlot.Options = {
       ...this.size(),
       padding: [8, 10, 0, 0],
       legend: { show: false },
-      cursor: { y: false, points: { show: false }, drag: { x: false, y: false, setScale: false }, focus: { prox: -1 } },
+      focus: { alpha: 0.25 },
+      cursor: { y: false, points: { show: false }, focus: { prox: 12 }, ...zoom.cursor },
+      select: { show: true, left: 0, top: 0, width: 0, height: 0 },
       scales: {
-        x: { time: false, range: (_u, _min, max) => [0, Math.max(this.xEnd, Math.max(max, 0)) || 1] },
-        y: {
-          range: (_u, min, max) => {
-            if (kind === 'accuracy') return [Number.isFinite(min) && min > 0.5 ? Math.floor(min * 10) / 10 : 0, 1];
-            return [0, Number.isFinite(max) && max > 0 ? max * 1.05 : 1];
-          },
-        },
+        x: { time: false, range: () => this.xRange },
+        y: log ? { distr: 3, log: 10, range: () => this.yRange } : { range: () => this.yRange },
       },
-      axes: axes(theme, undefined, { size: 44, values: (_u, splits) => splits.map(fmt) }),
+      axes: axes(theme, undefined, settings.x, { size: 44, values: yValues(log, kind === 'accuracy') }),
       series: [
         {},
-        { label: 'train', stroke: () => theme().train, width: 1.5, points: { show: false } },
+        {
+          label: 'train',
+          stroke: smoothing ? faint(() => theme().train) : () => theme().train,
+          width: smoothing ? 1 : 1.5 + (theme().highContrast ? 0.5 : 0),
+          points: { show: false },
+        },
         {
           label: 'validation',
-          stroke: () => theme().validation,
-          width: 1.5,
+          stroke: smoothing ? faint(() => theme().validation) : () => theme().validation,
+          width: smoothing ? 1 : 1.5 + (theme().highContrast ? 0.5 : 0),
           points: { show: true, size: 5, width: 1, fill: () => theme().validation },
         },
+        {
+          label: 'train (smoothed)',
+          stroke: () => theme().train,
+          width: 1.5 + (theme().highContrast ? 0.5 : 0),
+          points: { show: false },
+          show: smoothing,
+        },
+        {
+          label: 'validation (smoothed)',
+          stroke: () => theme().validation,
+          width: 1.5 + (theme().highContrast ? 0.5 : 0),
+          points: { show: false },
+          show: smoothing,
+        },
       ],
-      hooks: { setCursor: [(u) => this.showValues(u.cursor.idx ?? null)] },
+      hooks: {
+        setCursor: [
+          (u) => this.showValues(u.cursor.left !== undefined && u.cursor.left >= 0 ? (u.cursor.idx ?? null) : null),
+        ],
+        setSelect: [zoom.setSelect],
+      },
     };
-    this.u = new uPlot(opts, [[], [], []], this.host);
+    this.u = new uPlot(opts, [[], [], [], [], []], this.host);
+    zoom.bind(this.u);
     this.observer = new ResizeObserver(() => this.fit());
     this.observer.observe(this.host);
+    for (const name of this.hidden) this.applyShown(name);
+    if (this.view) this.update(this.view, this.xEnd);
   }
 
   private size(): { width: number; height: number } {
-    return { width: Math.max(160, Math.floor(this.host.clientWidth || 300)), height: 150 };
+    const width = Math.max(160, Math.floor(this.host.clientWidth || 300));
+    return { width, height: this.heightFor(width) };
   }
 
   fit(): void {
-    if (!this.host.clientWidth) return;
+    if (!this.host.clientWidth || !this.u) return;
     const s = this.size();
-    if (s.width !== this.u.width) this.u.setSize(s);
+    if (s.width !== this.u.width || s.height !== this.u.height) this.u.setSize(s);
   }
 
   update(m: MetricsView, xEnd: number): void {
     this.view = m;
     this.xEnd = xEnd;
-    const data = (
-      this.kind === 'loss' ? [m.x, m.trainLoss, m.valLoss] : [m.x, m.trainAcc, m.valAcc]
-    ) as uPlot.AlignedData;
-    this.u.batch(() => this.u.setData(data));
-    this.showValues(this.u.cursor.left !== undefined && this.u.cursor.left >= 0 ? (this.u.cursor.idx ?? null) : null);
+    const u = this.u;
+    const settings = this.settings;
+    if (!u || !settings) return;
+    const x = settings.x === 'epoch' ? m.x : settings.x === 'step' ? m.step : m.time;
+    this.xData = x;
+    const [train, val] = this.kind === 'loss' ? [m.trainLoss, m.valLoss] : [m.trainAcc, m.valAcc];
+    const w = settings.smoothing;
+    const smoothTrain = w > 0 ? smoothSeries(train, w) : train.map(() => undefined);
+    const smoothVal = w > 0 ? smoothSeries(val, w) : val.map(() => undefined);
+    let last = 0;
+    for (let j = x.length - 1; j >= 0; j--)
+      if (Number.isFinite(x[j])) {
+        last = x[j];
+        break;
+      }
+    const zoom = this.env.zoom();
+    this.xRange = zoom ?? [0, Math.max(xEnd, last) || 1];
+    const e = emptyExtent();
+    const [a, b] = this.xRange;
+    for (const s of this.series) {
+      if (this.hidden.has(s.name)) continue;
+      const ys = s.name === 'train' ? train : val;
+      for (let j = 0; j < x.length; j++) {
+        const y = ys[j];
+        if (typeof y === 'number' && x[j] >= a && x[j] <= b) extendExtent(e, y);
+      }
+    }
+    const mode = chartYMode(this.kind, settings.y[this.kind]);
+    this.yRange = yRange(this.kind, mode, e);
+    // uPlot needs x sorted: wall time is (events come in order); a NaN x (no time) is left out.
+    const data = [x, train, val, smoothTrain, smoothVal] as uPlot.AlignedData;
+    u.batch(() => u.setData(data, true));
+    this.showValues(u.cursor.left !== undefined && u.cursor.left >= 0 ? (u.cursor.idx ?? null) : null);
+  }
+
+  /** Redraws with the current zoom. */
+  rescale(): void {
+    if (this.view) this.update(this.view, this.xEnd);
   }
 
   restyle(): void {
-    this.u.redraw(false, true);
+    this.u?.redraw(false, true);
+  }
+
+  private destroyChart(): void {
+    this.observer?.disconnect();
+    this.observer = null;
+    this.u?.destroy();
+    this.u = null;
   }
 
   destroy(): void {
-    this.observer.disconnect();
-    this.u.destroy();
+    this.destroyChart();
     this.root.remove();
+  }
+
+  /** Hides or shows a line. */
+  toggle(name: 'train' | 'validation'): void {
+    if (!this.hidden.delete(name)) this.hidden.add(name);
+    this.applyShown(name);
+    this.rescale();
+    this.env.changed();
+  }
+
+  /** Shows this line alone; again (when it is alone) shows both. */
+  solo(name: 'train' | 'validation'): void {
+    const other = name === 'train' ? 'validation' : 'train';
+    const alone = !this.hidden.has(name) && this.hidden.has(other);
+    this.hidden.clear();
+    if (!alone) this.hidden.add(other);
+    this.applyShown('train');
+    this.applyShown('validation');
+    this.rescale();
+    this.env.changed();
+  }
+
+  private applyShown(name: 'train' | 'validation'): void {
+    const s = this.series.find((x) => x.name === name) as MetricSeries;
+    const visible = !this.hidden.has(name);
+    this.items[name].classList.toggle('off', !visible);
+    this.items[name].setAttribute('aria-pressed', String(visible));
+    const u = this.u;
+    if (!u) return;
+    const smoothing = (this.settings?.smoothing ?? 0) > 0;
+    u.setSeries(s.raw, { show: visible });
+    u.setSeries(s.smooth, { show: visible && smoothing });
+  }
+
+  /** Highlights a line (the others dimmed), or none. */
+  focus(name: 'train' | 'validation' | null): void {
+    this.focused = name;
+    const u = this.u;
+    if (!u) return;
+    if (name === null || this.hidden.has(name)) {
+      u.setSeries(null, { focus: true });
+      return;
+    }
+    const s = this.series.find((x) => x.name === name) as MetricSeries;
+    u.setSeries((this.settings?.smoothing ?? 0) > 0 ? s.smooth : s.raw, { focus: true });
+    this.env.changed();
+  }
+
+  /** What tests read. */
+  testState(): {
+    xRange: [number, number];
+    yRange: [number, number];
+    hidden: string[];
+    focused: string | null;
+    shown: boolean[];
+    points: number;
+  } {
+    return {
+      xRange: [...this.xRange] as [number, number],
+      yRange: [...this.yRange] as [number, number],
+      hidden: [...this.hidden],
+      focused: this.focused,
+      shown: this.u ? this.u.series.slice(1).map((s) => s.show !== false) : [],
+      points: this.xData.length,
+    };
   }
 
   /** The legend shows the values at the cursor, or the latest ones. */
@@ -504,28 +1102,26 @@ export class MetricsChart {
     };
     const [train, val] = this.kind === 'loss' ? [m.trainLoss, m.valLoss] : [m.trainAcc, m.valAcc];
     const f = (v: number | null | undefined) => (this.kind === 'loss' ? fmtNum(v, 3) : fmtPct(v, 1));
-    setText(this.trainValue, f(find(train)));
-    setText(this.valValue, f(find(val)));
+    setText(this.values.train, f(find(train)));
+    setText(this.values.validation, f(find(val)));
   }
 }
 
-/** Strokes one line through n points; a null or NaN value is a gap. y is in chart units (bottom - v * sy). */
+/** Strokes one line through n points; a NaN pixel row is a gap. */
 function strokeWithGaps(
   ctx: CanvasRenderingContext2D,
   n: number,
   x: (j: number) => number,
-  value: (j: number) => number | null,
-  bottom: number,
-  sy: number,
+  y: (j: number) => number,
 ): void {
   ctx.beginPath();
   let pen = false;
   for (let j = 0; j < n; j++) {
-    const v = value(j);
-    if (v === null || Number.isNaN(v)) pen = false;
-    else if (pen) ctx.lineTo(x(j), bottom - v * sy);
+    const py = y(j);
+    if (Number.isNaN(py)) pen = false;
+    else if (pen) ctx.lineTo(x(j), py);
     else {
-      ctx.moveTo(x(j), bottom - v * sy);
+      ctx.moveTo(x(j), py);
       pen = true;
     }
   }

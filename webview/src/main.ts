@@ -1,8 +1,11 @@
 // The Layer Rotation Monitor webview: receives run-log events from the extension host
-// (webview/protocol.ts), keeps each run's data, and draws the selected run: header, layer
-// rotation curves, loss and accuracy, layer table. At most ~30 redraws a second, one per
-// animation frame, whatever the rate of incoming events; charts are fed with setData, never
-// re-created on append.
+// (webview/protocol.ts), keeps each run's data, and draws the selected run: the layer rotation
+// curves first (they fit a side view's default height), then the run's header, loss and
+// accuracy, and the layer table. The chart settings (x axis, y axis modes, smoothing, distance
+// or stepwise rate) are kept per workspace by the host; zoom and hidden layers last while the
+// run is shown. At most ~30 redraws a second, one per animation frame, whatever the rate of
+// incoming events; charts are fed with setData, re-created only when the run or the settings
+// change.
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
@@ -11,25 +14,47 @@ import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 
 import {
+  CHART_Y_MODES,
+  DEFAULT_VIEW,
+  type ExportView,
   type HostMessage,
   isHostMessage,
+  isViewSettings,
+  type MonitorExportKind,
   type MonitorTestState,
+  type Quantity,
   RUN_ID,
   type RunEvent,
   type RunListItem,
   type RunStarted,
+  type ViewSettings,
   type WebviewMessage,
+  type XAxis,
+  type YMode,
 } from '../protocol';
+import { MAX_SMOOTHING, rateLabel, rateTerms } from '../../src/runlog/chartMath';
+import { type CurvesTable, monitorSvg } from '../../src/runlog/runExport';
+import { svgTextToPngBase64 } from '../compare/png';
 import { connectHost, type Host } from '../host';
-import { layerColor } from '../../src/runlog/viridis';
 import { storeVerdict } from './analysis';
-import { MetricsChart, readTheme, RotationChart, type Theme, viridisGradient } from './charts';
+import {
+  type ChartEnv,
+  MetricsChart,
+  readTheme,
+  RotationChart,
+  type RotationKind,
+  type Theme,
+  themeLayerColor,
+  viridisGradient,
+} from './charts';
+import { button, type Segmented, type Slider, segmented, slider } from './controls';
 import { el, setText, show } from './dom';
 import { Header, runStatus } from './header';
-import { DecimatedView, ROT_EPOCH, ROT_FIRST_LAYER, RunStore } from './store';
+import { RateSeries } from './series';
+import { ROT_EPOCH, ROT_FIRST_LAYER, ROT_STEP, ROT_TIME, RunStore } from './store';
 import { LayerTable } from './table';
 
-/** What tests and benchmarks read: the protocol's MonitorTestState plus a few measurements. */
+/** What tests and benchmarks read: the protocol's MonitorTestState plus the charts' state and a few measurements. */
 export interface MonitorState extends MonitorTestState {
   /** The rotation chart's axis colour now (follows the theme). */
   axisColor: string;
@@ -40,6 +65,23 @@ export interface MonitorState extends MonitorTestState {
   drawnPoints: number;
   /** Full redraws of the rotation chart among `draws` (the others only add new segments). */
   fullDraws: number;
+  settings: ViewSettings;
+  /** The x range zoomed to, or null. */
+  zoom: [number, number] | null;
+  /** The rotation charts shown (distance, rate), and the ranges of each. */
+  rotationCharts: RotationKind[];
+  ranges: Partial<Record<RotationKind, { x: [number, number]; y: [number, number]; xLabel: string; yLabel: string }>>;
+  /** Layers hidden, and the one highlighted (by name). */
+  hidden: string[];
+  highlighted: string | null;
+  /** Per layer, the last value of the first rotation chart's line (smoothed when smoothing is on), and its last raw value. */
+  shownLast: number[];
+  rawLast: number[];
+  /** The loss and accuracy charts. */
+  metrics: Record<'loss' | 'accuracy', ReturnType<MetricsChart['testState']>>;
+  /** The layers' colours in this theme, and the background they are drawn on. */
+  layerColors: string[];
+  background: string;
 }
 
 declare global {
@@ -63,6 +105,27 @@ const SLOW_EVERY_MS = 250;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+
+const QUANTITY_OPTIONS: { value: Quantity; text: string; title: string }[] = [
+  { value: 'distance', text: 'distance', title: 'Cosine distance of each layer’s kernel to its initial value' },
+  {
+    value: 'rate',
+    text: 'rate',
+    title:
+      'Stepwise rotation: tan of the angle each layer turns per step (divided by the learning rate when Layca is off)',
+  },
+  { value: 'both', text: 'both', title: 'The distance and, below it, the stepwise rate' },
+];
+
+const Y_TITLES: Record<YMode, string> = {
+  fixed: 'Fixed y axis (the distance: 0 to just above the target)',
+  auto: 'Automatic y axis: the range of the visible lines',
+  log: 'Logarithmic y axis',
+};
+
+const yOptions = (modes: readonly YMode[]) => modes.map((m) => ({ value: m, text: m, title: Y_TITLES[m] }));
+
 class Monitor {
   private readonly runs = new Map<string, RunStore>();
   private list: RunListItem[] = [];
@@ -70,6 +133,10 @@ class Monitor {
   private selected: string | null = null;
   private gotRuns = false;
   private theme: Theme;
+  private settings: ViewSettings = DEFAULT_VIEW;
+  private zoom: [number, number] | null = null;
+  private readonly hidden = new Set<number>();
+  private highlighted: number | null = null;
 
   private readonly runBar: HTMLElement;
   private readonly runSelect: HTMLElement & { value: string };
@@ -78,15 +145,27 @@ class Monitor {
   private readonly emptyText: HTMLElement;
   private readonly content: HTMLElement;
   private readonly header: Header;
-  private readonly rotationHost: HTMLElement;
   private readonly rotationNote: HTMLElement;
+  private readonly hosts: Record<RotationKind, HTMLElement>;
+  private readonly blocks: Record<RotationKind, HTMLElement>;
   private readonly legend: HTMLElement;
   private readonly loss: MetricsChart;
   private readonly accuracy: MetricsChart;
   private readonly table: LayerTable;
+  private readonly controls: {
+    quantity: Segmented<Quantity>;
+    distanceY: Segmented<YMode>;
+    rateY: Segmented<YMode>;
+    lossY: Segmented<YMode>;
+    accuracyY: Segmented<YMode>;
+    x: Segmented<XAxis>;
+    smoothing: Slider;
+  };
 
-  private chart: RotationChart | null = null;
-  private view: DecimatedView | null = null;
+  private charts: Partial<Record<RotationKind, RotationChart>> = {};
+  /** Draws of the charts destroyed so far (the counts go on across re-creations). */
+  private pastDraws = 0;
+  private pastFullDraws = 0;
   /** What the charts show: the store, its run_started, and the versions drawn. */
   private shown: {
     store: RunStore;
@@ -100,6 +179,7 @@ class Monitor {
   private frame = 0;
   private lastFrame = -Infinity;
   private slowTimer = 0;
+  private readonly env: ChartEnv;
   private readonly state: MonitorState = {
     runId: null,
     seriesCount: 0,
@@ -113,6 +193,20 @@ class Monitor {
     lastFrameMs: 0,
     drawnPoints: 0,
     fullDraws: 0,
+    settings: DEFAULT_VIEW,
+    zoom: null,
+    rotationCharts: [],
+    ranges: {},
+    hidden: [],
+    highlighted: null,
+    shownLast: [],
+    rawLast: [],
+    metrics: {
+      loss: { xRange: [0, 1], yRange: [0, 1], hidden: [], focused: null, shown: [], points: 0 },
+      accuracy: { xRange: [0, 1], yRange: [0, 1], hidden: [], focused: null, shown: [], points: 0 },
+    },
+    layerColors: [],
+    background: '',
   };
 
   constructor(
@@ -122,6 +216,20 @@ class Monitor {
     this.theme = readTheme();
     this.state.axisColor = this.theme.axis;
     window.__layerRotationMonitor = this.state;
+    const saved = this.host.getState();
+    if (isObject(saved) && typeof saved.selected === 'string') this.selected = saved.selected;
+    if (isObject(saved) && isViewSettings(saved.settings)) this.settings = saved.settings;
+    this.state.settings = this.settings;
+
+    this.env = {
+      settings: () => this.settings,
+      zoom: () => this.zoom,
+      setZoom: (range) => this.setZoom(range),
+      hidden: () => this.hidden,
+      highlighted: () => this.highlighted,
+      hover: (i) => this.setHighlighted(i),
+      changed: () => this.schedule(),
+    };
 
     this.runBar = el('div', 'run-bar');
     const label = el('label', undefined, 'Run');
@@ -144,36 +252,127 @@ class Monitor {
     this.empty.append(this.emptyTitle, this.emptyText);
 
     this.content = el('main', 'monitor');
+    // The rotation chart first: in a side view it is what shows without scrolling.
+    const rotationCard = el('section', 'card rotation-card');
+    const head = el('div', 'card-head');
+    head.appendChild(el('h3', 'card-title', 'Layer rotation'));
+    this.rotationNote = el('span', 'card-note');
+    head.appendChild(this.rotationNote);
+    const block = (kind: RotationKind, title: string) => {
+      const b = el('div', `chart-block ${kind}-block`);
+      if (kind === 'rate') b.appendChild(el('div', 'block-title', title));
+      const h = el('div', `chart-host ${kind === 'distance' ? 'rotation-host' : 'rate-host'}`);
+      h.setAttribute('role', 'img');
+      b.appendChild(h);
+      return { b, h };
+    };
+    const distance = block('distance', 'Cosine distance');
+    const rate = block('rate', 'Stepwise rotation rate');
+    this.hosts = { distance: distance.h, rate: rate.h };
+    this.blocks = { distance: distance.b, rate: rate.b };
+    this.legend = el('div', 'rotation-legend');
+    const s = this.settings;
+    this.controls = {
+      quantity: segmented('show', 'quantity', QUANTITY_OPTIONS, s.quantity, (v) => this.change({ quantity: v })),
+      distanceY: segmented('y', 'distance-y', yOptions(CHART_Y_MODES.distance), s.y.distance, (v) =>
+        this.changeY('distance', v),
+      ),
+      rateY: segmented('rate y', 'rate-y', yOptions(CHART_Y_MODES.rate), s.y.rate, (v) => this.changeY('rate', v)),
+      lossY: segmented('', 'loss-y', yOptions(CHART_Y_MODES.loss), s.y.loss, (v) => this.changeY('loss', v)),
+      accuracyY: segmented('', 'accuracy-y', yOptions(CHART_Y_MODES.accuracy), s.y.accuracy, (v) =>
+        this.changeY('accuracy', v),
+      ),
+      x: segmented(
+        'x',
+        'x-axis',
+        [
+          { value: 'epoch', text: 'epoch', title: 'x in epochs' },
+          { value: 'step', text: 'step', title: 'x in optimizer steps' },
+          { value: 'time', text: 'time', title: 'x in wall time since the run started' },
+        ],
+        s.x,
+        (v) => this.change({ x: v }),
+      ),
+      smoothing: slider(
+        'smooth',
+        'smoothing',
+        {
+          min: 0,
+          max: MAX_SMOOTHING,
+          step: 0.01,
+          value: s.smoothing,
+          title: 'Smoothing: an exponential moving average of this weight (as TensorBoard); the raw line stays, faint',
+        },
+        (v) => this.change({ smoothing: v }),
+      ),
+    };
+    const toolbar = el('div', 'chart-toolbar');
+    const exports = el('span', 'tool-group exports');
+    exports.setAttribute('role', 'group');
+    exports.setAttribute('aria-label', 'export');
+    exports.append(
+      el('span', 'control-label', 'save'),
+      button('SVG', 'Save the curves as shown (zoom, y axis, smoothing, hidden layers) as SVG', 'export-svg', () =>
+        this.exportFile('svg'),
+      ),
+      button('PNG', 'Save the curves as shown as PNG', 'export-png', () => void this.exportPng()),
+      button('CSV', 'Save every record as CSV: one row per record, a column per layer, the metrics', 'export-csv', () =>
+        this.exportFile('csv'),
+      ),
+    );
+    toolbar.append(
+      this.controls.quantity.root,
+      this.controls.distanceY.root,
+      this.controls.rateY.root,
+      this.controls.x.root,
+      this.controls.smoothing.root,
+      exports,
+    );
+    rotationCard.append(head, distance.b, rate.b, this.legend, toolbar);
+    this.content.appendChild(rotationCard);
+
     this.header = new Header(
       this.content,
       (runId) => this.host.post({ type: 'stop', runId }),
       (runId) => this.host.post({ type: 'openConfig', runId }),
     );
-    const rotationCard = el('section', 'card rotation-card');
-    const head = el('div', 'card-head');
-    head.appendChild(el('h3', 'card-title', 'Layer rotation'));
-    this.rotationNote = el('span', 'card-note', 'cosine distance of each layer’s weights to their initial value');
-    head.appendChild(this.rotationNote);
-    this.rotationHost = el('div', 'chart-host rotation-host');
-    this.rotationHost.setAttribute('role', 'img');
-    this.legend = el('div', 'rotation-legend');
-    rotationCard.append(head, this.rotationHost, this.legend);
-    this.content.appendChild(rotationCard);
     const metrics = el('div', 'metrics-grid');
     this.content.appendChild(metrics);
-    this.loss = new MetricsChart(metrics, 'loss', () => this.theme);
-    this.accuracy = new MetricsChart(metrics, 'accuracy', () => this.theme);
-    this.table = new LayerTable(this.content);
+    const metricHeight = (w: number) => (w < 380 || window.innerHeight < 500 ? 120 : 150);
+    this.loss = new MetricsChart(metrics, 'loss', () => this.theme, this.env, metricHeight, this.controls.lossY.root);
+    this.accuracy = new MetricsChart(
+      metrics,
+      'accuracy',
+      () => this.theme,
+      this.env,
+      metricHeight,
+      this.controls.accuracyY.root,
+    );
+    this.table = new LayerTable(this.content, {
+      toggle: (i) => this.toggleLayer(i),
+      solo: (i) => this.soloLayer(i),
+      hover: (i) => this.setHighlighted(i),
+    });
     root.append(this.runBar, this.empty, this.content);
     this.content.hidden = true;
+    this.loss.configure(this.settings);
+    this.accuracy.configure(this.settings);
+    this.showControls();
 
     // Follow the editor's theme: VS Code changes body's class and the variables on <html>.
     const observer = new MutationObserver(() => this.restyle());
     observer.observe(document.body, { attributes: true, attributeFilter: ['class'] });
     observer.observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'] });
-
-    const saved = this.host.getState();
-    if (isObject(saved) && typeof saved.selected === 'string') this.selected = saved.selected;
+    // The view's height sets the rotation chart's.
+    let resize = 0;
+    window.addEventListener('resize', () => {
+      cancelAnimationFrame(resize);
+      resize = requestAnimationFrame(() => {
+        for (const c of Object.values(this.charts)) c?.fit();
+        this.loss.fit();
+        this.accuracy.fit();
+      });
+    });
     this.schedule();
   }
 
@@ -195,6 +394,9 @@ class Monitor {
           return;
         case 'select':
           this.select(msg.runId);
+          return;
+        case 'settings':
+          this.applySettings(msg.settings, false);
           return;
       }
     } catch (err) {
@@ -230,9 +432,117 @@ class Monitor {
   private select(runId: string): void {
     if (this.selected !== runId) {
       this.selected = runId;
-      this.host.setState({ selected: runId });
+      this.saveState();
     }
     this.schedule();
+  }
+
+  private saveState(): void {
+    this.host.setState({ selected: this.selected, settings: this.settings });
+  }
+
+  // ---- settings, zoom, hidden layers ----
+
+  private change(patch: Partial<Omit<ViewSettings, 'y'>>): void {
+    this.applySettings({ ...this.settings, ...patch }, true);
+  }
+
+  private changeY(kind: keyof ViewSettings['y'], mode: YMode): void {
+    this.applySettings({ ...this.settings, y: { ...this.settings.y, [kind]: mode } } as ViewSettings, true);
+  }
+
+  /** New settings (the user's, or the workspace's from the host): the charts are made again. */
+  private applySettings(next: ViewSettings, fromUser: boolean): void {
+    if (!isViewSettings(next)) return;
+    const prev = this.settings;
+    if (JSON.stringify(prev) === JSON.stringify(next)) return;
+    this.settings = next;
+    this.state.settings = next;
+    if (prev.x !== next.x) this.zoom = null;
+    this.saveState();
+    if (fromUser) this.host.post({ type: 'settings', settings: next });
+    this.showControls();
+    this.rebuildCharts();
+  }
+
+  private showControls(): void {
+    const s = this.settings;
+    const c = this.controls;
+    c.quantity.set(s.quantity);
+    c.distanceY.set(s.y.distance);
+    c.rateY.set(s.y.rate);
+    c.lossY.set(s.y.loss);
+    c.accuracyY.set(s.y.accuracy);
+    c.x.set(s.x);
+    c.smoothing.set(s.smoothing);
+    show(c.distanceY.root, s.quantity !== 'rate');
+    show(c.rateY.root, s.quantity !== 'distance');
+  }
+
+  private setZoom(range: [number, number] | null): void {
+    if (range === null && this.zoom === null) return;
+    this.zoom = range;
+    this.redrawAll();
+  }
+
+  private toggleLayer(i: number): void {
+    if (!this.hidden.delete(i)) this.hidden.add(i);
+    this.redrawAll();
+  }
+
+  /** Shows this layer alone; again (when it is alone) shows them all. */
+  private soloLayer(i: number): void {
+    const n = this.shown?.info.layers.length ?? 0;
+    const alone = !this.hidden.has(i) && this.hidden.size === n - 1;
+    this.hidden.clear();
+    if (!alone) for (let k = 0; k < n; k++) if (k !== i) this.hidden.add(k);
+    this.redrawAll();
+  }
+
+  private showAllLayers(): void {
+    this.hidden.clear();
+    this.redrawAll();
+  }
+
+  private setHighlighted(i: number | null): void {
+    if (this.highlighted === i) return;
+    this.highlighted = i;
+    for (const c of Object.values(this.charts)) c?.highlight();
+    this.markLayers();
+  }
+
+  private markLayers(): void {
+    this.table.mark(this.hidden, this.highlighted);
+    for (const item of this.legend.querySelectorAll<HTMLElement>('[data-layer]')) {
+      const i = Number(item.dataset.layer);
+      const off = this.hidden.has(i);
+      item.classList.toggle('off', off);
+      item.setAttribute('aria-pressed', String(!off));
+      item.classList.toggle('highlighted', i === this.highlighted);
+    }
+    const all = this.legend.querySelector<HTMLElement>('.show-all');
+    if (all) {
+      show(all, this.hidden.size > 0);
+      setText(all, `${this.hidden.size} hidden · show all`);
+    }
+    const names = this.shown?.info.layers ?? [];
+    this.state.hidden = [...this.hidden].sort((a, b) => a - b).map((i) => names[i]?.name ?? String(i));
+    this.state.highlighted = this.highlighted === null ? null : (names[this.highlighted]?.name ?? null);
+  }
+
+  /** After a zoom or a layer hidden: every chart drawn again now. */
+  private redrawAll(): void {
+    this.markLayers();
+    const shown = this.shown;
+    if (!shown) return;
+    for (const c of Object.values(this.charts)) {
+      c?.redraw();
+      c?.update(shown.info.target, !!shown.store.finished);
+    }
+    const xEnd = this.charts.distance?.xEnd ?? this.charts.rate?.xEnd ?? 1;
+    this.loss.update(shown.store.metrics, xEnd);
+    this.accuracy.update(shown.store.metrics, xEnd);
+    this.updateState(shown.store);
   }
 
   // ---- drawing ----
@@ -259,12 +569,22 @@ class Monitor {
   };
 
   private restyle(): void {
+    const before = this.theme;
     this.theme = readTheme();
     this.state.axisColor = this.theme.axis;
-    this.chart?.restyle();
+    if (
+      before.palette[0] !== this.theme.palette[0] ||
+      before.palette[1] !== this.theme.palette[1] ||
+      before.highContrast !== this.theme.highContrast
+    ) {
+      // The layers' colours change with the background: the charts, legend and table are made again.
+      this.rebuildCharts();
+      return;
+    }
+    for (const c of Object.values(this.charts)) c?.restyle();
     this.loss.restyle();
     this.accuracy.restyle();
-    if (this.chart) this.state.draws = this.chart.draws;
+    this.updateDraws();
   }
 
   private runItems(): { runId: string; label: string }[] {
@@ -312,6 +632,80 @@ class Monitor {
     });
   }
 
+  /** The rotation chart's height: the view's height below its top, so that it fits, within bounds set by its width. */
+  private rotationHeight(kind: RotationKind, width: number): number {
+    const cap = clamp(Math.round(width * 0.8), 200, 440);
+    if (kind === 'rate' && this.settings.quantity === 'both') return clamp(Math.round(width * 0.5), 140, 300);
+    const top = this.hosts[kind].getBoundingClientRect().top + window.scrollY;
+    // Room for the legend and the toolbar under it.
+    const below = width < 420 ? 84 : 56;
+    return clamp(Math.round(window.innerHeight - top - below), 150, cap);
+  }
+
+  /** The charts of the run shown, for these settings and this theme (drawn on the next frame, or by the caller: draw()). */
+  private rebuildCharts(schedule = true): void {
+    for (const c of Object.values(this.charts)) {
+      if (!c) continue;
+      this.pastDraws += c.draws;
+      this.pastFullDraws += c.fullDraws;
+      c.destroy();
+    }
+    this.charts = {};
+    this.hosts.distance.replaceChildren();
+    this.hosts.rate.replaceChildren();
+    this.loss.configure(this.settings);
+    this.accuracy.configure(this.settings);
+    const shown = this.shown;
+    if (!shown) {
+      this.schedule();
+      return;
+    }
+    const { store, info } = shown;
+    const q = this.settings.quantity;
+    const kinds: RotationKind[] = q === 'both' ? ['distance', 'rate'] : [q];
+    show(this.blocks.distance, kinds.includes('distance'));
+    show(this.blocks.rate, kinds.includes('rate'));
+    for (const kind of kinds) {
+      const host = this.hosts[kind];
+      this.charts[kind] = new RotationChart(
+        host,
+        store,
+        kind,
+        () => this.theme,
+        this.env,
+        (w) => this.rotationHeight(kind, w),
+        this.maxPoints(host),
+      );
+      const what =
+        kind === 'distance'
+          ? `cosine distance to the initial weights`
+          : `stepwise rotation rate (${rateLabel(rateTerms(info))})`;
+      host.setAttribute(
+        'aria-label',
+        `Layer rotation curves of ${info.layers.length} layers: ${what} against ${this.settings.x === 'time' ? 'wall time' : `${this.settings.x}s`}`,
+      );
+    }
+    setText(
+      this.rotationNote,
+      q === 'distance'
+        ? 'cosine distance of each layer’s weights to their initial value'
+        : q === 'rate'
+          ? `stepwise rate: ${rateLabel(rateTerms(info))}`
+          : `distance, and the stepwise rate (${rateLabel(rateTerms(info))})`,
+    );
+    this.drawLegend(info);
+    this.table.setLayers(
+      info.layers,
+      info.layers.map((_, i) => themeLayerColor(this.theme, i, info.layers.length)),
+    );
+    this.markLayers();
+    shown.rotation = -1;
+    shown.metrics = -1;
+    shown.slow = -1;
+    shown.slowAt = -Infinity;
+    if (schedule) this.schedule();
+  }
+
   private draw(): void {
     this.drawRunBar();
     const store = this.selected ? this.runs.get(this.selected) : undefined;
@@ -336,28 +730,24 @@ class Monitor {
     const item = this.list.find((r) => r.runId === store.runId);
     this.header.update(store, item);
 
-    // A new run (or a new run_started) gets new charts; appends only feed them.
+    // A new run (or a new run_started) gets new charts, no zoom, no hidden layer; appends only feed them.
     let shown = this.shown;
-    if (!shown || shown.store !== store || shown.info !== info || !this.chart) {
-      this.chart?.destroy();
-      this.rotationHost.replaceChildren();
-      this.view = new DecimatedView(info.layers.length, this.maxPoints());
-      this.chart = new RotationChart(this.rotationHost, store, this.view, () => this.theme);
-      this.drawLegend(info);
-      this.rotationHost.setAttribute(
-        'aria-label',
-        `Layer rotation curves of ${info.layers.length} layers: cosine distance to the initial weights against epochs`,
-      );
-      this.table.setLayers(info.layers);
+    if (!shown || shown.store !== store || shown.info !== info || !Object.keys(this.charts).length) {
+      if (!shown || shown.store !== store || shown.info !== info) {
+        this.zoom = null;
+        this.hidden.clear();
+        this.highlighted = null;
+      }
       shown = this.shown = { store, info, rotation: -1, metrics: -1, metricsX: -1, slow: -1, slowAt: -Infinity };
+      this.rebuildCharts(false);
     }
-    const chart = this.chart;
-    const view = this.view as DecimatedView;
+    const finished = !!store.finished;
     if (shown.rotation !== store.rotationVersion) {
       shown.rotation = store.rotationVersion;
-      view.sync(store.rotation, ROT_EPOCH, ROT_FIRST_LAYER);
-      chart.update(info.target, !!store.finished);
+      for (const c of Object.values(this.charts)) c?.update(info.target, finished);
     }
+    const first = this.charts.distance ?? this.charts.rate;
+    const xEnd = first?.xEnd ?? 1;
     // The loss/accuracy charts and the table (whose analysis reads every layer's recent records)
     // need not follow every frame: a few times a second is plenty.
     if (shown.slow !== store.version) {
@@ -365,11 +755,11 @@ class Monitor {
       if (now - shown.slowAt >= SLOW_EVERY_MS || store.finished) {
         shown.slow = store.version;
         shown.slowAt = now;
-        if (shown.metrics !== store.metricsVersion || shown.metricsX !== chart.xMax) {
+        if (shown.metrics !== store.metricsVersion || shown.metricsX !== xEnd) {
           shown.metrics = store.metricsVersion;
-          shown.metricsX = chart.xMax;
-          this.loss.update(store.metrics, chart.xMax);
-          this.accuracy.update(store.metrics, chart.xMax);
+          shown.metricsX = xEnd;
+          this.loss.update(store.metrics, xEnd);
+          this.accuracy.update(store.metrics, xEnd);
         }
         this.drawTable(store, info);
       } else if (!this.slowTimer) {
@@ -379,23 +769,43 @@ class Monitor {
         }, SLOW_EVERY_MS);
       }
     }
+    this.updateState(store);
+  }
 
+  private updateDraws(): void {
+    const charts = Object.values(this.charts).filter((c): c is RotationChart => !!c);
+    this.state.draws = this.pastDraws + charts.reduce((a, c) => a + c.draws, 0);
+    this.state.fullDraws = this.pastFullDraws + charts.reduce((a, c) => a + c.fullDraws, 0);
+  }
+
+  private updateState(store: RunStore): void {
     const s = this.state;
+    const first = this.charts.distance ?? this.charts.rate;
     s.runId = store.runId;
-    s.seriesCount = chart.u.series.length - 1;
+    s.seriesCount = first ? first.u.series.length - 1 : 0;
     s.lastValues = store.lastDistances();
     s.points = store.rotation.length;
-    s.drawnPoints = view.length;
-    s.draws = chart.draws;
-    s.fullDraws = chart.fullDraws;
-    s.lastDrawMs = chart.lastDrawMs;
+    s.drawnPoints = first ? first.u.data[0].length : 0;
+    this.updateDraws();
+    s.lastDrawMs = first?.lastDrawMs ?? 0;
     s.tableLayers = this.table.names();
     s.lagging = this.table.laggingNames();
+    s.zoom = this.zoom ? [...this.zoom] : null;
+    s.rotationCharts = Object.keys(this.charts) as RotationKind[];
+    s.ranges = {};
+    for (const [k, c] of Object.entries(this.charts))
+      if (c) s.ranges[k as RotationKind] = { x: [...c.xRange], y: [...c.yRange], xLabel: c.xLabel, yLabel: c.yLabel };
+    s.shownLast = first ? first.lastShown() : [];
+    s.rawLast = first ? first.lastRaw() : [];
+    s.metrics = { loss: this.loss.testState(), accuracy: this.accuracy.testState() };
+    const n = store.layerCount;
+    s.layerColors = Array.from({ length: n }, (_, i) => themeLayerColor(this.theme, i, n));
+    s.background = this.theme.background;
   }
 
   /** Points per line when drawn in full: at most about one per pixel of the chart's width. */
-  private maxPoints(): number {
-    const w = this.rotationHost.clientWidth || 800;
+  private maxPoints(host: HTMLElement): number {
+    const w = host.clientWidth || 800;
     return Math.max(256, Math.min(4096, Math.round(w * (devicePixelRatio || 1))));
   }
 
@@ -408,17 +818,24 @@ class Monitor {
     const items: HTMLElement[] = [];
     if (n > 0 && n <= 12) {
       info.layers.forEach((l, i) => {
-        const item = el('span', 'legend-item');
+        const item = el('button', 'legend-item legend-toggle');
+        item.type = 'button';
+        item.dataset.layer = String(i);
+        item.title = `${l.name}: click to hide or show, Alt-click or double-click to show it alone`;
         const sw = el('span', 'swatch');
-        sw.style.background = layerColor(i, n);
+        sw.style.background = themeLayerColor(this.theme, i, n);
         item.append(sw, el('span', undefined, l.name));
+        item.addEventListener('click', (ev) => (ev.altKey ? this.soloLayer(i) : this.toggleLayer(i)));
+        item.addEventListener('dblclick', () => this.soloLayer(i));
+        item.addEventListener('mouseenter', () => this.setHighlighted(i));
+        item.addEventListener('mouseleave', () => this.setHighlighted(null));
         items.push(item);
       });
     } else if (n > 12) {
       const bar = el('span', 'colorbar-legend');
-      bar.title = `${n} layers coloured by depth: first layer dark purple, last yellow`;
+      bar.title = `${n} layers coloured by depth: first layer dark purple, last yellow. Click a layer in the table to hide it, Alt-click to show it alone.`;
       const gradient = el('span', 'colorbar');
-      gradient.style.background = viridisGradient();
+      gradient.style.background = viridisGradient(this.theme);
       bar.append(
         el('span', 'colorbar-end', info.layers[0].name),
         gradient,
@@ -426,10 +843,64 @@ class Monitor {
       );
       items.push(bar, el('span', 'legend-item', `first → last of ${n} layers`));
     }
-    const target = el('span', 'legend-item');
-    target.append(el('span', 'target-swatch'), el('span', undefined, `target ${+info.target.toFixed(3)}`));
-    items.push(target);
+    if (this.settings.quantity !== 'rate') {
+      const target = el('span', 'legend-item');
+      target.append(el('span', 'target-swatch'), el('span', undefined, `target ${+info.target.toFixed(3)}`));
+      items.push(target);
+    }
+    const all = button('', 'Show every layer again', 'show-all', () => this.showAllLayers());
+    all.classList.add('show-all');
+    all.hidden = true;
+    items.push(all);
     this.legend.replaceChildren(...items);
+  }
+
+  // ---- exports ----
+
+  private exportView(): ExportView {
+    const names = this.shown?.info.layers ?? [];
+    return {
+      settings: this.settings,
+      hidden: [...this.hidden].sort((a, b) => a - b).map((i) => names[i]?.name ?? ''),
+      range: this.zoom ? [...this.zoom] : null,
+    };
+  }
+
+  private exportFile(kind: MonitorExportKind): void {
+    if (!this.shown) return;
+    this.host.post({ type: 'export', runId: this.shown.store.runId, kind, view: this.exportView() });
+  }
+
+  /** The curves as shown, as the host's SVG would draw them, rendered here to PNG and sent to the host to save. */
+  private async exportPng(): Promise<void> {
+    const shown = this.shown;
+    if (!shown) return;
+    const { store, info } = shown;
+    const rot = store.rotation;
+    const rates = new RateSeries(store);
+    rates.sync();
+    const layers = info.layers.length;
+    const table: CurvesTable = {
+      n: rot.length,
+      x: { epoch: rot.column(ROT_EPOCH), step: rot.column(ROT_STEP), time: rot.column(ROT_TIME) },
+      distances: Array.from({ length: layers }, (_, i) => rot.column(ROT_FIRST_LAYER + i)),
+      rates: Array.from({ length: layers }, (_, i) => rates.column(i)),
+    };
+    const svg = monitorSvg(
+      table,
+      {
+        title: info.name,
+        layers: info.layers.map((l) => l.name),
+        target: info.target,
+        rateLabel: rateLabel(rateTerms(info)),
+      },
+      this.exportView(),
+    );
+    const size = /width="(\d+)" height="(\d+)"/.exec(svg);
+    const w = Number(size?.[1] ?? 860);
+    const h = Number(size?.[2] ?? 420);
+    const data = await svgTextToPngBase64(svg, w, h, 2);
+    this.host.post({ type: 'png', runId: store.runId, data });
   }
 }
 

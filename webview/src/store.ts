@@ -15,20 +15,39 @@ import type {
 } from '../protocol';
 import { plannedEndEpoch } from '../../src/runlog/verdict';
 
-/** Equal-length Float64Array columns, appended row by row; capacity doubles when full. */
-export class Columns {
+type Typed = Float64Array | Float32Array;
+const f64 = (n: number) => new Float64Array(n);
+
+/** Equal-length typed-array columns (Float64Array unless told), appended row by row; capacity doubles when full. */
+export class Columns<A extends Typed = Float64Array> {
   length = 0;
-  private cols: Float64Array[];
+  private cols: A[];
 
   constructor(
     readonly width: number,
     capacity = 64,
+    private readonly make: (n: number) => A = f64 as unknown as (n: number) => A,
   ) {
-    this.cols = Array.from({ length: width }, () => new Float64Array(capacity));
+    this.cols = Array.from({ length: width }, () => make(capacity));
   }
 
   get capacity(): number {
     return this.cols[0]?.length ?? 0;
+  }
+
+  /** Makes room for rows up to `n` (the new ones to be filled by the caller, column by column). */
+  growTo(n: number): void {
+    if (n <= this.length) return;
+    if (n > this.capacity) {
+      let cap = Math.max(16, this.capacity);
+      while (cap < n) cap *= 2;
+      this.cols = this.cols.map((c) => {
+        const next = this.make(cap);
+        next.set(c);
+        return next;
+      });
+    }
+    this.length = n;
   }
 
   /** Makes room for one more row and returns its index; the caller fills it with set(). */
@@ -36,7 +55,7 @@ export class Columns {
     if (this.length === this.capacity) {
       const cap = Math.max(16, this.capacity * 2);
       this.cols = this.cols.map((c) => {
-        const next = new Float64Array(cap);
+        const next = this.make(cap);
         next.set(c);
         return next;
       });
@@ -53,14 +72,25 @@ export class Columns {
   }
 
   /** The backing arrays (valid until the next addRow; rows at and past `length` are unused). */
-  raw(): readonly Float64Array[] {
+  raw(): readonly A[] {
     return this.cols;
   }
 
   /** The filled part of a column (a view: valid until the next addRow). */
-  column(col: number): Float64Array {
-    return this.cols[col].subarray(0, this.length);
+  column(col: number): A {
+    return this.cols[col].subarray(0, this.length) as A;
   }
+
+  /** Forgets every row (the capacity stays). */
+  clear(): void {
+    this.length = 0;
+  }
+}
+
+const f32 = (n: number) => new Float32Array(n);
+
+export function emptyMetrics(): MetricsView {
+  return { x: [], step: [], time: [], trainLoss: [], valLoss: [], trainAcc: [], valAcc: [] };
 }
 
 /** A number, or NaN for null (a value the log did not give): NaN is a gap in a Float64Array column. */
@@ -70,19 +100,24 @@ export function num(v: number | null | undefined): number {
 
 export type { LayerInfo };
 
-/** Loss and accuracy series for the two small charts, x = epochs; undefined: no value in this row (spanned), null: a gap. */
+/** Loss and accuracy series for the two small charts; undefined: no value in this row (spanned), null: a gap. */
 export interface MetricsView {
+  /** x of each row: epochs, steps, seconds since the run started (NaN: unknown). */
   x: number[];
+  step: number[];
+  time: number[];
   trainLoss: (number | null | undefined)[];
   valLoss: (number | null | undefined)[];
   trainAcc: (number | null | undefined)[];
   valAcc: (number | null | undefined)[];
 }
 
-// Rotation columns: epoch, step, then one per layer.
+// Rotation columns: epoch, step, seconds since the run started, steps since the previous record, then one per layer.
 export const ROT_EPOCH = 0;
 export const ROT_STEP = 1;
-export const ROT_FIRST_LAYER = 2;
+export const ROT_TIME = 2;
+export const ROT_STEPS = 3;
+export const ROT_FIRST_LAYER = 4;
 // Batch columns.
 const _B_EPOCH = 0;
 const B_STEP = 1;
@@ -95,15 +130,17 @@ const MAX_LOGS = 50;
 export class RunStore {
   info: RunStarted | null = null;
   finished: RunFinished | null = null;
-  /** epoch, step, distances...: one row per rotation record. */
+  /** epoch, step, time, steps, distances...: one row per rotation record. */
   rotation: Columns = new Columns(ROT_FIRST_LAYER);
+  /** Per layer: the record's `rotation` (tan of the angle since the previous record), same rows. */
+  tangents: Columns<Float32Array> = new Columns(0, 0, f32);
   /** epoch, step, time, loss, accuracy, learningRate: one row per batch event. */
   batches = new Columns(6);
   epochs: EpochEnd[] = [];
   logs: LogEvent[] = [];
   /** Largest finite distance seen (for the y range). */
   maxDistance = 0;
-  metrics: MetricsView = { x: [], trainLoss: [], valLoss: [], trainAcc: [], valAcc: [] };
+  metrics: MetricsView = emptyMetrics();
   /** The first-layer features snapshots: the first (step 0) and the latest (webview/src/features.ts draws them). */
   features: { first: FeaturesEvent; last: FeaturesEvent } | null = null;
   /** Bumped on every accepted event: what changed since a draw. */
@@ -133,6 +170,7 @@ export class RunStore {
       this.reset();
       this.info = e;
       this.rotation = new Columns(ROT_FIRST_LAYER + e.layers.length, 256);
+      this.tangents = new Columns(e.layers.length, 256, f32);
       const pending = this.pending;
       this.pending = [];
       for (const p of pending) this.add(p);
@@ -172,7 +210,7 @@ export class RunStore {
     this.epochs = [];
     this.logs = [];
     this.maxDistance = 0;
-    this.metrics = { x: [], trainLoss: [], valLoss: [], trainAcc: [], valAcc: [] };
+    this.metrics = emptyMetrics();
     this.rotationVersion++;
     this.metricsVersion++;
   }
@@ -186,6 +224,8 @@ export class RunStore {
     const row = rot.addRow();
     rot.set(ROT_EPOCH, row, epoch);
     rot.set(ROT_STEP, row, e.step);
+    rot.set(ROT_TIME, row, this.seconds(e.time));
+    rot.set(ROT_STEPS, row, e.steps);
     const d = e.distances;
     const layers = info.layers.length;
     const cols = rot.raw();
@@ -195,6 +235,10 @@ export class RunStore {
       cols[ROT_FIRST_LAYER + i][row] = v;
       if (v > max) max = v;
     }
+    const tan = this.tangents;
+    tan.addRow();
+    const tcols = tan.raw();
+    for (let i = 0; i < layers; i++) tcols[i][row] = num(e.rotation[i]);
     this.maxDistance = max;
     this.rotationVersion++;
     return true;
@@ -205,20 +249,37 @@ export class RunStore {
     const row = b.addRow();
     const values = [e.epoch, e.step, num(e.time), num(e.loss), num(e.accuracy), num(e.learningRate)];
     values.forEach((v, c) => b.set(c, row, v));
-    this.insertMetrics(e.epoch, e.loss, undefined, e.accuracy, undefined);
+    this.insertMetrics(e.epoch, e.step, this.seconds(e.time), e.loss, undefined, e.accuracy, undefined);
     return true;
   }
 
   private addEpochEnd(e: EpochEnd): boolean {
     this.epochs.push(e);
+    const spe = this.info?.stepsPerEpoch ?? 1;
     // No validation split (null): nothing to draw, not a gap.
     if (e.valLoss !== null || e.valAccuracy !== null)
-      this.insertMetrics(e.epoch, undefined, e.valLoss ?? undefined, undefined, e.valAccuracy ?? undefined);
+      this.insertMetrics(
+        e.epoch,
+        e.step ?? Math.round(e.epoch * spe),
+        this.seconds(e.time),
+        undefined,
+        e.valLoss ?? undefined,
+        undefined,
+        e.valAccuracy ?? undefined,
+      );
     return true;
+  }
+
+  /** An event's time as seconds since the run started (NaN when either is unknown). */
+  private seconds(time: number | null | undefined): number {
+    const t0 = this.info?.time;
+    return typeof time === 'number' && typeof t0 === 'number' ? (time - t0) / 1000 : NaN;
   }
 
   private insertMetrics(
     x: number,
+    step: number,
+    time: number,
     trainLoss: number | null | undefined,
     valLoss: number | null | undefined,
     trainAcc: number | null | undefined,
@@ -228,6 +289,8 @@ export class RunStore {
     const n = m.x.length;
     if (n === 0 || m.x[n - 1] <= x) {
       m.x.push(x);
+      m.step.push(step);
+      m.time.push(time);
       m.trainLoss.push(trainLoss);
       m.valLoss.push(valLoss);
       m.trainAcc.push(trainAcc);
@@ -237,6 +300,8 @@ export class RunStore {
       let at = n;
       while (at > 0 && m.x[at - 1] > x) at--;
       m.x.splice(at, 0, x);
+      m.step.splice(at, 0, step);
+      m.time.splice(at, 0, time);
       m.trainLoss.splice(at, 0, trainLoss);
       m.valLoss.splice(at, 0, valLoss);
       m.trainAcc.splice(at, 0, trainAcc);
@@ -290,14 +355,14 @@ export class RunStore {
 }
 
 /**
- * A decimated copy of a Columns' x and y columns for drawing: the records 0, k, 2k, ... (k a
- * power of two, doubled whenever there would be more than maxPoints), plus always the last
- * record, so the lines end at the latest value. Updated incrementally; NaN becomes null (a gap).
+ * A decimated copy of x and y columns for drawing: the rows 0, k, 2k, ... (k a power of two,
+ * doubled whenever there would be more than maxPoints), plus always the last row, so the lines
+ * end at the latest value. Updated incrementally; NaN becomes null (a gap).
  */
 export class DecimatedView {
   x: number[] = [];
   ys: (number | null)[][];
-  /** Records per point. */
+  /** Rows per point. */
   k = 1;
   private reps = 0;
   private tail = false;
@@ -310,17 +375,14 @@ export class DecimatedView {
     this.ys = Array.from({ length: series }, () => []);
   }
 
-  /** Brings the view up to date with `cols`; returns true when it changed. */
-  sync(cols: Columns, xCol: number, firstY: number): boolean {
-    const n = cols.length;
+  /** Brings the view up to date with the first `n` rows of `xs` and `columns`; returns true when it changed. */
+  sync(n: number, xs: ArrayLike<number>, columns: readonly ArrayLike<number>[]): boolean {
     if (n === this.seen) return false;
     if (n < this.seen) this.clear();
     this.seen = n;
     if (this.tail) this.pop();
     // Built from scratch: start at the right resolution rather than compacting over and over.
     if (this.reps === 0) while (Math.ceil(n / this.k) > this.maxPoints) this.k *= 2;
-    const xs = cols.column(xCol);
-    const columns = Array.from({ length: this.series }, (_, i) => cols.column(firstY + i));
     while (this.reps * this.k <= n - 1) {
       this.push(xs, columns, this.reps * this.k);
       this.reps++;
@@ -338,12 +400,12 @@ export class DecimatedView {
     return this.x.length;
   }
 
-  /** Records the view covers (its last point is record `records - 1`). */
+  /** Rows the view covers (its last point is row `records - 1`). */
   get records(): number {
     return this.seen;
   }
 
-  private push(xs: Float64Array, columns: Float64Array[], row: number): void {
+  private push(xs: ArrayLike<number>, columns: readonly ArrayLike<number>[], row: number): void {
     this.x.push(xs[row]);
     for (let i = 0; i < this.series; i++) {
       const v = columns[i][row];

@@ -1,13 +1,21 @@
 // The layer table: per layer its kind and size, distance now, how fast it turns lately, where it
 // is on course to end, and whether it lags (below target - lagMargin); above it, the verdict on
 // the run as a whole (not fit, no learning, too early: no layer is judged then).
-import { layerColor } from '../../src/runlog/viridis';
 import { type RunVerdict, runMessage, runStatus } from '../../src/runlog/verdict';
 import { el, fmtCount, fmtInt, fmtNum, fmtSigned, setText } from './dom';
 import type { LayerInfo } from './store';
 
+/** What the layer names do: hide or show the layer's line (click), show it alone (Alt-click, double-click), highlight it (hover). */
+export interface LayerActions {
+  toggle(i: number): void;
+  solo(i: number): void;
+  hover(i: number | null): void;
+}
+
 interface Row {
   tr: HTMLTableRowElement;
+  swatch: HTMLElement;
+  button: HTMLElement;
   distance: HTMLElement;
   meter: HTMLElement;
   perEpoch: HTMLElement;
@@ -25,7 +33,10 @@ export class LayerTable {
   private layers: LayerInfo[] = [];
   private lagging: string[] = [];
 
-  constructor(parent: HTMLElement) {
+  constructor(
+    parent: HTMLElement,
+    private readonly actions: LayerActions,
+  ) {
     this.root = el('section', 'card table-card');
     const head = el('div', 'card-head');
     head.appendChild(el('h3', 'card-title', 'Layers'));
@@ -55,6 +66,7 @@ export class LayerTable {
     th('', 'col-status');
     thead.appendChild(hr);
     this.body = el('tbody');
+    this.body.addEventListener('mouseleave', () => this.actions.hover(null));
     this.table.append(thead, this.body);
     const scroll = el('div', 'table-scroll');
     scroll.appendChild(this.table);
@@ -62,9 +74,12 @@ export class LayerTable {
     parent.appendChild(this.root);
   }
 
-  /** Rebuilds the rows when the layers change (another run, or its run_started). */
-  setLayers(layers: LayerInfo[]): void {
-    if (layers.length === this.layers.length && layers.every((l, i) => l === this.layers[i])) return;
+  /** Rebuilds the rows when the layers change (another run, or its run_started); colours them. */
+  setLayers(layers: LayerInfo[], colors: string[]): void {
+    if (layers.length === this.layers.length && layers.every((l, i) => l === this.layers[i])) {
+      this.rows.forEach((r, i) => (r.swatch.style.background = colors[i]));
+      return;
+    }
     this.layers = layers;
     this.rows = layers.map((l, i) => {
       const tr = el('tr');
@@ -76,11 +91,17 @@ export class LayerTable {
       cell('num col-index', String(i + 1));
       const name = cell('col-name');
       const swatch = el('span', 'swatch');
-      swatch.style.background = layerColor(i, layers.length);
-      const nameWrap = el('span', 'cell-flex');
+      swatch.style.background = colors[i];
+      const nameWrap = el('button', 'cell-flex layer-toggle');
+      nameWrap.type = 'button';
+      nameWrap.dataset.layer = String(i);
+      nameWrap.setAttribute('aria-pressed', 'true');
+      nameWrap.title = `${l.name}: click to hide or show its line, Alt-click or double-click to show it alone`;
       nameWrap.append(swatch, el('span', 'layer-name', l.name));
+      nameWrap.addEventListener('click', (ev) => (ev.altKey ? this.actions.solo(i) : this.actions.toggle(i)));
+      nameWrap.addEventListener('dblclick', () => this.actions.solo(i));
+      tr.addEventListener('mouseenter', () => this.actions.hover(i));
       name.appendChild(nameWrap);
-      name.title = l.name;
       cell('col-kind', l.kind);
       cell('num col-params', fmtCount(l.params)).title = fmtInt(l.params);
       const dcell = cell('num col-distance');
@@ -93,6 +114,8 @@ export class LayerTable {
       dcell.appendChild(dWrap);
       return {
         tr,
+        swatch,
+        button: nameWrap,
         distance,
         meter: fill,
         perEpoch: cell('num col-rate'),
@@ -139,6 +162,16 @@ export class LayerTable {
     );
     this.summary.title = runMessage(verdict) ?? '';
     this.summary.classList.toggle('status-lagging', verdict.run === 'no-learning');
+  }
+
+  /** Marks the layers whose lines are hidden, and the one highlighted. */
+  mark(hidden: ReadonlySet<number>, highlighted: number | null): void {
+    this.rows.forEach((r, i) => {
+      const off = hidden.has(i);
+      r.tr.classList.toggle('off', off);
+      r.button.setAttribute('aria-pressed', String(!off));
+      r.tr.classList.toggle('highlighted', i === highlighted);
+    });
   }
 
   names(): string[] {

@@ -1,0 +1,134 @@
+// The per-layer series the rotation charts draw, at the full resolution of the store's records
+// and kept up to date incrementally as records come: the cosine distances (the store's own
+// columns), the stepwise rotation rates (src/runlog/chartMath.ts's stepRate, from the records'
+// `rotation` and `steps`), and either of them smoothed (TensorBoard's debiased EMA).
+import { Ema, type RateTerms, rateDivisor, rateTerms, stepRate } from '../../src/runlog/chartMath';
+import { Columns, ROT_EPOCH, ROT_FIRST_LAYER, ROT_STEPS, type RunStore } from './store';
+
+/** Per-layer columns with the same rows as the store's rotation records. */
+export interface LayerSeries {
+  readonly layers: number;
+  /** Rows computed so far (after sync: the store's records). */
+  readonly length: number;
+  /** Layer i's values (valid until the next sync). */
+  column(i: number): ArrayLike<number>;
+  /** Computes the rows the store has and this does not; returns the first row that changed (length: none). */
+  sync(): number;
+}
+
+/** The cosine distances: the store's columns themselves. */
+export class DistanceSeries implements LayerSeries {
+  constructor(private readonly store: RunStore) {}
+
+  get layers(): number {
+    return this.store.layerCount;
+  }
+
+  get length(): number {
+    return this.store.rotation.length;
+  }
+
+  column(i: number): Float64Array {
+    return this.store.rotation.column(ROT_FIRST_LAYER + i);
+  }
+
+  sync(): number {
+    return this.length;
+  }
+}
+
+const f32 = (n: number) => new Float32Array(n);
+
+/** The stepwise rotation rates (tan of the angle per step, divided by the learning rate when Layca is off). */
+export class RateSeries implements LayerSeries {
+  private cols: Columns<Float32Array>;
+  readonly terms: RateTerms;
+
+  constructor(private readonly store: RunStore) {
+    this.terms = rateTerms(store.info);
+    this.cols = new Columns(store.layerCount, 256, f32);
+  }
+
+  get layers(): number {
+    return this.cols.width;
+  }
+
+  get length(): number {
+    return this.cols.length;
+  }
+
+  column(i: number): Float32Array {
+    return this.cols.column(i);
+  }
+
+  sync(): number {
+    const rot = this.store.rotation;
+    const tan = this.store.tangents;
+    const n = rot.length;
+    if (n < this.cols.length) this.cols.clear();
+    const from = this.cols.length;
+    if (n === from) return from;
+    this.cols.growTo(n);
+    // Per record what its rates are divided by, then layer by layer (a column at a time: the
+    // arrays are walked in order).
+    const steps = rot.column(ROT_STEPS);
+    const epochs = rot.column(ROT_EPOCH);
+    const divisor = new Float64Array(n - from);
+    for (let r = from; r < n; r++)
+      divisor[r - from] = rateDivisor(this.terms, r > 0 ? epochs[r - 1] : epochs[r], epochs[r]);
+    const out = this.cols.raw();
+    const tcols = tan.raw();
+    for (let i = 0; i < this.cols.width; i++) {
+      const o = out[i];
+      const t = tcols[i];
+      for (let r = from; r < n; r++) o[r] = stepRate(t[r], steps[r], divisor[r - from]);
+    }
+    return from;
+  }
+}
+
+/** Another series smoothed with TensorBoard's debiased exponential moving average of weight `weight`. */
+export class SmoothedSeries implements LayerSeries {
+  private cols: Columns<Float32Array>;
+  private emas: Ema[];
+
+  constructor(
+    private readonly source: LayerSeries,
+    readonly weight: number,
+  ) {
+    this.cols = new Columns(source.layers, 256, f32);
+    this.emas = Array.from({ length: source.layers }, () => new Ema(weight));
+  }
+
+  get layers(): number {
+    return this.cols.width;
+  }
+
+  get length(): number {
+    return this.cols.length;
+  }
+
+  column(i: number): Float32Array {
+    return this.cols.column(i);
+  }
+
+  sync(): number {
+    const changed = this.source.sync();
+    const n = this.source.length;
+    if (n < this.cols.length || changed < this.cols.length) {
+      this.cols.clear();
+      this.emas = this.emas.map(() => new Ema(this.weight));
+    }
+    const from = this.cols.length;
+    if (n === from) return from;
+    this.cols.growTo(n);
+    const out = this.cols.raw();
+    for (let i = 0; i < this.cols.width; i++) {
+      const src = this.source.column(i);
+      const o = out[i];
+      const ema = this.emas[i];
+      for (let r = from; r < n; r++) o[r] = ema.next(src[r]);
+    }
+    return from;
+  }
+}

@@ -72,8 +72,8 @@ export type WebviewMessage =
   | { type: 'settings'; settings: ViewSettings }
   /** Write the run's records (CSV) or its curves as shown (SVG), through a save dialog. */
   | { type: 'export'; runId: string; kind: MonitorExportKind; view: ExportView }
-  /** Save the PNG the webview rendered of the run's curves (base64 of the file's bytes). */
-  | { type: 'png'; runId: string; data: string };
+  /** Save a PNG the webview rendered (base64 of the file's bytes): the run's curves, or its first-layer features. */
+  | { type: 'png'; runId: string; data: string; what?: 'curves' | 'features' };
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -134,7 +134,8 @@ export function isWebviewMessage(m: unknown): m is WebviewMessage {
       );
     case 'png':
       return (
-        hasKeys(m, ['type', 'runId', 'data']) &&
+        hasKeys(m, ['type', 'runId', 'data', 'what']) &&
+        (m.what === undefined || m.what === 'curves' || m.what === 'features') &&
         isRunId(m.runId) &&
         typeof m.data === 'string' &&
         m.data.length > 0 &&
@@ -203,4 +204,6 @@ export interface MonitorTestState {
   /** Layer names in the layer table, and those marked lagging. */
   tableLayers: string[];
   lagging: string[];
+  /** The first-layer features drawn: the current snapshot's step and the tiles drawn; null when the run has none. */
+  features?: { step: number; tiles: number } | null;
 }

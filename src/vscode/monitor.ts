@@ -139,6 +139,12 @@ function eventsOf(log: RunLog): RunEvent[] {
     ...log.rotations,
     ...log.batches,
     ...log.epochs,
+    // The first-layer features: the reader keeps the first snapshot and the latest.
+    ...(log.features
+      ? log.features.first === log.features.last
+        ? [log.features.first]
+        : [log.features.first, log.features.last]
+      : []),
     ...(log.finished ? [log.finished] : []),
   ];
   return all.sort((a, b) => (a.time ?? 0) - (b.time ?? 0));
@@ -189,7 +195,7 @@ export class Monitor implements vscode.WebviewViewProvider, vscode.Disposable {
           await this.export(m.kind, undefined, m.runId, m.view);
           return;
         case 'png':
-          await this.savePng(m.runId, Buffer.from(m.data, 'base64'));
+          await this.savePng(m.runId, Buffer.from(m.data, 'base64'), m.what ?? 'curves');
           return;
         default:
           this.onMessage(m);
@@ -241,9 +247,9 @@ export class Monitor implements vscode.WebviewViewProvider, vscode.Disposable {
     return dest;
   }
 
-  private async savePng(runId: string, bytes: Buffer): Promise<void> {
+  private async savePng(runId: string, bytes: Buffer, what: 'curves' | 'features'): Promise<void> {
     if (!bytes.subarray(0, 8).equals(PNG_SIGNATURE)) throw new Error('the monitor sent an image that is not a PNG');
-    const dest = await this.target('png', runId);
+    const dest = await this.target('png', what === 'features' ? `${runId}-features` : runId);
     if (!dest) return;
     fs.writeFileSync(dest, bytes);
     this.output.appendLine(`monitor: wrote ${dest}`);

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunEvent } from '../../src/runlog/events';
+import { featuresEvent } from '../../src/runlog/features';
 import { fakeRun } from './fake-run';
 import { cspViolations, type Harness, ROOT, startHarness } from './harness';
 
@@ -299,6 +300,75 @@ describe('monitor webview', { timeout: 180_000 }, () => {
     const width = await h.page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth);
     assert.ok(width <= 360, `no horizontal scrolling (${width}px)`);
     await h.page.screenshot({ path: path.join(ARTIFACTS, 'webview-monitor-narrow.png'), fullPage: true });
+  });
+
+  it('draws the first-layer features at initialization and now, and exports them as PNG', async () => {
+    const run = fakeRun({ runId: 'features-run', layers: 3, epochs: 2, stepsPerEpoch: 50 });
+    // Two snapshots of 16 units of 28x28: random at step 0, strokes at the end (as features events are written).
+    const snapshot = (step: number, epoch: number, f: (u: number, i: number) => number) => {
+      const values = Float32Array.from({ length: 16 * 784 }, (_, k) => f(Math.floor(k / 784), k % 784));
+      const e = featuresEvent({
+        step,
+        epoch,
+        layer: 'dense1',
+        kind: 'dense',
+        image: [28, 28, 1],
+        totalUnits: 256,
+        values,
+        units: 16,
+      });
+      assert.ok(e);
+      return { v: 1, time: (run.events[0].time ?? 0) + step, ...e } as RunEvent;
+    };
+    const first = snapshot(0, 0, (u, i) => Math.sin(u * 7919 + i * 104729));
+    const last = snapshot(100, 2, (u, i) => (((i % 28) + u) % 28 < 4 ? 1 : -0.1));
+    const events = [run.events[0], first, ...run.events.slice(1), last];
+    await h.post({
+      type: 'runs',
+      runs: [{ runId: 'features-run', name: 'features', status: 'completed', live: false }],
+      selected: 'features-run',
+    });
+    await h.post({ type: 'load', runId: 'features-run', events });
+    await h.page.waitForFunction(() => (globalThis as any).__layerRotationMonitor?.features?.step === 100, null, {
+      timeout: 20_000,
+    });
+    const s = await h.state();
+    assert.deepEqual(s.features, { step: 100, tiles: 32 }, 'both panels, 16 tiles each');
+    assert.equal(await h.page.locator('.features-card').isVisible(), true);
+    assert.match(
+      String(await h.page.locator('.features-canvas').getAttribute('aria-label')),
+      /^dense1: first 16 of 256 units, 28×28 grey$/,
+    );
+    await h.page.locator('.features-card').screenshot({ path: path.join(ARTIFACTS, 'monitor-features.png') });
+    await h.page.locator('button[title="Save the first-layer features as PNG"]').click();
+    await h.page.waitForFunction(() => true);
+    let png: any;
+    for (let i = 0; i < 50 && !png; i++) {
+      png = (await h.sent()).find((m) => m.type === 'png' && m.what === 'features');
+      if (!png) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(png, 'no png message for the features');
+    assert.equal(png.runId, 'features-run');
+    assert.ok(
+      Buffer.from(png.data, 'base64')
+        .subarray(0, 8)
+        .equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
+    );
+    // A run without snapshots hides the card.
+    const plain = fakeRun({ runId: 'plain-run', layers: 3, epochs: 1, stepsPerEpoch: 20 });
+    await h.post({
+      type: 'runs',
+      runs: [{ runId: 'plain-run', name: 'plain', status: 'completed', live: false }],
+      selected: 'plain-run',
+    });
+    await h.post({ type: 'load', runId: 'plain-run', events: plain.events });
+    await h.page.waitForFunction(() => (globalThis as any).__layerRotationMonitor?.runId === 'plain-run', null, {
+      timeout: 20_000,
+    });
+    await h.page.waitForFunction(() => (globalThis as any).__layerRotationMonitor?.features === null, null, {
+      timeout: 20_000,
+    });
+    assert.equal(await h.page.locator('.features-card').isVisible(), false);
   });
 
   it('has no CSP violations and no console errors', async () => {

@@ -49,6 +49,7 @@ import {
 } from './charts';
 import { button, type Segmented, type Slider, segmented, slider } from './controls';
 import { el, setText, show } from './dom';
+import { drawFeatures, featuresPng, featuresTitle } from './features';
 import { Header, runStatus } from './header';
 import { RateSeries } from './series';
 import { ROT_EPOCH, ROT_FIRST_LAYER, ROT_STEP, ROT_TIME, RunStore } from './store';
@@ -353,6 +354,16 @@ class Monitor {
       solo: (i) => this.soloLayer(i),
       hover: (i) => this.setHighlighted(i),
     });
+    // The first layer's units as images, at initialization and now (the paper's section 6).
+    const featuresHead = el('div', 'card-head');
+    featuresHead.append(
+      el('div', 'block-title', 'First-layer features'),
+      button('PNG', 'Save the first-layer features as PNG', 'export-features-png', () => void this.exportFeaturesPng()),
+    );
+    this.featuresCard.append(featuresHead, this.featuresCanvas);
+    this.featuresCanvas.setAttribute('role', 'img');
+    this.content.appendChild(this.featuresCard);
+    show(this.featuresCard, false);
     root.append(this.runBar, this.empty, this.content);
     this.content.hidden = true;
     this.loss.configure(this.settings);
@@ -550,6 +561,45 @@ class Monitor {
   /** One redraw on the next animation frame, at most ~30 a second. */
   schedule(): void {
     if (!this.frame) this.frame = requestAnimationFrame(this.tick);
+  }
+
+  private readonly featuresCard = el('section', 'card features-card');
+  private readonly featuresCanvas = el('canvas', 'features-canvas');
+  /** The snapshot last drawn (an event object of the store), and at which width. */
+  private featuresDrawn: { event: unknown; width: number } | null = null;
+
+  /** Draws the run's first-layer features when a new snapshot came or the width changed; hides the card without any. */
+  private drawFeaturesCard(store: RunStore): void {
+    const f = store.features;
+    show(this.featuresCard, !!f);
+    if (!f) {
+      this.featuresDrawn = null;
+      this.state.features = null;
+      return;
+    }
+    const width = Math.max(200, this.content.clientWidth - 24);
+    if (this.featuresDrawn?.event === f.last && this.featuresDrawn.width === width) return;
+    const layout = drawFeatures(
+      this.featuresCanvas,
+      { initial: f.first, current: f.last },
+      { maxWidth: width, background: this.theme.background, foreground: this.theme.foreground },
+    );
+    this.featuresCanvas.setAttribute('aria-label', featuresTitle(f.last));
+    this.featuresDrawn = { event: f.last, width };
+    this.state.features = { step: f.last.step, tiles: layout.tiles.length };
+  }
+
+  private async exportFeaturesPng(): Promise<void> {
+    const store = this.shown?.store;
+    const f = store?.features;
+    if (!store || !f) return;
+    const bytes = await featuresPng(
+      { initial: f.first, current: f.last },
+      { background: '#ffffff', foreground: '#222222' },
+    );
+    let binary = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    this.host.post({ type: 'png', runId: store.runId, data: btoa(binary), what: 'features' });
   }
 
   private readonly tick = (now: number): void => {
@@ -762,6 +812,7 @@ class Monitor {
           this.accuracy.update(store.metrics, xEnd);
         }
         this.drawTable(store, info);
+        this.drawFeaturesCard(store);
       } else if (!this.slowTimer) {
         this.slowTimer = window.setTimeout(() => {
           this.slowTimer = 0;

@@ -519,6 +519,13 @@ describe('problems and quick fixes of the verdict', () => {
       ],
     );
     assert.deepEqual(swept.sweep?.seed, [1, 2, 3]);
+    // Late layers lagging: no alpha (making early layers slower lost 2.2 points on MNIST: docs/evidence.md).
+    assert.ok(!titles([{ code: LAG_CODE, layer: 'output' }]).some((t) => t.startsWith('Set alpha')));
+    assert.ok(
+      titles([{ code: LAG_CODE, layer: 'dense1' }]).includes(
+        'Set alpha to -0.5 (early layers rotate faster than late ones)',
+      ),
+    );
     // A sweep config is not offered another sweep.
     assert.ok(!titles(lag, swept).some((t) => t.startsWith('Sweep')));
     const longer = applied(configText, fixOffers(layca, lag)[1]);

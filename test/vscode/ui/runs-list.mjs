@@ -84,8 +84,9 @@ export default async function runsList(session, t) {
 
   // The run's row: date and time, accuracy, verdict, rate.
   await runCommand(page, 'Layer Rotation: Focus on Runs View');
+  // A tree item: the completion notification is a list row with the same text (role dialog).
   const row = page
-    .locator('.monaco-list-row')
+    .locator('.monaco-list-row[role="treeitem"]')
     .filter({ hasText: /lagging-synthetic/ })
     .filter({ hasText: /lr 0\.2/ })
     .first();

@@ -18,7 +18,13 @@ import type { TrainingConfig } from './engine/config/types';
 import { fixed, percent } from './runlog/format';
 import { judgeLog, ONE_RUN_CANNOT_TELL, runMessage, runStatus } from './runlog/verdict';
 import { buildComparison, findColumn, sortRows } from './experiments/compare';
-import { comparisonCsv, curvesCsvChunks, formatComparison, formatEvidence } from './experiments/compareExport';
+import {
+  alignedTable,
+  comparisonCsv,
+  curvesCsvChunks,
+  formatComparison,
+  formatEvidence,
+} from './experiments/compareExport';
 import { NotARunError, readRunFolders } from './experiments/compareFolders';
 import { accuracyRotationSvg, curvesGridSvg } from './experiments/compareSvg';
 
@@ -111,13 +117,11 @@ export function formatTable(rows: LayerRow[], target: number, judged = true): st
     r.distance === null ? 'n/a' : r.distance.toFixed(3),
     !judged ? 'not judged' : r.lagging ? 'LAGGING' : 'ok',
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 2 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+  return alignedTable(
+    header,
+    body,
+    header.map((_, i) => i === 2 || i === 3),
+  ).join('\n');
 }
 
 function printOutcome(log: RunLog): void {

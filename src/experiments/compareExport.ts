@@ -135,19 +135,24 @@ export function formatComparison(model: ComparisonModel, rows: readonly CompareR
       return truncate(showCell(v, c.kind));
     }),
   );
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const right = cols.map(
     (c, i) => (c.kind !== 'text' && c.kind !== 'list') || body.every((b) => /^-?[\d.e+-]+$|^-$/.test(b[i])),
   );
+  const notes: string[] = [];
+  if (!showLayers) notes.push(`(${model.layerNames.length} layers: per-layer distances are in the CSV, --csv FILE)`);
+  if (!model.configPaths.length && model.rows.length > 1) notes.push('(the runs have the same config)');
+  return [...alignedTable(header, body, right), ...notes].join('\n');
+}
+
+/** Lines of a table for a terminal: a header, a rule, the rows; columns two spaces apart, `right` ones right-aligned. */
+export function alignedTable(header: string[], body: string[][], right: boolean[]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
       .join('  ')
       .trimEnd();
-  const notes: string[] = [];
-  if (!showLayers) notes.push(`(${model.layerNames.length} layers: per-layer distances are in the CSV, --csv FILE)`);
-  if (!model.configPaths.length && model.rows.length > 1) notes.push('(the runs have the same config)');
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ...notes].join('\n');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
 }
 
 /** The runs' configurations (seeds aside), one line each, when some configuration has more than one run. */
@@ -164,13 +169,11 @@ export function configurationTable(model: ComparisonModel): string[] {
     c.minDistance === null ? '-' : c.minDistance.toFixed(3),
     String(c.lagging),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
+  return alignedTable(
+    header,
+    body,
+    header.map((_, i) => i > 0),
+  );
 }
 
 /** What the runs say of the paper's rule, and each run that stands out among its siblings (src/experiments/evidence.ts). */

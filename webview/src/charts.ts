@@ -541,6 +541,15 @@ export class RotationChart {
     ctx.setLineDash([]);
   }
 
+  /** The stroke of a layer's line: full, or the faint raw line under a smoothed one. */
+  private lineStyle(ctx: CanvasRenderingContext2D, faint: boolean): void {
+    ctx.globalAlpha = faint ? 0.28 : 1;
+    // (Round joins cost most of a software canvas's time: the faint lines do without.)
+    ctx.lineJoin = faint ? 'bevel' : 'round';
+    ctx.lineCap = faint ? 'butt' : 'round';
+    ctx.lineWidth = (faint ? Math.max(1, this.lineWidth - 0.5) : this.lineWidth) * (devicePixelRatio || 1);
+  }
+
   /** Every visible layer's line from the decimated views (the raw one faint under the smoothed one); null is a gap. */
   private drawLines(u: uPlot): void {
     const m = this.rawView.length;
@@ -557,11 +566,7 @@ export class RotationChart {
     const views = this.smoothView ? [this.rawView, this.smoothView] : [this.rawView];
     views.forEach((view, k) => {
       const faint = views.length > 1 && k === 0;
-      ctx.globalAlpha = faint ? 0.28 : 1;
-      // (Round joins cost most of a software canvas's time: the faint lines do without.)
-      ctx.lineJoin = faint ? 'bevel' : 'round';
-      ctx.lineCap = faint ? 'butt' : 'round';
-      ctx.lineWidth = (faint ? Math.max(1, this.lineWidth - 0.5) : this.lineWidth) * (devicePixelRatio || 1);
+      this.lineStyle(ctx, faint);
       for (let i = 0; i < view.series; i++) {
         if (hidden.has(i)) continue;
         const ys = view.ys[i];
@@ -597,11 +602,7 @@ export class RotationChart {
     const series = this.smooth ? [this.raw, this.smooth] : [this.raw];
     series.forEach((s, k2) => {
       const faint = series.length > 1 && k2 === 0;
-      ctx.globalAlpha = faint ? 0.28 : 1;
-      // (Round joins cost most of a software canvas's time: the faint lines do without.)
-      ctx.lineJoin = faint ? 'bevel' : 'round';
-      ctx.lineCap = faint ? 'butt' : 'round';
-      ctx.lineWidth = (faint ? Math.max(1, this.lineWidth - 0.5) : this.lineWidth) * (devicePixelRatio || 1);
+      this.lineStyle(ctx, faint);
       for (let i = 0; i < this.colors.length; i++) {
         if (hidden.has(i)) continue;
         const ys = s.column(i);

@@ -27,6 +27,9 @@ export class LogWatching implements vscode.Disposable {
   ) {
     this.disposables.push(
       vscode.workspace.onDidChangeWorkspaceFolders(() => void this.restart()),
+      // The workspace's own watch.* settings (restricted configurations: ignored in Restricted Mode)
+      // apply once the folder is trusted.
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.restart()),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('layerRotation.watch') || e.affectsConfiguration('layerRotation.runsFolder'))
           void this.restart();

@@ -44,7 +44,7 @@ const SUITES = [
   {
     // The runs list, a config edited after its run, Reveal and Delete Run (issue 10).
     name: 'runs-list',
-    files: ['runs-list.js'],
+    files: ['runs-list.js', 'watch-settings.js'],
     workspaceFrom: 'examples',
     trust: 'off',
     env: { LRM_EXPECT_TRUSTED: '1' },
@@ -59,7 +59,7 @@ const SUITES = [
   },
   {
     name: 'untrusted',
-    files: ['smoke.js', 'trust.js', 'untrusted.js', 'restore.js', 'watch.js'],
+    files: ['smoke.js', 'trust.js', 'untrusted.js', 'restore.js', 'watch.js', 'watch-settings.js'],
     workspaceFrom: 'examples',
     trust: 'untrusted',
     env: { LRM_EXPECT_TRUSTED: '0' },

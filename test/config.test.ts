@@ -106,7 +106,7 @@ test('a minimal config is valid and gets every default', () => {
       alpha: 0,
     },
     schedule: { epochs: 3, batchSize: 32, warmupEpochs: 0 },
-    monitoring: { recordsPerEpoch: 10, target: 1, lagMargin: 0.2, fitAccuracy: 0.99 },
+    monitoring: { recordsPerEpoch: 10, target: 1, lagMargin: 0.2, fitAccuracy: 0.99, features: true },
     stopping: {},
   });
 });
@@ -209,7 +209,14 @@ test('name, seed, backend and the other sections are read as given', () => {
   });
   assert.deepEqual(c.optimizer.layerMultipliers, { output: 0.5 });
   assert.deepEqual(c.schedule.decay, { factor: 0.2, epochs: [80, 90, 97] });
-  assert.deepEqual(c.monitoring, { everySteps: 20, recordsPerEpoch: 10, target: 1, lagMargin: 0.3, fitAccuracy: 0.99 });
+  assert.deepEqual(c.monitoring, {
+    everySteps: 20,
+    recordsPerEpoch: 10,
+    target: 1,
+    lagMargin: 0.3,
+    fitAccuracy: 0.99,
+    features: true,
+  });
   assert.deepEqual(c.stopping, {
     lossBelow: 0.001,
     plateau: { epochs: 5, tolerance: 0.0001 },

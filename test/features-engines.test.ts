@@ -92,3 +92,36 @@ for (const c of CASES) {
     assert.deepEqual(JSON.parse(py.stdout), [[], [0, tfjs[2].step]]);
   });
 }
+
+test('monitoring.features false: neither engine writes a features event', pytorchTestOptions(3 * MINUTE), async () => {
+  requireTorch();
+  const c = {
+    ...config('features-off', [28, 28, 1], { type: 'mlp', hidden: [16] }, 64, 32),
+    schedule: { epochs: 1, batchSize: 32 },
+    monitoring: { features: false },
+  };
+  const dir = tempDir(c.name);
+  const file = writeConfig(dir, c.name, c);
+  const checked = parseConfigText(fs.readFileSync(file, 'utf8'), file);
+  assert.ok(checked.ok);
+  assert.equal(checked.config.monitoring.features, false);
+  const types: string[] = [];
+  const fin = await train({
+    config: checked.config,
+    configFile: file,
+    runId: c.name,
+    backend: 'cpu',
+    emit: (e: NewEvent) => types.push(e.type),
+  });
+  assert.equal(fin.status, 'completed', fin.reason);
+  assert.ok(types.includes('rotation') && !types.includes('features'), types.join(' '));
+
+  const runDir = path.join(dir, 'torch');
+  const r = await runPython(
+    ['-m', 'layer_rotation', 'train', file, '--run-dir', runDir, '--device', 'cpu', '--threads', '1', '--quiet'],
+    { timeoutMs: 2 * MINUTE },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const torch = strictEvents(runDir).map((e) => e.type);
+  assert.ok(torch.includes('rotation') && !torch.includes('features'), torch.join(' '));
+});

@@ -291,7 +291,8 @@ def train(
         if tracker:
             d, r = tracker.record()
             emit(events.rotation(0, 0, d, r, 0))
-            features = FeatureSnapshots.of(model.layers[0], model.kernel_modules[0].weight, data.sample_shape)
+            if config["monitoring"]["features"]:
+                features = FeatureSnapshots.of(model.layers[0], model.kernel_modules[0].weight, data.sample_shape)
             if features is not None:
                 snapshot_features(0, 0)
 

@@ -52,7 +52,10 @@ class Parsing(unittest.TestCase):
         self.assertEqual(c["optimizer"]["rho"], 0.9)
         self.assertEqual(c["optimizer"]["initialAccumulatorValue"], 0.1)
         self.assertEqual(c["optimizer"]["epsilon"], 1e-8)
-        self.assertEqual(c["monitoring"], {"recordsPerEpoch": 10, "target": 1, "lagMargin": 0.2, "fitAccuracy": 0.99})
+        self.assertEqual(
+            c["monitoring"],
+            {"recordsPerEpoch": 10, "target": 1, "lagMargin": 0.2, "fitAccuracy": 0.99, "features": True},
+        )
         self.assertEqual(c["schedule"]["warmupEpochs"], 0)
         self.assertEqual(c["stopping"], {})
 

@@ -185,7 +185,9 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
     for (const message of [...(opts.warnings ?? []), ...(dataset.warnings ?? [])])
       emit({ type: 'log', level: 'warning', message });
     emit({ type: 'rotation', step: 0, epoch: 0, ...monitor.record(), steps: 0 });
-    features = FeatureSnapshots.of(model.layers, model.kernels, dataset.sampleShape);
+    features = config.monitoring.features
+      ? FeatureSnapshots.of(model.layers, model.kernels, dataset.sampleShape)
+      : undefined;
     if (features) snapshotFeatures(features, 0, 0);
 
     const rng = new Rng(config.seed + 1);

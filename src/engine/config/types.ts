@@ -127,6 +127,8 @@ export interface MonitoringSpec {
   lagMargin: number;
   /** A finished run has fit its training data at this final training accuracy or above. */
   fitAccuracy: number;
+  /** Write features events (snapshots of the first layer's units) when that layer takes image input. */
+  features: boolean;
 }
 
 export interface StoppingSpec {

@@ -129,9 +129,7 @@ class EventWriter:
                 except OSError:
                     pass
             if not isinstance(err, LogWriteError):
-                err = LogWriteError(
-                    err.errno, "cannot write the run log %s: %s" % (self.path, describe_os_error(err))
-                )
+                err = LogWriteError(err.errno, "cannot write the run log %s: %s" % (self.path, describe_os_error(err)))
             self._failure = err
             raise err
         self._needs_break = False

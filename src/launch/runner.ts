@@ -31,7 +31,9 @@ async function main(): Promise<number> {
   const t0 = Date.now();
   const progress: RunProgress = { seconds: 0 };
   // Ends this process if its parent goes away while this thread is busy (a long model build).
-  const watchdog = args.parentPid ? watchParent(args.parentPid, path.join(args.runDir, EVENTS_FILE), { t0 }) : undefined;
+  const watchdog = args.parentPid
+    ? watchParent(args.parentPid, path.join(args.runDir, EVENTS_FILE), { t0 })
+    : undefined;
   const orphaned = () =>
     endedEarly('stopped', `stopped: ${PARENT_GONE} (the runner was busy; ended by its watchdog)`, {
       ...progress,

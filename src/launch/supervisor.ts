@@ -119,7 +119,9 @@ export function startRun(opts: StartOptions): RunHandle {
           if (written) opts.onOutput?.(`${written}\n`);
         }
       } finally {
-        finished ??= stamp(endedEarly('failed', describeExit(code, signal, stderrTail, launcher.who), { seconds: 0 })) as RunFinished;
+        finished ??= stamp(
+          endedEarly('failed', describeExit(code, signal, stderrTail, launcher.who), { seconds: 0 }),
+        ) as RunFinished;
         resolve(finished);
       }
     };

@@ -81,9 +81,7 @@ export function makeFolders(dir: string, what = 'folder'): void {
       if (errorCode(err) === 'EEXIST' && fs.statSync(d).isDirectory()) continue;
       // A parent that exists refused the folder without a reason of its own (procfs, sysfs say ENOENT).
       const why =
-        errorCode(err) === 'ENOENT'
-          ? `${path.dirname(d)} does not accept new folders (ENOENT)`
-          : describeFsError(err);
+        errorCode(err) === 'ENOENT' ? `${path.dirname(d)} does not accept new folders (ENOENT)` : describeFsError(err);
       throw new FileSystemError(`cannot create the ${what} ${target}`, err, why);
     }
   }

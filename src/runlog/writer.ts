@@ -43,7 +43,11 @@ export class EventLogWriter {
     let written = 0;
     try {
       if (fs.fstatSync(fd).nlink === 0)
-        throw new LogWriteError(`cannot write the run log ${this.file}`, undefined, 'it was removed (its folder deleted?)');
+        throw new LogWriteError(
+          `cannot write the run log ${this.file}`,
+          undefined,
+          'it was removed (its folder deleted?)',
+        );
       while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written);
       this.needsBreak = false;
     } catch (err) {

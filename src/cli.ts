@@ -3,11 +3,12 @@
 import { DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './runlog/defaults';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describeSkipped, layerTable, type LayerRow, readRunLog, type RunLog } from './runlog/read';
+import { addEvent, describeSkipped, layerTable, type LayerRow, readRunLog, type RunLog } from './runlog/read';
 import { formatError, loadConfigFile, sweepNotTrainable } from './engine/config/validate';
 import { BACKEND_NAMES, isBackendName } from './engine/backend/names';
 import type { RunEvent } from './runlog/events';
 import { EVENTS_FILE } from './runlog/runfolder';
+import { describeFsError, FileSystemError } from './runlog/fsError';
 import { bundledPythonPackageDir, defaultPythonCandidates, describePython, findPython } from './launch/python';
 import { pytorchRequest } from './launch/pytorch';
 import type { CommonRequest, RunRequest } from './launch/request';
@@ -278,11 +279,18 @@ async function trainCommand(argv: string[]): Promise<number> {
   }
 
   const progress = new Progress(every * 1000);
-  const handle = startRun({
-    ...request,
-    onEvent: (e) => progress.onEvent(e),
-    onOutput: (text) => process.stderr.write(text),
-  });
+  let handle: ReturnType<typeof startRun>;
+  try {
+    handle = startRun({
+      ...request,
+      onEvent: (e) => progress.onEvent(e),
+      onOutput: (text) => process.stderr.write(text),
+    });
+  } catch (e) {
+    if (!(e instanceof FileSystemError)) throw e;
+    err(`layer-rotation: ${e.message}`);
+    return 1;
+  }
   err(`run ${handle.runId}: logging to ${path.join(handle.runDir, EVENTS_FILE)}`);
   let interrupts = 0;
   const onSigint = () => {
@@ -298,10 +306,31 @@ async function trainCommand(argv: string[]): Promise<number> {
   process.off('SIGINT', onSigint);
   process.off('SIGTERM', onSigint);
 
-  const log = readRunLog(path.join(handle.runDir, EVENTS_FILE));
-  printOutcome(log);
+  // The run's folder may be gone or unwritable (the reason the run failed): say so, no stack.
+  let log: RunLog | undefined;
+  try {
+    log = readRunLog(path.join(handle.runDir, EVENTS_FILE));
+  } catch (e) {
+    err(`cannot read the run's log ${path.join(handle.runDir, EVENTS_FILE)}: ${describeFsError(e)}`);
+  }
+  if (log) {
+    if (!log.finished) addEvent(log, finished); // its end, as the supervisor has it, when the log could not take it
+    printOutcome(log);
+  }
   out(`run folder: ${handle.runDir}`);
-  if (log.started) out(`layer rotation curves: ${writeCurves(log, path.join(handle.runDir, 'curves.svg'))}`);
+  if (log?.started) {
+    const curves = path.join(handle.runDir, 'curves.svg');
+    try {
+      out(`layer rotation curves: ${writeCurves(log, curves)}`);
+    } catch (e) {
+      err(`cannot write ${curves}: ${describeFsError(e)}`);
+      try {
+        fs.rmSync(curves, { force: true }); // no empty or partial SVG left behind
+      } catch {
+        // as it is
+      }
+    }
+  }
   if (finished.status === 'failed') {
     err(`training failed: ${finished.reason}\nthe run's log is ${path.join(handle.runDir, EVENTS_FILE)}`);
     return 1;

@@ -115,13 +115,25 @@ def check(path):
 
 
 def train(args):
+    from .watchdog import ParentWatch
+
+    # Before torch is imported: the parent's death ends this process within seconds, in every phase.
+    # (Rank 0 writes the log: under torchrun the others only stop.)
+    rank0 = os.environ.get("RANK", "0") == "0"
+    log_file = os.path.join(os.path.abspath(args.run_dir), EVENTS_FILE) if args.run_dir and rank0 else None
+    watch = ParentWatch(args.parent_pid, log_file).start() if args.parent_pid else None
+
     from .config import ConfigError, JsonschemaMissing, load_config, load_resolved, schema_default
     from .engine import Dist, StopFlags, train as run_training
-    from .events import CONFIG_COPY, EventWriter, create_run_dir, make_summary, run_finished
-    from .events import write_summary
+    from .events import CONFIG_COPY, EventWriter, LogWriteError, create_run_dir, make_summary, run_finished
+    from .events import describe_os_error, write_summary
 
-    stop = StopFlags(args.parent_pid, args.stop_file)
+    stop = StopFlags(args.stop_file)
     stop.install()
+    if watch is not None:
+        watch.stop = stop
+        if watch.gone:
+            stop.parent_gone()
     config_file = os.path.abspath(args.config)
     config, warnings, config_error = None, [], None
     try:
@@ -152,28 +164,49 @@ def train(args):
     main = dist is None or dist.is_main
     run_dir = None
     if main:
-        if args.run_dir:
-            run_dir = os.path.abspath(args.run_dir)
-            os.makedirs(run_dir, exist_ok=True)
-            copy = os.path.join(run_dir, CONFIG_COPY)
-            if os.path.isfile(config_file) and not os.path.exists(copy):
-                shutil.copyfile(config_file, copy)
-        else:
-            name = (config or {}).get("name") or os.path.basename(config_file).split(".")[0] or "run"
-            _, run_dir = create_run_dir(args.runs_dir, name, config_file if os.path.isfile(config_file) else None)
-            run_dir = os.path.abspath(run_dir)
+        try:
+            if args.run_dir:
+                run_dir = os.path.abspath(args.run_dir)
+                os.makedirs(run_dir, exist_ok=True)
+                copy = os.path.join(run_dir, CONFIG_COPY)
+                if os.path.isfile(config_file) and not os.path.exists(copy):
+                    shutil.copyfile(config_file, copy)
+            else:
+                name = (config or {}).get("name") or os.path.basename(config_file).split(".")[0] or "run"
+                config_copy = config_file if os.path.isfile(config_file) else None
+                _, run_dir = create_run_dir(args.runs_dir, name, config_copy)
+                run_dir = os.path.abspath(run_dir)
+        except OSError as e:
+            where = e.filename or args.run_dir or args.runs_dir
+            _say(sys.stderr, "layer-rotation: cannot create the run folder %s: %s" % (where, describe_os_error(e)))
+            return 1
     if dist is not None:
         run_dir = dist.broadcast_object(run_dir)
     run_id = args.run_id or os.path.basename(run_dir)
     if stop.stop_file is None:
         stop.stop_file = os.path.join(run_dir, "STOP")  # `touch <run folder>/STOP` stops a run from anywhere
     log_file = os.path.join(run_dir, EVENTS_FILE)
-    writer = EventWriter(log_file) if main else None
+    writer, write_failure = None, []
+    if main:
+        try:
+            writer = EventWriter(log_file)
+        except LogWriteError as e:
+            write_failure.append(e)
+            config_error = config_error or str(e)
+    if watch is not None:
+        watch.writer = writer
     show = Progress(sys.stderr, every=args.progress_every) if main and not args.quiet else None
 
     def emit(event):
-        if writer is not None:
-            stamped = writer.write(event)
+        if writer is not None and not write_failure:
+            try:
+                stamped = writer.write(event)
+            except LogWriteError as e:
+                # The run fails with this reason; its end cannot be written either (raised once).
+                write_failure.append(e)
+                if event.get("type") != "run_finished":
+                    raise
+                return event
             if show is not None:
                 show.event(stamped)
             return stamped
@@ -201,11 +234,18 @@ def train(args):
             on_step=show.step if show is not None else None,
         )
     if writer is not None:
-        summary = make_summary(run_id, writer.started, writer.finished or finished)
-        write_summary(run_dir, summary)
+        if not write_failure:
+            try:
+                write_summary(run_dir, make_summary(run_id, writer.started, writer.finished or finished))
+            except OSError as e:
+                _say(sys.stderr, "layer-rotation: cannot write the run's summary: %s" % describe_os_error(e))
         writer.close()
     if dist is not None:
         dist.close()
+    if write_failure:
+        # No log to read back: the reason, as the last line (the editor and the CLI show it).
+        _say(sys.stderr, "layer-rotation: %s" % write_failure[0])
+        return 1
     if main:
         # As `layer-rotation train`: the run read back from its log, its curves beside it.
         log = read_run_log(log_file)

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from .data import DataError, load_dataset
 from . import events
+from .watchdog import PARENT_GONE
 from .features import FeatureSnapshots
 from .models import build_model, make_optimizer, param_groups_for
 from .rotation import RotationTracker
@@ -25,7 +26,7 @@ from .schedule import layer_multipliers, learning_rate_at
 
 EVAL_BATCH = 1000
 BATCH_EVENTS_PER_EPOCH = 50
-PARENT_CHECK_SECONDS = 0.5
+STOP_FILE_CHECK_SECONDS = 0.5
 
 
 class EndRun(Exception):
@@ -38,13 +39,12 @@ class EndRun(Exception):
 
 class StopFlags:
     """What asks the run to stop: signals (SIGINT/SIGTERM; a second one exits at once), the
-    disappearance of the parent process, and a stop file appearing (both checked at most every
-    PARENT_CHECK_SECONDS)."""
+    parent process going away (its watchdog, watchdog.py, says so), and a stop file appearing
+    (checked at most every STOP_FILE_CHECK_SECONDS)."""
 
-    def __init__(self, parent_pid=None, stop_file=None):
+    def __init__(self, stop_file=None):
         self.requested = False
         self.reason = None
-        self.parent_pid = parent_pid
         self.stop_file = stop_file
         self._last_check = 0.0
 
@@ -60,16 +60,19 @@ class StopFlags:
             except ValueError:  # not the main thread
                 pass
 
+    def parent_gone(self):
+        """The process that started the run went away (called from the watchdog's thread)."""
+        if not self.requested:
+            self.reason = PARENT_GONE
+            self.requested = True
+
     def check(self):
         """The stop reason (text) or None."""
-        if (self.parent_pid or self.stop_file) and not self.requested:
+        if self.stop_file and not self.requested:
             now = time.monotonic()
-            if now - self._last_check >= PARENT_CHECK_SECONDS:
+            if now - self._last_check >= STOP_FILE_CHECK_SECONDS:
                 self._last_check = now
-                if self.parent_pid and not _alive(self.parent_pid):
-                    self.requested = True
-                    self.reason = "the process that started the run went away"
-                elif self.stop_file and os.path.exists(self.stop_file):
+                if os.path.exists(self.stop_file):
                     # A person (or the editor) asked by creating the file: every rank sees it.
                     self.requested = True
         if self.requested:
@@ -82,21 +85,6 @@ def _usable_cpus():
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of ours (exited, not reaped) counts as gone.
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def describe_failure(err):
@@ -382,7 +370,7 @@ def train(
     except EndRun as e:
         test = evaluate(model, data.test, dist) if e.status == "completed" and model is not None else None
         return finish(e.status, str(e), test)
-    except DataError as e:
+    except (DataError, events.LogWriteError) as e:
         return finish("failed", str(e), None)
     except Exception as e:  # noqa: BLE001 - every failure ends the run with a reason
         import traceback

@@ -7,11 +7,13 @@ run_finished.lagging, summary.json and the CLI's report (report.py) read. EventW
 one complete JSON line per os.write call, so a reader tailing the file (or a crash) never sees
 half an event. Non-finite numbers are written as null (JSON has no NaN).
 """
+import errno
 import json
 import math
 import os
 import re
 import shutil
+import threading
 import time
 
 from .config import schema_default
@@ -50,40 +52,136 @@ def to_json_line(event):
     return json.dumps(_finite(event), separators=(",", ":"), allow_nan=False) + "\n"
 
 
+# What the file system said, in words (as src/runlog/fsError.ts).
+_FS_WORDS = {
+    "ENOSPC": "no space left on the device",
+    "EDQUOT": "the disk quota is exceeded",
+    "EROFS": "the file system is read-only",
+    "EACCES": "permission denied",
+    "EPERM": "operation not permitted",
+    "ENOENT": "no such file or folder",
+    "ENOTDIR": "a part of the path is not a folder",
+    "ENAMETOOLONG": "the name is too long",
+    "EIO": "input/output error",
+}
+
+
+def describe_os_error(err):
+    """ "no space left on the device (ENOSPC)", or the error's text."""
+    code = errno.errorcode.get(getattr(err, "errno", None) or 0)
+    if code in _FS_WORDS:
+        return "%s (%s)" % (_FS_WORDS[code], code)
+    return getattr(err, "strerror", None) or str(err)
+
+
+class LogWriteError(OSError):
+    """A line that could not be written to the run log: which log, and why, on one line."""
+
+
 class EventWriter:
-    """Appends events to `events.jsonl`, one line per write(2) call."""
+    """Appends events to `events.jsonl`, one line per write(2) call (as src/runlog/writer.ts). A
+    write that fails part-way (a full disk) is taken back, so that the log never holds a half line
+    followed by more lines; after a failure, or once the file has been removed (its folder
+    deleted), every write raises a LogWriteError that says why. A log that ends in a half line
+    gets a line break before the first new line. Thread-safe (the watchdog writes from its own
+    thread); it keeps where the run got to, for a run_finished written by someone else
+    (finish_once)."""
 
     def __init__(self, path):
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise LogWriteError(e.errno, "cannot open the run log %s: %s" % (path, describe_os_error(e)))
+        size = os.fstat(self._fd).st_size
+        self._needs_break = size > 0 and os.pread(self._fd, 1, size - 1) != b"\n"
+        self._lock = threading.Lock()
+        self._failure = None
         self.started = None
         self.finished = None
+        self.last_rotation = None
+        self.last_epoch = None
 
     def write(self, event):
         """Stamps (v, time) and writes one event; returns the stamped event."""
+        with self._lock:
+            return self._write(event)
+
+    def _write(self, event):
+        if self._failure is not None:
+            raise self._failure
         if self._fd is None:
             raise RuntimeError("event log %s is closed" % self.path)
         e = stamp(event)
-        if e.get("type") == "run_started":
+        data = (("\n" if self._needs_break else "") + to_json_line(e)).encode("utf-8")
+        written = 0
+        try:
+            if os.fstat(self._fd).st_nlink == 0:
+                raise LogWriteError(
+                    errno.ENOENT, "cannot write the run log %s: it was removed (its folder deleted?)" % self.path
+                )
+            while written < len(data):  # a short write (signals, a full disk): finish the line
+                written += os.write(self._fd, data[written:])
+        except OSError as err:
+            if written:  # take back the half line
+                try:
+                    os.ftruncate(self._fd, os.fstat(self._fd).st_size - written)
+                except OSError:
+                    pass
+            if not isinstance(err, LogWriteError):
+                err = LogWriteError(err.errno, "cannot write the run log %s: %s" % (self.path, describe_os_error(err)))
+            self._failure = err
+            raise err
+        self._needs_break = False
+        kind = e.get("type")
+        if kind == "run_started":
             self.started = e
-        elif e.get("type") == "run_finished":
+        elif kind == "rotation":
+            self.last_rotation = e
+        elif kind == "epoch_end":
+            self.last_epoch = e
+        elif kind == "run_finished":
             self.finished = e
-        data = to_json_line(e).encode("utf-8")
-        written = os.write(self._fd, data)
-        while written < len(data):  # a short write (rare: signals, full pipes): finish the line
-            written += os.write(self._fd, data[written:])
         return e
 
+    def finish_once(self, status, reason, seconds):
+        """Writes a run_finished of where the run got to, unless one was written; the stamped
+        event, or None."""
+        with self._lock:
+            if self.finished is not None or self._fd is None:
+                return None
+            rot = self.last_rotation or {}
+            last = self.last_epoch or {}
+            return self._write(
+                run_finished(
+                    status,
+                    reason,
+                    rot.get("step", 0),
+                    rot.get("epoch", 0),
+                    seconds,
+                    final_distances=rot.get("distances", ()),
+                    started=self.started,
+                    train_loss=last.get("loss"),
+                    train_accuracy=last.get("accuracy"),
+                )
+            )
+
     def close(self):
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+
+# At most this many characters of the name in a run id (MAX_RUN_NAME in src/runlog/runfolder.ts).
+MAX_RUN_NAME = 64
 
 
 def make_run_id(name, now=None):
-    """`name-YYYYMMDD-HHMMSS` in local time, as makeRunId in src/runlog/runfolder.ts."""
+    """`name-YYYYMMDD-HHMMSS` in local time, the name made safe and cut to MAX_RUN_NAME, as
+    makeRunId in src/runlog/runfolder.ts."""
     t = time.localtime(now if now is not None else time.time())
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "run"
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).lstrip("-")[:MAX_RUN_NAME].rstrip("-") or "run"
     return "%s-%s" % (safe, time.strftime("%Y%m%d-%H%M%S", t))
 
 

@@ -5,10 +5,10 @@
 import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { emptyRunLog, readRunLog, type RunLog } from '../runlog/read';
-import { judgeEnd, laggingEntries } from '../runlog/verdict';
 import { type RunEvent, type RunFinished, type RunStarted, stamp } from '../runlog/events';
-import { EventLogWriter } from '../runlog/writer';
-import { EVENTS_FILE, createRunDir, makeSummary, writeSummary } from '../runlog/runfolder';
+import { EventLogWriter, LogWriteError } from '../runlog/writer';
+import { describeFsError } from '../runlog/fsError';
+import { EVENTS_FILE, createRunDir, endedEarly, makeSummary, writeSummary } from '../runlog/runfolder';
 import type { Launcher } from './launcher';
 import { PytorchLauncher } from './pytorch';
 import type { RunRequest } from './request';
@@ -90,53 +90,40 @@ export function startRun(opts: StartOptions): RunHandle {
     const settle = (code: number | null, signal: NodeJS.Signals | null) => {
       if (settled) return;
       settled = true;
-      follower.close(); // delivers what the engine sent or wrote last
-      // The log on disk is the record: what IPC did not deliver before the exit is there.
-      const log = logOf(runDir);
-      finished ??= log.finished;
-      if (!finished) {
-        // The runner died before it could say how the run ended: say it for it.
-        const lastRecord = log.rotations[log.rotations.length - 1];
-        const last = lastRecord
-          ? { step: lastRecord.step, epoch: lastRecord.epoch, distances: lastRecord.distances }
-          : { step: 0, epoch: 0, distances: [] };
-        const startedEvent = started ?? log.started;
-        const lastEnd = log.epochs[log.epochs.length - 1];
-        const trainLoss = lastEnd?.loss ?? null;
-        const trainAccuracy = lastEnd?.accuracy ?? null;
-        const lagging = startedEvent
-          ? laggingEntries(
-              judgeEnd(startedEvent, {
-                status: 'failed',
-                finalDistances: last.distances,
-                testAccuracy: null,
-                trainLoss,
-                trainAccuracy,
-              }),
-            )
-          : [];
-        const e = stamp({
-          type: 'run_finished',
-          status: 'failed',
-          reason: describeExit(code, signal, stderrTail, launcher.who),
-          step: last.step,
-          epoch: last.epoch,
-          finalDistances: last.distances,
-          testLoss: null,
-          testAccuracy: null,
-          trainLoss,
-          trainAccuracy,
-          lagging,
-          seconds: started?.time ? (Date.now() - started.time) / 1000 : 0,
-        }) as RunFinished;
-        const writer = new EventLogWriter(path.join(runDir, EVENTS_FILE));
-        writer.write(e);
-        writer.close();
-        writeSummary(runDir, makeSummary(runId, startedEvent, e));
-        finished = e;
-        opts.onEvent?.(e);
+      // Whatever goes wrong below (a callback that throws), the run's end is delivered: Stop never hangs.
+      try {
+        try {
+          follower.close(); // delivers what the engine sent or wrote last
+        } catch (err) {
+          opts.onOutput?.(`cannot read the run's log: ${describeFsError(err)}\n`);
+        }
+        // The log on disk is the record: what IPC did not deliver before the exit is there.
+        const log = logOf(runDir);
+        finished ??= log.finished;
+        if (!finished) {
+          // The runner died before it could say how the run ended: say it for it.
+          const e = stamp(
+            endedEarly('failed', describeExit(code, signal, stderrTail, launcher.who), {
+              started: started ?? log.started,
+              lastRotation: log.rotations[log.rotations.length - 1],
+              lastEpochEnd: log.epochs[log.epochs.length - 1],
+              seconds: started?.time ? (Date.now() - started.time) / 1000 : 0,
+            }),
+          ) as RunFinished;
+          finished = e;
+          opts.onEvent?.(e);
+        }
+        if (!log.finished) {
+          // Not in the log (the engine died, or could not write it): write it there, where still possible.
+          const written = appendFinished(runDir, runId, started ?? log.started, finished);
+          if (written) opts.onOutput?.(`${written}\n`);
+        }
+      } finally {
+        finished ??= stamp(
+          endedEarly('failed', describeExit(code, signal, stderrTail, launcher.who), { seconds: 0 }),
+        ) as RunFinished;
+        resolve(finished);
       }
-      resolve(finished);
     };
     child.on('exit', (code, signal) => {
       // Wait for IPC messages still in flight and for stderr to end.
@@ -179,6 +166,29 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
     else child.kill(signal);
   } catch {
     child.kill(signal);
+  }
+}
+
+/** Appends run_finished to the run's log and writes its summary; what could not be written, for people (undefined: all was). */
+function appendFinished(
+  runDir: string,
+  runId: string,
+  started: RunStarted | undefined,
+  finished: RunFinished,
+): string | undefined {
+  try {
+    const writer = new EventLogWriter(path.join(runDir, EVENTS_FILE));
+    try {
+      writer.write(finished);
+    } finally {
+      writer.close();
+    }
+    writeSummary(runDir, makeSummary(runId, started, finished));
+    return undefined;
+  } catch (err) {
+    return err instanceof LogWriteError
+      ? `the run's end is not in its log: ${err.message}`
+      : `cannot write the run's summary in ${runDir}: ${describeFsError(err)}`;
   }
 }
 

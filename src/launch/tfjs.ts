@@ -23,6 +23,7 @@ export class TfjsLauncher implements Launcher {
       backend: r.backend,
       recordsPerEpoch: r.recordsPerEpoch,
       wasmPath: r.wasmPath,
+      parentPid: process.pid,
     };
     return fork(r.runnerScript, [JSON.stringify(args)], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

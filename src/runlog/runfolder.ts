@@ -2,8 +2,9 @@
 import { DEFAULT_FIT_ACCURACY, DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './defaults';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunFinished, RunStarted } from './events';
-import { judgeEnd, type RunJudgement } from './verdict';
+import type { EpochEnd, RotationEvent, RunFinished, RunStarted, RunStatus } from './events';
+import { describeFsError, errorCode, FileSystemError } from './fsError';
+import { judgeEnd, laggingEntries, type RunJudgement } from './verdict';
 
 export const EVENTS_FILE = 'events.jsonl';
 export const SUMMARY_FILE = 'summary.json';
@@ -30,20 +31,69 @@ export interface RunSummary {
   lagging: string[];
 }
 
-/** A run id from the config's name and the local time: `name-YYYYMMDD-HHMMSS`. */
+/**
+ * At most this many characters of the name in a run id (python/layer_rotation/events.py's
+ * MAX_RUN_NAME): with the time stamp and a suffix, a folder name stays far below the 255 bytes
+ * file systems allow, whatever the config's name.
+ */
+export const MAX_RUN_NAME = 64;
+
+/** A run id from the config's name and the local time: `name-YYYYMMDD-HHMMSS`, the name made safe and cut to MAX_RUN_NAME. */
 export function makeRunId(name: string, now = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0');
   const stampStr = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
-  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'run';
+  const safe =
+    name
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .replace(/^-+/, '')
+      .slice(0, MAX_RUN_NAME)
+      .replace(/-+$/, '') || 'run';
   return `${safe}-${stampStr}`;
 }
 
 /**
+ * Makes a folder and its missing parents, one at a time (Node's recursive mkdir can loop forever
+ * on a path it cannot create, such as one under /proc). Throws a FileSystemError that names the
+ * folder and says why.
+ */
+export function makeFolders(dir: string, what = 'folder'): void {
+  const target = path.resolve(dir);
+  const missing: string[] = [];
+  for (let d = target; ; d = path.dirname(d)) {
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(d);
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') throw new FileSystemError(`cannot create the ${what} ${target}`, err);
+    }
+    if (stat) {
+      if (!stat.isDirectory())
+        throw new FileSystemError(`cannot create the ${what} ${target}`, undefined, `${d} is not a folder`);
+      break;
+    }
+    missing.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d);
+    } catch (err) {
+      if (errorCode(err) === 'EEXIST' && fs.statSync(d).isDirectory()) continue;
+      // A parent that exists refused the folder without a reason of its own (procfs, sysfs say ENOENT).
+      const why =
+        errorCode(err) === 'ENOENT' ? `${path.dirname(d)} does not accept new folders (ENOENT)` : describeFsError(err);
+      throw new FileSystemError(`cannot create the ${what} ${target}`, err, why);
+    }
+  }
+}
+
+/**
  * Makes a new, empty run folder under `runsDir` and copies the config into it. Never reuses a
- * folder that exists: a second run in the same second gets a suffix.
+ * folder that exists: a second run in the same second gets a suffix. Throws a FileSystemError
+ * (one line: the folder and why) when it cannot.
  */
 export function createRunDir(runsDir: string, name: string, configFile?: string): { runId: string; runDir: string } {
-  fs.mkdirSync(runsDir, { recursive: true });
+  makeFolders(runsDir, 'runs folder');
   const base = makeRunId(name);
   for (let i = 0; ; i++) {
     const runId = i === 0 ? base : `${base}-${i + 1}`;
@@ -51,12 +101,56 @@ export function createRunDir(runsDir: string, name: string, configFile?: string)
     try {
       fs.mkdirSync(runDir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw err;
+      if (errorCode(err) === 'EEXIST') continue;
+      throw new FileSystemError(`cannot create the run folder ${runDir}`, err);
     }
-    if (configFile) fs.copyFileSync(configFile, path.join(runDir, CONFIG_COPY));
+    if (configFile) {
+      try {
+        fs.copyFileSync(configFile, path.join(runDir, CONFIG_COPY));
+      } catch (err) {
+        throw new FileSystemError(`cannot copy the config into the run folder ${runDir}`, err);
+      }
+    }
     return { runId, runDir };
   }
+}
+
+/** Where a run got to, as its events said it: what a run_finished written for it is made of. */
+export interface RunProgress {
+  started?: RunStarted;
+  lastRotation?: Pick<RotationEvent, 'step' | 'epoch' | 'distances'>;
+  lastEpochEnd?: Pick<EpochEnd, 'loss' | 'accuracy'>;
+  /** Seconds since the run started. */
+  seconds: number;
+}
+
+/**
+ * The run_finished of a run that could not say how it ended itself (its runner died, or was ended
+ * by its watchdog after the parent went away): where it got to, and which layers lag by the verdict.
+ */
+export function endedEarly(status: RunStatus, reason: string, at: RunProgress): Omit<RunFinished, 'v' | 'time'> {
+  const last = at.lastRotation ?? { step: 0, epoch: 0, distances: [] };
+  const trainLoss = at.lastEpochEnd?.loss ?? null;
+  const trainAccuracy = at.lastEpochEnd?.accuracy ?? null;
+  const lagging = at.started
+    ? laggingEntries(
+        judgeEnd(at.started, { status, finalDistances: last.distances, testAccuracy: null, trainLoss, trainAccuracy }),
+      )
+    : [];
+  return {
+    type: 'run_finished',
+    status,
+    reason,
+    step: last.step,
+    epoch: last.epoch,
+    finalDistances: last.distances,
+    testLoss: null,
+    testAccuracy: null,
+    trainLoss,
+    trainAccuracy,
+    lagging,
+    seconds: at.seconds,
+  };
 }
 
 /** The run's summary; the run's verdict and which layers lag are the verdict's (src/runlog/verdict.ts) on run_started and run_finished. */

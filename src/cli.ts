@@ -432,10 +432,17 @@ async function sweepCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
-  const outcome = await sweep.start().finally(() => {
+  let outcome: Awaited<ReturnType<SweepRun['start']>>;
+  try {
+    outcome = await sweep.start();
+  } catch (e) {
+    if (!(e instanceof FileSystemError)) throw e;
+    err(`layer-rotation: ${e.message}`);
+    return 1;
+  } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
-  });
+  }
   const width = Math.max(...outcome.points.map((p) => p.id.length));
   for (const p of outcome.points) {
     const acc = p.testAccuracy === null ? '' : `  test accuracy ${(100 * p.testAccuracy).toFixed(2)}%`;

@@ -278,7 +278,8 @@ describe('a writer killed mid-line', () => {
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
       const text = fs.readFileSync(file, 'latin1');
-      if (text.endsWith('\n')) continue; // landed between two lines: again
+      // Landed before the first write (a loaded machine) or between two lines: again.
+      if (text.length === 0 || text.endsWith('\n')) continue;
       const w = new EventLogWriter(file);
       w.write(stamp({ type: 'log', level: 'warning', message: 'after the kill' }));
       w.close();
@@ -301,6 +302,21 @@ describe('runs folders that cannot be made', () => {
     assert.equal(
       r.stderr.trim(),
       'layer-rotation: cannot create the runs folder /proc/x/runs: /proc does not accept new folders (ENOENT)',
+    );
+  });
+
+  it('sweep --out /proc/x fails at once too', { timeout: MINUTE }, async () => {
+    const file = writeConfig(tempDir('proc-sweep'), 'small', {
+      ...syntheticConfig(),
+      sweep: { 'optimizer.learningRate': [0.1, 0.2] },
+    });
+    const t0 = Date.now();
+    const r = await runCli(['sweep', file, '--out', '/proc/x/runs'], { timeoutMs: 20_000 });
+    assert.ok(Date.now() - t0 < 20_000);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(
+      r.stderr.trim(),
+      'layer-rotation: cannot create the sweep folder /proc/x/runs/synthetic-test-sweep: /proc does not accept new folders (ENOENT)',
     );
   });
 

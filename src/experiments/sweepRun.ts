@@ -29,6 +29,7 @@ import { parse as parseJsonc } from 'jsonc-parser';
 import type { RunRequest } from '../launch/request';
 import { type RunHandle, type StartOptions, startRun } from '../launch/supervisor';
 import type { RunEvent } from '../runlog/events';
+import { makeFolders } from '../runlog/runfolder';
 import { expandSweep, pointConfig, type SweepPoint, shardPoints } from './sweep';
 
 export const SWEEP_FILE = 'sweep.json';
@@ -271,7 +272,7 @@ export class SweepRun {
   }
 
   async start(): Promise<SweepOutcome> {
-    fs.mkdirSync(this.opts.sweepDir, { recursive: true });
+    makeFolders(this.opts.sweepDir, 'sweep folder');
     const queue: SweepPoint[] = [];
     for (const p of this.mine) {
       const entry = readPointStatus(this.opts.sweepDir, p.id);
@@ -364,7 +365,7 @@ export class SweepRun {
     const output = path.join(dir, POINT_OUTPUT);
     let handle: RunHandle | undefined;
     try {
-      fs.mkdirSync(dir, { recursive: true });
+      makeFolders(dir, "sweep point's folder");
       const configFile = path.join(dir, POINT_CONFIG);
       fs.writeFileSync(configFile, `${JSON.stringify(this.configOf(p), null, 2)}\n`);
       const checked = loadConfigFile(configFile);

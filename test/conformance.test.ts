@@ -197,7 +197,11 @@ function generatedCases(cifarDir: string): Case[] {
 /** "cifar10 resnet adam+Layca alpha decay warmup val": what a generated config covers. */
 function describe(c: Record<string, any>): string {
   const kind =
-    c.dataset.name === 'synthetic' ? (c.dataset.inputShape.length === 3 ? 'synthetic-images' : 'synthetic-features') : c.dataset.name;
+    c.dataset.name === 'synthetic'
+      ? c.dataset.inputShape.length === 3
+        ? 'synthetic-images'
+        : 'synthetic-features'
+      : c.dataset.name;
   return [
     kind,
     c.model.type,
@@ -471,7 +475,8 @@ NAMES.forEach((name, i) => {
     try {
       compareRuns(c, r.tfjs[i], r.torch[i]);
     } catch (e) {
-      (e as Error).message = `${c.name}: ${(e as Error).message}\nconfig ${r.files[i]} (KEEP_TEST_RUNS=1 keeps it): ${JSON.stringify(c.config)}`;
+      (e as Error).message =
+        `${c.name}: ${(e as Error).message}\nconfig ${r.files[i]} (KEEP_TEST_RUNS=1 keeps it): ${JSON.stringify(c.config)}`;
       throw e;
     }
   });

@@ -103,7 +103,10 @@ test("the default candidates: PATH's python3 and python, then the system's pytho
     assert.equal(fromUsrBin.filter((p) => fs.realpathSync(p) === fs.realpathSync('/usr/bin/python3')).length, 1);
   }
   // Nothing anywhere: the names, so that the message says what was looked for.
-  assert.deepEqual(defaultPythonCandidates(path.join(dir, 'empty'), 'linux'), system.length ? system : ['python3', 'python']);
+  assert.deepEqual(
+    defaultPythonCandidates(path.join(dir, 'empty'), 'linux'),
+    system.length ? system : ['python3', 'python'],
+  );
   assert.deepEqual(defaultPythonCandidates('', 'win32'), ['python', 'py']);
 });
 
@@ -123,7 +126,11 @@ test('a python3 without torch shadowing the system one: the system one is found,
   assert.equal(found.tried[0].problem, 'no-torch');
   const said = describePython(found.info, found.tried);
   assert.ok(said.startsWith(`Python ${found.info.pythonVersion} (${found.info.executable}), torch `), said);
-  assert.ok(said.includes(`(tried first: ${shim} (Python`) && said.includes("cannot import torch (ModuleNotFoundError: No module named 'torch')"), said);
+  assert.ok(
+    said.includes(`(tried first: ${shim} (Python`) &&
+      said.includes("cannot import torch (ModuleNotFoundError: No module named 'torch')"),
+    said,
+  );
 
   // The shim alone: the message names it, says what it lacks and how to install torch there.
   const none = await findPython([shim]);
@@ -139,11 +146,15 @@ test('the engine itself, in a Python without torch, says the same fix in one lin
   shadowingPython3(dir, pythonWithTorch());
   const config = path.join(dir, 'c.layerrot.json');
   fs.writeFileSync(config, '{}');
-  const r = spawnSync(pythonWithTorch(), ['-m', 'layer_rotation', 'train', config, '--runs-dir', path.join(dir, 'runs')], {
-    encoding: 'utf8',
-    env: { ...process.env, PYTHONPATH: `${path.join(dir, 'hide')}${path.delimiter}${PYTHON_DIR}` },
-    timeout: 60_000,
-  });
+  const r = spawnSync(
+    pythonWithTorch(),
+    ['-m', 'layer_rotation', 'train', config, '--runs-dir', path.join(dir, 'runs')],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, PYTHONPATH: `${path.join(dir, 'hide')}${path.delimiter}${PYTHON_DIR}` },
+      timeout: 60_000,
+    },
+  );
   assert.equal(r.status, 1, r.stderr);
   assert.doesNotMatch(r.stderr, /Traceback/);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

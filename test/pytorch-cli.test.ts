@@ -68,7 +68,10 @@ test(
     requireTorch();
     const dir = tempDir('failed-early');
     // Valid (check accepts it), but its data is not there: the run fails while loading.
-    const file = writeConfig(dir, 'nodata', { ...NO_VALIDATION, dataset: { name: 'mnist', path: path.join(dir, 'none') } });
+    const file = writeConfig(dir, 'nodata', {
+      ...NO_VALIDATION,
+      dataset: { name: 'mnist', path: path.join(dir, 'none') },
+    });
     const check = await runCli(['check', file]);
     assert.equal(check.code, 0, check.stdout);
     const missing = /^run failed: MNIST file not found: .*the folder .*none does not exist/;

@@ -278,7 +278,10 @@ class WithoutTorch(unittest.TestCase):
         self.assertIn("needs torch", r.stderr)
         self.assertIn("%s (Python %d.%d." % (sys.executable, *sys.version_info[:2]), r.stderr)
         self.assertIn("No module named 'torch'", r.stderr)
-        self.assertIn("%s -m pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" % sys.executable, r.stderr)
+        self.assertIn(
+            "%s -m pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" % sys.executable,
+            r.stderr,
+        )
         self.assertIn("layerRotation.pythonPath", r.stderr)
         self.assertIn("--python PATH", r.stderr)
         self.assertFalse(os.path.exists(os.path.join(d, "runs")))

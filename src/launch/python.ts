@@ -164,7 +164,9 @@ export function defaultPythonCandidates(pathEnv = process.env.PATH ?? '', platfo
 export async function findPython(
   candidates: string[],
   timeoutMs = PROBE_TIMEOUT_MS,
-): Promise<{ ok: true; info: PythonInfo; tried: FailedProbe[] } | { ok: false; message: string; results: FailedProbe[] }> {
+): Promise<
+  { ok: true; info: PythonInfo; tried: FailedProbe[] } | { ok: false; message: string; results: FailedProbe[] }
+> {
   const results: FailedProbe[] = [];
   for (const python of [...new Set(candidates.filter(Boolean))]) {
     const r = await probePython(python, timeoutMs);
@@ -182,7 +184,9 @@ export function explainNoPython(results: ProbeResult[]): string {
     ? `The pytorch engine needs PyTorch: ${noTorch.message}. Install it into that Python (\`${noTorch.python} -m pip install ${TORCH_PIP}\`, the CPU wheel; on Debian/Ubuntu \`apt install python3-torch\`), or choose a Python that has it (setting layerRotation.pythonPath, or --python PATH on the command line).`
     : `The pytorch engine needs Python 3 with PyTorch, and no Python was found. Install Python 3 and torch (\`python3 -m pip install ${TORCH_PIP}\`, the CPU wheel), or set layerRotation.pythonPath (--python PATH on the command line) to an interpreter that has them.`;
   const tried = failures.map((r) => `  - ${r.message}`).join('\n');
-  return tried ? `${head}\nTried ${failures.length === 1 ? 'one interpreter' : `${failures.length} interpreters`}:\n${tried}` : head;
+  return tried
+    ? `${head}\nTried ${failures.length === 1 ? 'one interpreter' : `${failures.length} interpreters`}:\n${tried}`
+    : head;
 }
 
 /**

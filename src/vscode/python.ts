@@ -32,7 +32,10 @@ function withTimeout<T>(p: Thenable<T>, ms: number): Promise<T | undefined> {
 }
 
 export class PythonFinder {
-  private cache = new Map<string, Promise<{ ok: true; info: PythonInfo; tried: FailedProbe[] } | { ok: false; message: string }>>();
+  private cache = new Map<
+    string,
+    Promise<{ ok: true; info: PythonInfo; tried: FailedProbe[] } | { ok: false; message: string }>
+  >();
 
   constructor(private readonly config: Config) {}
 

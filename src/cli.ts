@@ -127,12 +127,14 @@ export function formatTable(rows: LayerRow[], target: number, judged = true): st
 
 function printOutcome(log: RunLog): void {
   const verdict = judgeLog(log);
-  const rows = layerTable(log, verdict);
   const target = log.started?.target ?? DEFAULT_TARGET;
   const threshold = target - (log.started?.lagMargin ?? DEFAULT_LAG_MARGIN);
-  out(formatTable(rows, target, !verdict || verdict.run === 'judged'));
+  // A run that ended before run_started (a config, data or model failure) has no layers: no table.
+  if (log.started) {
+    out(formatTable(layerTable(log, verdict), target, !verdict || verdict.run === 'judged'));
+    out('');
+  }
   const f = log.finished;
-  out('');
   if (f?.testAccuracy !== null && f?.testAccuracy !== undefined)
     out(`test accuracy: ${(100 * f.testAccuracy).toFixed(2)}%  (test loss ${f.testLoss?.toFixed(4)})`);
   if (verdict) {
@@ -351,7 +353,7 @@ async function requestFor(
       const given = opts.python ?? process.env.LAYER_ROTATION_PYTHON;
       const found = await findPython(given ? [given] : defaultPythonCandidates());
       if (!found.ok) throw new PythonMissing(found.message);
-      err(`pytorch engine: ${describePython(found.info)}`);
+      err(`pytorch engine: ${describePython(found.info, found.tried)}`);
       return found.info.executable;
     })();
     const python = await pythonFound;

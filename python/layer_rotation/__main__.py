@@ -14,7 +14,9 @@ stderr and at the end prints what `layer-rotation train` prints (the per-layer t
 accuracy, the verdict and how the run ended) on stdout; --quiet leaves out the progress and the
 table (the editor and `layer-rotation train --engine pytorch` pass it: they read the run log and
 say it themselves). Exit 0 when the run completed or was stopped, 1 when it failed, 2 for a config
-with a sweep block (`layer-rotation sweep` runs its points). Under torchrun (WORLD_SIZE > 1) it
+with a sweep block (`layer-rotation sweep` runs its points). In a Python without torch, `train` says
+so in one line (which interpreter, how to install torch or choose another) and exits 1, before
+making a run folder; `check` and `report` need no torch. Under torchrun (WORLD_SIZE > 1) it
 trains data-parallel. `report` prints the same for a saved run (of either engine) and writes its
 curves.svg.
 """
@@ -251,7 +253,7 @@ def train(args):
         log = read_run_log(log_file)
         curves = write_curves(log, os.path.join(run_dir, CURVES_FILE)) if log.started else None
         if show is not None:
-            lines = outcome_lines(log) if log.started else []
+            lines = outcome_lines(log) if log.started or log.finished else []
             lines.append("run folder: %s" % run_dir)
             if curves:
                 lines.append("layer rotation curves: %s" % curves)
@@ -290,6 +292,28 @@ def report(args):
     return 0
 
 
+# How to get torch where it is missing: the CPU wheel (src/launch/python.ts's TORCH_PIP says the same).
+TORCH_PIP = "torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+
+
+def torch_missing():
+    """One line saying that this interpreter cannot import torch, which one it is and what to do;
+    None when torch imports."""
+    try:
+        import torch  # noqa: F401
+    except Exception as e:  # noqa: BLE001 - ImportError, or a broken install raising anything
+        why = "%s: %s" % (type(e).__name__, e)
+        python = sys.executable or "python"
+        version = "%d.%d.%d" % sys.version_info[:3]
+        return (
+            "layer-rotation: the PyTorch engine needs torch, and %s (Python %s) cannot import it (%s). "
+            "Install it into that Python: %s -m pip install %s (the CPU wheel); or use a Python that has "
+            "it: the setting layerRotation.pythonPath, or `layer-rotation train --engine pytorch --python PATH`."
+            % (python, version, why.replace("\n", " "), python, TORCH_PIP)
+        )
+    return None
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     if args.command == "probe":
@@ -297,6 +321,10 @@ def main(argv=None):
     if args.command == "check":
         return check(args.config)
     if args.command == "train":
+        missing = torch_missing()
+        if missing:
+            _say(sys.stderr, missing)
+            return 1
         return train(args)
     if args.command == "report":
         return report(args)

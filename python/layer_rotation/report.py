@@ -333,12 +333,16 @@ def run_message(v):
 
 def outcome_lines(log):
     """What the tfjs CLI prints at the end of a run (printOutcome in src/cli.ts): the layer table, a
-    blank line, the test accuracy, the verdict (and why), and the run's status."""
+    blank line, the test accuracy, the verdict (and why), and the run's status; for a run that ended
+    before run_started, its status alone."""
     v = judge(log)
     started = log.started or {}
     target = started.get("target", schema_default("monitoring", "target"))
     threshold = target - started.get("lagMargin", schema_default("monitoring", "lagMargin"))
-    out = [format_table(layer_rows(log, v), target, v is not None and v["run"] == "judged"), ""]
+    # A run that ended before run_started (a config, data or model failure) has no layers: no table.
+    out = []
+    if log.started is not None:
+        out += [format_table(layer_rows(log, v), target, v is not None and v["run"] == "judged"), ""]
     f = log.finished
     if f is not None and f.get("testAccuracy") is not None:
         out.append(

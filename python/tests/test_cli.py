@@ -244,6 +244,52 @@ class Quiet(unittest.TestCase):
         ET.parse(os.path.join(d, "run", "curves.svg"))
 
 
+class WithoutTorch(unittest.TestCase):
+    """An interpreter that cannot import torch (a `torch` package first on the path that fails as a
+    missing one does): train says so in one line, naming the interpreter and the fix, and exits 1
+    with no traceback and no run folder; check and report need no torch."""
+
+    def test_train_says_torch_is_missing_and_how_to_get_it(self):
+        d = tempfile.mkdtemp(prefix="lr-cli-notorch-")
+        self.addCleanup(shutil.rmtree, d, True)
+        os.makedirs(os.path.join(d, "hide", "torch"))
+        with open(os.path.join(d, "hide", "torch", "__init__.py"), "w") as f:
+            f.write("raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n")
+        config = os.path.join(d, "c.layerrot.json")
+        with open(config, "w") as f:
+            json.dump(FITS, f)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(d, "hide"), PACKAGE_DIR]))
+
+        def cli(*args):
+            return subprocess.run(
+                [sys.executable, "-m", "layer_rotation", *args],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+
+        r = cli("train", config, "--runs-dir", os.path.join(d, "runs"))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stdout, "")
+        self.assertNotIn("Traceback", r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertIn("needs torch", r.stderr)
+        self.assertIn("%s (Python %d.%d." % (sys.executable, *sys.version_info[:2]), r.stderr)
+        self.assertIn("No module named 'torch'", r.stderr)
+        self.assertIn(
+            "%s -m pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" % sys.executable,
+            r.stderr,
+        )
+        self.assertIn("layerRotation.pythonPath", r.stderr)
+        self.assertIn("--python PATH", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(d, "runs")))
+
+        self.assertEqual(cli("check", config).stdout.strip(), "ok")
+        self.assertEqual(cli("--version").returncode, 0)
+
+
 class FakeTerminal(io.StringIO):
     def isatty(self):
         return True

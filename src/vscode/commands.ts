@@ -156,7 +156,7 @@ async function buildRequest(
   }
   const found = await ctx.python.find(target);
   if (!found.ok) return { error: found.message };
-  ctx.output.appendLine(`pytorch engine: ${describePython(found.info)}`);
+  ctx.output.appendLine(`pytorch engine: ${describePython(found.info, found.tried)}`);
   return pytorchRequest(
     common,
     config,

@@ -1,8 +1,9 @@
 // The Python interpreter for the pytorch engine: the setting layerRotation.pythonPath, else the
-// interpreter selected in the Python extension, else python3 / python on PATH; each checked once
+// interpreter selected in the Python extension, else python3 / python on PATH, then the system's
+// python3 (src/launch/python.ts); each checked once
 // per window (the check imports torch) and again when the settings change.
 import * as vscode from 'vscode';
-import { defaultPythonCandidates, findPython, type PythonInfo } from '../launch/python';
+import { defaultPythonCandidates, type FailedProbe, findPython, type PythonInfo } from '../launch/python';
 import type { Config } from './config';
 
 const PYTHON_EXTENSION = 'ms-python.python';
@@ -31,7 +32,10 @@ function withTimeout<T>(p: Thenable<T>, ms: number): Promise<T | undefined> {
 }
 
 export class PythonFinder {
-  private cache = new Map<string, Promise<{ ok: true; info: PythonInfo } | { ok: false; message: string }>>();
+  private cache = new Map<
+    string,
+    Promise<{ ok: true; info: PythonInfo; tried: FailedProbe[] } | { ok: false; message: string }>
+  >();
 
   constructor(private readonly config: Config) {}
 
@@ -43,7 +47,7 @@ export class PythonFinder {
   /** The interpreter to use for a config, checked; or why there is none. */
   async find(
     resource: vscode.Uri | undefined,
-  ): Promise<{ ok: true; info: PythonInfo } | { ok: false; message: string }> {
+  ): Promise<{ ok: true; info: PythonInfo; tried: FailedProbe[] } | { ok: false; message: string }> {
     const setting = this.config.pythonPath;
     const candidates = setting
       ? [setting]

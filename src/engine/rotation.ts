@@ -1,6 +1,7 @@
 // Layer rotation: the cosine distance of each kernel to its initial value, and the stepwise
-// rotation since the previous record. The reductions run on the backend's device; only
-// 3 scalars per layer come back, in a single read-back.
+// rotation since the previous record: three sums per layer, accumulated in float64 (on wasm by a
+// SIMD kernel on the module's heap, on cpu by a JS loop over the backend's arrays; elsewhere tf ops
+// on the device, with a single read-back).
 //
 // The cosine distance is computed from squared norms of differences,
 //   1 - cos(a, b) = (|a - b|^2 - (|a| - |b|)^2) / (2 |a| |b|),
@@ -33,6 +34,11 @@ export function tanFromCosineDistance(c: number): number {
   return Math.sqrt(Math.max(0, 1 / (cos * cos) - 1));
 }
 
+/** A tensor's values on the cpu backend, without a copy. */
+function cpuValues(t: tf.Tensor): ArrayLike<number> {
+  return tf.backend().readSync(t.dataId) as Float32Array;
+}
+
 export class RotationMonitor {
   private readonly initial: tf.Tensor[];
   private readonly initialSq: number[];
@@ -46,7 +52,9 @@ export class RotationMonitor {
     const sq =
       tf.getBackend() === 'wasm'
         ? this.reductionsOnWasmHeap(false).values.filter((_, j) => j % 3 === 1)
-        : tf.tidy(() => tf.stack(kernels.map((k) => tf.sum(tf.mul(k, k)))).dataSync());
+        : tf.getBackend() === 'cpu'
+          ? this.reductionsInJs(cpuValues).filter((_, j) => j % 3 === 1)
+          : tf.tidy(() => tf.stack(kernels.map((k) => tf.sum(tf.mul(k, k)))).dataSync());
     this.initialSq = Array.from(sq);
     this.previousSq = Array.from(sq);
   }
@@ -57,6 +65,8 @@ export class RotationMonitor {
    */
   private reductions(): { values: ArrayLike<number>; previousUpdated: boolean } {
     if (tf.getBackend() === 'wasm') return this.reductionsOnWasmHeap(true);
+    // On cpu the values are JS arrays already: read them in place (readSync gives the backend's own array).
+    if (tf.getBackend() === 'cpu') return { values: this.reductionsInJs(cpuValues), previousUpdated: false };
     const values = tf.tidy(() => {
       const scalars: tf.Scalar[] = [];
       this.kernels.forEach((w, i) => {
@@ -99,6 +109,15 @@ export class RotationMonitor {
     }
     const view = (t: tf.Tensor) =>
       backend.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: 'float32' }) as Float32Array;
+    return { values: this.reductionsInJs(view), previousUpdated: false };
+  }
+
+  /**
+   * The same sums by a JS loop over the kernels' float32 values, accumulating in float64 (a tfjs
+   * Sum adds in float32, in order: about 1e-3 relative error on a layer of millions of weights).
+   */
+  private reductionsInJs(view: (t: tf.Tensor) => ArrayLike<number>): Float64Array {
+    const out = new Float64Array(3 * this.kernels.length);
     this.kernels.forEach((k, i) => {
       const w = view(k);
       const w0 = view(this.initial[i]);
@@ -118,7 +137,7 @@ export class RotationMonitor {
       out[3 * i + 1] = sq;
       out[3 * i + 2] = dp;
     });
-    return { values: out, previousUpdated: false };
+    return out;
   }
 
   /** Distances now, and rotation since the previous call (or since the start). */

@@ -18,6 +18,8 @@ import math
 
 import torch
 
+from .blas import fast_blas
+
 LAYCA_EPS = 1e-12
 
 __all__ = [
@@ -41,6 +43,43 @@ def layca_update_(w, s, lr):
     stepped = w - projected * (scale * lr)
     new_norm = torch.sqrt(torch.sum(stepped * stepped))
     w.copy_(stepped * (w_norm / new_norm.clamp_min(1e-38)))
+
+
+# Below this share of |s|^2 left after projecting s onto w's tangent space (s within about 1.8
+# degrees of +-w), the inner-product form below cancels: the explicit projection is used instead
+# (and where lr |s| / |p| > 1/2, see _layca_fast_).
+_FAST_MIN_TANGENT = 1e-3
+
+
+def _layca_fast_(w, s, lr):
+    """layca_update_ by three inner products and one in-place update, for CPU tensors: with
+    k = <s, w> / |w|^2 and |p|^2 = |s|^2 - <s, w> k (p: s projected onto the tangent space),
+    c = lr |w| / |p|, the step w - c p has norm |w| sqrt(1 + lr^2) (p is orthogonal to w), so
+        w <- ((1 + c k) w - c s) / sqrt(1 + lr^2)
+    turns w by atan(lr) and keeps its norm, with no temporary the size of w. Used where torch's
+    BLAS sums inner products in blocks (blas.FAST); elsewhere, and where the form would cancel,
+    the explicit projection."""
+    if (
+        w.device.type != "cpu"
+        or not (w.is_contiguous() and s.is_contiguous())
+        or w.dtype != s.dtype
+        or not fast_blas()  # the reference BLAS adds inner products one by one in float32: imprecise
+    ):
+        return layca_update_(w, s, lr)
+    wf, sf = w.view(-1), s.view(-1)
+    ww = float(torch.dot(wf, wf))
+    sw = float(torch.dot(sf, wf))
+    ss = float(torch.dot(sf, sf))
+    if ww <= 0.0 or not math.isfinite(ww + sw + ss):
+        return layca_update_(w, s, lr)
+    k = sw / ww
+    pp = ss - sw * k
+    # The update subtracts terms of size lr |s| / |p| (relative to w): past 1/2, rounding grows.
+    if pp <= ss * _FAST_MIN_TANGENT or lr * lr * ss > 0.25 * pp:
+        return layca_update_(w, s, lr)
+    c = lr * math.sqrt(ww / pp)
+    inv = 1.0 / math.sqrt(1.0 + lr * lr)
+    w.mul_((1.0 + c * k) * inv).add_(s, alpha=-c * inv)
 
 
 def _use_layca(group, p):
@@ -86,7 +125,7 @@ class _LaycaMixin:
                 s = self._direction(group, p, g, state)
                 lr = self._rate(group, state)
                 if _use_layca(group, p):
-                    layca_update_(p, s, lr)
+                    _layca_fast_(p, s, lr)
                 else:
                     p.add_(s, alpha=-lr)
         return loss

@@ -113,6 +113,51 @@ class LaycaTurnsByAtanLr(unittest.TestCase):
         self.assertAlmostEqual(float(d), 2 * math.sin(math.atan(1e-5) / 2), delta=1e-7)
 
 
+class FastStep(unittest.TestCase):
+    """The in-place step of three inner products (CPU) equals the explicit projection's to 1e-5."""
+
+    def test_equals_the_explicit_projection(self):
+        from layer_rotation.blas import blas_info, fast_blas
+        from layer_rotation.optim import _layca_fast_, layca_update_
+
+        if not fast_blas():
+            # The reference BLAS: the step is the explicit projection itself.
+            w, s = torch.randn(30, 20), torch.randn(30, 20)
+            a, b = w.clone(), w.clone()
+            layca_update_(a, s, 0.1)
+            _layca_fast_(b, s, 0.1)
+            self.assertTrue(torch.equal(a, b))
+            self.skipTest("torch uses %s (%s): the three-inner-product form is not used" % blas_info())
+
+        torch.manual_seed(5)
+        for shape in [(256, 784), (16, 3, 3, 3), (10, 256), (7,)]:
+            for lr in (1e-5, 0.01, 0.3):
+                for tilt in (0.0, 0.9, 0.99999):  # the step direction's share along w (last: the fallback)
+                    with self.subTest(shape=shape, lr=lr, tilt=tilt):
+                        w = torch.randn(shape)
+                        s = torch.randn(shape) + tilt / (1 - tilt + 1e-12) * w
+                        a, b = w.clone(), w.clone()
+                        layca_update_(a, s, lr)
+                        _layca_fast_(b, s, lr)
+                        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6 * float(w.abs().max()))
+                        self.assertAlmostEqual(float(b.norm()), float(w.norm()), delta=2e-6 * float(w.norm()))
+                        if tilt < 0.99:  # beyond, float32 cannot place the tangent step (both forms)
+                            self.assertAlmostEqual(angle(b, w), math.atan(lr), delta=2e-5)
+
+    def test_zero_and_odd_directions(self):
+        from layer_rotation.optim import _layca_fast_
+
+        torch.manual_seed(6)
+        w = torch.randn(5, 4)
+        b = w.clone()
+        _layca_fast_(b, torch.zeros_like(w), 0.1)  # no direction: no turn
+        torch.testing.assert_close(b, w)
+        t = w.t()  # not contiguous: the explicit form
+        b = t.clone().t()
+        _layca_fast_(b, torch.randn_like(b), 0.1)
+        self.assertAlmostEqual(angle(b, w), math.atan(0.1), delta=2e-5)
+
+
 class Groups(unittest.TestCase):
     def test_param_groups(self):
         model = torch.nn.Sequential(

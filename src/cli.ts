@@ -3,7 +3,8 @@
 import { DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './runlog/defaults';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describeSkipped, layerTable, type LayerRow, readRunLog, type RunLog } from './runlog/read';
+import { describeSkipped, layerTable, type LayerRow, readRunLog, type RunLog, samplingOf } from './runlog/read';
+import { oneLine, terminalText } from './runlog/sanitize';
 import { formatError, loadConfigFile, sweepNotTrainable } from './engine/config/validate';
 import { BACKEND_NAMES, isBackendName } from './engine/backend/names';
 import type { RunEvent } from './runlog/events';
@@ -90,11 +91,13 @@ function positiveInt(flags: Map<string, string>, key: string): number | undefine
   return n;
 }
 
+// Every line printed goes through terminalText: no escape sequence from a config or a log reaches
+// the terminal (values that must stay on their line are made oneLine where they are put in it).
 function out(s: string): void {
-  process.stdout.write(`${s}\n`);
+  process.stdout.write(`${terminalText(s)}\n`);
 }
 function err(s: string): void {
-  process.stderr.write(`${s}\n`);
+  process.stderr.write(`${terminalText(s)}\n`);
 }
 
 function check(argv: string[]): number {
@@ -111,8 +114,8 @@ function check(argv: string[]): number {
 export function formatTable(rows: LayerRow[], target: number, judged = true): string {
   const header = ['layer', 'kind', 'params', 'distance', `vs target ${target}`];
   const body = rows.map((r) => [
-    r.name,
-    r.kind,
+    oneLine(r.name, MAX_CELL),
+    oneLine(r.kind, MAX_CELL),
     r.params === null ? 'n/a' : r.params.toLocaleString('en-US'),
     r.distance === null ? 'n/a' : r.distance.toFixed(3),
     !judged ? 'not judged' : r.lagging ? 'LAGGING' : 'ok',
@@ -124,16 +127,33 @@ export function formatTable(rows: LayerRow[], target: number, judged = true): st
   ).join('\n');
 }
 
+/** Layers listed at most in the CLI's table (the verdict counts them all). */
+export const MAX_TABLE_LAYERS = 500;
+/** Characters of a name or kind shown in a table cell. */
+const MAX_CELL = 80;
+
 function printOutcome(log: RunLog): void {
   const verdict = judgeLog(log);
   const rows = layerTable(log, verdict);
   const target = log.started?.target ?? DEFAULT_TARGET;
   const threshold = target - (log.started?.lagMargin ?? DEFAULT_LAG_MARGIN);
-  out(formatTable(rows, target, !verdict || verdict.run === 'judged'));
+  const judged = !verdict || verdict.run === 'judged';
+  out(formatTable(rows.length > MAX_TABLE_LAYERS ? rows.slice(0, MAX_TABLE_LAYERS) : rows, target, judged));
+  if (rows.length > MAX_TABLE_LAYERS) {
+    let lagging = 0;
+    for (let i = MAX_TABLE_LAYERS; i < rows.length; i++) if (rows[i].lagging) lagging++;
+    out(
+      `... ${(rows.length - MAX_TABLE_LAYERS).toLocaleString('en-US')} more layers not listed (${rows.length.toLocaleString('en-US')} in all${judged ? `; ${lagging.toLocaleString('en-US')} of them lagging` : ''})`,
+    );
+  }
+  for (const s of samplingOf(log))
+    out(
+      `note: the log has ${s.seen.toLocaleString('en-US')} ${s.kind} records; ${s.kept.toLocaleString('en-US')} of them (evenly spaced, the latest included) were kept for the verdict and the curves`,
+    );
   const f = log.finished;
   out('');
   if (f?.testAccuracy !== null && f?.testAccuracy !== undefined)
-    out(`test accuracy: ${(100 * f.testAccuracy).toFixed(2)}%  (test loss ${f.testLoss?.toFixed(4)})`);
+    out(`test accuracy: ${(100 * f.testAccuracy).toFixed(2)}%  (test loss ${fixed(f.testLoss, 4)})`);
   if (verdict) {
     out(`verdict: ${runStatus(verdict)}${verdict.run === 'judged' ? ` below ${threshold} (target ${target})` : ''}`);
     const why = runMessage(verdict);
@@ -143,7 +163,7 @@ function printOutcome(log: RunLog): void {
         `${ONE_RUN_CANNOT_TELL} Compare configurations with \`layer-rotation sweep\` and \`layer-rotation compare\`.`,
       );
   }
-  if (f) out(`run ${f.status}: ${f.reason}`);
+  if (f) out(`run ${f.status}: ${oneLine(f.reason)}`);
   else out('run unfinished: the log has no run_finished event (still running, or the runner was killed)');
 }
 
@@ -438,7 +458,7 @@ function report(argv: string[]): number {
     err(`${file}: the log has no run_started event, so its layers are unknown`);
     return 1;
   }
-  out(`${log.started.name} (${log.started.runId}), backend ${log.started.backend}`);
+  out(`${oneLine(log.started.name, MAX_CELL)} (${oneLine(log.started.runId, MAX_CELL)}), backend ${oneLine(log.started.backend, MAX_CELL)}`);
   printOutcome(log);
   out(
     `layer rotation curves: ${writeCurves(log, path.resolve(flags.get('svg') ?? path.join(path.dirname(file), 'curves.svg')))}`,

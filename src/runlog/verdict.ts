@@ -240,8 +240,9 @@ function medianOf(xs: number[]): number | null {
 
 /** The epoch from which a running run is judged: the first third of the plan or the first decay, whichever is first. */
 export function judgeFromEpoch(endEpoch: number, schedule?: ScheduleInfo): number {
-  const decay = (schedule?.decay?.epochs ?? []).filter((e) => e > 0);
-  return Math.min(endEpoch / 3, ...decay);
+  let from = endEpoch / 3;
+  for (const e of schedule?.decay?.epochs ?? []) if (e > 0 && e < from) from = e;
+  return from;
 }
 
 /** Whether an accuracy is at chance for `classes` classes. */

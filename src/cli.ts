@@ -132,13 +132,17 @@ export const MAX_TABLE_LAYERS = 500;
 /** Characters of a name or kind shown in a table cell. */
 const MAX_CELL = 80;
 
-function printOutcome(log: RunLog): void {
+/** What report (and train, at its end) prints of a run's log, line by line (no line holds a line break). */
+export function outcomeLines(log: RunLog): string[] {
+  const lines: string[] = [];
+  const out = (s: string) => lines.push(s);
   const verdict = judgeLog(log);
   const rows = layerTable(log, verdict);
   const target = log.started?.target ?? DEFAULT_TARGET;
   const threshold = target - (log.started?.lagMargin ?? DEFAULT_LAG_MARGIN);
   const judged = !verdict || verdict.run === 'judged';
-  out(formatTable(rows.length > MAX_TABLE_LAYERS ? rows.slice(0, MAX_TABLE_LAYERS) : rows, target, judged));
+  for (const line of formatTable(rows.length > MAX_TABLE_LAYERS ? rows.slice(0, MAX_TABLE_LAYERS) : rows, target, judged).split('\n'))
+    out(line);
   if (rows.length > MAX_TABLE_LAYERS) {
     let lagging = 0;
     for (let i = MAX_TABLE_LAYERS; i < rows.length; i++) if (rows[i].lagging) lagging++;
@@ -165,6 +169,11 @@ function printOutcome(log: RunLog): void {
   }
   if (f) out(`run ${f.status}: ${oneLine(f.reason)}`);
   else out('run unfinished: the log has no run_finished event (still running, or the runner was killed)');
+  return lines;
+}
+
+function printOutcome(log: RunLog): void {
+  for (const line of outcomeLines(log)) out(line);
 }
 
 /** The most time between two progress lines when stderr is not a terminal (python/layer_rotation/progress.py's LINE_SECONDS). */

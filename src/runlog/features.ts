@@ -198,7 +198,8 @@ export function featuresProblem(e: Obj): string | undefined {
 export function normalizeFeatures(e: Obj, base: { v: number; time: number | null }): FeaturesEvent {
   const image = e.image as number[];
   return {
-    ...base,
+    v: base.v,
+    time: base.time,
     type: 'features',
     step: e.step as number,
     epoch: e.epoch as number,

@@ -388,7 +388,7 @@ export function judgeLog(log: LogLike): RunVerdict | undefined {
   const window = recs.slice(from);
   const cols: RotationColumns = {
     epochs: epochs.subarray(from),
-    distances: started.layers.map((_, i) => Float64Array.from(window, (r) => finiteOrNull(r.distances[i]) ?? NaN)),
+    distances: started.layers.map((_, i) => window.map((r) => finiteOrNull(r.distances[i]) ?? NaN)),
     n: window.length,
   };
   const finished = log.finished;

@@ -1,7 +1,10 @@
 // The comparison as standalone SVG: the paper's figure (test accuracy against the final layer
 // rotation, one point per run) and the rotation curves of several runs side by side.
 import type { RunLog } from '../runlog/read';
+import { oneLine } from '../runlog/sanitize';
+import { MAX_LAYERS_DRAWN } from '../runlog/svg';
 import { Decimator, esc, niceTicks } from '../runlog/svgText';
+import { thinIndices } from './compareCurves';
 import { layerColor } from '../runlog/viridis';
 import type { ComparisonModel, CompareRow } from './compare';
 
@@ -210,22 +213,28 @@ export function curvesGridSvg(
       `<line class="target" x1="${ox}" x2="${ox + PW}" y1="${sy(target).toFixed(1)}" y2="${sy(target).toFixed(1)}" stroke="${FAILED}" stroke-dasharray="5 3"/>`,
     );
     const layers = log.started?.layers ?? [];
+    // At most MAX_LAYERS_DRAWN layers, evenly spaced by depth (as curves.svg).
+    const drawn = thinIndices(layers.length, MAX_LAYERS_DRAWN);
     // Record by record (each record's distances together in memory), every layer thinned as it goes.
-    const lines = layers.map(() => new Decimator());
+    const lines = drawn.map(() => new Decimator());
     for (const r of log.rotations) {
       const x = sx(r.epoch);
-      for (let i = 0; i < lines.length; i++) {
-        const d = r.distances[i];
-        if (typeof d === 'number' && Number.isFinite(d)) lines[i].add(x, sy(d));
+      for (let k = 0; k < lines.length; k++) {
+        const d = r.distances[drawn[k]];
+        if (typeof d === 'number' && Number.isFinite(d)) lines[k].add(x, sy(d));
       }
     }
-    layers.forEach((layer, i) => {
-      const points = lines[i].points();
+    drawn.forEach((i, k) => {
+      const points = lines[k].points();
       if (points)
         out.push(
-          `<polyline class="layer" data-layer="${esc(layer.name)}" fill="none" stroke="${layerColor(i, layers.length)}" stroke-width="1.3" points="${points}"/>`,
+          `<polyline class="layer" data-layer="${esc(oneLine(layers[i].name, 120))}" fill="none" stroke="${layerColor(i, layers.length)}" stroke-width="1.3" points="${points}"/>`,
         );
     });
+    if (drawn.length < layers.length)
+      out.push(
+        `<text class="not-shown" x="${ox + PW}" y="${oy + PH + 28}" text-anchor="end" fill="#666">${drawn.length} of ${layers.length.toLocaleString('en-US')} layers drawn</text>`,
+      );
     out.push(`<rect x="${ox}" y="${oy}" width="${PW}" height="${PH}" fill="none" stroke="#888"/>`);
     out.push('</g>');
   });

@@ -21,6 +21,7 @@ import type {
 import { DEFAULT_FIT_ACCURACY, DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './defaults';
 import { RUN_STATUSES } from './events';
 import { featuresProblem, normalizeFeatures } from './features';
+import { shownValue } from './sanitize';
 
 export const EVENT_TYPES: readonly RunEventType[] = [
   'run_started',
@@ -54,13 +55,14 @@ const nums = (v: unknown): (number | null)[] => (Array.isArray(v) ? v.map(num) :
 const isNumOrNull = (v: unknown): boolean => v === null || finite(v);
 const numsOk = (v: unknown): boolean => Array.isArray(v) && v.every(isNumOrNull);
 
+
 /** Reads a parsed JSON value as an event, or says why it is not one this reader can use. */
 export function normalizeEvent(value: unknown): Normalized {
   if (!isObj(value)) return { ok: false, problem: 'not a JSON object' };
   const e = value;
   if (!finite(e.v)) return { ok: false, problem: 'no format version "v"' };
   if (typeof e.type !== 'string' || !(EVENT_TYPES as string[]).includes(e.type))
-    return { ok: false, problem: `unknown event type ${JSON.stringify(e.type)}` };
+    return { ok: false, problem: `unknown event type ${shownValue(e.type)}` };
   // Fields copied one by one below, not by spreading base: V8's spread here costs ~7 µs per event.
   const base = { v: e.v, time: num(e.time) };
   const fail = (problem: string): Normalized => ({ ok: false, problem });

@@ -78,3 +78,14 @@ export function isXmlText(s: string): boolean {
 export function problemText(s: string): string {
   return oneLine(s, MAX_TEXT);
 }
+
+/**
+ * A value named in a problem: a string quoted as JSON (its first 100 characters), anything else by
+ * its kind; never stringified whole (a line may hold a value megabytes long or nested 100,000 deep).
+ */
+export function shownValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 100 ? `${v.slice(0, 100)}…` : v);
+  if (Array.isArray(v)) return 'an array';
+  if (v !== null && typeof v === 'object') return 'an object';
+  return String(v);
+}

@@ -165,7 +165,8 @@ export class LogTail {
     if (nl >= 0 && (this.pendingBytes > 0 || this.overlong)) {
       // The end of a line begun in an earlier chunk.
       this._line++;
-      if (this.overlong) this.skip(out, `line longer than ${MAX_LINE} bytes`);
+      // Its length decides, not where the chunks happened to end.
+      if (this.overlong || this.pendingBytes + nl > MAX_LINE) this.skip(out, `line longer than ${MAX_LINE} bytes`);
       else this.parse(Buffer.concat([...this.pending, chunk.subarray(0, nl)]).toString('utf8'), out);
       this._offset += this.pendingBytes + nl + 1;
       this.pending = [];

@@ -141,7 +141,11 @@ export function outcomeLines(log: RunLog): string[] {
   const target = log.started?.target ?? DEFAULT_TARGET;
   const threshold = target - (log.started?.lagMargin ?? DEFAULT_LAG_MARGIN);
   const judged = !verdict || verdict.run === 'judged';
-  for (const line of formatTable(rows.length > MAX_TABLE_LAYERS ? rows.slice(0, MAX_TABLE_LAYERS) : rows, target, judged).split('\n'))
+  for (const line of formatTable(
+    rows.length > MAX_TABLE_LAYERS ? rows.slice(0, MAX_TABLE_LAYERS) : rows,
+    target,
+    judged,
+  ).split('\n'))
     out(line);
   if (rows.length > MAX_TABLE_LAYERS) {
     let lagging = 0;
@@ -467,7 +471,9 @@ function report(argv: string[]): number {
     err(`${file}: the log has no run_started event, so its layers are unknown`);
     return 1;
   }
-  out(`${oneLine(log.started.name, MAX_CELL)} (${oneLine(log.started.runId, MAX_CELL)}), backend ${oneLine(log.started.backend, MAX_CELL)}`);
+  out(
+    `${oneLine(log.started.name, MAX_CELL)} (${oneLine(log.started.runId, MAX_CELL)}), backend ${oneLine(log.started.backend, MAX_CELL)}`,
+  );
   printOutcome(log);
   out(
     `layer rotation curves: ${writeCurves(log, path.resolve(flags.get('svg') ?? path.join(path.dirname(file), 'curves.svg')))}`,

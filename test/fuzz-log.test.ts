@@ -32,7 +32,12 @@ function baseLogs(): { name: string; events: any[] }[] {
   const running = done.slice(0, 20);
   const failed = fixtureEvents();
   const fin = failed[failed.length - 1];
-  Object.assign(fin, { status: 'failed', reason: 'loss is NaN', finalDistances: [null, 0.5, null], testAccuracy: null });
+  Object.assign(fin, {
+    status: 'failed',
+    reason: 'loss is NaN',
+    finalDistances: [null, 0.5, null],
+    testAccuracy: null,
+  });
   const outside = fixtureEvents().map((e) => {
     if (e.type !== 'run_started') return e;
     const { configFile: _c, schedule: _s, ...rest } = e;
@@ -48,7 +53,18 @@ function baseLogs(): { name: string; events: any[] }[] {
 
 // ---- values and mutations ----
 
-const CONTROL = ['\u0000', '\u0007', '\u0008', '\u000b', '\u001b[2J', '\u001b]0;x\u0007', '\r', '\n', '\u009b', '\u007f'];
+const CONTROL = [
+  '\u0000',
+  '\u0007',
+  '\u0008',
+  '\u000b',
+  '\u001b[2J',
+  '\u001b]0;x\u0007',
+  '\r',
+  '\n',
+  '\u009b',
+  '\u007f',
+];
 const ODD = ['\ufffe', '\uffff', '\ud800', '\udc00', '\u202e', '\u2028', '\ufeff'];
 
 function evilString(rng: Rng): string {
@@ -150,9 +166,37 @@ function randomSlot(rng: Rng, root: any): [any, string | number] | undefined {
 }
 
 const FIELDS = [
-  'v', 'type', 'time', 'layers', 'name', 'runId', 'epoch', 'step', 'distances', 'rotation', 'steps', 'status', 'reason',
-  'finalDistances', 'testLoss', 'testAccuracy', 'trainAccuracy', 'target', 'lagMargin', 'fitAccuracy', 'epochs',
-  'stepsPerEpoch', 'totalSteps', 'schedule', 'dataset', 'lagging', 'message', 'level', 'loss', 'accuracy', 'params',
+  'v',
+  'type',
+  'time',
+  'layers',
+  'name',
+  'runId',
+  'epoch',
+  'step',
+  'distances',
+  'rotation',
+  'steps',
+  'status',
+  'reason',
+  'finalDistances',
+  'testLoss',
+  'testAccuracy',
+  'trainAccuracy',
+  'target',
+  'lagMargin',
+  'fitAccuracy',
+  'epochs',
+  'stepsPerEpoch',
+  'totalSteps',
+  'schedule',
+  'dataset',
+  'lagging',
+  'message',
+  'level',
+  'loss',
+  'accuracy',
+  'params',
 ];
 
 /** The biggest inputs (hundreds of thousands of layers or records, a 70 MB line) take seconds each: one input in 20 has one. */
@@ -197,8 +241,7 @@ const eventMutations: EventMutation[] = [
     if (!started) return 'nothing';
     started.layers = Array.from({ length: layers }, (_, i) => ({ name: `l${i}`, kind: 'dense', params: i }));
     for (const e of events) {
-      if (e.type === 'rotation' && rng.int(4) === 0)
-        e.distances = Array.from({ length: layers }, () => rng.next() * 2);
+      if (e.type === 'rotation' && rng.int(4) === 0) e.distances = Array.from({ length: layers }, () => rng.next() * 2);
       if (e.type === 'run_finished') e.finalDistances = Array.from({ length: layers }, () => rng.next());
     }
     // Few records of that size: the log stays tens of megabytes.
@@ -238,7 +281,12 @@ const textMutations: TextMutation[] = [
     let out = t;
     const n = 1 + rng.int(20);
     for (let i = 0; i < n; i++) {
-      const bytes = Buffer.from(Array.from({ length: 1 + rng.int(4) }, () => [0, 7, 8, 0x1b, 0x0d, 0x0a, 0x80, 0xc0, 0xff, 0xfe, 0xed][rng.int(11)]));
+      const bytes = Buffer.from(
+        Array.from(
+          { length: 1 + rng.int(4) },
+          () => [0, 7, 8, 0x1b, 0x0d, 0x0a, 0x80, 0xc0, 0xff, 0xfe, 0xed][rng.int(11)],
+        ),
+      );
       out = insertAt(out, rng.int(out.length + 1), bytes);
     }
     return [out, `${n} runs of control or invalid UTF-8 bytes inserted`];
@@ -259,7 +307,8 @@ const textMutations: TextMutation[] = [
     const k = rng.int(6);
     if (k === 0) return [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), t]), 'a UTF-8 byte-order mark'];
     if (k === 1) return [Buffer.from(t.toString('utf8').replaceAll('\n', '\r\n')), 'CRLF line ends'];
-    if (k === 2) return [Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(t.toString('utf8'), 'utf16le')]), 'UTF-16LE'];
+    if (k === 2)
+      return [Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(t.toString('utf8'), 'utf16le')]), 'UTF-16LE'];
     if (k === 3) return [Buffer.from(t.toString('utf8').replaceAll('\n', ' ')), 'no line breaks'];
     if (k === 4) return [Buffer.from(t.toString('utf8').replaceAll('\n', '\n\n  \n')), 'blank lines'];
     const swapped = Buffer.from(t.toString('utf8'), 'utf16le');
@@ -268,11 +317,16 @@ const textMutations: TextMutation[] = [
   },
   (rng, t) => {
     const size = rare(rng) ? 70_000_000 : [1_000, 100_000, 2_000_000][rng.int(3)];
-    const line = Buffer.from(`{"v":1,"type":"log","level":"info","message":"${'\\u001b'.repeat(8)}${'y'.repeat(size)}"}\n`);
+    const line = Buffer.from(
+      `{"v":1,"type":"log","level":"info","message":"${'\\u001b'.repeat(8)}${'y'.repeat(size)}"}\n`,
+    );
     const lines = t.toString('latin1').split('\n');
     const at = rng.int(lines.length);
     const before = Buffer.from(`${lines.slice(0, at).join('\n')}${at ? '\n' : ''}`, 'latin1');
-    return [Buffer.concat([before, line, Buffer.from(lines.slice(at).join('\n'), 'latin1')]), `a line of ${size} bytes`];
+    return [
+      Buffer.concat([before, line, Buffer.from(lines.slice(at).join('\n'), 'latin1')]),
+      `a line of ${size} bytes`,
+    ];
   },
   (rng, t) => {
     const out = Buffer.from(t);
@@ -336,7 +390,9 @@ test(`run-log fuzzer: seed ${SEED}, ${SECONDS} s`, { timeout: (SECONDS + 120) * 
       worker.postMessage({ id: i, folder } satisfies FuzzRequest);
       const reply = await ask({ id: i, folder });
       const problem =
-        reply === 'timeout' ? `no answer within ${INPUT_MS / 1000} s (a hang)` : (reply.problem ?? workerError?.message);
+        reply === 'timeout'
+          ? `no answer within ${INPUT_MS / 1000} s (a hang)`
+          : (reply.problem ?? workerError?.message);
       if (problem) {
         // Kept after the test (not under tempDir, which is removed on exit).
         const kept = fs.mkdtempSync(path.join(os.tmpdir(), `lrm-fuzz-log-failure-${SEED}-${i}-`));
@@ -344,7 +400,10 @@ test(`run-log fuzzer: seed ${SEED}, ${SECONDS} s`, { timeout: (SECONDS + 120) * 
         failure = `seed ${SEED}, input ${i} (${what.join('; ')}): ${problem}\nthe input: ${path.join(kept, 'events.jsonl')} (LAYER_ROTATION_FUZZ_SEED=${SEED})`;
       }
       fs.rmSync(folder, { recursive: true, force: true });
-      if (process.env.FUZZ_DEBUG) t.diagnostic(`${i}: make ${t1 - t0} ms, check ${Date.now() - t1} ms, ${bytes.length} bytes: ${what.join('; ')}`);
+      if (process.env.FUZZ_DEBUG)
+        t.diagnostic(
+          `${i}: make ${t1 - t0} ms, check ${Date.now() - t1} ms, ${bytes.length} bytes: ${what.join('; ')}`,
+        );
       i++;
     }
   } finally {

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { formatError, parseConfigText } from '../src/engine/config/validate';
 import { MAX_RECORDS, MAX_SKIPPED_KEPT, parseRunLog, readRunLog } from '../src/runlog/read';
 import { oneLine, terminalText } from '../src/runlog/sanitize';
-import { controlIn, fixtureEvents, jsonl, reportOf, writeLog } from './helpers/logs';
+import { controlIn, fixtureEvents, jsonl, writeLog } from './helpers/logs';
 import { readExample, ROOT, runCli, tempDir, writeConfig } from './helpers/runs';
 import { xmlProblem } from './helpers/xml';
 
@@ -106,10 +106,19 @@ describe('case 4: report on logs the reader accepts, whatever their fields hold'
     assert.match(r.stdout, /^run completed: trained 3 epochs$/m);
   });
 
+  it('a value nested 100,000 deep where the type goes: the line is skipped and named, not a stack overflow', async () => {
+    const events = fixtureEvents();
+    const deep = `{"v":1,"type":${'['.repeat(100_000)}${']'.repeat(100_000)}}\n`;
+    const r = await report(folder(`${jsonl(events.slice(0, 1))}${deep}${jsonl(events.slice(1))}`));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /events\.jsonl:2: skipped: unknown event type an array$/m);
+    assert.match(r.stdout, /^run completed: trained 3 epochs$/m);
+  });
+
   it('tick values stay bounded where the step is below the precision of the values', () => {
     // Run apart: an unbounded loop would never return to be timed.
     const script = `const { niceTicks } = require(${JSON.stringify(path.join(ROOT, 'out', 'src', 'runlog', 'svgText.js'))});
-      const t = niceTicks(1e20, 1e20 + 65536, 5); process.stdout.write(String(t.length));`;
+      const t = niceTicks(1e20, 1e20 + 16384, 5); process.stdout.write(String(t.length));`;
     const r = spawnSync(process.execPath, ['-e', script], { timeout: 10_000, encoding: 'utf8' });
     assert.equal(r.signal, null, 'niceTicks did not return within 10 s');
     assert.ok(Number(r.stdout) >= 1 && Number(r.stdout) <= 13, r.stdout);
@@ -304,4 +313,3 @@ describe('case 6: text from configs and logs is sanitized before a terminal, an 
     assert.equal(terminalText('one\ntwo\t\u001b[2J'), 'one\ntwo\t\\e[2J');
   });
 });
-

@@ -18,8 +18,8 @@ const POINT = '#1f77b4';
 const MAX_LABELS = 20;
 
 /** The least and greatest of many numbers (no spread into Math.min: a long list would overflow the stack). */
-const minOf = (xs: readonly number[]) => xs.reduce((a, b) => (b < a ? b : a), Infinity);
-const maxOf = (xs: readonly number[]) => xs.reduce((a, b) => (b > a ? b : a), -Infinity);
+const minOf = (xs: readonly number[]) => xs.reduce((a, b) => Math.min(a, b), Infinity);
+const maxOf = (xs: readonly number[]) => xs.reduce((a, b) => Math.max(a, b), -Infinity);
 
 /** Ticks covering [lo, hi] with a little room, within bounds, that start and end on a tick. */
 function axis(

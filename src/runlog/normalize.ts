@@ -55,7 +55,6 @@ const nums = (v: unknown): (number | null)[] => (Array.isArray(v) ? v.map(num) :
 const isNumOrNull = (v: unknown): boolean => v === null || finite(v);
 const numsOk = (v: unknown): boolean => Array.isArray(v) && v.every(isNumOrNull);
 
-
 /** Reads a parsed JSON value as an event, or says why it is not one this reader can use. */
 export function normalizeEvent(value: unknown): Normalized {
   if (!isObj(value)) return { ok: false, problem: 'not a JSON object' };

@@ -209,7 +209,10 @@ export function describeSkipped(log: RunLog, max = 50): string[] {
   const file = log.file ?? 'events.jsonl';
   const out = log.skipped.slice(0, max).map((s) => `${file}:${s.line}: skipped: ${s.reason}`);
   const more = skippedCount(log) - out.length;
-  if (more > 0) out.push(`${file}: ${more.toLocaleString('en-US')} more lines skipped (${skippedCount(log).toLocaleString('en-US')} in all)`);
+  if (more > 0)
+    out.push(
+      `${file}: ${more.toLocaleString('en-US')} more lines skipped (${skippedCount(log).toLocaleString('en-US')} in all)`,
+    );
   return out;
 }
 

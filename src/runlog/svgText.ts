@@ -3,7 +3,10 @@ import { xmlChars } from './sanitize';
 
 /** Text for XML content or a double-quoted attribute: markup escaped, characters XML forbids replaced by U+FFFD (runlog/sanitize.ts). */
 export function esc(s: string): string {
-  return xmlChars(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
+  return xmlChars(s).replace(
+    /[&<>"]/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string,
+  );
 }
 
 /** A tick label: integers as they are, others with at most two decimals. */
@@ -25,7 +28,11 @@ export function niceTicks(min: number, max: number, count: number): number[] {
   const out: number[] = [];
   // At most 2 * count + 3 ticks: where step is below the precision of the values, v += step would not move.
   let v = Math.ceil(min / step - 1e-9) * step;
-  for (let k = 0; v <= max + 1e-9 && k <= 2 * count + 2; k++, v += step) out.push(Number(v.toFixed(10)));
+  for (let k = 0; v <= max + 1e-9 && k <= 2 * count + 2; k++) {
+    out.push(Number(v.toFixed(10)));
+    if (v + step === v) break;
+    v += step;
+  }
   return out.length ? out : [min];
 }
 

@@ -6,7 +6,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { addEvent, addSkipped, describeSkipped, emptyRunLog, readRunLog, type RunLog, skippedCount } from '../runlog/read';
+import {
+  addEvent,
+  addSkipped,
+  describeSkipped,
+  emptyRunLog,
+  readRunLog,
+  type RunLog,
+  skippedCount,
+} from '../runlog/read';
 import type { RunEvent, RunFinished } from '../runlog/events';
 import type { TailChunk } from '../runlog/tail';
 import { CONFIG_COPY, EVENTS_FILE } from '../runlog/runfolder';

@@ -40,7 +40,8 @@ function check(folder: string): string | undefined {
   const svgProblem = xmlProblem(r.svg);
   if (svgProblem) return `curves.svg is not well-formed: ${svgProblem}`;
   const log = r.log;
-  for (const e of eventsOf(log)) if (!isRunEvent(e)) return `a kept ${(e as RunEvent).type} event the webview would reject`;
+  for (const e of eventsOf(log))
+    if (!isRunEvent(e)) return `a kept ${(e as RunEvent).type} event the webview would reject`;
   if (log.started) {
     const model = buildComparison([runInput(folder, log)]);
     for (const row of model.rows)

@@ -9,7 +9,9 @@ import { rotationCurvesSvg } from '../../src/runlog/svg';
 import { ROOT } from './runs';
 
 /** Real logs: a finished tfjs run (3 dense layers, 3 epochs, lagging). */
-export const SEED_LOGS = [path.join(ROOT, 'test', 'vscode', 'fixtures', 'run-logs', 'lagging-synthetic-run', 'events.jsonl')];
+export const SEED_LOGS = [
+  path.join(ROOT, 'test', 'vscode', 'fixtures', 'run-logs', 'lagging-synthetic-run', 'events.jsonl'),
+];
 
 /** The events of the fixture run, parsed (a fresh copy each call). */
 export function fixtureEvents(): any[] {
@@ -42,7 +44,12 @@ export interface Report {
 /** What `layer-rotation report` computes of a log file: its skipped lines, its printed outcome, its curves. */
 export function reportOf(file: string): Report {
   const log = readRunLog(file);
-  return { log, skipped: describeSkipped(log), lines: log.started ? outcomeLines(log) : [], svg: rotationCurvesSvg(log) };
+  return {
+    log,
+    skipped: describeSkipped(log),
+    lines: log.started ? outcomeLines(log) : [],
+    svg: rotationCurvesSvg(log),
+  };
 }
 
 /** Control characters that must not reach a terminal (all C0 but '\n', DEL, C1), with their offset. */

@@ -86,7 +86,10 @@ exports.tests = {
     assert.equal(skipped.range.start.line, 2);
     assert.match(skipped.message, /^Line 3 is not a valid run-log event and was skipped: not valid JSON/);
     const lag = diags.find((d) => d.code === 'lagging-layer');
-    assert.ok(lag.message.startsWith(String.raw`Layer 'conv1x\e]0;pwned\x07\e[2J\r\nsecond\x9b31m' ended at`), lag.message);
+    assert.ok(
+      lag.message.startsWith(String.raw`Layer 'conv1x\e]0;pwned\x07\e[2J\r\nsecond\x9b31m' ended at`),
+      lag.message,
+    );
     fs.rmSync(dir, { recursive: true, force: true });
   },
 };

@@ -8,6 +8,7 @@
 //
 //   LAYER_ROTATION_FUZZ_SEED=N      the seed (default below); input i uses the generator seeded N + i
 //   LAYER_ROTATION_FUZZ_SECONDS=S   how long to generate inputs (default: about 15 s, for CI)
+//   LAYER_ROTATION_FUZZ_DEBUG=1     each input's time and mutations as a test diagnostic
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -400,7 +401,7 @@ test(`run-log fuzzer: seed ${SEED}, ${SECONDS} s`, { timeout: (SECONDS + 120) * 
         failure = `seed ${SEED}, input ${i} (${what.join('; ')}): ${problem}\nthe input: ${path.join(kept, 'events.jsonl')} (LAYER_ROTATION_FUZZ_SEED=${SEED})`;
       }
       fs.rmSync(folder, { recursive: true, force: true });
-      if (process.env.FUZZ_DEBUG)
+      if (process.env.LAYER_ROTATION_FUZZ_DEBUG)
         t.diagnostic(
           `${i}: make ${t1 - t0} ms, check ${Date.now() - t1} ms, ${bytes.length} bytes: ${what.join('; ')}`,
         );

@@ -3,7 +3,16 @@
 import { DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './runlog/defaults';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { addEvent, describeSkipped, layerTable, type LayerRow, readRunLog, type RunLog } from './runlog/read';
+import {
+  addEvent,
+  describeSkipped,
+  layerTable,
+  type LayerRow,
+  readRunLog,
+  type RunLog,
+  samplingOf,
+} from './runlog/read';
+import { oneLine, terminalText } from './runlog/sanitize';
 import { formatError, loadConfigFile, sweepNotTrainable } from './engine/config/validate';
 import { BACKEND_NAMES, isBackendName } from './engine/backend/names';
 import type { RunEvent } from './runlog/events';
@@ -91,11 +100,13 @@ function positiveInt(flags: Map<string, string>, key: string): number | undefine
   return n;
 }
 
+// Every line printed goes through terminalText: no escape sequence from a config or a log reaches
+// the terminal (values that must stay on their line are made oneLine where they are put in it).
 function out(s: string): void {
-  process.stdout.write(`${s}\n`);
+  process.stdout.write(`${terminalText(s)}\n`);
 }
 function err(s: string): void {
-  process.stderr.write(`${s}\n`);
+  process.stderr.write(`${terminalText(s)}\n`);
 }
 
 function check(argv: string[]): number {
@@ -112,8 +123,8 @@ function check(argv: string[]): number {
 export function formatTable(rows: LayerRow[], target: number, judged = true): string {
   const header = ['layer', 'kind', 'params', 'distance', `vs target ${target}`];
   const body = rows.map((r) => [
-    r.name,
-    r.kind,
+    oneLine(r.name, MAX_CELL),
+    oneLine(r.kind, MAX_CELL),
     r.params === null ? 'n/a' : r.params.toLocaleString('en-US'),
     r.distance === null ? 'n/a' : r.distance.toFixed(3),
     !judged ? 'not judged' : r.lagging ? 'LAGGING' : 'ok',
@@ -125,18 +136,44 @@ export function formatTable(rows: LayerRow[], target: number, judged = true): st
   ).join('\n');
 }
 
-function printOutcome(log: RunLog): void {
+/** Layers listed at most in the CLI's table (the verdict counts them all). */
+export const MAX_TABLE_LAYERS = 500;
+/** Characters of a name or kind shown in a table cell. */
+const MAX_CELL = 80;
+
+/** What report (and train, at its end) prints of a run's log, line by line (no line holds a line break). */
+export function outcomeLines(log: RunLog): string[] {
+  const lines: string[] = [];
+  const out = (s: string) => lines.push(s);
   const verdict = judgeLog(log);
   const target = log.started?.target ?? DEFAULT_TARGET;
   const threshold = target - (log.started?.lagMargin ?? DEFAULT_LAG_MARGIN);
+  const judged = !verdict || verdict.run === 'judged';
   // A run that ended before run_started (a config, data or model failure) has no layers: no table.
   if (log.started) {
-    out(formatTable(layerTable(log, verdict), target, !verdict || verdict.run === 'judged'));
+    const rows = layerTable(log, verdict);
+    for (const line of formatTable(
+      rows.length > MAX_TABLE_LAYERS ? rows.slice(0, MAX_TABLE_LAYERS) : rows,
+      target,
+      judged,
+    ).split('\n'))
+      out(line);
+    if (rows.length > MAX_TABLE_LAYERS) {
+      let lagging = 0;
+      for (let i = MAX_TABLE_LAYERS; i < rows.length; i++) if (rows[i].lagging) lagging++;
+      out(
+        `... ${(rows.length - MAX_TABLE_LAYERS).toLocaleString('en-US')} more layers not listed (${rows.length.toLocaleString('en-US')} in all${judged ? `; ${lagging.toLocaleString('en-US')} of them lagging` : ''})`,
+      );
+    }
+    for (const s of samplingOf(log))
+      out(
+        `note: the log has ${s.seen.toLocaleString('en-US')} ${s.kind} records; ${s.kept.toLocaleString('en-US')} of them (evenly spaced, the latest included) were kept for the verdict and the curves`,
+      );
     out('');
   }
   const f = log.finished;
   if (f?.testAccuracy !== null && f?.testAccuracy !== undefined)
-    out(`test accuracy: ${(100 * f.testAccuracy).toFixed(2)}%  (test loss ${f.testLoss?.toFixed(4)})`);
+    out(`test accuracy: ${(100 * f.testAccuracy).toFixed(2)}%  (test loss ${fixed(f.testLoss, 4)})`);
   if (verdict) {
     out(`verdict: ${runStatus(verdict)}${verdict.run === 'judged' ? ` below ${threshold} (target ${target})` : ''}`);
     const why = runMessage(verdict);
@@ -146,8 +183,13 @@ function printOutcome(log: RunLog): void {
         `${ONE_RUN_CANNOT_TELL} Compare configurations with \`layer-rotation sweep\` and \`layer-rotation compare\`.`,
       );
   }
-  if (f) out(`run ${f.status}: ${f.reason}`);
+  if (f) out(`run ${f.status}: ${oneLine(f.reason)}`);
   else out('run unfinished: the log has no run_finished event (still running, or the runner was killed)');
+  return lines;
+}
+
+function printOutcome(log: RunLog): void {
+  for (const line of outcomeLines(log)) out(line);
 }
 
 /** The most time between two progress lines when stderr is not a terminal (python/layer_rotation/progress.py's LINE_SECONDS). */
@@ -476,7 +518,9 @@ function report(argv: string[]): number {
     err(`${file}: the log has no run_started event, so its layers are unknown`);
     return 1;
   }
-  out(`${log.started.name} (${log.started.runId}), backend ${log.started.backend}`);
+  out(
+    `${oneLine(log.started.name, MAX_CELL)} (${oneLine(log.started.runId, MAX_CELL)}), backend ${oneLine(log.started.backend, MAX_CELL)}`,
+  );
   printOutcome(log);
   out(
     `layer rotation curves: ${writeCurves(log, path.resolve(flags.get('svg') ?? path.join(path.dirname(file), 'curves.svg')))}`,

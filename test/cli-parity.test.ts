@@ -194,7 +194,8 @@ test(
           type: 'rotation',
           step,
           epoch: step / 10,
-          distances: layers.map((_, i) => (step * (i + 1)) / 60),
+          // Cosine distances stay within [0, 2] (readers take one outside as missing): at most 30 x 5 / 80.
+          distances: layers.map((_, i) => (step * (i + 1)) / 80),
         });
       if (c.epochEnd) events.push({ v: 1, type: 'epoch_end', ...c.epochEnd });
       events.push({ v: 1, type: 'run_finished', reason: 'done', testAccuracy: 0.9, testLoss: 0.3, ...c.finished });

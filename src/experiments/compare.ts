@@ -146,7 +146,7 @@ export function compareRow(run: RunInput): CompareRow {
     testAccuracy: finiteOr(log.finished?.testAccuracy),
     layers,
     distances,
-    minDistance: known ? Math.min(...(values as number[])) : null,
+    minDistance: known ? (values as number[]).reduce((a, b) => Math.min(a, b), Infinity) : null,
     meanDistance: known ? (values as number[]).reduce((a, b) => a + b, 0) / values.length : null,
     verdict: verdict?.run ?? null,
     verdictStatus: verdict ? runStatus(verdict) : '',

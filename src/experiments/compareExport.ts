@@ -146,7 +146,8 @@ export function formatComparison(model: ComparisonModel, rows: readonly CompareR
 
 /** Lines of a table for a terminal: a header, a rule, the rows; columns two spaces apart, `right` ones right-aligned. */
 export function alignedTable(header: string[], body: string[][], right: boolean[]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const widths = header.map((h) => h.length);
+  for (const b of body) for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i], b[i].length);
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))

@@ -1,9 +1,14 @@
 // The comparison as standalone SVG: the paper's figure (test accuracy against the final layer
 // rotation, one point per run) and the rotation curves of several runs side by side.
 import type { RunLog } from '../runlog/read';
-import { esc, niceTicks } from '../runlog/svg';
+import { oneLine } from '../runlog/sanitize';
+import { MAX_LAYERS_DRAWN } from '../runlog/svg';
+import { Decimator, esc, niceTicks } from '../runlog/svgText';
+import { thinIndices } from './compareCurves';
 import { layerColor } from '../runlog/viridis';
 import type { ComparisonModel, CompareRow } from './compare';
+
+export { Decimator } from '../runlog/svgText';
 
 export type RotationAxis = 'min' | 'mean';
 
@@ -11,6 +16,10 @@ const FAILED = '#d62728';
 const POINT = '#1f77b4';
 /** Above this many points the labels are left to the hover titles (they would overlap). */
 const MAX_LABELS = 20;
+
+/** The least and greatest of many numbers (no spread into Math.min: a long list would overflow the stack). */
+const minOf = (xs: readonly number[]) => xs.reduce((a, b) => Math.min(a, b), Infinity);
+const maxOf = (xs: readonly number[]) => xs.reduce((a, b) => Math.max(a, b), -Infinity);
 
 /** Ticks covering [lo, hi] with a little room, within bounds, that start and end on a tick. */
 function axis(
@@ -62,8 +71,8 @@ export function accuracyRotationSvg(model: ComparisonModel, x: RotationAxis = 'm
   const hidden = model.rows.filter((r) => !shown.includes(r));
   const xs = shown.map((r) => xOf(r) as number);
   const ys = shown.map((r) => r.testAccuracy as number);
-  const ax = axis(xs.length ? Math.min(...xs) : 0, xs.length ? Math.max(...xs) : 1, 6, 0.05, [0, 2]);
-  const ay = axis(ys.length ? Math.min(...ys) : 0, ys.length ? Math.max(...ys) : 1, 5, 0.01, [0, 1]);
+  const ax = axis(xs.length ? minOf(xs) : 0, xs.length ? maxOf(xs) : 1, 6, 0.05, [0, 2]);
+  const ay = axis(ys.length ? minOf(ys) : 0, ys.length ? maxOf(ys) : 1, 5, 0.01, [0, 1]);
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
   const sx = (v: number) => M.left + ((v - ax.min) / (ax.max - ax.min)) * pw;
@@ -140,54 +149,6 @@ export function accuracyRotationSvg(model: ComparisonModel, x: RotationAxis = 'm
   return `${out.join('\n')}\n`;
 }
 
-/**
- * A polyline's points thinned to its width, fed point by point in x order: per pixel column its
- * first and last points, and its lowest and highest when beyond them, so that the drawn shape stays the same.
- */
-export class Decimator {
-  private readonly pts: string[] = [];
-  private col = Number.NaN;
-  private bucket: [number, number][] = [];
-
-  add(x: number, y: number): void {
-    const col = Math.round(x);
-    if (col !== this.col) this.flush();
-    this.col = col;
-    // The bucket: first, lowest and highest of those between, last (sorted by x when written).
-    const b = this.bucket;
-    if (b.length < 4) {
-      b.push([x, y]);
-      if (b.length === 4 && b[1][1] > b[2][1]) [b[1], b[2]] = [b[2], b[1]];
-      return;
-    }
-    const before = b[3];
-    if (before[1] < b[1][1]) b[1] = before;
-    if (before[1] > b[2][1]) b[2] = before;
-    b[3] = [x, y];
-  }
-
-  private flush(): void {
-    // Within a column only the vertical extent shows: the lowest and highest matter beyond the ends.
-    const b = this.bucket;
-    const kept =
-      b.length < 4
-        ? b
-        : [
-            b[0],
-            ...[b[1], b[2]].filter((p) => p[1] < Math.min(b[0][1], b[3][1]) || p[1] > Math.max(b[0][1], b[3][1])),
-            b[3],
-          ].sort((p, q) => p[0] - q[0]);
-    for (const [x, y] of kept) this.pts.push(`${x.toFixed(1)},${y.toFixed(1)}`);
-    this.bucket = [];
-  }
-
-  /** The points as an SVG `points` attribute. */
-  points(): string {
-    this.flush();
-    return this.pts.join(' ');
-  }
-}
-
 /** The rotation curves of several runs side by side: one panel per run, shared axes, layers by depth (viridis). */
 export function curvesGridSvg(
   runs: readonly { row: CompareRow; log: RunLog }[],
@@ -252,22 +213,28 @@ export function curvesGridSvg(
       `<line class="target" x1="${ox}" x2="${ox + PW}" y1="${sy(target).toFixed(1)}" y2="${sy(target).toFixed(1)}" stroke="${FAILED}" stroke-dasharray="5 3"/>`,
     );
     const layers = log.started?.layers ?? [];
+    // At most MAX_LAYERS_DRAWN layers, evenly spaced by depth (as curves.svg).
+    const drawn = thinIndices(layers.length, MAX_LAYERS_DRAWN);
     // Record by record (each record's distances together in memory), every layer thinned as it goes.
-    const lines = layers.map(() => new Decimator());
+    const lines = drawn.map(() => new Decimator());
     for (const r of log.rotations) {
       const x = sx(r.epoch);
-      for (let i = 0; i < lines.length; i++) {
-        const d = r.distances[i];
-        if (typeof d === 'number' && Number.isFinite(d)) lines[i].add(x, sy(d));
+      for (let k = 0; k < lines.length; k++) {
+        const d = r.distances[drawn[k]];
+        if (typeof d === 'number' && Number.isFinite(d)) lines[k].add(x, sy(d));
       }
     }
-    layers.forEach((layer, i) => {
-      const points = lines[i].points();
+    drawn.forEach((i, k) => {
+      const points = lines[k].points();
       if (points)
         out.push(
-          `<polyline class="layer" data-layer="${esc(layer.name)}" fill="none" stroke="${layerColor(i, layers.length)}" stroke-width="1.3" points="${points}"/>`,
+          `<polyline class="layer" data-layer="${esc(oneLine(layers[i].name, 120))}" fill="none" stroke="${layerColor(i, layers.length)}" stroke-width="1.3" points="${points}"/>`,
         );
     });
+    if (drawn.length < layers.length)
+      out.push(
+        `<text class="not-shown" x="${ox + PW}" y="${oy + PH + 28}" text-anchor="end" fill="#666">${drawn.length} of ${layers.length.toLocaleString('en-US')} layers drawn</text>`,
+      );
     out.push(`<rect x="${ox}" y="${oy}" width="${PW}" height="${PH}" fill="none" stroke="#888"/>`);
     out.push('</g>');
   });

@@ -5,6 +5,7 @@
 // engine reads its kernel in src/engine/features.ts, the PyTorch engine and RotationLogger in
 // python/layer_rotation/features.py, which follows this file.
 import type { FeaturesEvent } from './events';
+import { shownValue } from './sanitize';
 
 /** The one encoding of this version: int8 per value, a scale per unit. */
 export const FEATURES_ENCODING = 'int8';
@@ -173,7 +174,7 @@ export function featuresProblem(e: Obj): string | undefined {
   if (!finite(e.step) || !finite(e.epoch) || e.step < 0 || e.epoch < 0)
     return 'features event needs numeric "step" and "epoch"';
   if (typeof e.layer !== 'string') return 'features event needs a "layer" name';
-  if (e.encoding !== FEATURES_ENCODING) return `unknown features encoding ${JSON.stringify(e.encoding)}`;
+  if (e.encoding !== FEATURES_ENCODING) return `unknown features encoding ${shownValue(e.encoding)}`;
   const image = e.image;
   if (!Array.isArray(image) || image.length !== 3 || !image.every(count))
     return 'features "image" must be [height, width, channels] of whole numbers >= 1';
@@ -198,7 +199,8 @@ export function featuresProblem(e: Obj): string | undefined {
 export function normalizeFeatures(e: Obj, base: { v: number; time: number | null }): FeaturesEvent {
   const image = e.image as number[];
   return {
-    ...base,
+    v: base.v,
+    time: base.time,
     type: 'features',
     step: e.step as number,
     epoch: e.epoch as number,

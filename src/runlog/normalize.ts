@@ -21,6 +21,7 @@ import type {
 import { DEFAULT_FIT_ACCURACY, DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './defaults';
 import { RUN_STATUSES } from './events';
 import { featuresProblem, normalizeFeatures } from './features';
+import { shownValue } from './sanitize';
 
 export const EVENT_TYPES: readonly RunEventType[] = [
   'run_started',
@@ -37,8 +38,18 @@ export type Normalized = { ok: true; event: RunEvent } | { ok: false; problem: s
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-/** A finite number, or null for anything else (null, NaN written as null, a string). */
+/** A finite number, or null for anything else (null, NaN written as null, a string, 1e999). */
 const num = (v: unknown): number | null => (finite(v) ? v : null);
+// Numbers outside their domain are unknown too (docs/run-log-format.md, "What readers make of a line").
+/** A count, a loss, seconds, a rate: finite and >= 0. */
+const nonNeg = (v: unknown): number | null => (finite(v) && v >= 0 ? v : null);
+/** An accuracy: in [0, 1]. */
+const fraction = (v: unknown): number | null => (finite(v) && v >= 0 && v <= 1 ? v : null);
+/** Cosine distances are in [0, 2]; a float's rounding may step out by a hair. */
+const DISTANCE_SLACK = 1e-6;
+const distance = (v: unknown): number | null =>
+  finite(v) && v >= -DISTANCE_SLACK && v <= 2 + DISTANCE_SLACK ? Math.min(2, Math.max(0, v)) : null;
+const distances = (v: unknown): (number | null)[] => (Array.isArray(v) ? v.map(distance) : []);
 const str = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : fallback);
 const nums = (v: unknown): (number | null)[] => (Array.isArray(v) ? v.map(num) : []);
 const isNumOrNull = (v: unknown): boolean => v === null || finite(v);
@@ -50,7 +61,8 @@ export function normalizeEvent(value: unknown): Normalized {
   const e = value;
   if (!finite(e.v)) return { ok: false, problem: 'no format version "v"' };
   if (typeof e.type !== 'string' || !(EVENT_TYPES as string[]).includes(e.type))
-    return { ok: false, problem: `unknown event type ${JSON.stringify(e.type)}` };
+    return { ok: false, problem: `unknown event type ${shownValue(e.type)}` };
+  // Fields copied one by one below, not by spreading base: V8's spread here costs ~7 µs per event.
   const base = { v: e.v, time: num(e.time) };
   const fail = (problem: string): Normalized => ({ ok: false, problem });
   const ok = (event: RunEvent): Normalized => ({ ok: true, event });
@@ -60,43 +72,49 @@ export function normalizeEvent(value: unknown): Normalized {
     case 'rotation': {
       if (!finite(e.step) || !finite(e.epoch) || !Array.isArray(e.distances))
         return fail('rotation event needs numeric "step", "epoch" and "distances"');
+      if (e.step < 0 || e.epoch < 0) return fail('rotation event with a negative "step" or "epoch"');
       const r: RotationEvent = {
-        ...base,
+        v: base.v,
+        time: base.time,
         type: 'rotation',
         step: e.step,
         epoch: e.epoch,
-        distances: nums(e.distances),
+        distances: distances(e.distances),
         rotation: nums(e.rotation),
-        steps: num(e.steps) ?? 0,
+        steps: nonNeg(e.steps) ?? 0,
       };
       return ok(r);
     }
     case 'batch': {
       if (!finite(e.step) || !finite(e.epoch)) return fail('batch event needs numeric "step" and "epoch"');
+      if (e.step < 0 || e.epoch < 0) return fail('batch event with a negative "step" or "epoch"');
       const b: BatchEvent = {
-        ...base,
+        v: base.v,
+        time: base.time,
         type: 'batch',
         step: e.step,
         epoch: e.epoch,
-        loss: num(e.loss),
-        accuracy: num(e.accuracy),
-        learningRate: num(e.learningRate),
+        loss: nonNeg(e.loss),
+        accuracy: fraction(e.accuracy),
+        learningRate: nonNeg(e.learningRate),
       };
       return ok(b);
     }
     case 'epoch_end': {
       if (!finite(e.epoch)) return fail('epoch_end needs a numeric "epoch"');
+      if (e.epoch < 0) return fail('epoch_end with a negative "epoch"');
       const x: EpochEnd = {
-        ...base,
+        v: base.v,
+        time: base.time,
         type: 'epoch_end',
         epoch: e.epoch,
-        step: num(e.step),
-        loss: num(e.loss),
-        accuracy: num(e.accuracy),
-        valLoss: num(e.valLoss),
-        valAccuracy: num(e.valAccuracy),
-        seconds: num(e.seconds),
-        samplesPerSecond: num(e.samplesPerSecond),
+        step: nonNeg(e.step),
+        loss: nonNeg(e.loss),
+        accuracy: fraction(e.accuracy),
+        valLoss: nonNeg(e.valLoss),
+        valAccuracy: fraction(e.valAccuracy),
+        seconds: nonNeg(e.seconds),
+        samplesPerSecond: nonNeg(e.samplesPerSecond),
       };
       return ok(x);
     }
@@ -105,7 +123,7 @@ export function normalizeEvent(value: unknown): Normalized {
     case 'log': {
       if (typeof e.message !== 'string') return fail('log event needs a "message"');
       const level = e.level === 'warning' || e.level === 'error' ? e.level : 'info';
-      const l: LogEvent = { ...base, type: 'log', level, message: e.message };
+      const l: LogEvent = { v: base.v, time: base.time, type: 'log', level, message: e.message };
       return ok(l);
     }
     case 'features': {
@@ -122,7 +140,7 @@ function started(e: Obj, base: { v: number; time: number | null }): RunStarted {
       name: str(o.name, '') || `layer ${i + 1}`,
       kind: str(o.kind, '?'),
       shape: Array.isArray(o.shape) ? o.shape.filter(finite) : [],
-      params: num(o.params),
+      params: nonNeg(o.params),
     };
     if (Array.isArray(o.configPath) && o.configPath.every((p) => typeof p === 'string' || finite(p)))
       layer.configPath = o.configPath as (string | number)[];
@@ -134,7 +152,8 @@ function started(e: Obj, base: { v: number; time: number | null }): RunStarted {
   const stepsPerEpoch = positive(e.stepsPerEpoch) ?? 1;
   const runId = str(e.runId, '');
   const s: RunStarted = {
-    ...base,
+    v: base.v,
+    time: base.time,
     type: 'run_started',
     runId,
     name: str(e.name, runId),
@@ -142,19 +161,21 @@ function started(e: Obj, base: { v: number; time: number | null }): RunStarted {
     backend: str(e.backend, ''),
     dataset: {
       name: str(ds.name, ''),
-      train: num(ds.train),
-      validation: num(ds.validation),
-      test: num(ds.test),
+      train: nonNeg(ds.train),
+      validation: nonNeg(ds.validation),
+      test: nonNeg(ds.test),
       inputShape: Array.isArray(ds.inputShape) ? ds.inputShape.filter(finite) : [],
-      classes: num(ds.classes),
+      classes: nonNeg(ds.classes),
     },
     layers,
     epochs,
     stepsPerEpoch,
     batchSize: positive(e.batchSize),
-    totalSteps: positive(e.totalSteps) ?? epochs * stepsPerEpoch,
-    target: num(e.target) ?? DEFAULT_TARGET,
-    lagMargin: num(e.lagMargin) ?? DEFAULT_LAG_MARGIN,
+    // The product of two huge numbers may be Infinity: the largest finite number instead.
+    totalSteps: positive(e.totalSteps) ?? Math.min(epochs * stepsPerEpoch, Number.MAX_VALUE),
+    // A target is a cosine distance (in (0, 2]); a margin, one at most that big.
+    target: finite(e.target) && e.target > 0 && e.target <= 2 ? e.target : DEFAULT_TARGET,
+    lagMargin: finite(e.lagMargin) && e.lagMargin >= 0 && e.lagMargin <= 2 ? e.lagMargin : DEFAULT_LAG_MARGIN,
     fitAccuracy:
       finite(e.fitAccuracy) && e.fitAccuracy > 0 && e.fitAccuracy <= 1 ? e.fitAccuracy : DEFAULT_FIT_ACCURACY,
   };
@@ -200,23 +221,24 @@ function finished(e: Obj, base: { v: number; time: number | null }): RunFinished
   const known = (RUN_STATUSES as readonly string[]).includes(e.status as string);
   const reason = str(e.reason, '');
   const lagging: LaggingLayer[] = Array.isArray(e.lagging)
-    ? e.lagging.filter(isObj).map((l) => ({ name: str(l.name, '?'), distance: num(l.distance) }))
+    ? e.lagging.filter(isObj).map((l) => ({ name: str(l.name, '?'), distance: distance(l.distance) }))
     : [];
   return {
-    ...base,
+    v: base.v,
+    time: base.time,
     type: 'run_finished',
     // A status this format does not know is a failure, and says which it was.
     status: known ? (e.status as RunStatus) : 'failed',
     reason: known ? reason : `status ${JSON.stringify(e.status)}${reason ? `: ${reason}` : ''}`,
-    step: num(e.step),
-    epoch: num(e.epoch),
-    finalDistances: nums(e.finalDistances),
-    testLoss: num(e.testLoss),
-    testAccuracy: num(e.testAccuracy),
-    trainLoss: num(e.trainLoss),
-    trainAccuracy: num(e.trainAccuracy),
+    step: nonNeg(e.step),
+    epoch: nonNeg(e.epoch),
+    finalDistances: distances(e.finalDistances),
+    testLoss: nonNeg(e.testLoss),
+    testAccuracy: fraction(e.testAccuracy),
+    trainLoss: nonNeg(e.trainLoss),
+    trainAccuracy: fraction(e.trainAccuracy),
     lagging,
-    seconds: num(e.seconds),
+    seconds: nonNeg(e.seconds),
   };
 }
 

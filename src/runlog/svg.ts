@@ -1,13 +1,22 @@
 // The layer rotation curves of a run as a standalone SVG: x in epochs, y the cosine distance
 // from 0 to 1 (further only if a layer goes there), one line per layer coloured by depth with
-// viridis, and the target drawn as a dashed line.
-import { esc, fmt, ticks } from './svgText';
+// viridis, and the target drawn as a dashed line. Bounded whatever the log: at most MAX_LAYERS_DRAWN
+// lines (evenly spaced by depth, the SVG says so), each thinned to the plot's width.
+import { thinIndices } from '../experiments/compareCurves';
+import { oneLine } from './sanitize';
+import { Decimator, esc, fmt, ticks } from './svgText';
 import { layerColor } from './viridis';
 import type { RunLog } from './read';
 
 const W = 860;
 const H = 480;
 const M = { left: 56, right: 190, top: 40, bottom: 48 };
+/** Layers drawn at most: a run of more shows evenly spaced ones (the first and the last among them). */
+export const MAX_LAYERS_DRAWN = 256;
+/** Up to this many records every point is drawn (as python/layer_rotation/svg.py draws them); beyond, thinned to the width. */
+const MAX_EXACT_RECORDS = 2000;
+/** Characters of a name shown (a legend entry, an attribute). */
+const MAX_NAME = 120;
 
 export { esc, fmt, niceTicks, ticks } from './svgText';
 
@@ -24,7 +33,7 @@ export function rotationCurvesSvg(log: RunLog, title?: string): string {
   const sx = (x: number) => M.left + (x / xMax) * pw;
   const sy = (y: number) => M.top + ph - (y / yMax) * ph;
   const out: string[] = [];
-  const heading = esc(title ?? `Layer rotation: ${log.started?.name ?? 'run'}`);
+  const heading = esc(oneLine(title ?? `Layer rotation: ${log.started?.name ?? 'run'}`, MAX_NAME));
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<title>${heading}</title>`,
@@ -48,32 +57,49 @@ export function rotationCurvesSvg(log: RunLog, title?: string): string {
   out.push(
     `<line class="target" x1="${M.left}" x2="${M.left + pw}" y1="${sy(target).toFixed(1)}" y2="${sy(target).toFixed(1)}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="6 4"/>`,
   );
-  layers.forEach((layer, i) => {
-    const pts: string[] = [];
-    for (const r of recs) {
+  const drawn = thinIndices(layers.length, MAX_LAYERS_DRAWN);
+  // Record by record, every drawn layer thinned as it goes once there are more records than pixels.
+  const lines = drawn.map(() => (recs.length <= MAX_EXACT_RECORDS ? new AllPoints() : new Decimator()));
+  for (const r of recs) {
+    const x = sx(r.epoch);
+    drawn.forEach((i, k) => {
       const d = r.distances[i];
-      if (typeof d === 'number' && Number.isFinite(d)) pts.push(`${sx(r.epoch).toFixed(1)},${sy(d).toFixed(1)}`);
-    }
-    if (pts.length) {
+      if (typeof d === 'number' && Number.isFinite(d)) lines[k].add(x, sy(d));
+    });
+  }
+  drawn.forEach((i, k) => {
+    const points = lines[k].points();
+    if (points)
       out.push(
-        `<polyline class="layer" data-layer="${esc(layer.name)}" fill="none" stroke="${layerColor(i, layers.length)}" stroke-width="1.6" points="${pts.join(' ')}"/>`,
+        `<polyline class="layer" data-layer="${esc(oneLine(layers[i].name, MAX_NAME))}" fill="none" stroke="${layerColor(i, layers.length)}" stroke-width="1.6" points="${points}"/>`,
       );
-    }
   });
+  if (drawn.length < layers.length)
+    out.push(
+      `<text class="not-shown" x="${M.left + pw}" y="22" text-anchor="end" fill="#666">${drawn.length} of ${layers.length.toLocaleString('en-US')} layers drawn, evenly spaced by depth</text>`,
+    );
   // Legend: every layer when they fit, else the first, last and evenly spaced ones between.
   const maxRows = Math.floor(ph / 16);
-  const shown =
-    layers.length <= maxRows
-      ? layers.map((_, i) => i)
-      : Array.from({ length: maxRows }, (_, k) => Math.round((k * (layers.length - 1)) / (maxRows - 1)));
+  const shown = thinIndices(layers.length, maxRows);
   shown.forEach((i, row) => {
     const y = M.top + 8 + row * 16;
     const x = M.left + pw + 14;
     out.push(
       `<line x1="${x}" x2="${x + 18}" y1="${y}" y2="${y}" stroke="${layerColor(i, layers.length)}" stroke-width="3"/>`,
     );
-    out.push(`<text x="${x + 24}" y="${y + 4}">${esc(layers[i].name)}</text>`);
+    out.push(`<text x="${x + 24}" y="${y + 4}">${esc(oneLine(layers[i].name, MAX_NAME))}</text>`);
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;
+}
+
+/** Every point of a line, as given. */
+class AllPoints {
+  private readonly pts: string[] = [];
+  add(x: number, y: number): void {
+    this.pts.push(`${x.toFixed(1)},${y.toFixed(1)}`);
+  }
+  points(): string {
+    return this.pts.join(' ');
+  }
 }

@@ -10,7 +10,8 @@
 // consumer drops what it had. Why not fs.watch + readFile: a 300 MB log must not be re-read to
 // append one line, and a log on a cluster's shared filesystem may be rewritten behind our back.
 import * as fs from 'node:fs';
-import { normalizeEvent } from './normalize';
+import { type Normalized, normalizeEvent } from './normalize';
+import { oneLine } from './sanitize';
 import type { RunEvent } from './events';
 
 export interface TailChunk {
@@ -164,7 +165,8 @@ export class LogTail {
     if (nl >= 0 && (this.pendingBytes > 0 || this.overlong)) {
       // The end of a line begun in an earlier chunk.
       this._line++;
-      if (this.overlong) this.skip(out, `line longer than ${MAX_LINE} bytes`);
+      // Its length decides, not where the chunks happened to end.
+      if (this.overlong || this.pendingBytes + nl > MAX_LINE) this.skip(out, `line longer than ${MAX_LINE} bytes`);
       else this.parse(Buffer.concat([...this.pending, chunk.subarray(0, nl)]).toString('utf8'), out);
       this._offset += this.pendingBytes + nl + 1;
       this.pending = [];
@@ -195,24 +197,40 @@ export class LogTail {
   }
 
   private parse(text: string, out: TailChunk): void {
-    if (text.endsWith('\r')) text = text.slice(0, -1);
-    if (!text.trim()) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      this.skip(out, `not valid JSON (${(err as Error).message})`);
-      return;
-    }
-    const read = normalizeEvent(value);
+    const read = readLine(text, this._line === 1);
+    if (read === undefined) return;
     if (read.ok) out.events.push(read.event);
     else this.skip(out, read.problem);
   }
 
   /** Reports the line just counted in `_line` as skipped. */
   private skip(out: TailChunk, reason: string): void {
-    out.skipped.push({ line: this._line, reason });
+    out.skipped.push({ line: this._line, reason: skipReason(reason) });
   }
+}
+
+/** Why a line is skipped, as readers show it: on one line, bounded (it may quote the line's own bytes). */
+export function skipReason(reason: string): string {
+  return oneLine(reason, MAX_REASON);
+}
+const MAX_REASON = 300;
+
+/**
+ * One line of a run log (without its '\n') read as an event: undefined for a blank line, else the
+ * normalized event or why the line is not one. A '\r' before the '\n' is dropped, and so is a
+ * byte-order mark at the start of the file's first line.
+ */
+export function readLine(text: string, first = false): Normalized | undefined {
+  if (text.endsWith('\r')) text = text.slice(0, -1);
+  if (first && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (!text.trim()) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, problem: `not valid JSON (${(err as Error).message})` };
+  }
+  return normalizeEvent(value);
 }
 
 function readAt(fd: number, pos: number, len: number): Buffer {

@@ -240,8 +240,9 @@ function medianOf(xs: number[]): number | null {
 
 /** The epoch from which a running run is judged: the first third of the plan or the first decay, whichever is first. */
 export function judgeFromEpoch(endEpoch: number, schedule?: ScheduleInfo): number {
-  const decay = (schedule?.decay?.epochs ?? []).filter((e) => e > 0);
-  return Math.min(endEpoch / 3, ...decay);
+  let from = endEpoch / 3;
+  for (const e of schedule?.decay?.epochs ?? []) if (e > 0 && e < from) from = e;
+  return from;
 }
 
 /** Whether an accuracy is at chance for `classes` classes. */
@@ -387,7 +388,7 @@ export function judgeLog(log: LogLike): RunVerdict | undefined {
   const window = recs.slice(from);
   const cols: RotationColumns = {
     epochs: epochs.subarray(from),
-    distances: started.layers.map((_, i) => Float64Array.from(window, (r) => finiteOrNull(r.distances[i]) ?? NaN)),
+    distances: started.layers.map((_, i) => window.map((r) => finiteOrNull(r.distances[i]) ?? NaN)),
     n: window.length,
   };
   const finished = log.finished;

@@ -17,6 +17,7 @@ import {
   NO_LEARNING_UNCLEAR_CODE,
   NOT_FIT_CODE,
 } from '../engine/config/lagProblems';
+import { problemText } from '../runlog/sanitize';
 import type { Run, RunManager } from './runs';
 
 export const CONFIG_GLOB = '**/*.layerrot.json';
@@ -75,7 +76,7 @@ export class Diagnostics implements vscode.Disposable {
       result.errors.map((e) => {
         const d = new vscode.Diagnostic(
           rangeOf(doc, e.offset, e.length),
-          e.message,
+          problemText(e.message),
           e.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning,
         );
         d.source = SOURCE;
@@ -116,7 +117,7 @@ export class Diagnostics implements vscode.Disposable {
     return problems.map((p) => {
       const d = new vscode.Diagnostic(
         rangeOf(doc, p.offset, p.length),
-        stale ? staleMessage(run.runId, stale, p.message) : p.message,
+        problemText(stale ? staleMessage(run.runId, stale, p.message) : p.message),
         stale
           ? vscode.DiagnosticSeverity.Hint
           : p.severity === 'warning'

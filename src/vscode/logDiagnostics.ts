@@ -4,6 +4,8 @@
 // put them on). Only runs whose state changed are redone.
 import * as vscode from 'vscode';
 import { logLagProblems } from '../engine/config/lagProblems';
+import { skippedCount } from '../runlog/read';
+import { problemText } from '../runlog/sanitize';
 import type { Run, RunManager } from './runs';
 
 export const LOG_DIAGNOSTIC_SOURCE = 'Layer Rotation';
@@ -27,7 +29,7 @@ export class LogDiagnostics implements vscode.Disposable {
       const file = run.log.file;
       if (!file) continue;
       current.add(file);
-      const signature = `${run.log.skipped.length}|${run.log.finished?.time ?? ''}|${run.outside}`;
+      const signature = `${skippedCount(run.log)}|${run.log.finished?.time ?? ''}|${run.outside}`;
       if (this.made.get(file) === signature) continue;
       this.made.set(file, signature);
       this.collection.set(vscode.Uri.file(file), diagnosticsOf(run));
@@ -53,20 +55,21 @@ function lineRange(line: number): vscode.Range {
 function diagnosticsOf(run: Run): vscode.Diagnostic[] {
   const out: vscode.Diagnostic[] = [];
   const skipped = run.log.skipped;
+  const total = skippedCount(run.log);
   for (const s of skipped.slice(0, MAX_LINE_PROBLEMS)) {
     const d = new vscode.Diagnostic(
       lineRange(s.line),
-      `Line ${s.line} is not a valid run-log event and was skipped: ${s.reason}`,
+      problemText(`Line ${s.line} is not a valid run-log event and was skipped: ${s.reason}`),
       vscode.DiagnosticSeverity.Warning,
     );
     d.source = LOG_DIAGNOSTIC_SOURCE;
     d.code = 'skipped-line';
     out.push(d);
   }
-  if (skipped.length > MAX_LINE_PROBLEMS) {
+  if (total > MAX_LINE_PROBLEMS) {
     const d = new vscode.Diagnostic(
-      lineRange(skipped[MAX_LINE_PROBLEMS].line),
-      `${skipped.length - MAX_LINE_PROBLEMS} more lines were skipped (${skipped.length} in all); is this a run log?`,
+      lineRange(skipped[Math.min(MAX_LINE_PROBLEMS, skipped.length - 1)].line),
+      `${total - MAX_LINE_PROBLEMS} more lines were skipped (${total} in all); is this a run log?`,
       vscode.DiagnosticSeverity.Warning,
     );
     d.source = LOG_DIAGNOSTIC_SOURCE;
@@ -77,7 +80,7 @@ function diagnosticsOf(run: Run): vscode.Diagnostic[] {
     for (const p of logLagProblems(run.log)) {
       const d = new vscode.Diagnostic(
         lineRange(p.line),
-        p.message,
+        problemText(p.message),
         p.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information,
       );
       d.source = LOG_DIAGNOSTIC_SOURCE;

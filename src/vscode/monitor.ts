@@ -114,7 +114,7 @@ class MonitorSession implements vscode.Disposable {
   private queue(runId: string, events: RunEvent[]): void {
     if (!this.loaded.has(runId)) return; // its full log goes with the next 'load'
     const q = this.queued.get(runId) ?? [];
-    q.push(...events);
+    for (const e of events) q.push(e); // not push(...events): a long chunk would overflow the stack
     this.queued.set(runId, q);
     this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }

@@ -1,12 +1,20 @@
 // The runs this window knows: the ones it started (live, a runner child process each) and the
 // ones found on disk (past runs in the runs folders, logs that the watcher follows as other
-// programs write them, or runs opened by hand). Keeps each run's log in memory (thinned out past
-// MAX_RECORDS records, like TensorBoard's sampling, so that a log of hundreds of megabytes stays
-// cheap) and tells the views when runs change or events arrive.
+// programs write them, or runs opened by hand). Keeps each run's log in memory (its records sampled
+// past MAX_RECORDS, like TensorBoard's sampling, by runlog/read.ts's addEvent, so that a log of
+// hundreds of megabytes stays cheap) and tells the views when runs change or events arrive.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { addEvent, emptyRunLog, readRunLog, type RunLog } from '../runlog/read';
+import {
+  addEvent,
+  addSkipped,
+  describeSkipped,
+  emptyRunLog,
+  readRunLog,
+  type RunLog,
+  skippedCount,
+} from '../runlog/read';
 import type { RunEvent, RunFinished } from '../runlog/events';
 import type { TailChunk } from '../runlog/tail';
 import { CONFIG_COPY, EVENTS_FILE } from '../runlog/runfolder';
@@ -29,16 +37,10 @@ export interface Run {
   watched?: boolean;
   /** When its log last grew (ms), for a followed run without run_finished. */
   lastGrowth?: number;
-  /** Keep every n-th rotation / batch record (doubles when a log outgrows MAX_RECORDS). */
-  stride?: number;
-  /** Records seen since the last kept one. */
-  sinceKept?: { rotation: number; batch: number };
   /** Its config copy (config.layerrot.json in its folder), resolved as its config file; null: it has none that resolves. */
   resolvedCopy?: Record<string, unknown> | null;
 }
 
-/** Rotation (and batch) records kept in memory per run; beyond, every other one is dropped. */
-export const MAX_RECORDS = 20000;
 /** Skipped lines of a log named one by one in the output channel. */
 const MAX_SKIPPED_MESSAGES = 20;
 /** A followed run whose log has not grown for this long is shown as unfinished, not running. */
@@ -270,7 +272,7 @@ export class RunManager implements vscode.Disposable {
     const runId = this.uniqueId(log.started?.runId || path.basename(runDir), file);
     const existing = this.runs.get(runId);
     if (existing?.handle) return existing; // live: its log in memory is current
-    for (const s of log.skipped) this.output.appendLine(`${file}:${s.line}: skipped: ${s.reason}`);
+    for (const line of describeSkipped(log, MAX_SKIPPED_MESSAGES)) this.output.appendLine(line);
     const run: Run = { runId, runDir, log, live: false, outside: isOutside(log) };
     this.runs.set(runId, run);
     this.fireChanged();
@@ -288,26 +290,27 @@ export class RunManager implements vscode.Disposable {
     const fresh = !run || options.first || chunk.reset;
     if (!run || fresh) {
       const log = emptyRunLog(file);
-      if (run) {
-        run.log = log;
-        run.stride = 1;
-        run.sinceKept = undefined;
-      } else {
+      if (run) run.log = log;
+      else {
         const runDir = path.dirname(file);
         run = { runId: '', runDir, log, live: false, outside: false, watched: true };
       }
     }
     run.watched = true;
     const isNew = !run.runId;
-    const kept = chunk.events.filter((e) => this.keep(run!, e));
-    for (const e of kept) addEvent(run.log, e);
+    // Records past the log's cap are sampled: only the samples go to the views (a thinning reloads them).
+    const kept = chunk.events.filter((e) => {
+      const added = addEvent(run!.log, e);
+      if (added === 'thinned' && run!.runId) this.reloadPending.add(run!.runId);
+      return added !== 'latest';
+    });
     if (chunk.skipped.length) {
       // Each skipped line is named in the output, up to a point (all of them are in Problems).
-      const before = run.log.skipped.length;
-      run.log.skipped.push(...chunk.skipped);
+      const before = skippedCount(run.log);
+      for (const s of chunk.skipped) addSkipped(run.log, s);
       for (const s of chunk.skipped.slice(0, Math.max(0, MAX_SKIPPED_MESSAGES - before)))
         this.output.appendLine(`${file}:${s.line}: skipped: ${s.reason}`);
-      if (before < MAX_SKIPPED_MESSAGES && run.log.skipped.length > MAX_SKIPPED_MESSAGES)
+      if (before < MAX_SKIPPED_MESSAGES && skippedCount(run.log) > MAX_SKIPPED_MESSAGES)
         this.output.appendLine(`${file}: more lines skipped; the Problems panel lists them`);
     }
     if (isNew) {
@@ -335,25 +338,6 @@ export class RunManager implements vscode.Disposable {
     this.runs.delete(run.runId);
     if (this.selectedId === run.runId) this.selectedId = this.all[0]?.runId ?? null;
     this.fireChanged();
-  }
-
-  /** Thins out long logs: past MAX_RECORDS records of a kind, every other one is dropped and then only every stride-th kept. */
-  private keep(run: Run, e: RunEvent): boolean {
-    if (e.type !== 'rotation' && e.type !== 'batch') return true;
-    const list: { step: number }[] = e.type === 'rotation' ? run.log.rotations : run.log.batches;
-    run.stride ??= 1;
-    run.sinceKept ??= { rotation: 0, batch: 0 };
-    if (++run.sinceKept[e.type] < run.stride) return false;
-    run.sinceKept[e.type] = 0;
-    if (list.length >= MAX_RECORDS) {
-      // Keep the first record (the initial state) and every other one after it.
-      const thinned = list.filter((_, i) => i === 0 || i % 2 === 0);
-      list.length = 0;
-      list.push(...thinned);
-      run.stride *= 2;
-      this.reloadPending.add(run.runId);
-    }
-    return true;
   }
 
   private uniqueId(wanted: string, file: string): string {

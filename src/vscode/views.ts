@@ -17,6 +17,7 @@ import {
 import { readSweep, type SweepFile } from '../experiments/sweepRun';
 import { optimizerWords, runFactLines, runFacts, type RunState, runRow, shortTime } from '../runlog/runFacts';
 import { judgeLog, runStatus } from '../runlog/verdict';
+import { skippedCount } from '../runlog/read';
 import { COMMANDS, INTERNAL_COMMANDS, RUN_ITEM_CONTEXT } from './ids';
 import { isRunning, type Run, type RunManager } from './runs';
 import type { SweepManager } from './sweeps';
@@ -247,8 +248,8 @@ export class RunsTree implements vscode.TreeDataProvider<RunsTreeElement> {
     ]
       .filter(Boolean)
       .join(' · ');
-    const skipped = run.log.skipped.length
-      ? `\n\n${run.log.skipped.length} line(s) of the log skipped (see Problems)`
+    const skipped = skippedCount(run.log)
+      ? `\n\n${skippedCount(run.log)} line(s) of the log skipped (see Problems)`
       : '';
     const config = run.log.started?.configFile ? `\n\nConfig: \`${run.log.started.configFile}\`` : '';
     item.tooltip = new vscode.MarkdownString(

@@ -59,7 +59,7 @@ const SUITES = [
   },
   {
     name: 'untrusted',
-    files: ['smoke.js', 'trust.js', 'untrusted.js', 'restore.js', 'watch.js', 'watch-settings.js'],
+    files: ['smoke.js', 'trust.js', 'untrusted.js', 'restore.js', 'watch.js', 'watch-settings.js', 'logtext.js'],
     workspaceFrom: 'examples',
     trust: 'untrusted',
     env: { LRM_EXPECT_TRUSTED: '0' },

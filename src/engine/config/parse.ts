@@ -11,6 +11,7 @@ import { checkSemantics } from './semantics';
 import { checkSweep } from './sweep';
 import { checkDuplicateKeys, MAX_NESTING, reportSyntaxErrors, tooDeep } from './syntax';
 import type { Checked, ConfigError } from './types';
+import { oneLine } from '../../runlog/sanitize';
 
 /** Parses and checks config text (JSON with comments and trailing commas) from `file`. */
 export function parseConfigText(text: string, file: string): Checked {
@@ -56,7 +57,7 @@ export function loadConfigFile(file: string): Checked {
   return parseConfigText(text, file);
 }
 
-/** `file:line:col: message`, with ` (warning)` appended for warnings. */
+/** `file:line:col: message`, with ` (warning)` appended for warnings: one line, whatever the config's text holds (runlog/sanitize.ts). */
 export function formatError(e: ConfigError): string {
-  return `${e.file}:${e.line}:${e.column}: ${e.message}${e.severity === 'warning' ? ' (warning)' : ''}`;
+  return oneLine(`${e.file}:${e.line}:${e.column}: ${e.message}${e.severity === 'warning' ? ' (warning)' : ''}`);
 }

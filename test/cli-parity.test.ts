@@ -149,7 +149,24 @@ test(
     const layers = ['a', 'b', 'c', 'd', 'e'].map((name, i) => ({ name, kind: 'dense', params: 1000 * i + 10 }));
     // Logs as another program could write them: target written as 1.0, a layer's final distance
     // missing, fields left out; each finished run a different case of src/runlog/verdict.ts.
-    const cases: Record<string, { started?: object; finished: object; epochEnd?: object }> = {
+    const cases: Record<string, { started?: object; finished: object; epochEnd?: object; layers?: object[] }> = {
+      // Text as a hostile log could hold it: escape sequences (CSI, OSC, a lone C1 CSI), line
+      // breaks, a bidirectional override, a lone surrogate, a name longer than a table cell.
+      'hostile-text': {
+        layers: [
+          { name: 'a\u001b[2J\u001b]0;owned\u0007', kind: 'dense', params: 10 },
+          { name: 'b\nsecond line\r', kind: 'conv\u009b31m', params: 20 },
+          { name: 'c\u202etxt.exe\ud800', kind: 'dense', params: 30 },
+          { name: 'd'.repeat(200), kind: 'dense', params: 40 },
+          { name: 'e\u0000\ufffe', kind: 'dense', params: 50 },
+        ],
+        finished: {
+          status: 'failed',
+          reason: 'disk full\n\u001b[31mRED\u001b[0m\rover',
+          finalDistances: [0.1, 0.2, 0.3, 0.4, 0.5],
+          trainAccuracy: 0.5,
+        },
+      },
       'judged-lagging': {
         finished: { status: 'completed', finalDistances: [0.1, 0.5, 0.79, 0.8, 1.2], trainAccuracy: 0.995 },
       },
@@ -187,7 +204,14 @@ test(
       const events: object[] = [
         { v: 1, type: 'run_started', runId: name, name, engine: 'outside', backend: 'cpu', dataset: { classes: 10 } },
       ];
-      Object.assign(events[0], { layers, epochs: 3, stepsPerEpoch: 10, target: 1.0, lagMargin: 0.2, ...c.started });
+      Object.assign(events[0], {
+        layers: c.layers ?? layers,
+        epochs: 3,
+        stepsPerEpoch: 10,
+        target: 1.0,
+        lagMargin: 0.2,
+        ...c.started,
+      });
       for (let step = 0; step <= 30; step += 3)
         events.push({
           v: 1,
@@ -206,6 +230,10 @@ test(
       assert.equal(py.code, 0, py.stderr);
       assert.deepEqual(outcome(py.stdout), outcome(node.stdout), name);
       assert.match(node.stdout, /^verdict: /m);
+      // No control character reaches the terminal (line feeds between lines aside), from either CLI.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the characters a terminal would act on
+      for (const out of [node.stdout, py.stdout])
+        assert.doesNotMatch(out.replace(/\n/g, ''), /[\u0000-\u001f\u007f-\u009f\u202e\ud800-\udfff]/, name);
       assert.equal(
         fs.readFileSync(path.join(dir, `${name}-py.svg`), 'utf8'),
         fs.readFileSync(path.join(dir, `${name}-node.svg`), 'utf8'),

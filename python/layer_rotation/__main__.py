@@ -30,7 +30,8 @@ from . import __version__
 from .config import schema_enum
 from .events import CURVES_FILE, EVENTS_FILE
 from .progress import LINE_SECONDS, Progress
-from .report import describe_skipped, events_file, outcome_lines, read_run_log
+from .report import MAX_CELL, describe_skipped, events_file, outcome_lines, read_run_log
+from .sanitize import one_line, terminal_text
 from .svg import write_curves
 
 
@@ -108,10 +109,10 @@ def check(path):
         _, warnings = load_config(path)
     except ConfigError as e:
         for msg in e.errors:
-            print("%s: %s" % (path, msg))
+            print(one_line("%s: %s" % (path, msg)))
         return 1
     for w in warnings:
-        print("%s: %s (warning)" % (path, w))
+        print(one_line("%s: %s (warning)" % (path, w)))
     print("ok")
     return 0
 
@@ -259,7 +260,7 @@ def train(args):
                 lines.append("layer rotation curves: %s" % curves)
             _say(sys.stdout, "\n".join(lines))
         if finished["status"] == "failed" and not args.quiet:
-            _say(sys.stderr, "training failed: %s\nthe run's log is %s" % (finished["reason"], log_file))
+            _say(sys.stderr, "training failed: %s\nthe run's log is %s" % (terminal_text(finished["reason"]), log_file))
     return 1 if finished["status"] == "failed" else 0
 
 
@@ -285,7 +286,9 @@ def report(args):
         sys.stderr.write("%s: the log has no run_started event, so its layers are unknown\n" % file)
         return 1
     s = log.started
-    lines = ["%s (%s), backend %s" % (s["name"], s["runId"], s["backend"])] + outcome_lines(log)
+    lines = [
+        "%s (%s), backend %s" % tuple(one_line(s[k], MAX_CELL) for k in ("name", "runId", "backend"))
+    ] + outcome_lines(log)
     svg = os.path.abspath(args.svg) if args.svg else os.path.join(os.path.dirname(file), CURVES_FILE)
     lines.append("layer rotation curves: %s" % write_curves(log, svg))
     sys.stdout.write("\n".join(lines) + "\n")

@@ -15,6 +15,7 @@ import os
 from .config import schema_default
 from .events import EVENTS_FILE, features_problem, judge_finished
 from .numbers import finite, fixed, js_number, to_fixed
+from .sanitize import one_line
 
 EVENT_TYPES = ("run_started", "rotation", "batch", "epoch_end", "run_finished", "log", "features")
 RUN_STATUSES = ("completed", "stopped", "failed")
@@ -49,6 +50,10 @@ class RunLog:
             self.features = (self.features[0] if self.features else e, e)
         else:
             {"rotation": self.rotations, "batch": self.batches, "epoch_end": self.epochs, "log": self.logs}[t].append(e)
+
+
+# Characters of a name or kind shown in a table cell (MAX_CELL in src/cli.ts).
+MAX_CELL = 80
 
 
 def _num(v):
@@ -208,7 +213,7 @@ def read_run_log(path):
 
 
 def describe_skipped(log):
-    return ["%s:%d: skipped: %s" % (log.file or EVENTS_FILE, line, reason) for line, reason in log.skipped]
+    return [one_line("%s:%d: skipped: %s" % (log.file or EVENTS_FILE, line, reason)) for line, reason in log.skipped]
 
 
 def judge(log):
@@ -231,7 +236,13 @@ def layer_rows(log, verdict):
         else:
             distance, lagging = (last[i] if i < len(last) else None), False
         rows.append(
-            {"name": l["name"], "kind": l["kind"], "params": l["params"], "distance": distance, "lagging": lagging}
+            {
+                "name": one_line(l["name"], MAX_CELL),
+                "kind": one_line(l["kind"], MAX_CELL),
+                "params": l["params"],
+                "distance": distance,
+                "lagging": lagging,
+            }
         )
     return rows
 
@@ -365,7 +376,7 @@ def outcome_lines(log):
     elif log.started is not None:
         out.append("verdict: not judged yet: the run has not finished")
     if f is not None:
-        out.append("run %s: %s" % (f["status"], f["reason"]))
+        out.append("run %s: %s" % (f["status"], one_line(f["reason"])))
     else:
         out.append("run unfinished: the log has no run_finished event (still running, or the runner was killed)")
     return out

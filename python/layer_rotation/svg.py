@@ -2,9 +2,12 @@
 file for the same log): x in epochs, y the cosine distance from 0 to 1 (further only if a layer
 goes there), one line per layer coloured by depth with viridis, the target as a dashed line."""
 import math
-import re
 
 from .numbers import js_number, to_fixed
+from .sanitize import one_line, xml_chars
+
+# Characters of a layer name or title shown (MAX_NAME in src/runlog/svg.ts).
+MAX_NAME = 120
 
 W = 860
 H = 480
@@ -22,10 +25,6 @@ STOPS = [
     (0x6E, 0xCE, 0x58),
     (0xFD, 0xE7, 0x25),
 ]
-
-# Characters XML 1.0 does not allow (C0 controls but tab and newlines, U+FFFE/F, surrogates).
-NOT_XML = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff\ud800-\udfff]")
-
 
 def _round(x):
     """JavaScript's Math.round: halves go up."""
@@ -47,8 +46,7 @@ def layer_color(index, count):
 
 def esc(s):
     """Text for XML content or a double-quoted attribute."""
-    s = NOT_XML.sub("\ufffd", s)
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return xml_chars(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def fmt(n):
@@ -103,7 +101,7 @@ def rotation_curves_svg(log, title=None):
     def f1(v):
         return to_fixed(v, 1)
 
-    heading = esc(title if title is not None else "Layer rotation: %s" % (started.get("name") or "run"))
+    heading = esc(one_line(title if title is not None else "Layer rotation: %s" % (started.get("name") or "run"), MAX_NAME))
     out = [
         '<svg xmlns="http://www.w3.org/2000/svg" role="img" width="%d" height="%d" viewBox="0 0 %d %d" '
         'font-family="sans-serif" font-size="12">' % (W, H, W, H),
@@ -137,7 +135,7 @@ def rotation_curves_svg(log, title=None):
         if pts:
             out.append(
                 '<polyline class="layer" data-layer="%s" fill="none" stroke="%s" stroke-width="1.6" points="%s"/>'
-                % (esc(layer["name"]), layer_color(i, len(layers)), " ".join(pts))
+                % (esc(one_line(layer["name"], MAX_NAME)), layer_color(i, len(layers)), " ".join(pts))
             )
     # Legend: every layer when they fit, else the first, last and evenly spaced ones between.
     max_rows = ph // 16
@@ -152,7 +150,7 @@ def rotation_curves_svg(log, title=None):
             '<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="3"/>'
             % (x, x + 18, y, y, layer_color(i, len(layers)))
         )
-        out.append('<text x="%d" y="%d">%s</text>' % (x + 24, y + 4, esc(layers[i]["name"])))
+        out.append('<text x="%d" y="%d">%s</text>' % (x + 24, y + 4, esc(one_line(layers[i]["name"], MAX_NAME))))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 

@@ -12,8 +12,25 @@ import { checkSweep } from './sweep';
 import { checkDuplicateKeys, MAX_NESTING, reportSyntaxErrors, tooDeep } from './syntax';
 import type { Checked, ConfigError } from './types';
 
+/**
+ * The largest config file checked: a config is a few KB (a sweep's values included), and every
+ * check is linear in the text, so this bounds the time `check` and the editor spend on any file.
+ */
+export const MAX_CONFIG_BYTES = 2 ** 20;
+
+function tooLarge(file: string, bytes: number): Checked {
+  const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
+  const message = `the config file is ${mb(bytes)} (${bytes.toLocaleString('en-US')} bytes); at most ${mb(MAX_CONFIG_BYTES)}: a config is a few KB`;
+  return {
+    ok: false,
+    errors: [{ file, line: 1, column: 1, offset: 0, length: 0, path: [], message, severity: 'error' }],
+  };
+}
+
 /** Parses and checks config text (JSON with comments and trailing commas) from `file`. */
 export function parseConfigText(text: string, file: string): Checked {
+  const bytes = Buffer.byteLength(text); // as UTF-8, what the file holds
+  if (bytes > MAX_CONFIG_BYTES) return tooLarge(file, bytes);
   const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
   const deep = tooDeep(source);
   if (deep) {
@@ -45,6 +62,11 @@ export function parseConfigText(text: string, file: string): Checked {
 export function loadConfigFile(file: string): Checked {
   let text: string;
   try {
+    // Not read at all when too large (a file of gigabytes would fill the memory first).
+    const stat = fs.statSync(file);
+    // A device or pipe may never end (a folder fails to read with EISDIR).
+    if (!stat.isFile() && !stat.isDirectory()) throw new Error(`${file} is not a regular file`);
+    if (stat.size > MAX_CONFIG_BYTES) return tooLarge(file, stat.size);
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     const message = `cannot read the config file: ${(err as Error).message}`;

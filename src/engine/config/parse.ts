@@ -2,7 +2,7 @@
 // as JSON with comments, then checked in turn for syntax, duplicate keys, the schema, the
 // semantics and the sweep's grid; a config without errors gets its defaults.
 import * as fs from 'node:fs';
-import { getNodeValue, type ParseError, parseTree } from 'jsonc-parser';
+import { type ParseError, parseTree } from 'jsonc-parser';
 import { resolveConfig } from './defaults';
 import { type Json, plainValue } from './json';
 import { Reporter } from './positions';
@@ -50,7 +50,7 @@ export function parseConfigText(text: string, file: string): Checked {
     reportSyntaxErrors(report, source, parseErrors, root);
     return report.result();
   }
-  const value = plainValue(getNodeValue(root));
+  const value = plainValue(root);
   checkDuplicateKeys(report, root, []);
   checkSchema(report, value);
   checkSemantics(report, value);

@@ -90,7 +90,8 @@ export class Reporter {
   /** One more error, where the first unlisted issue is, counting them all. */
   private unlistedSummary(): ConfigError {
     const { issue, offset: at } = this.unlisted[0];
-    const { offset, length } = at === undefined ? this.rangeOf(issue.path, issue.target ?? 'value') : { offset: at, length: 0 };
+    const { offset, length } =
+      at === undefined ? this.rangeOf(issue.path, issue.target ?? 'value') : { offset: at, length: 0 };
     const { line, column } = this.position(offset);
     const errors = this.unlisted.filter(({ issue }) => (issue.severity ?? 'error') === 'error').length;
     const n = this.unlisted.length;

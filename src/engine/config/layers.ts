@@ -58,18 +58,30 @@ export function resnetBlocksPerStage(depth: number): number | undefined {
 /** The kernel layers in forward order. */
 export function kernelLayers(model: ModelSpec): KernelLayer[] {
   switch (model.type) {
+    // Plain loops: a sweep lists the layers of each point it checks.
     case 'mlp': {
       const { hidden, output } = mlpLayout(model);
-      return [...hidden, output];
+      hidden.push(output);
+      return hidden;
     }
     case 'vgg': {
       const { stages, dense, output } = vggLayout(model);
-      return [...stages.flat(), ...dense, output];
+      const out: KernelLayer[] = [];
+      for (const stage of stages) for (const l of stage) out.push(l);
+      for (const l of dense) out.push(l);
+      out.push(output);
+      return out;
     }
     case 'resnet': {
       const { stem, stages, output } = resnetLayout(model);
-      const blocks = stages.flat().flatMap((b) => (b.shortcut ? [b.conv1, b.conv2, b.shortcut] : [b.conv1, b.conv2]));
-      return [stem, ...blocks, output];
+      const out = [stem];
+      for (const stage of stages)
+        for (const b of stage) {
+          out.push(b.conv1, b.conv2);
+          if (b.shortcut) out.push(b.shortcut);
+        }
+      out.push(output);
+      return out;
     }
   }
 }

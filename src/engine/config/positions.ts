@@ -10,13 +10,22 @@ export type Target = 'value' | 'key' | 'missing';
 
 export interface Issue {
   path: JsonPath;
-  message: string;
+  /** The message, or how to word it (only done when it is listed). */
+  message: string | (() => string);
   target?: Target;
   severity?: Severity;
 }
 
+/**
+ * At most this many errors and warnings are placed and listed; the rest are counted in one more
+ * (placing each costs a walk of the tree, and no reader wants a million of them).
+ */
+export const MAX_LISTED = 200;
+
 export class Reporter {
   private readonly errors: ConfigError[] = [];
+  /** The issues past MAX_LISTED: not placed, but still known to hasErrorsUnder. */
+  private readonly unlisted: { issue: Issue; offset?: number }[] = [];
   private readonly lineStarts: number[];
 
   constructor(
@@ -28,18 +37,36 @@ export class Reporter {
   }
 
   add(issue: Issue): void {
+    if (this.errors.length >= MAX_LISTED) {
+      this.unlisted.push({ issue });
+      return;
+    }
     const { offset, length } = this.rangeOf(issue.path, issue.target ?? 'value');
-    this.addRange(offset, length, issue.path, issue.message, issue.severity ?? 'error');
+    this.addRange(offset, length, issue.path, wording(issue.message), issue.severity ?? 'error');
   }
 
   addRange(offset: number, length: number, path: JsonPath, message: string, severity: Severity = 'error'): void {
+    if (this.errors.length >= MAX_LISTED) {
+      this.unlisted.push({ issue: { path, message, severity }, offset });
+      return;
+    }
     const { line, column } = this.position(offset);
     this.errors.push({ file: this.file, line, column, offset, length, path, message, severity });
   }
 
+  /** Whether issues are past MAX_LISTED already: the next ones are only counted (their messages unread but the first). */
+  get full(): boolean {
+    return this.unlisted.length > 0;
+  }
+
   /** Whether an error (not a warning) was reported at or below this path. */
   hasErrorsUnder(prefix: JsonPath): boolean {
-    return this.errors.some((e) => e.severity === 'error' && prefix.every((seg, i) => e.path[i] === seg));
+    const under = (path: JsonPath, severity: Severity | undefined) =>
+      (severity ?? 'error') === 'error' && prefix.every((seg, i) => path[i] === seg);
+    return (
+      this.errors.some((e) => under(e.path, e.severity)) ||
+      this.unlisted.some(({ issue }) => under(issue.path, issue.severity))
+    );
   }
 
   position(offset: number): { line: number; column: number } {
@@ -55,8 +82,22 @@ export class Reporter {
 
   result(config?: () => TrainingConfig): Checked {
     const errors = dedupe(this.errors).sort((a, b) => a.offset - b.offset || a.length - b.length);
+    if (this.unlisted.length > 0) errors.push(this.unlistedSummary());
     const ok = errors.every((e) => e.severity !== 'error');
     return ok && config ? { ok: true, config: config(), errors } : { ok: false, errors };
+  }
+
+  /** One more error, where the first unlisted issue is, counting them all. */
+  private unlistedSummary(): ConfigError {
+    const { issue, offset: at } = this.unlisted[0];
+    const { offset, length } =
+      at === undefined ? this.rangeOf(issue.path, issue.target ?? 'value') : { offset: at, length: 0 };
+    const { line, column } = this.position(offset);
+    const errors = this.unlisted.filter(({ issue }) => (issue.severity ?? 'error') === 'error').length;
+    const n = this.unlisted.length;
+    const message = `${n.toLocaleString('en-US')} more problem${n === 1 ? '' : 's'} from here on (${errors.toLocaleString('en-US')} of them errors) not listed: at most ${MAX_LISTED} are; the first: ${wording(issue.message)}`;
+    const severity: Severity = errors > 0 ? 'error' : 'warning';
+    return { file: this.file, line, column, offset, length, path: issue.path, message, severity };
   }
 
   private rangeOf(path: JsonPath, target: Target): { offset: number; length: number } {
@@ -73,6 +114,8 @@ export class Reporter {
     return { offset: node.offset, length: node.length };
   }
 }
+
+const wording = (message: Issue['message']) => (typeof message === 'string' ? message : message());
 
 function lineStartsOf(text: string): number[] {
   const starts = [0];
@@ -100,10 +143,20 @@ function childNode(node: Node, seg: string | number): Node | undefined {
   return lastProperty(node, String(seg))?.children?.[1];
 }
 
+/** Per object node, its properties by key (the last of each key): built once, so that placing many errors stays linear. */
+const propertyIndex = new WeakMap<Node, Map<string, Node>>();
+
 function lastProperty(object: Node, key: string): Node | undefined {
-  let found: Node | undefined;
-  for (const prop of object.children ?? []) if (prop.children?.[0]?.value === key) found = prop;
-  return found;
+  let index = propertyIndex.get(object);
+  if (!index) {
+    index = new Map();
+    for (const prop of object.children ?? []) {
+      const k = prop.children?.[0]?.value;
+      if (typeof k === 'string') index.set(k, prop);
+    }
+    propertyIndex.set(object, index);
+  }
+  return index.get(key);
 }
 
 function nodeAt(root: Node, path: JsonPath): Node | undefined {

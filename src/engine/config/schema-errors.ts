@@ -31,8 +31,17 @@ function schemaValidator(): ValidateFunction {
 export function checkSchema(report: Reporter, value: unknown): void {
   const validate = schemaValidator();
   if (validate(value)) return;
-  for (const e of validate.errors ?? []) {
-    const issue = schemaIssue(e, value);
+  reportErrors(report, validate.errors ?? [], value, []);
+}
+
+function reportErrors(report: Reporter, errors: ErrorObject[], root: unknown, prefix: JsonPath): void {
+  for (const e of errors) {
+    // Past what the report lists, only where the errors are counts: no message is worded.
+    if (report.full) {
+      if (e.keyword !== 'if') report.add({ path: [...prefix, ...pointerToPath(e.instancePath, root)], message: '' });
+      continue;
+    }
+    const issue = schemaIssue(e, root, prefix);
     if (issue) report.add(issue);
   }
 }
@@ -48,10 +57,7 @@ export function checkValue(report: Reporter, node: SchemaNode, value: unknown, a
     compiledParts.set(node, validate);
   }
   if (validate(value)) return;
-  for (const e of validate.errors ?? []) {
-    const issue = schemaIssue(e, value, at);
-    if (issue) report.add(issue);
-  }
+  reportErrors(report, validate.errors ?? [], value, at);
 }
 
 function schemaIssue(e: ErrorObject, root: unknown, prefix: JsonPath = []): Issue | undefined {

@@ -13,6 +13,17 @@ import { suggest } from './suggest';
 import type { ModelSpec, OptimizerType } from './types';
 import { count, nameList } from './wording';
 
+/**
+ * The top-level keys whose checks read one another: those below, and the schema's (which has no
+ * rule across top-level keys). Every other key is checked on its own. A sweep checks the values of
+ * each group's axes together and the groups apart (sweep.ts): a check added here across two
+ * groups must join them.
+ */
+export const COUPLED_KEYS: readonly (readonly string[])[] = [
+  ['dataset', 'model', 'optimizer'],
+  ['engine', 'backend', 'pytorch'],
+];
+
 export function checkSemantics(report: Reporter, raw: unknown): void {
   if (!isObject(raw)) return;
   const dataset = objectAt(raw, 'dataset');
@@ -150,14 +161,14 @@ function checkLayerMultipliers(report: Reporter, model: Json, optimizer: Json): 
     report.add({ path, message });
     return;
   }
+  const known = new Set(names);
   for (const key of Object.keys(multipliers)) {
-    if (names.includes(key)) continue;
-    const guess = suggest(key, names);
-    const hint = guess ? `did you mean '${guess}'?` : `the model's kernel layers are ${nameList(names)}`;
-    report.add({
-      path: [...path, key],
-      target: 'key',
-      message: `unknown layer '${key}' in optimizer.layerMultipliers; ${hint}`,
-    });
+    if (known.has(key)) continue;
+    const message = () => {
+      const guess = suggest(key, names);
+      const hint = guess ? `did you mean '${guess}'?` : `the model's kernel layers are ${nameList(names)}`;
+      return `unknown layer '${key}' in optimizer.layerMultipliers; ${hint}`;
+    };
+    report.add({ path: [...path, key], target: 'key', message });
   }
 }

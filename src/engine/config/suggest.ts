@@ -10,7 +10,11 @@ export function suggest(word: string, candidates: readonly string[]): string | u
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
-    const d = editDistance(w, normalizeName(c));
+    const n = normalizeName(c);
+    // The distance is at least the difference in length: past the limit, no near miss (and a
+    // long word costs no table of its length times the candidate's).
+    if (Math.abs(n.length - w.length) > Math.max(1, Math.floor(n.length / 3))) continue;
+    const d = editDistance(w, n);
     if (d < bestDistance) [best, bestDistance] = [c, d];
   }
   if (best === undefined) return undefined;

@@ -13,6 +13,8 @@ import { pythonInterpreter, pytorchTestOptions, requireTorch, runPython } from '
 import { onlyRun, runCli, strictEvents, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
 
 const MINUTE = 60_000;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the characters a terminal would act on
+const TERMINAL_CONTROL = /[\u0000-\u001f\u007f-\u009f\u202e\ud800-\udfff]/;
 
 /** Fits its training data past fitAccuracy 0.75 in a few epochs; dense1 turns at a fiftieth of the others' rate. */
 function fitsConfig(engine: 'tfjs' | 'pytorch'): Record<string, any> {
@@ -231,9 +233,7 @@ test(
       assert.deepEqual(outcome(py.stdout), outcome(node.stdout), name);
       assert.match(node.stdout, /^verdict: /m);
       // No control character reaches the terminal (line feeds between lines aside), from either CLI.
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: the characters a terminal would act on
-      for (const out of [node.stdout, py.stdout])
-        assert.doesNotMatch(out.replace(/\n/g, ''), /[\u0000-\u001f\u007f-\u009f\u202e\ud800-\udfff]/, name);
+      for (const out of [node.stdout, py.stdout]) assert.doesNotMatch(out.replace(/\n/g, ''), TERMINAL_CONTROL, name);
       assert.equal(
         fs.readFileSync(path.join(dir, `${name}-py.svg`), 'utf8'),
         fs.readFileSync(path.join(dir, `${name}-node.svg`), 'utf8'),

@@ -26,6 +26,7 @@ STOPS = [
     (0xFD, 0xE7, 0x25),
 ]
 
+
 def _round(x):
     """JavaScript's Math.round: halves go up."""
     return math.floor(x + 0.5)
@@ -101,7 +102,9 @@ def rotation_curves_svg(log, title=None):
     def f1(v):
         return to_fixed(v, 1)
 
-    heading = esc(one_line(title if title is not None else "Layer rotation: %s" % (started.get("name") or "run"), MAX_NAME))
+    heading = esc(
+        one_line(title if title is not None else "Layer rotation: %s" % (started.get("name") or "run"), MAX_NAME)
+    )
     out = [
         '<svg xmlns="http://www.w3.org/2000/svg" role="img" width="%d" height="%d" viewBox="0 0 %d %d" '
         'font-family="sans-serif" font-size="12">' % (W, H, W, H),

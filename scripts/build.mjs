@@ -19,6 +19,7 @@ await esbuild.build({
     extension: join(root, 'src/extension.ts'),
     cli: join(root, 'src/cli.ts'),
     runner: join(root, 'src/launch/runner.ts'),
+    configCheck: join(root, 'src/engine/config/checkWorker.ts'),
   },
   outdir: dist,
   bundle: true,

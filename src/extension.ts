@@ -33,7 +33,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
       webviewOptions: { retainContextWhenHidden: true },
     }),
     vscode.window.createTreeView(VIEWS.runs, { treeDataProvider: runsTree, canSelectMany: true }),
-    new Diagnostics(c.runs),
+    new Diagnostics(c.runs, c.asAbsolutePath('dist/configCheck.js')),
     vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new LaggingLayerFixes(), {
       providedCodeActionKinds: LaggingLayerFixes.kinds,
     }),

@@ -1,5 +1,5 @@
 // Diagnostics on *.layerrot.json files: config errors while typing (the CLI's validator, at the
-// exact ranges), and, during and after a run, the verdict's problems (src/engine/config/lagProblems.ts):
+// exact ranges; long texts checked in a worker thread, src/engine/config/checker.ts), and, during and after a run, the verdict's problems (src/engine/config/lagProblems.ts):
 // one per lagging layer at the JSON node that defines it (Information: one run is an indicator, a
 // comparison is evidence), or one for a run that did not fit (Information) or did not learn (Warning).
 // They stand while the config says what it said when the run started (its copy in the run folder,
@@ -9,7 +9,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { staleMessage } from '../engine/config/configChange';
-import { parseConfigText } from '../engine/config/validate';
+import { ConfigChecker } from '../engine/config/checker';
+import type { ConfigError } from '../engine/config/types';
 import {
   configLagProblems,
   LAG_CODE,
@@ -52,9 +53,19 @@ export class Diagnostics implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private pending: NodeJS.Timeout | undefined;
 
-  /** Lagging warnings follow each config's newest run, by its own target and lagMargin (run_started's). */
-  constructor(private readonly runs: RunManager) {
+  private readonly checker: ConfigChecker;
+
+  /**
+   * Lagging warnings follow each config's newest run, by its own target and lagMargin (run_started's).
+   * `checkWorker`: the bundled config checker (dist/configCheck.js) that checks long texts.
+   */
+  constructor(
+    private readonly runs: RunManager,
+    checkWorker: string,
+  ) {
+    this.checker = new ConfigChecker(checkWorker);
     this.disposables.push(
+      this.checker,
       vscode.workspace.onDidOpenTextDocument((d) => this.validate(d)),
       vscode.workspace.onDidChangeTextDocument((e) => {
         this.validate(e.document);
@@ -68,12 +79,21 @@ export class Diagnostics implements vscode.Disposable {
     this.updateLagging();
   }
 
+  /** Checks a config's text (long texts off this thread: checker.ts) and shows its problems. */
   validate(doc: vscode.TextDocument): void {
     if (!isConfigDocument(doc)) return;
-    const result = parseConfigText(doc.getText(), doc.fileName);
+    const version = doc.version;
+    void this.checker.check(doc.getText(), doc.fileName).then((errors) => {
+      // A newer check of this document counts, or it was closed meanwhile.
+      if (!errors || doc.isClosed || doc.version !== version) return;
+      this.showConfigErrors(doc, errors);
+    });
+  }
+
+  private showConfigErrors(doc: vscode.TextDocument, errors: ConfigError[]): void {
     this.configErrors.set(
       doc.uri,
-      result.errors.map((e) => {
+      errors.map((e) => {
         const d = new vscode.Diagnostic(
           rangeOf(doc, e.offset, e.length),
           problemText(e.message),

@@ -4,6 +4,7 @@
 
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
+const path = require('node:path');
 const vscode = require('vscode');
 const h = require('./lib/helpers');
 
@@ -77,6 +78,42 @@ exports.tests = {
       [7, 55],
       [8, 43],
     ]);
+  },
+
+  'a crafted 1 MB config is checked off the extension host thread: its errors come, nothing stalls': async () => {
+    // 60,000 unknown keys: half a second of checking on a thread of its own (issue 11: a
+    // repository's file must not freeze the extension host).
+    const o = {
+      dataset: { name: 'synthetic', samples: 64, testSamples: 16, inputShape: [4], classes: 2 },
+      model: { type: 'mlp', hidden: [4] },
+      optimizer: { type: 'sgd', learningRate: 0.1 },
+      schedule: { epochs: 1, batchSize: 8 },
+    };
+    for (let i = 0; i < 60000; i++) o[`key${i}`] = i;
+    const file = path.join(h.workspaceDir(), 'crafted.layerrot.json');
+    fs.writeFileSync(file, JSON.stringify(o));
+    let last = Date.now();
+    let stall = 0;
+    const timer = setInterval(() => {
+      const now = Date.now();
+      stall = Math.max(stall, now - last);
+      last = now;
+    }, 5);
+    try {
+      const uri = vscode.Uri.file(file);
+      await vscode.workspace.openTextDocument(uri);
+      // The first 200 problems placed, the rest counted in one more.
+      await h.waitFor(() => h.ourDiagnostics(uri, ERROR).length === 201, {
+        timeout: 20000,
+        what: 'the errors of the crafted config',
+      });
+      assert.match(h.ourDiagnostics(uri, ERROR)[0].message, /^unknown key 'key\d+' at the top level/);
+      await h.sleep(50); // a tick of the timer after the last piece of work
+    } finally {
+      clearInterval(timer);
+    }
+    // The document's text itself crosses from the workbench (1 MB): well under the check's half second.
+    assert.ok(stall < 250, `the extension host's event loop stalled ${stall.toFixed(0)} ms`);
   },
 
   'a valid config (comments, trailing comma): no diagnostics of the extension': async () => {

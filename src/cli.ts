@@ -487,7 +487,7 @@ async function sweepCommand(argv: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
-  const width = Math.max(...outcome.points.map((p) => p.id.length));
+  const width = outcome.points.reduce((w, p) => Math.max(w, p.id.length), 0);
   for (const p of outcome.points) {
     const acc = p.testAccuracy === null ? '' : `  test accuracy ${(100 * p.testAccuracy).toFixed(2)}%`;
     out(`${p.id.padEnd(width)}  ${p.status}${acc}`);

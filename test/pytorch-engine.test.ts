@@ -60,7 +60,17 @@ test(
     const started = log.started!;
     assert.equal(started.engine, 'pytorch');
     assert.equal(started.backend, 'cpu');
-    assert.match(started.backendDescription ?? '', /^PyTorch \S+, cpu, \d+ threads?$/);
+    // The BLAS torch uses is named, and the reference BLAS (Debian's default) is warned about, once.
+    const blas = await runPython(['-c', 'from layer_rotation.blas import blas_label; print(blas_label())'], {
+      timeoutMs: MINUTE,
+    });
+    assert.equal(blas.code, 0, blas.stderr);
+    const label = blas.stdout.trim();
+    assert.equal(started.backendDescription, started.backendDescription?.replace(/cpu \(.*?\)/, `cpu (${label})`));
+    assert.match(started.backendDescription ?? '', /^PyTorch \S+, cpu \([^)]+\), \d+ threads?$/);
+    const blasWarnings = log.logs.filter((l) => /reference BLAS/.test(l.message));
+    assert.equal(blasWarnings.length, label === 'reference BLAS' ? 1 : 0, label);
+    if (blasWarnings.length) assert.match(blasWarnings[0].message, /apt install libopenblas0-openmp/);
     // The same kernel layers as the TS engine builds for this config.
     const checked = loadConfigFile(config);
     assert.ok(checked.ok);

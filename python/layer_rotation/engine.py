@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from .data import DataError, load_dataset
 from . import events
 from .watchdog import PARENT_GONE
+from .blas import blas_label, reference_blas_warning
 from .features import FeatureSnapshots
 from .models import build_model, make_optimizer, param_groups_for
 from .rotation import RotationTracker
@@ -274,7 +275,8 @@ def train(
             stopping=config.get("stopping") or {},
         )
         emit(state["started"])
-        for message in list(warnings) + list(data.warnings):
+        blas_warning = reference_blas_warning() if dist.device.type == "cpu" else None
+        for message in list(warnings) + list(data.warnings) + ([blas_warning] if blas_warning else []):
             emit(events.log("warning", message))
         if tracker:
             d, r = tracker.record()
@@ -382,7 +384,7 @@ def train(
 def _device_text(device):
     if device.type == "cuda":
         return "cuda (%s)" % torch.cuda.get_device_name(device)
-    return "cpu"
+    return "cpu (%s)" % blas_label()
 
 
 def _schedule(config, multipliers):

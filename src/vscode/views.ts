@@ -59,7 +59,7 @@ function currentEpoch(run: Run): number {
   const step = run.log.rotations[run.log.rotations.length - 1]?.step ?? 0;
   return s?.stepsPerEpoch
     ? Math.min(s.epochs || Infinity, Math.floor(step / s.stepsPerEpoch) + 1)
-    : run.log.epochs.length + 1;
+    : (run.log.epochs[run.log.epochs.length - 1]?.epoch ?? 0) + 1; // the last one ended (records may be sampled)
 }
 
 /** Where a run is, for its row (src/runlog/runFacts.ts). */

@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import type { RunLog } from '../runlog/read';
 import type { RunEvent } from '../runlog/events';
 import { DEFAULT_VIEW } from '../runlog/chartMath';
+import { keepLayers, keptLayers } from '../runlog/layerCap';
 import { curvesMetaOf, curvesTableOf, type ExportView, monitorCsvChunks, monitorSvg } from '../runlog/runExport';
 import {
   type HostMessage,
@@ -49,6 +50,11 @@ class MonitorSession implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly loaded = new Set<string>();
   private readonly queued = new Map<string, RunEvent[]>();
+  /**
+   * Per run of more than MAX_LAYERS_KEPT layers (src/runlog/layerCap.ts), the layers its messages
+   * keep and the run's layer count: a record of a million layers crosses as a thousand values.
+   */
+  private readonly subsets = new Map<string, { total: number; indices: number[] }>();
   private timer: NodeJS.Timeout | undefined;
   private ready = false;
 
@@ -77,6 +83,7 @@ class MonitorSession implements vscode.Disposable {
         // Sent whole again with the next list, if it is shown.
         this.loaded.delete(runId);
         this.queued.delete(runId);
+        this.subsets.delete(runId);
         this.sendRuns();
       }),
     );
@@ -105,7 +112,19 @@ class MonitorSession implements vscode.Disposable {
       if (!this.loaded.has(run.runId) && (run === selected || run.handle)) {
         this.loaded.add(run.runId);
         this.queued.delete(run.runId);
-        this.post({ type: 'load', runId: run.runId, events: eventsOf(run.log) });
+        this.subsets.delete(run.runId);
+        const started = run.log.started;
+        const kept = started ? keptLayers(started, run.log.finished) : null;
+        if (started && kept) {
+          const layers = { total: started.layers.length, indices: kept };
+          this.subsets.set(run.runId, layers);
+          this.post({
+            type: 'load',
+            runId: run.runId,
+            events: eventsOf(run.log).map((e) => keepLayers(e, kept)),
+            layers,
+          });
+        } else this.post({ type: 'load', runId: run.runId, events: eventsOf(run.log) });
       }
     }
     this.post({ type: 'runs', runs: this.runs.listItems(), selected: selected?.runId ?? null });
@@ -114,14 +133,26 @@ class MonitorSession implements vscode.Disposable {
   private queue(runId: string, events: RunEvent[]): void {
     if (!this.loaded.has(runId)) return; // its full log goes with the next 'load'
     const q = this.queued.get(runId) ?? [];
-    for (const e of events) q.push(e); // not push(...events): a long chunk would overflow the stack
+    for (const e of events) {
+      // not push(...events): a long chunk would overflow the stack
+      if (e.type === 'run_started') {
+        const kept = keptLayers(e);
+        if (kept) this.subsets.set(runId, { total: e.layers.length, indices: kept });
+        else this.subsets.delete(runId);
+      }
+      const sub = this.subsets.get(runId);
+      q.push(sub ? keepLayers(e, sub.indices) : e);
+    }
     this.queued.set(runId, q);
     this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
   private flush(): void {
     this.timer = undefined;
-    for (const [runId, events] of this.queued) this.post({ type: 'append', runId, events });
+    for (const [runId, events] of this.queued) {
+      const layers = this.subsets.get(runId);
+      this.post(layers ? { type: 'append', runId, events, layers } : { type: 'append', runId, events });
+    }
     this.queued.clear();
   }
 

@@ -14,6 +14,7 @@ import {
   X_AXES,
 } from '../src/runlog/chartMath';
 import type { ExportView } from '../src/runlog/runExport';
+import { MAX_LAYERS_DRAWN, MAX_LAYERS_KEPT } from '../src/runlog/layerCap';
 
 // The event types, as the host sends them: normalized (src/runlog/normalize.ts).
 export type * from '../src/runlog/events';
@@ -47,13 +48,23 @@ export interface RunListItem {
   outside?: boolean;
 }
 
+/**
+ * Which of a run's layers the events of a message keep (a run of more than MAX_LAYERS_KEPT
+ * layers: src/runlog/layerCap.ts's keptLayers): their indices in the run, ascending, and the
+ * run's layer count. The run_started's layers and the records' per-layer arrays are those.
+ */
+export interface LayerSubset {
+  total: number;
+  indices: number[];
+}
+
 export type HostMessage =
   /** The full list of runs, and which one is shown. */
   | { type: 'runs'; runs: RunListItem[]; selected: string | null }
   /** Replace everything known about a run with these events (when a run is first shown). */
-  | { type: 'load'; runId: string; events: RunEvent[] }
+  | { type: 'load'; runId: string; events: RunEvent[]; layers?: LayerSubset }
   /** New events of a run, in order, to append. */
-  | { type: 'append'; runId: string; events: RunEvent[] }
+  | { type: 'append'; runId: string; events: RunEvent[]; layers?: LayerSubset }
   /** Show this run. */
   | { type: 'select'; runId: string }
   /** The chart settings kept for this workspace (sent before the first list of runs). */
@@ -100,8 +111,12 @@ export function isViewSettings(v: unknown): v is ViewSettings {
 export function isExportView(v: unknown): v is ExportView {
   return (
     isObj(v) &&
-    hasKeys(v, ['settings', 'hidden', 'range']) &&
+    hasKeys(v, ['settings', 'hidden', 'range', 'shown']) &&
     isViewSettings(v.settings) &&
+    (v.shown === undefined ||
+      (Array.isArray(v.shown) &&
+        v.shown.length <= MAX_LAYERS_DRAWN &&
+        v.shown.every((h) => typeof h === 'string' && h.length <= 1000))) &&
     Array.isArray(v.hidden) &&
     v.hidden.length <= 100_000 &&
     v.hidden.every((h) => typeof h === 'string' && h.length <= 1000) &&
@@ -175,7 +190,8 @@ export function isHostMessage(m: unknown): m is HostMessage {
     case 'load':
     case 'append':
       return (
-        hasKeys(m, ['type', 'runId', 'events']) &&
+        hasKeys(m, ['type', 'runId', 'events', 'layers']) &&
+        (m.layers === undefined || isLayerSubset(m.layers)) &&
         isRunId(m.runId) &&
         Array.isArray(m.events) &&
         m.events.every(isRunEvent)
@@ -187,6 +203,17 @@ export function isHostMessage(m: unknown): m is HostMessage {
     default:
       return false;
   }
+}
+
+/** A LayerSubset: at most MAX_LAYERS_KEPT indices, ascending, within the run's layer count. */
+export function isLayerSubset(v: unknown): v is LayerSubset {
+  if (!isObj(v) || !hasKeys(v, ['total', 'indices'])) return false;
+  const { total, indices } = v;
+  if (typeof total !== 'number' || !Number.isInteger(total) || total < 0 || !Array.isArray(indices)) return false;
+  if (indices.length > Math.min(total, MAX_LAYERS_KEPT)) return false;
+  return indices.every(
+    (i, k) => typeof i === 'number' && Number.isInteger(i) && i >= 0 && i < total && (k === 0 || i > indices[k - 1]),
+  );
 }
 
 /** What the webview exposes for tests on `window.__layerRotationMonitor`. */

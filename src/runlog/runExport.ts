@@ -21,6 +21,7 @@ import {
   yRange,
 } from './chartMath';
 import type { BatchEvent, EpochEnd, RotationEvent, RunStarted } from './events';
+import { MAX_LAYERS_DRAWN } from './layerCap';
 import { esc, niceTicks } from './svgText';
 import { layerColorIn, viridisRange } from './viridis';
 
@@ -49,6 +50,8 @@ export interface CurvesMeta {
   target: number;
   /** What the rate axis says (chartMath's rateLabel). */
   rateLabel: string;
+  /** Each layer's index in the run and the run's layer count, when `layers` are some of them (their colours follow their depth). */
+  depth?: { index: ArrayLike<number>; total: number };
 }
 
 /** What the monitor shows: its settings, the layers hidden, the x range zoomed to (null: all). */
@@ -56,6 +59,8 @@ export interface ExportView {
   settings: ViewSettings;
   hidden: string[];
   range: [number, number] | null;
+  /** The layers drawn, when the monitor draws only some (a run of more than MAX_LAYERS_DRAWN, or a name filter); absent: all. */
+  shown?: string[];
 }
 
 /** The columns of a run log's rotation records. */
@@ -230,9 +235,22 @@ export function monitorSvg(table: CurvesTable, meta: CurvesMeta, view: ExportVie
   const kinds: ('distance' | 'rate')[] = s.quantity === 'both' ? ['distance', 'rate'] : [s.quantity];
   const H = PANEL_H * kinds.length;
   const hidden = new Set(view.hidden);
-  const visible = meta.layers.map((_, i) => i).filter((i) => !hidden.has(meta.layers[i]));
+  const drawn = view.shown ? new Set(view.shown) : null;
+  const all = meta.layers
+    .map((_, i) => i)
+    .filter((i) => !hidden.has(meta.layers[i]) && (!drawn || drawn.has(meta.layers[i])));
+  // At most MAX_LAYERS_DRAWN lines (src/runlog/layerCap.ts): evenly spaced among the visible ones.
+  const visible =
+    all.length <= MAX_LAYERS_DRAWN
+      ? all
+      : Array.from(
+          { length: MAX_LAYERS_DRAWN },
+          (_, k) => all[Math.round((k * (all.length - 1)) / (MAX_LAYERS_DRAWN - 1))],
+        );
   const palette = viridisRange([255, 255, 255], 2.2);
-  const color = (i: number) => layerColorIn(i, meta.layers.length, palette);
+  const depth = meta.depth;
+  const color = (i: number) =>
+    depth ? layerColorIn(depth.index[i] ?? i, depth.total, palette) : layerColorIn(i, meta.layers.length, palette);
   const xs = table.x[s.x];
   const n = table.n;
   let last = 0;
@@ -252,6 +270,11 @@ export function monitorSvg(table: CurvesTable, meta: CurvesMeta, view: ExportVie
   if (rowsIn.length && rows[rows.length - 1] !== rowsIn[rowsIn.length - 1]) rows.push(rowsIn[rowsIn.length - 1]);
   if (rowsIn.length && rowsIn[rowsIn.length - 1] < n - 1) rows.push(rowsIn[rowsIn.length - 1] + 1);
 
+  const total = depth?.total ?? meta.layers.length;
+  const notDrawn =
+    visible.length < total - hidden.size
+      ? `, ${visible.length.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} layers drawn`
+      : '';
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
@@ -277,7 +300,7 @@ export function monitorSvg(table: CurvesTable, meta: CurvesMeta, view: ExportVie
       `<text x="${M.left}" y="${top - 22}" font-size="15" font-weight="bold">${esc(`${what}: ${meta.title}`)}</text>`,
     );
     out.push(
-      `<text x="${M.left}" y="${top - 7}" fill="#555">${esc(`${log ? 'log' : mode} y axis${smoothing}${hidden.size ? `, ${hidden.size} layer${hidden.size === 1 ? '' : 's'} hidden` : ''}`)}</text>`,
+      `<text x="${M.left}" y="${top - 7}" fill="#555">${esc(`${log ? 'log' : mode} y axis${smoothing}${hidden.size ? `, ${hidden.size} layer${hidden.size === 1 ? '' : 's'} hidden` : ''}${notDrawn}`)}</text>`,
     );
     out.push(`<g class="axes" data-kind="${kind}">`);
     for (const t of log ? logTicks(y0, y1) : niceTicks(y0, y1, 5)) {

@@ -3,6 +3,7 @@
 // viridis, and the target drawn as a dashed line. Bounded whatever the log: at most MAX_LAYERS_DRAWN
 // lines (evenly spaced by depth, the SVG says so), each thinned to the plot's width.
 import { thinIndices } from '../experiments/compareCurves';
+import { MAX_LAYERS_DRAWN } from './layerCap';
 import { oneLine } from './sanitize';
 import { Decimator, esc, fmt, ticks } from './svgText';
 import { layerColor } from './viridis';
@@ -11,8 +12,8 @@ import type { RunLog } from './read';
 const W = 860;
 const H = 480;
 const M = { left: 56, right: 190, top: 40, bottom: 48 };
-/** Layers drawn at most: a run of more shows evenly spaced ones (the first and the last among them). */
-export const MAX_LAYERS_DRAWN = 256;
+/** Layers drawn at most (src/runlog/layerCap.ts): a run of more shows evenly spaced ones (the first and the last among them). */
+export { MAX_LAYERS_DRAWN };
 /** Up to this many records every point is drawn (as python/layer_rotation/svg.py draws them); beyond, thinned to the width. */
 const MAX_EXACT_RECORDS = 2000;
 /** Characters of a name shown (a legend entry, an attribute). */

@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
-import type { RunLog } from '../runlog/read';
 import type { RunEvent } from '../runlog/events';
 import { DEFAULT_VIEW } from '../runlog/chartMath';
 import { curvesMetaOf, curvesTableOf, type ExportView, monitorCsvChunks, monitorSvg } from '../runlog/runExport';
@@ -21,6 +20,7 @@ import {
 } from '../../webview/protocol';
 import { monitorHtml } from '../../webview/html';
 import { MONITOR_PANEL_TYPE } from './ids';
+import { MonitorFeed } from './monitorFeed';
 import type { RunManager } from './runs';
 
 /** Where the chart settings are kept (workspaceState). */
@@ -49,6 +49,8 @@ class MonitorSession implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly loaded = new Set<string>();
   private readonly queued = new Map<string, RunEvent[]>();
+  /** The messages' events (a run of more than MAX_LAYERS_KEPT layers: only the layers kept). */
+  private readonly feed = new MonitorFeed();
   private timer: NodeJS.Timeout | undefined;
   private ready = false;
 
@@ -77,6 +79,7 @@ class MonitorSession implements vscode.Disposable {
         // Sent whole again with the next list, if it is shown.
         this.loaded.delete(runId);
         this.queued.delete(runId);
+        this.feed.forget(runId);
         this.sendRuns();
       }),
     );
@@ -105,7 +108,7 @@ class MonitorSession implements vscode.Disposable {
       if (!this.loaded.has(run.runId) && (run === selected || run.handle)) {
         this.loaded.add(run.runId);
         this.queued.delete(run.runId);
-        this.post({ type: 'load', runId: run.runId, events: eventsOf(run.log) });
+        this.post(this.feed.load(run.runId, run.log));
       }
     }
     this.post({ type: 'runs', runs: this.runs.listItems(), selected: selected?.runId ?? null });
@@ -114,14 +117,14 @@ class MonitorSession implements vscode.Disposable {
   private queue(runId: string, events: RunEvent[]): void {
     if (!this.loaded.has(runId)) return; // its full log goes with the next 'load'
     const q = this.queued.get(runId) ?? [];
-    for (const e of events) q.push(e); // not push(...events): a long chunk would overflow the stack
+    this.feed.keep(runId, events, q);
     this.queued.set(runId, q);
     this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
   private flush(): void {
     this.timer = undefined;
-    for (const [runId, events] of this.queued) this.post({ type: 'append', runId, events });
+    for (const [runId, events] of this.queued) this.post(this.feed.append(runId, events));
     this.queued.clear();
   }
 
@@ -129,25 +132,6 @@ class MonitorSession implements vscode.Disposable {
     if (this.timer) clearTimeout(this.timer);
     this.disposables.forEach((d) => d.dispose());
   }
-}
-
-/** Every event of a log, in the order a reader would have seen them. */
-function eventsOf(log: RunLog): RunEvent[] {
-  const all: RunEvent[] = [
-    ...(log.started ? [log.started] : []),
-    ...log.logs,
-    ...log.rotations,
-    ...log.batches,
-    ...log.epochs,
-    // The first-layer features: the reader keeps the first snapshot and the latest.
-    ...(log.features
-      ? log.features.first === log.features.last
-        ? [log.features.first]
-        : [log.features.first, log.features.last]
-      : []),
-    ...(log.finished ? [log.finished] : []),
-  ];
-  return all.sort((a, b) => (a.time ?? 0) - (b.time ?? 0));
 }
 
 export class Monitor implements vscode.WebviewViewProvider, vscode.Disposable {

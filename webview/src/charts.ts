@@ -101,6 +101,11 @@ export function themeLayerColor(theme: Theme, i: number, n: number): string {
   return layerColorIn(i, n, theme.palette);
 }
 
+/** The colour of the store's kept layer i: by its depth in the run (its index among all the run's layers). */
+export function storeLayerColor(theme: Theme, store: RunStore, i: number): string {
+  return layerColorIn(store.layerIndex[i] ?? i, Math.max(store.layerTotal, store.layerCount), theme.palette);
+}
+
 /** The layers' colours as a CSS gradient, first layer to last, in this theme. */
 export function viridisGradient(theme: Theme): string {
   const [a, b] = theme.palette;
@@ -247,6 +252,9 @@ export class RotationChart {
   private readonly more: HTMLElement;
   private readonly observer: ResizeObserver;
   private hovered: number | null = null;
+  /** The store's layers drawn (kept indices, in depth order; at most MAX_LAYERS_DRAWN), and where each is among them. */
+  readonly drawn: number[];
+  private readonly at = new Map<number, number>();
 
   constructor(
     private readonly host: HTMLElement,
@@ -256,17 +264,21 @@ export class RotationChart {
     private readonly env: ChartEnv,
     private readonly heightFor: (width: number) => number,
     maxPoints: number,
+    drawn?: number[],
   ) {
     const settings = env.settings();
     this.xAxis = settings.x;
     this.yMode = chartYMode(kind, settings.y[kind]);
     this.smoothing = settings.smoothing;
-    const layers = store.info?.layers ?? [];
+    const all = store.info?.layers ?? [];
+    this.drawn = drawn ?? all.map((_, i) => i);
+    this.drawn.forEach((i, k) => this.at.set(i, k));
+    const layers = this.drawn.map((i) => all[i]);
     const count = layers.length;
     const t = theme();
-    this.colors = layers.map((_, i) => themeLayerColor(t, i, count));
+    this.colors = this.drawn.map((i) => storeLayerColor(t, store, i));
     this.lineWidth = (count <= 12 ? 2 : count <= 50 ? 1.5 : 1) + (t.highContrast ? 0.5 : 0);
-    this.raw = kind === 'distance' ? new DistanceSeries(store) : new RateSeries(store);
+    this.raw = kind === 'distance' ? new DistanceSeries(store, this.drawn) : new RateSeries(store, this.drawn);
     this.smooth = this.smoothing > 0 ? new SmoothedSeries(this.raw, this.smoothing) : null;
     this.rawView = new DecimatedView(count, maxPoints);
     this.smoothView = this.smooth ? new DecimatedView(count, maxPoints) : null;
@@ -474,7 +486,7 @@ export class RotationChart {
     const v = this.rawView;
     const [a, b] = xRange;
     for (let i = 0; i < v.series; i++) {
-      if (hidden.has(i)) continue;
+      if (hidden.has(this.drawn[i])) continue;
       const ys = v.ys[i];
       for (let j = 0; j < v.length; j++) {
         const x = v.x[j];
@@ -499,7 +511,7 @@ export class RotationChart {
     for (let r = from; r < to; r++) {
       const x = xs[r];
       if (!(x >= a && x <= b)) continue;
-      for (let i = 0; i < cols.length; i++) if (!hidden.has(i)) extendExtent(this.extent, cols[i][r]);
+      for (let i = 0; i < cols.length; i++) if (!hidden.has(this.drawn[i])) extendExtent(this.extent, cols[i][r]);
     }
   }
 
@@ -568,7 +580,7 @@ export class RotationChart {
       const faint = views.length > 1 && k === 0;
       this.lineStyle(ctx, faint);
       for (let i = 0; i < view.series; i++) {
-        if (hidden.has(i)) continue;
+        if (hidden.has(this.drawn[i])) continue;
         const ys = view.ys[i];
         ctx.strokeStyle = this.colors[i];
         strokeWithGaps(
@@ -604,7 +616,7 @@ export class RotationChart {
       const faint = series.length > 1 && k2 === 0;
       this.lineStyle(ctx, faint);
       for (let i = 0; i < this.colors.length; i++) {
-        if (hidden.has(i)) continue;
+        if (hidden.has(this.drawn[i])) continue;
         const ys = s.column(i);
         ctx.strokeStyle = this.colors[i];
         strokeWithGaps(
@@ -658,8 +670,9 @@ export class RotationChart {
     const g = o.getContext('2d');
     if (!g) return;
     g.clearRect(0, 0, o.width, o.height);
-    const i = this.env.highlighted();
-    if (i === null || i >= this.colors.length || this.env.hidden().has(i) || this.rawView.length === 0) return;
+    const h = this.env.highlighted();
+    const i = h === null ? undefined : this.at.get(h);
+    if (h === null || i === undefined || this.env.hidden().has(h) || this.rawView.length === 0) return;
     const u = this.u;
     const t = this.transform(u);
     const { left, top } = u.bbox;
@@ -694,7 +707,8 @@ export class RotationChart {
   private onCursor(u: uPlot): void {
     const left = u.cursor.left ?? -1;
     const n = this.store.rotation.length;
-    const layers = this.store.info?.layers ?? [];
+    const all = this.store.info?.layers ?? [];
+    const layers = this.drawn;
     if (left < 0 || n === 0 || layers.length === 0) {
       show(this.tooltip, false);
       return;
@@ -706,6 +720,7 @@ export class RotationChart {
     if (r > 0 && Math.abs(xs[r - 1] - x) <= Math.abs(xs[r] - x)) r--;
     const line = this.line;
     const hidden = this.env.hidden();
+    // (i: a layer's place among those drawn; layers[i]: its index in the store.)
     const value = (i: number) => line.column(i)[r];
     // The line nearest the pointer, if near enough, is highlighted.
     const top = u.cursor.top ?? -1;
@@ -713,18 +728,18 @@ export class RotationChart {
     if (top >= 0) {
       let best = HOVER_PX;
       for (let i = 0; i < layers.length; i++) {
-        if (hidden.has(i)) continue;
+        if (hidden.has(layers[i])) continue;
         const v = value(i);
         const py = u.valToPos(v, 'y');
         const d = Math.abs(py - top);
         if (Number.isFinite(v) && (this.yMode !== 'log' || v > 0) && d < best) {
           best = d;
-          near = i;
+          near = layers[i];
         }
       }
     }
     this.setHovered(near);
-    const entries = layers.map((_, i) => i).filter((i) => !hidden.has(i));
+    const entries = layers.map((_, i) => i).filter((i) => !hidden.has(layers[i]));
     entries.sort((a, b) => {
       const va = value(a);
       const vb = value(b);
@@ -760,10 +775,10 @@ export class RotationChart {
       }
       const row = this.rows[k++];
       row.swatch.style.background = this.colors[i];
-      setText(row.name, layers[i].name);
+      setText(row.name, all[layers[i]]?.name ?? '');
       const v = value(i);
       setText(row.value, this.kind === 'distance' ? fmtNum(v, digits) : fmtSig(v));
-      row.row.classList.toggle('highlighted', i === highlighted);
+      row.row.classList.toggle('highlighted', layers[i] === highlighted);
       children.push(row.row);
     }
     if (this.tooltip.childElementCount !== children.length || children.some((c, j) => this.tooltip.children[j] !== c))

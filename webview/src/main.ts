@@ -43,16 +43,17 @@ import {
   readTheme,
   RotationChart,
   type RotationKind,
+  storeLayerColor,
   type Theme,
-  themeLayerColor,
   viridisGradient,
 } from './charts';
+import { MAX_LAYERS_DRAWN, pickLayers } from '../../src/runlog/layerCap';
 import { button, type Segmented, type Slider, segmented, slider } from './controls';
 import { el, setText, show } from './dom';
 import { drawFeatures, featuresPng, featuresTitle } from './features';
 import { Header, runStatus } from './header';
 import { RateSeries } from './series';
-import { ROT_EPOCH, ROT_FIRST_LAYER, ROT_STEP, ROT_TIME, RunStore } from './store';
+import { type LayerSubset, ROT_EPOCH, ROT_FIRST_LAYER, ROT_STEP, ROT_TIME, RunStore } from './store';
 import { LayerTable } from './table';
 
 /** What tests and benchmarks read: the protocol's MonitorTestState plus the charts' state and a few measurements. */
@@ -80,9 +81,13 @@ export interface MonitorState extends MonitorTestState {
   rawLast: number[];
   /** The loss and accuracy charts. */
   metrics: Record<'loss' | 'accuracy', ReturnType<MetricsChart['testState']>>;
-  /** The layers' colours in this theme, and the background they are drawn on. */
+  /** The layers' colours in this theme (each layer kept), and the background they are drawn on. */
   layerColors: string[];
   background: string;
+  /** The run's layers in all, those kept (the store's columns), and the names of those drawn (the chart's lines, the table's rows). */
+  layerTotal: number;
+  layersKept: number;
+  drawnLayers: string[];
 }
 
 declare global {
@@ -138,6 +143,8 @@ class Monitor {
   private zoom: [number, number] | null = null;
   private readonly hidden = new Set<number>();
   private highlighted: number | null = null;
+  /** The lagging layers of the run shown (the store's indices), as the table last judged them. */
+  private lagging: number[] = [];
 
   private readonly runBar: HTMLElement;
   private readonly runSelect: HTMLElement & { value: string };
@@ -171,6 +178,9 @@ class Monitor {
   private shown: {
     store: RunStore;
     info: RunStarted;
+    /** The store's layers drawn and listed (at most MAX_LAYERS_DRAWN), and how many matched the filter. */
+    rows: number[];
+    matches?: number;
     rotation: number;
     metrics: number;
     metricsX: number;
@@ -208,6 +218,9 @@ class Monitor {
     },
     layerColors: [],
     background: '',
+    layerTotal: 0,
+    layersKept: 0,
+    drawnLayers: [],
   };
 
   constructor(
@@ -353,6 +366,7 @@ class Monitor {
       toggle: (i) => this.toggleLayer(i),
       solo: (i) => this.soloLayer(i),
       hover: (i) => this.setHighlighted(i),
+      filter: () => this.pickRows(),
     });
     // The first layer's units as images, at initialization and now (the paper's section 6).
     const featuresHead = el('div', 'card-head');
@@ -398,10 +412,10 @@ class Monitor {
           this.onRuns(msg.runs, msg.selected);
           return;
         case 'load':
-          this.onEvents(msg.runId, msg.events, true);
+          this.onEvents(msg.runId, msg.events, true, msg.layers);
           return;
         case 'append':
-          this.onEvents(msg.runId, msg.events, false);
+          this.onEvents(msg.runId, msg.events, false, msg.layers);
           return;
         case 'select':
           this.select(msg.runId);
@@ -429,12 +443,14 @@ class Monitor {
     this.schedule();
   }
 
-  private onEvents(runId: string, events: RunEvent[], replace: boolean): void {
+  private onEvents(runId: string, events: RunEvent[], replace: boolean, layers?: LayerSubset): void {
     let store = this.runs.get(runId);
     if (!store || replace) {
       store = new RunStore(runId);
       this.runs.set(runId, store);
     }
+    // The run's layers the host's events keep (a run of more than MAX_LAYERS_KEPT), for its run_started.
+    if (layers) store.subset = layers;
     for (const e of events) store.add(e);
     if (this.selected === null) this.select(runId);
     if (runId === this.selected) this.schedule();
@@ -711,6 +727,12 @@ class Monitor {
       return;
     }
     const { store, info } = shown;
+    Object.assign(shown, this.rowsFor(info));
+    const total = Math.max(store.layerTotal, info.layers.length);
+    const drawnNote =
+      shown.rows.length < total
+        ? ` · ${shown.rows.length.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} layers drawn`
+        : '';
     const q = this.settings.quantity;
     const kinds: RotationKind[] = q === 'both' ? ['distance', 'rate'] : [q];
     show(this.blocks.distance, kinds.includes('distance'));
@@ -725,6 +747,7 @@ class Monitor {
         this.env,
         (w) => this.rotationHeight(kind, w),
         this.maxPoints(host),
+        shown.rows,
       );
       const what =
         kind === 'distance'
@@ -732,22 +755,26 @@ class Monitor {
           : `stepwise rotation rate (${rateLabel(rateTerms(info))})`;
       host.setAttribute(
         'aria-label',
-        `Layer rotation curves of ${info.layers.length} layers: ${what} against ${this.settings.x === 'time' ? 'wall time' : `${this.settings.x}s`}`,
+        `Layer rotation curves of ${shown.rows.length < total ? `${shown.rows.length} of ` : ''}${total} layers: ${what} against ${this.settings.x === 'time' ? 'wall time' : `${this.settings.x}s`}`,
       );
     }
     setText(
       this.rotationNote,
-      q === 'distance'
+      (q === 'distance'
         ? 'cosine distance of each layer’s weights to their initial value'
         : q === 'rate'
           ? `stepwise rate: ${rateLabel(rateTerms(info))}`
-          : `distance, and the stepwise rate (${rateLabel(rateTerms(info))})`,
+          : `distance, and the stepwise rate (${rateLabel(rateTerms(info))})`) + drawnNote,
     );
-    this.drawLegend(info);
-    this.table.setLayers(
-      info.layers,
-      info.layers.map((_, i) => themeLayerColor(this.theme, i, info.layers.length)),
-    );
+    this.drawLegend(store, info, shown.rows);
+    this.table.setLayers({
+      layers: info.layers,
+      depth: store.layerIndex,
+      total,
+      rows: shown.rows,
+      colors: (i) => storeLayerColor(this.theme, store, i),
+      matches: shown.matches,
+    });
     this.markLayers();
     shown.rotation = -1;
     shown.metrics = -1;
@@ -787,8 +814,19 @@ class Monitor {
         this.zoom = null;
         this.hidden.clear();
         this.highlighted = null;
+        this.lagging = [];
+        if (shown?.store !== store) this.table.clearFilter();
       }
-      shown = this.shown = { store, info, rotation: -1, metrics: -1, metricsX: -1, slow: -1, slowAt: -Infinity };
+      shown = this.shown = {
+        store,
+        info,
+        rows: [],
+        rotation: -1,
+        metrics: -1,
+        metricsX: -1,
+        slow: -1,
+        slowAt: -Infinity,
+      };
       this.rebuildCharts(false);
     }
     const finished = !!store.finished;
@@ -850,8 +888,47 @@ class Monitor {
     s.rawLast = first ? first.lastRaw() : [];
     s.metrics = { loss: this.loss.testState(), accuracy: this.accuracy.testState() };
     const n = store.layerCount;
-    s.layerColors = Array.from({ length: n }, (_, i) => themeLayerColor(this.theme, i, n));
+    s.layerColors = Array.from({ length: n }, (_, i) => storeLayerColor(this.theme, store, i));
     s.background = this.theme.background;
+    s.layerTotal = Math.max(store.layerTotal, n);
+    s.layersKept = n;
+    const names = store.info?.layers ?? [];
+    s.drawnLayers = (this.shown?.store === store ? this.shown.rows : []).map((i) => names[i]?.name ?? '');
+  }
+
+  /**
+   * The store's layers to draw and list: those whose name contains the table's filter (the first
+   * MAX_LAYERS_DRAWN), else all of them up to MAX_LAYERS_DRAWN, else the lagging ones and evenly
+   * spaced ones (src/runlog/layerCap.ts).
+   */
+  private rowsFor(info: RunStarted): { rows: number[]; matches?: number } {
+    const layers = info.layers;
+    const q = this.table.filter.toLowerCase();
+    if (!q) return { rows: pickLayers(layers.length, MAX_LAYERS_DRAWN, this.lagging), matches: undefined };
+    const rows: number[] = [];
+    let matches = 0;
+    layers.forEach((l, i) => {
+      if (!l.name.toLowerCase().includes(q)) return;
+      matches++;
+      if (rows.length < MAX_LAYERS_DRAWN) rows.push(i);
+    });
+    return { rows, matches };
+  }
+
+  /** The layers drawn again (the filter or the lagging layers changed): the charts and the table are made again when they differ. */
+  private pickRows(): void {
+    const shown = this.shown;
+    if (!shown) return;
+    const next = this.rowsFor(shown.info);
+    if (next.rows.length === shown.rows.length && next.rows.every((k, j) => k === shown.rows[j])) {
+      if (next.matches !== shown.matches) this.rebuildCharts();
+      return;
+    }
+    // A layer no longer drawn cannot stay hidden or highlighted unseen.
+    const keep = new Set(next.rows);
+    for (const i of [...this.hidden]) if (!keep.has(i)) this.hidden.delete(i);
+    if (this.highlighted !== null && !keep.has(this.highlighted)) this.highlighted = null;
+    this.rebuildCharts();
   }
 
   /** Points per line when drawn in full: at most about one per pixel of the chart's width. */
@@ -862,19 +939,28 @@ class Monitor {
 
   private drawTable(store: RunStore, info: RunStarted): void {
     this.table.update(storeVerdict(store, info));
+    // Of a run with more layers than drawn, the lagging ones are drawn: they may have changed.
+    const lagging = this.table.laggingLayers();
+    if (info.layers.length > MAX_LAYERS_DRAWN && lagging.join() !== this.lagging.join()) {
+      this.lagging = lagging;
+      this.pickRows();
+    } else this.lagging = lagging;
   }
 
-  private drawLegend(info: RunStarted): void {
-    const n = info.layers.length;
+  private drawLegend(store: RunStore, info: RunStarted, rows: number[]): void {
+    // Every layer drawn when they are few; else a colour bar from the run's first layer to its last.
+    const n = rows.length;
+    const total = Math.max(store.layerTotal, info.layers.length);
     const items: HTMLElement[] = [];
     if (n > 0 && n <= 12) {
-      info.layers.forEach((l, i) => {
+      rows.forEach((i) => {
+        const l = info.layers[i];
         const item = el('button', 'legend-item legend-toggle');
         item.type = 'button';
         item.dataset.layer = String(i);
         item.title = `${l.name}: click to hide or show, Alt-click or double-click to show it alone`;
         const sw = el('span', 'swatch');
-        sw.style.background = themeLayerColor(this.theme, i, n);
+        sw.style.background = storeLayerColor(this.theme, store, i);
         item.append(sw, el('span', undefined, l.name));
         item.addEventListener('click', (ev) => (ev.altKey ? this.soloLayer(i) : this.toggleLayer(i)));
         item.addEventListener('dblclick', () => this.soloLayer(i));
@@ -884,15 +970,24 @@ class Monitor {
       });
     } else if (n > 12) {
       const bar = el('span', 'colorbar-legend');
-      bar.title = `${n} layers coloured by depth: first layer dark purple, last yellow. Click a layer in the table to hide it, Alt-click to show it alone.`;
+      bar.title = `${total} layers coloured by depth: first layer dark purple, last yellow. Click a layer in the table to hide it, Alt-click to show it alone.`;
       const gradient = el('span', 'colorbar');
       gradient.style.background = viridisGradient(this.theme);
-      bar.append(
-        el('span', 'colorbar-end', info.layers[0].name),
-        gradient,
-        el('span', 'colorbar-end', info.layers[n - 1].name),
+      const first = info.layers[0];
+      const last = info.layers[info.layers.length - 1];
+      bar.append(el('span', 'colorbar-end', first.name), gradient, el('span', 'colorbar-end', last.name));
+      items.push(bar, el('span', 'legend-item', `first → last of ${total.toLocaleString('en-US')} layers`));
+    }
+    if (n < total) {
+      const note = el(
+        'span',
+        'legend-item layers-not-drawn',
+        `${n.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} drawn`,
       );
-      items.push(bar, el('span', 'legend-item', `first → last of ${n} layers`));
+      note.title = this.table.filter
+        ? 'The layers whose name contains the filter (the first ones)'
+        : 'The first, the last, evenly spaced ones by depth and the lagging ones';
+      items.push(note);
     }
     if (this.settings.quantity !== 'rate') {
       const target = el('span', 'legend-item');
@@ -909,12 +1004,17 @@ class Monitor {
   // ---- exports ----
 
   private exportView(): ExportView {
-    const names = this.shown?.info.layers ?? [];
-    return {
+    const shown = this.shown;
+    const names = shown?.info.layers ?? [];
+    const total = shown ? Math.max(shown.store.layerTotal, names.length) : 0;
+    const view: ExportView = {
       settings: this.settings,
       hidden: [...this.hidden].sort((a, b) => a - b).map((i) => names[i]?.name ?? ''),
       range: this.zoom ? [...this.zoom] : null,
     };
+    // Only some layers drawn: the SVG draws those (the CSV keeps every layer the log has).
+    if (shown && shown.rows.length < total) view.shown = shown.rows.map((i) => names[i]?.name ?? '');
+    return view;
   }
 
   private exportFile(kind: MonitorExportKind): void {
@@ -926,26 +1026,31 @@ class Monitor {
   private async exportPng(): Promise<void> {
     const shown = this.shown;
     if (!shown) return;
-    const { store, info } = shown;
+    const { store, info, rows } = shown;
     const rot = store.rotation;
-    const rates = new RateSeries(store);
+    // The layers drawn only (at most MAX_LAYERS_DRAWN), coloured by their depth in the run.
+    const rates = new RateSeries(store, rows);
     rates.sync();
-    const layers = info.layers.length;
     const table: CurvesTable = {
       n: rot.length,
       x: { epoch: rot.column(ROT_EPOCH), step: rot.column(ROT_STEP), time: rot.column(ROT_TIME) },
-      distances: Array.from({ length: layers }, (_, i) => rot.column(ROT_FIRST_LAYER + i)),
-      rates: Array.from({ length: layers }, (_, i) => rates.column(i)),
+      distances: rows.map((i) => rot.column(ROT_FIRST_LAYER + i)),
+      rates: rows.map((_, k) => rates.column(k)),
     };
+    const view = this.exportView();
     const svg = monitorSvg(
       table,
       {
         title: info.name,
-        layers: info.layers.map((l) => l.name),
+        layers: rows.map((i) => info.layers[i].name),
         target: info.target,
         rateLabel: rateLabel(rateTerms(info)),
+        depth: {
+          index: rows.map((i) => store.layerIndex[i] ?? i),
+          total: Math.max(store.layerTotal, info.layers.length),
+        },
       },
-      this.exportView(),
+      { ...view, shown: undefined },
     );
     const size = /width="(\d+)" height="(\d+)"/.exec(svg);
     const w = Number(size?.[1] ?? 860);

@@ -5,23 +5,34 @@
 import { Ema, type RateTerms, rateDivisor, rateTerms, stepRate } from '../../src/runlog/chartMath';
 import { Columns, ROT_EPOCH, ROT_FIRST_LAYER, ROT_STEPS, type RunStore } from './store';
 
-/** Per-layer columns with the same rows as the store's rotation records. */
+/** Per-layer columns with the same rows as the store's rotation records, for some of the store's layers (a chart draws at most MAX_LAYERS_DRAWN). */
 export interface LayerSeries {
+  /** Columns: one per layer given. */
   readonly layers: number;
   /** Rows computed so far (after sync: the store's records). */
   readonly length: number;
-  /** Layer i's values (valid until the next sync). */
+  /** The values of the i-th layer given (valid until the next sync). */
   column(i: number): ArrayLike<number>;
   /** Computes the rows the store has and this does not; returns the first row that changed (length: none). */
   sync(): number;
 }
 
-/** The cosine distances: the store's columns themselves. */
+/** Every layer the store keeps. */
+const allOf = (store: RunStore) => Array.from({ length: store.layerCount }, (_, i) => i);
+
+/** The cosine distances of the store's layers `which` (default all): the store's columns themselves. */
 export class DistanceSeries implements LayerSeries {
-  constructor(private readonly store: RunStore) {}
+  private readonly which: number[];
+
+  constructor(
+    private readonly store: RunStore,
+    which?: number[],
+  ) {
+    this.which = which ?? allOf(store);
+  }
 
   get layers(): number {
-    return this.store.layerCount;
+    return this.which.length;
   }
 
   get length(): number {
@@ -29,7 +40,7 @@ export class DistanceSeries implements LayerSeries {
   }
 
   column(i: number): Float64Array {
-    return this.store.rotation.column(ROT_FIRST_LAYER + i);
+    return this.store.rotation.column(ROT_FIRST_LAYER + this.which[i]);
   }
 
   sync(): number {
@@ -39,14 +50,19 @@ export class DistanceSeries implements LayerSeries {
 
 const f32 = (n: number) => new Float32Array(n);
 
-/** The stepwise rotation rates (tan of the angle per step, divided by the learning rate when Layca is off). */
+/** The stepwise rotation rates (tan of the angle per step, divided by the learning rate when Layca is off) of the store's layers `which` (default all). */
 export class RateSeries implements LayerSeries {
   private cols: Columns<Float32Array>;
   readonly terms: RateTerms;
+  private readonly which: number[];
 
-  constructor(private readonly store: RunStore) {
+  constructor(
+    private readonly store: RunStore,
+    which?: number[],
+  ) {
     this.terms = rateTerms(store.info);
-    this.cols = new Columns(store.layerCount, 256, f32);
+    this.which = which ?? allOf(store);
+    this.cols = new Columns(this.which.length, 256, f32);
   }
 
   get layers(): number {
@@ -80,7 +96,7 @@ export class RateSeries implements LayerSeries {
     const tcols = tan.raw();
     for (let i = 0; i < this.cols.width; i++) {
       const o = out[i];
-      const t = tcols[i];
+      const t = tcols[this.which[i]];
       for (let r = from; r < n; r++) o[r] = stepRate(t[r], steps[r], divisor[r - from]);
     }
     return from;

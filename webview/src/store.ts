@@ -7,6 +7,7 @@ import type {
   EpochEnd,
   FeaturesEvent,
   LayerInfo,
+  LayerSubset,
   LogEvent,
   RotationEvent,
   RunEvent,
@@ -14,6 +15,9 @@ import type {
   RunStarted,
 } from '../protocol';
 import { plannedEndEpoch } from '../../src/runlog/verdict';
+import { keepLayers, keptLayers } from '../../src/runlog/layerCap';
+
+export type { LayerSubset };
 
 type Typed = Float64Array | Float32Array;
 const f64 = (n: number) => new Float64Array(n);
@@ -150,9 +154,21 @@ export class RunStore {
   ignored = 0;
   /** Events that came before run_started (kept, then replayed). */
   private pending: RunEvent[] = [];
+  /**
+   * The run's layers kept (`info.layers`, the columns): each one's index in the run (its depth),
+   * and the run's layer count. A run of more than MAX_LAYERS_KEPT layers keeps only some
+   * (src/runlog/layerCap.ts): left out by the host already (its messages say which), or here.
+   */
+  layerIndex: number[] = [];
+  layerTotal = 0;
+  /** Which values of the incoming events' per-layer arrays are kept (null: all of them, in order). */
+  private from: number[] | null = null;
+  /** What the host said its messages keep of the run's layers (null: every layer). */
+  subset: LayerSubset | null = null;
 
   constructor(readonly runId: string) {}
 
+  /** Layers kept (the columns). */
   get layerCount(): number {
     return this.info?.layers.length ?? 0;
   }
@@ -168,9 +184,10 @@ export class RunStore {
   private addEvent(e: RunEvent): boolean {
     if (e.type === 'run_started') {
       this.reset();
-      this.info = e;
-      this.rotation = new Columns(ROT_FIRST_LAYER + e.layers.length, 256);
-      this.tangents = new Columns(e.layers.length, 256, f32);
+      this.info = this.keep(e);
+      const kept = this.info.layers.length;
+      this.rotation = new Columns(ROT_FIRST_LAYER + kept, 256);
+      this.tangents = new Columns(kept, 256, f32);
       const pending = this.pending;
       this.pending = [];
       for (const p of pending) this.add(p);
@@ -181,6 +198,7 @@ export class RunStore {
       this.pending.push(e);
       return true;
     }
+    if (this.from && (e.type === 'rotation' || e.type === 'run_finished')) e = keepLayers(e, this.from);
     switch (e.type) {
       case 'rotation':
         return this.addRotation(e);
@@ -200,6 +218,23 @@ export class RunStore {
         this.features = { first: this.features?.first ?? e, last: e };
         return true;
     }
+  }
+
+  /** A run_started as kept: every layer, the host's subset, or (more than MAX_LAYERS_KEPT layers) those keptLayers picks. */
+  private keep(e: RunStarted): RunStarted {
+    const n = e.layers.length;
+    const sub = this.subset;
+    if (sub && sub.indices.length === n && sub.total >= n) {
+      this.layerIndex = sub.indices;
+      this.layerTotal = sub.total;
+      this.from = null;
+      return e;
+    }
+    const kept = keptLayers(e);
+    this.layerIndex = kept ?? Array.from({ length: n }, (_, i) => i);
+    this.layerTotal = n;
+    this.from = kept;
+    return kept ? keepLayers(e, kept) : e;
   }
 
   private reset(): void {

@@ -1,15 +1,35 @@
 // The layer table: per layer its kind and size, distance now, how fast it turns lately, where it
 // is on course to end, and whether it lags (below target - lagMargin); above it, the verdict on
-// the run as a whole (not fit, no learning, too early: no layer is judged then).
+// the run as a whole (not fit, no learning, too early: no layer is judged then). It lists the
+// layers the chart draws (at most MAX_LAYERS_LISTED, src/runlog/layerCap.ts: all of a run of
+// fewer, else evenly spaced ones and the lagging ones), says how many it leaves out, and has a
+// name filter for a run of more.
 import { type RunVerdict, runMessage, runStatus } from '../../src/runlog/verdict';
-import { el, fmtCount, fmtInt, fmtNum, fmtSigned, setText } from './dom';
+import { el, fmtCount, fmtInt, fmtNum, fmtSigned, setText, show } from './dom';
 import type { LayerInfo } from './store';
 
-/** What the layer names do: hide or show the layer's line (click), show it alone (Alt-click, double-click), highlight it (hover). */
+/** What the layer names do: hide or show the layer's line (click), show it alone (Alt-click, double-click), highlight it (hover); and the name filter. */
 export interface LayerActions {
   toggle(i: number): void;
   solo(i: number): void;
   hover(i: number | null): void;
+  /** The filter's text changed ("" : none). */
+  filter(text: string): void;
+}
+
+/** The layers listed: the store's layers (kept), which of them are rows, and what the run has in all. */
+export interface ListedLayers {
+  /** The layers kept (the verdict's order). */
+  layers: LayerInfo[];
+  /** Each kept layer's index in the run (its depth), and the run's layer count. */
+  depth: number[];
+  total: number;
+  /** The kept layers listed, in order (at most MAX_LAYERS_LISTED). */
+  rows: number[];
+  /** Their colours, by kept layer. */
+  colors: (i: number) => string;
+  /** Kept layers matching the filter (when one is set). */
+  matches?: number;
 }
 
 interface Row {
@@ -31,7 +51,13 @@ export class LayerTable {
   private readonly body: HTMLTableSectionElement;
   private rows: Row[] = [];
   private layers: LayerInfo[] = [];
+  /** The kept layer of each row. */
+  private which: number[] = [];
   private lagging: string[] = [];
+  private laggingIdx: number[] = [];
+  private total = 0;
+  private readonly more: HTMLElement;
+  private readonly filterBox: HTMLInputElement;
 
   constructor(
     parent: HTMLElement,
@@ -42,6 +68,15 @@ export class LayerTable {
     head.appendChild(el('h3', 'card-title', 'Layers'));
     this.summary = el('span', 'card-note');
     head.appendChild(this.summary);
+    this.filterBox = el('input', 'layer-filter');
+    this.filterBox.type = 'search';
+    this.filterBox.placeholder = 'filter by name';
+    this.filterBox.setAttribute('aria-label', 'Show the layers whose name contains');
+    this.filterBox.hidden = true;
+    this.filterBox.addEventListener('input', () => this.actions.filter(this.filterBox.value));
+    head.appendChild(this.filterBox);
+    this.more = el('div', 'table-more');
+    this.more.hidden = true;
     this.table = el('table', 'layer-table');
     const thead = el('thead');
     const hr = el('tr');
@@ -70,28 +105,33 @@ export class LayerTable {
     this.table.append(thead, this.body);
     const scroll = el('div', 'table-scroll');
     scroll.appendChild(this.table);
-    this.root.append(head, scroll);
+    this.root.append(head, scroll, this.more);
     parent.appendChild(this.root);
   }
 
-  /** Rebuilds the rows when the layers change (another run, or its run_started); colours them. */
-  setLayers(layers: LayerInfo[], colors: string[]): void {
-    if (layers.length === this.layers.length && layers.every((l, i) => l === this.layers[i])) {
-      this.rows.forEach((r, i) => (r.swatch.style.background = colors[i]));
+  /** Rebuilds the rows when the layers listed change (another run, its run_started, the filter, the lagging ones); colours them. */
+  setLayers(listed: ListedLayers): void {
+    const { layers, rows, colors, total } = listed;
+    this.total = total;
+    this.noteMore(listed);
+    if (layers === this.layers && rows.length === this.which.length && rows.every((k, j) => k === this.which[j])) {
+      this.rows.forEach((r, j) => (r.swatch.style.background = colors(this.which[j])));
       return;
     }
     this.layers = layers;
-    this.rows = layers.map((l, i) => {
+    this.which = rows;
+    this.rows = rows.map((i) => {
+      const l = layers[i];
       const tr = el('tr');
       const cell = (cls: string, text = '') => {
         const td = el('td', cls, text);
         tr.appendChild(td);
         return td;
       };
-      cell('num col-index', String(i + 1));
+      cell('num col-index', String((listed.depth[i] ?? i) + 1));
       const name = cell('col-name');
       const swatch = el('span', 'swatch');
-      swatch.style.background = colors[i];
+      swatch.style.background = colors(i);
       const nameWrap = el('button', 'cell-flex layer-toggle');
       nameWrap.type = 'button';
       nameWrap.dataset.layer = String(i);
@@ -126,14 +166,41 @@ export class LayerTable {
     this.body.replaceChildren(...this.rows.map((r) => r.tr));
   }
 
+  /** The line under the table on what it leaves out, and the filter (shown for a run of more layers than listed). */
+  private noteMore({ layers, rows, total, matches }: ListedLayers): void {
+    const fmt = (n: number) => n.toLocaleString('en-US');
+    const filtering = this.filterBox.value.trim() !== '';
+    show(this.filterBox, total > rows.length || filtering);
+    const kept = layers.length < total ? ` (searched: the ${fmt(layers.length)} layers kept of ${fmt(total)})` : '';
+    let text = '';
+    if (filtering)
+      text =
+        matches === 0
+          ? `No layer name contains “${this.filterBox.value.trim()}”${kept}.`
+          : `${fmt(matches ?? rows.length)} layer${matches === 1 ? '' : 's'} match${matches === 1 ? 'es' : ''}${
+              (matches ?? 0) > rows.length ? ` (showing the first ${fmt(rows.length)})` : ''
+            }${kept}; ${fmt(total - rows.length)} more not shown.`;
+    else if (rows.length < total)
+      text = `… and ${fmt(total - rows.length)} more layers (showing ${fmt(rows.length)}: the first, the last, evenly spaced ones by depth and the lagging ones; filter by name to see others).`;
+    setText(this.more, text);
+    show(this.more, text !== '');
+  }
+
   update(verdict: RunVerdict): void {
     const { finished, target } = verdict;
     const threshold = target - verdict.lagMargin;
     this.table.classList.toggle('finished', finished);
     setText(this.projectedHead, finished ? 'Final' : 'On course for');
     const lagging: string[] = [];
-    this.rows.forEach((row, i) => {
-      const s = verdict.layers[i];
+    const laggingIdx: number[] = [];
+    verdict.layers.forEach((s, i) => {
+      if (s?.lagging) {
+        lagging.push(this.layers[i]?.name ?? '');
+        laggingIdx.push(i);
+      }
+    });
+    this.rows.forEach((row, j) => {
+      const s = verdict.layers[this.which[j]];
       if (!s) return;
       setText(row.distance, fmtNum(s.distance, 3));
       const frac = s.distance === null ? 0 : Math.max(0, Math.min(1, s.distance / Math.max(target, 1e-9)));
@@ -145,10 +212,12 @@ export class LayerTable {
       setText(row.status, s.lagging ? 'lagging' : !known || !judged ? '' : finished ? 'ok' : 'on course');
       row.status.className = `col-status ${s.lagging ? 'status-lagging' : 'status-ok'}`;
       row.tr.classList.toggle('lagging', s.lagging);
-      if (s.lagging) lagging.push(this.layers[i].name);
     });
     this.lagging = lagging;
+    this.laggingIdx = laggingIdx;
+    // Judged: the layers kept (all of them, but for a run of more than MAX_LAYERS_KEPT).
     const n = this.layers.length;
+    const of = n < this.total ? ` kept (of ${this.total.toLocaleString('en-US')})` : '';
     const what = finished ? 'ended' : 'on course to end';
     setText(
       this.summary,
@@ -157,8 +226,8 @@ export class LayerTable {
         : verdict.run !== 'judged'
           ? runStatus(verdict)
           : lagging.length === 0
-            ? `${n} layer${n === 1 ? '' : 's'}, none ${what} below ${fmtNum(threshold, 2)}`
-            : `${lagging.length} of ${n} ${what} below ${fmtNum(threshold, 2)}`,
+            ? `${n} layer${n === 1 ? '' : 's'}${of}, none ${what} below ${fmtNum(threshold, 2)}`
+            : `${lagging.length} of ${n}${of} ${what} below ${fmtNum(threshold, 2)}`,
     );
     this.summary.title = runMessage(verdict) ?? '';
     this.summary.classList.toggle('status-lagging', verdict.run === 'no-learning');
@@ -166,7 +235,8 @@ export class LayerTable {
 
   /** Marks the layers whose lines are hidden, and the one highlighted. */
   mark(hidden: ReadonlySet<number>, highlighted: number | null): void {
-    this.rows.forEach((r, i) => {
+    this.rows.forEach((r, j) => {
+      const i = this.which[j];
       const off = hidden.has(i);
       r.tr.classList.toggle('off', off);
       r.button.setAttribute('aria-pressed', String(!off));
@@ -174,11 +244,27 @@ export class LayerTable {
     });
   }
 
+  /** The names of the layers listed (the rows). */
   names(): string[] {
-    return this.layers.map((l) => l.name);
+    return this.which.map((i) => this.layers[i]?.name ?? '');
   }
 
+  /** The lagging layers among those kept (listed or not): their names, and their indices. */
   laggingNames(): string[] {
     return this.lagging;
+  }
+
+  laggingLayers(): number[] {
+    return this.laggingIdx;
+  }
+
+  /** The filter's text now. */
+  get filter(): string {
+    return this.filterBox.value.trim();
+  }
+
+  /** Empties the filter (another run). */
+  clearFilter(): void {
+    this.filterBox.value = '';
   }
 }

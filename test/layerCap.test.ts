@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import type { RunEvent, RunStarted } from '../src/runlog/events';
 import { toJsonLine } from '../src/runlog/events';
 import { keepLayers, MAX_LAYERS_DRAWN, MAX_LAYERS_KEPT, pickLayers } from '../src/runlog/layerCap';
-import { readRunLog } from '../src/runlog/read';
+import { MAX_RECORDS, readRunLog } from '../src/runlog/read';
 import { curvesMetaOf, curvesTableOf, monitorSvg } from '../src/runlog/runExport';
 import { DEFAULT_VIEW } from '../src/runlog/chartMath';
 import { MonitorFeed } from '../src/vscode/monitorFeed';
@@ -149,6 +149,30 @@ describe('what the host posts to the monitor about a run (monitorFeed)', () => {
     assert.ok(isHostMessage(m) && m.type === 'append' && m.layers);
     assert.equal(m.layers.total, n);
     assert.ok(JSON.stringify(m).length < 200_000);
+  });
+
+  it('a long live run: appends until MAX_RECORDS records since the last load, then the run whole again, sampled', () => {
+    const { file, events } = runLog(3, 30_000);
+    const log = readRunLog(file); // as the run manager holds it: at most MAX_RECORDS rotations, sampled
+    assert.ok(log.rotations.length <= MAX_RECORDS);
+    const feed = new MonitorFeed();
+    assert.equal(feed.load('long', log).type, 'load');
+    const rotations = events.filter((e) => e.type === 'rotation');
+    let sent = 0;
+    let reloads = 0;
+    for (let i = 0; i < rotations.length; i += 1000) {
+      const m = feed.update('long', rotations.slice(i, i + 1000), log);
+      assert.ok(isHostMessage(m));
+      if (m.type === 'load') {
+        reloads++;
+        sent = m.events.filter((e) => e.type === 'rotation').length;
+        assert.ok(sent <= MAX_RECORDS, `a reload of ${sent} records`);
+      } else if (m.type === 'append') sent += m.events.length;
+      else assert.fail(`a ${m.type} message`);
+      // What the webview holds stays within about twice the cap.
+      assert.ok(sent <= 2 * MAX_RECORDS + 1000, `${sent} records held after ${i + 1000} appended`);
+    }
+    assert.equal(reloads, 1);
   });
 
   it('rejects a subset that is not one', () => {

@@ -124,7 +124,7 @@ class MonitorSession implements vscode.Disposable {
 
   private flush(): void {
     this.timer = undefined;
-    for (const [runId, events] of this.queued) this.post(this.feed.append(runId, events));
+    for (const [runId, events] of this.queued) this.post(this.feed.update(runId, events, this.runs.get(runId)?.log));
     this.queued.clear();
   }
 

@@ -5,7 +5,7 @@
 // saying which; so a record of a million layers crosses as a thousand values.
 import type { RunEvent } from '../runlog/events';
 import { keepLayers, keptLayers } from '../runlog/layerCap';
-import type { RunLog } from '../runlog/read';
+import { MAX_RECORDS, type RunLog } from '../runlog/read';
 import type { HostMessage, LayerSubset } from '../../webview/protocol';
 
 /** Every event of a log, in the order a reader would have seen them. */
@@ -30,10 +30,13 @@ export function eventsOf(log: RunLog): RunEvent[] {
 /** One webview's feed: per run, the layers its messages keep. */
 export class MonitorFeed {
   private readonly subsets = new Map<string, LayerSubset>();
+  /** Records appended per run since its last 'load'. */
+  private readonly appended = new Map<string, number>();
 
   /** The whole of a run, as a 'load' (the layers kept, when not all). */
   load(runId: string, log: RunLog): HostMessage {
     this.subsets.delete(runId);
+    this.appended.delete(runId);
     const started = log.started;
     const kept = started ? keptLayers(started, log.finished) : null;
     if (!started || !kept) return { type: 'load', runId, events: eventsOf(log) };
@@ -62,8 +65,23 @@ export class MonitorFeed {
     return layers ? { type: 'append', runId, events, layers } : { type: 'append', runId, events };
   }
 
+  /**
+   * New events of a run for the webview: an 'append' of them, or, once more than MAX_RECORDS
+   * records were appended since the run's last 'load', the run whole again from `log` (which
+   * keeps at most MAX_RECORDS records of a kind, evenly sampled: src/runlog/read.ts), so that
+   * the webview's store of a long live run stays bounded too.
+   */
+  update(runId: string, events: RunEvent[], log: RunLog | undefined): HostMessage {
+    let records = this.appended.get(runId) ?? 0;
+    for (const e of events) if (e.type !== 'log') records++;
+    if (records > MAX_RECORDS && log) return this.load(runId, log);
+    this.appended.set(runId, records);
+    return this.append(runId, events);
+  }
+
   /** Forgets a run (it is sent whole again). */
   forget(runId: string): void {
     this.subsets.delete(runId);
+    this.appended.delete(runId);
   }
 }

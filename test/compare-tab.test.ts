@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { MAX_CURVE_POINTS, runCurves, thinIndices } from '../src/experiments/compareCurves';
+import { MAX_CURVE_POINTS, runCurves } from '../src/experiments/compareCurves';
+import { thinIndices } from '../src/runlog/thin';
 import { isCompareHostMessage, isCompareWebviewMessage } from '../webview/compareProtocol';
 import { fixtureComparison } from './webview/compare-fixture';
 
@@ -75,7 +76,7 @@ describe('comparison tab protocol', () => {
 describe('curves thinned on the host', () => {
   it('keeps the first and the last record and at most MAX_CURVE_POINTS', () => {
     assert.deepEqual(thinIndices(5, 10), [0, 1, 2, 3, 4]);
-    const kept = thinIndices(2000);
+    const kept = thinIndices(2000, MAX_CURVE_POINTS);
     assert.equal(kept.length, MAX_CURVE_POINTS);
     assert.equal(kept[0], 0);
     assert.equal(kept[kept.length - 1], 1999);
@@ -96,7 +97,7 @@ describe('curves thinned on the host', () => {
     const last = recs[recs.length - 1].distances[7] as number;
     assert.ok(Math.abs((c.distances[7][MAX_CURVE_POINTS - 1] as number) - last) <= 5e-5);
     assert.notEqual(c.distances[7][MAX_CURVE_POINTS - 1], last, 'rounded');
-    const mid = recs[thinIndices(2000)[150]].distances[3] as number;
+    const mid = recs[thinIndices(2000, MAX_CURVE_POINTS)[150]].distances[3] as number;
     assert.equal(c.distances[3][150], Math.round(mid * 1e4) / 1e4);
   });
 

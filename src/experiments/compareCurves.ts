@@ -3,6 +3,7 @@
 // webview as about 300,000 numbers instead of 2,000,000, each rounded to 1e-4 (a fraction of a
 // pixel in the tab's panels; the exports read the logs themselves), which halves the message.
 import type { RotationEvent, RunStarted } from '../runlog/events';
+import { thinIndices } from '../runlog/thin';
 
 /** What of a run log the curves need (a RunLog of src/runlog/read.ts). */
 export interface CurvesLog {
@@ -28,14 +29,6 @@ export interface RunCurves {
 /** Decimals kept of the epochs and distances sent. */
 const ROUND = 1e4;
 const round = (v: number) => Math.round(v * ROUND) / ROUND;
-
-/** Indices of `n` records thinned to at most `max`: the first, the last and evenly spaced ones. */
-export function thinIndices(n: number, max = MAX_CURVE_POINTS): number[] {
-  if (n <= max) return Array.from({ length: n }, (_, i) => i);
-  const out: number[] = [];
-  for (let k = 0; k < max; k++) out.push(Math.round((k * (n - 1)) / (max - 1)));
-  return out;
-}
 
 /** One run's curves, thinned. */
 export function runCurves(runId: string, log: CurvesLog, max = MAX_CURVE_POINTS): RunCurves {

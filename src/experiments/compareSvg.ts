@@ -4,7 +4,7 @@ import type { RunLog } from '../runlog/read';
 import { oneLine } from '../runlog/sanitize';
 import { MAX_LAYERS_DRAWN } from '../runlog/svg';
 import { Decimator, esc, niceTicks } from '../runlog/svgText';
-import { thinIndices } from './compareCurves';
+import { thinIndices } from '../runlog/thin';
 import { layerColor } from '../runlog/viridis';
 import type { ComparisonModel, CompareRow } from './compare';
 

@@ -4,7 +4,7 @@
 // between (by depth), plus the ones that matter (the lagging ones) first in line, and says how
 // many it leaves out. Pure: the webview bundles it.
 import type { RunEvent, RunFinished, RunStarted } from './events';
-import { thinIndices } from '../experiments/compareCurves';
+import { thinIndices } from './thin';
 
 /** Layer lines drawn at most (curves.svg, the monitor's chart and its SVG/PNG exports). */
 export const MAX_LAYERS_DRAWN = 256;

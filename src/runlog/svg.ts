@@ -2,7 +2,7 @@
 // from 0 to 1 (further only if a layer goes there), one line per layer coloured by depth with
 // viridis, and the target drawn as a dashed line. Bounded whatever the log: at most MAX_LAYERS_DRAWN
 // lines (evenly spaced by depth, the SVG says so), each thinned to the plot's width.
-import { thinIndices } from '../experiments/compareCurves';
+import { thinIndices } from './thin';
 import { MAX_LAYERS_DRAWN } from './layerCap';
 import { oneLine } from './sanitize';
 import { Decimator, esc, fmt, ticks } from './svgText';

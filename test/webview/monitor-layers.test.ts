@@ -6,7 +6,7 @@
 // filter, hide and solo, and the exports behave on such runs.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { thinIndices } from '../../src/experiments/compareCurves';
+import { thinIndices } from '../../src/runlog/thin';
 import { MAX_LAYERS_DRAWN, MAX_LAYERS_KEPT, MAX_LAYERS_LISTED } from '../../src/runlog/layerCap';
 import { isWebviewMessage } from '../../webview/protocol';
 import { fakeRun } from './fake-run';

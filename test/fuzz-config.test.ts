@@ -176,10 +176,17 @@ function valueMutation(name: string, edit: (v: Value, rng: Rng) => Value): Mutat
   return {
     name,
     apply(input, rng) {
-      const value = parseJsonc(input.toString('utf8'));
-      if (value === undefined) return input;
-      const out = edit(value, rng);
-      return Buffer.from(rng.next() < 0.5 ? JSON.stringify(out) : JSON.stringify(out, null, 2));
+      // An earlier mutation may have nested the text beyond what a recursive parser or edit takes
+      // (the fuzzer's own tools, not the checker under test): such a text is kept as it is.
+      try {
+        const value = parseJsonc(input.toString('utf8'));
+        if (value === undefined) return input;
+        const out = edit(value, rng);
+        return Buffer.from(rng.next() < 0.5 ? JSON.stringify(out) : JSON.stringify(out, null, 2));
+      } catch (e) {
+        if (e instanceof RangeError) return input;
+        throw e;
+      }
     },
   };
 }

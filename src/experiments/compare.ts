@@ -6,7 +6,7 @@
 import { parse as parseJsonc } from 'jsonc-parser';
 import { parseConfigText } from '../engine/config/parse';
 import type { RunStarted } from '../runlog/events';
-import type { RunLog } from '../runlog/read';
+import { describeSkipped, type RunLog } from '../runlog/read';
 import { judgeLog, runStatus } from '../runlog/verdict';
 import type { Column, CompareRow, ComparisonModel, ConfigValue } from './compareModel';
 import { evidenceOf } from './evidence';
@@ -152,7 +152,7 @@ export function compareRow(run: RunInput): CompareRow {
     verdictStatus: verdict ? runStatus(verdict) : '',
     lagging: verdict ? verdict.layers.filter((l) => l.lagging).map((l) => layers[l.index]) : [],
     relative: null,
-    skipped: log.skipped.map((k) => `${log.file ?? `${run.folder}/events.jsonl`}:${k.line}: skipped: ${k.reason}`),
+    skipped: describeSkipped(log, Number.POSITIVE_INFINITY, log.file ?? `${run.folder}/events.jsonl`),
   };
 }
 

@@ -205,8 +205,7 @@ export function readRunLog(file: string): RunLog {
 }
 
 /** The skipped lines as file:line: skipped: why, the first `max` of them, then how many more. */
-export function describeSkipped(log: RunLog, max = 50): string[] {
-  const file = log.file ?? 'events.jsonl';
+export function describeSkipped(log: RunLog, max = 50, file = log.file ?? 'events.jsonl'): string[] {
   const out = log.skipped.slice(0, max).map((s) => `${file}:${s.line}: skipped: ${s.reason}`);
   const more = skippedCount(log) - out.length;
   if (more > 0)

@@ -341,12 +341,13 @@ describe('monitor webview', { timeout: 180_000 }, () => {
     );
     await h.page.locator('.features-card').screenshot({ path: path.join(ARTIFACTS, 'monitor-features.png') });
     await h.page.locator('button[title="Save the first-layer features as PNG"]').click();
-    await h.page.waitForFunction(() => true);
-    let png: any;
-    for (let i = 0; i < 50 && !png; i++) {
-      png = (await h.sent()).find((m) => m.type === 'png' && m.what === 'features');
-      if (!png) await new Promise((r) => setTimeout(r, 100));
-    }
+    // Encoding is asynchronous (canvas.toBlob): on a loaded machine it can take seconds.
+    await h.page.waitForFunction(
+      () => (globalThis as any).__layerRotationMonitorSent.some((m: any) => m.type === 'png' && m.what === 'features'),
+      null,
+      { timeout: 30_000 },
+    );
+    const png = (await h.sent()).find((m) => m.type === 'png' && m.what === 'features');
     assert.ok(png, 'no png message for the features');
     assert.equal(png.runId, 'features-run');
     assert.ok(

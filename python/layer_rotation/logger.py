@@ -123,6 +123,11 @@ class RotationLogger:
       features: first-layer features snapshots: None (default: when the first watched layer looks at
         images), False, True (required), or (h, w, c), the image of a first nn.Linear's inputs.
       flatten_order: how your code flattens images into that nn.Linear: "chw" (default) or "hwc".
+      watch: the kernels to watch instead of the model's Linear and Conv modules (for models that are
+        not torch modules, e.g. layer_rotation.keras): [(name, kind, shape, params, tensor)] in forward
+        order, kind and shape as run_started's layers (dense [in, out], conv [k..., in, out]), params
+        counting kernel and bias, tensor the live kernel in torch's layout (out first: dense [out, in],
+        conv [out, in, k...]; a view is fine). Features snapshot the first one (flatten_order applies).
     """
 
     def __init__(
@@ -150,6 +155,7 @@ class RotationLogger:
         extra=None,
         features=None,
         flatten_order="chw",
+        watch=None,
     ):
         self.model = model.module if isinstance(getattr(model, "module", None), torch.nn.Module) else model
         self.every = max(1, int(every))
@@ -161,20 +167,26 @@ class RotationLogger:
         if batch_every is None:
             batch_every = min(self.every, self.steps_per_epoch // 50) if self.steps_per_epoch >= 50 else self.every
         self.batch_every = max(1, int(batch_every))
-        found = kernel_layers(self.model)
+        modules = dict(kernel_layers(self.model)) if watch is None else {}
+        if watch is None:
+            watch = [
+                (n, _kind(m), _shape(m), m.weight.numel() + (m.bias.numel() if m.bias is not None else 0), m.weight)
+                for n, m in modules.items()
+            ]
+        watch = [(str(n), str(k), [int(d) for d in s], int(p), t) for n, k, s, p, t in watch]
         if layers is not None:
-            by_name = dict(found)
+            by_name = {w[0]: w for w in watch}
             missing = [n for n in layers if n not in by_name]
             if missing:
                 raise ValueError(
-                    "RotationLogger: no Linear/Conv module named %s (the model's are %s)"
+                    "RotationLogger: no kernel layer named %s (the model's are %s)"
                     % (", ".join(missing), ", ".join(by_name))
                 )
-            found = [(n, by_name[n]) for n in layers]
-        if not found:
+            watch = [by_name[n] for n in layers]
+        if not watch:
             raise ValueError("RotationLogger: the model has no nn.Linear or nn.Conv layer to watch")
-        self.layer_names = [n for n, _ in found]
-        self.tracker = RotationTracker([m.weight for _, m in found])
+        self.layer_names = [w[0] for w in watch]
+        self.tracker = RotationTracker([w[4] for w in watch])
         self.steps = 0
         self.epochs_done = 0
         self._last_record = 0
@@ -184,15 +196,21 @@ class RotationLogger:
         self._started_at = time.time()
         self._epoch_started_at = self._started_at
         self._epoch_steps = 0
-        self._last_distances = [0.0] * len(found)
+        self._last_distances = [0.0] * len(watch)
         self.finished = None
         self.main = _is_main_rank()
         self.writer = None
         self.run_dir = None
         # FeatureSnapshots of the first layer, or None; checked on every rank, before any file is made.
-        first = {"name": found[0][0], "kind": _kind(found[0][1]), "shape": _shape(found[0][1])}
+        infos = [{"name": n, "kind": k, "shape": s, "params": p} for n, k, s, p, _ in watch]
         shape = dataset.get("inputShape") if isinstance(dataset, dict) else None
-        self.features = _feature_snapshots(found[0], first, shape, features, flatten_order)
+        if modules:
+            self.features = _feature_snapshots((infos[0]["name"], modules[infos[0]["name"]]), infos[0], shape, features, flatten_order)
+        else:  # watched kernels: snapshots when the first one's inputs are images (features=True insists)
+            sample = list(features) if isinstance(features, (tuple, list)) else shape
+            self.features = None if features is False else FeatureSnapshots.of(infos[0], watch[0][4], sample, flatten_order)
+            if self.features is None and features not in (None, False):
+                raise ValueError("RotationLogger: no first-layer features: the inputs of %s %s are not images of %s with 1 or 3 channels" % (infos[0]["name"], infos[0]["shape"], sample))
         if not self.main:
             return
         if run_dir is None:
@@ -206,17 +224,12 @@ class RotationLogger:
         self.run_dir = run_dir
         self.run_id = run_id or os.path.basename(os.path.abspath(run_dir))
         self.writer = EventWriter(os.path.join(run_dir, EVENTS_FILE))
-        device = found[0][1].weight.device
+        device = watch[0][4].device
         if isinstance(dataset, dict):
             ds = {"name": "unknown", "train": 0, "validation": 0, "test": 0, "inputShape": [], "classes": 0}
             ds.update(dataset)
         else:
             ds = {"name": dataset or "unknown", "train": 0, "validation": 0, "test": 0, "inputShape": [], "classes": 0}
-        infos = []
-        for n, m in found:
-            shape = _shape(m)
-            params = m.weight.numel() + (m.bias.numel() if getattr(m, "bias", None) is not None else 0)
-            infos.append({"name": n, "kind": _kind(m), "shape": shape, "params": int(params)})
         self.layers = infos
         schedule = None
         if learning_rate is not None:

@@ -18,6 +18,7 @@ g / (sqrt(.) + epsilon)), with Keras's argument names and defaults, and turn eac
 """
 import atexit
 import math
+import os
 import re
 import sys
 
@@ -25,6 +26,7 @@ import keras
 import torch
 
 from . import events
+from .events import EVENTS_FILE
 from .optim import layca_update_
 from .schedule import layer_multipliers
 
@@ -228,7 +230,15 @@ class RotationCallback(keras.callbacks.Callback):
         from .logger import RotationLogger
 
         if self.logger is not None and self.logger.finished is None:
-            raise RuntimeError("RotationCallback: its run %s is still open (one fit per callback)" % self.logger.run_dir)
+            raise RuntimeError(
+                "RotationCallback: its run %s is still open (one fit per callback)" % self.logger.run_dir
+            )
+        run_dir = self.options["run_dir"]
+        if run_dir is not None and os.path.exists(os.path.join(run_dir, EVENTS_FILE)):
+            raise ValueError(
+                "RotationCallback: %s already holds a run (%s): give each fit its own run_dir, or leave run_dir "
+                "out for a new folder under runs_dir" % (run_dir, EVENTS_FILE)
+            )
         optimizer = getattr(self.model, "optimizer", None)
         options = dict(self.options)
         schedule = {}
@@ -408,9 +418,7 @@ class _LaycaOptimizer(keras.optimizers.Optimizer):
                 settings[id(layer.kernel)] = (True, mult)
                 if layer.bias is not None:
                     settings[id(layer.bias)] = (False, mult)
-        self._settings = [
-            settings.get(id(v), (self.model is None and len(v.shape) >= 2, 1.0)) for v in variables
-        ]
+        self._settings = [settings.get(id(v), (self.model is None and len(v.shape) >= 2, 1.0)) for v in variables]
         self._slots = [self._make_slots(v) for v in variables]
 
     def _slot(self, variable, name, initializer="zeros"):

@@ -205,12 +205,19 @@ class RotationLogger:
         infos = [{"name": n, "kind": k, "shape": s, "params": p} for n, k, s, p, _ in watch]
         shape = dataset.get("inputShape") if isinstance(dataset, dict) else None
         if modules:
-            self.features = _feature_snapshots((infos[0]["name"], modules[infos[0]["name"]]), infos[0], shape, features, flatten_order)
+            self.features = _feature_snapshots(
+                (infos[0]["name"], modules[infos[0]["name"]]), infos[0], shape, features, flatten_order
+            )
         else:  # watched kernels: snapshots when the first one's inputs are images (features=True insists)
             sample = list(features) if isinstance(features, (tuple, list)) else shape
-            self.features = None if features is False else FeatureSnapshots.of(infos[0], watch[0][4], sample, flatten_order)
+            self.features = (
+                None if features is False else FeatureSnapshots.of(infos[0], watch[0][4], sample, flatten_order)
+            )
             if self.features is None and features not in (None, False):
-                raise ValueError("RotationLogger: no first-layer features: the inputs of %s %s are not images of %s with 1 or 3 channels" % (infos[0]["name"], infos[0]["shape"], sample))
+                raise ValueError(
+                    "RotationLogger: no first-layer features: the inputs of %s %s are not images of %s with 1 "
+                    "or 3 channels" % (infos[0]["name"], infos[0]["shape"], sample)
+                )
         if not self.main:
             return
         if run_dir is None:

@@ -6,6 +6,7 @@ import base64
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -176,6 +177,20 @@ class Callback(unittest.TestCase):
             self.assertEqual(log["finished"]["status"], "completed")
             self.assertEqual(log["features"], "conv")
 
+    def test_a_run_dir_holds_one_run(self):
+        model = tiny_model()
+        compile_model(model, "sgd")
+        x, y = tiny_data(16)
+        with tempfile.TemporaryDirectory() as d:
+            run = os.path.join(d, "run")
+            model.fit(x, y, verbose=0, callbacks=[RotationCallback(run)])
+            with open(os.path.join(run, "events.jsonl"), "rb") as f:
+                before = f.read()
+            with self.assertRaisesRegex(ValueError, "%s already holds a run" % re.escape(run)):
+                model.fit(x, y, verbose=0, callbacks=[RotationCallback(run)])
+            with open(os.path.join(run, "events.jsonl"), "rb") as f:
+                self.assertEqual(f.read(), before)
+
     def test_batch_loss_is_the_mean_over_its_steps(self):
         """Keras's logs hold the epoch's running mean; batch events hold the mean since the last one."""
         model = tiny_model()
@@ -228,7 +243,10 @@ class Callback(unittest.TestCase):
             events = read_events(run)
             fin = events[-1]
             self.assertEqual(fin["type"], "run_finished")
-            self.assertEqual((fin["status"], fin["reason"], fin["step"]), ("failed", "ValueError: bad batch 4 (in FailsAt.call())", 3))
+            self.assertEqual(
+                (fin["status"], fin["reason"], fin["step"]),
+                ("failed", "ValueError: bad batch 4 (in FailsAt.call())", 3),
+            )
             self.assertEqual(read_run_log(os.path.join(run, "events.jsonl")).skipped, [])
 
     def test_uncaught_failure_in_a_script_ends_the_run_failed(self):
@@ -301,7 +319,10 @@ def twin_models():
     )
     tm = torch.nn.Sequential(
         OrderedDict(
-            conv=torch.nn.Conv2d(2, 4, 3), flat=torch.nn.Flatten(), hidden=torch.nn.Linear(64, 5), out=torch.nn.Linear(5, 3)
+            conv=torch.nn.Conv2d(2, 4, 3),
+            flat=torch.nn.Flatten(),
+            hidden=torch.nn.Linear(64, 5),
+            out=torch.nn.Linear(5, 3),
         )
     )
 
@@ -322,7 +343,9 @@ def twin_models():
 CASES = [
     (
         "sgd nesterov, alpha, multipliers, L2",
-        lambda km: LaycaSGD(0.1, momentum=0.9, nesterov=True, model=km, alpha=0.5, multipliers={"conv": 0.3}, weight_decay=1e-3),
+        lambda km: LaycaSGD(
+            0.1, momentum=0.9, nesterov=True, model=km, alpha=0.5, multipliers={"conv": 0.3}, weight_decay=1e-3
+        ),
         lambda g: torch_optim.LaycaSGD(g, lr=0.1, momentum=0.9, nesterov=True),
         dict(lr=0.1, alpha=0.5, multipliers={"conv": 0.3}, weight_decay=1e-3),
     ),
@@ -405,7 +428,9 @@ class Layca(unittest.TestCase):
         rng = np.random.default_rng(3)
         for _ in range(3):
             before = [k.numpy().copy() for k in kernels]
-            opt.apply([torch.as_tensor(rng.standard_normal(tuple(v.shape)).astype("float32")) for v in variables], variables)
+            opt.apply(
+                [torch.as_tensor(rng.standard_normal(tuple(v.shape)).astype("float32")) for v in variables], variables
+            )
             for k, w0, rate in zip(kernels, before, rates):
                 w = k.numpy()
                 self.assertAlmostEqual(np.linalg.norm(w), np.linalg.norm(w0), delta=1e-5 * np.linalg.norm(w0))

@@ -203,5 +203,28 @@ class Ddp(unittest.TestCase):
         self.assertAlmostEqual(events1[-1]["testLoss"], events2[-1]["testLoss"], places=4)
 
 
+@unittest.skipUnless(HAVE_LIGHTNING, NO_LIGHTNING)
+class Example(unittest.TestCase):
+    def test_the_worked_example_runs(self):
+        example = os.path.join(HERE, "..", "..", "examples", "lightning", "train_lightning.py")
+        d = tempfile.mkdtemp(prefix="lr-lightning-example-")
+        r = subprocess.run(
+            [sys.executable, example, "--epochs", "1", "--train-samples", "1000", "--test-samples", "200", "--runs-dir", d],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        run_dir, events = one_run(d)
+        self.assertIn("run folder: %s" % run_dir, r.stdout)
+        self.assertEqual([l["name"] for l in events[0]["layers"]], ["dense1", "dense2", "output"])
+        self.assertEqual(events[0]["schedule"]["multipliers"], [0.1, 1.0, 1.0])
+        self.assertEqual(events[0]["dataset"]["validation"], 100)
+        fin = events[-1]
+        self.assertEqual(fin["status"], "completed")
+        self.assertIsNotNone(fin["testAccuracy"])
+        self.assertIsNotNone(of_type(events, "epoch_end")[0]["valAccuracy"])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -132,7 +132,9 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=64, help="per process")
     p.add_argument("--train-samples", type=int, default=6000)
     p.add_argument("--test-samples", type=int, default=2000)
-    p.add_argument("--lr", type=float, default=0.037, help="Layca rate: each step turns a kernel by atan(lr x multiplier)")
+    p.add_argument(
+        "--lr", type=float, default=0.037, help="Layca rate: each step turns a kernel by atan(lr x multiplier)"
+    )
     p.add_argument("--every", type=int, default=10, help="a rotation record every N optimizer steps")
     p.add_argument("--lagging-layer", default="dense1", help="the layer given a tiny multiplier ('' for none)")
     p.add_argument("--lagging-multiplier", type=float, default=0.1)

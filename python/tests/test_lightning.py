@@ -114,7 +114,10 @@ class Callback(unittest.TestCase):
         self.assertNotEqual(epochs[0]["valLoss"], epochs[1]["valLoss"])
 
         fin = events[-1]
-        self.assertEqual((fin["type"], fin["status"], fin["reason"], fin["step"]), ("run_finished", "completed", "trained 2 epochs", 8))
+        self.assertEqual(
+            (fin["type"], fin["status"], fin["reason"], fin["step"]),
+            ("run_finished", "completed", "trained 2 epochs", 8),
+        )
         test_loss, test_acc = evaluate(model, datamodule.splits["test"])
         self.assertAlmostEqual(fin["testLoss"], test_loss, places=5)
         self.assertAlmostEqual(fin["testAccuracy"], test_acc, places=6)
@@ -131,7 +134,9 @@ class Callback(unittest.TestCase):
         self.assertEqual((started["stepsPerEpoch"], started["totalSteps"], started["batchSize"]), (2, 3, 32))
         self.assertEqual([r["step"] for r in of_type(events, "rotation")], [0, 2, 3])
         self.assertTrue(all(b["accuracy"] is None and b["loss"] > 0 for b in of_type(events, "batch")))
-        self.assertEqual((fin["status"], fin["reason"], fin["step"]), ("completed", "reached the step limit (3 steps)", 3))
+        self.assertEqual(
+            (fin["status"], fin["reason"], fin["step"]), ("completed", "reached the step limit (3 steps)", 3)
+        )
         self.assertIsNone(fin["testAccuracy"])
 
     def test_a_failure_inside_training_ends_the_run_failed(self):
@@ -209,7 +214,18 @@ class Example(unittest.TestCase):
         example = os.path.join(HERE, "..", "..", "examples", "lightning", "train_lightning.py")
         d = tempfile.mkdtemp(prefix="lr-lightning-example-")
         r = subprocess.run(
-            [sys.executable, example, "--epochs", "1", "--train-samples", "1000", "--test-samples", "200", "--runs-dir", d],
+            [
+                sys.executable,
+                example,
+                "--epochs",
+                "1",
+                "--train-samples",
+                "1000",
+                "--test-samples",
+                "200",
+                "--runs-dir",
+                d,
+            ],
             capture_output=True,
             text=True,
             timeout=600,

@@ -116,7 +116,7 @@ def _finished_reason(trainer, steps):
         return "reached the step limit (%d steps)" % max_steps
     max_epochs = getattr(trainer, "max_epochs", None)
     if max_epochs is not None and max_epochs > 0 and trainer.current_epoch >= max_epochs:
-        return "trained %d epochs" % max_epochs
+        return "trained %d epoch%s" % (max_epochs, "" if max_epochs == 1 else "s")
     if trainer.should_stop:
         return "stopped early after %d epochs (trainer.should_stop, e.g. by EarlyStopping)" % trainer.current_epoch
     return "trained %d steps" % steps
@@ -187,6 +187,8 @@ class RotationCallback(Callback):
     def on_train_start(self, trainer, pl_module):
         if not trainer.is_global_zero:
             return
+        self._finish_without_test()  # a run of an earlier fit still waiting for its test
+        self._forget_exit()
         options = dict(self.options)
         if self.layers is not None:
             options["layers"] = self.layers

@@ -167,8 +167,17 @@ def main(argv=None):
     p.add_argument("--global-batch", type=int, default=16)
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-test", action="store_true", help="RotationCallback(test=True), but no trainer.test()")
     args = p.parse_args(argv)
-    fit(args.devices, args.global_batch, args.epochs, seed=args.seed, runs_dir=args.runs_dir, name="tiny")
+    fit(
+        args.devices,
+        args.global_batch,
+        args.epochs,
+        seed=args.seed,
+        runs_dir=args.runs_dir,
+        name="tiny",
+        run_test=not args.no_test,
+    )
     return 0
 
 

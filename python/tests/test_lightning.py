@@ -164,6 +164,21 @@ class Callback(unittest.TestCase):
         self.assertEqual((fin["status"], fin["step"]), ("stopped", 5))
         self.assertIn("KeyboardInterrupt", fin["reason"])
 
+    def test_a_test_that_never_comes_ends_the_run_at_exit(self):
+        d = tempfile.mkdtemp(prefix="lr-lightning-")
+        r = subprocess.run(
+            [sys.executable, SCRIPT, "--runs-dir", d, "--epochs", "1", "--no-test"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        _, events = one_run(d)
+        fin = events[-1]
+        self.assertEqual((fin["status"], fin["step"]), ("completed", 4))
+        self.assertEqual(fin["reason"], "trained 1 epoch; no trainer.test() followed")
+        self.assertIsNone(fin["testAccuracy"])
+
     def test_bad_options_say_what_is_wrong(self):
         from layer_rotation.lightning import RotationCallback
 

@@ -607,8 +607,10 @@ function exportCommand(argv: string[]): number {
     err(`${file}: no run log there (a run folder holds ${EVENTS_FILE})`);
     return 2;
   }
-  const logRoot = flags.get('out');
-  const logDir = logRoot === undefined ? path.dirname(file) : path.join(path.resolve(logRoot), path.basename(path.dirname(file)));
+  // LOGDIR/<run folder's name>/, or the run folder itself (in the folder of runs, the LOGDIR then).
+  const runFolder = path.dirname(file);
+  const logRoot = path.resolve(flags.get('out') ?? path.dirname(runFolder));
+  const logDir = path.join(logRoot, path.basename(runFolder));
   let done: ReturnType<typeof exportTensorBoard>;
   try {
     done = exportTensorBoard(file, logDir);
@@ -618,7 +620,7 @@ function exportCommand(argv: string[]): number {
   }
   for (const line of done.notes) err(line);
   out(`TensorBoard event file: ${done.file} (${done.layers} layers, ${done.rotations} rotation records)`);
-  out(`see it: tensorboard --logdir ${JSON.stringify(logRoot === undefined ? path.dirname(logDir) : path.resolve(logRoot))}`);
+  out(`see it: tensorboard --logdir ${JSON.stringify(logRoot)}`);
   return 0;
 }
 

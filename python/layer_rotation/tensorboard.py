@@ -134,7 +134,7 @@ def exact_pattern(s):
 
 
 def layout_proto(tags):
-    """The custom-scalars Layout proto: one chart of every layer's distance, one of the losses, one of the accuracies."""
+    """The custom-scalars Layout proto: a chart of every layer's distance, one of the losses, one of the accuracies."""
 
     def chart(title, patterns):
         return _string(1, title) + _bytes(2, b"".join(_string(1, p) for p in patterns))

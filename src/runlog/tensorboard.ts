@@ -325,4 +325,3 @@ export function exportTensorBoard(eventsFile: string, outDir: string): TensorBoa
     if (tmp !== undefined) fs.rmSync(tmp, { force: true });
   }
 }
-

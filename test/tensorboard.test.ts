@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { readRunLog } from '../src/runlog/read';
 import { crc32c, exactPattern, layerTags, maskedCrc32c, tfRecord } from '../src/runlog/tensorboard';
 import { fixtureEvents, jsonl, writeLog } from './helpers/logs';
-import { pythonEnv, pythonInterpreter } from './helpers/python';
+import { pythonEnv, pythonInterpreter, pytorchTestOptions, requireTorch, runPython } from './helpers/python';
 import { CLI, onlyRun, runCli, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
 
 // ---- an independent reader of what the export wrote: records, then protobuf fields ----
@@ -258,6 +258,40 @@ test('a real tfjs run exported: every rotation record of every layer, the losses
   const py = pythonExport(path.join(runDir, 'events.jsonl'), path.join(dir, 'py'));
   assert.equal(path.basename(py), path.basename(file));
   assert.deepEqual(fs.readFileSync(py), fs.readFileSync(file));
+});
+
+test("the PyTorch logger's live file equals the Node export of its run log", pytorchTestOptions(300_000), async () => {
+  requireTorch();
+  const dir = tempDir('tb-torch');
+  const script = `
+import sys, torch
+from layer_rotation import RotationLogger
+torch.manual_seed(0)
+model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(144, 3))
+opt = torch.optim.Adam(model.parameters(), lr=0.01)
+x, y = torch.randn(32, 1, 8, 8), torch.randint(0, 3, (32,))
+with RotationLogger(model, sys.argv[1] + "/run-1", every=2, epochs=2, steps_per_epoch=5, tensorboard=sys.argv[1] + "/tb") as logger:
+    for epoch in range(2):
+        for _ in range(5):
+            opt.zero_grad(); loss = torch.nn.functional.cross_entropy(model(x), y); loss.backward(); opt.step()
+            logger.step(loss=loss, accuracy=0.5, lr=0.01)
+        logger.epoch_end(loss=loss.item(), accuracy=0.5, val_loss=1.2, val_accuracy=0.3)
+    logger.finish(test_loss=1.0, test_accuracy=0.4)
+`;
+  const r = await runPython(['-c', script, dir], { timeoutMs: 240_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const runDir = path.join(dir, 'run-1');
+  assert.equal(readRunLog(path.join(runDir, 'events.jsonl')).skipped.length, 0);
+  const [live] = eventFiles(path.join(dir, 'tb', 'run-1'));
+  const exported = await runCli(['export', '--tensorboard', runDir, '--out', path.join(dir, 'node')]);
+  assert.equal(exported.code, 0, exported.stderr);
+  const [file] = eventFiles(path.join(dir, 'node', 'run-1'));
+  assert.equal(path.basename(file), path.basename(live));
+  assert.deepEqual(fs.readFileSync(file), fs.readFileSync(live));
+  assert.deepEqual(
+    [...decode(file).scalars.keys()].filter((t) => t.startsWith('layer_rotation/')),
+    ['layer_rotation/0', 'layer_rotation/3'],
+  );
 });
 
 test('a log with odd values: both writers leave out what readers do not know, and agree byte for byte', () => {

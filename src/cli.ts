@@ -1,5 +1,5 @@
 // `layer-rotation`: the command-line tool. check CONFIG | train CONFIG | sweep CONFIG | report RUN_DIR |
-// compare RUN_OR_SWEEP_DIR...
+// compare RUN_OR_SWEEP_DIR... | export --tensorboard RUN_DIR
 import { DEFAULT_LAG_MARGIN, DEFAULT_TARGET } from './runlog/defaults';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -37,6 +37,7 @@ import {
 } from './experiments/compareExport';
 import { NotARunError, readRunFolders } from './experiments/compareFolders';
 import { accuracyRotationSvg, curvesGridSvg } from './experiments/compareSvg';
+import { exportTensorBoard } from './runlog/tensorboard';
 
 const USAGE = `usage:
   layer-rotation check CONFIG
@@ -47,6 +48,7 @@ const USAGE = `usage:
   layer-rotation report RUN_DIR [--svg FILE]
   layer-rotation compare RUN_OR_SWEEP_DIR... [--csv FILE] [--curves-csv FILE] [--svg FILE] [--curves-svg FILE]
                               [--x min|mean] [--sort [-]COLUMN]
+  layer-rotation export --tensorboard RUN_DIR [--out LOGDIR]
 
   check   validates a *.layerrot.json config: exit 0 when valid, 2 with one file:line:col line per error
   train   trains it in a child process, with progress on stderr, into RUNS_DIR/<run id>/ (with curves.svg)
@@ -65,7 +67,10 @@ const USAGE = `usage:
           distance), --curves-csv the curves (run, step, epoch, layer, distance), --svg test accuracy against the
           final rotation (--x: min or mean over layers, default min), --curves-svg the curves side by side;
           --sort orders by a column (its name, a config path or a layer; -COLUMN: descending); exit 2 when a
-          folder is not a run`;
+          folder is not a run
+  export  writes a run's layer rotation (a scalar per layer, layer_rotation/<layer>, and one chart of them all in
+          TensorBoard's custom scalars), loss, accuracy and learning rate as a TensorBoard event file, into RUN_DIR
+          (default) or LOGDIR/<run folder's name>/, replacing the one an earlier export wrote: tensorboard --logdir LOGDIR`;
 
 class UsageError extends Error {}
 
@@ -592,6 +597,33 @@ function compare(argv: string[]): number {
   return 0;
 }
 
+function exportCommand(argv: string[]): number {
+  const { positional, flags } = parseArgs(argv, ['tensorboard', 'out']);
+  const runArg = flags.get('tensorboard');
+  if (runArg === undefined || positional.length > 0) throw new UsageError('export takes --tensorboard RUN_DIR');
+  const runDir = path.resolve(runArg);
+  const file = fs.existsSync(runDir) && fs.statSync(runDir).isDirectory() ? path.join(runDir, EVENTS_FILE) : runDir;
+  if (!fs.existsSync(file)) {
+    err(`${file}: no run log there (a run folder holds ${EVENTS_FILE})`);
+    return 2;
+  }
+  // LOGDIR/<run folder's name>/, or the run folder itself (in the folder of runs, the LOGDIR then).
+  const runFolder = path.dirname(file);
+  const logRoot = path.resolve(flags.get('out') ?? path.dirname(runFolder));
+  const logDir = path.join(logRoot, path.basename(runFolder));
+  let done: ReturnType<typeof exportTensorBoard>;
+  try {
+    done = exportTensorBoard(file, logDir);
+  } catch (e) {
+    err(`layer-rotation export: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  for (const line of done.notes) err(line);
+  out(`TensorBoard event file: ${done.file} (${done.layers} layers, ${done.rotations} rotation records)`);
+  out(`see it: tensorboard --logdir ${JSON.stringify(logRoot)}`);
+  return 0;
+}
+
 /** Output piped into a reader that stops early (`| head`): end quietly, as Unix tools do. */
 function quietOnClosedPipe(): void {
   for (const stream of [process.stdout, process.stderr])
@@ -617,6 +649,8 @@ export async function main(argv: string[]): Promise<number> {
         return report(rest);
       case 'compare':
         return compare(rest);
+      case 'export':
+        return exportCommand(rest);
       case '--help':
       case '-h':
       case 'help':

@@ -28,10 +28,11 @@ import torch
 
 from . import events
 from .config import schema_default
-from .events import CONFIG_COPY, EVENTS_FILE, EventWriter, create_run_dir, make_summary, write_summary
+from .events import CONFIG_COPY, EVENTS_FILE, EventWriter, create_run_dir, make_summary, stamp, write_summary
 from .features import FeatureSnapshots
 from .optim import kernel_layers
 from .rotation import RotationTracker
+from .tensorboard import TensorBoardWriter, tensorboard_dir
 
 
 def _is_main_rank():
@@ -128,6 +129,8 @@ class RotationLogger:
         order, kind and shape as run_started's layers (dense [in, out], conv [k..., in, out]), params
         counting kernel and bias, tensor the live kernel in torch's layout (out first: dense [out, in],
         conv [out, in, k...]; a view is fine). Features snapshot the first one (flatten_order applies).
+      tensorboard: a TensorBoard log folder: the events also go, as scalars (a tag per layer) and a
+        custom-scalars chart, to TENSORBOARD/<run folder's name>/ (True: the run folder); tensorboard.py.
     """
 
     def __init__(
@@ -156,6 +159,7 @@ class RotationLogger:
         features=None,
         flatten_order="chw",
         watch=None,
+        tensorboard=None,
     ):
         self.model = model.module if isinstance(getattr(model, "module", None), torch.nn.Module) else model
         self.every = max(1, int(every))
@@ -230,6 +234,7 @@ class RotationLogger:
                 shutil.copyfile(config_file, os.path.join(run_dir, CONFIG_COPY))
         self.run_dir = run_dir
         self.run_id = run_id or os.path.basename(os.path.abspath(run_dir))
+        self._tensorboard = TensorBoardWriter(tensorboard_dir(tensorboard, run_dir)) if tensorboard else None
         self.writer = EventWriter(os.path.join(run_dir, EVENTS_FILE))
         device = watch[0][4].device
         if isinstance(dataset, dict):
@@ -276,7 +281,15 @@ class RotationLogger:
 
     def _emit(self, event):
         if self.writer is not None:
-            self.writer.write(event)
+            self.writer.write(self._to_tensorboard(event))
+
+    def _to_tensorboard(self, event):
+        """The event stamped, after it went to the TensorBoard writer (a failure there: a warning, once)."""
+        event = stamp(event)
+        why = self._tensorboard.follow(event) if getattr(self, "_tensorboard", None) else None
+        if why:
+            self.log(why, level="warning")
+        return event
 
     def log(self, message, level="info"):
         """A `log` event: a message for people."""
@@ -389,7 +402,9 @@ class RotationLogger:
         )
         self.finished = e
         if self.writer is not None:
-            stamped = self.writer.write(e)
+            stamped = self.writer.write(self._to_tensorboard(e))
+            if self._tensorboard:
+                self._tensorboard.close()
             write_summary(self.run_dir, make_summary(self.run_id, self.writer.started, stamped))
             self.writer.close()
         return e

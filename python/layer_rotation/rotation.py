@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from .blas import fast_blas
+from .blas import dot
 
 
 def _flat(t):
@@ -21,13 +21,8 @@ def _flat(t):
 
 
 def sum_sq(x):
-    """|x|^2 of a flat tensor, as a 0-d tensor on its device, to float32's relative precision.
-
-    BLAS's dot where it adds in blocks (blas.FAST, GPUs); elsewhere torch's own cascaded sum (the
-    reference BLAS adds one by one in float32: slow, and imprecise over 10^5 terms)."""
-    if x.device.type == "cpu" and not fast_blas():
-        return torch.linalg.vector_norm(x).square()
-    return torch.dot(x, x)
+    """|x|^2 of a flat tensor, as a 0-d tensor on its device (blas.dot: summed in blocks)."""
+    return dot(x, x)
 
 
 def cosine_distance(diff_sq, aa, bb):

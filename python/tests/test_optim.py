@@ -182,8 +182,7 @@ class AgainstTheReference(unittest.TestCase):
                 )
                 groups = layca_param_groups(model, 0.05, alpha=0.5, multipliers=[1.0, 2.0, 0.5], weight_decay=1e-3)
                 ref_groups = [
-                    dict(g, params=[p.detach().double().clone().requires_grad_() for p in g["params"]])
-                    for g in groups
+                    dict(g, params=[p.detach().double().clone().requires_grad_() for p in g["params"]]) for g in groups
                 ]
                 opt = cls(groups, lr=0.05, **kwargs)
                 plain = PLAIN[cls](ref_groups, lr=0.05, **kwargs)

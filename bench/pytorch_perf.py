@@ -11,6 +11,8 @@ figure is the median over repetitions with its range, every ratio is taken withi
   - the engine's loop (LaycaSGD, RotationTracker.record every `every` steps as the engine at the
     config's recordsPerEpoch, and every step) against a plain torch SGD loop: throughput (goals
     >= 0.97 and >= 0.90); against the LaycaSGD loop without records too;
+    The optimizer's step alone is timed too (the same gradients stepped again), for the absolute
+    cost Layca adds.
   - a rotation record (RotationTracker.record, as RotationLogger and the engine make them) against
     the reference method, the seed authors' own: copy each kernel to the host (numpy), three dot
     products (w.w, w.w0, w.wprev), keep the copy as the previous kernel (goal <= 0.5); timed
@@ -192,9 +194,16 @@ def main():
     trained = variants[4].model.kernels()
     ours, ref = RotationTracker(trained), ReferenceRecorder(trained)
     record_times = {"tracker": [], "reference": []}
+    # The optimizer's step alone (gradients of one batch kept), interleaved the same way.
+    step_times = {v.name: [] for v in variants[:8]}
     for _ in range(reps):
         for v in variants:
             v.times.append(v.block(x, y, batch, steps, gen))
+        for v in variants[:8]:
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                v.optimizer.step()
+            step_times[v.name].append((time.perf_counter() - t0) / steps)
         for name, r in (("tracker", ours), ("reference", ref)):
             t0 = time.perf_counter()
             for _ in range(steps):
@@ -211,6 +220,9 @@ def main():
         return [t[a][i] - t[base][i] for i in per_rep]
 
     ratios = {"layca-%s/torch-%s time" % (k, k): ratio("layca-" + k, "torch-" + k) for k in kinds}
+    for k in kinds:
+        pairs = zip(step_times["layca-" + k], step_times["torch-" + k])
+        ratios["layca-%s/torch-%s optimizer step alone" % (k, k)] = spread([a / b for a, b in pairs])
     for name in ("engine-every-%d" % every, "engine-every-1"):
         ratios["%s throughput vs torch-sgd" % name] = ratio("torch-sgd", name)
         ratios["%s throughput vs layca-sgd" % name] = ratio("layca-sgd", name)
@@ -267,6 +279,7 @@ def main():
                 "steps": steps,
                 "recordEvery": every,
                 "stepMs": {k: spread([s * 1e3 for s in v]) for k, v in t.items()},
+                "optimizerStepMs": {k: spread([s * 1e3 for s in v]) for k, v in step_times.items()},
                 "recordMs": {k: spread([s * 1e3 for s in v]) for k, v in record_times.items()},
                 "recordInLoopMs": {k: spread([s * 1e3 for s in v]) for k, v in in_loop.items()},
                 "ratios": ratios,

@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from .blas import fast_blas
+from .blas import dot
 
 LAYCA_EPS = 1e-12
 
@@ -28,6 +28,7 @@ __all__ = [
     "LaycaRMSprop",
     "LaycaAdagrad",
     "layca_update_",
+    "layca_updates_",
     "layca_param_groups",
     "kernel_layers",
 ]
@@ -51,35 +52,65 @@ def layca_update_(w, s, lr):
 _FAST_MIN_TANGENT = 1e-3
 
 
+def _fast_coefficients(ww, sw, ss, lr):
+    """(a, b) with w <- a w + b s the Layca step, from <w,w>, <s,w>, <s,s> (see _layca_fast_), or
+    None where that form would cancel (then the explicit projection)."""
+    if ww <= 0.0 or not math.isfinite(ww + sw + ss):
+        return None
+    k = sw / ww
+    pp = ss - sw * k
+    # The update subtracts terms of size lr |s| / |p| (relative to w): past 1/2, rounding grows.
+    if pp <= ss * _FAST_MIN_TANGENT or lr * lr * ss > 0.25 * pp:
+        return None
+    c = lr * math.sqrt(ww / pp)
+    inv = 1.0 / math.sqrt(1.0 + lr * lr)
+    return (1.0 + c * k) * inv, -c * inv
+
+
+def _fast_form(w, s):
+    return w.device.type == "cpu" and w.is_contiguous() and s.is_contiguous() and w.dtype == s.dtype
+
+
+def layca_updates_(updates):
+    """layca_update_(w, s, lr) for every (w, s, lr) of `updates`, in place.
+
+    Contiguous CPU tensors take the form of three inner products and one in-place update (see
+    _layca_fast_): the inner products of all of them are read back at once, then each w is
+    updated by w.mul_(a).add_(s, alpha=b) (two passes, no temporary). The others, and those where
+    that form would cancel, take the explicit projection (layca_update_). Inner products come from
+    blas.dot (summed in blocks whatever torch's BLAS)."""
+    quick = []
+    for w, s, lr in updates:
+        if _fast_form(w, s):
+            quick.append((w, s, lr))
+        else:
+            layca_update_(w, s, lr)
+    if not quick:
+        return
+    sums = []
+    for w, s, _ in quick:
+        wf, sf = w.view(-1), s.view(-1)
+        sums += [dot(wf, wf), dot(sf, wf), dot(sf, sf)]
+    dtypes = {x.dtype for x in sums}
+    values = (torch.stack(sums) if len(dtypes) == 1 else torch.stack([x.double() for x in sums])).tolist()
+    for i, (w, s, lr) in enumerate(quick):
+        coefficients = _fast_coefficients(*values[3 * i : 3 * i + 3], lr)
+        if coefficients is None:
+            layca_update_(w, s, lr)
+        else:
+            a, b = coefficients
+            w.mul_(a).add_(s, alpha=b)
+
+
 def _layca_fast_(w, s, lr):
     """layca_update_ by three inner products and one in-place update, for CPU tensors: with
     k = <s, w> / |w|^2 and |p|^2 = |s|^2 - <s, w> k (p: s projected onto the tangent space),
     c = lr |w| / |p|, the step w - c p has norm |w| sqrt(1 + lr^2) (p is orthogonal to w), so
         w <- ((1 + c k) w - c s) / sqrt(1 + lr^2)
-    turns w by atan(lr) and keeps its norm, with no temporary the size of w. Used where torch's
-    BLAS sums inner products in blocks (blas.FAST); elsewhere, and where the form would cancel,
-    the explicit projection."""
-    if (
-        w.device.type != "cpu"
-        or not (w.is_contiguous() and s.is_contiguous())
-        or w.dtype != s.dtype
-        or not fast_blas()  # the reference BLAS adds inner products one by one in float32: imprecise
-    ):
-        return layca_update_(w, s, lr)
-    wf, sf = w.view(-1), s.view(-1)
-    ww = float(torch.dot(wf, wf))
-    sw = float(torch.dot(sf, wf))
-    ss = float(torch.dot(sf, sf))
-    if ww <= 0.0 or not math.isfinite(ww + sw + ss):
-        return layca_update_(w, s, lr)
-    k = sw / ww
-    pp = ss - sw * k
-    # The update subtracts terms of size lr |s| / |p| (relative to w): past 1/2, rounding grows.
-    if pp <= ss * _FAST_MIN_TANGENT or lr * lr * ss > 0.25 * pp:
-        return layca_update_(w, s, lr)
-    c = lr * math.sqrt(ww / pp)
-    inv = 1.0 / math.sqrt(1.0 + lr * lr)
-    w.mul_((1.0 + c * k) * inv).add_(s, alpha=-c * inv)
+    turns w by atan(lr) and keeps its norm, with no temporary the size of w. Where the form would
+    cancel (s within about 1.8 degrees of +-w, or lr |s| / |p| > 1/2), and for tensors not
+    contiguous on the CPU, the explicit projection. One update of layca_updates_."""
+    layca_updates_([(w, s, lr)])
 
 
 def _use_layca(group, p):
@@ -98,6 +129,8 @@ class _LaycaMixin:
             group.setdefault("layca", layca)
 
     def _direction(self, group, p, g, state):  # pragma: no cover - each subclass defines it
+        """(s, scale): the step direction is scale x s (scale > 0: a constant the plain step folds
+        into its rate and Layca, which normalizes s, ignores; it spares a pass over s)."""
         raise NotImplementedError
 
     def _rate(self, group, state):
@@ -110,6 +143,7 @@ class _LaycaMixin:
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        turns = []  # (p, s, lr) of the Layca parameters, updated together at the end
         for group in self.param_groups:
             wd = group.get("weight_decay", 0) or 0
             maximize = group.get("maximize", False)
@@ -122,12 +156,14 @@ class _LaycaMixin:
                 if wd != 0:
                     g = g.add(p, alpha=wd)
                 state = self.state[p]
-                s = self._direction(group, p, g, state)
+                s, scale = self._direction(group, p, g, state)
                 lr = self._rate(group, state)
                 if _use_layca(group, p):
-                    _layca_fast_(p, s, lr)
+                    turns.append((p, s, lr))
                 else:
-                    p.add_(s, alpha=-lr)
+                    p.add_(s, alpha=-lr * scale)
+        if turns:
+            layca_updates_(turns)
         return loss
 
 
@@ -167,14 +203,14 @@ class LaycaSGD(_LaycaMixin, torch.optim.SGD):
     def _direction(self, group, p, g, state):
         momentum = group["momentum"]
         if momentum == 0:
-            return g
+            return g, 1.0
         buf = state.get("momentum_buffer")
         if buf is None:
             buf = torch.clone(g).detach()
             state["momentum_buffer"] = buf
         else:
             buf.mul_(momentum).add_(g, alpha=1 - group["dampening"])
-        return g.add(buf, alpha=momentum) if group["nesterov"] else buf
+        return (g.add(buf, alpha=momentum) if group["nesterov"] else buf), 1.0
 
 
 class LaycaAdam(_LaycaMixin, torch.optim.Adam):
@@ -195,15 +231,17 @@ class LaycaAdam(_LaycaMixin, torch.optim.Adam):
                 state["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         t = _bump_step(state)
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m.mul_(b1).add_(g, alpha=1 - b1)
+        m.lerp_(g, 1 - b1)
         v.mul_(b2).addcmul_(g, g, value=1 - b2)
         if group.get("amsgrad"):
             vmax = state.setdefault("max_exp_avg_sq", torch.zeros_like(p))
             torch.maximum(vmax, v, out=vmax)
             v = vmax
-        m_hat = m / (1 - b1**t)
-        v_hat = v / (1 - b2**t)
-        return m_hat / (torch.sqrt(v_hat) + group["eps"])
+        # m_hat / (sqrt(v_hat) + eps) = (sqrt(c2) / c1) m / (sqrt(v) + eps sqrt(c2)), c = 1 - beta^t:
+        # one temporary, three passes.
+        r = math.sqrt(1 - b2**t)
+        denom = torch.sqrt(v).add_(group["eps"] * r)
+        return torch.div(m, denom, out=denom), r / (1 - b1**t)
 
 
 class LaycaRMSprop(_LaycaMixin, torch.optim.RMSprop):
@@ -248,8 +286,8 @@ class LaycaRMSprop(_LaycaMixin, torch.optim.RMSprop):
         if group["momentum"] > 0:
             buf = state.setdefault("momentum_buffer", torch.zeros_like(p))
             buf.mul_(group["momentum"]).addcdiv_(g, avg)
-            return buf
-        return g / avg
+            return buf, 1.0
+        return torch.div(g, avg, out=avg), 1.0
 
 
 class LaycaAdagrad(_LaycaMixin, torch.optim.Adagrad):
@@ -287,7 +325,8 @@ class LaycaAdagrad(_LaycaMixin, torch.optim.Adagrad):
         _bump_step(state)
         acc = state["sum"]
         acc.addcmul_(g, g, value=1)
-        return g / (torch.sqrt(acc) + group["eps"])
+        denom = torch.sqrt(acc).add_(group["eps"])
+        return torch.div(g, denom, out=denom), 1.0
 
     def _rate(self, group, state):
         t = float(state["step"])

@@ -4,11 +4,25 @@
 The cosine distance is computed from squared norms of differences,
     1 - cos(a, b) = (|a - b|^2 - (|a| - |b|)^2) / (2 |a| |b|),
 which keeps float32's relative precision for small angles (1 - <a,b>/(|a||b|) cancels to noise).
-The reductions run on the kernels' device (sums in float64); one transfer per record.
+Those squared norms are of differences, so float32 sums keep their relative precision (sums of
+positive terms); they run on the kernels' device, one transfer per record.
 """
 import math
 
 import torch
+
+from .blas import dot
+
+
+def _flat(t):
+    """A tensor's values as one flat vector (a view when contiguous)."""
+    t = t.detach()
+    return t.view(-1) if t.is_contiguous() else t.reshape(-1)
+
+
+def sum_sq(x):
+    """|x|^2 of a flat tensor, as a 0-d tensor on its device (blas.dot: summed in blocks)."""
+    return dot(x, x)
 
 
 def cosine_distance(diff_sq, aa, bb):
@@ -31,20 +45,9 @@ def tan_from_cosine_distance(c):
 
 def tensor_cosine_distance(a, b):
     """Cosine distance between two tensors (flattened), with the careful formula."""
-    a = a.detach().reshape(-1)
-    b = b.detach().reshape(-1)
-    d = a - b
-    sums = (
-        torch.stack(
-            [
-                torch.sum(d * d, dtype=torch.float64),
-                torch.sum(a * a, dtype=torch.float64),
-                torch.sum(b * b, dtype=torch.float64),
-            ]
-        )
-        .cpu()
-        .tolist()
-    )
+    a = _flat(a).double()
+    b = _flat(b).double()
+    sums = torch.stack([sum_sq(a - b), sum_sq(a), sum_sq(b)]).cpu().tolist()
     return cosine_distance(*sums)
 
 
@@ -52,14 +55,20 @@ class RotationTracker:
     """Keeps copies of the initial (and previous) kernels and measures how far they turned.
 
     `kernels` are the kernel tensors (parameters) in forward order; they are read, never changed.
+    A record makes no allocation the size of a kernel: per kernel, w - w_prev into a scratch buffer
+    and its squared norm, w copied over w_prev, w - w0 into the scratch and its squared norm, and
+    |w|^2 (five passes over kernels that mostly sit in cache, one host transfer for all layers).
     """
 
     def __init__(self, kernels):
         self.kernels = list(kernels)
         with torch.no_grad():
-            self.initial = [k.detach().clone() for k in self.kernels]
-            self.previous = [k.detach().clone() for k in self.kernels]
-            sq = self._gather([torch.sum(k * k, dtype=torch.float64) for k in self.initial])
+            flat = [_flat(k) for k in self.kernels]
+            # Copies in at least float32 (a half kernel's differences and sums need more).
+            self.initial = [f.to(torch.promote_types(f.dtype, torch.float32), copy=True) for f in flat]
+            self.previous = [f.clone() for f in self.initial]
+            self._scratch = [torch.empty_like(f) for f in self.initial]
+            sq = self._gather([sum_sq(f) for f in self.initial])
         self.initial_sq = list(sq)
         self.previous_sq = list(sq)
 
@@ -70,24 +79,20 @@ class RotationTracker:
         devices = {s.device for s in scalars}
         if len(devices) > 1:
             scalars = [s.cpu() for s in scalars]
-        return torch.stack(scalars).cpu().tolist()
+        return torch.stack([s.to(torch.float64) for s in scalars]).cpu().tolist()
 
     def record(self):
         """(distances, rotation): per layer, 1 - cos(w, w0), and tan of the angle since the last record."""
         with torch.no_grad():
             scalars = []
-            for w, w0, wp in zip(self.kernels, self.initial, self.previous):
-                w = w.detach()
-                d0 = w - w0
-                dp = w - wp
-                scalars += [
-                    torch.sum(d0 * d0, dtype=torch.float64),
-                    torch.sum(w * w, dtype=torch.float64),
-                    torch.sum(dp * dp, dtype=torch.float64),
-                ]
+            for k, w0, wp, s in zip(self.kernels, self.initial, self.previous, self._scratch):
+                w = _flat(k)
+                torch.sub(w, wp, out=s)
+                diffp = sum_sq(s)
+                wp.copy_(w)
+                torch.sub(w, w0, out=s)
+                scalars += [sum_sq(s), sum_sq(wp), diffp]
             values = self._gather(scalars)
-            for w, wp in zip(self.kernels, self.previous):
-                wp.copy_(w.detach())
         distances, rotation = [], []
         for i in range(len(self.kernels)):
             diff0, sq, diffp = values[3 * i : 3 * i + 3]

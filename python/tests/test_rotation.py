@@ -65,5 +65,92 @@ class Distances(unittest.TestCase):
         self.assertAlmostEqual(d[1], 2.0, places=12)
 
 
+def _reference(a, b):
+    """1 - cos(a, b) in float64 with the careful formula: the float64 truth for float32 kernels."""
+    a, b = a.detach().double().flatten(), b.detach().double().flatten()
+    na, nb = float(a.norm()), float(b.norm())
+    if na == 0 or nb == 0:
+        return 0.0
+    return min(2.0, max(0.0, (float((a - b).pow(2).sum()) - (na - nb) ** 2) / (2 * na * nb)))
+
+
+def _turned(w, theta, gen):
+    """w turned by theta radians towards a random direction orthogonal to it, same norm (float64)."""
+    w = w.double()
+    u = torch.randn(w.shape, dtype=torch.float64, generator=gen)
+    u = u - (u.flatten() @ w.flatten()) / (w.flatten() @ w.flatten()) * w
+    u = u / u.norm() * w.norm()
+    return w * math.cos(theta) + u * math.sin(theta)
+
+
+class TrackerAgainstFloat64(unittest.TestCase):
+    """RotationTracker.record equals the float64 careful formula on the same float32 kernels."""
+
+    SHAPES = [(256, 784), (256, 256), (10, 256), (16, 3, 3, 3), (5,)]
+
+    def check(self, tracker, kernels, initial, previous, rel):
+        d, r = tracker.record()
+        for i, k in enumerate(kernels):
+            want_d = _reference(k, initial[i])
+            want_r = tan_from_cosine_distance(_reference(k, previous[i]))
+            self.assertLessEqual(abs(d[i] - want_d), 1e-12 + rel * want_d, "layer %d distance" % i)
+            self.assertLessEqual(abs(r[i] - want_r), 1e-9 + rel * want_r, "layer %d rotation" % i)
+        return d, r
+
+    def test_angles_from_tiny_to_large(self):
+        gen = torch.Generator().manual_seed(7)
+        kernels = [torch.nn.Parameter(torch.randn(s, generator=gen) * 0.05) for s in self.SHAPES]
+        initial = [k.detach().clone() for k in kernels]
+        tracker = RotationTracker(kernels)
+        d, r = tracker.record()
+        self.assertEqual(d, [0.0] * len(kernels))
+        self.assertEqual(r, [0.0] * len(kernels))
+        # Each record turns every kernel by theta from the previous one (steps of one record).
+        for theta, rel in [(1e-4, 1e-4), (1e-3, 2e-5), (1e-2, 1e-5), (0.3, 1e-5), (1.2, 1e-5), (1e-4, 1e-4)]:
+            with self.subTest(theta=theta):
+                previous = [k.detach().clone() for k in kernels]
+                with torch.no_grad():
+                    for k in kernels:
+                        k.copy_(_turned(k.detach(), theta, gen).float())
+                d, r = self.check(tracker, kernels, initial, previous, rel)
+                for x in r:
+                    self.assertAlmostEqual(x, math.tan(theta), delta=max(1e-7, 2e-2 * theta))
+
+    def test_zero_kernel_and_return_to_start(self):
+        gen = torch.Generator().manual_seed(8)
+        w = torch.nn.Parameter(torch.randn(64, 32, generator=gen))
+        z = torch.nn.Parameter(torch.zeros(8, 4))
+        start = w.detach().clone()
+        tracker = RotationTracker([w, z])
+        with torch.no_grad():
+            w.copy_(_turned(start, 0.5, gen).float())
+            z.copy_(torch.randn(8, 4, generator=gen))  # from zero: no angle to measure
+        d, r = tracker.record()
+        self.assertAlmostEqual(d[0], 1 - math.cos(0.5), delta=1e-6)
+        self.assertEqual((d[1], r[1]), (0.0, 0.0))
+        with torch.no_grad():
+            w.copy_(start)
+            z.zero_()
+        d, r = tracker.record()
+        self.assertEqual(d, [0.0, 0.0])  # back at the start exactly: no float32 noise
+        self.assertAlmostEqual(r[0], math.tan(0.5), delta=1e-5)
+        self.assertEqual(r[1], 0.0)
+        d, r = tracker.record()  # nothing moved since
+        self.assertEqual((d, r), ([0.0, 0.0], [0.0, 0.0]))
+
+    def test_kernels_are_read_never_changed_and_records_allocate_no_copies(self):
+        gen = torch.Generator().manual_seed(9)
+        w = torch.nn.Parameter(torch.randn(32, 16, 3, 3, generator=gen).to(memory_format=torch.channels_last))
+        before = w.detach().clone()
+        tracker = RotationTracker([w])
+        buffers = [t.data_ptr() for t in tracker.previous + tracker._scratch]
+        with torch.no_grad():
+            w.copy_(_turned(before, 0.2, gen).float())
+        previous = [before]
+        self.check(tracker, [w], [before], previous, 1e-5)
+        self.assertEqual([t.data_ptr() for t in tracker.previous + tracker._scratch], buffers)
+        torch.testing.assert_close(tracker.previous[0], w.detach().reshape(-1), rtol=0, atol=0)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -2,7 +2,7 @@
 // and PyTorch's throughput on the same models. Prints figures and a markdown summary; writes the
 // raw results to bench-results/latest.json.
 //
-//   npm run compile && node out/bench/bench.js [--pairs 100] [--blocks 12] [--cpu-cnn-batch 4] [--no-cpu] [--no-pytorch] [--no-engines] [--no-webview] [--no-watcher] [--no-compare]
+//   npm run compile && node out/bench/bench.js [--goals] [--openblas DIR] [--pairs 100] [--blocks 12] [--cpu-cnn-batch 4] [--no-cpu] [--no-pytorch] [--no-engines] [--no-webview] [--no-watcher] [--no-compare]
 //
 // Models: (a) the default example's (examples/mnist-default.layerrot.json: its model, optimizer,
 // batch size and learning rate); (b) a small MNIST CNN from the VGG builder: 28x28x1 -> conv 32
@@ -29,7 +29,7 @@ import type { ConcreteBackendName } from '../src/engine/backend/select';
 import type { ModelSpec, OptimizerSpec, TrainingConfig } from '../src/engine/config/types';
 import { loadConfigFile, withModelDefaults } from '../src/engine/config/validate';
 import { loadDataset } from '../src/engine/data/load';
-import { findPython } from '../src/launch/python';
+import { defaultPythonCandidates, findPython, probePython } from '../src/launch/python';
 import type { Dataset } from '../src/engine/data/types';
 import { registerGradients } from '../src/engine/gradients';
 import { buildModel, type Model } from '../src/engine/models';
@@ -38,6 +38,7 @@ import { layerMultipliers, paramGroups } from '../src/engine/optim/schedule';
 import { Rng } from '../src/engine/rng';
 import { RotationMonitor } from '../src/engine/rotation';
 import { trainStep } from '../src/engine/trainer';
+import { type Goal, goalsTable, runJsonScript, status } from './goals';
 import { sweepBench } from './sweep';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -573,6 +574,12 @@ interface Results {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--goals')) {
+    // Only the goals' measurements (a few minutes), not the throughput tables.
+    goals.push(...(await pytorchGoals()));
+    printGoals(goals);
+    return;
+  }
   const loadStart = os.loadavg()[0];
   registerGradients();
   const s = loadSetup();
@@ -669,11 +676,98 @@ async function main(): Promise<void> {
   console.log(
     `\nRaw results: ${path.relative(process.cwd(), RESULTS)}. Bench run time ${results.seconds.toFixed(0)} s (plus compilation).`,
   );
+  goals.push(...(await pytorchGoals()));
   renderBench();
   watcherBench();
   if (process.argv.includes('--no-sweep')) console.log('\n### Sweep overhead\n\nskipped (--no-sweep)');
   else await sweepBench();
   compareBench();
+  printGoals(goals);
+}
+
+/** The goals measured by the parts of the bench, printed and written at the end. */
+const goals: Goal[] = [];
+const GOALS_FILE = path.join(ROOT, 'bench-results', 'goals.json');
+
+function printGoals(list: readonly Goal[]): void {
+  console.log('\n### Performance goals\n');
+  console.log(goalsTable(list));
+  const counts = { met: 0, 'not met': 0, 'not measured': 0 };
+  for (const g of list) counts[status(g)]++;
+  console.log(`\n${counts.met} met, ${counts['not met']} not met, ${counts['not measured']} not measured.`);
+  fs.mkdirSync(path.dirname(GOALS_FILE), { recursive: true });
+  fs.writeFileSync(
+    GOALS_FILE,
+    `${JSON.stringify({ date: new Date().toISOString(), goals: list.map((g) => ({ ...g, status: status(g) })) }, null, 2)}\n`,
+  );
+  console.log(`Written to ${path.relative(process.cwd(), GOALS_FILE)}.`);
+}
+
+/**
+ * The PyTorch goals (bench/pytorch_perf.py) on every torch build found: the interpreter the
+ * engine would pick (an active venv, PATH), the system's (Debian's python3-torch), and that one
+ * again with OpenBLAS (OpenMP build) in place of the reference BLAS when --openblas DIR names a
+ * folder holding its libblas.so.3 (e.g. /usr/lib/x86_64-linux-gnu/openblas-openmp, or one
+ * unpacked from `apt-get download libopenblas0-openmp`).
+ */
+async function pytorchGoals(): Promise<Goal[]> {
+  if (process.argv.includes('--no-pytorch')) return [];
+  const builds: { python: string; env: NodeJS.ProcessEnv; note: string }[] = [];
+  const seen = new Set<string>();
+  const venv = process.env.VIRTUAL_ENV ? [path.join(process.env.VIRTUAL_ENV, 'bin', 'python')] : [];
+  for (const python of [...venv, ...defaultPythonCandidates()]) {
+    const probe = await probePython(python);
+    if (!probe.ok || seen.has(probe.info.executable)) continue;
+    seen.add(probe.info.executable);
+    builds.push({ python, env: process.env, note: '' });
+  }
+  const i = process.argv.indexOf('--openblas');
+  const openblas = i >= 0 ? process.argv[i + 1] : undefined;
+  const system = builds.find((b) => b.python === '/usr/bin/python3');
+  if (openblas && system)
+    builds.push({
+      python: system.python,
+      env: { ...process.env, LD_LIBRARY_PATH: [openblas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') },
+      note: ', OpenBLAS-openmp',
+    });
+  const threads = Math.min(2, os.availableParallelism());
+  const out: Goal[] = [];
+  for (const b of builds) {
+    log(`PyTorch goals: ${b.python}${b.note}`);
+    const r = runJsonScript(b.python, [path.join(ROOT, 'bench', 'pytorch_perf.py'), JSON.stringify({ reps: 5, steps: 40, threads })], {
+      env: b.env,
+    });
+    if (!r.ok) {
+      out.push({ id: 'pytorch', what: 'PyTorch goals', where: b.python, unit: 'x', op: '<=', target: 0, unavailable: r.problem });
+      continue;
+    }
+    const v = r.value as { torch: string; blas: string; threads: number; goals: PyGoal[] };
+    const where = `PyTorch ${v.torch} (${v.blas}), ${v.threads} thread${v.threads === 1 ? '' : 's'}`;
+    for (const g of v.goals)
+      out.push({
+        id: `pytorch.${g.id}`,
+        what: g.goal,
+        where,
+        unit: 'x',
+        op: g.atMost ? '<=' : '>=',
+        target: g.target,
+        measure: { median: g.value, lo: g.lo, hi: g.hi, n: g.n },
+      });
+  }
+  if (!builds.length)
+    out.push({ id: 'pytorch', what: 'PyTorch goals', where: '-', unit: 'x', op: '<=', target: 0, unavailable: 'no Python with torch found' });
+  return out;
+}
+
+interface PyGoal {
+  id: string;
+  goal: string;
+  value: number;
+  lo: number;
+  hi: number;
+  n: number;
+  target: number;
+  atMost: boolean;
 }
 
 /** Comparing 50 runs of 20 layers x 2,000 records: reading, the model, the figures, the CSVs. */

@@ -262,8 +262,15 @@ def main():
             "atMost": False,
         },
     ]
-    for g in goals:
+    ranges = [ratios["layca-%s/torch-%s time" % (k, k)] for k in kinds] + [
+        ratios["record time, tracker/reference (alone)"],
+        ratios["engine-every-%d throughput vs torch-sgd" % every],
+        ratios["engine-every-1 throughput vs torch-sgd"],
+    ]
+    ids = ["layca.%s" % k for k in kinds] + ["record", "loop.default", "loop.every"]
+    for g, r, i in zip(goals, ranges, ids):
         g["met"] = g["value"] <= g["target"] if g["atMost"] else g["value"] >= g["target"]
+        g.update(id=i, lo=r["min"], hi=r["max"], n=reps)
     name, where = blas_info()
     print(
         json.dumps(

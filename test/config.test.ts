@@ -21,7 +21,7 @@ import type {
   Checked,
   ConfigError,
   DatasetSpec,
-  EngineName,
+  EngineSetting,
   Initializer,
   ModelSpec,
   OptimizerType,
@@ -86,7 +86,7 @@ test('a minimal config is valid and gets every default', () => {
   assert.deepEqual(r.config, {
     name: 'mnist-mlp',
     seed: 0,
-    engine: 'tfjs',
+    engine: 'auto',
     pytorch: { device: 'auto', processes: 1 },
     backend: 'auto',
     dataset: { name: 'mnist', validationSplit: 0, normalize: true },
@@ -901,7 +901,7 @@ test("the schema's defaults are the validator's defaults", () => {
 
 test("the config's union types are the schema's enums", () => {
   // Exhaustive records: the compiler rejects a missing or extra member of the union.
-  const engine: Record<EngineName, true> = { tfjs: true, pytorch: true };
+  const engine: Record<EngineSetting, true> = { auto: true, tfjs: true, pytorch: true };
   const device: Record<PytorchSpec['device'], true> = { auto: true, cpu: true, cuda: true };
   const backend: Record<BackendName, true> = { auto: true, 'node-gpu': true, node: true, wasm: true, cpu: true };
   const dataset: Record<DatasetSpec['name'], true> = { mnist: true, cifar10: true, synthetic: true };

@@ -149,12 +149,20 @@ test('the pytorch engine and its options; options of the other engine are warned
     [['backend', 'warning']],
   );
   assert.match(warned.errors[0].message, /ignored by the pytorch engine/);
-  const warnedTfjs = check(withSection('model', '{ "type": "mlp", "hidden": [10] }', '"pytorch": { "processes": 2 }'));
+  const warnedTfjs = check(
+    withSection('model', '{ "type": "mlp", "hidden": [10] }', '"engine": "tfjs", "pytorch": { "processes": 2 }'),
+  );
   assert.ok(warnedTfjs.ok);
   assert.deepEqual(
     warnedTfjs.errors.map((e) => [e.path.join('.'), e.severity]),
     [['pytorch', 'warning']],
   );
+  // engine auto (the default) may train with either: the options of both apply, no warning.
+  const auto = check(
+    withSection('model', '{ "type": "mlp", "hidden": [10] }', '"backend": "wasm", "pytorch": { "processes": 2 }'),
+  );
+  assert.ok(auto.ok);
+  assert.deepEqual(auto.errors, []);
 });
 
 test('model defaults per type, and given values win over defaults', () => {

@@ -201,9 +201,10 @@ test(
       });
     const r = await train('runs1');
     assert.equal(r.code, 0, r.stderr);
-    const said = /^engine auto: PyTorch \S+ in (\S+) \(found torch; .*\); set "engine": "tfjs" in the config to use tfjs$/m.exec(
-      r.stderr,
-    );
+    const said =
+      /^engine auto: PyTorch \S+ in (\S+) \(found torch; .*\); set "engine": "tfjs" in the config to use tfjs$/m.exec(
+        r.stderr,
+      );
     assert.ok(said, r.stderr);
     assert.equal(r.stderr.split(said[0]).length, 2, 'said once');
     const events = strictEvents(onlyRun(path.join(dir, 'runs1')));
@@ -221,20 +222,36 @@ test(
   },
 );
 
-test('layer-rotation train, engine auto without a Python that has torch: tfjs, saying why', { timeout: 3 * MINUTE }, async () => {
+test('layer-rotation train, engine auto without a Python that has torch: tfjs, saying why', {
+  timeout: 3 * MINUTE,
+}, async () => {
   const dir = tempDir('auto-tfjs');
   const file = autoConfig(dir, 'auto');
-  const r = await runCli(['train', file, '--python', '/nonexistent/python3', '--max-steps', '3', '--out', path.join(dir, 'runs')], {
-    env: { LAYER_ROTATION_CACHE_DIR: path.join(dir, 'cache') },
-  });
+  const r = await runCli(
+    ['train', file, '--python', '/nonexistent/python3', '--max-steps', '3', '--out', path.join(dir, 'runs')],
+    {
+      env: { LAYER_ROTATION_CACHE_DIR: path.join(dir, 'cache') },
+    },
+  );
   assert.equal(r.code, 0, r.stderr);
-  const said = /^engine auto: tfjs \(no Python with torch: tried \/nonexistent\/python3 \(not found\)\); .*$/m.exec(r.stderr);
+  const said = /^engine auto: tfjs \(no Python with torch: tried \/nonexistent\/python3 \(not found\)\); .*$/m.exec(
+    r.stderr,
+  );
   assert.ok(said, r.stderr);
   const events = strictEvents(onlyRun(path.join(dir, 'runs')));
   assert.equal(events[0].engine, 'tfjs');
   assert.deepEqual([events[1].type, events[1].level, events[1].message], ['log', 'info', said[0]]);
   // --engine pytorch with that Python is an error that says what to do, and nothing runs.
-  const named = await runCli(['train', file, '--engine', 'pytorch', '--python', '/nonexistent/python3', '--out', path.join(dir, 'none')]);
+  const named = await runCli([
+    'train',
+    file,
+    '--engine',
+    'pytorch',
+    '--python',
+    '/nonexistent/python3',
+    '--out',
+    path.join(dir, 'none'),
+  ]);
   assert.equal(named.code, 1);
   assert.match(named.stderr, /The pytorch engine needs Python 3 with PyTorch/);
   assert.equal(fs.existsSync(path.join(dir, 'none')), false);

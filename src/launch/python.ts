@@ -162,7 +162,10 @@ export function onPath(name: string, pathEnv: string): string | undefined {
  * The python of an active virtual environment (VIRTUAL_ENV, as `source .venv/bin/activate` sets
  * it), if that file is there.
  */
-export function activeVenvPython(virtualEnv = process.env.VIRTUAL_ENV, platform = process.platform): string | undefined {
+export function activeVenvPython(
+  virtualEnv = process.env.VIRTUAL_ENV,
+  platform = process.platform,
+): string | undefined {
   if (!virtualEnv) return undefined;
   const file =
     platform === 'win32' ? path.join(virtualEnv, 'Scripts', 'python.exe') : path.join(virtualEnv, 'bin', 'python');

@@ -75,7 +75,8 @@ async function main(): Promise<number> {
     if (process.send && process.connected) {
       pending.push(new Promise((resolve) => process.send!(event, () => resolve())));
     }
-    if (event.type === 'run_started') for (const message of args.notes ?? []) emit({ type: 'log', level: 'info', message });
+    if (event.type === 'run_started')
+      for (const message of args.notes ?? []) emit({ type: 'log', level: 'info', message });
   };
   const fail = (reason: string) => {
     if (!finished) emit(endedEarly('failed', reason, { seconds: (Date.now() - t0) / 1000 }));

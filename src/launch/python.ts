@@ -177,7 +177,7 @@ export function activeVenvPython(
  * python3 and python on PATH, then the system's python3 (SYSTEM_PYTHONS), each interpreter once
  * (two names of the same file are probed once; a venv's python is its own interpreter, though it
  * links to the system's: it imports from the venv). On Windows the venv's, then python, then py.
- * With none of them found, python3 and python, for the message.
+ * With none of them found, python3 and python, for the message. `virtualEnv` '' means none.
  */
 export function defaultPythonCandidates(
   pathEnv = process.env.PATH ?? '',

@@ -18,13 +18,21 @@ import { BACKEND_NAMES, isBackendName } from './engine/backend/names';
 import type { RunEvent } from './runlog/events';
 import { EVENTS_FILE } from './runlog/runfolder';
 import { describeFsError, FileSystemError } from './runlog/fsError';
-import { bundledPythonPackageDir, defaultPythonCandidates, describePython, findPython } from './launch/python';
+import {
+  bundledPythonPackageDir,
+  defaultPythonCandidates,
+  findPython,
+  PROBE_TIMEOUT_MS,
+  type PythonSearch,
+} from './launch/python';
+import { decideEngine, ENGINE_SETTINGS, isEngineSetting, needsPython } from './launch/engineChoice';
+import { fileStore, ProbeCache } from './launch/probeCache';
 import { pytorchRequest } from './launch/pytorch';
 import type { CommonRequest, RunRequest } from './launch/request';
 import { startRun } from './launch/supervisor';
 import { rotationCurvesSvg } from './runlog/svg';
 import { readRawConfig, SweepRun, sweepFolderName } from './experiments/sweepRun';
-import type { TrainingConfig } from './engine/config/types';
+import type { EngineSetting, TrainingConfig } from './engine/config/types';
 import { fixed, percent } from './runlog/format';
 import { judgeLog, ONE_RUN_CANNOT_TELL, runMessage, runStatus } from './runlog/verdict';
 import { buildComparison, findColumn, sortRows } from './experiments/compare';
@@ -42,8 +50,8 @@ import { exportTensorBoard } from './runlog/tensorboard';
 const USAGE = `usage:
   layer-rotation check CONFIG
   layer-rotation train CONFIG [--out RUNS_DIR] [--epochs N] [--max-steps N] [--backend ${BACKEND_NAMES.join('|')}]
-                              [--engine tfjs|pytorch] [--python PYTHON] [--processes N] [--progress-every SECONDS]
-  layer-rotation sweep CONFIG [--jobs N] [--shard I/N] [--out DIR] [--engine tfjs|pytorch] [--epochs N] [--max-steps N]
+                              [--engine ${ENGINE_SETTINGS.join('|')}] [--python PYTHON] [--processes N] [--progress-every SECONDS]
+  layer-rotation sweep CONFIG [--jobs N] [--shard I/N] [--out DIR] [--engine ${ENGINE_SETTINGS.join('|')}] [--epochs N] [--max-steps N]
                               [--backend ${BACKEND_NAMES.join('|')}] [--python PYTHON]
   layer-rotation report RUN_DIR [--svg FILE]
   layer-rotation compare RUN_OR_SWEEP_DIR... [--csv FILE] [--curves-csv FILE] [--svg FILE] [--curves-svg FILE]
@@ -53,8 +61,10 @@ const USAGE = `usage:
   check   validates a *.layerrot.json config: exit 0 when valid, 2 with one file:line:col line per error
   train   trains it in a child process, with progress on stderr, into RUNS_DIR/<run id>/ (with curves.svg)
           (default RUNS_DIR: runs/ beside the config); exit 0 on success, 1 on a failed run, 2 on an invalid config;
-          --engine overrides the config's engine; the pytorch engine runs in PYTHON (default: $LAYER_ROTATION_PYTHON,
-          python3, python), with N data-parallel processes (torchrun) when --processes > 1; a config with a
+          --engine overrides the config's engine (default auto: pytorch when a Python with torch is found, else
+          tfjs; what the check found is remembered in ~/.cache/layer-rotation/); the pytorch engine runs in PYTHON
+          (default: $LAYER_ROTATION_PYTHON, else the first with torch of an active venv's python, python3 and
+          python on PATH, /usr/bin/python3), with N data-parallel processes (torchrun) when --processes > 1; a config with a
           sweep block is refused (use sweep); when stderr is not a terminal, a progress line per epoch and at
           least every --progress-every seconds within one (default 5)
   sweep   trains every point of the config's sweep grid, N at a time (--jobs, default 1), each a run in
@@ -255,7 +265,7 @@ class Progress {
       this.line(
         ` epoch ${e.epoch}/${this.started.epochs}: loss ${fixed(e.loss, 4)}, acc ${percent(e.accuracy, 2)}${val}, ${fixed(e.seconds, 1)} s, ${fixed(e.samplesPerSecond, 0)} samples/s`,
       );
-    } else if (e.type === 'log') {
+    } else if (e.type === 'log' && !(e.level === 'info' && said.has(e.message))) {
       this.line(`${e.level}: ${e.message}`);
     } else if (e.type === 'run_finished' && this.tty) {
       process.stderr.write('\r\x1b[K');
@@ -300,9 +310,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got '${backend}'`);
   const epochs = positiveInt(flags, 'epochs');
   const maxSteps = positiveInt(flags, 'max-steps');
-  const engine = flags.get('engine');
-  if (engine !== undefined && engine !== 'tfjs' && engine !== 'pytorch')
-    throw new UsageError(`--engine must be tfjs or pytorch, got '${engine}'`);
+  const engine = engineFlag(flags);
   const processes = positiveInt(flags, 'processes');
   const checked = loadConfigFile(configFile);
   for (const e of checked.errors) err(formatError(e));
@@ -387,29 +395,48 @@ async function trainCommand(argv: string[]): Promise<number> {
   return finished.status === 'stopped' ? 130 : 0;
 }
 
+/** --engine, checked. */
+function engineFlag(flags: Map<string, string>): EngineSetting | undefined {
+  const engine = flags.get('engine');
+  if (engine !== undefined && !isEngineSetting(engine))
+    throw new UsageError(`--engine must be one of ${ENGINE_SETTINGS.join(', ')}, got '${engine}'`);
+  return engine;
+}
+
 class PythonMissing extends Error {}
 
-/** The run request of a checked config: the pytorch engine's (its Python found once per process) or tfjs's. */
+/**
+ * The run request of a checked config, its engine decided by src/launch/engineChoice.ts: the
+ * pytorch engine's or tfjs's. Python is searched for once per process (a sweep's points share the
+ * answer), through the probe cache file; the decision's line is said once (and goes into the run's log).
+ */
 async function requestFor(
   common: CommonRequest,
   config: TrainingConfig,
-  opts: { engine?: string; backend?: string; python?: string; processes?: number },
+  opts: { engine?: EngineSetting; backend?: string; python?: string; processes?: number },
 ): Promise<RunRequest> {
-  if ((opts.engine ?? config.engine) === 'pytorch') {
-    pythonFound ??= (async () => {
-      const given = opts.python ?? process.env.LAYER_ROTATION_PYTHON;
-      const found = await findPython(given ? [given] : defaultPythonCandidates());
-      if (!found.ok) throw new PythonMissing(found.message);
-      err(`pytorch engine: ${describePython(found.info, found.tried)}`);
-      return found.info.executable;
-    })();
-    const python = await pythonFound;
-    return pytorchRequest(common, config, python, bundledPythonPackageDir(), opts.processes);
-  }
+  const ask = { config: config.engine, override: opts.engine, overrideName: '--engine' };
+  const decision = decideEngine(ask, needsPython(ask) ? await searchPython(opts.python) : undefined);
+  if (!decision.ok) throw new PythonMissing(decision.message);
+  if (!said.has(decision.line)) err(decision.line);
+  said.add(decision.line);
+  const withNotes = { ...common, notes: [decision.line] };
+  if (decision.engine === 'pytorch')
+    return pytorchRequest(withNotes, config, decision.python.executable, bundledPythonPackageDir(), opts.processes);
   const backend = opts.backend as TfjsBackend;
-  return { ...common, engine: 'tfjs', runnerScript: runnerScript(), backend, wasmPath: bundledWasmPath() };
+  return { ...withNotes, engine: 'tfjs', runnerScript: runnerScript(), backend, wasmPath: bundledWasmPath() };
 }
-let pythonFound: Promise<string> | undefined;
+/** The lines about the engine said so far (the run log's copy is not said again). */
+const said = new Set<string>();
+let pythonSearch: Promise<PythonSearch> | undefined;
+function searchPython(given = process.env.LAYER_ROTATION_PYTHON): Promise<PythonSearch> {
+  pythonSearch ??= findPython(
+    given ? [given] : defaultPythonCandidates(),
+    PROBE_TIMEOUT_MS,
+    new ProbeCache(fileStore()).probe,
+  );
+  return pythonSearch;
+}
 type TfjsBackend = Extract<RunRequest, { engine: 'tfjs' }>['backend'];
 
 async function sweepCommand(argv: string[]): Promise<number> {
@@ -431,9 +458,7 @@ async function sweepCommand(argv: string[]): Promise<number> {
   const backend = flags.get('backend');
   if (backend !== undefined && !isBackendName(backend))
     throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got '${backend}'`);
-  const engine = flags.get('engine');
-  if (engine !== undefined && engine !== 'tfjs' && engine !== 'pytorch')
-    throw new UsageError(`--engine must be tfjs or pytorch, got '${engine}'`);
+  const engine = engineFlag(flags);
   let shard: { index: number; of: number } | undefined;
   const shardText = flags.get('shard');
   if (shardText !== undefined) {

@@ -136,6 +136,8 @@ test(
     assert.equal(r.stderr.match(/^ epoch \d\/2: /gm)?.length, 2, r.stderr);
     assert.equal(r.stderr.match(/^run \S+: logging to /gm)?.length, 1, r.stderr);
     assert.equal(r.stderr.match(/^parity-pytorch: synthetic \(/gm)?.length, 1, r.stderr);
+    // Which engine and why: once (the run log's copy, a log event, is not printed again).
+    assert.equal(r.stderr.match(/engine pytorch: /g)?.length, 1, r.stderr);
     const runDir = onlyRun(path.join(dir, 'runs'));
     assert.ok(fs.existsSync(path.join(runDir, 'curves.svg')));
     assert.equal(strictEvents(runDir).at(-1).status, 'completed');

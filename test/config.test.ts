@@ -21,7 +21,7 @@ import type {
   Checked,
   ConfigError,
   DatasetSpec,
-  EngineName,
+  EngineSetting,
   Initializer,
   ModelSpec,
   OptimizerType,
@@ -86,7 +86,7 @@ test('a minimal config is valid and gets every default', () => {
   assert.deepEqual(r.config, {
     name: 'mnist-mlp',
     seed: 0,
-    engine: 'tfjs',
+    engine: 'auto',
     pytorch: { device: 'auto', processes: 1 },
     backend: 'auto',
     dataset: { name: 'mnist', validationSplit: 0, normalize: true },
@@ -149,12 +149,20 @@ test('the pytorch engine and its options; options of the other engine are warned
     [['backend', 'warning']],
   );
   assert.match(warned.errors[0].message, /ignored by the pytorch engine/);
-  const warnedTfjs = check(withSection('model', '{ "type": "mlp", "hidden": [10] }', '"pytorch": { "processes": 2 }'));
+  const warnedTfjs = check(
+    withSection('model', '{ "type": "mlp", "hidden": [10] }', '"engine": "tfjs", "pytorch": { "processes": 2 }'),
+  );
   assert.ok(warnedTfjs.ok);
   assert.deepEqual(
     warnedTfjs.errors.map((e) => [e.path.join('.'), e.severity]),
     [['pytorch', 'warning']],
   );
+  // engine auto (the default) may train with either: the options of both apply, no warning.
+  const auto = check(
+    withSection('model', '{ "type": "mlp", "hidden": [10] }', '"backend": "wasm", "pytorch": { "processes": 2 }'),
+  );
+  assert.ok(auto.ok);
+  assert.deepEqual(auto.errors, []);
 });
 
 test('model defaults per type, and given values win over defaults', () => {
@@ -901,7 +909,7 @@ test("the schema's defaults are the validator's defaults", () => {
 
 test("the config's union types are the schema's enums", () => {
   // Exhaustive records: the compiler rejects a missing or extra member of the union.
-  const engine: Record<EngineName, true> = { tfjs: true, pytorch: true };
+  const engine: Record<EngineSetting, true> = { auto: true, tfjs: true, pytorch: true };
   const device: Record<PytorchSpec['device'], true> = { auto: true, cpu: true, cuda: true };
   const backend: Record<BackendName, true> = { auto: true, 'node-gpu': true, node: true, wasm: true, cpu: true };
   const dataset: Record<DatasetSpec['name'], true> = { mnist: true, cifar10: true, synthetic: true };

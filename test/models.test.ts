@@ -151,6 +151,7 @@ describe('a CNN on CIFAR-10 files (small files of the real format), through the 
     const dir = tempDir('cifar');
     writeCifarFolder(path.join(dir, 'cifar'), { batches: [1, 2], records: 40, test: true });
     const file = writeConfig(dir, 'cifar-vgg', {
+      engine: 'tfjs',
       backend: 'wasm',
       dataset: { name: 'cifar10', path: './cifar', validationSplit: 0.1 },
       model: { type: 'vgg', filters: [8, 16], convsPerStage: [2, 1], batchNorm: true, dense: [16] },

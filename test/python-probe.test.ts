@@ -96,18 +96,18 @@ test("the default candidates: PATH's python3 and python, then the system's pytho
   const shim = shadowingPython3(dir, pythonWithTorch());
   const system = SYSTEM_PYTHONS.filter((p) => fs.existsSync(p));
   // The shim first, then the system's (those there), even though PATH has no /usr/bin.
-  assert.deepEqual(defaultPythonCandidates(path.join(dir, 'shims'), 'linux'), [shim, ...system]);
+  assert.deepEqual(defaultPythonCandidates(path.join(dir, 'shims'), 'linux', ''), [shim, ...system]);
   // A PATH whose python3 is the system's: probed once, not again as /usr/bin/python3.
   if (fs.existsSync('/usr/bin/python3')) {
-    const fromUsrBin = defaultPythonCandidates('/usr/bin', 'linux');
+    const fromUsrBin = defaultPythonCandidates('/usr/bin', 'linux', '');
     assert.equal(fromUsrBin.filter((p) => fs.realpathSync(p) === fs.realpathSync('/usr/bin/python3')).length, 1);
   }
   // Nothing anywhere: the names, so that the message says what was looked for.
   assert.deepEqual(
-    defaultPythonCandidates(path.join(dir, 'empty'), 'linux'),
+    defaultPythonCandidates(path.join(dir, 'empty'), 'linux', ''),
     system.length ? system : ['python3', 'python'],
   );
-  assert.deepEqual(defaultPythonCandidates('', 'win32'), ['python', 'py']);
+  assert.deepEqual(defaultPythonCandidates('', 'win32', ''), ['python', 'py']);
 });
 
 test('a python3 without torch shadowing the system one: the system one is found, and the messages say what was tried', async (t) => {
@@ -118,7 +118,7 @@ test('a python3 without torch shadowing the system one: the system one is found,
   }
   const dir = tempDir('shadow');
   const shim = shadowingPython3(dir, system);
-  const found = await findPython(defaultPythonCandidates(path.join(dir, 'shims'), 'linux'));
+  const found = await findPython(defaultPythonCandidates(path.join(dir, 'shims'), 'linux', ''));
   assert.ok(found.ok, found.ok ? '' : found.message);
   assert.equal(found.info.python, system);
   assert.equal(found.tried.length, 1);

@@ -190,9 +190,12 @@ test(
       path.join(dir, 'runs'),
     ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /pytorch engine: Python 3\.\d+\.\d+ \(.*\), torch \d/);
+    const said = /^engine pytorch: Python 3\.\d+\.\d+ \(.*\), torch \d.*$/m.exec(r.stderr);
+    assert.ok(said, r.stderr);
     const events = strictEvents(onlyRun(path.join(dir, 'runs')));
     assert.equal(events[0].engine, 'pytorch');
+    // The same line is the run log's first log event, right after run_started.
+    assert.deepEqual([events[1].type, events[1].level, events[1].message], ['log', 'info', said[0]]);
     assert.equal(events[events.length - 1].status, 'completed');
     assert.match(r.stdout, /test accuracy/i);
 

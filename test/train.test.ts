@@ -48,6 +48,7 @@ describe('the default example, one epoch on an MNIST subset, through the CLI', (
   const config = readExample('mnist-default.layerrot.json');
   config.dataset = { ...config.dataset, trainSubset: 20000, testSubset: 2000 };
   config.schedule = { ...config.schedule, batchSize: 64 };
+  config.engine = 'tfjs';
   config.backend = 'wasm';
   const file = writeConfig(dir, 'default-subset', config);
   const runsDir = path.join(dir, 'runs');
@@ -302,6 +303,7 @@ describe('bad inputs', () => {
       model: { type: 'vgg', filters: [8], convsPerStage: 1 },
       optimizer: { type: 'sgd', learningRate: 0.1 },
       schedule: { epochs: 1, batchSize: 32 },
+      engine: 'tfjs',
       backend: 'wasm',
     });
     const r = await runCli(['train', file, '--out', path.join(dir, 'runs')]);
@@ -329,6 +331,7 @@ describe('bad inputs', () => {
       model: { type: 'mlp', hidden: [8] },
       optimizer: { type: 'sgd', learningRate: 0.1 },
       schedule: { epochs: 1, batchSize: 32 },
+      engine: 'tfjs',
       backend: 'wasm',
     });
     const r = await runCli(['train', file, '--out', path.join(dir, 'runs')]);

@@ -28,7 +28,7 @@ import sys
 
 from . import __version__
 from .config import schema_enum
-from .events import CURVES_FILE, EVENTS_FILE
+from .events import CURVES_FILE, EVENTS_FILE, log as log_event
 from .progress import LINE_SECONDS, Progress
 from .report import MAX_CELL, describe_skipped, events_file, outcome_lines, read_run_log
 from .sanitize import one_line, terminal_text
@@ -58,6 +58,12 @@ def _parser():
     t.add_argument("--device", choices=schema_enum("pytorch", "device"))
     t.add_argument("--threads", type=int, help="torch.set_num_threads")
     t.add_argument("--parent-pid", type=int, help="stop cleanly when this process goes away")
+    t.add_argument(
+        "--note",
+        action="append",
+        default=[],
+        help="a line for the run log, written as a log event (info) right after run_started (e.g. why this engine)",
+    )
     t.add_argument(
         "--stop-file",
         help="stop cleanly after the current step once this file exists (default: STOP in the run folder)",
@@ -212,6 +218,9 @@ def train(args):
                 return event
             if show is not None:
                 show.event(stamped)
+            if event.get("type") == "run_started":
+                for note in args.note:
+                    emit(log_event("info", note))
             return stamped
 
     if show is not None:

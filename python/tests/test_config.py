@@ -196,8 +196,17 @@ class Parsing(unittest.TestCase):
             ["backend chooses the tfjs backend and is ignored by the pytorch engine (its device is pytorch.device)"],
         )
         self.assertEqual(
-            self.warnings(TEXT.replace('"name": "t",', '"name": "t", "pytorch": { "device": "cpu" },')),
+            self.warnings(
+                TEXT.replace('"name": "t",', '"name": "t", "engine": "tfjs", "pytorch": { "device": "cpu" },')
+            ),
             ['pytorch options apply to the pytorch engine only: set "engine": "pytorch" to use them'],
+        )
+        # engine auto (the default) may train with either: the options of both apply.
+        self.assertEqual(
+            self.warnings(
+                TEXT.replace('"name": "t",', '"name": "t", "backend": "wasm", "pytorch": { "device": "cpu" },')
+            ),
+            [],
         )
         self.assertIn(
             "optimizer.layerMultipliers.dense9: unknown layer 'dense9'; the model's kernel layers are dense1, dense2, "

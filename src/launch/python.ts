@@ -1,6 +1,6 @@
 // Finding a Python interpreter that has PyTorch, for the pytorch engine: try each candidate
-// (the setting, the Python extension's interpreter, python3 and python on PATH, then the system's
-// python3) with a short probe that imports torch, and say plainly which were tried and what is
+// (the setting, the Python extension's interpreter, an active virtual environment's python,
+// python3 and python on PATH, then the system's python3) with a short probe that imports torch, and say plainly which were tried and what is
 // missing when none works. Never hangs: a probe that does not answer in time is killed and counts
 // as a failure.
 import { execFile } from 'node:child_process';
@@ -16,25 +16,44 @@ export interface PythonInfo {
   torch: string;
   cuda: boolean;
   cudaDevices: number;
+  /** Files whose modification times tell whether the probe still holds (src/launch/probeCache.ts). */
+  stamps?: string[];
 }
 
 export type ProbeResult =
   | { ok: true; info: PythonInfo }
-  | { ok: false; python: string; problem: 'missing' | 'no-torch' | 'timeout' | 'error'; message: string };
+  | {
+      ok: false;
+      python: string;
+      problem: 'missing' | 'no-torch' | 'timeout' | 'error';
+      message: string;
+      /** As PythonInfo's, for a Python without torch. */
+      stamps?: string[];
+    };
 
 export type FailedProbe = Extract<ProbeResult, { ok: false }>;
 
 export const PROBE_TIMEOUT_MS = 30000;
 
-// Prints one JSON line. torch's import is what takes time (1-5 s); nothing else is loaded.
+// Prints one JSON line. torch's import is what takes time (1-5 s); nothing else is loaded. The
+// stamps: the interpreter, the folders it imports from (installing or removing torch changes one
+// of them; the user's site folder, even if not there yet) and torch's __init__.py (an upgrade).
 const PROBE_CODE = [
-  'import json, sys',
+  'import json, os, sys',
   'info = {"executable": sys.executable, "pythonVersion": sys.version.split()[0]}',
+  'stamps = [sys.executable] + [p for p in sys.path if p and os.path.isabs(p)]',
+  'try:',
+  '    import site',
+  '    stamps.append(site.getusersitepackages())',
+  'except Exception:',
+  '    pass',
   'try:',
   '    import torch',
   '    info.update(torch=torch.__version__, cuda=bool(torch.cuda.is_available()), cudaDevices=torch.cuda.device_count())',
+  '    stamps.append(torch.__file__)',
   'except Exception as e:',
   '    info["torchError"] = "%s: %s" % (type(e).__name__, e)',
+  'info["stamps"] = [s for s in stamps if isinstance(s, str)]',
   'print(json.dumps(info))',
 ].join('\n');
 
@@ -80,6 +99,7 @@ export function probePython(python: string, timeoutMs = PROBE_TIMEOUT_MS): Promi
             python,
             problem: 'no-torch',
             message: `${python} (Python ${info.pythonVersion}, ${info.executable}) cannot import torch (${info.torchError ?? 'unknown error'})`,
+            stamps: stampsOf(info),
           });
           return;
         }
@@ -92,11 +112,17 @@ export function probePython(python: string, timeoutMs = PROBE_TIMEOUT_MS): Promi
             torch: info.torch,
             cuda: info.cuda === true,
             cudaDevices: Number(info.cudaDevices) || 0,
+            stamps: stampsOf(info),
           },
         });
       },
     );
   });
+}
+
+function stampsOf(info: Record<string, unknown>): string[] | undefined {
+  const s = info.stamps;
+  return Array.isArray(s) && s.every((f) => typeof f === 'string') ? s : undefined;
 }
 
 /**
@@ -118,7 +144,7 @@ export const TORCH_PIP = 'torch==2.13.0 --index-url https://download.pytorch.org
 export const SYSTEM_PYTHONS = ['/usr/bin/python3', '/usr/local/bin/python3'];
 
 /** The first executable file `name` in the folders of a PATH value. */
-function onPath(name: string, pathEnv: string): string | undefined {
+export function onPath(name: string, pathEnv: string): string | undefined {
   for (const dir of pathEnv.split(path.delimiter)) {
     if (!dir) continue;
     const file = path.join(dir, name);
@@ -133,25 +159,53 @@ function onPath(name: string, pathEnv: string): string | undefined {
 }
 
 /**
- * The default candidates, by path: python3 and python on PATH, then the system's python3
- * (SYSTEM_PYTHONS), each interpreter once (two names of the same file are probed once). On
- * Windows python, then py. With none of them found, python3 and python, for the message.
+ * The python of an active virtual environment (VIRTUAL_ENV, as `source .venv/bin/activate` sets
+ * it), if that file is there.
  */
-export function defaultPythonCandidates(pathEnv = process.env.PATH ?? '', platform = process.platform): string[] {
-  if (platform === 'win32') return ['python', 'py'];
+export function activeVenvPython(
+  virtualEnv = process.env.VIRTUAL_ENV,
+  platform = process.platform,
+): string | undefined {
+  if (!virtualEnv) return undefined;
+  const file =
+    platform === 'win32' ? path.join(virtualEnv, 'Scripts', 'python.exe') : path.join(virtualEnv, 'bin', 'python');
+  return fs.existsSync(file) ? file : undefined;
+}
+
+/**
+ * The default candidates, by path: an active virtual environment's python (activeVenvPython),
+ * python3 and python on PATH, then the system's python3 (SYSTEM_PYTHONS), each interpreter once
+ * (two names of the same file are probed once; a venv's python is its own interpreter, though it
+ * links to the system's: it imports from the venv). On Windows the venv's, then python, then py.
+ * With none of them found, python3 and python, for the message. `virtualEnv` '' means none.
+ */
+export function defaultPythonCandidates(
+  pathEnv = process.env.PATH ?? '',
+  platform = process.platform,
+  virtualEnv = process.env.VIRTUAL_ENV,
+): string[] {
+  const venv = activeVenvPython(virtualEnv, platform);
+  if (platform === 'win32') return venv ? [venv, 'python', 'py'] : ['python', 'py'];
   const found: string[] = [];
   const seen = new Set<string>();
-  for (const file of [onPath('python3', pathEnv), onPath('python', pathEnv), ...SYSTEM_PYTHONS]) {
+  // A file is the same interpreter as another when both are in the same folder once links are
+  // resolved (venv/bin/python3 -> python) or are the same file outside a venv.
+  const identity = (file: string) => {
+    const real = fs.realpathSync(file);
+    fs.accessSync(real, fs.constants.X_OK);
+    const dir = fs.realpathSync(path.dirname(file));
+    return fs.existsSync(path.join(dir, '..', 'pyvenv.cfg')) ? `venv:${dir}` : real;
+  };
+  for (const file of [venv, onPath('python3', pathEnv), onPath('python', pathEnv), ...SYSTEM_PYTHONS]) {
     if (!file) continue;
-    let real: string;
+    let id: string;
     try {
-      real = fs.realpathSync(file);
-      fs.accessSync(real, fs.constants.X_OK);
+      id = identity(file);
     } catch {
       continue;
     }
-    if (seen.has(real)) continue;
-    seen.add(real);
+    if (seen.has(id)) continue;
+    seen.add(id);
     found.push(file);
   }
   return found.length ? found : ['python3', 'python'];
@@ -161,15 +215,18 @@ export function defaultPythonCandidates(pathEnv = process.env.PATH ?? '', platfo
  * The first candidate whose probe imports torch, with the candidates tried before it. On failure,
  * the message lists what each candidate said and what to do.
  */
+export type PythonSearch =
+  | { ok: true; info: PythonInfo; tried: FailedProbe[] }
+  | { ok: false; message: string; results: FailedProbe[] };
+
 export async function findPython(
   candidates: string[],
   timeoutMs = PROBE_TIMEOUT_MS,
-): Promise<
-  { ok: true; info: PythonInfo; tried: FailedProbe[] } | { ok: false; message: string; results: FailedProbe[] }
-> {
+  probe: (python: string, timeoutMs: number) => Promise<ProbeResult> = probePython,
+): Promise<PythonSearch> {
   const results: FailedProbe[] = [];
   for (const python of [...new Set(candidates.filter(Boolean))]) {
-    const r = await probePython(python, timeoutMs);
+    const r = await probe(python, timeoutMs);
     if (r.ok) return { ...r, tried: results };
     results.push(r);
   }

@@ -73,6 +73,7 @@ export function pytorchCommand(req: PytorchRequest, runId: string, runDir: strin
   if (req.epochs !== undefined) engine.push('--epochs', String(req.epochs));
   if (req.maxSteps !== undefined) engine.push('--max-steps', String(req.maxSteps));
   if (req.recordsPerEpoch !== undefined) engine.push('--records-per-epoch', String(req.recordsPerEpoch));
+  for (const note of req.notes ?? []) engine.push('--note', note);
   if (req.processes <= 1) return engine;
   // torchrun as a module of the same interpreter (its `torchrun` script may not be on PATH).
   // --redirects 1 --tee 1 (workers' stdout to a file and the console): torch 1.13's torchrun

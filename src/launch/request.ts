@@ -12,6 +12,8 @@ interface RequestBase extends RunOverrides {
   runsDir: string;
   /** Name of the run (the config's name). */
   name: string;
+  /** Lines for the run's log, written as `log` events (info) right after run_started: e.g. why this engine. */
+  notes?: string[];
 }
 
 /** Our runner (runner.js), forked with an IPC channel. */

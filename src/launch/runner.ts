@@ -14,7 +14,7 @@ import { describeFailure, train } from '../engine/trainer';
 import type { RunOverrides, TfjsRequest } from './request';
 
 /** The runner's argument: the tfjs request's settings for the training loop, and the run it trains. */
-export type RunnerArgs = Pick<TfjsRequest, 'configFile' | 'backend' | 'wasmPath' | keyof RunOverrides> & {
+export type RunnerArgs = Pick<TfjsRequest, 'configFile' | 'backend' | 'wasmPath' | 'notes' | keyof RunOverrides> & {
   runDir: string;
   runId: string;
   /** The process that started the run: when it is gone, the run ends within seconds, whatever it is doing. */
@@ -75,6 +75,8 @@ async function main(): Promise<number> {
     if (process.send && process.connected) {
       pending.push(new Promise((resolve) => process.send!(event, () => resolve())));
     }
+    if (event.type === 'run_started')
+      for (const message of args.notes ?? []) emit({ type: 'log', level: 'info', message });
   };
   const fail = (reason: string) => {
     if (!finished) emit(endedEarly('failed', reason, { seconds: (Date.now() - t0) / 1000 }));

@@ -24,6 +24,7 @@ export class TfjsLauncher implements Launcher {
       recordsPerEpoch: r.recordsPerEpoch,
       wasmPath: r.wasmPath,
       parentPid: process.pid,
+      notes: r.notes,
     };
     return fork(r.runnerScript, [JSON.stringify(args)], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

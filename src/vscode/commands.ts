@@ -6,7 +6,7 @@ import type { ConfigError, TrainingConfig } from '../engine/config/types';
 import { formatError, loadConfigFile, sweepNotTrainable } from '../engine/config/validate';
 import { sweepFileText } from '../experiments/sweepGroups';
 import { readRawConfig, readSweep, sweepFolderName } from '../experiments/sweepRun';
-import { describePython } from '../launch/python';
+import { decideEngine, needsPython } from '../launch/engineChoice';
 import { pytorchRequest } from '../launch/pytorch';
 import type { CommonRequest, RunRequest } from '../launch/request';
 import type { Ctx } from './ctx';
@@ -136,7 +136,9 @@ function runsFolderFor(ctx: Ctx, target: vscode.Uri): string {
 
 /**
  * The run request of a checked config (`target` is the file the user chose, for finding its
- * Python), or the message saying why there is none: the pytorch engine without a usable Python.
+ * Python), its engine decided by src/launch/engineChoice.ts (the line saying which and why goes
+ * with it, into the Output channel and the run's log); or the message saying why there is none:
+ * the pytorch engine without a usable Python.
  */
 async function buildRequest(
   ctx: Ctx,
@@ -144,23 +146,23 @@ async function buildRequest(
   config: TrainingConfig,
   common: CommonRequest,
 ): Promise<RunRequest | { error: string }> {
-  const engine = ctx.config.engine ?? config.engine;
-  if (engine !== 'pytorch') {
+  const ask = { config: config.engine, override: ctx.config.engine, overrideName: 'layerRotation.engine' };
+  const decision = decideEngine(ask, needsPython(ask) ? await ctx.python.find(target) : undefined);
+  if (!decision.ok) return { error: decision.message };
+  const withNotes = { ...common, notes: [decision.line] };
+  if (decision.engine === 'tfjs') {
     return {
-      ...common,
+      ...withNotes,
       engine: 'tfjs',
       runnerScript: ctx.asAbsolutePath('dist/runner.js'),
       wasmPath: ctx.asAbsolutePath('dist'),
       backend: ctx.config.backend,
     };
   }
-  const found = await ctx.python.find(target);
-  if (!found.ok) return { error: found.message };
-  ctx.output.appendLine(`pytorch engine: ${describePython(found.info, found.tried)}`);
   return pytorchRequest(
-    common,
+    withNotes,
     config,
-    found.info.executable,
+    decision.python.executable,
     ctx.asAbsolutePath('python'),
     ctx.config.pytorchProcesses,
   );
@@ -241,11 +243,13 @@ export async function runSweep(ctx: Ctx, uri?: vscode.Uri): Promise<string | und
       });
     return undefined;
   }
-  // The interpreter is checked once, before any point starts, when a point may use the pytorch engine.
+  // The interpreter is checked once, before any point starts, when a point may use the pytorch
+  // engine (every point's decision then reads the same answer): an error only where a point asks
+  // for pytorch by name (with auto, those points train with tfjs).
   const engines = ctx.config.engine ? [ctx.config.engine] : [config.engine, ...(config.sweep.engine ?? [])];
-  if (engines.includes('pytorch')) {
+  if (engines.some((engine) => engine !== 'tfjs')) {
     const found = await ctx.python.find(target);
-    if (!found.ok) {
+    if (!found.ok && engines.includes('pytorch')) {
       showPythonError(ctx, found.message);
       return undefined;
     }

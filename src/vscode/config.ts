@@ -2,7 +2,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isBackendName } from '../engine/backend/names';
-import type { BackendName, EngineName } from '../engine/config/types';
+import type { BackendName, EngineSetting } from '../engine/config/types';
+import { isEngineSetting } from '../launch/engineChoice';
 
 const SECTION = 'layerRotation';
 
@@ -27,10 +28,10 @@ export class Config {
     return this.cfg.get<number | null>('recordsPerEpoch', null) ?? undefined;
   }
 
-  /** The engine to force, or undefined to use the config's own `engine` field. */
-  get engine(): EngineName | undefined {
+  /** The engine to force (auto, tfjs or pytorch), or undefined to use the config's own `engine` field. */
+  get engine(): EngineSetting | undefined {
     const e = this.cfg.get<string>('engine', 'config');
-    return e === 'tfjs' || e === 'pytorch' ? e : undefined;
+    return isEngineSetting(e) ? e : undefined;
   }
 
   /** The Python interpreter set for the pytorch engine ('' when unset). */

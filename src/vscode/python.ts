@@ -1,9 +1,11 @@
-// The Python interpreter for the pytorch engine: the setting layerRotation.pythonPath, else the
-// interpreter selected in the Python extension, else python3 / python on PATH, then the system's
-// python3 (src/launch/python.ts); each checked once
-// per window (the check imports torch) and again when the settings change.
+// The Python interpreter for the pytorch engine (and for engine auto): the setting
+// layerRotation.pythonPath, else the interpreter selected in the Python extension, else an active
+// virtual environment's, python3 / python on PATH, then the system's python3
+// (src/launch/python.ts). Each probe (it imports torch) is remembered in memory
+// (src/launch/probeCache.ts: while the interpreter's files are unchanged) until the settings change.
 import * as vscode from 'vscode';
-import { defaultPythonCandidates, type FailedProbe, findPython, type PythonInfo } from '../launch/python';
+import { memoryStore, ProbeCache } from '../launch/probeCache';
+import { defaultPythonCandidates, findPython, PROBE_TIMEOUT_MS, type PythonSearch } from '../launch/python';
 import type { Config } from './config';
 
 const PYTHON_EXTENSION = 'ms-python.python';
@@ -32,39 +34,39 @@ function withTimeout<T>(p: Thenable<T>, ms: number): Promise<T | undefined> {
 }
 
 export class PythonFinder {
-  private cache = new Map<
-    string,
-    Promise<{ ok: true; info: PythonInfo; tried: FailedProbe[] } | { ok: false; message: string }>
-  >();
+  /** Searches under way, by candidates (two Start Trainings at once probe once). */
+  private searching = new Map<string, Promise<PythonSearch>>();
+  private probes = new ProbeCache(memoryStore());
 
   constructor(private readonly config: Config) {}
 
   /** Forget the checks (the settings or the Python extension's selection changed). */
   reset(): void {
-    this.cache.clear();
+    this.probes = new ProbeCache(memoryStore());
+  }
+
+  /** How many interpreters were probed since the last reset (the rest came from memory). */
+  get probeCount(): number {
+    return this.probes.probes;
   }
 
   /** The interpreter to use for a config, checked; or why there is none. */
-  async find(
-    resource: vscode.Uri | undefined,
-  ): Promise<{ ok: true; info: PythonInfo; tried: FailedProbe[] } | { ok: false; message: string }> {
+  async find(resource: vscode.Uri | undefined): Promise<PythonSearch> {
     const setting = this.config.pythonPath;
     const candidates = setting
       ? [setting]
       : [(await pythonExtensionInterpreter(resource)) ?? '', ...defaultPythonCandidates()].filter(Boolean);
     const key = candidates.join('\0');
-    let found = this.cache.get(key);
+    let found = this.searching.get(key);
     if (!found) {
-      const probing = findPython(candidates);
+      const probing = findPython(candidates, PROBE_TIMEOUT_MS, this.probes.probe);
       void vscode.window.withProgress(
         { location: vscode.ProgressLocation.Window, title: 'Layer Rotation: checking Python and PyTorch' },
         () => probing,
       );
-      found = probing;
-      this.cache.set(key, found);
+      found = probing.finally(() => this.searching.delete(key));
+      this.searching.set(key, found);
     }
-    const result = await found;
-    if (!result.ok) this.cache.delete(key); // the person may install torch and try again
-    return result;
+    return found;
   }
 }

@@ -202,7 +202,7 @@ export class RunManager implements vscode.Disposable {
     const handle = startRun({
       ...req,
       onEvent: (e) => {
-        this.onEvent(run, e);
+        this.onEvent(run, e, req.notes);
         onEvent?.(e);
       },
       onOutput: (text) => {
@@ -218,11 +218,13 @@ export class RunManager implements vscode.Disposable {
     this.output.appendLine(
       `[${run.runId}] started ${req.configFile} (${req.engine === 'pytorch' ? `pytorch engine, ${req.processes > 1 ? `torchrun with ${req.processes} processes, ` : ''}` : ''}pid ${handle.pid}), logging to ${run.log.file}`,
     );
+    // Why this engine (src/launch/engineChoice.ts), said now: its copy in the run's log is not said again.
+    for (const note of req.notes ?? []) this.output.appendLine(`[${run.runId}] ${note}`);
     this.select(run.runId);
     return run;
   }
 
-  private onEvent(run: Run, e: RunEvent): void {
+  private onEvent(run: Run, e: RunEvent, said: readonly string[] = []): void {
     addEvent(run.log, e);
     this.appended.fire({ runId: run.runId, events: [e] });
     switch (e.type) {
@@ -241,7 +243,8 @@ export class RunManager implements vscode.Disposable {
         );
         break;
       case 'log':
-        this.output.appendLine(`[${run.runId}] ${e.level}: ${e.message}`);
+        if (!(e.level === 'info' && said.includes(e.message)))
+          this.output.appendLine(`[${run.runId}] ${e.level}: ${e.message}`);
         break;
       case 'run_finished':
         this.output.appendLine(

@@ -1,16 +1,20 @@
 // Helpers for the tests of the PyTorch engine (python/): finding the interpreter, running it as
 // a child process with the repo's python/ folder importable, and waiting for run-log lines.
-// The interpreter: $LAYER_ROTATION_PYTHON, else /usr/bin/python3, else `python3` on the PATH.
+// The interpreter: $LAYER_ROTATION_PYTHON, else an active virtual environment's (as .ci/run
+// activates one with PyPI's torch), else /usr/bin/python3, else `python3` on the PATH.
 // Tests fail (not skip) when it has no torch, unless LAYER_ROTATION_SKIP_PYTORCH=1.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { activeVenvPython } from '../../src/launch/python';
 import { ROOT } from './runs';
 
 export const PYTHON_DIR = path.join(ROOT, 'python');
 
 export function pythonInterpreter(): string {
   if (process.env.LAYER_ROTATION_PYTHON) return process.env.LAYER_ROTATION_PYTHON;
+  const venv = activeVenvPython();
+  if (venv) return venv;
   if (fs.existsSync('/usr/bin/python3')) return '/usr/bin/python3';
   return 'python3';
 }

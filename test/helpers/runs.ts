@@ -35,11 +35,15 @@ export function writeConfig(dir: string, name: string, config: object): string {
   return file;
 }
 
-/** A small, fast synthetic config for tests that need a run but not MNIST. */
+/**
+ * A small, fast synthetic config for tests that need a run but not MNIST: the tfjs engine on wasm,
+ * said (a config without `engine` trains with PyTorch where a Python has torch: engine auto).
+ */
 export function syntheticConfig(overrides: Record<string, any> = {}): Record<string, any> {
   return {
     name: 'synthetic-test',
     seed: 3,
+    engine: 'tfjs',
     backend: 'wasm',
     dataset: { name: 'synthetic', samples: 1200, testSamples: 300, inputShape: [32], classes: 4, validationSplit: 0.1 },
     model: { type: 'mlp', hidden: [32, 32] },
@@ -59,10 +63,19 @@ export interface CliResult {
 /** Runs `layer-rotation ARGS` (or another build of the CLI: `cli`); `onStderr` sees stderr as it comes (e.g. to kill mid-way). */
 export function runCli(
   args: string[],
-  opts: { onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; timeoutMs?: number; cli?: string } = {},
+  opts: {
+    onStderr?: (text: string, child: ReturnType<typeof spawn>) => void;
+    timeoutMs?: number;
+    cli?: string;
+    /** Added to this process's environment. */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [opts.cli ?? CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [opts.cli ?? CLI, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: opts.env ? { ...process.env, ...opts.env } : process.env,
+    });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => {

@@ -45,7 +45,11 @@ test('the .vsix installs and trains the default example offline, live in the mon
   let failed = true;
   try {
     session.server = await h.startCodeServer(dirs, {
-      settings: { 'layerRotation.pythonPath': process.env.LAYER_ROTATION_PYTHON ?? '/usr/bin/python3' },
+      settings: {
+        'layerRotation.pythonPath':
+          process.env.LAYER_ROTATION_PYTHON ??
+          (process.env.VIRTUAL_ENV ? join(process.env.VIRTUAL_ENV, 'bin', 'python') : '/usr/bin/python3'),
+      },
     });
     session.context = await h.launchBrowser(dirs);
     const page = (session.page = session.context.pages()[0] ?? (await session.context.newPage()));

@@ -11,7 +11,7 @@ import type {
   BackendName,
   DatasetCommon,
   DatasetSpec,
-  EngineName,
+  EngineSetting,
   ModelSpec,
   MonitoringSpec,
   OptimizerSpec,
@@ -23,7 +23,7 @@ import type {
 /** The schema's defaults by section; the discriminated sections have one entry per variant. */
 export interface ConfigDefaults {
   seed: number;
-  engine: EngineName;
+  engine: EngineSetting;
   pytorch: PytorchSpec;
   backend: BackendName;
   dataset: Record<DatasetSpec['name'], Partial<DatasetCommon>>;

@@ -3,7 +3,10 @@
 // ranges (test/config.test.ts checks that the unions below match its enums); validate.ts checks a
 // file against it and fills in its defaults.
 
+/** An engine that trains (what a run used). */
 export type EngineName = 'tfjs' | 'pytorch';
+/** What a config (or an override) asks for: an engine, or `auto` (src/launch/engineChoice.ts decides). */
+export type EngineSetting = 'auto' | EngineName;
 export type BackendName = 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
 export type Initializer = 'he_uniform' | 'he_normal' | 'glorot_uniform';
 export type Activation = 'relu' | 'tanh' | 'sigmoid' | 'linear';
@@ -144,7 +147,7 @@ export interface TrainingConfig {
   /** Default: the file name without `.layerrot.json`. */
   name: string;
   seed: number;
-  engine: EngineName;
+  engine: EngineSetting;
   /** Options of the pytorch engine (ignored by tfjs). */
   pytorch: PytorchSpec;
   backend: BackendName;

@@ -1,7 +1,9 @@
 // The pytorch engine's interpreter in the real extension host: with layerRotation.pythonPath
 // set to an interpreter that does not exist, or to one without torch, Start Training on a
 // pytorch config starts nothing and returns at once (the message says what to install; it
-// never waits on a hung check), and creates no run folder.
+// never waits on a hung check), and creates no run folder. engine auto (the default) with an
+// interpreter without torch trains with tfjs, and with one that has torch with PyTorch, each run's
+// log saying which and why.
 
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -15,13 +17,20 @@ exports.timeout = 60000;
 let config;
 let scratch;
 
-function pytorchConfig() {
-  const file = path.join(h.workspaceDir(), 'torch-check.layerrot.json');
+/** A Python with torch: an active venv's (as .ci/run's), else $LAYER_ROTATION_PYTHON, else Debian's. */
+function pythonWithTorch() {
+  const venv = process.env.VIRTUAL_ENV && path.join(process.env.VIRTUAL_ENV, 'bin', 'python');
+  if (venv && fs.existsSync(venv)) return venv;
+  return process.env.LAYER_ROTATION_PYTHON || '/usr/bin/python3';
+}
+
+function pytorchConfig(name = 'torch-check', engine = 'pytorch') {
+  const file = path.join(h.workspaceDir(), `${name}.layerrot.json`);
   fs.writeFileSync(
     file,
     JSON.stringify(
       {
-        engine: 'pytorch',
+        ...(engine === 'auto' ? {} : { engine }),
         dataset: { name: 'synthetic', samples: 200, testSamples: 50, inputShape: [8], classes: 2 },
         model: { type: 'mlp', hidden: [8] },
         optimizer: { type: 'sgd', learningRate: 0.1 },
@@ -60,6 +69,25 @@ exports.after = () => {
   fs.rmSync(config.fsPath, { force: true });
 };
 
+/** The decision's log event and the engine of a finished auto run. */
+async function autoRun(python) {
+  const auto = pytorchConfig('auto-check', 'auto');
+  try {
+    let runId;
+    await withPython(python, async () => {
+      runId = await h.startTraining(auto);
+    });
+    const events = await h.waitForEvents(runId, 'run_finished', { timeout: 50000 });
+    const finished = events.find((e) => e.type === 'run_finished');
+    assert.equal(finished.status, 'completed', finished.reason);
+    assert.equal(events[0].type, 'run_started');
+    assert.deepEqual([events[1].type, events[1].level], ['log', 'info']);
+    return { engine: events[0].engine, line: events[1].message };
+  } finally {
+    fs.rmSync(auto.fsPath, { force: true });
+  }
+}
+
 exports.tests = {
   'a missing interpreter: no run, and the command returns at once': async () => {
     await withPython(path.join(scratch, 'no-such-python'), async () => {
@@ -92,5 +120,18 @@ exports.tests = {
       assert.equal(result, undefined);
       assert.deepEqual(runFolders(), []);
     });
+    // engine auto with that interpreter: tfjs, saying why.
+    const { engine, line } = await autoRun(wrapper);
+    assert.equal(engine, 'tfjs');
+    assert.equal(line.split(';')[0], `engine auto: tfjs (no Python with torch: tried ${wrapper} (no torch))`, line);
+  },
+
+  'engine auto with an interpreter that has torch: PyTorch, saying so': async () => {
+    const { engine, line } = await autoRun(pythonWithTorch());
+    assert.equal(engine, 'pytorch');
+    assert.match(
+      line,
+      /^engine auto: PyTorch \S+ in \S+ \(found torch; Python 3\.\d+\.\d+, .*\); set "engine": "tfjs" in the config to use tfjs$/,
+    );
   },
 };

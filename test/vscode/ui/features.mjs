@@ -1,6 +1,7 @@
 // The default example's first-layer features in the real workbench (issue 10): "Start Training" on
 // examples/mnist-default.layerrot.json (an MLP on MNIST: its first dense layer's 784 weights per
-// unit are 28x28 images), and the monitor's side view shows the "First-layer features" card, drawn
+// unit are 28x28 images), with the engine auto (the default: PyTorch where a Python with torch
+// is found, else tfjs; the run log says which, and both write features), and the monitor's side view shows the "First-layer features" card, drawn
 // from the run's features event at step 0 (initialization beside now), with one tile per unit
 // written (at most 64). Then Stop Training: the run stops, no runner is left.
 import assert from 'node:assert/strict';
@@ -37,6 +38,12 @@ export default async function features(session, t) {
     what: 'the features event of step 0 in the run log',
   });
   assert.equal(snapshot.step, 0);
+  const [started, said] = runEvents(runsDir);
+  assert.equal(said.type, 'log');
+  const chose = /^engine auto: (PyTorch|tfjs) /.exec(said.message);
+  assert.ok(chose, said.message);
+  assert.equal(started.engine, chose[1].toLowerCase());
+  t.diagnostic(said.message);
   assert.equal(snapshot.layer, 'dense1');
   assert.deepEqual(snapshot.image, [28, 28, 1]);
 

@@ -16,7 +16,10 @@ import { join } from 'node:path';
 import { log, problems, repoRoot, screenshot, waitFor, webviewFrame } from '../harness.mjs';
 import { openNewFile, startTrainingFromPalette } from './lib/workbench.mjs';
 
-const PYTHON = process.env.LAYER_ROTATION_PYTHON ?? '/usr/bin/python3';
+// A Python with torch: $LAYER_ROTATION_PYTHON, else an active venv's (as .ci/run's), else Debian's.
+const PYTHON =
+  process.env.LAYER_ROTATION_PYTHON ??
+  (process.env.VIRTUAL_ENV ? join(process.env.VIRTUAL_ENV, 'bin', 'python') : '/usr/bin/python3');
 
 export const options = { workspaceFrom: 'examples', trust: 'off', settings: { 'layerRotation.pythonPath': PYTHON } };
 

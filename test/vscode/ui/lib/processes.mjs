@@ -10,18 +10,21 @@ export function readProc(pid, file) {
   }
 }
 
-/** Live runner processes (runner.js) whose command line names a folder under `dir`: pid, ppid and run id. */
+/**
+ * Live runner processes (runner.js, or the PyTorch engine's `-m layer_rotation train`) whose
+ * command line names a folder under `dir`: pid, ppid and run id.
+ */
 export function runners(dir) {
   const found = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const cmdline = readProc(entry, 'cmdline');
-    if (!cmdline || !/runner\.js\0/.test(cmdline) || !cmdline.includes(`${dir}/`)) continue;
+    if (!cmdline || !/runner\.js\0|\0layer_rotation\0train\0/.test(cmdline) || !cmdline.includes(`${dir}/`)) continue;
     const stat = readProc(entry, 'stat');
     if (!stat) continue;
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     if (fields[0] === 'Z' || fields[0] === 'X') continue;
-    const runId = /"runId":"([^"]+)"/.exec(cmdline)?.[1];
+    const runId = /"runId":"([^"]+)"|\0--run-id\0([^\0]+)/.exec(cmdline)?.slice(1).find(Boolean);
     found.push({ pid: Number(entry), ppid: Number(fields[1]), runId });
   }
   return found;

@@ -1,14 +1,19 @@
-// Sweeps, two measures. `node out/bench/sweep.js [--rounds N] [--no-overhead]`, or a section of
-// `npm run bench`.
+// Sweeps, two measures. `node out/bench/sweep.js [--rounds N] [--train IMAGES] [--no-overhead]`,
+// or a section of `npm run bench`.
 //
 // 1. Points per hour with --jobs 2 against --jobs 1 on this machine (issue 12's goal: at least
 //    1.7x on 2 cores with tfjs, one thread a run). The same 4-point sweep (tfjs on wasm, an MNIST
-//    MLP on 6,000 images, one epoch: about 4 s of training and 1 s of start-up a point) runs with
-//    --jobs 1 and --jobs 2, the order alternating every round; a round's ratio is the jobs-1 wall
-//    time over the jobs-2 wall time (the same points in both: the ratio of points per hour). Medians
-//    and ranges over the rounds, and one JSON line (`{"bench":"sweep-jobs",...}`) with them. Wall
-//    time is what the goal is about, so other load on the machine moves it: the line carries the
-//    load averages before and after.
+//    MLP [128, 128], one epoch of 24,000 images (--train): about 3 s of CPU a point, 0.9 s of it
+//    start-up) runs with --jobs 1 and --jobs 2, the order alternating every round; a round's ratio
+//    is the jobs-1 wall time over the jobs-2 wall time (the same points in both: the ratio of
+//    points per hour). Medians and ranges over the rounds (3, --rounds), and one JSON line
+//    (`{"bench":"sweep-jobs",...}`) with them, the CPU time a point and the cores each sweep kept
+//    busy. Wall time is what the goal is about, so other load on the machine moves it: the line
+//    carries the load averages before and after.
+//    A tfjs run is not quite one thread: V8 compiles hot JavaScript on background threads (about
+//    a quarter of the main thread's CPU time on a short run, a sixth on a long one), which a lone
+//    run gets for free on an idle core; that, not the sweep, bounds the ratio on 2 cores (about
+//    2 / (1 + that share)), and it nears 2 as points get longer.
 // 2. The sweep's overhead per point beyond its training (target under 2 s), two ways: measured
 //    inside the sweep (its wall time minus each point's run, from startRun to the run's end: the
 //    point's config and re-check, status files, sweep.json under its lock), and end to end against
@@ -30,12 +35,12 @@ function flag(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-/** The --jobs comparison's sweep: 4 points of a small MNIST MLP on wasm, one epoch each. */
-function jobsConfig(): Record<string, unknown> {
+/** The --jobs comparison's sweep: 4 points of an MNIST MLP on wasm, one epoch of `train` images each. */
+function jobsConfig(train: number): Record<string, unknown> {
   return {
     name: 'jobs',
     backend: 'wasm',
-    dataset: { name: 'mnist', validationSplit: 0.1, trainSubset: 6000, testSubset: 1000 },
+    dataset: { name: 'mnist', validationSplit: 0.1, trainSubset: train, testSubset: 1000 },
     model: { type: 'mlp', hidden: [128, 128] },
     optimizer: { type: 'sgd', layca: true, learningRate: 0.01, momentum: 0.9 },
     schedule: { epochs: 1, batchSize: 128 },
@@ -51,10 +56,29 @@ export function stats(xs: number[]): { median: number; min: number; max: number 
   return { median, min: sorted[0], max: sorted[sorted.length - 1] };
 }
 
-/** A sweep's wall time in ms with `jobs` points at once. */
-async function timedSweep(dir: string, raw: Record<string, unknown>, jobs: number, label: string): Promise<number> {
+/**
+ * CPU seconds of this process and of its children that have ended (its runners), from
+ * /proc/self/stat (Linux; NaN elsewhere). Clock ticks of 1/100 s, as on every Linux build.
+ */
+function cpuSeconds(): number {
+  try {
+    const rest = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return [11, 12, 13, 14].reduce((sum, i) => sum + Number(rest[i]), 0) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** A sweep's wall time and CPU time (this process and its runners), in seconds, with `jobs` points at once. */
+async function timedSweep(
+  dir: string,
+  raw: Record<string, unknown>,
+  jobs: number,
+  label: string,
+): Promise<{ wall: number; cpu: number }> {
   const file = path.join(dir, `${label}.layerrot.json`);
   fs.writeFileSync(file, JSON.stringify(raw));
+  const cpu0 = cpuSeconds();
   const t0 = performance.now();
   const sweep = new SweepRun(
     {
@@ -76,7 +100,7 @@ async function timedSweep(dir: string, raw: Record<string, unknown>, jobs: numbe
   );
   const outcome = await sweep.start();
   if (!outcome.allCompleted) throw new Error(`a point of the --jobs ${jobs} sweep failed`);
-  return performance.now() - t0;
+  return { wall: (performance.now() - t0) / 1000, cpu: cpuSeconds() - cpu0 };
 }
 
 export interface JobsResult {
@@ -84,12 +108,20 @@ export interface JobsResult {
   engine: 'tfjs';
   cores: number;
   points: number;
+  /** MNIST training images a point trains on (one epoch). */
+  trainImages: number;
   rounds: number;
   /** Wall seconds of the whole sweep. */
   jobs1Seconds: { median: number; min: number; max: number };
   jobs2Seconds: { median: number; min: number; max: number };
   /** Points per hour with --jobs 2 over --jobs 1, per round. */
   ratio: { median: number; min: number; max: number };
+  /** CPU seconds a point (its runner and its share of the sweep's process). */
+  jobs1CpuPerPoint: { median: number; min: number; max: number };
+  jobs2CpuPerPoint: { median: number; min: number; max: number };
+  /** Cores busy on average (CPU time over wall time): what each sweep got of the machine. */
+  jobs1Cores: { median: number; min: number; max: number };
+  jobs2Cores: { median: number; min: number; max: number };
   goal: number;
   met: boolean;
   loadBefore: number[];
@@ -97,40 +129,47 @@ export interface JobsResult {
 }
 
 /** Points per hour with --jobs 2 over --jobs 1, alternated over `rounds` rounds after a warm-up point. */
-export async function jobsBench(rounds = flag('rounds', ROUNDS)): Promise<JobsResult> {
+export async function jobsBench(rounds = flag('rounds', ROUNDS), train = flag('train', 24000)): Promise<JobsResult> {
   console.log('\n### Sweep: points per hour with --jobs 2 against --jobs 1\n');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lrm-bench-jobs-'));
   try {
-    const raw = jobsConfig();
+    const raw = jobsConfig(train);
     const loadBefore = os.loadavg();
-    await timedSweep(dir, { ...raw, sweep: { seed: [1] } }, 1, 'warmup'); // file cache, wasm compilation cache
-    const one: number[] = [];
-    const two: number[] = [];
+    await timedSweep(dir, { ...raw, sweep: { seed: [1] } }, 1, 'warmup'); // file cache
+    const one: { wall: number; cpu: number }[] = [];
+    const two: { wall: number; cpu: number }[] = [];
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? [1, 2] : [2, 1];
-      for (const jobs of order) {
-        const ms = await timedSweep(dir, raw, jobs, `r${round}-j${jobs}`);
-        (jobs === 1 ? one : two).push(ms / 1000);
-      }
+      for (const jobs of order) (jobs === 1 ? one : two).push(await timedSweep(dir, raw, jobs, `r${round}-j${jobs}`));
+      const [a, b] = [one[round], two[round]];
       console.log(
-        `round ${round + 1}: ${POINTS} points in ${one[round].toFixed(1)} s with --jobs 1, ${two[round].toFixed(1)} s with --jobs 2: ${(one[round] / two[round]).toFixed(2)}x the points per hour`,
+        `round ${round + 1}: ${POINTS} points in ${a.wall.toFixed(1)} s with --jobs 1 (${(a.cpu / a.wall).toFixed(2)} cores busy), ${b.wall.toFixed(1)} s with --jobs 2 (${(b.cpu / b.wall).toFixed(2)} cores busy): ${(a.wall / b.wall).toFixed(2)}x the points per hour`,
       );
     }
-    const ratio = stats(one.map((s, i) => s / two[i]));
+    const ratio = stats(one.map((s, i) => s.wall / two[i].wall));
     const result: JobsResult = {
       bench: 'sweep-jobs',
       engine: 'tfjs',
       cores: os.availableParallelism(),
       points: POINTS,
+      trainImages: train,
       rounds,
-      jobs1Seconds: stats(one),
-      jobs2Seconds: stats(two),
+      jobs1Seconds: stats(one.map((s) => s.wall)),
+      jobs2Seconds: stats(two.map((s) => s.wall)),
       ratio,
+      jobs1CpuPerPoint: stats(one.map((s) => s.cpu / POINTS)),
+      jobs2CpuPerPoint: stats(two.map((s) => s.cpu / POINTS)),
+      jobs1Cores: stats(one.map((s) => s.cpu / s.wall)),
+      jobs2Cores: stats(two.map((s) => s.cpu / s.wall)),
       goal: 1.7,
       met: ratio.median >= 1.7,
       loadBefore,
       loadAfter: os.loadavg(),
     };
+    const cpu = (s: { median: number }) => s.median.toFixed(2);
+    console.log(
+      `CPU a point: ${cpu(result.jobs1CpuPerPoint)} s with --jobs 1, ${cpu(result.jobs2CpuPerPoint)} s with --jobs 2; cores busy: ${cpu(result.jobs1Cores)} and ${cpu(result.jobs2Cores)} (medians)`,
+    );
     console.log(
       `--jobs 2 gives ${ratio.median.toFixed(2)}x the points per hour of --jobs 1 (median of ${rounds} rounds, range ${ratio.min.toFixed(2)}-${ratio.max.toFixed(2)}; goal at least 1.7x on 2 cores: ${result.met ? 'met' : 'NOT met'}; ${result.cores} cores, load average ${loadBefore[0].toFixed(1)} before, ${result.loadAfter[0].toFixed(1)} after)`,
     );

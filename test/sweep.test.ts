@@ -382,29 +382,36 @@ describe('sweeps use the machine', () => {
     assert.match(a.started.backendDescription, /^wasm \((SIMD|no SIMD), 1 thread\)$/, 'one thread a tfjs run');
   });
 
-  it('--jobs 2 with PyTorch: each run gets its share of the cores, as its log says', pytorchTestOptions(300_000), async () => {
-    requireTorch();
-    const dir = tempDir('sweep-torch-threads');
-    const file = writeConfig(dir, 'tiny', tiny({ seed: [1, 2] }, { engine: 'pytorch' }));
-    const r = await runCli(['sweep', file, '--jobs', '2', '--python', pythonInterpreter()]);
-    assert.equal(r.code, 0, r.stderr);
-    const env = process.env.OMP_NUM_THREADS?.trim();
-    // The cores divided by the jobs (1 on 2 cores), unless this environment sizes the threads itself.
-    const expected = env ? Number(env) : Math.max(1, Math.floor(os.availableParallelism() / 2));
-    for (const run of intervals(path.join(dir, 'runs', 'tiny-sweep'))) {
-      assert.equal(run.started.engine, 'pytorch');
-      assert.match(
-        run.started.backendDescription,
-        new RegExp(`^PyTorch \\S+, cpu \\([^)]+\\), ${expected} threads?$`),
-        `${os.availableParallelism()} cores, 2 jobs`,
-      );
-    }
-    if (!env)
-      assert.match(
-        r.stderr,
-        new RegExp(`^sweep tiny: PyTorch runs: ${expected} threads? a process \\(${os.availableParallelism()} cores / 2 at a time\\)$`, 'm'),
-      );
-  });
+  it(
+    '--jobs 2 with PyTorch: each run gets its share of the cores, as its log says',
+    pytorchTestOptions(300_000),
+    async () => {
+      requireTorch();
+      const dir = tempDir('sweep-torch-threads');
+      const file = writeConfig(dir, 'tiny', tiny({ seed: [1, 2] }, { engine: 'pytorch' }));
+      const r = await runCli(['sweep', file, '--jobs', '2', '--python', pythonInterpreter()]);
+      assert.equal(r.code, 0, r.stderr);
+      const env = process.env.OMP_NUM_THREADS?.trim();
+      // The cores divided by the jobs (1 on 2 cores), unless this environment sizes the threads itself.
+      const expected = env ? Number(env) : Math.max(1, Math.floor(os.availableParallelism() / 2));
+      for (const run of intervals(path.join(dir, 'runs', 'tiny-sweep'))) {
+        assert.equal(run.started.engine, 'pytorch');
+        assert.match(
+          run.started.backendDescription,
+          new RegExp(`^PyTorch \\S+, cpu \\([^)]+\\), ${expected} threads?$`),
+          `${os.availableParallelism()} cores, 2 jobs`,
+        );
+      }
+      if (!env)
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `^sweep tiny: PyTorch runs: ${expected} threads? a process \\(${os.availableParallelism()} cores / 2 at a time\\)$`,
+            'm',
+          ),
+        );
+    },
+  );
 
   it('divides the cores between the jobs and the processes; OMP_NUM_THREADS from the environment wins', () => {
     assert.deepEqual(sweepThreads(2, 1, 2, {}).threads, 1);

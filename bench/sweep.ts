@@ -69,15 +69,63 @@ function cpuSeconds(): number {
   }
 }
 
-/** A sweep's wall time and CPU time (this process and its runners), in seconds, with `jobs` points at once. */
+/** CPU seconds of a process (all its threads) and of its main thread, from /proc (Linux), or undefined. */
+function threadCpu(pid: number): { all: number; main: number } | undefined {
+  const read = (file: string) => {
+    const rest = fs.readFileSync(file, 'utf8').split(') ')[1].split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / 100;
+  };
+  try {
+    return { all: read(`/proc/${pid}/stat`), main: read(`/proc/${pid}/task/${pid}/stat`) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The runners' CPU time, all threads and main thread, sampled every 100 ms while they run (the
+ * last sample of each: its last tenth of a second is missed, alike for both).
+ */
+class RunnerCpu {
+  private readonly last = new Map<number, { all: number; main: number }>();
+  private readonly timer = setInterval(() => this.sample(), 100);
+  private readonly pids = new Set<number>();
+
+  track(pid: number | undefined): void {
+    if (pid !== undefined) this.pids.add(pid);
+  }
+
+  private sample(): void {
+    for (const pid of this.pids) {
+      const t = threadCpu(pid);
+      if (t) this.last.set(pid, t);
+      else this.pids.delete(pid);
+    }
+  }
+
+  /** Stops sampling; the sums over the runners. */
+  close(): { all: number; main: number } {
+    clearInterval(this.timer);
+    let all = 0;
+    let main = 0;
+    for (const t of this.last.values()) {
+      all += t.all;
+      main += t.main;
+    }
+    return { all, main };
+  }
+}
+
+/** A sweep's wall time and CPU time (this process and its runners; the runners' main threads), in seconds, with `jobs` points at once. */
 async function timedSweep(
   dir: string,
   raw: Record<string, unknown>,
   jobs: number,
   label: string,
-): Promise<{ wall: number; cpu: number }> {
+): Promise<{ wall: number; cpu: number; runners: { all: number; main: number } }> {
   const file = path.join(dir, `${label}.layerrot.json`);
   fs.writeFileSync(file, JSON.stringify(raw));
+  const runnerCpu = new RunnerCpu();
   const cpu0 = cpuSeconds();
   const t0 = performance.now();
   const sweep = new SweepRun(
@@ -94,13 +142,19 @@ async function timedSweep(
         runnerScript: RUNNER,
       }),
       log: () => {},
+      startRun: (opts) => {
+        const handle = startRun(opts);
+        runnerCpu.track(handle.pid);
+        return handle;
+      },
     },
     raw,
     label,
   );
   const outcome = await sweep.start();
+  const runners = runnerCpu.close();
   if (!outcome.allCompleted) throw new Error(`a point of the --jobs ${jobs} sweep failed`);
-  return { wall: (performance.now() - t0) / 1000, cpu: cpuSeconds() - cpu0 };
+  return { wall: (performance.now() - t0) / 1000, cpu: cpuSeconds() - cpu0, runners };
 }
 
 export interface JobsResult {
@@ -122,6 +176,15 @@ export interface JobsResult {
   /** Cores busy on average (CPU time over wall time): what each sweep got of the machine. */
   jobs1Cores: { median: number; min: number; max: number };
   jobs2Cores: { median: number; min: number; max: number };
+  /**
+   * The ratio to expect on an idle machine, from CPU times (little moved by other load): a lone
+   * run's wall time is its main thread's CPU time (its other threads, V8's compilers and GC, use
+   * an idle core), two at once share the cores: min(2, cores x main thread / all CPU a point,
+   * the sweep's process included), per round of --jobs 2.
+   */
+  idleEstimate: { median: number; min: number; max: number };
+  /** The runners' main threads' share of their CPU time. */
+  mainThreadShare: { median: number; min: number; max: number };
   goal: number;
   met: boolean;
   loadBefore: number[];
@@ -136,8 +199,9 @@ export async function jobsBench(rounds = flag('rounds', ROUNDS), train = flag('t
     const raw = jobsConfig(train);
     const loadBefore = os.loadavg();
     await timedSweep(dir, { ...raw, sweep: { seed: [1] } }, 1, 'warmup'); // file cache
-    const one: { wall: number; cpu: number }[] = [];
-    const two: { wall: number; cpu: number }[] = [];
+    type Timed = Awaited<ReturnType<typeof timedSweep>>;
+    const one: Timed[] = [];
+    const two: Timed[] = [];
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? [1, 2] : [2, 1];
       for (const jobs of order) (jobs === 1 ? one : two).push(await timedSweep(dir, raw, jobs, `r${round}-j${jobs}`));
@@ -161,6 +225,10 @@ export async function jobsBench(rounds = flag('rounds', ROUNDS), train = flag('t
       jobs2CpuPerPoint: stats(two.map((s) => s.cpu / POINTS)),
       jobs1Cores: stats(one.map((s) => s.cpu / s.wall)),
       jobs2Cores: stats(two.map((s) => s.cpu / s.wall)),
+      idleEstimate: stats(
+        two.map((s) => Math.min(2, (Math.min(2, os.availableParallelism()) * s.runners.main) / s.cpu)),
+      ),
+      mainThreadShare: stats([...one, ...two].map((s) => s.runners.main / s.runners.all)),
       goal: 1.7,
       met: ratio.median >= 1.7,
       loadBefore,
@@ -168,7 +236,10 @@ export async function jobsBench(rounds = flag('rounds', ROUNDS), train = flag('t
     };
     const cpu = (s: { median: number }) => s.median.toFixed(2);
     console.log(
-      `CPU a point: ${cpu(result.jobs1CpuPerPoint)} s with --jobs 1, ${cpu(result.jobs2CpuPerPoint)} s with --jobs 2; cores busy: ${cpu(result.jobs1Cores)} and ${cpu(result.jobs2Cores)} (medians)`,
+      `CPU a point: ${cpu(result.jobs1CpuPerPoint)} s with --jobs 1, ${cpu(result.jobs2CpuPerPoint)} s with --jobs 2; cores busy: ${cpu(result.jobs1Cores)} and ${cpu(result.jobs2Cores)}; the runners' main threads do ${(100 * result.mainThreadShare.median).toFixed(0)}% of their CPU work (medians)`,
+    );
+    console.log(
+      `on an idle machine, from those CPU times: about ${cpu(result.idleEstimate)}x (range ${result.idleEstimate.min.toFixed(2)}-${result.idleEstimate.max.toFixed(2)})`,
     );
     console.log(
       `--jobs 2 gives ${ratio.median.toFixed(2)}x the points per hour of --jobs 1 (median of ${rounds} rounds, range ${ratio.min.toFixed(2)}-${ratio.max.toFixed(2)}; goal at least 1.7x on 2 cores: ${result.met ? 'met' : 'NOT met'}; ${result.cores} cores, load average ${loadBefore[0].toFixed(1)} before, ${result.loadAfter[0].toFixed(1)} after)`,

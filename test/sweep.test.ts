@@ -1,17 +1,22 @@
 // Sweeps: the grid's expansion and ids, the sweep block's checks (placed errors), and real sweeps
 // through the CLI (child processes training tiny synthetic configs): a full grid with two points
 // at once, resuming after a failed point, two shards writing to one folder at the same time,
-// Ctrl-C, and train refusing a sweep.
+// Ctrl-C, and train refusing a sweep. Using the machine: two tfjs points train at the same time
+// (their logs' intervals overlap), and PyTorch points share the cores (each run's torch threads,
+// as its log says, are the cores divided by the jobs; the BLAS pools' environment matches).
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { expandRunFolders } from '../src/experiments/compareFolders';
 import { describe, it } from 'node:test';
 import { parseConfigText, sweepAxes } from '../src/engine/config/validate';
 import type { Checked } from '../src/engine/config/types';
 import { expandSweep, MAX_ID_LENGTH, pointConfig, shardPoints } from '../src/experiments/sweep';
-import { readSweep, type SweepFile } from '../src/experiments/sweepRun';
+import { readSweep, type SweepFile, sweepThreads } from '../src/experiments/sweepRun';
+import { PytorchLauncher, pytorchCommand, pytorchRequest, threadEnv } from '../src/launch/pytorch';
 import { writeMnistFolder } from './helpers/datafiles';
+import { pythonInterpreter, pytorchTestOptions, requireTorch } from './helpers/python';
 import { runCli, strictEvents, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
 
 /** A tiny synthetic config: about a second a run. */
@@ -342,5 +347,103 @@ describe('layer-rotation sweep', () => {
       const events = strictEvents(path.join(dir, 'runs', 'tiny-sweep', p.runDir as string));
       assert.equal(events[events.length - 1].status, 'stopped');
     }
+  });
+});
+
+describe('sweeps use the machine', () => {
+  /** The [run_started, run_finished] times of a sweep's points, from their logs, in grid order. */
+  const intervals = (sweepDir: string): { start: number; end: number; started: Record<string, any> }[] =>
+    sweepJson(sweepDir).points.map((p) => {
+      const events = strictEvents(path.join(sweepDir, p.runDir as string));
+      const started = events.find((e) => e.type === 'run_started');
+      const finished = events.find((e) => e.type === 'run_finished');
+      assert.ok(started && finished, `${p.id}: ${events.map((e) => e.type).join(', ')}`);
+      return { start: started.time, end: finished.time, started };
+    });
+
+  it('--jobs 2 trains two tfjs points at the same time (their runs overlap in their logs)', async () => {
+    const dir = tempDir('sweep-overlap');
+    // A few seconds of training each, so that the second run's start-up cannot outlast the first run.
+    const config = tiny(
+      { seed: [1, 2] },
+      {
+        dataset: { name: 'synthetic', samples: 4000, testSamples: 200, inputShape: [64], classes: 4 },
+        model: { type: 'mlp', hidden: [128, 128] },
+        schedule: { epochs: 2, batchSize: 16 },
+      },
+    );
+    const file = writeConfig(dir, 'tiny', config);
+    const r = await runCli(['sweep', file, '--jobs', '2']);
+    assert.equal(r.code, 0, r.stderr);
+    const [a, b] = intervals(path.join(dir, 'runs', 'tiny-sweep'));
+    assert.ok(a.end - a.start > 1000 && b.end - b.start > 1000, `runs of ${a.end - a.start} and ${b.end - b.start} ms`);
+    const overlap = Math.min(a.end, b.end) - Math.max(a.start, b.start);
+    assert.ok(overlap > 0, `the runs do not overlap: ${JSON.stringify([a.start, a.end, b.start, b.end])}`);
+    assert.match(a.started.backendDescription, /^wasm \((SIMD|no SIMD), 1 thread\)$/, 'one thread a tfjs run');
+  });
+
+  it(
+    '--jobs 2 with PyTorch: each run gets its share of the cores, as its log says',
+    pytorchTestOptions(300_000),
+    async () => {
+      requireTorch();
+      const dir = tempDir('sweep-torch-threads');
+      const file = writeConfig(dir, 'tiny', tiny({ seed: [1, 2] }, { engine: 'pytorch' }));
+      const r = await runCli(['sweep', file, '--jobs', '2', '--python', pythonInterpreter()]);
+      assert.equal(r.code, 0, r.stderr);
+      const env = process.env.OMP_NUM_THREADS?.trim();
+      // The cores divided by the jobs (1 on 2 cores), unless this environment sizes the threads itself.
+      const expected = env ? Number(env) : Math.max(1, Math.floor(os.availableParallelism() / 2));
+      for (const run of intervals(path.join(dir, 'runs', 'tiny-sweep'))) {
+        assert.equal(run.started.engine, 'pytorch');
+        assert.match(
+          run.started.backendDescription,
+          new RegExp(`^PyTorch \\S+, cpu \\([^)]+\\), ${expected} threads?$`),
+          `${os.availableParallelism()} cores, 2 jobs`,
+        );
+      }
+      if (!env)
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `^sweep tiny: PyTorch runs: ${expected} threads? a process \\(${os.availableParallelism()} cores / 2 at a time\\)$`,
+            'm',
+          ),
+        );
+    },
+  );
+
+  it('divides the cores between the jobs and the processes; OMP_NUM_THREADS from the environment wins', () => {
+    assert.deepEqual(sweepThreads(2, 1, 2, {}).threads, 1);
+    assert.deepEqual(sweepThreads(1, 1, 2, {}).threads, 2);
+    assert.deepEqual(sweepThreads(3, 1, 8, {}).threads, 2);
+    assert.deepEqual(sweepThreads(2, 2, 8, {}).threads, 2);
+    assert.deepEqual(sweepThreads(4, 1, 2, {}).threads, 1, 'at least one');
+    assert.equal(sweepThreads(2, 2, 8, {}).why, '2 threads a process (8 cores / 2 at a time x 2 processes)');
+    const given = sweepThreads(2, 1, 2, { OMP_NUM_THREADS: '3' });
+    assert.equal(given.threads, undefined);
+    assert.equal(given.why, 'OMP_NUM_THREADS=3 from the environment (not divided)');
+  });
+
+  it("passes a request's thread count to the engine and to its BLAS pools' environment", async () => {
+    const dir = tempDir('sweep-torch-env');
+    // A stand-in interpreter that writes what it was given: its arguments and environment.
+    const fake = path.join(dir, 'python');
+    fs.writeFileSync(fake, `#!/bin/sh\necho "$@" > "${dir}/args"\nenv > "${dir}/env"\n`, { mode: 0o755 });
+    const file = writeConfig(dir, 'tiny', syntheticConfig({ engine: 'pytorch' }));
+    const checked = parseConfigText(fs.readFileSync(file, 'utf8'), file);
+    assert.ok(checked.ok, JSON.stringify(checked.errors));
+    const base = pytorchRequest({ configFile: file, runsDir: dir, name: 'tiny' }, checked.config, fake, undefined);
+    assert.equal(pytorchCommand(base, 'r', dir).includes('--threads'), false, 'no count: the engine chooses');
+    assert.deepEqual(threadEnv(undefined), {});
+    const req = { ...base, threads: 3 };
+    const command = pytorchCommand(req, 'r', dir);
+    assert.equal(command[command.indexOf('--threads') + 1], '3');
+    const child = new PytorchLauncher(req).start('r', dir);
+    await new Promise((resolve) => child.on('exit', resolve));
+    assert.match(fs.readFileSync(path.join(dir, 'args'), 'utf8'), / --threads 3( |$)/m);
+    const env = fs.readFileSync(path.join(dir, 'env'), 'utf8');
+    for (const name of ['OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS'])
+      assert.match(env, new RegExp(`^${name}=3$`, 'm'));
   });
 });

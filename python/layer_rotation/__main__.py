@@ -56,7 +56,11 @@ def _parser():
     t.add_argument("--max-steps", type=int)
     t.add_argument("--records-per-epoch", type=int)
     t.add_argument("--device", choices=schema_enum("pytorch", "device"))
-    t.add_argument("--threads", type=int, help="torch.set_num_threads")
+    t.add_argument(
+        "--threads",
+        type=_positive_int,
+        help="torch threads on the CPU (torch.set_num_threads; default: this process's share of the cores)",
+    )
     t.add_argument("--parent-pid", type=int, help="stop cleanly when this process goes away")
     t.add_argument(
         "--note",
@@ -88,6 +92,16 @@ def _parser():
     c.add_argument("config")
     sub.add_parser("probe", help="print the interpreter's Python and torch versions and CUDA devices, as JSON")
     return p
+
+
+def _positive_int(text):
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be a whole number of at least 1, got %r" % text)
+    return n
 
 
 def probe():

@@ -244,6 +244,31 @@ class Quiet(unittest.TestCase):
         ET.parse(os.path.join(d, "run", "curves.svg"))
 
 
+class Threads(unittest.TestCase):
+    """--threads N sizes torch's threads (torch.set_num_threads): the run's backend line, which
+    reads torch.get_num_threads() as the run starts, says N; bad counts are refused by name."""
+
+    def test_threads_sets_torchs_thread_count(self):
+        d = tempfile.mkdtemp(prefix="lr-cli-threads-")
+        self.addCleanup(shutil.rmtree, d, True)
+        config = os.path.join(d, "c.layerrot.json")
+        with open(config, "w") as f:
+            json.dump(dict(FITS, schedule={"epochs": 1, "batchSize": 64}), f)
+        for n in (1, 2):
+            run_dir = os.path.join(d, "run%d" % n)
+            r = run_cli("train", config, "--run-dir", run_dir, "--device", "cpu", "--quiet", "--threads", str(n))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            started = read_events(run_dir)[0]
+            self.assertRegex(
+                started["backendDescription"], r"^PyTorch \S+, cpu \([^)]+\), %d threads?$" % n, "--threads %d" % n
+            )
+        for bad in ("0", "-2", "two"):
+            r = run_cli("train", config, "--run-dir", os.path.join(d, "bad"), "--threads", bad)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("argument --threads: must be a whole number of at least 1, got '%s'" % bad, r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(d, "bad")))
+
+
 class WithoutTorch(unittest.TestCase):
     """An interpreter that cannot import torch (a `torch` package first on the path that fails as a
     missing one does): train says so in one line, naming the interpreter and the fix, and exits 1

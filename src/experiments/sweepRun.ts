@@ -217,6 +217,29 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/**
+ * How a PyTorch point of a sweep sizes its threads, with `concurrent` points running at once, each
+ * of `processes` processes: the machine's cores divided among them, at least 1 a process, so
+ * that the jobs do not oversubscribe the cores (torch on its own takes every core in each run).
+ * A user's OMP_NUM_THREADS in the environment wins: the sweep then leaves the threads to it.
+ */
+export function sweepThreads(
+  concurrent: number,
+  processes: number,
+  cores = os.availableParallelism(),
+  env: NodeJS.ProcessEnv = process.env,
+): { threads: number | undefined; why: string } {
+  const given = env.OMP_NUM_THREADS?.trim();
+  if (given) return { threads: undefined, why: `OMP_NUM_THREADS=${given} from the environment (not divided)` };
+  const runs = Math.max(1, concurrent) * Math.max(1, processes);
+  const threads = Math.max(1, Math.floor(cores / runs));
+  const each = processes > 1 ? ` x ${processes} processes` : '';
+  return {
+    threads,
+    why: `${threads} thread${threads === 1 ? '' : 's'} a process (${cores} cores / ${concurrent} at a time${each})`,
+  };
+}
+
 export interface SweepOptions {
   configFile: string;
   sweepDir: string;
@@ -258,6 +281,10 @@ export class SweepRun {
   /** Milliseconds from each point's startRun to its end, by index (the rest of a sweep's time is its own). */
   readonly runMillis = new Map<number, number>();
   private stopping = false;
+  /** Points running at once (the jobs, or fewer when fewer points are left to run). */
+  private concurrent = 1;
+  /** Whether the PyTorch runs' thread count was said (once a sweep). */
+  private threadsSaid = false;
 
   constructor(
     private readonly opts: SweepOptions,
@@ -309,7 +336,8 @@ export class SweepRun {
         (skipped > 0 ? ` (${skipped} already done or running elsewhere)` : ''),
     );
     this.refresh();
-    const workers = Array.from({ length: Math.min(this.opts.jobs, queue.length) }, async () => {
+    this.concurrent = Math.max(1, Math.min(this.opts.jobs, queue.length));
+    const workers = Array.from({ length: this.concurrent }, async () => {
       for (let p = queue.shift(); p && !this.stopping; p = queue.shift()) await this.runPoint(p);
     });
     await Promise.all(workers);
@@ -370,7 +398,7 @@ export class SweepRun {
       fs.writeFileSync(configFile, `${JSON.stringify(this.configOf(p), null, 2)}\n`);
       const checked = loadConfigFile(configFile);
       if (!checked.ok) throw new Error(`invalid point config:\n${checked.errors.map(formatError).join('\n')}`);
-      const request = await this.opts.request(configFile, checked.config, dir);
+      const request = this.withThreads(await this.opts.request(configFile, checked.config, dir));
       if (this.stopping) return; // Ctrl-C while the request was being made: the point stays as it was
       fs.appendFileSync(output, `--- attempt ${entry.attempts}, ${new Date().toISOString()}, ${this.host}\n`);
       const t0 = performance.now();
@@ -399,6 +427,15 @@ export class SweepRun {
     const acc = entry.testAccuracy === null ? '' : `, test accuracy ${(100 * entry.testAccuracy).toFixed(2)}%`;
     const why = entry.status === 'completed' ? '' : `: ${entry.reason}${handle ? ` (output: ${output})` : ''}`;
     this.opts.log(`${p.id}: ${entry.status}${acc}${why} ${this.progress()}`);
+  }
+
+  /** A PyTorch point's request with its share of the cores (sweepThreads), unless it has a thread count. */
+  private withThreads(request: RunRequest): RunRequest {
+    if (request.engine !== 'pytorch' || request.threads !== undefined) return request;
+    const { threads, why } = sweepThreads(this.concurrent, request.processes);
+    if (!this.threadsSaid) this.opts.log(`sweep ${this.name}: PyTorch runs: ${why}`);
+    this.threadsSaid = true;
+    return threads === undefined ? request : { ...request, threads };
   }
 
   /** Writes the point's status file, then sweep.json. */

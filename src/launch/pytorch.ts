@@ -74,6 +74,7 @@ export function pytorchCommand(req: PytorchRequest, runId: string, runDir: strin
   if (req.maxSteps !== undefined) engine.push('--max-steps', String(req.maxSteps));
   if (req.recordsPerEpoch !== undefined) engine.push('--records-per-epoch', String(req.recordsPerEpoch));
   for (const note of req.notes ?? []) engine.push('--note', note);
+  if (req.threads !== undefined) engine.push('--threads', String(req.threads));
   if (req.processes <= 1) return engine;
   // torchrun as a module of the same interpreter (its `torchrun` script may not be on PATH).
   // --redirects 1 --tee 1 (workers' stdout to a file and the console): torch 1.13's torchrun
@@ -92,6 +93,17 @@ export function pytorchCommand(req: PytorchRequest, runId: string, runDir: strin
   ];
 }
 
+/**
+ * The environment that sizes the BLAS and OpenMP thread pools of a process with `threads` threads
+ * (read as torch loads, before the engine's torch.set_num_threads): OpenMP's (torch's own, MKL's,
+ * OpenBLAS's OpenMP build) and OpenBLAS's pthread build. Empty when `threads` is unset.
+ */
+export function threadEnv(threads: number | undefined): Record<string, string> {
+  if (threads === undefined) return {};
+  const n = String(threads);
+  return { OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n };
+}
+
 export class PytorchLauncher implements Launcher {
   readonly who: string;
 
@@ -104,6 +116,7 @@ export class PytorchLauncher implements Launcher {
     fs.writeFileSync(path.join(runDir, RESOLVED_CONFIG_FILE), `${JSON.stringify(r.config, null, 2)}\n`);
     const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1' };
     if (r.packageDir) env.PYTHONPATH = [r.packageDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
+    Object.assign(env, threadEnv(r.threads));
     return spawn(r.python, pytorchCommand(r, runId, runDir), {
       cwd: path.dirname(path.resolve(r.configFile)),
       env,

@@ -44,6 +44,12 @@ export interface PytorchRequest extends RequestBase {
   mnistDir?: string;
   /** The validated config with its defaults, handed to the engine as JSON. */
   config: TrainingConfig;
+  /**
+   * Threads of each process on the CPU: torch.set_num_threads (the engine's --threads) and the
+   * child's OMP_NUM_THREADS, MKL_NUM_THREADS and OPENBLAS_NUM_THREADS, so that the BLAS pools agree.
+   * Unset: the engine takes its process's share of the cores (or OMP_NUM_THREADS when set).
+   */
+  threads?: number;
 }
 
 export type RunRequest = TfjsRequest | PytorchRequest;

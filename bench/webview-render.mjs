@@ -211,7 +211,8 @@ export async function benchWebviewRender(opts = {}) {
     const monitorHtml = await loadMonitorHtml(tmp);
     const runs = dists.map(() => []);
     for (let r = 0; r < reps; r++)
-      for (const [k, dist] of dists.entries()) runs[k].push(await benchOnce(dist, monitorHtml, join(tmp, `rep${r}-${k}`), rest));
+      for (const [k, dist] of dists.entries())
+        runs[k].push(await benchOnce(dist, monitorHtml, join(tmp, `rep${r}-${k}`), rest));
     return runs.map((samples, k) => summarize(samples, given?.length ? dists[k] : 'webview/', rest.settings));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -255,7 +256,11 @@ function summarize(runs, bundle, settings) {
       median: out.firstDraw.drawing.median,
       met: out.firstDraw.drawing.median <= GOALS.firstDrawMs,
     },
-    appendMs: { goal: GOALS.appendMs, median: out.append.drawing.median, met: out.append.drawing.median < GOALS.appendMs },
+    appendMs: {
+      goal: GOALS.appendMs,
+      median: out.append.drawing.median,
+      met: out.append.drawing.median < GOALS.appendMs,
+    },
   };
   return out;
 }

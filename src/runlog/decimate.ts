@@ -43,28 +43,27 @@ export class RowList {
   }
 }
 
+/** The first of the first `n` rows whose x is at least `v` (`past`: greater than v); NaN rows go with the row after them. */
+function search(xs: ArrayLike<number>, n: number, v: number, past: boolean): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    let j = mid;
+    while (j < hi && Number.isNaN(xs[j])) j++;
+    if (j < hi && (past ? xs[j] <= v : xs[j] < v)) lo = j + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
  * The rows [from, to) of the first `n` rows of `xs` (non-decreasing; NaN rows aside) that a chart
  * of x range [x0, x1] draws: those in the range and the nearest one outside it on each side (so
  * the line runs on to the chart's edges).
  */
 export function rowsInRange(xs: ArrayLike<number>, n: number, x0: number, x1: number): [number, number] {
-  // The first row at or past x0, and the first one past x1 (NaN compares false: searched past).
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (xs[mid] < x0) lo = mid + 1;
-    else hi = mid;
-  }
-  const from = Math.max(0, lo - 1);
-  hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (xs[mid] <= x1) lo = mid + 1;
-    else hi = mid;
-  }
-  return [from, Math.min(n, lo + 1)];
+  return [Math.max(0, search(xs, n, x0, false) - 1), Math.min(n, search(xs, n, x1, true) + 1)];
 }
 
 /** Where rows fall in the pixel columns of an x range: the same for every line of a chart. */

@@ -33,7 +33,7 @@ test('every pixel column keeps its least and greatest value, in the order they o
   const col = (x: number) => Math.min(columns - 1, Math.floor((x * columns) / xs[n - 1]));
   const kept = new Set(rows);
   for (let c = 0; c < columns; c++) {
-    const inCol = xs.map((x, r) => r).filter((r) => col(xs[r]) === c);
+    const inCol = xs.map((_x, r) => r).filter((r) => col(xs[r]) === c);
     const lo = Math.min(...inCol.map((r) => ys[r]));
     const hi = Math.max(...inCol.map((r) => ys[r]));
     const keptHere = rows.filter((r) => col(xs[r]) === c);

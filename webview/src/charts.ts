@@ -23,11 +23,12 @@ import {
   type YMode,
   yRange,
 } from '../../src/runlog/chartMath';
+import { columnLayout, minMaxRows, RowList, rowsInRange } from '../../src/runlog/decimate';
 import { layerColorIn, parseRgb, viridis, viridisRange } from '../../src/runlog/viridis';
 import { lowerBound } from './analysis';
 import { el, fmtInt, fmtNum, fmtPct, setText, show } from './dom';
 import { DistanceSeries, type LayerSeries, RateSeries, SmoothedSeries } from './series';
-import { DecimatedView, type MetricsView, ROT_EPOCH, ROT_STEP, ROT_TIME, type RunStore } from './store';
+import { type MetricsView, ROT_EPOCH, ROT_STEP, ROT_TIME, type RunStore } from './store';
 
 export interface Theme {
   foreground: string;
@@ -210,10 +211,12 @@ const X_COLUMN: Record<XAxis, number> = { epoch: ROT_EPOCH, step: ROT_STEP, time
  * A layer rotation chart of one run (re-created when another run is shown or the settings
  * change): the cosine distances, or the stepwise rotation rates. uPlot keeps the scales, axes,
  * grid and cursor and one series per layer; the lines themselves are drawn by this class on
- * uPlot's canvas: all of them (from decimated views) whenever uPlot draws (new scales, size or
- * theme), and in between only the segments of newly appended records. The x axis grows in
- * steps (axisEnd) and the y range in nice steps, so appends seldom need a full redraw. A
- * highlighted layer is drawn again on an overlay canvas above the others, which it dims.
+ * uPlot's canvas: all of them whenever uPlot draws (new scales, size or theme), and in between
+ * only the segments of newly appended records. Each line is decimated to the canvas's pixel
+ * columns over the x range shown (src/runlog/decimate.ts: the least and greatest value per
+ * column, so it looks as the full line does; a zoom decimates the zoomed range again). The x
+ * axis grows in steps (axisEnd) and the y range in nice steps, so appends seldom need a full
+ * redraw. A highlighted layer is drawn again on an overlay canvas above the others, which it dims.
  */
 export class RotationChart {
   readonly u: uPlot;
@@ -241,8 +244,16 @@ export class RotationChart {
   private extentStale = true;
   private readonly raw: LayerSeries;
   private readonly smooth: SmoothedSeries | null;
-  private readonly rawView: DecimatedView;
-  private readonly smoothView: DecimatedView | null;
+  /** Each layer's rows drawn (raw, and smoothed when smoothing is on) for the key's records, x range and pixel columns. */
+  private readonly rawRows: RowList[];
+  private readonly smoothRows: RowList[] | null;
+  private rowsKey = '';
+  /** Rows drawn per layer in the last full draw (the most of any layer). */
+  drawnPoints = 0;
+  /** Records synced by the last update (what the lines are drawn up to). */
+  private records = 0;
+  /** Rows of one line drawn on their own (appended segments, the highlight). */
+  private readonly scratch = new RowList();
   private readonly colors: string[];
   private readonly lineWidth: number;
   private readonly overlay: HTMLCanvasElement;
@@ -263,7 +274,6 @@ export class RotationChart {
     private readonly theme: () => Theme,
     private readonly env: ChartEnv,
     private readonly heightFor: (width: number) => number,
-    maxPoints: number,
     drawn?: number[],
   ) {
     const settings = env.settings();
@@ -280,8 +290,8 @@ export class RotationChart {
     this.lineWidth = (count <= 12 ? 2 : count <= 50 ? 1.5 : 1) + (t.highContrast ? 0.5 : 0);
     this.raw = kind === 'distance' ? new DistanceSeries(store, this.drawn) : new RateSeries(store, this.drawn);
     this.smooth = this.smoothing > 0 ? new SmoothedSeries(this.raw, this.smoothing) : null;
-    this.rawView = new DecimatedView(count, maxPoints);
-    this.smoothView = this.smooth ? new DecimatedView(count, maxPoints) : null;
+    this.rawRows = Array.from({ length: count }, () => new RowList());
+    this.smoothRows = this.smooth ? Array.from({ length: count }, () => new RowList()) : null;
     const log = this.yMode === 'log';
     // (A log axis must never see 0, not even before the first update.)
     if (log) this.yRange = [1e-3, 1];
@@ -394,16 +404,8 @@ export class RotationChart {
     const n = this.store.rotation.length;
     this.raw.sync();
     this.smooth?.sync();
+    this.records = n;
     const xs = this.xs();
-    const layers = this.colors.length;
-    const rawCols = Array.from({ length: layers }, (_, i) => this.raw.column(i));
-    this.rawView.sync(n, xs, rawCols);
-    if (this.smooth && this.smoothView)
-      this.smoothView.sync(
-        n,
-        xs,
-        Array.from({ length: layers }, (_, i) => (this.smooth as SmoothedSeries).column(i)),
-      );
     const xEnd = this.xEndFor(xs, n, finished);
     this.xEnd = xEnd;
     const zoom = this.env.zoom();
@@ -417,7 +419,7 @@ export class RotationChart {
       xRange[1] !== this.xRange[1];
     if (!full && n - 1 > this.drawnTo) {
       // Only new rows: do they fit the y range?
-      this.extendWith(xs, rawCols, this.drawnTo + 1, n, xRange);
+      this.extendWith(xs, this.drawnTo + 1, n, xRange);
       const yr = this.rangeOf(target);
       if (yr[0] === this.yRange[0] && yr[1] === this.yRange[1]) {
         this.drawNewSegments(n);
@@ -429,9 +431,11 @@ export class RotationChart {
     if (full || n - 1 !== this.drawnTo) {
       this.target = target;
       this.xRange = xRange;
-      this.recomputeExtent(xRange);
+      this.decimate();
+      this.recomputeExtent();
       this.yRange = this.rangeOf(target);
-      const data = [this.rawView.x, ...this.rawView.ys] as uPlot.AlignedData;
+      // uPlot draws no line (drawLines does): two x values and no y values carry the scales.
+      const data = [xRange.slice(), ...this.colors.map(() => [null, null])] as uPlot.AlignedData;
       this.u.batch(() => {
         this.u.setData(data, true);
       });
@@ -480,34 +484,52 @@ export class RotationChart {
     return yRange(kind, this.yMode, this.extent, target);
   }
 
-  private recomputeExtent(xRange: [number, number]): void {
+  /** Pixel columns of the plot (device pixels): what the lines are decimated to. */
+  private pixelColumns(): number {
+    return Math.max(1, Math.round(this.u.bbox.width));
+  }
+
+  /**
+   * Decimates every layer's lines (raw, and smoothed) over the records synced, the x range and
+   * the plot's width, unless they are already (src/runlog/decimate.ts: the least and greatest
+   * value per pixel column; every row when there are few).
+   */
+  private decimate(): void {
+    const n = this.records;
+    const [a, b] = this.xRange;
+    const columns = this.pixelColumns();
+    const key = `${n}|${a}|${b}|${columns}`;
+    if (key === this.rowsKey) return;
+    this.rowsKey = key;
+    const xs = this.xs();
+    const [from, to] = rowsInRange(xs, n, a, b);
+    const layout = columnLayout(xs, from, to, a, b, columns);
+    let most = 0;
+    for (let i = 0; i < this.rawRows.length; i++) {
+      const rows = minMaxRows(xs, this.raw.column(i), layout, this.rawRows[i]);
+      most = Math.max(most, rows.length);
+      if (this.smooth && this.smoothRows) minMaxRows(xs, this.smooth.column(i), layout, this.smoothRows[i]);
+    }
+    this.drawnPoints = most;
+  }
+
+  /** The visible layers' extent within the x range: what the decimation saw of every row there. */
+  private recomputeExtent(): void {
     const e = emptyExtent();
     const hidden = this.env.hidden();
-    const v = this.rawView;
-    const [a, b] = xRange;
-    for (let i = 0; i < v.series; i++) {
-      if (hidden.has(this.drawn[i])) continue;
-      const ys = v.ys[i];
-      for (let j = 0; j < v.length; j++) {
-        const x = v.x[j];
-        if (x >= a && x <= b) {
-          const y = ys[j];
-          if (y !== null) extendExtent(e, y);
-        }
-      }
-    }
+    this.rawRows.forEach((rows, i) => {
+      if (hidden.has(this.drawn[i])) return;
+      if (rows.min < e.min) e.min = rows.min;
+      if (rows.max > e.max) e.max = rows.max;
+      if (rows.minPositive < e.minPositive) e.minPositive = rows.minPositive;
+    });
     this.extent = e;
     this.extentStale = false;
   }
 
-  private extendWith(
-    xs: Float64Array,
-    cols: ArrayLike<number>[],
-    from: number,
-    to: number,
-    [a, b]: [number, number],
-  ): void {
+  private extendWith(xs: Float64Array, from: number, to: number, [a, b]: [number, number]): void {
     const hidden = this.env.hidden();
+    const cols = this.colors.map((_, i) => this.raw.column(i));
     for (let r = from; r < to; r++) {
       const x = xs[r];
       if (!(x >= a && x <= b)) continue;
@@ -556,75 +578,62 @@ export class RotationChart {
   /** The stroke of a layer's line: full, or the faint raw line under a smoothed one. */
   private lineStyle(ctx: CanvasRenderingContext2D, faint: boolean): void {
     ctx.globalAlpha = faint ? 0.28 : 1;
-    // (Round joins cost most of a software canvas's time: the faint lines do without.)
-    ctx.lineJoin = faint ? 'bevel' : 'round';
-    ctx.lineCap = faint ? 'butt' : 'round';
+    // (Round joins cost most of a software canvas's time, the more so on decimated lines, which
+    // zigzag between each column's least and greatest value: the faint lines and the thin lines
+    // of many layers, on which they do not show, do without.)
+    const plain = faint || this.colors.length > 50;
+    ctx.lineJoin = plain ? 'bevel' : 'round';
+    ctx.lineCap = plain ? 'butt' : 'round';
     ctx.lineWidth = (faint ? Math.max(1, this.lineWidth - 0.5) : this.lineWidth) * (devicePixelRatio || 1);
   }
 
-  /** Every visible layer's line from the decimated views (the raw one faint under the smoothed one); null is a gap. */
+  /** Every visible layer's line, decimated (the raw one faint under the smoothed one); NaN is a gap. */
   private drawLines(u: uPlot): void {
-    const m = this.rawView.length;
-    if (m === 0) {
+    if (this.records === 0) {
       this.drawnTo = -1;
       return;
     }
+    // (uPlot draws again on its own when resized: the decimation follows the width.)
+    this.decimate();
     const { ctx } = u;
     const t = this.transform(u);
     const hidden = this.env.hidden();
-    const px = new Float64Array(m);
-    for (let j = 0; j < m; j++) px[j] = t.px(this.rawView.x[j]);
+    const xs = this.xs();
     this.beginLines(u);
-    const views = this.smoothView ? [this.rawView, this.smoothView] : [this.rawView];
-    views.forEach((view, k) => {
-      const faint = views.length > 1 && k === 0;
-      this.lineStyle(ctx, faint);
-      for (let i = 0; i < view.series; i++) {
+    const lines: [LayerSeries, RowList[]][] = [[this.raw, this.rawRows]];
+    if (this.smooth && this.smoothRows) lines.push([this.smooth, this.smoothRows]);
+    lines.forEach(([series, rows], k) => {
+      this.lineStyle(ctx, lines.length > 1 && k === 0);
+      for (let i = 0; i < rows.length; i++) {
         if (hidden.has(this.drawn[i])) continue;
-        const ys = view.ys[i];
         ctx.strokeStyle = this.colors[i];
-        strokeWithGaps(
-          ctx,
-          m,
-          (j) => px[j],
-          (j) => {
-            const v = ys[j];
-            return v === null ? NaN : t.py(v);
-          },
-        );
+        strokeRows(ctx, xs, series.column(i), rows[i].rows, rows[i].length, t);
       }
     });
     ctx.restore();
-    this.drawnTo = this.rawView.records - 1;
+    this.drawnTo = this.records - 1;
   }
 
-  /** Only the segments from the last record drawn to record n - 1 (at the views' resolution). */
+  /** Only the segments from the last record drawn to record n - 1 (decimated as a full draw is). */
   private drawNewSegments(n: number): void {
     const u = this.u;
     const { ctx } = u;
-    const k = this.rawView.k;
-    const rows = [this.drawnTo];
-    for (let r = this.drawnTo + 1; r < n - 1; r++) if (r % k === 0) rows.push(r);
-    rows.push(n - 1);
     const xs = this.xs();
     const t = this.transform(u);
-    const px = rows.map((r) => t.px(xs[r]));
+    const [a, b] = this.xRange;
+    const layout = columnLayout(xs, this.drawnTo, n, a, b, this.pixelColumns());
     const hidden = this.env.hidden();
+    const rows = this.scratch;
     this.beginLines(u);
     const series = this.smooth ? [this.raw, this.smooth] : [this.raw];
-    series.forEach((s, k2) => {
-      const faint = series.length > 1 && k2 === 0;
-      this.lineStyle(ctx, faint);
+    series.forEach((s, k) => {
+      this.lineStyle(ctx, series.length > 1 && k === 0);
       for (let i = 0; i < this.colors.length; i++) {
         if (hidden.has(this.drawn[i])) continue;
         const ys = s.column(i);
+        minMaxRows(xs, ys, layout, rows);
         ctx.strokeStyle = this.colors[i];
-        strokeWithGaps(
-          ctx,
-          rows.length,
-          (j) => px[j],
-          (j) => t.py(ys[rows[j]]),
-        );
+        strokeRows(ctx, xs, ys, rows.rows, rows.length, t);
       }
     });
     ctx.restore();
@@ -672,7 +681,7 @@ export class RotationChart {
     g.clearRect(0, 0, o.width, o.height);
     const h = this.env.highlighted();
     const i = h === null ? undefined : this.at.get(h);
-    if (h === null || i === undefined || this.env.hidden().has(h) || this.rawView.length === 0) return;
+    if (h === null || i === undefined || this.env.hidden().has(h) || this.drawnTo < 0) return;
     const u = this.u;
     const t = this.transform(u);
     const { left, top } = u.bbox;
@@ -684,17 +693,13 @@ export class RotationChart {
     g.lineJoin = 'round';
     g.lineCap = 'round';
     g.strokeStyle = this.colors[i];
-    const view = this.smoothView ?? this.rawView;
-    const ys = view.ys[i];
-    strokeWithGaps(
-      g,
-      view.length,
-      (j) => t.px(view.x[j]),
-      (j) => {
-        const v = ys[j];
-        return v === null ? NaN : t.py(v);
-      },
-    );
+    // The line as drawn below: decimated the same way, up to the last record drawn.
+    const xs = this.xs();
+    const ys = this.line.column(i);
+    const [a, b] = this.xRange;
+    const [from, to] = rowsInRange(xs, this.drawnTo + 1, a, b);
+    const rows = minMaxRows(xs, ys, columnLayout(xs, from, to, a, b, this.pixelColumns()), this.scratch);
+    strokeRows(g, xs, ys, rows.rows, rows.length, t);
     g.restore();
   }
 
@@ -1123,21 +1128,25 @@ export class MetricsChart {
   }
 }
 
-/** Strokes one line through n points; a NaN pixel row is a gap. */
-function strokeWithGaps(
+/** Strokes one line through the given rows of xs and ys; a row whose pixel is NaN (no value, no x, log of 0) is a gap. */
+function strokeRows(
   ctx: CanvasRenderingContext2D,
-  n: number,
-  x: (j: number) => number,
-  y: (j: number) => number,
+  xs: ArrayLike<number>,
+  ys: ArrayLike<number>,
+  rows: Int32Array,
+  count: number,
+  t: { px: (x: number) => number; py: (v: number) => number },
 ): void {
   ctx.beginPath();
   let pen = false;
-  for (let j = 0; j < n; j++) {
-    const py = y(j);
-    if (Number.isNaN(py)) pen = false;
-    else if (pen) ctx.lineTo(x(j), py);
+  for (let j = 0; j < count; j++) {
+    const r = rows[j];
+    const px = t.px(xs[r]);
+    const py = t.py(ys[r]);
+    if (Number.isNaN(py) || Number.isNaN(px)) pen = false;
+    else if (pen) ctx.lineTo(px, py);
     else {
-      ctx.moveTo(x(j), py);
+      ctx.moveTo(px, py);
       pen = true;
     }
   }

@@ -746,7 +746,6 @@ class Monitor {
         () => this.theme,
         this.env,
         (w) => this.rotationHeight(kind, w),
-        this.maxPoints(host),
         shown.rows,
       );
       const what =
@@ -874,7 +873,7 @@ class Monitor {
     s.seriesCount = first ? first.u.series.length - 1 : 0;
     s.lastValues = store.lastDistances();
     s.points = store.rotation.length;
-    s.drawnPoints = first ? first.u.data[0].length : 0;
+    s.drawnPoints = first ? first.drawnPoints : 0;
     this.updateDraws();
     s.lastDrawMs = first?.lastDrawMs ?? 0;
     s.tableLayers = this.table.names();
@@ -932,11 +931,6 @@ class Monitor {
   }
 
   /** Points per line when drawn in full: at most about one per pixel of the chart's width. */
-  private maxPoints(host: HTMLElement): number {
-    const w = host.clientWidth || 800;
-    return Math.max(256, Math.min(4096, Math.round(w * (devicePixelRatio || 1))));
-  }
-
   private drawTable(store: RunStore, info: RunStarted): void {
     this.table.update(storeVerdict(store, info));
     // Of a run with more layers than drawn, the lagging ones are drawn: they may have changed.

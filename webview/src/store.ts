@@ -1,7 +1,6 @@
 // What the monitor knows about each run: run-log events (docs/run-log-format.md), normalized by
 // the host and checked by the protocol guard, the records kept in columnar Float64Array buffers
-// that grow by doubling, plus the small views the charts draw (a decimated copy of the rotation
-// records, the loss/accuracy series).
+// that grow by doubling, plus the loss/accuracy series the small charts draw.
 import type {
   BatchEvent,
   EpochEnd,
@@ -386,92 +385,5 @@ export class RunStore {
   /** Epoch where the run is planned to end. */
   endEpoch(): number {
     return this.info ? plannedEndEpoch(this.info) : 0;
-  }
-}
-
-/**
- * A decimated copy of x and y columns for drawing: the rows 0, k, 2k, ... (k a power of two,
- * doubled whenever there would be more than maxPoints), plus always the last row, so the lines
- * end at the latest value. Updated incrementally; NaN becomes null (a gap).
- */
-export class DecimatedView {
-  x: number[] = [];
-  ys: (number | null)[][];
-  /** Rows per point. */
-  k = 1;
-  private reps = 0;
-  private tail = false;
-  private seen = 0;
-
-  constructor(
-    readonly series: number,
-    readonly maxPoints = 2048,
-  ) {
-    this.ys = Array.from({ length: series }, () => []);
-  }
-
-  /** Brings the view up to date with the first `n` rows of `xs` and `columns`; returns true when it changed. */
-  sync(n: number, xs: ArrayLike<number>, columns: readonly ArrayLike<number>[]): boolean {
-    if (n === this.seen) return false;
-    if (n < this.seen) this.clear();
-    this.seen = n;
-    if (this.tail) this.pop();
-    // Built from scratch: start at the right resolution rather than compacting over and over.
-    if (this.reps === 0) while (Math.ceil(n / this.k) > this.maxPoints) this.k *= 2;
-    while (this.reps * this.k <= n - 1) {
-      this.push(xs, columns, this.reps * this.k);
-      this.reps++;
-      if (this.reps > this.maxPoints) this.compact();
-    }
-    if ((n - 1) % this.k !== 0) {
-      this.push(xs, columns, n - 1);
-      this.tail = true;
-    }
-    return true;
-  }
-
-  /** Points in the view. */
-  get length(): number {
-    return this.x.length;
-  }
-
-  /** Rows the view covers (its last point is row `records - 1`). */
-  get records(): number {
-    return this.seen;
-  }
-
-  private push(xs: ArrayLike<number>, columns: readonly ArrayLike<number>[], row: number): void {
-    this.x.push(xs[row]);
-    for (let i = 0; i < this.series; i++) {
-      const v = columns[i][row];
-      this.ys[i].push(Number.isNaN(v) ? null : v);
-    }
-  }
-
-  private pop(): void {
-    this.x.pop();
-    for (const y of this.ys) y.pop();
-    this.tail = false;
-  }
-
-  private compact(): void {
-    const keep = Math.ceil(this.reps / 2);
-    const halve = (a: unknown[]) => {
-      for (let j = 0; j < keep; j++) a[j] = a[2 * j];
-      a.length = keep;
-    };
-    halve(this.x);
-    for (const y of this.ys) halve(y);
-    this.reps = keep;
-    this.k *= 2;
-  }
-
-  clear(): void {
-    this.x = [];
-    this.ys = Array.from({ length: this.series }, () => []);
-    this.k = 1;
-    this.reps = 0;
-    this.tail = false;
-    this.seen = 0;
   }
 }

@@ -1,0 +1,227 @@
+// Min/max decimation of lines to the pixel columns they are drawn on: of the rows falling in one
+// column only the least and the greatest value (in the order they occur) change the pixels a
+// polyline covers there, so a chart of 20,000 records per line draws about two points per pixel
+// column and looks the same as the full line. The columns are laid out once from the x values
+// (columnLayout), then each line of the chart is decimated over them (minMaxRows) in one pass.
+// Pure, imports nothing: the webview's charts use it.
+
+/**
+ * Row indices, appended; the buffer grows by doubling and is reused from one decimation to the
+ * next. With them, what minMaxRows saw of the values within the x range: the least, the
+ * greatest, the least positive (of every row there, not only those kept; Infinity/-Infinity: none).
+ */
+export class RowList {
+  rows: Int32Array;
+  length = 0;
+  min = Infinity;
+  max = -Infinity;
+  minPositive = Infinity;
+
+  constructor(capacity = 256) {
+    this.rows = new Int32Array(Math.max(4, capacity));
+  }
+
+  push(row: number): void {
+    if (this.length === this.rows.length) {
+      const next = new Int32Array(this.rows.length * 2);
+      next.set(this.rows);
+      this.rows = next;
+    }
+    this.rows[this.length++] = row;
+  }
+
+  clear(): void {
+    this.length = 0;
+    this.min = Infinity;
+    this.max = -Infinity;
+    this.minPositive = Infinity;
+  }
+
+  /** The rows kept (a view: valid until the next push). */
+  view(): Int32Array {
+    return this.rows.subarray(0, this.length);
+  }
+}
+
+/** The first of the first `n` rows whose x is at least `v` (`past`: greater than v); NaN rows go with the row after them. */
+function search(xs: ArrayLike<number>, n: number, v: number, past: boolean): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    let j = mid;
+    while (j < hi && Number.isNaN(xs[j])) j++;
+    if (j < hi && (past ? xs[j] <= v : xs[j] < v)) lo = j + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The rows [from, to) of the first `n` rows of `xs` (non-decreasing; NaN rows aside) that a chart
+ * of x range [x0, x1] draws: those in the range and the nearest one outside it on each side (so
+ * the line runs on to the chart's edges).
+ */
+export function rowsInRange(xs: ArrayLike<number>, n: number, x0: number, x1: number): [number, number] {
+  return [Math.max(0, search(xs, n, x0, false) - 1), Math.min(n, search(xs, n, x1, true) + 1)];
+}
+
+/** Where rows fall in the pixel columns of an x range: the same for every line of a chart. */
+export interface ColumnLayout {
+  from: number;
+  to: number;
+  x0: number;
+  x1: number;
+  /** Every row kept (at most two a column): no decimation. */
+  all: boolean;
+  /** Row runs falling in one column: run k is rows [starts[k], starts[k + 1]); `runs` of them. */
+  starts: Int32Array;
+  runs: number;
+  /** Per run: whether it is within [x0, x1] (its values count in the extent). */
+  inRange: Uint8Array;
+  /** Rows [from, to) whose x is NaN (a gap), or null when there is none. */
+  nanX: Uint8Array | null;
+}
+
+/**
+ * The pixel columns of the rows [from, to) of `xs` over the x range [x0, x1] drawn `columns`
+ * pixels wide: rows before x0 and after x1 count as one column each; a row of NaN x is a gap.
+ */
+export function columnLayout(
+  xs: ArrayLike<number>,
+  from: number,
+  to: number,
+  x0: number,
+  x1: number,
+  columns: number,
+): ColumnLayout {
+  const cols = Math.max(1, Math.floor(columns));
+  const n = Math.max(0, to - from);
+  let nanX: Uint8Array | null = null;
+  for (let r = from; r < to; r++)
+    if (Number.isNaN(xs[r])) {
+      nanX ??= new Uint8Array(n);
+      nanX[r - from] = 1;
+    }
+  const all = n <= 2 * cols || !(x1 > x0);
+  const starts = new Int32Array(all ? 1 : Math.min(n, cols + 2) + 2);
+  const inRange = new Uint8Array(starts.length);
+  let runs = 0;
+  if (!all) {
+    const scale = cols / (x1 - x0);
+    let col = Number.NaN;
+    for (let r = from; r < to; r++) {
+      const x = xs[r];
+      if (Number.isNaN(x)) continue;
+      const c = x < x0 ? -1 : x > x1 ? cols : Math.min(cols - 1, Math.floor((x - x0) * scale));
+      if (c !== col) {
+        if (runs + 1 >= starts.length) break;
+        col = c;
+        starts[runs] = r;
+        inRange[runs] = c >= 0 && c < cols ? 1 : 0;
+        runs++;
+      }
+    }
+  }
+  starts[runs] = to;
+  return { from, to, x0, x1, all, starts, runs, inRange, nanX };
+}
+
+/**
+ * The rows of one line to draw over a column layout: in each column the row of the least y and
+ * the row of the greatest, in the order they occur; the first and the last row of each unbroken
+ * stretch (the line starts and ends where the full line does); and one row of each run of rows
+ * whose x or y is NaN (a gap: the line breaks there). Every row when the layout keeps all. Appended
+ * to `out` (cleared first, then told the extent of the values within the x range), which is returned.
+ */
+export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout: ColumnLayout, out: RowList): RowList {
+  out.clear();
+  const { from, to, nanX } = layout;
+  let min = Infinity;
+  let max = -Infinity;
+  let minPositive = Infinity;
+  const see = (y: number) => {
+    if (!Number.isFinite(y)) return;
+    if (y < min) min = y;
+    if (y > max) max = y;
+    if (y > 0 && y < minPositive) minPositive = y;
+  };
+  if (layout.all) {
+    const { x0, x1 } = layout;
+    for (let r = from; r < to; r++) {
+      out.push(r);
+      const x = xs[r];
+      if (x >= x0 && x <= x1) see(ys[r]);
+    }
+  } else {
+    const { starts, runs, inRange } = layout;
+    // Whether the last row kept is a gap (or nothing is kept yet).
+    let gap = true;
+    const cand = [0, 0, 0, 0];
+    for (let k = 0; k < runs; k++) {
+      const end = starts[k + 1];
+      const counted = inRange[k] === 1;
+      let r = starts[k];
+      while (r < end) {
+        // One stretch within the column: up to the next NaN.
+        let first = -1;
+        let lo = -1;
+        let hi = -1;
+        let loY = 0;
+        let hiY = 0;
+        for (; r < end; r++) {
+          const y = ys[r];
+          if (Number.isNaN(y) || (nanX !== null && nanX[r - from] === 1)) break;
+          if (counted && y > 0 && y < minPositive && y !== Infinity) minPositive = y;
+          if (first < 0) {
+            first = lo = hi = r;
+            loY = hiY = y;
+          } else if (y < loY) {
+            lo = r;
+            loY = y;
+          } else if (y > hiY) {
+            hi = r;
+            hiY = y;
+          }
+        }
+        const broken = r < end;
+        if (first >= 0) {
+          let c = 0;
+          if (gap) cand[c++] = first;
+          cand[c++] = lo;
+          cand[c++] = hi;
+          if (broken || (k === runs - 1 && r === end)) cand[c++] = r - 1;
+          // In row order, each once (at most four: a tiny sort).
+          for (let i = 1; i < c; i++)
+            for (let j = i; j > 0 && cand[j - 1] > cand[j]; j--) {
+              const t = cand[j];
+              cand[j] = cand[j - 1];
+              cand[j - 1] = t;
+            }
+          let prev = -1;
+          for (let i = 0; i < c; i++)
+            if (cand[i] !== prev) {
+              out.push(cand[i]);
+              prev = cand[i];
+            }
+          gap = false;
+          if (counted) {
+            see(loY);
+            see(hiY);
+          }
+        }
+        if (broken) {
+          // The NaN rows: one kept (a gap), then on past them.
+          if (!gap) out.push(r);
+          gap = true;
+          r++;
+          while (r < end && (Number.isNaN(ys[r]) || (nanX !== null && nanX[r - from] === 1))) r++;
+        }
+      }
+    }
+  }
+  out.min = min;
+  out.max = max;
+  out.minPositive = minPositive;
+  return out;
+}

@@ -1,0 +1,116 @@
+// The min/max decimation of chart lines (src/runlog/decimate.ts), against a brute-force reading
+// of the same rows: per pixel column the least and greatest value kept in order, the ends kept,
+// NaN gaps kept as gaps, every row kept when there are few, the extent of the range exact.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { columnLayout, minMaxRows, RowList, rowsInRange } from '../src/runlog/decimate';
+
+function decimate(xs: number[], ys: number[], x0: number, x1: number, columns: number): number[] {
+  const [from, to] = rowsInRange(xs, xs.length, x0, x1);
+  return [...minMaxRows(xs, ys, columnLayout(xs, from, to, x0, x1, columns), new RowList(4)).view()];
+}
+
+/** A seeded random walk (deterministic, noisy). */
+function walk(n: number, seed: number): number[] {
+  let s = seed;
+  let y = 0;
+  return Array.from({ length: n }, () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    y += s / 2147483648 - 0.5;
+    return y;
+  });
+}
+
+test('every pixel column keeps its least and greatest value, in the order they occur', () => {
+  const n = 10_000;
+  const xs = Array.from({ length: n }, (_, i) => i / 100);
+  const ys = walk(n, 7);
+  const columns = 97;
+  const rows = decimate(xs, ys, 0, xs[n - 1], columns);
+  assert.ok(rows.length <= 4 * columns + 2, `${rows.length} rows for ${columns} columns`);
+  assert.ok(rows.length >= columns, `${rows.length} rows: at least one a column`);
+  for (let j = 1; j < rows.length; j++) assert.ok(rows[j] > rows[j - 1], 'rows in increasing order');
+  const col = (x: number) => Math.min(columns - 1, Math.floor((x * columns) / xs[n - 1]));
+  const kept = new Set(rows);
+  for (let c = 0; c < columns; c++) {
+    const inCol = xs.map((_x, r) => r).filter((r) => col(xs[r]) === c);
+    const lo = Math.min(...inCol.map((r) => ys[r]));
+    const hi = Math.max(...inCol.map((r) => ys[r]));
+    const keptHere = rows.filter((r) => col(xs[r]) === c);
+    assert.ok(keptHere.length >= 1 && keptHere.length <= 4, `column ${c}: ${keptHere.length} rows kept`);
+    assert.ok(
+      keptHere.some((r) => ys[r] === lo),
+      `column ${c}: its least value is kept`,
+    );
+    assert.ok(
+      keptHere.some((r) => ys[r] === hi),
+      `column ${c}: its greatest value is kept`,
+    );
+  }
+  assert.ok(kept.has(0) && kept.has(n - 1), 'the first and the last row are kept');
+});
+
+test('the extent is that of every row within the range, not only of those kept', () => {
+  const n = 5000;
+  const xs = Array.from({ length: n }, (_, i) => i);
+  const ys = walk(n, 3).map((y) => y / 10);
+  ys[1234] = 1e-9; // the least positive value, neither least nor greatest of its column
+  const [x0, x1] = [1000, 4000];
+  const [from, to] = rowsInRange(xs, n, x0, x1);
+  assert.deepEqual([from, to], [999, 4002], 'the range and one row on each side');
+  const out = minMaxRows(xs, ys, columnLayout(xs, from, to, x0, x1, 50), new RowList());
+  const inside = ys.filter((_, r) => xs[r] >= x0 && xs[r] <= x1);
+  assert.equal(out.min, Math.min(...inside));
+  assert.equal(out.max, Math.max(...inside));
+  assert.equal(out.minPositive, Math.min(...inside.filter((y) => y > 0)));
+  assert.ok(out.length < 4 * 50 + 4, `${out.length} rows kept`);
+  assert.equal(out.view()[0], 999, 'the row before the range is kept (the line runs to the edge)');
+  assert.equal(out.view()[out.length - 1], 4001, 'and the row after it');
+});
+
+test('NaN values stay gaps: one row of each run of them kept, the ends of stretches kept', () => {
+  const n = 3000;
+  const xs = Array.from({ length: n }, (_, i) => i);
+  const ys = walk(n, 11);
+  for (let r = 1000; r < 1100; r++) ys[r] = NaN;
+  ys[2000] = NaN;
+  const rows = decimate(xs, ys, 0, n - 1, 40);
+  const gaps = rows.filter((r) => Number.isNaN(ys[r]));
+  assert.deepEqual(gaps, [1000, 2000], 'one row of each gap');
+  for (const r of [999, 1100, 1999, 2001])
+    assert.ok(rows.includes(r), `row ${r}, an end of a stretch, is kept (the line stops and resumes where it does)`);
+  // A row of NaN x is a gap too.
+  const xs2 = xs.slice();
+  xs2[1500] = NaN;
+  const rows2 = decimate(xs2, walk(n, 5), 0, n - 1, 40);
+  assert.ok(rows2.includes(1500) && rows2.includes(1499) && rows2.includes(1501), 'a row of no x breaks the line');
+});
+
+test('every row is kept when there are at most two a column (the line is itself)', () => {
+  const n = 200;
+  const xs = Array.from({ length: n }, (_, i) => i * 0.5);
+  const ys = walk(n, 2);
+  ys[50] = NaN;
+  assert.deepEqual(
+    decimate(xs, ys, 0, xs[n - 1], 100),
+    Array.from({ length: n }, (_, i) => i),
+  );
+  assert.ok(decimate(xs, ys, 0, xs[n - 1], 99).length < n, 'one column less: decimated');
+});
+
+test('x need only be non-decreasing: equal x values share a column; a zoom decimates its own range', () => {
+  const n = 40_000;
+  const xs = Array.from({ length: n }, (_, i) => Math.floor(i / 4)); // 4 rows per x
+  const ys = walk(n, 9);
+  const full = decimate(xs, ys, 0, xs[n - 1], 100);
+  const zoomed = decimate(xs, ys, 2000, 2100, 100);
+  assert.ok(full.length <= 4 * 100 + 2);
+  // Zoomed to 100 x values over 100 columns: 4 rows a column, least and greatest of each kept.
+  for (let x = 2000; x < 2099; x++) {
+    const rs = [0, 1, 2, 3].map((k) => x * 4 + k);
+    const lo = rs.reduce((a, r) => (ys[r] < ys[a] ? r : a));
+    const hi = rs.reduce((a, r) => (ys[r] > ys[a] ? r : a));
+    assert.ok(zoomed.includes(lo) && zoomed.includes(hi), `x ${x}: least and greatest kept`);
+  }
+  assert.ok(zoomed.length > 200, `the zoom shows detail: ${zoomed.length} rows`);
+});

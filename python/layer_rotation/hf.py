@@ -124,8 +124,7 @@ def _finished_reason(args, state, control):
         return "trained %d epoch%s" % (epochs, "" if epochs == 1 else "s")
     if control.should_training_stop:
         return (
-            "stopped early at step %d (control.should_training_stop, e.g. by EarlyStoppingCallback)"
-            % state.global_step
+            "stopped early at step %d (control.should_training_stop, e.g. by EarlyStoppingCallback)" % state.global_step
         )
     return "trained %d steps" % state.global_step
 

@@ -70,7 +70,9 @@ def build(model):
             max_position_embeddings=SEQ,
         )
         return BertForSequenceClassification(config)
-    config = GPT2Config(n_embd=32, n_layer=2, n_head=2, vocab_size=VOCAB, n_positions=SEQ, bos_token_id=0, eos_token_id=0)
+    config = GPT2Config(
+        n_embd=32, n_layer=2, n_head=2, vocab_size=VOCAB, n_positions=SEQ, bos_token_id=0, eos_token_id=0
+    )
     return GPT2LMHeadModel(config)
 
 

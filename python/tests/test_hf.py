@@ -115,7 +115,9 @@ class Callback(unittest.TestCase):
         self.assertEqual([n for n, _ in kernel_layers(gpt2)], self.S.GPT2_LAYERS)
         bert = self.S.build("bert")
         self.assertEqual([n for n, _ in kernel_layers(bert)], self.S.BERT_LAYERS)
-        self.assertEqual([n for n, _ in kernel_layers(bert, embeddings=True)], self.S.BERT_EMBEDDINGS + self.S.BERT_LAYERS)
+        self.assertEqual(
+            [n for n, _ in kernel_layers(bert, embeddings=True)], self.S.BERT_EMBEDDINGS + self.S.BERT_LAYERS
+        )
 
         d = runs_dir()
         _, model, _, initial = self.S.train(d, model="gpt2", max_steps=3, every=2, embeddings=True)
@@ -136,7 +138,9 @@ class Callback(unittest.TestCase):
             self.assertAlmostEqual(got, expected, places=6)
         self.assertTrue(all(x > 1e-5 for x in final))
         fin = events[-1]
-        self.assertEqual((fin["status"], fin["reason"], fin["step"]), ("completed", "reached the step limit (3 steps)", 3))
+        self.assertEqual(
+            (fin["status"], fin["reason"], fin["step"]), ("completed", "reached the step limit (3 steps)", 3)
+        )
         if os.path.exists(READ_JS) and shutil.which("node"):
             log = extension_read(os.path.join(run_dir, "events.jsonl"))
             self.assertEqual(log["skipped"], [])

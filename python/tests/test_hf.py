@@ -120,9 +120,11 @@ class Callback(unittest.TestCase):
         )
 
         d = runs_dir()
-        _, model, _, initial = self.S.train(d, model="gpt2", max_steps=3, every=2, embeddings=True)
+        _, model, _, initial = self.S.train(d, model="gpt2", max_steps=3, every=2, accumulate=2, embeddings=True)
         run_dir, events = one_run(d)
         started = events[0]
+        # 4 batches of 8 an epoch, 2 a step: 2 optimizer steps an epoch, 16 samples a step, 3 in all.
+        self.assertEqual((started["stepsPerEpoch"], started["totalSteps"], started["batchSize"]), (2, 3, 16))
         names = self.S.GPT2_EMBEDDINGS + self.S.GPT2_LAYERS
         self.assertEqual([l["name"] for l in started["layers"]], names)
         self.assertEqual([l["kind"] for l in started["layers"]], ["embedding"] * 2 + ["dense"] * 8)

@@ -38,7 +38,8 @@ except ImportError:  # the older package name
         ) from None
 
 from .logger import RotationLogger
-from .optim import _LaycaMixin, kernel_layers
+from .optim import kernel_layers
+from .plan import base_rate, optimizer_plan
 
 __all__ = ["RotationCallback"]
 
@@ -71,33 +72,19 @@ def _metric(metrics, names, suffix):
     return None
 
 
-def _optimizer_plan(trainer, layer_names):
-    """What the first optimizer says of the run's plan: RotationLogger's optimizer, learning_rate,
-    layca and multipliers (a group's `lr_multiplier` and `name` as layca_param_groups sets them)."""
+def _first_optimizer(trainer):
     optimizers = getattr(trainer, "optimizers", None) or []
-    if not optimizers:
-        return {}
-    opt = optimizers[0]
-    layca = isinstance(opt, _LaycaMixin) and any(g.get("layca") is not False for g in opt.param_groups)
-    kind = type(opt).__name__.lower()
-    if kind.startswith("layca"):
-        kind = kind[len("layca") :]
-    by_name = {g["name"]: g.get("lr_multiplier", 1.0) for g in opt.param_groups if "name" in g}
-    return {
-        "optimizer": kind + ("-layca" if layca else ""),
-        "learning_rate": _base_rate(trainer),
-        "layca": layca,
-        "multipliers": [float(by_name.get(n, 1.0)) for n in layer_names],
-    }
+    return optimizers[0] if optimizers else None
+
+
+def _optimizer_plan(trainer, layer_names):
+    """What the first optimizer says of the run's plan (plan.optimizer_plan)."""
+    return optimizer_plan(_first_optimizer(trainer), layer_names)
 
 
 def _base_rate(trainer):
-    """The scheduled base rate: the first param group's rate over its layca_param_groups multiplier."""
-    optimizers = getattr(trainer, "optimizers", None) or []
-    if not optimizers:
-        return None
-    group = optimizers[0].param_groups[0]
-    return float(group["lr"]) / float(group.get("lr_multiplier", 1.0) or 1.0)
+    """The scheduled base rate of the first optimizer (plan.base_rate)."""
+    return base_rate(_first_optimizer(trainer))
 
 
 def _batch_size(trainer):

@@ -39,7 +39,7 @@ import { Rng } from '../src/engine/rng';
 import { RotationMonitor } from '../src/engine/rotation';
 import { trainStep } from '../src/engine/trainer';
 import { type Goal, goalsTable, runJsonScript, status } from './goals';
-import { sweepBench } from './sweep';
+import { jobsBench, sweepBench } from './sweep';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DEFAULT_CONFIG = path.join(ROOT, 'examples', 'mnist-default.layerrot.json');
@@ -577,6 +577,8 @@ async function main(): Promise<void> {
   if (process.argv.includes('--goals')) {
     // Only the goals' measurements (a few minutes), not the throughput tables.
     goals.push(...(await pytorchGoals()));
+    renderBench();
+    if (!process.argv.includes('--no-sweep')) await sweepGoal();
     printGoals(goals);
     return;
   }
@@ -680,9 +682,23 @@ async function main(): Promise<void> {
   renderBench();
   watcherBench();
   if (process.argv.includes('--no-sweep')) console.log('\n### Sweep overhead\n\nskipped (--no-sweep)');
-  else await sweepBench();
+  else await sweepGoal(true);
   compareBench();
   printGoals(goals);
+}
+
+/** --jobs 2 against --jobs 1 (and, with `overhead`, the sweep's own cost per point). */
+async function sweepGoal(overhead = false): Promise<void> {
+  const jobs = overhead ? await sweepBench() : await jobsBench();
+  goals.push({
+    id: 'sweep.jobs2',
+    what: 'sweep --jobs 2: points per hour / --jobs 1',
+    where: `tfjs (wasm), ${jobs.cores} cores, ${jobs.points} points`,
+    unit: 'x',
+    op: '>=',
+    target: jobs.goal,
+    measure: { median: jobs.ratio.median, lo: jobs.ratio.min, hi: jobs.ratio.max, n: jobs.rounds },
+  });
 }
 
 /** The goals measured by the parts of the bench, printed and written at the end. */
@@ -734,11 +750,23 @@ async function pytorchGoals(): Promise<Goal[]> {
   const out: Goal[] = [];
   for (const b of builds) {
     log(`PyTorch goals: ${b.python}${b.note}`);
-    const r = runJsonScript(b.python, [path.join(ROOT, 'bench', 'pytorch_perf.py'), JSON.stringify({ reps: 5, steps: 40, threads })], {
-      env: b.env,
-    });
+    const r = runJsonScript(
+      b.python,
+      [path.join(ROOT, 'bench', 'pytorch_perf.py'), JSON.stringify({ reps: 5, steps: 40, threads })],
+      {
+        env: b.env,
+      },
+    );
     if (!r.ok) {
-      out.push({ id: 'pytorch', what: 'PyTorch goals', where: b.python, unit: 'x', op: '<=', target: 0, unavailable: r.problem });
+      out.push({
+        id: 'pytorch',
+        what: 'PyTorch goals',
+        where: b.python,
+        unit: 'x',
+        op: '<=',
+        target: 0,
+        unavailable: r.problem,
+      });
       continue;
     }
     const v = r.value as { torch: string; blas: string; threads: number; goals: PyGoal[] };
@@ -755,7 +783,15 @@ async function pytorchGoals(): Promise<Goal[]> {
       });
   }
   if (!builds.length)
-    out.push({ id: 'pytorch', what: 'PyTorch goals', where: '-', unit: 'x', op: '<=', target: 0, unavailable: 'no Python with torch found' });
+    out.push({
+      id: 'pytorch',
+      what: 'PyTorch goals',
+      where: '-',
+      unit: 'x',
+      op: '<=',
+      target: 0,
+      unavailable: 'no Python with torch found',
+    });
   return out;
 }
 
@@ -794,7 +830,39 @@ function renderBench(): void {
   const root = path.resolve(__dirname, '..', '..');
   const build = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-webview.mjs')], { stdio: 'inherit' });
   if (build.status !== 0) return void console.log('skipped: the webview did not build');
-  spawnSync(process.execPath, [path.join(root, 'bench', 'webview-render.mjs')], { stdio: 'inherit' });
+  const r = runJsonScript(process.execPath, [path.join(root, 'bench', 'webview-render.mjs')]);
+  goals.push(...webviewGoals(r.ok ? r.value : undefined, r.ok ? undefined : r.problem));
+}
+
+type Spread = { median: number; min: number; max: number };
+
+/** The monitor's goals from bench/webview-render.mjs's result (its medians and ranges over fresh browsers). */
+function webviewGoals(v: Record<string, unknown> | undefined, problem?: string): Goal[] {
+  const where = 'monitor webview, headless Chromium (software canvas), 200 layers x 20,000 records';
+  const r = v as { reps: number; firstDraw: { drawing: Spread }; append: { drawing: Spread } } | undefined;
+  const m = (s: Spread | undefined) => (s && r ? { median: s.median, lo: s.min, hi: s.max, n: r.reps } : undefined);
+  return [
+    {
+      id: 'monitor.firstDraw',
+      what: 'first draw: drawing time',
+      where,
+      unit: 'ms',
+      op: '<=',
+      target: 100,
+      measure: m(r?.firstDraw?.drawing),
+      unavailable: problem,
+    },
+    {
+      id: 'monitor.append',
+      what: 'an append: drawing time',
+      where,
+      unit: 'ms',
+      op: '<=',
+      target: 4,
+      measure: m(r?.append?.drawing),
+      unavailable: problem,
+    },
+  ];
 }
 
 function report(r: Results): string {

@@ -55,7 +55,9 @@ export function goalsTable(goals: readonly Goal[]): string {
     const s = status(g);
     const cell = g.measure ? formatMeasure(g.measure, g.unit) : `- (${g.unavailable ?? 'not measured'})`;
     const target = `${g.op === '<=' ? '≤' : '≥'} ${g.target}${g.unit === 'ms' ? ' ms' : ''}`;
-    lines.push(`| ${g.what} | ${g.where} | ${cell} | ${target} | ${s === 'met' ? 'met' : s === 'not met' ? '**not met**' : 'not measured'} |`);
+    lines.push(
+      `| ${g.what} | ${g.where} | ${cell} | ${target} | ${s === 'met' ? 'met' : s === 'not met' ? '**not met**' : 'not measured'} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -26,7 +26,7 @@ if ! "$VENV/bin/python" -c "import sys, torch; sys.exit(torch.__version__ != '$T
     grep -v -e '^WARNING: Location ' -e '^WARNING: Retrying ' >&2 || true
 fi
 # The package from this repository (editable: it is python/ itself), with its test extras, once.
-if ! "$VENV/bin/python" -c "import os, sys, numpy, jsonschema, layer_rotation as p; sys.exit(not os.path.samefile(os.path.dirname(p.__file__), 'python/layer_rotation'))" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import os, sys, numpy, jsonschema, keras, lightning, transformers, accelerate, tensorboard, layer_rotation as p; sys.exit(not os.path.samefile(os.path.dirname(p.__file__), 'python/layer_rotation'))" 2>/dev/null; then
   echo "install-venv: pip install -e ./python[test]" >&2
   "$VENV/bin/python" -m pip install -q -e "./python[test]" 2>&1 | grep -v -e '^WARNING: Location ' >&2 || true
 fi

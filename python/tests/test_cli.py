@@ -301,10 +301,12 @@ class WithoutTorch(unittest.TestCase):
         self.assertNotIn("Traceback", r.stderr)
         self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
         self.assertIn("needs torch", r.stderr)
-        self.assertIn("%s (Python %d.%d." % (sys.executable, *sys.version_info[:2]), r.stderr)
+        # The child's sys.executable: this one, normalized (a venv's python run as ../.venv/bin/python).
+        self.assertIn("%s (Python %d.%d." % (os.path.normpath(sys.executable), *sys.version_info[:2]), r.stderr)
         self.assertIn("No module named 'torch'", r.stderr)
         self.assertIn(
-            "%s -m pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" % sys.executable,
+            "%s -m pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+            % os.path.normpath(sys.executable),
             r.stderr,
         )
         self.assertIn("layerRotation.pythonPath", r.stderr)

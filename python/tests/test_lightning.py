@@ -185,7 +185,7 @@ class Callback(unittest.TestCase):
         with self.assertRaisesRegex(TypeError, "RotationCallback: epochs comes from the trainer"):
             RotationCallback(epochs=3)
         d = tempfile.mkdtemp(prefix="lr-lightning-")
-        with self.assertRaisesRegex(ValueError, r"no Linear/Conv module named body\.1 \(the model's are features\.0"):
+        with self.assertRaisesRegex(ValueError, r"no kernel layer named body\.1 \(the model's are features\.0"):
             self.S.fit(runs_dir=d, layers=["body.1"])
         self.assertEqual(os.listdir(d), [])
 

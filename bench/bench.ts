@@ -2,7 +2,7 @@
 // and PyTorch's throughput on the same models. Prints figures and a markdown summary; writes the
 // raw results to bench-results/latest.json.
 //
-//   npm run compile && node out/bench/bench.js [--goals] [--openblas DIR] [--pairs 100] [--blocks 12] [--cpu-cnn-batch 4] [--no-cpu] [--no-pytorch] [--no-engines] [--no-webview] [--no-watcher] [--no-compare]
+//   npm run compile && node out/bench/bench.js [--goals] [--python PATH]... [--openblas DIR] [--pairs 100] [--blocks 12] [--cpu-cnn-batch 4] [--no-cpu] [--no-pytorch] [--no-engines] [--no-webview] [--no-watcher] [--no-compare]
 //
 // Models: (a) the default example's (examples/mnist-default.layerrot.json: its model, optimizer,
 // batch size and learning rate); (b) a small MNIST CNN from the VGG builder: 28x28x1 -> conv 32
@@ -724,14 +724,16 @@ function printGoals(list: readonly Goal[]): void {
  * engine would pick (an active venv, PATH), the system's (Debian's python3-torch), and that one
  * again with OpenBLAS (OpenMP build) in place of the reference BLAS when --openblas DIR names a
  * folder holding its libblas.so.3 (e.g. /usr/lib/x86_64-linux-gnu/openblas-openmp, or one
- * unpacked from `apt-get download libopenblas0-openmp`).
+ * unpacked from `apt-get download libopenblas0-openmp`). `--python PATH` (repeatable) picks the
+ * interpreters instead.
  */
 async function pytorchGoals(): Promise<Goal[]> {
   if (process.argv.includes('--no-pytorch')) return [];
   const builds: { python: string; env: NodeJS.ProcessEnv; note: string }[] = [];
   const seen = new Set<string>();
   const venv = process.env.VIRTUAL_ENV ? [path.join(process.env.VIRTUAL_ENV, 'bin', 'python')] : [];
-  for (const python of [...venv, ...defaultPythonCandidates()]) {
+  const chosen = process.argv.flatMap((a, k) => (process.argv[k - 1] === '--python' ? [a] : []));
+  for (const python of chosen.length ? chosen : [...venv, ...defaultPythonCandidates()]) {
     const probe = await probePython(python);
     if (!probe.ok || seen.has(probe.info.executable)) continue;
     seen.add(probe.info.executable);

@@ -25,7 +25,7 @@ import {
   PROBE_TIMEOUT_MS,
   type PythonSearch,
 } from './launch/python';
-import { decideEngine, ENGINE_SETTINGS, isEngineSetting, needsPython } from './launch/engineChoice';
+import { decideEngine, ENGINE_SETTINGS, isEngineSetting, needsPython, wantedEngine } from './launch/engineChoice';
 import { fileStore, ProbeCache } from './launch/probeCache';
 import { pytorchRequest } from './launch/pytorch';
 import type { CommonRequest, RunRequest } from './launch/request';
@@ -418,7 +418,9 @@ async function requestFor(
   const ask = { config: config.engine, override: opts.engine, overrideName: '--engine' };
   const decision = decideEngine(ask, needsPython(ask) ? await searchPython(opts.python) : undefined);
   if (!decision.ok) throw new PythonMissing(decision.message);
-  if (!said.has(decision.line)) err(decision.line);
+  // Said when there was a choice (auto) or a Python found (pytorch); tfjs asked for by name needs no word.
+  const say = decision.engine === 'pytorch' || wantedEngine(ask) === 'auto';
+  if (say && !said.has(decision.line)) err(decision.line);
   said.add(decision.line);
   const withNotes = { ...common, notes: [decision.line] };
   if (decision.engine === 'pytorch')

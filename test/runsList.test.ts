@@ -165,6 +165,7 @@ describe('whether a config changed since its run', () => {
   it('comments, formatting, key order and a default written out are no change', () => {
     const same = `// the same config, written otherwise
 {
+  "engine": "tfjs",
   "backend": "wasm",
   "monitoring": { "fitAccuracy": 0.7, "target": 1 },   // target 1 is the default
   "schedule": { "batchSize": 32, "epochs": 3 },

@@ -34,48 +34,16 @@ import sys
 
 try:
     from transformers import Trainer, TrainerCallback
-    from transformers.pytorch_utils import Conv1D
 except ImportError:
     raise ImportError("layer_rotation.hf needs Hugging Face Transformers: pip install transformers") from None
 
 import torch
 
-from .logger import RotationLogger, _kind, _shape
-from .optim import KERNEL_MODULES
+from .logger import RotationLogger, watch_entry
+from .optim import kernel_layers
 from .plan import base_rate, optimizer_plan
 
 __all__ = ["RotationCallback", "kernel_layers"]
-
-EMBEDDING = "embedding"
-
-
-def kernel_layers(model, embeddings=False):
-    """[(name, module)] of the model's kernel layers in registration order: nn.Linear, nn.Conv1d/2d/3d,
-    transformers' Conv1D and, with embeddings=True, nn.Embedding. A layer whose weight is an
-    embedding's (a tied LM head) or an earlier layer's is left out: each kernel is watched once."""
-    model = model.module if isinstance(getattr(model, "module", None), torch.nn.Module) else model
-    tables = {id(m.weight) for _, m in model.named_modules() if isinstance(m, torch.nn.Embedding)}
-    found, seen = [], set()
-    for name, m in model.named_modules():
-        if isinstance(m, torch.nn.Embedding):
-            if not embeddings or id(m.weight) in seen:
-                continue
-        elif not isinstance(m, KERNEL_MODULES + (Conv1D,)) or id(m.weight) in tables or id(m.weight) in seen:
-            continue
-        seen.add(id(m.weight))
-        found.append((name or type(m).__name__.lower(), m))
-    return found
-
-
-def _layer(name, m):
-    """RotationLogger's watch entry of a kernel layer: (name, kind, shape, params, torch-layout tensor)."""
-    bias = getattr(m, "bias", None)
-    params = m.weight.numel() + (bias.numel() if isinstance(bias, torch.Tensor) else 0)
-    if isinstance(m, Conv1D):  # weight [in, out]: the dense kernel as is, its transpose out first
-        return (name, "dense", [int(d) for d in m.weight.shape], params, m.weight.t())
-    if isinstance(m, torch.nn.Embedding):  # a dense layer on one-hot tokens: [vocabulary, dim]
-        return (name, EMBEDDING, [int(d) for d in m.weight.shape], params, m.weight.t())
-    return (name, _kind(m), _shape(m), params, m.weight)
 
 
 def _watch(model, layers=None, embeddings=False):
@@ -95,7 +63,7 @@ def _watch(model, layers=None, embeddings=False):
             "RotationCallback: the model %s has no nn.Linear, convolution or Conv1D layer to watch"
             % type(model).__name__
         )
-    return [_layer(n, m) for n, m in found]
+    return [watch_entry(n, m) for n, m in found]
 
 
 def _number(value):

@@ -9,9 +9,9 @@
             logger.epoch_end(loss=train_loss, val_loss=..., val_accuracy=...)
         logger.finish(test_loss=..., test_accuracy=...)
 
-The kernels are the weights of nn.Linear and nn.Conv1d/2d/3d (biases and norm layers are left out,
-as in the paper), named after the modules (model.named_modules()). Open the run folder (or its
-parent) in the editor to watch it live. Under torch.distributed only rank 0 writes.
+The kernels are the weights of nn.Linear, nn.Conv1d/2d/3d and Transformers' Conv1D (optim.kernel_layers;
+biases, norm layers and embeddings are left out, as in the paper), named after the modules
+(model.named_modules()). Open the run folder (or its parent) in the editor to watch it live. Under torch.distributed only rank 0 writes.
 
 First-layer features (`features` events: the first watched layer's first units as images, at
 step 0, at epoch ends and at finish(); docs/run-log-format.md) are on by default when that layer
@@ -30,7 +30,7 @@ from . import events
 from .config import schema_default
 from .events import CONFIG_COPY, EVENTS_FILE, EventWriter, create_run_dir, make_summary, stamp, write_summary
 from .features import FeatureSnapshots
-from .optim import kernel_layers
+from .optim import is_transformers_conv1d, kernel_layers
 from .rotation import RotationTracker
 from .tensorboard import TensorBoardWriter, tensorboard_dir
 
@@ -44,18 +44,39 @@ def _is_main_rank():
         return True
 
 
+EMBEDDING = "embedding"
+
+
 def _kind(module):
-    if isinstance(module, torch.nn.Linear):
+    if isinstance(module, torch.nn.Linear) or is_transformers_conv1d(module):
         return "dense"
+    if isinstance(module, torch.nn.Embedding):
+        return EMBEDDING
     return type(module).__name__.lower()  # conv1d, conv2d, conv3d
 
 
-def _shape(module):
-    """The kernel shape in the TS engine's convention: dense [in, out], conv [k..., in, out]."""
+def _torch_layout(module):
+    """The kernel in torch's layout, out first (a view): Transformers' Conv1D keeps [in, out], an
+    embedding [vocabulary, dim] (a dense layer on one-hot tokens): both transposed."""
     w = module.weight
+    return w.t() if is_transformers_conv1d(module) or isinstance(module, torch.nn.Embedding) else w
+
+
+def _shape(module):
+    """The kernel shape in the TS engine's convention: dense [in, out], conv [k..., in, out]
+    (an embedding: [vocabulary, dim])."""
+    w = _torch_layout(module)
     if w.dim() == 2:
         return [int(w.shape[1]), int(w.shape[0])]
     return [int(s) for s in w.shape[2:]] + [int(w.shape[1]), int(w.shape[0])]
+
+
+def watch_entry(name, module):
+    """RotationLogger's watch entry of a kernel layer (see kernel_layers): (name, kind, shape, params,
+    the kernel in torch's layout)."""
+    bias = getattr(module, "bias", None)
+    params = module.weight.numel() + (bias.numel() if isinstance(bias, torch.Tensor) else 0)
+    return (name, _kind(module), _shape(module), params, _torch_layout(module))
 
 
 def _number(x):
@@ -173,10 +194,7 @@ class RotationLogger:
         self.batch_every = max(1, int(batch_every))
         modules = dict(kernel_layers(self.model)) if watch is None else {}
         if watch is None:
-            watch = [
-                (n, _kind(m), _shape(m), m.weight.numel() + (m.bias.numel() if m.bias is not None else 0), m.weight)
-                for n, m in modules.items()
-            ]
+            watch = [watch_entry(n, m) for n, m in modules.items()]
         watch = [(str(n), str(k), [int(d) for d in s], int(p), t) for n, k, s, p, t in watch]
         if layers is not None:
             by_name = {w[0]: w for w in watch}

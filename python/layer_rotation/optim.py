@@ -12,7 +12,7 @@ so each step turns w by exactly atan(lr), lr being the group's rate (schedulers 
 Groups without Layca take the ordinary step w <- w - lr s.
 
 The group option `layca`: True, False, or None (the default) meaning "kernels only": Layca for
-parameters with dim >= 2 (Linear and Conv weights), the plain step for biases and norm weights.
+parameters with dim >= 2 (Linear, Conv and Transformers' Conv1D weights), the plain step for biases and norm weights.
 """
 import math
 
@@ -31,6 +31,7 @@ __all__ = [
     "layca_updates_",
     "layca_param_groups",
     "kernel_layers",
+    "is_kernel_module",
 ]
 
 
@@ -196,7 +197,7 @@ class LaycaSGD(_LaycaMixin, torch.optim.SGD):
             dampening=dampening,
             weight_decay=weight_decay,
             nesterov=nesterov,
-            **kwargs
+            **kwargs,
         )
         self._setup_layca(layca)
 
@@ -262,7 +263,7 @@ class LaycaRMSprop(_LaycaMixin, torch.optim.RMSprop):
             weight_decay=weight_decay,
             momentum=momentum,
             centered=centered,
-            **kwargs
+            **kwargs,
         )
         self._setup_layca(layca)
 
@@ -306,7 +307,7 @@ class LaycaAdagrad(_LaycaMixin, torch.optim.Adagrad):
         eps=1e-10,
         *,
         layca=None,
-        **kwargs
+        **kwargs,
     ):
         super().__init__(
             params,
@@ -315,7 +316,7 @@ class LaycaAdagrad(_LaycaMixin, torch.optim.Adagrad):
             weight_decay=weight_decay,
             initial_accumulator_value=initial_accumulator_value,
             eps=eps,
-            **kwargs
+            **kwargs,
         )
         self._setup_layca(layca)
 
@@ -340,24 +341,51 @@ def _unwrap(model):
     return model.module if hasattr(model, "module") and isinstance(model.module, torch.nn.Module) else model
 
 
-def kernel_layers(model):
-    """[(name, module)] of the model's kernel layers (Linear, Conv1d/2d/3d) in registration order."""
+def is_transformers_conv1d(module):
+    """Hugging Face Transformers' Conv1D (GPT-2's attention and MLP kernels: a Linear whose weight
+    is [in, out]), recognized by its class's name and package so this module needs no transformers."""
+    cls = type(module)
+    return cls.__name__ == "Conv1D" and (cls.__module__ or "").split(".")[0] == "transformers"
+
+
+def is_kernel_module(module):
+    """Whether a module's weight is a kernel: nn.Linear, nn.Conv1d/2d/3d or Transformers' Conv1D."""
+    return isinstance(module, KERNEL_MODULES) or is_transformers_conv1d(module)
+
+
+def kernel_layers(model, embeddings=False):
+    """[(name, module)] of the model's kernel layers in registration order: nn.Linear, nn.Conv1d/2d/3d,
+    Transformers' Conv1D and, with embeddings=True, nn.Embedding. A layer whose weight is an
+    embedding's (a tied LM head) or an earlier layer's is left out: each kernel counts once. The one
+    rule of what a kernel is: RotationLogger watches these, layca_param_groups turns them."""
     model = _unwrap(model)
-    return [(name or type(m).__name__.lower(), m) for name, m in model.named_modules() if isinstance(m, KERNEL_MODULES)]
+    tables = {id(m.weight) for _, m in model.named_modules() if isinstance(m, torch.nn.Embedding)}
+    found, seen = [], set()
+    for name, m in model.named_modules():
+        if isinstance(m, torch.nn.Embedding):
+            if not embeddings or id(m.weight) in seen:
+                continue
+        elif not is_kernel_module(m) or id(m.weight) in tables or id(m.weight) in seen:
+            continue
+        seen.add(id(m.weight))
+        found.append((name or type(m).__name__.lower(), m))
+    return found
 
 
-def layca_param_groups(model, lr, alpha=0.0, multipliers=None, weight_decay=0.0):
+def layca_param_groups(model, lr, alpha=0.0, multipliers=None, weight_decay=0.0, embeddings=False):
     """torch.optim param groups for Layca, as paramGroups() in src/engine/optim/schedule.ts.
 
     One group per kernel layer (its weight; rate lr x multiplier, Layca, weight decay), the layer's
-    bias in a group of the same rate without Layca or decay, and the other trainable parameters
+    bias in a group of the same rate without Layca or decay (kernel layers as kernel_layers says:
+    Linear, convolutions, Transformers' Conv1D; embeddings with embeddings=True), and the other trainable parameters
     (norm layers) in a last group of rate lr without Layca. Multipliers: the paper's alpha ones
     (see schedule.alpha_multipliers) times `multipliers` (a list in layer order, or a dict by
-    module name). Each group also has 'name' and 'lr_multiplier'.
+    module name). Each group also has 'name' and 'lr_multiplier'. embeddings=True turns the
+    nn.Embedding tables too (kernel_layers(model, embeddings=True)).
     """
     from .schedule import layer_multipliers
 
-    layers = kernel_layers(model)
+    layers = kernel_layers(model, embeddings)
     names = [n for n, _ in layers]
     mults = layer_multipliers(alpha, multipliers, names)
     groups, seen = [], set()
@@ -373,7 +401,7 @@ def layca_param_groups(model, lr, alpha=0.0, multipliers=None, weight_decay=0.0)
             }
         )
         seen.add(id(m.weight))
-        if m.bias is not None:
+        if getattr(m, "bias", None) is not None:
             groups.append(
                 {
                     "params": [m.bias],

@@ -148,6 +148,54 @@ class Callback(unittest.TestCase):
             self.assertEqual(log["skipped"], [])
             self.assertEqual([l["kind"] for l in log["started"]["layers"]][:3], ["embedding", "embedding", "dense"])
 
+    def test_gpt2_conv1d_kernels_turn_by_layca(self):
+        import math
+
+        import torch
+
+        from layer_rotation import LaycaAdam, RotationLogger, layca_param_groups
+        from test_optim import angle
+
+        # The Conv1D kernels are Layca groups of their own (their biases and the embeddings are not);
+        # one Adam step turns each by atan(lr x multiplier) and keeps its norm.
+        gpt2 = self.S.build("gpt2")
+        groups = layca_param_groups(gpt2, lr=0.05, alpha=0.5)
+        layca = [g for g in groups if g["layca"]]
+        self.assertEqual([g["name"] for g in layca], self.S.GPT2_LAYERS)
+        modules = dict(gpt2.named_modules())
+        for g in layca:
+            self.assertEqual(type(modules[g["name"]]).__name__, "Conv1D")
+            self.assertIs(g["params"][0], modules[g["name"]].weight)
+        other = next(g for g in groups if g["name"] == "other")
+        self.assertTrue(any(p is gpt2.transformer.wte.weight for p in other["params"]))
+        self.assertFalse(other["layca"])
+        optimizer = LaycaAdam(groups, lr=0.05)
+        before = self.S.kernels(gpt2, self.S.GPT2_LAYERS)
+        ids = self.S.Tokens(4, 1, lm=True).ids
+        gpt2(input_ids=ids, labels=ids).loss.backward()
+        optimizer.step()
+        after = self.S.kernels(gpt2, self.S.GPT2_LAYERS)
+        self.assertEqual(layca[-1]["lr_multiplier"], 1.0)
+        self.assertLess(layca[0]["lr_multiplier"], 0.1)  # alpha 0.5: the first layer turns slower
+        for g, w0, w in zip(layca, before, after):
+            self.assertAlmostEqual(angle(w, w0), math.atan(0.05 * g["lr_multiplier"]), delta=2e-5)
+            self.assertAlmostEqual(float(w.norm()), float(w0.norm()), delta=1e-4 * float(w0.norm()))
+        # RotationLogger on the same model watches the same kernels: dense, [in, out] as Conv1D keeps them.
+        logger = RotationLogger(gpt2, os.path.join(runs_dir(), "run"), every=1, features=False)
+        try:
+            self.assertEqual(logger.layer_names, self.S.GPT2_LAYERS)
+            with open(os.path.join(logger.run_dir, "events.jsonl")) as f:
+                started = json.loads(f.readline())
+            self.assertEqual([l["kind"] for l in started["layers"]], ["dense"] * 8)
+            self.assertEqual([l["shape"] for l in started["layers"][:4]], [[32, 96], [32, 32], [32, 128], [128, 32]])
+            with torch.no_grad():
+                gpt2.transformer.h[0].attn.c_attn.weight.mul_(-1)  # turned half a circle: distance 2
+            logger.step()
+            self.assertAlmostEqual(logger.distances()[0], 2.0, places=5)
+            self.assertEqual(logger.distances()[1:], [0.0] * 7)
+        finally:
+            logger.finish()
+
     def test_a_failure_inside_training_ends_the_run_failed(self):
         d = runs_dir()
         with self.assertRaises(self.S.Broken):

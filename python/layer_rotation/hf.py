@@ -37,8 +37,6 @@ try:
 except ImportError:
     raise ImportError("layer_rotation.hf needs Hugging Face Transformers: pip install transformers") from None
 
-import torch
-
 from .logger import RotationLogger, watch_entry
 from .optim import kernel_layers
 from .plan import base_rate, optimizer_plan

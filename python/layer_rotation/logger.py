@@ -11,7 +11,8 @@
 
 The kernels are the weights of nn.Linear, nn.Conv1d/2d/3d and Transformers' Conv1D (optim.kernel_layers;
 biases, norm layers and embeddings are left out, as in the paper), named after the modules
-(model.named_modules()). Open the run folder (or its parent) in the editor to watch it live. Under torch.distributed only rank 0 writes.
+(model.named_modules()). Open the run folder (or its parent) in the editor to watch it live. Under
+torch.distributed only rank 0 writes.
 
 First-layer features (`features` events: the first watched layer's first units as images, at
 step 0, at epoch ends and at finish(); docs/run-log-format.md) are on by default when that layer

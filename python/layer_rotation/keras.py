@@ -158,7 +158,8 @@ class RotationCallback(keras.callbacks.Callback):
     runs_dir), every, name (default the model's name), runs_dir, layers (layer names to watch,
     default every Dense and Conv layer), dataset (a name or a dict; its inputShape defaults to the
     model's input shape), batch_size, target, lag_margin, batch_every, features, flatten_order
-    ("hwc": Keras's channels-last images), seed, config_file, extra.
+    ("hwc": Keras's channels-last images), seed, config_file, run_id, extra, tensorboard (a
+    TensorBoard log folder that also gets the rotation scalars and curves, see RotationLogger).
       test_data: (x, y) evaluated at the end of training: the run's test loss and accuracy.
       stop_on_nan: a loss that is not finite ends the run as failed and stops training (True).
 
@@ -187,6 +188,8 @@ class RotationCallback(keras.callbacks.Callback):
         extra=None,
         test_data=None,
         stop_on_nan=True,
+        run_id=None,
+        tensorboard=None,
     ):
         super().__init__()
         _require_torch_backend("RotationCallback")
@@ -203,6 +206,8 @@ class RotationCallback(keras.callbacks.Callback):
             "flatten_order": flatten_order,
             "seed": seed,
             "config_file": config_file,
+            "run_id": run_id,
+            "tensorboard": tensorboard,
         }
         self.layers = list(layers) if layers is not None else None
         self.dataset = dataset

@@ -16,6 +16,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, HERE)
 
 from layer_rotation import RotationLogger  # noqa: E402
 from layer_rotation.report import read_run_log  # noqa: E402
@@ -249,3 +250,62 @@ class Writer(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Callbacks(unittest.TestCase):
+    """Each framework's RotationCallback passes tensorboard= to its RotationLogger: the TensorBoard
+    folder gets, live, the bytes an export of the run's log writes (a tag per watched layer)."""
+
+    def check(self, run_dir, tb, layers):
+        file = event_file(os.path.join(tb, os.path.basename(os.path.normpath(run_dir))))
+        log = read_run_log(os.path.join(run_dir, "events.jsonl"))
+        self.assertEqual(log.skipped, [])
+        self.assertEqual(log.finished["status"], "completed")
+        self.assertEqual([layer["name"] for layer in log.started["layers"]], layers)
+        self.assertGreaterEqual(len(log.rotations), 2)
+        with tempfile.TemporaryDirectory() as again:
+            with open(file, "rb") as a, open(export_run_log(os.path.join(run_dir, "events.jsonl"), again), "rb") as b:
+                self.assertEqual(a.read(), b.read())
+        text = b"".join(records(file))
+        for tag in layer_tags(layers):
+            self.assertIn(tag.encode(), text)
+
+    def test_keras(self):
+        import test_keras
+
+        if test_keras.SKIP:
+            self.skipTest(test_keras.SKIP)
+        model = test_keras.tiny_model()
+        test_keras.compile_model(model, test_keras.LaycaSGD(0.1, model=model))
+        x, y = test_keras.tiny_data()
+        with tempfile.TemporaryDirectory() as d:
+            run, tb = os.path.join(d, "keras-run"), os.path.join(d, "tb")
+            callback = test_keras.RotationCallback(run, every=2, tensorboard=tb)
+            model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[callback])
+            self.check(run, tb, ["conv", "block/hidden", "out"])
+
+    def test_lightning(self):
+        import test_lightning
+
+        if not test_lightning.HAVE_LIGHTNING:
+            self.skipTest(test_lightning.NO_LIGHTNING)
+        import lightning_script
+
+        with tempfile.TemporaryDirectory() as d:
+            tb = os.path.join(d, "tb")
+            lightning_script.fit(runs_dir=os.path.join(d, "runs"), test=False, run_test=False, tensorboard=tb)
+            run, _ = test_lightning.one_run(os.path.join(d, "runs"))
+            self.check(run, tb, lightning_script.LAYERS)
+
+    def test_transformers(self):
+        import test_hf
+
+        if not test_hf.HAVE_HF:
+            self.skipTest(test_hf.NO_HF)
+        import hf_script
+
+        with tempfile.TemporaryDirectory() as d:
+            tb = os.path.join(d, "tb")
+            hf_script.train(os.path.join(d, "runs"), model="gpt2", max_steps=3, every=2, tensorboard=tb)
+            run, _ = test_hf.one_run(os.path.join(d, "runs"))
+            self.check(run, tb, hf_script.GPT2_LAYERS)

@@ -1,6 +1,8 @@
 // `npm run bench`: training throughput per backend, the cost of rotation monitoring and of Layca,
 // and PyTorch's throughput on the same models. Prints figures and a markdown summary; writes the
 // raw results to bench-results/latest.json.
+// The PyTorch goals (bench/pytorch_perf.py) and the frameworks' callbacks' cost per record
+// (bench/callbacks_perf.py) join the goals table at the end.
 //
 //   npm run compile && node out/bench/bench.js [--goals] [--python PATH]... [--openblas DIR] [--pairs 100] [--blocks 12] [--cpu-cnn-batch 4] [--no-cpu] [--no-pytorch] [--no-engines] [--no-webview] [--no-watcher] [--no-compare]
 //
@@ -577,6 +579,7 @@ async function main(): Promise<void> {
   if (process.argv.includes('--goals')) {
     // Only the goals' measurements (a few minutes), not the throughput tables.
     goals.push(...(await pytorchGoals()));
+    goals.push(...(await callbackGoals()));
     renderBench();
     if (!process.argv.includes('--no-sweep')) await sweepGoal();
     printGoals(goals);
@@ -679,6 +682,7 @@ async function main(): Promise<void> {
     `\nRaw results: ${path.relative(process.cwd(), RESULTS)}. Bench run time ${results.seconds.toFixed(0)} s (plus compilation).`,
   );
   goals.push(...(await pytorchGoals()));
+  goals.push(...(await callbackGoals()));
   renderBench();
   watcherBench();
   if (process.argv.includes('--no-sweep')) console.log('\n### Sweep overhead\n\nskipped (--no-sweep)');
@@ -729,16 +733,11 @@ function printGoals(list: readonly Goal[]): void {
  */
 async function pytorchGoals(): Promise<Goal[]> {
   if (process.argv.includes('--no-pytorch')) return [];
-  const builds: { python: string; env: NodeJS.ProcessEnv; note: string }[] = [];
-  const seen = new Set<string>();
-  const venv = process.env.VIRTUAL_ENV ? [path.join(process.env.VIRTUAL_ENV, 'bin', 'python')] : [];
-  const chosen = process.argv.flatMap((a, k) => (process.argv[k - 1] === '--python' ? [a] : []));
-  for (const python of chosen.length ? chosen : [...venv, ...defaultPythonCandidates()]) {
-    const probe = await probePython(python);
-    if (!probe.ok || seen.has(probe.info.executable)) continue;
-    seen.add(probe.info.executable);
-    builds.push({ python, env: process.env, note: '' });
-  }
+  const builds: { python: string; env: NodeJS.ProcessEnv; note: string }[] = (await torchPythons()).map((python) => ({
+    python,
+    env: process.env,
+    note: '',
+  }));
   const i = process.argv.indexOf('--openblas');
   const openblas = i >= 0 ? process.argv[i + 1] : undefined;
   const system = builds.find((b) => b.python === '/usr/bin/python3');
@@ -795,6 +794,65 @@ async function pytorchGoals(): Promise<Goal[]> {
       unavailable: 'no Python with torch found',
     });
   return out;
+}
+
+/** The interpreters with torch, each once, in the order the engine would pick them (an active venv,
+ * then PATH and the system's), or those `--python PATH` (repeatable) names. */
+async function torchPythons(): Promise<string[]> {
+  const found: string[] = [];
+  const seen = new Set<string>();
+  const venv = process.env.VIRTUAL_ENV ? [path.join(process.env.VIRTUAL_ENV, 'bin', 'python')] : [];
+  const chosen = process.argv.flatMap((a, k) => (process.argv[k - 1] === '--python' ? [a] : []));
+  for (const python of chosen.length ? chosen : [...venv, ...defaultPythonCandidates()]) {
+    const probe = await probePython(python);
+    if (!probe.ok || seen.has(probe.info.executable)) continue;
+    seen.add(probe.info.executable);
+    found.push(python);
+  }
+  return found;
+}
+
+/**
+ * The frameworks' callbacks (bench/callbacks_perf.py): each RotationCallback's cost per record
+ * (Keras 3, Lightning, Transformers) over RotationLogger's on the same model, on the first
+ * interpreter of torchPythons() (the engine's choice, or the first --python); a framework it does
+ * not have is not measured, and says so.
+ */
+async function callbackGoals(): Promise<Goal[]> {
+  if (process.argv.includes('--no-pytorch')) return [];
+  const ids = ['keras', 'lightning', 'hf'];
+  const [python] = await torchPythons();
+  const none = (why: string): Goal[] =>
+    ids.map((id) => ({
+      id: `callbacks.${id}`,
+      what: `${id} callback's record / RotationLogger's`,
+      where: python ?? '-',
+      unit: 'x',
+      op: '<=',
+      target: 1.1,
+      unavailable: why,
+    }));
+  if (!python) return none('no Python with torch found');
+  log(`callback goals: ${python}`);
+  const threads = Math.min(2, os.availableParallelism());
+  const r = runJsonScript(python, [
+    path.join(ROOT, 'bench', 'callbacks_perf.py'),
+    JSON.stringify({ reps: 5, steps: 40, threads }),
+  ]);
+  if (!r.ok) return none(r.problem);
+  const v = r.value as { torch: string; threads: number; goals: (Partial<PyGoal> & { unavailable?: string })[] };
+  const where = `PyTorch ${v.torch}, ${v.threads} thread${v.threads === 1 ? '' : 's'}`;
+  return v.goals.map((g) => ({
+    id: `callbacks.${g.id}`,
+    what: g.goal ?? `${g.id} callback's record / RotationLogger's`,
+    where,
+    unit: 'x' as const,
+    op: '<=' as const,
+    target: g.target ?? 1.1,
+    ...(g.unavailable || g.value === undefined
+      ? { unavailable: g.unavailable ?? 'not measured' }
+      : { measure: { median: g.value, lo: g.lo ?? g.value, hi: g.hi ?? g.value, n: g.n ?? 0 } }),
+  }));
 }
 
 interface PyGoal {

@@ -20,6 +20,19 @@ def _flat(t):
     return t.view(-1) if t.is_contiguous() else t.reshape(-1)
 
 
+def _storage_flat(t):
+    """A tensor's values as one flat vector in the order they lie in memory: a view, with no copy,
+    for a contiguous tensor and for a permuted view of one (Keras's kernels seen out first, a
+    transposed Conv1D weight), else a copy. The order differs from _flat's for permuted views: for
+    measures that ignore the order (norms, inner products of tensors flattened alike)."""
+    t = t.detach()
+    if t.is_contiguous():
+        return t.view(-1)
+    order = sorted(range(t.dim()), key=lambda d: (-t.stride(d), -t.size(d)))
+    permuted = t.permute(*order)
+    return permuted.view(-1) if permuted.is_contiguous() else t.reshape(-1)
+
+
 def sum_sq(x):
     """|x|^2 of a flat tensor, as a 0-d tensor on its device (blas.dot: summed in blocks)."""
     return dot(x, x)
@@ -58,12 +71,14 @@ class RotationTracker:
     A record makes no allocation the size of a kernel: per kernel, w - w_prev into a scratch buffer
     and its squared norm, w copied over w_prev, w - w0 into the scratch and its squared norm, and
     |w|^2 (five passes over kernels that mostly sit in cache, one host transfer for all layers).
+    Kernels are read in memory order (_storage_flat: a permuted view, as Keras's and Conv1D's
+    kernels in torch's layout, is not copied), which the distances and rotations do not depend on.
     """
 
     def __init__(self, kernels):
         self.kernels = list(kernels)
         with torch.no_grad():
-            flat = [_flat(k) for k in self.kernels]
+            flat = [_storage_flat(k) for k in self.kernels]
             # Copies in at least float32 (a half kernel's differences and sums need more).
             self.initial = [f.to(torch.promote_types(f.dtype, torch.float32), copy=True) for f in flat]
             self.previous = [f.clone() for f in self.initial]
@@ -86,7 +101,7 @@ class RotationTracker:
         with torch.no_grad():
             scalars = []
             for k, w0, wp, s in zip(self.kernels, self.initial, self.previous, self._scratch):
-                w = _flat(k)
+                w = _storage_flat(k)
                 torch.sub(w, wp, out=s)
                 diffp = sum_sq(s)
                 wp.copy_(w)

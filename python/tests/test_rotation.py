@@ -10,6 +10,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from layer_rotation.rotation import (  # noqa: E402
     RotationTracker,
+    _storage_flat,
     cosine_distance,
     tan_from_cosine_distance,
     tensor_cosine_distance,
@@ -149,7 +150,28 @@ class TrackerAgainstFloat64(unittest.TestCase):
         previous = [before]
         self.check(tracker, [w], [before], previous, 1e-5)
         self.assertEqual([t.data_ptr() for t in tracker.previous + tracker._scratch], buffers)
-        torch.testing.assert_close(tracker.previous[0], w.detach().reshape(-1), rtol=0, atol=0)
+        # channels_last: read in memory order (N, H, W, C), with no copy of the kernel.
+        torch.testing.assert_close(tracker.previous[0], w.detach().permute(0, 2, 3, 1).reshape(-1), rtol=0, atol=0)
+
+    def test_permuted_views_are_read_in_place_with_the_same_measures(self):
+        # Keras's kernels seen out first ([in, out] -> [out, in]; conv [kh, kw, in, out] -> [out, in, kh, kw])
+        # and Transformers' Conv1D transposed: tracked as views, measured as their contiguous copies are.
+        gen = torch.Generator().manual_seed(4)
+        bases = [torch.randn(48, 24, generator=gen), torch.randn(3, 3, 2, 8, generator=gen)]
+        views = [bases[0].t(), bases[1].permute(3, 2, 0, 1)]
+        self.assertFalse(any(v.is_contiguous() for v in views))
+        tracker = RotationTracker(views)
+        self.assertEqual([_storage_flat(v).data_ptr() for v in views], [b.data_ptr() for b in bases])
+        copies = RotationTracker([v.contiguous() for v in views])
+        for turn in (0.05, 0.3, 1.2):
+            with torch.no_grad():
+                for b, v in zip(bases, views):
+                    b.copy_(_turned(b.double(), turn, gen).float())
+            copies.kernels = [v.contiguous() for v in views]
+            got, want = tracker.record(), copies.record()
+            for a, b in zip(got[0] + got[1], want[0] + want[1]):
+                self.assertAlmostEqual(a, b, delta=1e-6 * max(1.0, abs(b)))
+            self.assertTrue(all(d > 1e-4 for d in got[0]))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 // The PyTorch goals (bench/pytorch_perf.py) and the frameworks' callbacks' cost per record
 // (bench/callbacks_perf.py) join the goals table at the end.
 //
-//   npm run compile && node out/bench/bench.js [--goals] [--python PATH]... [--openblas DIR] [--pairs 100] [--blocks 12] [--cpu-cnn-batch 4] [--no-cpu] [--no-pytorch] [--no-engines] [--no-webview] [--no-watcher] [--no-compare]
+//   npm run compile && node out/bench/bench.js [--goals] [--python PATH]... [--openblas DIR [--openblas-only]] [--pairs 100] [--blocks 12] [--cpu-cnn-batch 4] [--no-cpu] [--no-pytorch] [--no-engines] [--no-webview] [--no-watcher] [--no-compare]
 //
 // Models: (a) the default example's (examples/mnist-default.layerrot.json: its model, optimizer,
 // batch size and learning rate); (b) a small MNIST CNN from the VGG builder: 28x28x1 -> conv 32
@@ -741,6 +741,8 @@ async function pytorchGoals(): Promise<Goal[]> {
   const i = process.argv.indexOf('--openblas');
   const openblas = i >= 0 ? process.argv[i + 1] : undefined;
   const system = builds.find((b) => b.python === '/usr/bin/python3');
+  // --openblas-only: the system's torch with OpenBLAS alone (its reference BLAS run takes minutes).
+  if (openblas && system && process.argv.includes('--openblas-only')) builds.splice(builds.indexOf(system), 1);
   if (openblas && system)
     builds.push({
       python: system.python,

@@ -208,11 +208,9 @@ def train(
         if threads:
             # A sweep running several points at once gives each its share of the cores (and sets
             # OMP_NUM_THREADS to match, for the BLAS pools created as torch loads).
+            # (Inter-op threads are left alone: torch 1.13 aborts the process when they are set after
+            # any parallel work, as in a second run in one process; eager training hardly uses them.)
             torch.set_num_threads(int(threads))
-            try:
-                torch.set_num_interop_threads(int(threads))
-            except RuntimeError:
-                pass  # only settable once a process, before any inter-op work: a second run in one process
         elif dist.device.type == "cpu" and not os.environ.get("OMP_NUM_THREADS"):
             # Some builds (Debian's) start with one thread: use this process's share of the cores.
             local = int(os.environ.get("LOCAL_WORLD_SIZE", dist.world)) if dist.enabled else 1

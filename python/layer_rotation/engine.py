@@ -369,9 +369,9 @@ def train(
             losses.append(end["loss"])
             _check_stopping(config, losses, end, data.classes)
         if step >= epochs * spe:
-            reason = "trained %d epoch%s" % (epochs, "" if epochs == 1 else "s")
+            reason = events.trained_epochs(epochs)
         else:
-            reason = "reached the step limit (%d steps)" % total
+            reason = events.step_limit(total)
         return finish("completed", reason, evaluate(model, data.test, dist))
     except EndRun as e:
         test = evaluate(model, data.test, dist) if e.status == "completed" and model is not None else None

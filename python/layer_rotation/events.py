@@ -489,6 +489,21 @@ def run_verdict(started, finished, last_epoch=None):
     return judge_finished(started, finished, last_epoch)["run"]
 
 
+def trained_epochs(epochs):
+    """A completed run's reason when it trained its planned epochs (the tfjs engine's words)."""
+    return "trained %d epoch%s" % (epochs, "" if epochs == 1 else "s")
+
+
+def step_limit(steps):
+    """A completed run's reason when it stopped at its step limit."""
+    return "reached the step limit (%d steps)" % steps
+
+
+def trained_steps(steps):
+    """A completed run's reason when neither a plan of epochs nor a step limit ended it."""
+    return "trained %d steps" % steps
+
+
 def run_finished(
     status,
     reason,

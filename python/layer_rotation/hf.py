@@ -37,6 +37,7 @@ try:
 except ImportError:
     raise ImportError("layer_rotation.hf needs Hugging Face Transformers: pip install transformers") from None
 
+from . import events
 from .logger import RotationLogger, watch_entry
 from .optim import kernel_layers
 from .plan import base_rate, optimizer_plan
@@ -84,15 +85,14 @@ def _steps_per_epoch(args, train_dataloader):
 def _finished_reason(args, state, control):
     """Why train() ended, in the engines' words."""
     if args.max_steps is not None and args.max_steps > 0 and state.global_step >= args.max_steps:
-        return "reached the step limit (%d steps)" % args.max_steps
+        return events.step_limit(args.max_steps)
     if state.max_steps and state.global_step >= state.max_steps:
-        epochs = int(state.num_train_epochs)
-        return "trained %d epoch%s" % (epochs, "" if epochs == 1 else "s")
+        return events.trained_epochs(int(state.num_train_epochs))
     if control.should_training_stop:
         return (
             "stopped early at step %d (control.should_training_stop, e.g. by EarlyStoppingCallback)" % state.global_step
         )
-    return "trained %d steps" % state.global_step
+    return events.trained_steps(state.global_step)
 
 
 def _calling_trainer():

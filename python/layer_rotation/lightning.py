@@ -37,6 +37,7 @@ except ImportError:  # the older package name
             "(or the older package, pytorch-lightning)"
         ) from None
 
+from . import events
 from .logger import RotationLogger
 from .optim import kernel_layers
 from .plan import base_rate, optimizer_plan
@@ -100,13 +101,13 @@ def _finished_reason(trainer, steps):
     """Why fit ended, in the engines' words."""
     max_steps = getattr(trainer, "max_steps", -1)
     if max_steps is not None and max_steps > 0 and trainer.global_step >= max_steps:
-        return "reached the step limit (%d steps)" % max_steps
+        return events.step_limit(max_steps)
     max_epochs = getattr(trainer, "max_epochs", None)
     if max_epochs is not None and max_epochs > 0 and trainer.current_epoch >= max_epochs:
-        return "trained %d epoch%s" % (max_epochs, "" if max_epochs == 1 else "s")
+        return events.trained_epochs(max_epochs)
     if trainer.should_stop:
         return "stopped early after %d epochs (trainer.should_stop, e.g. by EarlyStopping)" % trainer.current_epoch
-    return "trained %d steps" % steps
+    return events.trained_steps(steps)
 
 
 class RotationCallback(Callback):

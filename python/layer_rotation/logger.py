@@ -401,7 +401,7 @@ class RotationLogger:
                 self._snapshot_features()
         if reason is None:
             reason = {
-                "completed": "trained %d steps" % self.steps,
+                "completed": events.trained_steps(self.steps),
                 "stopped": "stopped on request",
                 "failed": "failed",
             }.get(status, status)

@@ -49,13 +49,18 @@ def layca_update_(w, s, lr):
 
 # Below this share of |s|^2 left after projecting s onto w's tangent space (s within about 1.8
 # degrees of +-w), the inner-product form below cancels: the explicit projection is used instead
-# (and where lr |s| / |p| > 1/2, see _layca_fast_).
+# (and where lr |s| / |p| > 1/2, see _fast_coefficients).
 _FAST_MIN_TANGENT = 1e-3
 
 
 def _fast_coefficients(ww, sw, ss, lr):
-    """(a, b) with w <- a w + b s the Layca step, from <w,w>, <s,w>, <s,s> (see _layca_fast_), or
-    None where that form would cancel (then the explicit projection)."""
+    """(a, b) with w <- a w + b s the Layca step, from <w,w>, <s,w>, <s,s>, or None where that form
+    would cancel (then the explicit projection). With k = <s, w> / |w|^2 and
+    |p|^2 = |s|^2 - <s, w> k (p: s projected onto the tangent space), c = lr |w| / |p|, the step
+    w - c p has norm |w| sqrt(1 + lr^2) (p is orthogonal to w), so
+        w <- ((1 + c k) w - c s) / sqrt(1 + lr^2)
+    turns w by atan(lr) and keeps its norm, with no temporary the size of w. The form cancels where
+    s is within about 1.8 degrees of +-w, or lr |s| / |p| > 1/2."""
     if ww <= 0.0 or not math.isfinite(ww + sw + ss):
         return None
     k = sw / ww
@@ -76,7 +81,7 @@ def layca_updates_(updates):
     """layca_update_(w, s, lr) for every (w, s, lr) of `updates`, in place.
 
     Contiguous CPU tensors take the form of three inner products and one in-place update (see
-    _layca_fast_): the inner products of all of them are read back at once, then each w is
+    _fast_coefficients): the inner products of all of them are read back at once, then each w is
     updated by w.mul_(a).add_(s, alpha=b) (two passes, no temporary). The others, and those where
     that form would cancel, take the explicit projection (layca_update_). Inner products come from
     blas.dot (summed in blocks whatever torch's BLAS)."""
@@ -101,17 +106,6 @@ def layca_updates_(updates):
         else:
             a, b = coefficients
             w.mul_(a).add_(s, alpha=b)
-
-
-def _layca_fast_(w, s, lr):
-    """layca_update_ by three inner products and one in-place update, for CPU tensors: with
-    k = <s, w> / |w|^2 and |p|^2 = |s|^2 - <s, w> k (p: s projected onto the tangent space),
-    c = lr |w| / |p|, the step w - c p has norm |w| sqrt(1 + lr^2) (p is orthogonal to w), so
-        w <- ((1 + c k) w - c s) / sqrt(1 + lr^2)
-    turns w by atan(lr) and keeps its norm, with no temporary the size of w. Where the form would
-    cancel (s within about 1.8 degrees of +-w, or lr |s| / |p| > 1/2), and for tensors not
-    contiguous on the CPU, the explicit projection. One update of layca_updates_."""
-    layca_updates_([(w, s, lr)])
 
 
 def _use_layca(group, p):

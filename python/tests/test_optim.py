@@ -118,7 +118,7 @@ class FastStep(unittest.TestCase):
 
     def test_equals_the_explicit_projection(self):
         # Whatever torch's BLAS (blas.dot sums in blocks on the reference BLAS too).
-        from layer_rotation.optim import _layca_fast_, layca_update_
+        from layer_rotation.optim import layca_update_, layca_updates_
 
         torch.manual_seed(5)
         for shape in [(256, 784), (16, 3, 3, 3), (10, 256), (7,)]:
@@ -129,23 +129,23 @@ class FastStep(unittest.TestCase):
                         s = torch.randn(shape) + tilt / (1 - tilt + 1e-12) * w
                         a, b = w.clone(), w.clone()
                         layca_update_(a, s, lr)
-                        _layca_fast_(b, s, lr)
+                        layca_updates_([(b, s, lr)])
                         torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6 * float(w.abs().max()))
                         self.assertAlmostEqual(float(b.norm()), float(w.norm()), delta=2e-6 * float(w.norm()))
                         if tilt < 0.99:  # beyond, float32 cannot place the tangent step (both forms)
                             self.assertAlmostEqual(angle(b, w), math.atan(lr), delta=2e-5)
 
     def test_zero_and_odd_directions(self):
-        from layer_rotation.optim import _layca_fast_
+        from layer_rotation.optim import layca_updates_
 
         torch.manual_seed(6)
         w = torch.randn(5, 4)
         b = w.clone()
-        _layca_fast_(b, torch.zeros_like(w), 0.1)  # no direction: no turn
+        layca_updates_([(b, torch.zeros_like(w), 0.1)])  # no direction: no turn
         torch.testing.assert_close(b, w)
         t = w.t()  # not contiguous: the explicit form
         b = t.clone().t()
-        _layca_fast_(b, torch.randn_like(b), 0.1)
+        layca_updates_([(b, torch.randn_like(b), 0.1)])
         self.assertAlmostEqual(angle(b, w), math.atan(0.1), delta=2e-5)
 
 

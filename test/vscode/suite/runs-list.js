@@ -180,10 +180,17 @@ exports.tests = {
       timeout: 10000,
       what: 'no Hints once the newest run is of this text',
     });
+    // The row turns from the live form ("epoch 3/3 · ...") to the finished one when the extension
+    // sees the run end, which can come after the log's run_finished line: wait for it.
+    const finishedRow = new RegExp(`^${shortTime(started.time)} · \\d+\\.\\d% · [^·]+ · lr 0\\.1 sgd$`);
+    await h.waitFor(() => finishedRow.test(runItem(runs.second)?.description ?? ''), {
+      timeout: 10000,
+      what: "the second run's finished row",
+    });
     const second = runItem(runs.second);
     const first = runItem(runs.first);
     assert.ok(second && first);
-    assert.match(second.description, new RegExp(`^${shortTime(started.time)} · \\d+\\.\\d% · [^·]+ · lr 0\\.1 sgd$`));
+    assert.match(second.description, finishedRow);
     assert.match(first.description, / · lr 0\.2 sgd$/);
     assert.notEqual(second.description, first.description);
     // Newest first.

@@ -53,9 +53,15 @@ const GPT2 = [
 const LLAMA = [
   'model.embed_tokens',
   ...[0, 1].flatMap((k) =>
-    ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'].map(
-      (p) => `model.layers.${k}.${p}`,
-    ),
+    [
+      'self_attn.q_proj',
+      'self_attn.k_proj',
+      'self_attn.v_proj',
+      'self_attn.o_proj',
+      'mlp.gate_proj',
+      'mlp.up_proj',
+      'mlp.down_proj',
+    ].map((p) => `model.layers.${k}.${p}`),
   ),
   'lm_head',
 ];
@@ -98,7 +104,13 @@ describe('layer blocks by name', () => {
   });
 
   it('keeps the layers in depth order: a block comes where its first layer does', () => {
-    assert.deepEqual(keys(BERT), ['bert.embeddings', 'bert.encoder.layer.0', 'bert.encoder.layer.1', 'bert.pooler', 'classifier']);
+    assert.deepEqual(keys(BERT), [
+      'bert.embeddings',
+      'bert.encoder.layer.0',
+      'bert.encoder.layer.1',
+      'bert.pooler',
+      'classifier',
+    ]);
     assert.deepEqual(keys(GPT2), ['transformer', 'transformer.h.0', 'transformer.h.1', 'lm_head']);
     assert.deepEqual(keys(LLAMA), ['model', 'model.layers.0', 'model.layers.1', 'lm_head']);
     assert.deepEqual(keys(RESNET), ['conv1', 'layer1.0', 'layer1.1', 'layer2.0', 'layer2.1', 'fc']);
@@ -128,7 +140,11 @@ describe('layer blocks by name', () => {
     const one = ['m.a', 'm.b', 'm.c'];
     assert.equal(groupable(groupLayers(one), 3), false, 'one block of everything');
     const bert = groupLayers(BERT);
-    assert.equal(groupingOn('auto', bert, BERT.length, BERT.length), false, `${BERT.length} layers: not grouped by default`);
+    assert.equal(
+      groupingOn('auto', bert, BERT.length, BERT.length),
+      false,
+      `${BERT.length} layers: not grouped by default`,
+    );
     assert.equal(groupingOn(undefined, bert, BERT.length, GROUP_ABOVE + 1), true);
     assert.equal(groupingOn('auto', bert, BERT.length, GROUP_ABOVE), false);
     assert.equal(groupingOn('blocks', bert, BERT.length, BERT.length), true);
@@ -149,7 +165,7 @@ describe('layer blocks by name', () => {
     assert.deepEqual(open.layers, [3, 4, 5, 6, 7, 8, 15, 16]);
     const capped = groupedLines(blocks, new Set([1, 2]), null, 4);
     assert.deepEqual(capped.lines, [blockLine(0), 3, 4, 5]);
-    assert.equal(capped.capped, 11, "15 lines in all");
+    assert.equal(capped.capped, 11, '15 lines in all');
   });
 
   it('filters by layer name: a block shows when any of its layers match, expanded to those only', () => {
@@ -167,9 +183,15 @@ describe('layer blocks by name', () => {
 
   it("colours a block by its layers' mean depth in the run", () => {
     const blocks = groupLayers(BERT);
-    assert.equal(blockDepth(blocks[1], (i) => i), 5.5);
+    assert.equal(
+      blockDepth(blocks[1], (i) => i),
+      5.5,
+    );
     // Depth in the run, not among the layers kept.
-    assert.equal(blockDepth(blocks[0], (i) => 100 + i * 10), 110);
+    assert.equal(
+      blockDepth(blocks[0], (i) => 100 + i * 10),
+      110,
+    );
     const depths = blocks.map((b) => blockDepth(b, (i) => i));
     assert.deepEqual(
       depths,

@@ -60,7 +60,12 @@ export function groupable(blocks: readonly LayerBlock[], layers: number): boolea
 }
 
 /** Whether a run of `total` layers, in these blocks (of the layers kept), is drawn grouped in this mode. */
-export function groupingOn(mode: GroupMode | undefined, blocks: readonly LayerBlock[], kept: number, total: number): boolean {
+export function groupingOn(
+  mode: GroupMode | undefined,
+  blocks: readonly LayerBlock[],
+  kept: number,
+  total: number,
+): boolean {
   if (!groupable(blocks, kept)) return false;
   if (mode === 'blocks') return true;
   if (mode === 'layers') return false;

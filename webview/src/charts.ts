@@ -23,7 +23,7 @@ import {
   type YMode,
   yRange,
 } from '../../src/runlog/chartMath';
-import { columnLayout, minMaxRows, RowList, rowsInRange } from '../../src/runlog/decimate';
+import { columnLayout, minMaxRows, RowList, rowsInRange, sparseRows } from '../../src/runlog/decimate';
 import { layerColorIn, parseRgb, viridis, viridisRange } from '../../src/runlog/viridis';
 import { lowerBound } from './analysis';
 import { el, fmtInt, fmtNum, fmtPct, setText, show } from './dom';
@@ -959,6 +959,8 @@ export class MetricsChart {
   /** Where the x axis ends: as the rotation chart's, unless the data goes further. */
   private xEnd = 0;
   private xData: number[] = [];
+  /** The view's row of each point given to uPlot (the lines are decimated to the plot's pixel columns). */
+  private rowOf: number[] = [];
   readonly hidden = new Set<'train' | 'validation'>();
   private focused: 'train' | 'validation' | null = null;
   xRange: [number, number] = [0, 1];
@@ -1008,8 +1010,21 @@ export class MetricsChart {
     parent.appendChild(this.root);
   }
 
-  /** (Re)creates the chart for these settings. */
-  configure(settings: ViewSettings): void {
+  /** (Re)creates the chart for these settings (when what it draws changes: x axis, smoothing, its y axis; else only fits it). */
+  configure(settings: ViewSettings, force = false): void {
+    const prev = this.settings;
+    if (
+      !force &&
+      this.u &&
+      prev &&
+      prev.x === settings.x &&
+      prev.smoothing === settings.smoothing &&
+      prev.y[this.kind] === settings.y[this.kind]
+    ) {
+      this.settings = settings;
+      this.fit();
+      return;
+    }
     this.settings = settings;
     this.destroyChart();
     const kind = this.kind;
@@ -1062,9 +1077,7 @@ export class MetricsChart {
         },
       ],
       hooks: {
-        setCursor: [
-          (u) => this.showValues(u.cursor.left !== undefined && u.cursor.left >= 0 ? (u.cursor.idx ?? null) : null),
-        ],
+        setCursor: [(u) => this.showValues(this.cursorRow(u))],
         setSelect: [zoom.setSelect],
       },
     };
@@ -1084,7 +1097,30 @@ export class MetricsChart {
   fit(): void {
     if (!this.host.clientWidth || !this.u) return;
     const s = this.size();
-    if (s.width !== this.u.width || s.height !== this.u.height) this.u.setSize(s);
+    if (s.width === this.u.width && s.height === this.u.height) return;
+    const wider = s.width > this.u.width;
+    this.u.setSize(s);
+    // Decimated to the old width: again to the new one.
+    if (wider && this.view) this.update(this.view, this.xEnd);
+  }
+
+  /**
+   * The rows drawn: each line's (train and validation, raw and smoothed) least and greatest
+   * value per pixel column over the x range (src/runlog/decimate.ts), every row when few.
+   */
+  private drawnRows(
+    x: number[],
+    lines: (readonly (number | null | undefined)[])[],
+    [a, b]: [number, number],
+  ): number[] {
+    const u = this.u;
+    const columns = Math.max(1, Math.round(u ? u.bbox.width : this.size().width));
+    if (x.length <= 2 * columns) return x.map((_, i) => i);
+    const keep = new Uint8Array(x.length);
+    for (const ys of lines) for (const r of sparseRows(x, ys, a, b, columns)) keep[r] = 1;
+    const rows: number[] = [];
+    for (let r = 0; r < keep.length; r++) if (keep[r]) rows.push(r);
+    return rows;
   }
 
   update(m: MetricsView, xEnd: number): void {
@@ -1097,8 +1133,8 @@ export class MetricsChart {
     this.xData = x;
     const [train, val] = this.kind === 'loss' ? [m.trainLoss, m.valLoss] : [m.trainAcc, m.valAcc];
     const w = settings.smoothing;
-    const smoothTrain = w > 0 ? smoothSeries(train, w) : train.map(() => undefined);
-    const smoothVal = w > 0 ? smoothSeries(val, w) : val.map(() => undefined);
+    const smoothTrain = w > 0 ? smoothSeries(train, w) : null;
+    const smoothVal = w > 0 ? smoothSeries(val, w) : null;
     let last = 0;
     for (let j = x.length - 1; j >= 0; j--)
       if (Number.isFinite(x[j])) {
@@ -1120,9 +1156,24 @@ export class MetricsChart {
     const mode = chartYMode(this.kind, settings.y[this.kind]);
     this.yRange = yRange(this.kind, mode, e);
     // uPlot needs x sorted: wall time is (events come in order); a NaN x (no time) is left out.
-    const data = [x, train, val, smoothTrain, smoothVal] as uPlot.AlignedData;
+    const lines = smoothTrain && smoothVal ? [train, val, smoothTrain, smoothVal] : [train, val];
+    const rows = this.drawnRows(x, lines, this.xRange);
+    this.rowOf = rows;
+    const pick = <T>(ys: T[] | null) =>
+      ys
+        ? rows.length === ys.length
+          ? ys
+          : rows.map((r) => ys[r])
+        : new Array<undefined>(rows.length).fill(undefined);
+    const data = [pick(x), pick(train), pick(val), pick(smoothTrain), pick(smoothVal)] as uPlot.AlignedData;
     u.batch(() => u.setData(data, true));
-    this.showValues(u.cursor.left !== undefined && u.cursor.left >= 0 ? (u.cursor.idx ?? null) : null);
+    this.showValues(this.cursorRow(u));
+  }
+
+  /** The view's row at the cursor (of the points drawn), or null. */
+  private cursorRow(u: uPlot): number | null {
+    const idx = u.cursor.left !== undefined && u.cursor.left >= 0 ? (u.cursor.idx ?? null) : null;
+    return idx === null ? null : (this.rowOf[idx] ?? idx);
   }
 
   /** Redraws with the current zoom. */

@@ -719,7 +719,10 @@ class Monitor {
       before.palette[1] !== this.theme.palette[1] ||
       before.highContrast !== this.theme.highContrast
     ) {
-      // The layers' colours change with the background: the charts, legend and table are made again.
+      // The layers' colours change with the background: the charts, legend and table are made again
+      // (the loss and accuracy charts too: their line widths follow high contrast).
+      this.loss.configure(this.settings, true);
+      this.accuracy.configure(this.settings, true);
       this.rebuildCharts();
       return;
     }
@@ -743,10 +746,16 @@ class Monitor {
 
   private drawRunBar(): void {
     const items = this.runItems();
+    // One run or none: no list to pick from (its options are made when it shows).
+    if (items.length <= 1) {
+      show(this.runBar, false);
+      this.listKey = '';
+      return;
+    }
     const key = `${JSON.stringify(items)}|${this.selected}`;
     if (key === this.listKey) return;
     this.listKey = key;
-    show(this.runBar, items.length > 1);
+    show(this.runBar, true);
     this.runSelect.replaceChildren(
       ...items.map((it) => {
         const o = el('vscode-option', undefined, it.label);

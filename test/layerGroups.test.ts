@@ -1,6 +1,6 @@
 // Layers grouped into blocks by name (src/runlog/layerGroups.ts): the block of the naming schemes
 // of Hugging Face Transformers (BERT, GPT-2, Llama: the names below are those the Transformers
-// callback reads from `named_modules()` of tiny models built from configs with transformers 4.x),
+// callback reads from `named_modules()` of tiny models built from configs with transformers 5.24),
 // torchvision's ResNets, Keras and plain PyTorch; blocks in depth order; when a monitor groups; and
 // the lines a grouped monitor draws (blocks, expanded blocks' layers, the filter, the cap).
 import assert from 'node:assert/strict';

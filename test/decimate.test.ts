@@ -3,7 +3,7 @@
 // NaN gaps kept as gaps, every row kept when there are few, the extent of the range exact.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { columnLayout, minMaxRows, RowList, rowsInRange } from '../src/runlog/decimate';
+import { columnLayout, minMaxRows, RowList, rowsInRange, sparseRows } from '../src/runlog/decimate';
 
 function decimate(xs: number[], ys: number[], x0: number, x1: number, columns: number): number[] {
   const [from, to] = rowsInRange(xs, xs.length, x0, x1);
@@ -113,4 +113,36 @@ test('x need only be non-decreasing: equal x values share a column; a zoom decim
     assert.ok(zoomed.includes(lo) && zoomed.includes(hi), `x ${x}: least and greatest kept`);
   }
   assert.ok(zoomed.length > 200, `the zoom shows detail: ${zoomed.length} rows`);
+});
+
+test('a sparse series (undefined: no value in the row) is decimated among its own rows, a gap kept', () => {
+  const n = 20_000;
+  const xs = Array.from({ length: n }, (_, i) => i / 100);
+  const ys = walk(n, 5);
+  // A training value in every row but each 1,000th (a validation row: undefined), one null (a gap).
+  const train: (number | null | undefined)[] = ys.map((y, i) => (i % 1000 === 999 ? undefined : y));
+  train[5000] = null;
+  const rows = sparseRows(xs, train, 0, xs[n - 1], 100);
+  assert.ok(rows.length <= 4 * 100 + 8 && rows.length > 150, `${rows.length} rows`);
+  assert.ok(
+    rows.every((r, j) => j === 0 || r > rows[j - 1]),
+    'ascending',
+  );
+  assert.ok(
+    rows.every((r) => train[r] !== undefined),
+    'only rows with a value or a gap',
+  );
+  assert.ok(rows.includes(5000), 'the gap kept');
+  assert.deepEqual(
+    [rows[0], rows[rows.length - 1]],
+    [0, n - 2],
+    'the first and the last row with a value (row n - 1 has none)',
+  );
+  // Each column's least and greatest value kept: the decimated line reaches the same extremes.
+  const vals = (rs: number[]) => rs.map((r) => train[r]).filter((v): v is number => typeof v === 'number');
+  assert.equal(Math.min(...vals(rows)), Math.min(...vals(train.map((_, i) => i))));
+  assert.equal(Math.max(...vals(rows)), Math.max(...vals(train.map((_, i) => i))));
+  // Few rows: every one.
+  const few = [1, undefined, 3, null, 5];
+  assert.deepEqual(sparseRows([0, 1, 2, 3, 4], few, 0, 4, 100), [0, 2, 3, 4]);
 });

@@ -37,6 +37,8 @@ it("accepts exactly the protocol's messages", () => {
 
 it('chart settings: every field, each a known value, nothing else', () => {
   assert.ok(isViewSettings(DEFAULT_VIEW));
+  // Grouping by block: optional (settings kept before it existed stay valid), one of its modes.
+  for (const group of ['auto', 'blocks', 'layers']) assert.ok(isViewSettings({ ...SETTINGS, group }), group);
   for (const bad of [
     null,
     {},
@@ -47,6 +49,9 @@ it('chart settings: every field, each a known value, nothing else', () => {
     { ...SETTINGS, smoothing: '0.5' },
     { ...SETTINGS, smoothing: Number.NaN },
     { ...SETTINGS, quantity: 'angle' },
+    { ...SETTINGS, group: 'block' },
+    { ...SETTINGS, group: null },
+    { x: 'epoch', smoothing: 0, quantity: 'distance' },
     { ...SETTINGS, y: { ...SETTINGS.y, rate: 'fixed' } }, // a rate has no fixed range
     { ...SETTINGS, y: { ...SETTINGS.y, accuracy: 'log' } },
     { ...SETTINGS, y: { distance: 'log' } },

@@ -14,6 +14,7 @@ import {
   X_AXES,
 } from '../src/runlog/chartMath';
 import type { ExportView } from '../src/runlog/runExport';
+import { GROUP_MODES } from '../src/runlog/layerGroups';
 import { MAX_LAYERS_DRAWN, MAX_LAYERS_KEPT } from '../src/runlog/layerCap';
 
 // The event types, as the host sends them: normalized (src/runlog/normalize.ts).
@@ -96,8 +97,9 @@ const isStringIn = <T extends string>(list: readonly T[], v: unknown): v is T =>
 
 /** Checks chart settings, strictly: every field, nothing else. */
 export function isViewSettings(v: unknown): v is ViewSettings {
-  if (!isObj(v) || !hasKeys(v, ['x', 'smoothing', 'quantity', 'y']) || Object.keys(v).length !== 4) return false;
+  if (!isObj(v) || !hasKeys(v, ['x', 'smoothing', 'quantity', 'y', 'group'])) return false;
   if (!isStringIn(X_AXES, v.x) || !isStringIn(QUANTITIES, v.quantity)) return false;
+  if ('group' in v && !isStringIn(GROUP_MODES, v.group)) return false;
   if (typeof v.smoothing !== 'number' || !(v.smoothing >= 0 && v.smoothing <= MAX_SMOOTHING)) return false;
   const y = v.y;
   const kinds = Object.keys(CHART_Y_MODES) as ChartKind[];

@@ -8,6 +8,7 @@
 // - smoothing: TensorBoard's debiased exponential moving average;
 // - the y ranges of the three axis modes (fixed, automatic, log) and the x axis's end.
 import type { RunStarted } from './events';
+import type { GroupMode } from './layerGroups';
 import { learningRateIntegral, scheduledRate } from './verdict';
 
 export type XAxis = 'epoch' | 'step' | 'time';
@@ -34,6 +35,8 @@ export interface ViewSettings {
   smoothing: number;
   quantity: Quantity;
   y: { [K in ChartKind]: (typeof CHART_Y_MODES)[K][number] };
+  /** Layers grouped by block (src/runlog/layerGroups.ts); absent: 'auto' (settings kept before it existed stay valid). */
+  group?: GroupMode;
 }
 
 export const MAX_SMOOTHING = 0.99;

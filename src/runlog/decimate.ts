@@ -169,19 +169,44 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
         let hi = -1;
         let loY = 0;
         let hiY = 0;
-        for (; r < end; r++) {
-          const y = ys[r];
-          if (Number.isNaN(y) || (nanX !== null && nanX[r - from] === 1)) break;
-          if (counted && y > 0 && y < minPositive && y !== Infinity) minPositive = y;
-          if (first < 0) {
-            first = lo = hi = r;
-            loY = hiY = y;
-          } else if (y < loY) {
-            lo = r;
-            loY = y;
-          } else if (y > hiY) {
-            hi = r;
-            hiY = y;
+        const y0 = ys[r];
+        if (!(Number.isNaN(y0) || (nanX !== null && nanX[r - from] === 1))) {
+          first = lo = hi = r;
+          loY = hiY = y0;
+          r++;
+          // The hot loop (every row of every line): a NaN ends the stretch (tested last: it is rare).
+          if (nanX === null)
+            for (; r < end; r++) {
+              const y = ys[r];
+              if (y < loY) {
+                lo = r;
+                loY = y;
+              } else if (y > hiY) {
+                hi = r;
+                hiY = y;
+              } else if (Number.isNaN(y)) break;
+            }
+          else
+            for (; r < end; r++) {
+              const y = ys[r];
+              if (Number.isNaN(y) || nanX[r - from] === 1) break;
+              if (y < loY) {
+                lo = r;
+                loY = y;
+              } else if (y > hiY) {
+                hi = r;
+                hiY = y;
+              }
+            }
+          // The least positive value: the least one when it is positive, else a look for one (rare).
+          if (counted) {
+            if (loY > 0) {
+              if (loY < minPositive && loY !== Infinity) minPositive = loY;
+            } else
+              for (let j = first; j < r; j++) {
+                const y = ys[j];
+                if (y > 0 && y < minPositive && y !== Infinity) minPositive = y;
+              }
           }
         }
         const broken = r < end;
@@ -224,4 +249,38 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
   out.max = max;
   out.minPositive = minPositive;
   return out;
+}
+
+/**
+ * The rows of a sparse series to draw over the x range [x0, x1] drawn `columns` pixels wide: of
+ * `values` (undefined: no value in that row, the line spans it; null or NaN: a gap) the rows
+ * minMaxRows keeps among those with a value or a gap, as indices into `values`, ascending. (The
+ * monitor's loss and accuracy charts: a training value per batch, a validation value per epoch
+ * end, in rows of one x array.)
+ */
+export function sparseRows(
+  xs: ArrayLike<number>,
+  values: readonly (number | null | undefined)[],
+  x0: number,
+  x1: number,
+  columns: number,
+): number[] {
+  const n = Math.min(xs.length, values.length);
+  let count = 0;
+  for (let r = 0; r < n; r++) if (values[r] !== undefined) count++;
+  const at = new Int32Array(count);
+  const cx = new Float64Array(count);
+  const cy = new Float64Array(count);
+  let k = 0;
+  for (let r = 0; r < n; r++) {
+    const v = values[r];
+    if (v === undefined) continue;
+    at[k] = r;
+    cx[k] = xs[r];
+    cy[k] = typeof v === 'number' ? v : NaN;
+    k++;
+  }
+  const [from, to] = rowsInRange(cx, count, x0, x1);
+  const rows = minMaxRows(cx, cy, columnLayout(cx, from, to, x0, x1, columns), new RowList());
+  return Array.from(rows.view(), (j) => at[j]);
 }

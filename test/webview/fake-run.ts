@@ -14,6 +14,8 @@ export interface FakeRunOptions {
   recordsPerEpoch?: number;
   batchesPerEpoch?: number;
   batchSize?: number;
+  /** The layers' names (default: conv1, conv2, ... output; their count sets `layers`). */
+  layerNames?: string[];
   /** Indices of layers that lag (end around 0.4-0.55). */
   lagging?: number[];
   backend?: string;
@@ -59,7 +61,7 @@ function rng(seed: number): () => number {
 const round = (v: number, digits = 6) => Math.round(v * 10 ** digits) / 10 ** digits;
 
 export function fakeRun(o: FakeRunOptions = {}): FakeRun {
-  const L = o.layers ?? 6;
+  const L = o.layerNames?.length ?? o.layers ?? 6;
   const epochs = o.epochs ?? 3;
   const spe = o.stepsPerEpoch ?? 400;
   const recordsPerEpoch = o.recordsPerEpoch ?? 20;
@@ -87,9 +89,9 @@ export function fakeRun(o: FakeRunOptions = {}): FakeRun {
         ? Math.floor(totalSteps * 0.7)
         : totalSteps;
 
-  const layerNames = Array.from({ length: L }, (_, i) =>
-    i === L - 1 ? 'output' : L > 12 ? `conv${i + 1}` : `dense${i + 1}`,
-  );
+  const layerNames =
+    o.layerNames ??
+    Array.from({ length: L }, (_, i) => (i === L - 1 ? 'output' : L > 12 ? `conv${i + 1}` : `dense${i + 1}`));
   const finals = layerNames.map((_, i) =>
     lagSet.has(i) ? 0.4 + 0.15 * random() : 0.92 + 0.2 * (i / Math.max(1, L - 1)) + 0.05 * random(),
   );

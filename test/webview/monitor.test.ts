@@ -78,12 +78,20 @@ describe('monitor webview', { timeout: 180_000 }, () => {
     const cut = Math.floor(partial.length / 3);
     await h.post({ type: 'load', runId: live.started.runId, events: partial.slice(0, cut) });
     const before = (await h.state()).draws;
-    // The rest in a burst of small appends: drawn incrementally, in far fewer frames than messages.
-    let appends = 0;
-    for (let i = cut; i < partial.length; i += 5) {
-      await h.post({ type: 'append', runId: live.started.runId, events: partial.slice(i, i + 5) });
-      appends++;
-    }
+    // The rest in a burst of small appends, 4 ms apart (posted in the page: a round trip from here
+    // can take longer than a frame on a loaded machine): drawn incrementally, in far fewer frames
+    // than messages.
+    const burst: unknown[] = [];
+    for (let i = cut; i < partial.length; i += 5)
+      burst.push({ type: 'append', runId: live.started.runId, events: partial.slice(i, i + 5) });
+    const appends = burst.length;
+    await h.page.evaluate(async (msgs) => {
+      const w = globalThis as any;
+      for (const m of msgs) {
+        w.__layerRotationMonitorPost(m);
+        await new Promise((r) => setTimeout(r, 4));
+      }
+    }, burst);
     const expected = rotations(partial);
     await waitPoints(expected.length, live.started.runId);
     await h.page.waitForTimeout(400); // the table refreshes a few times a second

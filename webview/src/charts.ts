@@ -23,11 +23,11 @@ import {
   type YMode,
   yRange,
 } from '../../src/runlog/chartMath';
-import { columnLayout, minMaxRows, RowList, rowsInRange } from '../../src/runlog/decimate';
+import { columnLayout, minMaxRows, RowList, rowsInRange, sparseRows } from '../../src/runlog/decimate';
 import { layerColorIn, parseRgb, viridis, viridisRange } from '../../src/runlog/viridis';
 import { lowerBound } from './analysis';
 import { el, fmtInt, fmtNum, fmtPct, setText, show } from './dom';
-import { DistanceSeries, type LayerSeries, RateSeries, SmoothedSeries } from './series';
+import { DistanceSeries, type LayerSeries, LineSeries, RateSeries, SmoothedSeries } from './series';
 import { type MetricsView, ROT_EPOCH, ROT_STEP, ROT_TIME, type RunStore } from './store';
 
 export interface Theme {
@@ -205,6 +205,30 @@ interface TooltipRow {
 
 export type RotationKind = 'distance' | 'rate';
 
+/**
+ * The lines a rotation chart draws, in depth order: each a layer of the store or a block of them
+ * (src/runlog/layerGroups.ts: its id, < 0 for a block), drawn as the mean of its layers over a
+ * faint band from their least to their greatest value.
+ */
+export interface ChartLines {
+  ids: number[];
+  names: string[];
+  colors: string[];
+  /** The store's layers of each line (one for a layer). */
+  members: number[][];
+}
+
+/** Every line a layer: the store's layers `drawn`, coloured by depth. */
+export function layerLines(store: RunStore, theme: Theme, drawn: number[]): ChartLines {
+  const all = store.info?.layers ?? [];
+  return {
+    ids: drawn,
+    names: drawn.map((i) => all[i]?.name ?? ''),
+    colors: drawn.map((i) => storeLayerColor(theme, store, i)),
+    members: drawn.map((i) => [i]),
+  };
+}
+
 const X_COLUMN: Record<XAxis, number> = { epoch: ROT_EPOCH, step: ROT_STEP, time: ROT_TIME };
 
 /**
@@ -247,6 +271,8 @@ export class RotationChart {
   /** Each layer's rows drawn (raw, and smoothed when smoothing is on) for the key's records, x range and pixel columns. */
   private readonly rawRows: RowList[];
   private readonly smoothRows: RowList[] | null;
+  /** Of a block's line, the rows of its band's lower and upper edges; null for a layer's. */
+  private readonly bandRows: ([RowList, RowList] | null)[];
   private rowsKey = '';
   /** Rows drawn per layer in the last full draw (the most of any layer). */
   drawnPoints = 0;
@@ -263,9 +289,12 @@ export class RotationChart {
   private readonly more: HTMLElement;
   private readonly observer: ResizeObserver;
   private hovered: number | null = null;
-  /** The store's layers drawn (kept indices, in depth order; at most MAX_LAYERS_DRAWN), and where each is among them. */
+  /** The lines drawn (a layer's kept index, or a block's id < 0; in depth order; at most MAX_LAYERS_DRAWN), and where each is among them. */
   readonly drawn: number[];
+  private readonly names: string[];
   private readonly at = new Map<number, number>();
+  /** The lines' means and bands, when some line is a block. */
+  private readonly blocks: LineSeries | null;
 
   constructor(
     private readonly host: HTMLElement,
@@ -274,24 +303,44 @@ export class RotationChart {
     private readonly theme: () => Theme,
     private readonly env: ChartEnv,
     private readonly heightFor: (width: number) => number,
-    drawn?: number[],
+    lines?: ChartLines,
   ) {
     const settings = env.settings();
     this.xAxis = settings.x;
     this.yMode = chartYMode(kind, settings.y[kind]);
     this.smoothing = settings.smoothing;
-    const all = store.info?.layers ?? [];
-    this.drawn = drawn ?? all.map((_, i) => i);
-    this.drawn.forEach((i, k) => this.at.set(i, k));
-    const layers = this.drawn.map((i) => all[i]);
-    const count = layers.length;
     const t = theme();
-    this.colors = this.drawn.map((i) => storeLayerColor(t, store, i));
+    const all = store.info?.layers ?? [];
+    const spec =
+      lines ??
+      layerLines(
+        store,
+        t,
+        all.map((_, i) => i),
+      );
+    this.drawn = spec.ids;
+    this.names = spec.names;
+    this.drawn.forEach((i, k) => this.at.set(i, k));
+    const count = this.drawn.length;
+    this.colors = spec.colors;
     this.lineWidth = (count <= 12 ? 2 : count <= 50 ? 1.5 : 1) + (t.highContrast ? 0.5 : 0);
-    this.raw = kind === 'distance' ? new DistanceSeries(store, this.drawn) : new RateSeries(store, this.drawn);
+    // Every line a layer: the layers' own columns; else the layers of every line, and a line per block of them.
+    const single = spec.members.every((m) => m.length === 1);
+    const used = single ? spec.members.map((m) => m[0]) : [...new Set(spec.members.flat())].sort((a, b) => a - b);
+    const source = kind === 'distance' ? new DistanceSeries(store, used) : new RateSeries(store, used);
+    if (single) this.blocks = null;
+    else {
+      const column = new Map(used.map((layer, c) => [layer, c]));
+      this.blocks = new LineSeries(
+        source,
+        spec.members.map((m) => m.map((layer) => column.get(layer) as number)),
+      );
+    }
+    this.raw = this.blocks ?? source;
     this.smooth = this.smoothing > 0 ? new SmoothedSeries(this.raw, this.smoothing) : null;
     this.rawRows = Array.from({ length: count }, () => new RowList());
     this.smoothRows = this.smooth ? Array.from({ length: count }, () => new RowList()) : null;
+    this.bandRows = spec.members.map((m) => (m.length > 1 ? [new RowList(), new RowList()] : null));
     const log = this.yMode === 'log';
     // (A log axis must never see 0, not even before the first update.)
     if (log) this.yRange = [1e-3, 1];
@@ -299,7 +348,7 @@ export class RotationChart {
     const yLabel =
       kind === 'distance'
         ? 'cosine distance'
-        : rateLabel((this.raw as RateSeries).terms).replace('rotation per step', 'rate');
+        : rateLabel((source as RateSeries).terms).replace('rotation per step', 'rate');
     this.yLabel = yLabel;
     this.xLabel = X_LABELS[this.xAxis];
     const opts: uPlot.Options = {
@@ -322,9 +371,9 @@ export class RotationChart {
       // The lines are drawn by drawLines (paths: none for uPlot), the series give names, colours, scales.
       series: [
         {},
-        ...layers.map(
-          (l, i): uPlot.Series => ({
-            label: l.name,
+        ...this.names.map(
+          (name, i): uPlot.Series => ({
+            label: name,
             stroke: this.colors[i],
             width: this.lineWidth,
             auto: false,
@@ -348,7 +397,7 @@ export class RotationChart {
         setSize: [() => this.sizeOverlay()],
       },
     };
-    this.u = new uPlot(opts, [[], ...layers.map(() => [])], host);
+    this.u = new uPlot(opts, [[], ...this.names.map(() => [])], host);
     zoom.bind(this.u);
     this.u.over.addEventListener('mouseleave', () => this.setHovered(null));
 
@@ -509,6 +558,12 @@ export class RotationChart {
       const rows = minMaxRows(xs, this.raw.column(i), layout, this.rawRows[i]);
       most = Math.max(most, rows.length);
       if (this.smooth && this.smoothRows) minMaxRows(xs, this.smooth.column(i), layout, this.smoothRows[i]);
+      const band = this.bandRows[i];
+      const edges = band && this.blocks?.band(i);
+      if (band && edges) {
+        minMaxRows(xs, edges.lo, layout, band[0]);
+        minMaxRows(xs, edges.hi, layout, band[1]);
+      }
     }
     this.drawnPoints = most;
   }
@@ -517,11 +572,14 @@ export class RotationChart {
   private recomputeExtent(): void {
     const e = emptyExtent();
     const hidden = this.env.hidden();
-    this.rawRows.forEach((rows, i) => {
+    this.rawRows.forEach((line, i) => {
       if (hidden.has(this.drawn[i])) return;
-      if (rows.min < e.min) e.min = rows.min;
-      if (rows.max > e.max) e.max = rows.max;
-      if (rows.minPositive < e.minPositive) e.minPositive = rows.minPositive;
+      // A block's band as well as its mean.
+      for (const rows of [line, ...(this.bandRows[i] ?? [])]) {
+        if (rows.min < e.min) e.min = rows.min;
+        if (rows.max > e.max) e.max = rows.max;
+        if (rows.minPositive < e.minPositive) e.minPositive = rows.minPositive;
+      }
     });
     this.extent = e;
     this.extentStale = false;
@@ -530,10 +588,19 @@ export class RotationChart {
   private extendWith(xs: Float64Array, from: number, to: number, [a, b]: [number, number]): void {
     const hidden = this.env.hidden();
     const cols = this.colors.map((_, i) => this.raw.column(i));
+    const bands = this.colors.map((_, i) => this.blocks?.band(i) ?? null);
     for (let r = from; r < to; r++) {
       const x = xs[r];
       if (!(x >= a && x <= b)) continue;
-      for (let i = 0; i < cols.length; i++) if (!hidden.has(this.drawn[i])) extendExtent(this.extent, cols[i][r]);
+      for (let i = 0; i < cols.length; i++) {
+        if (hidden.has(this.drawn[i])) continue;
+        extendExtent(this.extent, cols[i][r]);
+        const band = bands[i];
+        if (band) {
+          extendExtent(this.extent, band.lo[r]);
+          extendExtent(this.extent, band.hi[r]);
+        }
+      }
     }
   }
 
@@ -600,6 +667,7 @@ export class RotationChart {
     const hidden = this.env.hidden();
     const xs = this.xs();
     this.beginLines(u);
+    this.drawBands(ctx, xs, t, (i) => this.bandRows[i]);
     const lines: [LayerSeries, RowList[]][] = [[this.raw, this.rawRows]];
     if (this.smooth && this.smoothRows) lines.push([this.smooth, this.smoothRows]);
     lines.forEach(([series, rows], k) => {
@@ -625,6 +693,17 @@ export class RotationChart {
     const hidden = this.env.hidden();
     const rows = this.scratch;
     this.beginLines(u);
+    if (this.blocks) {
+      const lo = new RowList();
+      const hi = new RowList();
+      this.drawBands(ctx, xs, t, (i) => {
+        const band = this.blocks?.band(i);
+        if (!band) return null;
+        minMaxRows(xs, band.lo, layout, lo);
+        minMaxRows(xs, band.hi, layout, hi);
+        return [lo, hi];
+      });
+    }
     const series = this.smooth ? [this.raw, this.smooth] : [this.raw];
     series.forEach((s, k) => {
       this.lineStyle(ctx, series.length > 1 && k === 0);
@@ -639,6 +718,27 @@ export class RotationChart {
     ctx.restore();
     this.drawnTo = n - 1;
     this.drawOverlay();
+  }
+
+  /** The faint bands of the visible blocks' lines, from their layers' least to their greatest value (`rows`: a line's band edges, or null). */
+  private drawBands(
+    ctx: CanvasRenderingContext2D,
+    xs: ArrayLike<number>,
+    t: { px: (x: number) => number; py: (v: number) => number },
+    rows: (i: number) => [RowList, RowList] | null,
+  ): void {
+    if (!this.blocks) return;
+    const hidden = this.env.hidden();
+    ctx.globalAlpha = 0.16;
+    for (let i = 0; i < this.drawn.length; i++) {
+      const band = this.blocks.band(i);
+      if (!band || hidden.has(this.drawn[i])) continue;
+      const edges = rows(i);
+      if (!edges) continue;
+      ctx.fillStyle = this.colors[i];
+      fillBand(ctx, xs, band.lo, band.hi, edges[0], edges[1], t);
+    }
+    ctx.globalAlpha = 1;
   }
 
   private drawTarget(u: uPlot): void {
@@ -712,7 +812,6 @@ export class RotationChart {
   private onCursor(u: uPlot): void {
     const left = u.cursor.left ?? -1;
     const n = this.store.rotation.length;
-    const all = this.store.info?.layers ?? [];
     const layers = this.drawn;
     if (left < 0 || n === 0 || layers.length === 0) {
       show(this.tooltip, false);
@@ -780,7 +879,7 @@ export class RotationChart {
       }
       const row = this.rows[k++];
       row.swatch.style.background = this.colors[i];
-      setText(row.name, all[layers[i]]?.name ?? '');
+      setText(row.name, this.bandRows[i] ? `${this.names[i]} (mean)` : (this.names[i] ?? ''));
       const v = value(i);
       setText(row.value, this.kind === 'distance' ? fmtNum(v, digits) : fmtSig(v));
       row.row.classList.toggle('highlighted', layers[i] === highlighted);
@@ -860,6 +959,8 @@ export class MetricsChart {
   /** Where the x axis ends: as the rotation chart's, unless the data goes further. */
   private xEnd = 0;
   private xData: number[] = [];
+  /** The view's row of each point given to uPlot (the lines are decimated to the plot's pixel columns). */
+  private rowOf: number[] = [];
   readonly hidden = new Set<'train' | 'validation'>();
   private focused: 'train' | 'validation' | null = null;
   xRange: [number, number] = [0, 1];
@@ -909,8 +1010,21 @@ export class MetricsChart {
     parent.appendChild(this.root);
   }
 
-  /** (Re)creates the chart for these settings. */
-  configure(settings: ViewSettings): void {
+  /** (Re)creates the chart for these settings (when what it draws changes: x axis, smoothing, its y axis; else only fits it). */
+  configure(settings: ViewSettings, force = false): void {
+    const prev = this.settings;
+    if (
+      !force &&
+      this.u &&
+      prev &&
+      prev.x === settings.x &&
+      prev.smoothing === settings.smoothing &&
+      prev.y[this.kind] === settings.y[this.kind]
+    ) {
+      this.settings = settings;
+      this.fit();
+      return;
+    }
     this.settings = settings;
     this.destroyChart();
     const kind = this.kind;
@@ -963,9 +1077,7 @@ export class MetricsChart {
         },
       ],
       hooks: {
-        setCursor: [
-          (u) => this.showValues(u.cursor.left !== undefined && u.cursor.left >= 0 ? (u.cursor.idx ?? null) : null),
-        ],
+        setCursor: [(u) => this.showValues(this.cursorRow(u))],
         setSelect: [zoom.setSelect],
       },
     };
@@ -985,7 +1097,30 @@ export class MetricsChart {
   fit(): void {
     if (!this.host.clientWidth || !this.u) return;
     const s = this.size();
-    if (s.width !== this.u.width || s.height !== this.u.height) this.u.setSize(s);
+    if (s.width === this.u.width && s.height === this.u.height) return;
+    const wider = s.width > this.u.width;
+    this.u.setSize(s);
+    // Decimated to the old width: again to the new one.
+    if (wider && this.view) this.update(this.view, this.xEnd);
+  }
+
+  /**
+   * The rows drawn: each line's (train and validation, raw and smoothed) least and greatest
+   * value per pixel column over the x range (src/runlog/decimate.ts), every row when few.
+   */
+  private drawnRows(
+    x: number[],
+    lines: (readonly (number | null | undefined)[])[],
+    [a, b]: [number, number],
+  ): number[] {
+    const u = this.u;
+    const columns = Math.max(1, Math.round(u ? u.bbox.width : this.size().width));
+    if (x.length <= 2 * columns) return x.map((_, i) => i);
+    const keep = new Uint8Array(x.length);
+    for (const ys of lines) for (const r of sparseRows(x, ys, a, b, columns)) keep[r] = 1;
+    const rows: number[] = [];
+    for (let r = 0; r < keep.length; r++) if (keep[r]) rows.push(r);
+    return rows;
   }
 
   update(m: MetricsView, xEnd: number): void {
@@ -998,8 +1133,8 @@ export class MetricsChart {
     this.xData = x;
     const [train, val] = this.kind === 'loss' ? [m.trainLoss, m.valLoss] : [m.trainAcc, m.valAcc];
     const w = settings.smoothing;
-    const smoothTrain = w > 0 ? smoothSeries(train, w) : train.map(() => undefined);
-    const smoothVal = w > 0 ? smoothSeries(val, w) : val.map(() => undefined);
+    const smoothTrain = w > 0 ? smoothSeries(train, w) : null;
+    const smoothVal = w > 0 ? smoothSeries(val, w) : null;
     let last = 0;
     for (let j = x.length - 1; j >= 0; j--)
       if (Number.isFinite(x[j])) {
@@ -1021,9 +1156,24 @@ export class MetricsChart {
     const mode = chartYMode(this.kind, settings.y[this.kind]);
     this.yRange = yRange(this.kind, mode, e);
     // uPlot needs x sorted: wall time is (events come in order); a NaN x (no time) is left out.
-    const data = [x, train, val, smoothTrain, smoothVal] as uPlot.AlignedData;
+    const lines = smoothTrain && smoothVal ? [train, val, smoothTrain, smoothVal] : [train, val];
+    const rows = this.drawnRows(x, lines, this.xRange);
+    this.rowOf = rows;
+    const pick = <T>(ys: T[] | null) =>
+      ys
+        ? rows.length === ys.length
+          ? ys
+          : rows.map((r) => ys[r])
+        : new Array<undefined>(rows.length).fill(undefined);
+    const data = [pick(x), pick(train), pick(val), pick(smoothTrain), pick(smoothVal)] as uPlot.AlignedData;
     u.batch(() => u.setData(data, true));
-    this.showValues(u.cursor.left !== undefined && u.cursor.left >= 0 ? (u.cursor.idx ?? null) : null);
+    this.showValues(this.cursorRow(u));
+  }
+
+  /** The view's row at the cursor (of the points drawn), or null. */
+  private cursorRow(u: uPlot): number | null {
+    const idx = u.cursor.left !== undefined && u.cursor.left >= 0 ? (u.cursor.idx ?? null) : null;
+    return idx === null ? null : (this.rowOf[idx] ?? idx);
   }
 
   /** Redraws with the current zoom. */
@@ -1151,4 +1301,41 @@ function strokeRows(
     }
   }
   ctx.stroke();
+}
+
+/** Fills a band between a lower and an upper edge (each decimated rows of xs and its values). */
+function fillBand(
+  ctx: CanvasRenderingContext2D,
+  xs: ArrayLike<number>,
+  lo: ArrayLike<number>,
+  hi: ArrayLike<number>,
+  loRows: RowList,
+  hiRows: RowList,
+  t: { px: (x: number) => number; py: (v: number) => number },
+): void {
+  // The upper edge left to right, then the lower one back; a row without a value is skipped (the
+  // band is faint: a gap shows in the lines above it).
+  ctx.beginPath();
+  let started = false;
+  for (let j = 0; j < hiRows.length; j++) {
+    const r = hiRows.rows[j];
+    const px = t.px(xs[r]);
+    const py = t.py(hi[r]);
+    if (Number.isNaN(px) || Number.isNaN(py)) continue;
+    if (started) ctx.lineTo(px, py);
+    else {
+      ctx.moveTo(px, py);
+      started = true;
+    }
+  }
+  if (!started) return;
+  for (let j = loRows.length - 1; j >= 0; j--) {
+    const r = loRows.rows[j];
+    const px = t.px(xs[r]);
+    const py = t.py(lo[r]);
+    if (Number.isNaN(px) || Number.isNaN(py)) continue;
+    ctx.lineTo(px, py);
+  }
+  ctx.closePath();
+  ctx.fill();
 }

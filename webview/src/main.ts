@@ -2,7 +2,7 @@
 // (webview/protocol.ts), keeps each run's data, and draws the selected run: the layer rotation
 // curves first (they fit a side view's default height), then the run's header, loss and
 // accuracy, and the layer table. The chart settings (x axis, y axis modes, smoothing, distance
-// or stepwise rate) are kept per workspace by the host; zoom and hidden layers last while the
+// or stepwise rate, grouping by block) are kept per workspace by the host; zoom and hidden layers last while the
 // run is shown. At most ~30 redraws a second, one per animation frame, whatever the rate of
 // incoming events; charts are fed with setData, re-created only when the run or the settings
 // change.
@@ -38,7 +38,22 @@ import { svgTextToPngBase64 } from '../compare/png';
 import { connectHost, type Host } from '../host';
 import { storeVerdict } from './analysis';
 import {
+  blockDepth,
+  blockLine,
+  blockOfLine,
+  GROUP_ABOVE,
+  type GroupMode,
+  groupedLines,
+  groupingOn,
+  groupLayers,
+  isBlockLine,
+  type LayerBlock,
+} from '../../src/runlog/layerGroups';
+import { layerColorIn } from '../../src/runlog/viridis';
+import {
   type ChartEnv,
+  type ChartLines,
+  layerLines,
   MetricsChart,
   readTheme,
   RotationChart,
@@ -84,10 +99,14 @@ export interface MonitorState extends MonitorTestState {
   /** The layers' colours in this theme (each layer kept), and the background they are drawn on. */
   layerColors: string[];
   background: string;
-  /** The run's layers in all, those kept (the store's columns), and the names of those drawn (the chart's lines, the table's rows). */
+  /** The run's layers in all, those kept (the store's columns), and the names of those drawn (the chart's lines: a block's name for a block; the table's rows). */
   layerTotal: number;
   layersKept: number;
   drawnLayers: string[];
+  /** Grouped by block, and the lines drawn: name, colour, how many layers (1: a layer), expanded (a block's layers drawn instead). */
+  grouped: boolean;
+  drawnLines: { name: string; color: string; layers: number }[];
+  blocks: { name: string; layers: number; expanded: boolean; color: string }[];
 }
 
 declare global {
@@ -107,6 +126,8 @@ function connect(): HostApi {
 }
 
 const MIN_FRAME_MS = 1000 / 30;
+/** Grouped by block: the legend lists the lines drawn up to this many, else shows the colour bar. */
+const MAX_LEGEND_BLOCKS = 40;
 const SLOW_EVERY_MS = 250;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
@@ -145,6 +166,8 @@ class Monitor {
   private highlighted: number | null = null;
   /** The lagging layers of the run shown (the store's indices), as the table last judged them. */
   private lagging: number[] = [];
+  /** Blocks whose layers are drawn and listed one by one (grouped by block), by block index. */
+  private readonly expanded = new Set<number>();
 
   private readonly runBar: HTMLElement;
   private readonly runSelect: HTMLElement & { value: string };
@@ -168,6 +191,7 @@ class Monitor {
     accuracyY: Segmented<YMode>;
     x: Segmented<XAxis>;
     smoothing: Slider;
+    group: Segmented<GroupMode>;
   };
 
   private charts: Partial<Record<RotationKind, RotationChart>> = {};
@@ -181,6 +205,10 @@ class Monitor {
     /** The store's layers drawn and listed (at most MAX_LAYERS_DRAWN), and how many matched the filter. */
     rows: number[];
     matches?: number;
+    /** The run's blocks (of the layers kept), whether the lines are grouped by them, and the lines drawn (a layer, or a block's id < 0). */
+    blocks: LayerBlock[];
+    grouped: boolean;
+    lines: number[];
     rotation: number;
     metrics: number;
     metricsX: number;
@@ -221,6 +249,9 @@ class Monitor {
     layerTotal: 0,
     layersKept: 0,
     drawnLayers: [],
+    grouped: false,
+    drawnLines: [],
+    blocks: [],
   };
 
   constructor(
@@ -319,7 +350,28 @@ class Monitor {
         },
         (v) => this.change({ smoothing: v }),
       ),
+      group: segmented(
+        'group',
+        'group',
+        [
+          {
+            value: 'auto',
+            text: 'auto',
+            title: `By block when the run has more than ${GROUP_ABOVE} layers, else every layer`,
+          },
+          {
+            value: 'blocks',
+            text: 'blocks',
+            title:
+              'One line and one row per block (a layer’s name up to its first number, e.g. bert.encoder.layer.0): the mean of its layers, a faint band from the least to the greatest; click a block to expand it',
+          },
+          { value: 'layers', text: 'layers', title: 'One line and one row per layer' },
+        ],
+        s.group ?? 'auto',
+        (v) => this.change({ group: v }),
+      ),
     };
+    this.controls.group.root.title = `Group layers by block (default: by block above ${GROUP_ABOVE} layers)`;
     const toolbar = el('div', 'chart-toolbar');
     const exports = el('span', 'tool-group exports');
     exports.setAttribute('role', 'group');
@@ -340,6 +392,7 @@ class Monitor {
       this.controls.rateY.root,
       this.controls.x.root,
       this.controls.smoothing.root,
+      this.controls.group.root,
       exports,
     );
     rotationCard.append(head, distance.b, rate.b, this.legend, toolbar);
@@ -367,6 +420,7 @@ class Monitor {
       solo: (i) => this.soloLayer(i),
       hover: (i) => this.setHighlighted(i),
       filter: () => this.pickRows(),
+      expand: (id) => this.expandBlock(id),
     });
     // The first layer's units as images, at initialization and now (the paper's section 6).
     const featuresHead = el('div', 'card-head');
@@ -502,6 +556,12 @@ class Monitor {
     c.accuracyY.set(s.y.accuracy);
     c.x.set(s.x);
     c.smoothing.set(s.smoothing);
+    c.group.set(s.group ?? 'auto');
+    // Only where grouping changes something.
+    show(
+      c.group.root,
+      this.shown ? this.shown.blocks.length > 1 && this.shown.blocks.length < this.shown.info.layers.length : false,
+    );
     show(c.distanceY.root, s.quantity !== 'rate');
     show(c.rateY.root, s.quantity !== 'distance');
   }
@@ -519,11 +579,28 @@ class Monitor {
 
   /** Shows this layer alone; again (when it is alone) shows them all. */
   private soloLayer(i: number): void {
-    const n = this.shown?.info.layers.length ?? 0;
-    const alone = !this.hidden.has(i) && this.hidden.size === n - 1;
+    const shown = this.shown;
+    // Grouped: every other line drawn; else every other layer kept.
+    const all = shown?.grouped ? shown.lines : Array.from({ length: shown?.info.layers.length ?? 0 }, (_, k) => k);
+    const alone = !this.hidden.has(i) && all.every((k) => k === i || this.hidden.has(k));
     this.hidden.clear();
-    if (!alone) for (let k = 0; k < n; k++) if (k !== i) this.hidden.add(k);
+    if (!alone) for (const k of all) if (k !== i) this.hidden.add(k);
     this.redrawAll();
+  }
+
+  /** A block's layers drawn and listed one by one, or folded into its line again. */
+  private expandBlock(id: number): void {
+    if (!isBlockLine(id)) return;
+    const k = blockOfLine(id);
+    if (!this.expanded.delete(k)) this.expanded.add(k);
+    this.pickRows(true);
+  }
+
+  /** A line's name: a layer's, or a block's. */
+  private lineName(id: number): string {
+    const shown = this.shown;
+    if (isBlockLine(id)) return shown?.blocks[blockOfLine(id)]?.key ?? '';
+    return shown?.info.layers[id]?.name ?? String(id);
   }
 
   private showAllLayers(): void {
@@ -552,9 +629,8 @@ class Monitor {
       show(all, this.hidden.size > 0);
       setText(all, `${this.hidden.size} hidden · show all`);
     }
-    const names = this.shown?.info.layers ?? [];
-    this.state.hidden = [...this.hidden].sort((a, b) => a - b).map((i) => names[i]?.name ?? String(i));
-    this.state.highlighted = this.highlighted === null ? null : (names[this.highlighted]?.name ?? null);
+    this.state.hidden = [...this.hidden].sort((a, b) => a - b).map((i) => this.lineName(i));
+    this.state.highlighted = this.highlighted === null ? null : this.lineName(this.highlighted);
   }
 
   /** After a zoom or a layer hidden: every chart drawn again now. */
@@ -643,7 +719,10 @@ class Monitor {
       before.palette[1] !== this.theme.palette[1] ||
       before.highContrast !== this.theme.highContrast
     ) {
-      // The layers' colours change with the background: the charts, legend and table are made again.
+      // The layers' colours change with the background: the charts, legend and table are made again
+      // (the loss and accuracy charts too: their line widths follow high contrast).
+      this.loss.configure(this.settings, true);
+      this.accuracy.configure(this.settings, true);
       this.rebuildCharts();
       return;
     }
@@ -667,10 +746,16 @@ class Monitor {
 
   private drawRunBar(): void {
     const items = this.runItems();
+    // One run or none: no list to pick from (its options are made when it shows).
+    if (items.length <= 1) {
+      show(this.runBar, false);
+      this.listKey = '';
+      return;
+    }
     const key = `${JSON.stringify(items)}|${this.selected}`;
     if (key === this.listKey) return;
     this.listKey = key;
-    show(this.runBar, items.length > 1);
+    show(this.runBar, true);
     this.runSelect.replaceChildren(
       ...items.map((it) => {
         const o = el('vscode-option', undefined, it.label);
@@ -727,10 +812,14 @@ class Monitor {
       return;
     }
     const { store, info } = shown;
-    Object.assign(shown, this.rowsFor(info));
     const total = Math.max(store.layerTotal, info.layers.length);
-    const drawnNote =
-      shown.rows.length < total
+    shown.grouped = groupingOn(this.settings.group, shown.blocks, info.layers.length, total);
+    this.showControls();
+    Object.assign(shown, this.rowsFor(shown));
+    const lines = this.chartLines(shown);
+    const drawnNote = shown.grouped
+      ? ` · ${shown.blocks.length.toLocaleString('en-US')} blocks of ${total.toLocaleString('en-US')} layers`
+      : shown.rows.length < total
         ? ` · ${shown.rows.length.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} layers drawn`
         : '';
     const q = this.settings.quantity;
@@ -746,15 +835,18 @@ class Monitor {
         () => this.theme,
         this.env,
         (w) => this.rotationHeight(kind, w),
-        shown.rows,
+        lines,
       );
       const what =
         kind === 'distance'
           ? `cosine distance to the initial weights`
           : `stepwise rotation rate (${rateLabel(rateTerms(info))})`;
+      const of = shown.grouped
+        ? `${total} layers in ${shown.blocks.length} blocks (a block's line: its layers' mean)`
+        : `${shown.rows.length < total ? `${shown.rows.length} of ` : ''}${total} layers`;
       host.setAttribute(
         'aria-label',
-        `Layer rotation curves of ${shown.rows.length < total ? `${shown.rows.length} of ` : ''}${total} layers: ${what} against ${this.settings.x === 'time' ? 'wall time' : `${this.settings.x}s`}`,
+        `Layer rotation curves of ${of}: ${what} against ${this.settings.x === 'time' ? 'wall time' : `${this.settings.x}s`}`,
       );
     }
     setText(
@@ -765,14 +857,27 @@ class Monitor {
           ? `stepwise rate: ${rateLabel(rateTerms(info))}`
           : `distance, and the stepwise rate (${rateLabel(rateTerms(info))})`) + drawnNote,
     );
-    this.drawLegend(store, info, shown.rows);
+    this.drawLegend(store, info, shown.rows, lines);
+    const color = new Map(lines.ids.map((id, k) => [id, lines.colors[k]]));
     this.table.setLayers({
       layers: info.layers,
       depth: store.layerIndex,
       total,
       rows: shown.rows,
-      colors: (i) => storeLayerColor(this.theme, store, i),
+      colors: (i) =>
+        color.get(i) ??
+        (isBlockLine(i) ? this.blockColor(store, shown.blocks[blockOfLine(i)]) : storeLayerColor(this.theme, store, i)),
       matches: shown.matches,
+      grouped: shown.grouped
+        ? {
+            entries: this.tableEntries(shown),
+            blocks: shown.blocks.length,
+            block: (id) => {
+              const b = shown.blocks[blockOfLine(id)];
+              return { name: b.key, layers: b.layers, expanded: this.expanded.has(blockOfLine(id)) };
+            },
+          }
+        : undefined,
     });
     this.markLayers();
     shown.rotation = -1;
@@ -814,12 +919,17 @@ class Monitor {
         this.hidden.clear();
         this.highlighted = null;
         this.lagging = [];
+        this.expanded.clear();
         if (shown?.store !== store) this.table.clearFilter();
       }
       shown = this.shown = {
         store,
         info,
         rows: [],
+        blocks:
+          shown?.info === info && shown.store === store ? shown.blocks : groupLayers(info.layers.map((l) => l.name)),
+        grouped: false,
+        lines: [],
         rotation: -1,
         metrics: -1,
         metricsX: -1,
@@ -892,7 +1002,72 @@ class Monitor {
     s.layerTotal = Math.max(store.layerTotal, n);
     s.layersKept = n;
     const names = store.info?.layers ?? [];
-    s.drawnLayers = (this.shown?.store === store ? this.shown.rows : []).map((i) => names[i]?.name ?? '');
+    const shown = this.shown?.store === store ? this.shown : null;
+    s.grouped = !!shown?.grouped;
+    s.drawnLayers = (shown ? (shown.grouped ? shown.lines : shown.rows) : []).map((i) =>
+      isBlockLine(i) ? this.lineName(i) : (names[i]?.name ?? ''),
+    );
+    const lines = shown && first ? this.lastLines : null;
+    s.drawnLines = lines
+      ? lines.ids.map((_, k) => ({ name: lines.names[k], color: lines.colors[k], layers: lines.members[k].length }))
+      : [];
+    s.blocks = shown?.grouped
+      ? shown.blocks.map((b, k) => ({
+          name: b.key,
+          layers: b.layers.length,
+          expanded: this.expanded.has(k),
+          color: this.blockColor(store, b),
+        }))
+      : [];
+  }
+
+  /** The lines the charts were last made with. */
+  private lastLines: ChartLines | null = null;
+
+  /** A block's colour: viridis at its layers' mean depth in the run. */
+  private blockColor(store: RunStore, block: LayerBlock): string {
+    const total = Math.max(store.layerTotal, store.layerCount);
+    return layerColorIn(
+      blockDepth(block, (i) => store.layerIndex[i] ?? i),
+      total,
+      this.theme.palette,
+    );
+  }
+
+  /** The charts' lines: the layers drawn, or (grouped) the blocks and the layers of expanded ones. */
+  private chartLines(shown: NonNullable<Monitor['shown']>): ChartLines {
+    const { store, blocks } = shown;
+    const lines: ChartLines = shown.grouped
+      ? {
+          ids: shown.lines,
+          names: shown.lines.map((id) => this.lineName(id)),
+          colors: shown.lines.map((id) =>
+            isBlockLine(id) ? this.blockColor(store, blocks[blockOfLine(id)]) : storeLayerColor(this.theme, store, id),
+          ),
+          members: shown.lines.map((id) => (isBlockLine(id) ? blocks[blockOfLine(id)].layers : [id])),
+        }
+      : layerLines(store, this.theme, shown.rows);
+    this.lastLines = lines;
+    return lines;
+  }
+
+  /** The table's rows, grouped: each line drawn, an expanded block's row above its layers' rows. */
+  private tableEntries(shown: NonNullable<Monitor['shown']>): number[] {
+    const out: number[] = [];
+    const blockOf = new Map<number, number>();
+    shown.blocks.forEach((b, k) => {
+      if (b.layers.length > 1) for (const i of b.layers) blockOf.set(i, k);
+    });
+    let last = -1;
+    for (const id of shown.lines) {
+      if (!isBlockLine(id)) {
+        const k = blockOf.get(id);
+        if (k !== undefined && k !== last && this.expanded.has(k)) out.push(blockLine(k));
+        last = k ?? -1;
+      } else last = blockOfLine(id);
+      out.push(id);
+    }
+    return out.slice(0, MAX_LAYERS_DRAWN);
   }
 
   /**
@@ -900,10 +1075,19 @@ class Monitor {
    * MAX_LAYERS_DRAWN), else all of them up to MAX_LAYERS_DRAWN, else the lagging ones and evenly
    * spaced ones (src/runlog/layerCap.ts).
    */
-  private rowsFor(info: RunStarted): { rows: number[]; matches?: number } {
-    const layers = info.layers;
+  private rowsFor(shown: NonNullable<Monitor['shown']>): { rows: number[]; matches?: number; lines: number[] } {
+    const layers = shown.info.layers;
     const q = this.table.filter.toLowerCase();
-    if (!q) return { rows: pickLayers(layers.length, MAX_LAYERS_DRAWN, this.lagging), matches: undefined };
+    if (shown.grouped) {
+      // Grouped: the blocks with a layer whose name contains the filter (src/runlog/layerGroups.ts).
+      const match = q ? (i: number) => layers[i].name.toLowerCase().includes(q) : null;
+      const g = groupedLines(shown.blocks, this.expanded, match, MAX_LAYERS_DRAWN);
+      return { rows: g.layers, matches: g.matches, lines: g.lines };
+    }
+    if (!q) {
+      const rows = pickLayers(layers.length, MAX_LAYERS_DRAWN, this.lagging);
+      return { rows, matches: undefined, lines: rows };
+    }
     const rows: number[] = [];
     let matches = 0;
     layers.forEach((l, i) => {
@@ -911,20 +1095,20 @@ class Monitor {
       matches++;
       if (rows.length < MAX_LAYERS_DRAWN) rows.push(i);
     });
-    return { rows, matches };
+    return { rows, matches, lines: rows };
   }
 
   /** The layers drawn again (the filter or the lagging layers changed): the charts and the table are made again when they differ. */
-  private pickRows(): void {
+  private pickRows(force = false): void {
     const shown = this.shown;
     if (!shown) return;
-    const next = this.rowsFor(shown.info);
-    if (next.rows.length === shown.rows.length && next.rows.every((k, j) => k === shown.rows[j])) {
+    const next = this.rowsFor(shown);
+    if (!force && next.lines.length === shown.lines.length && next.lines.every((k, j) => k === shown.lines[j])) {
       if (next.matches !== shown.matches) this.rebuildCharts();
       return;
     }
-    // A layer no longer drawn cannot stay hidden or highlighted unseen.
-    const keep = new Set(next.rows);
+    // A line no longer drawn cannot stay hidden or highlighted unseen.
+    const keep = new Set(next.lines);
     for (const i of [...this.hidden]) if (!keep.has(i)) this.hidden.delete(i);
     if (this.highlighted !== null && !keep.has(this.highlighted)) this.highlighted = null;
     this.rebuildCharts();
@@ -935,18 +1119,62 @@ class Monitor {
     this.table.update(storeVerdict(store, info));
     // Of a run with more layers than drawn, the lagging ones are drawn: they may have changed.
     const lagging = this.table.laggingLayers();
-    if (info.layers.length > MAX_LAYERS_DRAWN && lagging.join() !== this.lagging.join()) {
+    if (info.layers.length > MAX_LAYERS_DRAWN && !this.shown?.grouped && lagging.join() !== this.lagging.join()) {
       this.lagging = lagging;
       this.pickRows();
     } else this.lagging = lagging;
   }
 
-  private drawLegend(store: RunStore, info: RunStarted, rows: number[]): void {
+  private drawLegend(store: RunStore, info: RunStarted, rows: number[], lines: ChartLines): void {
     // Every layer drawn when they are few; else a colour bar from the run's first layer to its last.
+    // Grouped: every block and layer drawn (up to MAX_LEGEND_BLOCKS), a block's entry expanding it.
+    const grouped = !!this.shown?.grouped;
     const n = rows.length;
     const total = Math.max(store.layerTotal, info.layers.length);
     const items: HTMLElement[] = [];
-    if (n > 0 && n <= 12) {
+    if (grouped && lines.ids.length <= MAX_LEGEND_BLOCKS) {
+      lines.ids.forEach((id, k) => {
+        const block = isBlockLine(id);
+        const item = el('button', `legend-item legend-toggle${block ? ' legend-block' : ''}`);
+        item.type = 'button';
+        item.dataset.layer = String(id);
+        const sw = el('span', 'swatch');
+        sw.style.background = lines.colors[k];
+        if (block) {
+          item.dataset.block = String(id);
+          item.setAttribute('aria-expanded', 'false');
+          item.title = `${lines.names[k]}: the mean of its ${lines.members[k].length} layers (the faint band: the least to the greatest). Click to draw each of them, Alt-click or double-click to show it alone`;
+          item.append(
+            sw,
+            el('span', undefined, lines.names[k]),
+            el('span', 'block-count', `▸ ${lines.members[k].length}`),
+          );
+          item.addEventListener('click', (ev) => (ev.altKey ? this.soloLayer(id) : this.expandBlock(id)));
+        } else {
+          item.title = `${lines.names[k]}: click to hide or show, Alt-click or double-click to show it alone`;
+          item.append(sw, el('span', undefined, lines.names[k]));
+          item.addEventListener('click', (ev) => (ev.altKey ? this.soloLayer(id) : this.toggleLayer(id)));
+        }
+        item.addEventListener('dblclick', () => this.soloLayer(id));
+        item.addEventListener('mouseenter', () => this.setHighlighted(id));
+        item.addEventListener('mouseleave', () => this.setHighlighted(null));
+        items.push(item);
+      });
+      // The expanded blocks, to fold them again.
+      for (const k of [...this.expanded].sort((a, b) => a - b)) {
+        const b = this.shown?.blocks[k];
+        if (!b) continue;
+        const item = el('button', 'legend-item legend-toggle legend-block expanded');
+        item.type = 'button';
+        item.dataset.block = String(blockLine(k));
+        item.setAttribute('aria-expanded', 'true');
+        item.title = `${b.key}: its ${b.layers.length} layers drawn one by one; click to draw their mean again`;
+        item.append(el('span', undefined, b.key), el('span', 'block-count', `▾ ${b.layers.length}`));
+        item.addEventListener('click', () => this.expandBlock(blockLine(k)));
+        items.push(item);
+      }
+      items.push(el('span', 'legend-item legend-note', 'a block: its layers’ mean'));
+    } else if (!grouped && n > 0 && n <= 12) {
       rows.forEach((i) => {
         const l = info.layers[i];
         const item = el('button', 'legend-item legend-toggle');
@@ -962,7 +1190,7 @@ class Monitor {
         item.addEventListener('mouseleave', () => this.setHighlighted(null));
         items.push(item);
       });
-    } else if (n > 12) {
+    } else if (n > 12 || grouped) {
       const bar = el('span', 'colorbar-legend');
       bar.title = `${total} layers coloured by depth: first layer dark purple, last yellow. Click a layer in the table to hide it, Alt-click to show it alone.`;
       const gradient = el('span', 'colorbar');
@@ -972,7 +1200,7 @@ class Monitor {
       bar.append(el('span', 'colorbar-end', first.name), gradient, el('span', 'colorbar-end', last.name));
       items.push(bar, el('span', 'legend-item', `first → last of ${total.toLocaleString('en-US')} layers`));
     }
-    if (n < total) {
+    if (n < total && !grouped) {
       const note = el(
         'span',
         'legend-item layers-not-drawn',
@@ -997,17 +1225,34 @@ class Monitor {
 
   // ---- exports ----
 
+  /**
+   * The layers an export draws: those drawn; grouped by block, the layers of the lines drawn (the
+   * exports draw layers, not blocks), evenly spaced ones of them beyond MAX_LAYERS_DRAWN.
+   */
+  private exportRows(): number[] {
+    const shown = this.shown;
+    if (!shown) return [];
+    if (!shown.grouped) return shown.rows;
+    const layers = shown.lines.flatMap((id) => (isBlockLine(id) ? shown.blocks[blockOfLine(id)].layers : [id]));
+    return pickLayers(layers.length, MAX_LAYERS_DRAWN).map((j) => layers[j]);
+  }
+
   private exportView(): ExportView {
     const shown = this.shown;
     const names = shown?.info.layers ?? [];
     const total = shown ? Math.max(shown.store.layerTotal, names.length) : 0;
+    // A hidden block hides its layers.
+    const hidden = [...this.hidden].flatMap((id) =>
+      isBlockLine(id) ? (shown?.blocks[blockOfLine(id)]?.layers ?? []) : [id],
+    );
     const view: ExportView = {
       settings: this.settings,
-      hidden: [...this.hidden].sort((a, b) => a - b).map((i) => names[i]?.name ?? ''),
+      hidden: hidden.sort((a, b) => a - b).map((i) => names[i]?.name ?? ''),
       range: this.zoom ? [...this.zoom] : null,
     };
     // Only some layers drawn: the SVG draws those (the CSV keeps every layer the log has).
-    if (shown && shown.rows.length < total) view.shown = shown.rows.map((i) => names[i]?.name ?? '');
+    const rows = this.exportRows();
+    if (shown && rows.length < total) view.shown = rows.map((i) => names[i]?.name ?? '');
     return view;
   }
 
@@ -1020,7 +1265,8 @@ class Monitor {
   private async exportPng(): Promise<void> {
     const shown = this.shown;
     if (!shown) return;
-    const { store, info, rows } = shown;
+    const { store, info } = shown;
+    const rows = this.exportRows();
     const rot = store.rotation;
     // The layers drawn only (at most MAX_LAYERS_DRAWN), coloured by their depth in the run.
     const rates = new RateSeries(store, rows);

@@ -148,3 +148,82 @@ export class SmoothedSeries implements LayerSeries {
     return from;
   }
 }
+
+/**
+ * One column per line of another series' columns: a line of one column is that column (a layer);
+ * a line of several (a block of layers) is their mean, row by row (NaN where none has a value),
+ * with their least and greatest values (the block's band).
+ */
+export class LineSeries implements LayerSeries {
+  /** Per line: where its mean, least and greatest values are among `agg`'s columns (-1: a line of one column). */
+  private readonly slot: number[];
+  private readonly agg: Columns<Float32Array>;
+
+  constructor(
+    private readonly source: LayerSeries,
+    private readonly members: readonly (readonly number[])[],
+  ) {
+    let k = 0;
+    this.slot = members.map((m) => (m.length === 1 ? -1 : k++));
+    this.agg = new Columns(3 * k, 256, f32);
+  }
+
+  get layers(): number {
+    return this.members.length;
+  }
+
+  get length(): number {
+    return this.source.length;
+  }
+
+  column(i: number): ArrayLike<number> {
+    const s = this.slot[i];
+    return s < 0 ? this.source.column(this.members[i][0]) : this.agg.column(3 * s);
+  }
+
+  /** The least and greatest value of a block's layers per row; null for a line of one layer. */
+  band(i: number): { lo: Float32Array; hi: Float32Array } | null {
+    const s = this.slot[i];
+    return s < 0 ? null : { lo: this.agg.column(3 * s + 1), hi: this.agg.column(3 * s + 2) };
+  }
+
+  sync(): number {
+    const changed = this.source.sync();
+    const n = this.source.length;
+    const agg = this.agg;
+    if (n < agg.length || changed < agg.length) agg.clear();
+    const from = agg.length;
+    if (n === from || agg.width === 0) {
+      agg.growTo(n);
+      return Math.min(changed, from);
+    }
+    agg.growTo(n);
+    const out = agg.raw();
+    this.members.forEach((m, i) => {
+      const s = this.slot[i];
+      if (s < 0) return;
+      const mean = out[3 * s];
+      const lo = out[3 * s + 1];
+      const hi = out[3 * s + 2];
+      const cols = m.map((c) => this.source.column(c));
+      for (let r = from; r < n; r++) {
+        let sum = 0;
+        let count = 0;
+        let min = Infinity;
+        let max = -Infinity;
+        for (let c = 0; c < cols.length; c++) {
+          const v = cols[c][r];
+          if (!Number.isFinite(v)) continue;
+          sum += v;
+          count++;
+          if (v < min) min = v;
+          if (v > max) max = v;
+        }
+        mean[r] = count ? sum / count : NaN;
+        lo[r] = count ? min : NaN;
+        hi[r] = count ? max : NaN;
+      }
+    });
+    return Math.min(changed, from);
+  }
+}

@@ -3,7 +3,9 @@
 // the run as a whole (not fit, no learning, too early: no layer is judged then). It lists the
 // layers the chart draws (at most MAX_LAYERS_LISTED, src/runlog/layerCap.ts: all of a run of
 // fewer, else evenly spaced ones and the lagging ones), says how many it leaves out, and has a
-// name filter for a run of more.
+// name filter for a run of more. Grouped by block (src/runlog/layerGroups.ts), it lists a row per
+// block (its layers' mean distance, rate and course, how many lag) that expands to its layers' rows.
+import { isBlockLine } from '../../src/runlog/layerGroups';
 import { type RunVerdict, runMessage, runStatus } from '../../src/runlog/verdict';
 import { el, fmtCount, fmtInt, fmtNum, fmtSigned, setText, show } from './dom';
 import type { LayerInfo } from './store';
@@ -15,6 +17,15 @@ export interface LayerActions {
   hover(i: number | null): void;
   /** The filter's text changed ("" : none). */
   filter(text: string): void;
+  /** A block's row was clicked: its layers listed and drawn, or folded again. */
+  expand(block: number): void;
+}
+
+/** A block's row: its name, its layers (kept indices), and whether they are listed under it. */
+export interface BlockRow {
+  name: string;
+  layers: number[];
+  expanded: boolean;
 }
 
 /** The layers listed: the store's layers (kept), which of them are rows, and what the run has in all. */
@@ -30,6 +41,8 @@ export interface ListedLayers {
   colors: (i: number) => string;
   /** Kept layers matching the filter (when one is set). */
   matches?: number;
+  /** Grouped by block: the rows in order (a kept layer, or a block's line id < 0), the blocks' rows, and how many blocks. */
+  grouped?: { entries: number[]; block: (id: number) => BlockRow; blocks: number };
 }
 
 interface Row {
@@ -51,8 +64,10 @@ export class LayerTable {
   private readonly body: HTMLTableSectionElement;
   private rows: Row[] = [];
   private layers: LayerInfo[] = [];
-  /** The kept layer of each row. */
+  /** The line of each row: a kept layer, or a block (< 0). */
   private which: number[] = [];
+  /** Of each block's row, its layers. */
+  private members = new Map<number, number[]>();
   private lagging: string[] = [];
   private laggingIdx: number[] = [];
   private total = 0;
@@ -111,18 +126,34 @@ export class LayerTable {
 
   /** Rebuilds the rows when the layers listed change (another run, its run_started, the filter, the lagging ones); colours them. */
   setLayers(listed: ListedLayers): void {
-    const { layers, rows, colors, total } = listed;
+    const { layers, colors, total, grouped } = listed;
+    const rows = grouped?.entries ?? listed.rows;
     this.total = total;
     this.noteMore(listed);
-    if (layers === this.layers && rows.length === this.which.length && rows.every((k, j) => k === this.which[j])) {
+    const sameBlocks = (id: number) => !isBlockLine(id) || grouped?.block(id).expanded === this.expandedRows.has(id);
+    if (
+      layers === this.layers &&
+      rows.length === this.which.length &&
+      rows.every((k, j) => k === this.which[j] && sameBlocks(k))
+    ) {
       this.rows.forEach((r, j) => (r.swatch.style.background = colors(this.which[j])));
       return;
     }
     this.layers = layers;
     this.which = rows;
+    this.members = new Map();
+    this.expandedRows = new Set();
+    // The layers of the expanded block above (their rows indented under its row).
+    let open: number[] = [];
     this.rows = rows.map((i) => {
+      if (grouped && isBlockLine(i)) {
+        const block = grouped.block(i);
+        open = block.expanded ? block.layers : [];
+        return this.blockRow(i, block, colors(i), listed.depth);
+      }
       const l = layers[i];
       const tr = el('tr');
+      if (open.includes(i)) tr.classList.add('in-block');
       const cell = (cls: string, text = '') => {
         const td = el('td', cls, text);
         tr.appendChild(td);
@@ -166,11 +197,79 @@ export class LayerTable {
     this.body.replaceChildren(...this.rows.map((r) => r.tr));
   }
 
+  /** Blocks whose rows are expanded. */
+  private expandedRows = new Set<number>();
+
+  /** A block's row: a disclosure button with its name and layer count (click: list its layers, or fold them). */
+  private blockRow(id: number, block: BlockRow, color: string, depth: number[]): Row {
+    this.members.set(id, block.layers);
+    if (block.expanded) this.expandedRows.add(id);
+    const tr = el('tr', 'block-row');
+    const cell = (cls: string, text = '') => {
+      const td = el('td', cls, text);
+      tr.appendChild(td);
+      return td;
+    };
+    // Where its layers are in the run: first–last.
+    const places = block.layers.map((i) => (depth[i] ?? i) + 1);
+    cell('num col-index', places.length ? `${Math.min(...places)}–${Math.max(...places)}` : '');
+    const name = cell('col-name');
+    const swatch = el('span', 'swatch');
+    swatch.style.background = color;
+    const toggle = el('button', 'cell-flex block-toggle');
+    toggle.type = 'button';
+    toggle.dataset.block = String(id);
+    toggle.setAttribute('aria-expanded', String(block.expanded));
+    const n = block.layers.length;
+    toggle.title = `${block.name}: ${n} layers, drawn as their mean distance (a faint band from the least to the greatest). Click to ${
+      block.expanded ? 'fold them into one line again' : 'list and draw each of them'
+    }, Alt-click or double-click to show it alone`;
+    toggle.append(
+      el('span', 'disclosure', block.expanded ? '▾' : '▸'),
+      swatch,
+      el('span', 'layer-name', block.name),
+      el('span', 'block-count', `${n} layers`),
+    );
+    toggle.addEventListener('click', (ev) => (ev.altKey ? this.actions.solo(id) : this.actions.expand(id)));
+    toggle.addEventListener('dblclick', () => this.actions.solo(id));
+    tr.addEventListener('mouseenter', () => this.actions.hover(id));
+    name.appendChild(toggle);
+    cell('col-kind', 'block');
+    const params = block.layers.reduce((a, i) => a + (this.layers[i]?.params ?? 0), 0);
+    cell('num col-params', fmtCount(params)).title = fmtInt(params);
+    const dcell = cell('num col-distance');
+    const meter = el('span', 'meter');
+    const fill = el('span', 'meter-fill');
+    meter.appendChild(fill);
+    const distance = el('span', 'value');
+    const dWrap = el('span', 'cell-flex cell-end');
+    dWrap.append(meter, distance);
+    dcell.appendChild(dWrap);
+    return {
+      tr,
+      swatch,
+      button: toggle,
+      distance,
+      meter: fill,
+      perEpoch: cell('num col-rate'),
+      projected: cell('num col-proj'),
+      status: cell('col-status'),
+    };
+  }
+
   /** The line under the table on what it leaves out, and the filter (shown for a run of more layers than listed). */
-  private noteMore({ layers, rows, total, matches }: ListedLayers): void {
+  private noteMore({ layers, rows, total, matches, grouped }: ListedLayers): void {
     const fmt = (n: number) => n.toLocaleString('en-US');
     const filtering = this.filterBox.value.trim() !== '';
-    show(this.filterBox, total > rows.length || filtering);
+    show(this.filterBox, total > rows.length || filtering || !!grouped);
+    if (grouped && !filtering) {
+      const text = `${fmt(grouped.blocks)} blocks of ${fmt(layers.length)} layers${
+        layers.length < total ? ` kept (of ${fmt(total)})` : ''
+      }: a block’s line and row are its layers’ mean; click a block to list and draw its layers.`;
+      setText(this.more, text);
+      show(this.more, true);
+      return;
+    }
     const kept = layers.length < total ? ` (searched: the ${fmt(layers.length)} layers kept of ${fmt(total)})` : '';
     let text = '';
     if (filtering)
@@ -200,7 +299,12 @@ export class LayerTable {
       }
     });
     this.rows.forEach((row, j) => {
-      const s = verdict.layers[this.which[j]];
+      const id = this.which[j];
+      if (isBlockLine(id)) {
+        this.updateBlock(row, this.members.get(id) ?? [], verdict);
+        return;
+      }
+      const s = verdict.layers[id];
       if (!s) return;
       setText(row.distance, fmtNum(s.distance, 3));
       const frac = s.distance === null ? 0 : Math.max(0, Math.min(1, s.distance / Math.max(target, 1e-9)));
@@ -233,20 +337,52 @@ export class LayerTable {
     this.summary.classList.toggle('status-lagging', verdict.run === 'no-learning');
   }
 
+  /** A block's row: its layers' mean distance, rate and course, and how many of them lag. */
+  private updateBlock(row: Row, layers: number[], verdict: RunVerdict): void {
+    const mean = (pick: (s: NonNullable<RunVerdict['layers'][number]>) => number | null) => {
+      let sum = 0;
+      let n = 0;
+      for (const i of layers) {
+        const v = verdict.layers[i] ? pick(verdict.layers[i] as NonNullable<RunVerdict['layers'][number]>) : null;
+        if (typeof v === 'number' && Number.isFinite(v)) {
+          sum += v;
+          n++;
+        }
+      }
+      return n ? sum / n : null;
+    };
+    const distance = mean((s) => s.distance);
+    const lagging = layers.filter((i) => verdict.layers[i]?.lagging).length;
+    setText(row.distance, fmtNum(distance, 3));
+    const frac = distance === null ? 0 : Math.max(0, Math.min(1, distance / Math.max(verdict.target, 1e-9)));
+    row.meter.style.width = `${(frac * 100).toFixed(1)}%`;
+    const perEpoch = mean((s) => s.perEpoch);
+    const projected = mean((s) => s.projected);
+    setText(row.perEpoch, fmtSigned(perEpoch, 3));
+    setText(row.projected, fmtNum(projected, 2));
+    const judged = verdict.run === 'judged';
+    setText(
+      row.status,
+      lagging ? `${lagging} lagging` : distance === null || !judged ? '' : verdict.finished ? 'ok' : 'on course',
+    );
+    row.status.className = `col-status ${lagging ? 'status-lagging' : 'status-ok'}`;
+    row.tr.classList.toggle('lagging', lagging > 0);
+  }
+
   /** Marks the layers whose lines are hidden, and the one highlighted. */
   mark(hidden: ReadonlySet<number>, highlighted: number | null): void {
     this.rows.forEach((r, j) => {
       const i = this.which[j];
       const off = hidden.has(i);
       r.tr.classList.toggle('off', off);
-      r.button.setAttribute('aria-pressed', String(!off));
+      if (!isBlockLine(i)) r.button.setAttribute('aria-pressed', String(!off));
       r.tr.classList.toggle('highlighted', i === highlighted);
     });
   }
 
-  /** The names of the layers listed (the rows). */
+  /** The names of the layers listed (the rows; not the blocks'). */
   names(): string[] {
-    return this.which.map((i) => this.layers[i]?.name ?? '');
+    return this.which.filter((i) => !isBlockLine(i)).map((i) => this.layers[i]?.name ?? '');
   }
 
   /** The lagging layers among those kept (listed or not): their names, and their indices. */

@@ -2,7 +2,6 @@
 // it if it does not), and makes sure that every run ends with a run_finished line in its log,
 // even when the runner crashed or was killed. Each engine has its launcher (tfjs.ts: our runner
 // with IPC; pytorch.ts: the Python engine, its log tailed), chosen once per run.
-import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { emptyRunLog, readRunLog, type RunLog } from '../runlog/read';
 import { type RunEvent, type RunFinished, type RunStarted, stamp } from '../runlog/events';

@@ -2,23 +2,23 @@
 // or a section of `npm run bench`.
 //
 // 1. Points per hour with --jobs 2 against --jobs 1 on this machine (issue 12's goal: at least
-//    1.7x on 2 cores with tfjs, one thread a run). The same 4-point sweep (tfjs on wasm, an MNIST
-//    MLP [128, 128], one epoch of 24,000 images (--train): about 3 s of CPU a point, 0.9 s of it
-//    start-up) runs with --jobs 1 and --jobs 2, the order alternating every round; a round's ratio
-//    is the jobs-1 wall time over the jobs-2 wall time (the same points in both: the ratio of
-//    points per hour). Medians and ranges over the rounds (3, --rounds), and one JSON line
+//    1.7x on 2 cores with tfjs, one thread a run). The same 8-point sweep (--points; tfjs on wasm,
+//    an MNIST MLP [128, 128], one epoch of 24,000 images (--train): about 2.7 s of CPU a point)
+//    runs with --jobs 1 and --jobs 2, the order alternating every round; a round's ratio is the
+//    jobs-1 wall time over the jobs-2 wall time (the same points in both: the ratio of points per
+//    hour). Medians and ranges over the rounds (3, --rounds), and one JSON line
 //    (`{"bench":"sweep-jobs",...}`) with them, the CPU time a point and the cores each sweep kept
 //    busy. Wall time is what the goal is about, so other load on the machine moves it: the line
 //    carries the load averages before and after.
-//    A tfjs run is not quite one thread: V8 compiles hot JavaScript (and collects garbage) on
-//    background threads, 23% of a runner's CPU time at 24,000 images and 29% at 6,000 (less on
-//    longer points), which a lone run gets for free on an idle core and two runs share. That, not
-//    the sweep (which adds no CPU a point: 4.1 s a point with --jobs 2 against 4.2 s with --jobs
-//    1), bounds the ratio on 2 cores at about 2 x the main thread's share: 1.5x here. Its cause is
-//    per process (JIT warm-up, 0.9 s of start-up a run): a runner kept across points would lift it.
-//    So the bench also prints that estimate for an idle machine, from CPU times, which other load
-//    moves little: a loaded machine gives each sweep a share of it, and the wall-time ratio then
-//    measures that share (1.4-1.8x at a load average of 10 on 2 cores).
+//    Each job keeps one runner process for its points (src/launch/tfjs.ts, WarmRunner): loading
+//    tfjs and wasm and compiling the hot code (about 0.9 s of CPU) is paid once a job, not once a
+//    point; so --jobs 2 pays it twice, --jobs 1 once, and the sweep needs a few points a job for
+//    that to fade (8 points: 4 a job). A tfjs run is still not quite one thread: V8 collects
+//    garbage and compiles on background threads, about 13% of a warm runner's CPU time here,
+//    which a lone run gets for free on an idle core and two runs share. That bounds the ratio on
+//    2 cores at about 2 x the main thread's share. So the bench also prints that estimate for an
+//    idle machine, from CPU times, which other load moves little: a loaded machine gives each
+//    sweep a share of it, and the wall-time ratio then measures that share.
 // 2. The sweep's overhead per point beyond its training (target under 2 s), two ways: measured
 //    inside the sweep (its wall time minus each point's run, from startRun to the run's end: the
 //    point's config and re-check, status files, sweep.json under its lock), and end to end against
@@ -32,7 +32,10 @@ import { loadConfigFile } from '../src/engine/config/validate';
 import { startRun } from '../src/launch/supervisor';
 
 const RUNNER = path.resolve(__dirname, '..', 'src', 'launch', 'runner.js');
-const POINTS = 4;
+/** Points of the --jobs comparison's sweep (--points). */
+const POINTS = flag('points', 8);
+/** Points of the overhead measure's sweeps and runs. */
+const OVERHEAD_POINTS = 4;
 const ROUNDS = 3;
 
 function flag(name: string, fallback: number): number {
@@ -40,7 +43,7 @@ function flag(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-/** The --jobs comparison's sweep: 4 points of an MNIST MLP on wasm, one epoch of `train` images each. */
+/** The --jobs comparison's sweep: POINTS points of an MNIST MLP on wasm, one epoch of `train` images each. */
 function jobsConfig(train: number): Record<string, unknown> {
   return {
     name: 'jobs',
@@ -268,13 +271,13 @@ function tinyConfig(): Record<string, unknown> {
     model: { type: 'mlp', hidden: [16] },
     optimizer: { type: 'sgd', learningRate: 0.05 },
     schedule: { epochs: 1, batchSize: 32 },
-    sweep: { seed: Array.from({ length: POINTS }, (_, i) => i + 1) },
+    sweep: { seed: Array.from({ length: OVERHEAD_POINTS }, (_, i) => i + 1) },
   };
 }
 
 async function plainRuns(dir: string, raw: Record<string, unknown>): Promise<number> {
   const t0 = performance.now();
-  for (let seed = 1; seed <= POINTS; seed++) {
+  for (let seed = 1; seed <= OVERHEAD_POINTS; seed++) {
     const config: Record<string, unknown> = { ...raw, seed };
     delete config.sweep;
     const file = path.join(dir, `plain-${seed}.layerrot.json`);
@@ -343,10 +346,10 @@ async function overheadBench(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const plain = await plainRuns(dir, raw);
       const swept = await sweepRuns(dir, raw, round);
-      diffs.push((swept.total - plain) / POINTS);
-      own.push(swept.own / POINTS);
+      diffs.push((swept.total - plain) / OVERHEAD_POINTS);
+      own.push(swept.own / OVERHEAD_POINTS);
       console.log(
-        `round ${round + 1}: ${POINTS} runs ${(plain / 1000).toFixed(2)} s alone, ${(swept.total / 1000).toFixed(2)} s as a sweep, of which ${(swept.own / 1000).toFixed(3)} s the sweep's own`,
+        `round ${round + 1}: ${OVERHEAD_POINTS} runs ${(plain / 1000).toFixed(2)} s alone, ${(swept.total / 1000).toFixed(2)} s as a sweep, of which ${(swept.own / 1000).toFixed(3)} s the sweep's own`,
       );
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] / 1000;

@@ -15,6 +15,10 @@
 // abandoned), so the last rebuild sees every status written before it. Readers (readSweep)
 // take the status files over sweep.json and rebuild it when it is missing or unreadable.
 //
+// Each job of a tfjs sweep keeps one runner process for its points (a WarmRunner: tfjs and
+// wasm loaded once, not once a point); a point that crashes it is failed and the next point
+// gets a fresh one. PyTorch points are a process each.
+//
 // Resuming: a completed point whose config (and overrides) are unchanged is skipped; a failed,
 // stopped or unfinished one is rerun into a fresh run folder beside the old ones (nothing is
 // deleted); a point running in a live process on this machine is left alone.
@@ -28,6 +32,8 @@ import { resolvePath } from '../engine/data/load';
 import { parse as parseJsonc } from 'jsonc-parser';
 import type { RunRequest } from '../launch/request';
 import { type RunHandle, type StartOptions, startRun } from '../launch/supervisor';
+import { WarmRunner } from '../launch/tfjs';
+import type { RunnerIdle } from '../launch/runnerMessages';
 import type { RunEvent } from '../runlog/events';
 import { makeFolders } from '../runlog/runfolder';
 import { expandSweep, pointConfig, type SweepPoint, shardPoints } from './sweep';
@@ -257,6 +263,8 @@ export interface SweepOptions {
   onEvent?(point: SweepPoint, e: RunEvent): void;
   /** Starts a point's run (default: the supervisor's startRun; the editor passes its run manager's). */
   startRun?(opts: StartOptions): RunHandle;
+  /** Hears a job's runner process after each tfjs point: its live tensors and memory. */
+  onRunnerIdle?(m: RunnerIdle): void;
 }
 
 export interface SweepOutcome {
@@ -285,6 +293,8 @@ export class SweepRun {
   private concurrent = 1;
   /** Whether the PyTorch runs' thread count was said (once a sweep). */
   private threadsSaid = false;
+  /** The jobs' runner processes (tfjs), kept from point to point. */
+  private readonly warm = new Set<WarmRunner>();
 
   constructor(
     private readonly opts: SweepOptions,
@@ -338,7 +348,14 @@ export class SweepRun {
     this.refresh();
     this.concurrent = Math.max(1, Math.min(this.opts.jobs, queue.length));
     const workers = Array.from({ length: this.concurrent }, async () => {
-      for (let p = queue.shift(); p && !this.stopping; p = queue.shift()) await this.runPoint(p);
+      const warm = new WarmRunner(this.opts.onRunnerIdle);
+      this.warm.add(warm);
+      try {
+        for (let p = queue.shift(); p && !this.stopping; p = queue.shift()) await this.runPoint(p, warm);
+      } finally {
+        await warm.close(); // no runner outlives the sweep
+        this.warm.delete(warm);
+      }
     });
     await Promise.all(workers);
     this.refresh();
@@ -356,6 +373,7 @@ export class SweepRun {
   kill(): void {
     this.stopping = true;
     for (const h of this.running.values()) h.kill();
+    for (const w of this.warm) w.kill();
   }
 
   /** The fingerprint of a point: its config and the overrides it runs with. */
@@ -374,7 +392,7 @@ export class SweepRun {
     return config;
   }
 
-  private async runPoint(p: SweepPoint): Promise<void> {
+  private async runPoint(p: SweepPoint, warm: WarmRunner): Promise<void> {
     const dir = path.join(this.opts.sweepDir, p.id);
     const previous = this.state.get(p.index) ?? pendingEntry(p);
     const entry: PointEntry = {
@@ -398,7 +416,8 @@ export class SweepRun {
       fs.writeFileSync(configFile, `${JSON.stringify(this.configOf(p), null, 2)}\n`);
       const checked = loadConfigFile(configFile);
       if (!checked.ok) throw new Error(`invalid point config:\n${checked.errors.map(formatError).join('\n')}`);
-      const request = this.withThreads(await this.opts.request(configFile, checked.config, dir));
+      const made = this.withThreads(await this.opts.request(configFile, checked.config, dir));
+      const request: RunRequest = made.engine === 'tfjs' ? { ...made, warm } : made;
       if (this.stopping) return; // Ctrl-C while the request was being made: the point stays as it was
       fs.appendFileSync(output, `--- attempt ${entry.attempts}, ${new Date().toISOString()}, ${this.host}\n`);
       const t0 = performance.now();

@@ -14,6 +14,22 @@ export interface Launcher {
     runDir: string,
     on: { event: (e: RunEvent) => void; skipped: (text: string) => void },
   ): { close(): void };
+  /**
+   * For a process that outlives its run (a warm runner): calls `then` once the run is over while
+   * the process lives on; returns what stops listening. Otherwise the run ends with its process.
+   */
+  ended?(child: ChildProcess, runId: string, then: () => void): () => void;
   /** Asks the run to stop after its current step. */
   askToStop(child: ChildProcess, runDir: string): void;
+}
+
+/** Kills a process that has not exited and everything it started (torchrun's workers share its process group). */
+export function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    if (child.pid !== undefined && process.platform !== 'win32') process.kill(-child.pid, signal);
+    else child.kill(signal);
+  } catch {
+    child.kill(signal);
+  }
 }

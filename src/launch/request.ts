@@ -2,6 +2,7 @@
 // discriminated on the engine. The runner's arguments (runner.ts) and the training loop's options
 // (engine/trainer.ts) are picked from it.
 import type { BackendName, EngineName, RunOverrides, TrainingConfig } from '../engine/config/types';
+import type { WarmRunner } from './tfjs';
 
 export type { RunOverrides };
 
@@ -28,6 +29,8 @@ export interface TfjsRequest extends RequestBase {
   /** Node executable and its flags for the child (defaults: this process's). */
   execPath?: string;
   execArgv?: string[];
+  /** A runner process kept across runs (a sweep's job) that trains this run instead of a fresh one. */
+  warm?: WarmRunner;
 }
 
 /** `python -m layer_rotation train`, or torchrun with several processes. */

@@ -2,14 +2,13 @@
 // it if it does not), and makes sure that every run ends with a run_finished line in its log,
 // even when the runner crashed or was killed. Each engine has its launcher (tfjs.ts: our runner
 // with IPC; pytorch.ts: the Python engine, its log tailed), chosen once per run.
-import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { emptyRunLog, readRunLog, type RunLog } from '../runlog/read';
 import { type RunEvent, type RunFinished, type RunStarted, stamp } from '../runlog/events';
 import { EventLogWriter, LogWriteError } from '../runlog/writer';
 import { describeFsError } from '../runlog/fsError';
 import { EVENTS_FILE, createRunDir, endedEarly, makeSummary, writeSummary } from '../runlog/runfolder';
-import type { Launcher } from './launcher';
+import { killGroup, type Launcher } from './launcher';
 import { PytorchLauncher } from './pytorch';
 import type { RunRequest } from './request';
 import { TfjsLauncher } from './tfjs';
@@ -58,9 +57,14 @@ export function describeExit(
   if (/out of memory/i.test(stderrTail)) return `${who} ran out of memory; try a smaller batchSize or model`;
   if (signal)
     return `${who} was killed by ${signal}${signal === 'SIGKILL' ? ' (out of memory, or killed from outside)' : ''}`;
-  const lastLine = stderrTail.trim().split('\n').filter(Boolean).pop();
-  if (code === null) return `${who} could not start${lastLine ? `: ${lastLine}` : ''}`;
-  return `${who} exited with code ${code}${lastLine ? `: ${lastLine}` : ''}`;
+  if (code === null) return `${who} could not start${lastLine(stderrTail)}`;
+  return `${who} exited with code ${code}${lastLine(stderrTail)}`;
+}
+
+/** The last line of a process's output, as ": line" (or nothing). */
+function lastLine(output: string): string {
+  const line = output.trim().split('\n').filter(Boolean).pop();
+  return line ? `: ${line}` : '';
 }
 
 export function startRun(opts: StartOptions): RunHandle {
@@ -87,9 +91,16 @@ export function startRun(opts: StartOptions): RunHandle {
 
   const done = new Promise<RunFinished>((resolve) => {
     let settled = false;
-    const settle = (code: number | null, signal: NodeJS.Signals | null) => {
+    /** The run is over: its process exited (`why` it did), or (a warm runner) it said so and lives on. */
+    const settle = (why: () => string) => {
       if (settled) return;
       settled = true;
+      // A warm runner's process goes on to other runs: this run hears no more of it.
+      child.off('exit', onExit);
+      child.off('error', onError);
+      child.stderr?.off('data', onOutput);
+      child.stdout?.off('data', onOutput);
+      stopListening();
       // Whatever goes wrong below (a callback that throws), the run's end is delivered: Stop never hangs.
       try {
         try {
@@ -103,7 +114,7 @@ export function startRun(opts: StartOptions): RunHandle {
         if (!finished) {
           // The runner died before it could say how the run ended: say it for it.
           const e = stamp(
-            endedEarly('failed', describeExit(code, signal, stderrTail, launcher.who), {
+            endedEarly('failed', why(), {
               started: started ?? log.started,
               lastRotation: log.rotations[log.rotations.length - 1],
               lastEpochEnd: log.epochs[log.epochs.length - 1],
@@ -119,21 +130,27 @@ export function startRun(opts: StartOptions): RunHandle {
           if (written) opts.onOutput?.(`${written}\n`);
         }
       } finally {
-        finished ??= stamp(
-          endedEarly('failed', describeExit(code, signal, stderrTail, launcher.who), { seconds: 0 }),
-        ) as RunFinished;
+        finished ??= stamp(endedEarly('failed', why(), { seconds: 0 })) as RunFinished;
         resolve(finished);
       }
     };
-    child.on('exit', (code, signal) => {
+    const exitWhy = (code: number | null, signal: NodeJS.Signals | null) => () =>
+      describeExit(code, signal, stderrTail, launcher.who);
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
       // Wait for IPC messages still in flight and for stderr to end.
-      setImmediate(() => settle(code, signal));
-    });
-    child.on('error', (err) => {
+      setImmediate(() => settle(exitWhy(code, signal)));
+    };
+    const onError = (err: Error) => {
       stderrTail += `\n${err.message}`;
       // The process could not even start (e.g. no such interpreter): there will be no exit event.
-      if (child.pid === undefined) setImmediate(() => settle(null, null));
-    });
+      if (child.pid === undefined) setImmediate(() => settle(exitWhy(null, null)));
+    };
+    child.on('exit', onExit);
+    child.on('error', onError);
+    const stopListening =
+      launcher.ended?.(child, runId, () =>
+        settle(() => `${launcher.who} ended the run without saying how${lastLine(stderrTail)}`),
+      ) ?? (() => {});
   });
 
   let exited = false;
@@ -157,16 +174,6 @@ export function startRun(opts: StartOptions): RunHandle {
       if (!exited) killGroup(child, 'SIGKILL');
     },
   };
-}
-
-/** Kills the child and everything it started (torchrun's workers share its process group). */
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    if (child.pid !== undefined && process.platform !== 'win32') process.kill(-child.pid, signal);
-    else child.kill(signal);
-  } catch {
-    child.kill(signal);
-  }
 }
 
 /** Appends run_finished to the run's log and writes its summary; what could not be written, for people (undefined: all was). */

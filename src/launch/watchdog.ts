@@ -4,7 +4,9 @@
 // this thread polls the parent's pid instead. Once the parent is gone it gives the main thread
 // GRACE_MS to end the run itself (a clean stop between steps), then writes the run's end to the
 // log (unless the main thread has written one: they agree through a shared flag, so that the log
-// gets one run_finished) and kills the process.
+// gets one run_finished) and kills the process. A warm runner (one process for a sweep job's
+// points) points it at each run's log in turn (begin), and between runs (idle) it has nothing
+// to write: it only ends the process.
 import { Worker } from 'node:worker_threads';
 import { type NewEvent, type RunFinished, stamp, toJsonLine } from '../runlog/events';
 
@@ -22,10 +24,14 @@ const WATCHDOG = 2;
 const SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
-const { parentPid, logFile, pollMs, graceMs, flag, t0 } = workerData;
+const { parentPid, pollMs, graceMs, flag } = workerData;
 const claim = new Int32Array(flag);
-let end = workerData.end;
-parentPort.on('message', (m) => { end = m; });
+let { logFile, t0 } = workerData;
+let end;
+parentPort.on('message', (m) => {
+  if (m.kind === 'run') ({ logFile, t0 } = m);
+  end = m.end;
+});
 let polls = 0;
 const timer = setInterval(() => {
   if (process.ppid === parentPid) {
@@ -35,7 +41,7 @@ const timer = setInterval(() => {
   clearInterval(timer);
   // Gone as the run started (no training to end cleanly): no grace.
   setTimeout(() => {
-    if (end && Atomics.compareExchange(claim, 0, ${OPEN}, ${WATCHDOG}) === ${OPEN}) {
+    if (end && logFile && Atomics.compareExchange(claim, 0, ${OPEN}, ${WATCHDOG}) === ${OPEN}) {
       try {
         const now = Date.now();
         fs.appendFileSync(logFile, JSON.stringify({ ...end, time: now, seconds: (now - t0) / 1000 }) + '\\n');
@@ -51,12 +57,16 @@ export interface Watchdog {
   update(end: Omit<RunFinished, 'v' | 'time'>): void;
   /** Called by the main thread before it writes run_finished: false when the watchdog has written one. */
   claimEnd(): boolean;
+  /** The next run of a warm runner: its log, its start; nothing to write until update(). */
+  begin(logFile: string, t0: number): void;
+  /** Between runs: nothing to write should the parent go away (the process is only ended). */
+  idle(): void;
 }
 
-/** Starts the watchdog of this process, whose parent is `parentPid` and whose run log is `logFile`. */
+/** Starts the watchdog of this process, whose parent is `parentPid` and whose run log is `logFile` (none yet: begin()). */
 export function watchParent(
   parentPid: number,
-  logFile: string,
+  logFile: string | undefined,
   opts: { pollMs?: number; graceMs?: number; t0?: number } = {},
 ): Watchdog {
   const flag = new SharedArrayBuffer(4);
@@ -79,7 +89,14 @@ export function watchParent(
   worker.unref();
   return {
     update(end) {
-      worker.postMessage(line(end));
+      worker.postMessage({ kind: 'end', end: line(end) });
+    },
+    begin(logFile, t0) {
+      Atomics.store(claim, 0, OPEN);
+      worker.postMessage({ kind: 'run', logFile, t0 });
+    },
+    idle() {
+      worker.postMessage({ kind: 'end', end: undefined });
     },
     claimEnd() {
       return Atomics.compareExchange(claim, 0, OPEN, MAIN) !== WATCHDOG;

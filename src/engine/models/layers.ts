@@ -31,6 +31,15 @@ export interface Param {
 }
 
 /** Collects a model's parameters and kernel layers as it is built, in forward order. */
+/**
+ * A variable holding `init()`'s values, and nothing else left behind: the initial tensor is
+ * disposed (tf.variable keeps its own reference), so that a model's dispose() frees all it made
+ * (a warm runner trains many models in one process).
+ */
+function owned(init: () => tf.Tensor, trainable: boolean, name: string): tf.Variable {
+  return tf.tidy(() => tf.variable(init(), trainable, name));
+}
+
 export class ParamRegistry {
   readonly params: Param[] = [];
   readonly layers: KernelLayerInfo[] = [];
@@ -51,13 +60,13 @@ export class ParamRegistry {
     configPath: (string | number)[],
   ): { kernel: tf.Variable; bias?: tf.Variable } {
     const layer = this.layers.length;
-    const kernel = tf.variable(initKernel(this.initializer, shape, this.rng), true, `${name}/kernel`);
+    const kernel = owned(() => initKernel(this.initializer, shape, this.rng), true, `${name}/kernel`);
     this.params.push({ name: `${name}/kernel`, variable: kernel, role: 'kernel', layer });
     this.kernels.push(kernel);
     const units = shape[shape.length - 1];
     let bias: tf.Variable | undefined;
     if (this.useBias) {
-      bias = tf.variable(tf.zeros([units]), true, `${name}/bias`);
+      bias = owned(() => tf.zeros([units]), true, `${name}/bias`);
       this.params.push({ name: `${name}/bias`, variable: bias, role: 'bias', layer });
     }
     const size = shape.reduce((a, b) => a * b, 1);
@@ -66,10 +75,10 @@ export class ParamRegistry {
   }
 
   addBatchNorm(name: string, channels: number): BatchNorm {
-    const gamma = tf.variable(tf.ones([channels]), true, `${name}/gamma`);
-    const beta = tf.variable(tf.zeros([channels]), true, `${name}/beta`);
-    const movingMean = tf.variable(tf.zeros([channels]), false, `${name}/moving_mean`);
-    const movingVar = tf.variable(tf.ones([channels]), false, `${name}/moving_variance`);
+    const gamma = owned(() => tf.ones([channels]), true, `${name}/gamma`);
+    const beta = owned(() => tf.zeros([channels]), true, `${name}/beta`);
+    const movingMean = owned(() => tf.zeros([channels]), false, `${name}/moving_mean`);
+    const movingVar = owned(() => tf.ones([channels]), false, `${name}/moving_variance`);
     this.params.push({ name: `${name}/gamma`, variable: gamma, role: 'gamma', layer: -1 });
     this.params.push({ name: `${name}/beta`, variable: beta, role: 'beta', layer: -1 });
     this.state.push(movingMean, movingVar);

@@ -247,14 +247,14 @@ class RotationCallback(keras.callbacks.Callback):
         optimizer = getattr(self.model, "optimizer", None)
         options = dict(self.options)
         schedule = {}
-        if isinstance(optimizer, _LaycaOptimizer) and optimizer.model is not None:
+        layca = isinstance(optimizer, _LaycaOptimizer)
+        rate = _number(getattr(optimizer, "learning_rate", None))
+        if rate is not None:  # any Keras optimizer's rate (a schedule's current one), Layca's or not
+            schedule = {"learning_rate": rate, "layca": layca and optimizer.layca is not False}
+        if layca and optimizer.model is not None:
             found = self.layers or [n for n, _ in kernel_layers(self.model)]
             mults = dict(zip([n for n, _ in kernel_layers(self.model)], optimizer.layer_multipliers()))
-            schedule = {
-                "learning_rate": _number(optimizer.learning_rate),
-                "layca": optimizer.layca is not False,
-                "multipliers": [mults[n] for n in found],
-            }
+            schedule["multipliers"] = [mults[n] for n in found]
         watch = _watch(self.model, self.layers)
         device = watch[0][4].device.type
         extra = {

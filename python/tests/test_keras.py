@@ -191,6 +191,19 @@ class Callback(unittest.TestCase):
             with open(os.path.join(run, "events.jsonl"), "rb") as f:
                 self.assertEqual(f.read(), before)
 
+    def test_a_plain_optimizer_rate_is_in_the_plan(self):
+        """A Keras SGD's rate is in run_started (the runs list shows it), Layca off, multipliers 1."""
+        model = tiny_model()
+        compile_model(model, keras.optimizers.SGD(0.05, momentum=0.9))
+        x, y = tiny_data(16)
+        with tempfile.TemporaryDirectory() as d:
+            run = os.path.join(d, "run")
+            model.fit(x, y, verbose=0, callbacks=[RotationCallback(run)])
+            started = read_events(run)[0]
+            self.assertEqual(started["optimizer"], "sgd")
+            self.assertAlmostEqual(started["schedule"]["learningRate"], 0.05, places=7)
+            self.assertEqual((started["schedule"]["layca"], started["schedule"]["multipliers"]), (False, [1.0] * 3))
+
     def test_batch_loss_is_the_mean_over_its_steps(self):
         """Keras's logs hold the epoch's running mean; batch events hold the mean since the last one."""
         model = tiny_model()

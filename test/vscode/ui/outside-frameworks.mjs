@@ -59,7 +59,9 @@ function runRows(page) {
 /** The events of the run folder under `runs` whose name starts with `name-` (the callbacks' default run_dir). */
 function runLog(runs, name) {
   if (!existsSync(runs)) return null;
-  const dirs = readdirSync(runs).filter((d) => d.startsWith(`${name}-`) && /^\d{8}-\d{6}/.test(d.slice(name.length + 1)));
+  const dirs = readdirSync(runs).filter(
+    (d) => d.startsWith(`${name}-`) && /^\d{8}-\d{6}/.test(d.slice(name.length + 1)),
+  );
   if (dirs.length !== 1) return null;
   const file = join(runs, dirs[0], 'events.jsonl');
   if (!existsSync(file)) return null;
@@ -146,7 +148,8 @@ export default async function outsideFrameworks(session, t) {
     assert.equal(fin.type, 'run_finished');
     assert.equal(fin.status, run.fails ? 'failed' : 'completed', fin.reason);
     const row = await waitFor(
-      async () => (await runRows(page)).find((r) => r.name === run.name && (run.fails ? FAILED : COMPLETED).test(r.description)),
+      async () =>
+        (await runRows(page)).find((r) => r.name === run.name && (run.fails ? FAILED : COMPLETED).test(r.description)),
       { timeout: 20000, what: `${run.name}'s row to take its ${run.fails ? 'failed' : 'finished'} form` },
     );
     t.diagnostic(`${run.name}: ${row.description}`);

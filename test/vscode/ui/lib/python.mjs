@@ -35,7 +35,9 @@ export function pythonWith(modules) {
     const r = spawnSync(python, ['-c', probe], { env: pythonEnv(), encoding: 'utf8', timeout: 120000 });
     if (r.status === 0) return { python, versions: r.stdout.trim().split('\n').join(', ') };
     const missing = /No module named '([^']+)'/.exec(r.stderr ?? '')?.[1];
-    tried.push(`${python} (${missing ? `no ${missing}` : (r.error?.message ?? r.stderr?.trim().split('\n').pop() ?? `exit ${r.status}`)})`);
+    tried.push(
+      `${python} (${missing ? `no ${missing}` : (r.error?.message ?? r.stderr?.trim().split('\n').pop() ?? `exit ${r.status}`)})`,
+    );
   }
   return { python: null, why: `no Python with ${modules.join(', ')}: tried ${tried.join('; ')}` };
 }

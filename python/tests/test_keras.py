@@ -162,6 +162,7 @@ class Callback(unittest.TestCase):
             fin = events[-1]
             self.assertEqual(fin["type"], "run_finished")
             self.assertEqual(fin["status"], "completed")
+            self.assertEqual(fin["reason"], "trained 3 epochs")  # as the engines and Lightning's callback say it
             self.assertEqual(fin["step"], 9)
             self.assertEqual(fin["testAccuracy"], model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"])
             with open(os.path.join(run, "summary.json"), encoding="utf-8") as f:

@@ -7,9 +7,10 @@ also writes TensorBoard scalars (a worked example of layer_rotation.tensorboard;
 
 The run folder runs/tensorboard-mlp-YYYYMMDD-HHMMSS/ (events.jsonl) is what the Layer Rotation
 Monitor shows live; runs/tensorboard/<that folder's name>/ holds the TensorBoard event file:
-a scalar per layer (layer_rotation/fc1, ...), the losses and accuracies, and, under Custom
-Scalars, one chart of every layer's cosine distance to its initial weights. Data: synthetic
-(a random teacher network labels Gaussian inputs), so that it runs anywhere without a download.
+a scalar per layer (layer_rotation/0, /2, /4: the Sequential's module names), the losses and
+accuracies, and, under Custom Scalars, one chart of every layer's cosine distance to its initial
+weights. Data: synthetic (a random teacher network labels Gaussian inputs), so that it runs
+anywhere without a download.
 """
 import argparse
 import os
@@ -34,7 +35,10 @@ def main(argv=None):
     p.add_argument("--tensorboard", default=None, help="the TensorBoard log folder (default RUNS_DIR/tensorboard)")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (0: torch's default)")
     args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     features, classes, batch = 32, 4, 64
     teacher = nn.Linear(features, classes)

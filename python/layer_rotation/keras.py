@@ -216,6 +216,8 @@ class RotationCallback(keras.callbacks.Callback):
         self.stop_on_nan = stop_on_nan
         self.logger = None
         self._begin = 0
+        self._epoch = None  # the epoch fit is in (0-based, as Keras counts)
+        self._epochs_done = 0  # epochs this fit has ended
         self._means = {}  # metric -> (batches it averages, running mean) within the epoch
 
     # -- the run -----------------------------------------------------------------------------------
@@ -247,14 +249,14 @@ class RotationCallback(keras.callbacks.Callback):
         optimizer = getattr(self.model, "optimizer", None)
         options = dict(self.options)
         schedule = {}
-        if isinstance(optimizer, _LaycaOptimizer) and optimizer.model is not None:
+        layca = isinstance(optimizer, _LaycaOptimizer)
+        rate = _number(getattr(optimizer, "learning_rate", None))
+        if rate is not None:  # any Keras optimizer's rate (a schedule's current one), Layca's or not
+            schedule = {"learning_rate": rate, "layca": layca and optimizer.layca is not False}
+        if layca and optimizer.model is not None:
             found = self.layers or [n for n, _ in kernel_layers(self.model)]
             mults = dict(zip([n for n, _ in kernel_layers(self.model)], optimizer.layer_multipliers()))
-            schedule = {
-                "learning_rate": _number(optimizer.learning_rate),
-                "layca": optimizer.layca is not False,
-                "multipliers": [mults[n] for n in found],
-            }
+            schedule["multipliers"] = [mults[n] for n in found]
         watch = _watch(self.model, self.layers)
         device = watch[0][4].device.type
         extra = {
@@ -275,6 +277,7 @@ class RotationCallback(keras.callbacks.Callback):
             **options,
         )
         self._means = {}
+        self._epoch, self._epochs_done = None, 0
         atexit.register(self._at_exit)
 
     def _batch_mean(self, key, logs, begin, end):
@@ -296,6 +299,7 @@ class RotationCallback(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._means = {}
+        self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
         logger = self.logger
@@ -317,6 +321,7 @@ class RotationCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.logger is None or self.logger.finished is not None:
             return
+        self._epochs_done += 1
         logs = logs or {}
         self.logger.epoch_end(
             loss=_number(logs.get("loss")),
@@ -336,6 +341,8 @@ class RotationCallback(keras.callbacks.Callback):
         reason = None
         if self.model.stop_training:
             reason = "trained %d steps (a callback stopped training)" % self.logger.steps
+        elif self._epochs_done and self._epoch + 1 == self.params.get("epochs"):  # fit ran its last epoch
+            reason = events.trained_epochs(self._epochs_done)
         self.finish("completed", reason, **test)
 
     def finish(self, status="completed", reason=None, test_loss=None, test_accuracy=None):

@@ -162,6 +162,7 @@ class Callback(unittest.TestCase):
             fin = events[-1]
             self.assertEqual(fin["type"], "run_finished")
             self.assertEqual(fin["status"], "completed")
+            self.assertEqual(fin["reason"], "trained 3 epochs")  # as the engines and Lightning's callback say it
             self.assertEqual(fin["step"], 9)
             self.assertEqual(fin["testAccuracy"], model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"])
             with open(os.path.join(run, "summary.json"), encoding="utf-8") as f:
@@ -190,6 +191,19 @@ class Callback(unittest.TestCase):
                 model.fit(x, y, verbose=0, callbacks=[RotationCallback(run)])
             with open(os.path.join(run, "events.jsonl"), "rb") as f:
                 self.assertEqual(f.read(), before)
+
+    def test_a_plain_optimizer_rate_is_in_the_plan(self):
+        """A Keras SGD's rate is in run_started (the runs list shows it), Layca off, multipliers 1."""
+        model = tiny_model()
+        compile_model(model, keras.optimizers.SGD(0.05, momentum=0.9))
+        x, y = tiny_data(16)
+        with tempfile.TemporaryDirectory() as d:
+            run = os.path.join(d, "run")
+            model.fit(x, y, verbose=0, callbacks=[RotationCallback(run)])
+            started = read_events(run)[0]
+            self.assertEqual(started["optimizer"], "sgd")
+            self.assertAlmostEqual(started["schedule"]["learningRate"], 0.05, places=7)
+            self.assertEqual((started["schedule"]["layca"], started["schedule"]["multipliers"]), (False, [1.0] * 3))
 
     def test_batch_loss_is_the_mean_over_its_steps(self):
         """Keras's logs hold the epoch's running mean; batch events hold the mean since the last one."""

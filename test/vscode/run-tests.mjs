@@ -2,7 +2,8 @@
 //   1. the extension-host suites (suite/*.js, through suite/index.js), one code-server session
 //      per entry of SUITES below;
 //   2. the UI tests (ui/*.mjs), one session each: a module exports `options` (for
-//      startSession) and a default async function receiving the session.
+//      startSession) and a default async function receiving the session, and may export
+//      `skip`, an async function returning why the test cannot run here (or null).
 // Output: node:test's (TAP when piped, spec on a terminal); exit code 1 on any failure.
 // Screenshots go to .test-artifacts/; on a failure, the session's logs (code-server, extension
 // host, browser console) go to .test-artifacts/<session>/.
@@ -175,6 +176,12 @@ for (const file of uiTests) {
   const base = file.replace(/\.mjs$/, '');
   test(`ui: ${base}`, { skip: !selected(base) && 'not matching --grep', timeout: UI_TIMEOUT_MS + 30000 }, async (t) => {
     const mod = await import(pathToFileURL(join(uiDir, file)).href);
+    // A test that needs what this machine may lack (a framework) says why it skips, before any session.
+    const skip = mod.skip ? await mod.skip() : null;
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
     clearArtifacts(`ui-${base}`);
     const t0 = Date.now();
     const session = await h.startSession({ name: `ui-${base}`, extensionPath, ...mod.options });

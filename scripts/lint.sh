@@ -4,7 +4,7 @@
 # instead of checking.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=(python examples/pytorch examples/keras examples/lightning examples/tensorboard examples/transformers bench/pytorch_ref.py bench/pytorch_perf.py bench/callbacks_perf.py)
+PY=(python test/vscode/fixtures/scripts examples/pytorch examples/keras examples/lightning examples/tensorboard examples/transformers bench/pytorch_ref.py bench/pytorch_perf.py bench/callbacks_perf.py)
 if [[ "${1:-}" == "--fix" ]]; then
   npx biome check --write .
   black -q --line-length 120 "${PY[@]}"

@@ -453,5 +453,35 @@ class Layca(unittest.TestCase):
                 self.assertAlmostEqual(angle, math.atan(rate), delta=1e-5 + 1e-3 * rate)
 
 
+@unittest.skipIf(SKIP is not None, SKIP)
+class Example(unittest.TestCase):
+    def test_the_worked_example_runs(self):
+        """examples/keras/train_cnn.py as a user runs it, shortened: one epoch on 640 samples."""
+        example = os.path.join(ROOT, "examples", "keras", "train_cnn.py")
+        with tempfile.TemporaryDirectory(prefix="lr-keras-example-") as d:
+            env = dict(os.environ, KERAS_BACKEND="torch")
+            args = [sys.executable, example, "--epochs", "1", "--train-samples", "640", "--test-samples", "128"]
+            r = subprocess.run(
+                args + ["--runs-dir", d], capture_output=True, text=True, timeout=600, env=env, cwd=d
+            )
+            self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+            (run,) = os.listdir(d)
+            run_dir = os.path.join(d, run)
+            self.assertIn("run folder: %s" % run_dir, r.stdout)
+            log = read_run_log(os.path.join(run_dir, "events.jsonl"))
+            self.assertEqual(log.skipped, [])
+            with open(os.path.join(run_dir, "events.jsonl")) as f:
+                events = [json.loads(line) for line in f]
+            names = [layer["name"] for layer in events[0]["layers"]]
+            self.assertEqual(names, ["conv1", "conv2", "conv3", "fc1", "output"])
+            self.assertEqual(events[-1]["type"], "run_finished")
+            self.assertEqual(events[-1]["status"], "completed")
+            self.assertIsNotNone(events[-1]["testAccuracy"])
+            # The lagging layer's tiny multiplier shows: conv1 turns least.
+            rotations = [e for e in events if e["type"] == "rotation"]
+            last = rotations[-1]["distances"]
+            self.assertEqual(min(range(len(last)), key=last.__getitem__), 0, last)
+
+
 if __name__ == "__main__":
     unittest.main()

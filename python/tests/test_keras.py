@@ -461,9 +461,7 @@ class Example(unittest.TestCase):
         with tempfile.TemporaryDirectory(prefix="lr-keras-example-") as d:
             env = dict(os.environ, KERAS_BACKEND="torch")
             args = [sys.executable, example, "--epochs", "1", "--train-samples", "640", "--test-samples", "128"]
-            r = subprocess.run(
-                args + ["--runs-dir", d], capture_output=True, text=True, timeout=600, env=env, cwd=d
-            )
+            r = subprocess.run(args + ["--runs-dir", d], capture_output=True, text=True, timeout=600, env=env, cwd=d)
             self.assertEqual(r.returncode, 0, r.stderr[-3000:])
             (run,) = os.listdir(d)
             run_dir = os.path.join(d, run)

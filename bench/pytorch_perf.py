@@ -31,6 +31,7 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
+from layer_rotation import native  # noqa: E402
 from layer_rotation.blas import blas_info, blas_label  # noqa: E402
 from layer_rotation.config import strip_jsonc, with_defaults  # noqa: E402
 from layer_rotation.logger import RotationLogger  # noqa: E402
@@ -281,6 +282,8 @@ def main():
                 "blas": blas_label(),
                 "blasDetail": where,
                 "threads": torch.get_num_threads(),
+                # Records and Layca's step in compiled loops (native.py), else torch's ops.
+                "nativeLoops": native.library() is not None,
                 "model": "mlp 784-%s-10, batch %d" % ("x".join(str(h) for h in config["model"]["hidden"]), batch),
                 "reps": reps,
                 "steps": steps,

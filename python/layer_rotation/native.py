@@ -147,7 +147,10 @@ def _compiler():
 def cache_dirs():
     """Where the compiled library is kept: the user's cache folder, else the temp folder."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return [os.path.join(base, "layer-rotation", "native"), os.path.join(tempfile.gettempdir(), "layer-rotation-native")]
+    return [
+        os.path.join(base, "layer-rotation", "native"),
+        os.path.join(tempfile.gettempdir(), "layer-rotation-native"),
+    ]
 
 
 def _library_name(cc):

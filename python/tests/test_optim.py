@@ -126,7 +126,9 @@ class CompiledOrTorchOps(unittest.TestCase):
             patch.start()
             self.addCleanup(patch.stop)
         elif native._compiler() is not None and os.environ.get("LAYER_ROTATION_NATIVE") != "0":
-            self.assertIsNotNone(native.functions(torch.float32), "a C compiler is installed, yet native.py did not build")
+            self.assertIsNotNone(
+                native.functions(torch.float32), "a C compiler is installed, yet native.py did not build"
+            )
 
 
 class FastStep(CompiledOrTorchOps):

@@ -6,7 +6,7 @@ and as many dispatches per kernel (the record was 2-3x the seed authors' numpy m
 about 0.3-0.5x).
 
 The C source below is compiled once by the system's C compiler (CC, else cc, gcc or clang) into
-a cache folder ($XDG_CACHE_HOME or ~/.cache, layer-rotation/native/, else the temp folder) and
+a cache folder (cache_dirs: layer-rotation/native/ in the user's cache, else the temp folder) and
 loaded with ctypes; later processes load the cached library (a few ms). Where there is no
 compiler, the compilation fails, or LAYER_ROTATION_NATIVE=0, library() is None and the callers
 take their torch path (same results to float32 rounding). Sums are of float32 terms in blocks
@@ -145,12 +145,14 @@ def _compiler():
 
 
 def cache_dirs():
-    """Where the compiled library is kept: the user's cache folder, else the temp folder."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return [
-        os.path.join(base, "layer-rotation", "native"),
-        os.path.join(tempfile.gettempdir(), "layer-rotation-native"),
-    ]
+    """Where the compiled library is kept: native/ in the cache folder the CLI's probe cache uses
+    (src/launch/probeCache.ts defaultCacheDir: $LAYER_ROTATION_CACHE_DIR, else
+    $XDG_CACHE_HOME/layer-rotation, else ~/.cache/layer-rotation), else in the temp folder."""
+    folder = os.environ.get("LAYER_ROTATION_CACHE_DIR")
+    if not folder:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = os.path.join(base, "layer-rotation")
+    return [os.path.join(folder, "native"), os.path.join(tempfile.gettempdir(), "layer-rotation-native")]
 
 
 def _library_name(cc):

@@ -214,7 +214,6 @@ def _in_subprocess(env, code):
     """Runs code in a fresh interpreter (native.library() is computed once a process) with env added."""
     python = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
     full = dict(os.environ, PYTHONPATH=python, **env)
-    full.pop("LAYER_ROTATION_NATIVE", None) if "LAYER_ROTATION_NATIVE" not in env else None
     r = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
         raise AssertionError(r.stderr)
@@ -246,10 +245,10 @@ class CompiledLibrary(unittest.TestCase):
         if native._compiler() is None:
             self.skipTest("no C compiler")
         with tempfile.TemporaryDirectory() as tmp:
-            env = {"XDG_CACHE_HOME": tmp, "LAYER_ROTATION_NATIVE": "1"}
+            env = {"LAYER_ROTATION_CACHE_DIR": os.path.join(tmp, "cache"), "LAYER_ROTATION_NATIVE": "1"}
             first = _in_subprocess(env, _RECORDS)
             self.assertEqual(first[0], "True True")
-            folder = os.path.join(tmp, "layer-rotation", "native")
+            folder = os.path.join(tmp, "cache", "native")
             built = os.listdir(folder)
             self.assertEqual(len(built), 1, "one library, no temporary left: %s" % built)
             stamp = os.stat(os.path.join(folder, built[0])).st_mtime_ns
@@ -269,6 +268,7 @@ class CompiledLibrary(unittest.TestCase):
             for cc in (os.path.join(tmp, "no-such-cc"), "false"):
                 with self.subTest(cc=cc):
                     env = {"XDG_CACHE_HOME": tmp, "TMPDIR": tmp, "CC": cc, "LAYER_ROTATION_NATIVE": "1"}
+                    env["LAYER_ROTATION_CACHE_DIR"] = ""
                     out = _in_subprocess(env, _RECORDS)
                     self.assertEqual(out[0], "False False")
                     values = [float(x) for x in out[1].split()]

@@ -11,7 +11,9 @@ figure is the median over repetitions with its range, every ratio is taken withi
   - the engine's loop (LaycaSGD, RotationTracker.record every `every` steps as the engine at the
     config's recordsPerEpoch, and every step) against a plain torch SGD loop: throughput (goals
     >= 0.97 and >= 0.90); against the LaycaSGD loop without records too;
-    The optimizer's step alone is timed too (the same gradients stepped again), for the absolute
+    The optimizer's step alone is timed too (on gradients drawn at random for each step: the same
+    gradient stepped again and again turns a kernel towards it until Layca takes its slow explicit
+    form, which real training does not reach), for the absolute
     cost Layca adds.
   - a rotation record (RotationTracker.record, as RotationLogger and the engine make them) against
     the reference method, the seed authors' own: copy each kernel to the host (numpy), three dot
@@ -31,6 +33,7 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
+from layer_rotation import native  # noqa: E402
 from layer_rotation.blas import blas_info, blas_label  # noqa: E402
 from layer_rotation.config import strip_jsonc, with_defaults  # noqa: E402
 from layer_rotation.logger import RotationLogger  # noqa: E402
@@ -194,16 +197,27 @@ def main():
     trained = variants[4].model.kernels()
     ours, ref = RotationTracker(trained), ReferenceRecorder(trained)
     record_times = {"tracker": [], "reference": []}
-    # The optimizer's step alone (gradients of one batch kept), interleaved the same way.
+    # The optimizer's step alone (random gradients of the batch's scale), interleaved the same way.
     step_times = {v.name: [] for v in variants[:8]}
+    grad_scale = [p.grad.norm() / math.sqrt(p.numel()) for p in variants[0].model.parameters()]
+    grad_pool = [
+        [torch.randn(p.shape, generator=gen) * c for p, c in zip(variants[0].model.parameters(), grad_scale)]
+        for _ in range(4)
+    ]
     for _ in range(reps):
         for v in variants:
             v.times.append(v.block(x, y, batch, steps, gen))
         for v in variants[:8]:
-            t0 = time.perf_counter()
+            spent = 0.0
             for _ in range(steps):
+                # One of the pool's, either sign: no direction for the kernels to drift towards.
+                pick, sign = divmod(int(torch.randint(0, 2 * len(grad_pool), (1,), generator=gen)), 2)
+                for p, g in zip(v.model.parameters(), grad_pool[pick]):
+                    p.grad.copy_(g).mul_(1 - 2 * sign)
+                t0 = time.perf_counter()
                 v.optimizer.step()
-            step_times[v.name].append((time.perf_counter() - t0) / steps)
+                spent += time.perf_counter() - t0
+            step_times[v.name].append(spent / steps)
         for name, r in (("tracker", ours), ("reference", ref)):
             t0 = time.perf_counter()
             for _ in range(steps):
@@ -281,6 +295,8 @@ def main():
                 "blas": blas_label(),
                 "blasDetail": where,
                 "threads": torch.get_num_threads(),
+                # Records and Layca's step in compiled loops (native.py), else torch's ops.
+                "nativeLoops": native.library() is not None,
                 "model": "mlp 784-%s-10, batch %d" % ("x".join(str(h) for h in config["model"]["hidden"]), batch),
                 "reps": reps,
                 "steps": steps,

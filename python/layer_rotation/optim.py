@@ -82,24 +82,42 @@ def layca_updates_(updates):
 
     Contiguous CPU tensors take the form of three inner products and one in-place update (see
     _fast_coefficients): the inner products of all of them are read back at once, then each w is
-    updated by w.mul_(a).add_(s, alpha=b) (two passes, no temporary). The others, and those where
-    that form would cancel, take the explicit projection (layca_update_). Inner products come from
-    blas.dot (summed in blocks whatever torch's BLAS)."""
-    quick = []
+    updated to a w + b s. For float32 and float64 these are compiled loops (native.py: one pass
+    for the three inner products, one for the update) where a C compiler is; otherwise blas.dot
+    (summed in blocks whatever torch's BLAS) and w.mul_(a).add_(s, alpha=b). The others, and
+    those where that form would cancel, take the explicit projection (layca_update_)."""
+    from . import native
+
+    quick, compiled = [], []
     for w, s, lr in updates:
-        if _fast_form(w, s):
-            quick.append((w, s, lr))
-        else:
+        if not _fast_form(w, s):
             layca_update_(w, s, lr)
+            continue
+        fns = native.functions(w.dtype)
+        (compiled if fns is not None else quick).append((w, s, lr, fns))
+    if compiled:
+        import ctypes
+
+        sums = (ctypes.c_double * (3 * len(compiled)))()
+        base = ctypes.addressof(sums)
+        for i, (w, s, _, fns) in enumerate(compiled):
+            fns[1](w.data_ptr(), s.data_ptr(), w.numel(), base + 24 * i)
+        values = list(sums)
+        for i, (w, s, lr, fns) in enumerate(compiled):
+            coefficients = _fast_coefficients(*values[3 * i : 3 * i + 3], lr)
+            if coefficients is None:
+                layca_update_(w, s, lr)
+            else:
+                fns[2](w.data_ptr(), s.data_ptr(), w.numel(), *coefficients)
     if not quick:
         return
     sums = []
-    for w, s, _ in quick:
+    for w, s, _, _ in quick:
         wf, sf = w.view(-1), s.view(-1)
         sums += [dot(wf, wf), dot(sf, wf), dot(sf, sf)]
     dtypes = {x.dtype for x in sums}
     values = (torch.stack(sums) if len(dtypes) == 1 else torch.stack([x.double() for x in sums])).tolist()
-    for i, (w, s, lr) in enumerate(quick):
+    for i, (w, s, lr, _) in enumerate(quick):
         coefficients = _fast_coefficients(*values[3 * i : 3 * i + 3], lr)
         if coefficients is None:
             layca_update_(w, s, lr)

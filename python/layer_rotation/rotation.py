@@ -5,7 +5,8 @@ The cosine distance is computed from squared norms of differences,
     1 - cos(a, b) = (|a - b|^2 - (|a| - |b|)^2) / (2 |a| |b|),
 which keeps float32's relative precision for small angles (1 - <a,b>/(|a||b|) cancels to noise).
 Those squared norms are of differences, so float32 sums keep their relative precision (sums of
-positive terms); they run on the kernels' device, one transfer per record.
+positive terms); they run on the kernels' device (on the CPU in one compiled pass per kernel,
+native.py), one transfer per record.
 """
 import math
 
@@ -68,24 +69,40 @@ class RotationTracker:
     """Keeps copies of the initial (and previous) kernels and measures how far they turned.
 
     `kernels` are the kernel tensors (parameters) in forward order; they are read, never changed.
-    A record makes no allocation the size of a kernel: per kernel, w - w_prev into a scratch buffer
-    and its squared norm, w copied over w_prev, w - w0 into the scratch and its squared norm, and
-    |w|^2 (five passes over kernels that mostly sit in cache, one host transfer for all layers).
+    A record makes no allocation the size of a kernel and one host transfer for all layers. A
+    float32 or float64 kernel on the CPU takes one pass of compiled code (native.py: |w - w0|^2,
+    |w - w_prev|^2 and |w|^2 summed, w copied over w_prev), with native=True (the default) and a C
+    compiler; the others take torch's ops: w - w_prev into a scratch buffer and its squared norm,
+    w copied over w_prev, w - w0 into the scratch and its squared norm, and |w|^2.
     Kernels are read in memory order (_storage_flat: a permuted view, as Keras's and Conv1D's
     kernels in torch's layout, is not copied), which the distances and rotations do not depend on.
     """
 
-    def __init__(self, kernels):
+    def __init__(self, kernels, native=True):
+        from . import native as compiled
+
         self.kernels = list(kernels)
         with torch.no_grad():
             flat = [_storage_flat(k) for k in self.kernels]
             # Copies in at least float32 (a half kernel's differences and sums need more).
             self.initial = [f.to(torch.promote_types(f.dtype, torch.float32), copy=True) for f in flat]
             self.previous = [f.clone() for f in self.initial]
-            self._scratch = [torch.empty_like(f) for f in self.initial]
             sq = self._gather([sum_sq(f) for f in self.initial])
         self.initial_sq = list(sq)
         self.previous_sq = list(sq)
+        self._sums = torch.zeros(3 * len(self.kernels), dtype=torch.float64)
+        self._scratch = [None] * len(self.kernels)  # torch's ops' buffers, made when first needed
+        # The compiled record of each CPU kernel read in place (float32, float64), with its
+        # arguments and what they hold for: (fn, args, (kernel's address, size, dtype)).
+        self._native = [None] * len(self.kernels)
+        for i, (k, f, w0, wp) in enumerate(zip(self.kernels, flat, self.initial, self.previous)):
+            in_place = f.device.type == "cpu" and f.dtype == w0.dtype and f.data_ptr() == k.data_ptr()
+            fns = compiled.functions(f.dtype) if native and in_place else None
+            if fns is not None:
+                out = self._sums.data_ptr() + 3 * i * self._sums.element_size()
+                args = (f.data_ptr(), w0.data_ptr(), wp.data_ptr(), f.numel(), out)
+                self._native[i] = (fns[0], args, (k.data_ptr(), k.numel(), k.dtype))
+        self.native = any(self._native)
 
     @staticmethod
     def _gather(scalars):
@@ -96,21 +113,36 @@ class RotationTracker:
             scalars = [s.cpu() for s in scalars]
         return torch.stack([s.to(torch.float64) for s in scalars]).cpu().tolist()
 
+    def _sums_with_torch(self, i, w, w0, wp):
+        """[|w - w0|^2, |w - wp|^2, |w|^2] as 0-d tensors on the kernel's device; wp <- w."""
+        s = self._scratch[i]
+        if s is None:
+            s = self._scratch[i] = torch.empty_like(wp)
+        torch.sub(w, wp, out=s)
+        diffp = sum_sq(s)
+        wp.copy_(w)
+        torch.sub(w, w0, out=s)
+        return [sum_sq(s), diffp, sum_sq(wp)]
+
     def record(self):
         """(distances, rotation): per layer, 1 - cos(w, w0), and tan of the angle since the last record."""
         with torch.no_grad():
-            scalars = []
-            for k, w0, wp, s in zip(self.kernels, self.initial, self.previous, self._scratch):
-                w = _storage_flat(k)
-                torch.sub(w, wp, out=s)
-                diffp = sum_sq(s)
-                wp.copy_(w)
-                torch.sub(w, w0, out=s)
-                scalars += [sum_sq(s), sum_sq(wp), diffp]
-            values = self._gather(scalars)
+            scalars, by_torch = [], []
+            for i, (k, nat) in enumerate(zip(self.kernels, self._native)):
+                # The compiled pass while the kernel's memory is what it was (not moved to another
+                # device or dtype by .data or .to); torch's ops otherwise.
+                if nat is not None and (k.data_ptr(), k.numel(), k.dtype) == nat[2] and k.is_cpu:
+                    nat[0](*nat[1])
+                else:
+                    by_torch.append(i)
+                    scalars += self._sums_with_torch(i, _storage_flat(k), self.initial[i], self.previous[i])
+            values = self._sums.tolist()
+            gathered = self._gather(scalars)
+            for n, i in enumerate(by_torch):
+                values[3 * i : 3 * i + 3] = gathered[3 * n : 3 * n + 3]
         distances, rotation = [], []
         for i in range(len(self.kernels)):
-            diff0, sq, diffp = values[3 * i : 3 * i + 3]
+            diff0, diffp, sq = values[3 * i : 3 * i + 3]
             distances.append(cosine_distance(diff0, sq, self.initial_sq[i]))
             rotation.append(tan_from_cosine_distance(cosine_distance(diffp, sq, self.previous_sq[i])))
             self.previous_sq[i] = sq

@@ -4,12 +4,13 @@ import math
 import os
 import sys
 import unittest
+from unittest import mock
 
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from layer_rotation import LaycaAdagrad, LaycaAdam, LaycaRMSprop, LaycaSGD, layca_param_groups  # noqa: E402
+from layer_rotation import LaycaAdagrad, LaycaAdam, LaycaRMSprop, LaycaSGD, layca_param_groups, native  # noqa: E402
 from layer_rotation.schedule import alpha_multipliers, layer_multipliers, learning_rate_at  # noqa: E402
 
 
@@ -113,7 +114,24 @@ class LaycaTurnsByAtanLr(unittest.TestCase):
         self.assertAlmostEqual(float(d), 2 * math.sin(math.atan(1e-5) / 2), delta=1e-7)
 
 
-class FastStep(unittest.TestCase):
+class CompiledOrTorchOps(unittest.TestCase):
+    """Runs its tests with Layca's compiled loops (native.py, where a C compiler is: CI has one);
+    the subclasses named ...TorchOps run them again with torch's ops (no compiler)."""
+
+    NATIVE = True
+
+    def setUp(self):
+        if not self.NATIVE:
+            patch = mock.patch.object(native, "functions", lambda dtype: None)
+            patch.start()
+            self.addCleanup(patch.stop)
+        elif native._compiler() is not None and os.environ.get("LAYER_ROTATION_NATIVE") != "0":
+            self.assertIsNotNone(
+                native.functions(torch.float32), "a C compiler is installed, yet native.py did not build"
+            )
+
+
+class FastStep(CompiledOrTorchOps):
     """The in-place step of three inner products (CPU) equals the explicit projection's to 1e-5."""
 
     def test_equals_the_explicit_projection(self):
@@ -154,7 +172,7 @@ PLAIN = {LaycaSGD: torch.optim.SGD, LaycaAdam: torch.optim.Adam, LaycaRMSprop: t
 PLAIN[LaycaAdagrad] = torch.optim.Adagrad
 
 
-class AgainstTheReference(unittest.TestCase):
+class AgainstTheReference(CompiledOrTorchOps):
     """Every optimizer's step (directions, then all Layca turns at once) equals, over several steps,
     the explicit layca_update_ (float64) along the direction torch's own optimizer takes (float64,
     read off as (w - w_after) / rate), with the engine's param groups: per-layer multipliers, alpha,
@@ -230,6 +248,14 @@ class AgainstTheReference(unittest.TestCase):
         layca_updates_(list(zip(ws, ss, lrs)))
         for w, v in zip(ws, want):
             torch.testing.assert_close(w, v, rtol=1e-5, atol=1e-6 * float(v.abs().max()))
+
+
+class FastStepTorchOps(FastStep):
+    NATIVE = False
+
+
+class AgainstTheReferenceTorchOps(AgainstTheReference):
+    NATIVE = False
 
 
 class Groups(unittest.TestCase):

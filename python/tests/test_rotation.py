@@ -1,13 +1,16 @@
 """Cosine distances: 0 at the start, 1 orthogonal, 2 opposite, and the careful formula near 0."""
 import math
 import os
+import subprocess
 import sys
+import tempfile
 import unittest
 
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from layer_rotation import native  # noqa: E402
 from layer_rotation.rotation import (  # noqa: E402
     RotationTracker,
     _storage_flat,
@@ -85,7 +88,18 @@ def _turned(w, theta, gen):
 
 
 class TrackerAgainstFloat64(unittest.TestCase):
-    """RotationTracker.record equals the float64 careful formula on the same float32 kernels."""
+    """RotationTracker.record equals the float64 careful formula on the same float32 kernels
+    (here with the compiled record, native.py; TorchOpsAgainstFloat64 with torch's ops)."""
+
+    NATIVE = True
+
+    def tracker(self, kernels):
+        t = RotationTracker(kernels, native=self.NATIVE)
+        # The compiled pass is taken wherever a C compiler is (CI has one); torch's ops when asked.
+        self.assertEqual(t.native, self.NATIVE and native.library() is not None)
+        if native._compiler() is not None and os.environ.get("LAYER_ROTATION_NATIVE") != "0":
+            self.assertIsNotNone(native.library(), "a C compiler is installed, yet native.py did not build")
+        return t
 
     SHAPES = [(256, 784), (256, 256), (10, 256), (16, 3, 3, 3), (5,)]
 
@@ -102,7 +116,7 @@ class TrackerAgainstFloat64(unittest.TestCase):
         gen = torch.Generator().manual_seed(7)
         kernels = [torch.nn.Parameter(torch.randn(s, generator=gen) * 0.05) for s in self.SHAPES]
         initial = [k.detach().clone() for k in kernels]
-        tracker = RotationTracker(kernels)
+        tracker = self.tracker(kernels)
         d, r = tracker.record()
         self.assertEqual(d, [0.0] * len(kernels))
         self.assertEqual(r, [0.0] * len(kernels))
@@ -122,7 +136,7 @@ class TrackerAgainstFloat64(unittest.TestCase):
         w = torch.nn.Parameter(torch.randn(64, 32, generator=gen))
         z = torch.nn.Parameter(torch.zeros(8, 4))
         start = w.detach().clone()
-        tracker = RotationTracker([w, z])
+        tracker = self.tracker([w, z])
         with torch.no_grad():
             w.copy_(_turned(start, 0.5, gen).float())
             z.copy_(torch.randn(8, 4, generator=gen))  # from zero: no angle to measure
@@ -143,15 +157,33 @@ class TrackerAgainstFloat64(unittest.TestCase):
         gen = torch.Generator().manual_seed(9)
         w = torch.nn.Parameter(torch.randn(32, 16, 3, 3, generator=gen).to(memory_format=torch.channels_last))
         before = w.detach().clone()
-        tracker = RotationTracker([w])
-        buffers = [t.data_ptr() for t in tracker.previous + tracker._scratch]
+        tracker = self.tracker([w])
+        buffers = [t.data_ptr() for t in tracker.previous + [s for s in tracker._scratch if s is not None]]
         with torch.no_grad():
             w.copy_(_turned(before, 0.2, gen).float())
         previous = [before]
         self.check(tracker, [w], [before], previous, 1e-5)
-        self.assertEqual([t.data_ptr() for t in tracker.previous + tracker._scratch], buffers)
+        scratch = [s for s in tracker._scratch if s is not None]
+        self.assertEqual([t.data_ptr() for t in tracker.previous + scratch], buffers + [s.data_ptr() for s in scratch])
+        self.assertEqual(len(scratch), 0 if self.NATIVE else 1)  # the compiled pass needs none
         # channels_last: read in memory order (N, H, W, C), with no copy of the kernel.
         torch.testing.assert_close(tracker.previous[0], w.detach().permute(0, 2, 3, 1).reshape(-1), rtol=0, atol=0)
+        addresses = [t.data_ptr() for t in tracker.previous + scratch]
+        self.check(tracker, [w], [before], [w.detach().clone()], 1e-5)  # nothing moved since
+        self.assertEqual([t.data_ptr() for t in tracker.previous + scratch], addresses)
+
+    def test_a_kernel_given_new_memory_is_still_measured(self):
+        # model.to(...), or .data replaced: the tracker follows the tensor, not its old address.
+        gen = torch.Generator().manual_seed(11)
+        w = torch.nn.Parameter(torch.randn(40, 30, generator=gen))
+        start = w.detach().clone()
+        tracker = self.tracker([w])
+        w.data = _turned(start, 0.3, gen).float()
+        self.check(tracker, [w], [start], [start], 1e-5)
+        previous = w.detach().clone()
+        with torch.no_grad():
+            w.copy_(_turned(previous, 0.1, gen).float())
+        self.check(tracker, [w], [start], [previous], 1e-5)
 
     def test_permuted_views_are_read_in_place_with_the_same_measures(self):
         # Keras's kernels seen out first ([in, out] -> [out, in]; conv [kh, kw, in, out] -> [out, in, kh, kw])
@@ -160,7 +192,7 @@ class TrackerAgainstFloat64(unittest.TestCase):
         bases = [torch.randn(48, 24, generator=gen), torch.randn(3, 3, 2, 8, generator=gen)]
         views = [bases[0].t(), bases[1].permute(3, 2, 0, 1)]
         self.assertFalse(any(v.is_contiguous() for v in views))
-        tracker = RotationTracker(views)
+        tracker = self.tracker(views)
         self.assertEqual([_storage_flat(v).data_ptr() for v in views], [b.data_ptr() for b in bases])
         copies = RotationTracker([v.contiguous() for v in views])
         for turn in (0.05, 0.3, 1.2):
@@ -172,6 +204,76 @@ class TrackerAgainstFloat64(unittest.TestCase):
             for a, b in zip(got[0] + got[1], want[0] + want[1]):
                 self.assertAlmostEqual(a, b, delta=1e-6 * max(1.0, abs(b)))
             self.assertTrue(all(d > 1e-4 for d in got[0]))
+
+
+class TorchOpsAgainstFloat64(TrackerAgainstFloat64):
+    NATIVE = False
+
+
+def _in_subprocess(env, code):
+    """Runs code in a fresh interpreter (native.library() is computed once a process) with env added."""
+    python = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    full = dict(os.environ, PYTHONPATH=python, **env)
+    r = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        raise AssertionError(r.stderr)
+    return r.stdout.strip().splitlines()
+
+
+# Records of a turning kernel, in a fresh interpreter: whether the compiled pass was used, and the figures.
+_RECORDS = """
+import math, torch
+from layer_rotation import native
+from layer_rotation.rotation import RotationTracker
+gen = torch.Generator().manual_seed(3)
+w = torch.nn.Parameter(torch.randn(64, 48, generator=gen))
+t = RotationTracker([w])
+out = []
+for theta in (1e-3, 0.2):
+    with torch.no_grad():
+        w.mul_(math.cos(theta)).add_(torch.randn(64, 48, generator=gen), alpha=theta * 0.1)
+    out += [x for pair in t.record() for x in pair]
+print(t.native, native.library() is not None)
+print(" ".join(repr(x) for x in out))
+"""
+
+
+class CompiledLibrary(unittest.TestCase):
+    """native.py compiles once into the cache folder, reuses it, and falls back to torch silently."""
+
+    def test_built_once_then_loaded_from_the_cache(self):
+        if native._compiler() is None:
+            self.skipTest("no C compiler")
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {"LAYER_ROTATION_CACHE_DIR": os.path.join(tmp, "cache"), "LAYER_ROTATION_NATIVE": "1"}
+            first = _in_subprocess(env, _RECORDS)
+            self.assertEqual(first[0], "True True")
+            folder = os.path.join(tmp, "cache", "native")
+            built = os.listdir(folder)
+            self.assertEqual(len(built), 1, "one library, no temporary left: %s" % built)
+            stamp = os.stat(os.path.join(folder, built[0])).st_mtime_ns
+            # Another process (no PATH): the cached library is loaded, not rebuilt.
+            again = _in_subprocess(dict(env, CC=native._compiler(), PATH=""), _RECORDS)
+            self.assertEqual(again, first)
+            self.assertEqual(os.listdir(folder), built)
+            self.assertEqual(os.stat(os.path.join(folder, built[0])).st_mtime_ns, stamp)
+            # Without it, the same figures from torch's ops (float32 sums: to ~1e-6).
+            off = _in_subprocess(dict(env, LAYER_ROTATION_NATIVE="0"), _RECORDS)
+            self.assertEqual(off[0], "False False")
+            for a, b in zip(map(float, first[1].split()), map(float, off[1].split())):
+                self.assertAlmostEqual(a, b, delta=1e-6 * max(1.0, abs(b)))
+
+    def test_no_compiler_or_a_failing_one_falls_back_to_torch(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for cc in (os.path.join(tmp, "no-such-cc"), "false"):
+                with self.subTest(cc=cc):
+                    env = {"XDG_CACHE_HOME": tmp, "TMPDIR": tmp, "CC": cc, "LAYER_ROTATION_NATIVE": "1"}
+                    env["LAYER_ROTATION_CACHE_DIR"] = ""
+                    out = _in_subprocess(env, _RECORDS)
+                    self.assertEqual(out[0], "False False")
+                    values = [float(x) for x in out[1].split()]
+                    self.assertTrue(all(math.isfinite(v) and v > 0 for v in values), values)
+            self.assertEqual(os.listdir(os.path.join(tmp, "layer-rotation", "native")), [])  # no leftovers
 
 
 if __name__ == "__main__":

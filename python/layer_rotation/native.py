@@ -1,0 +1,218 @@
+"""Compiled loops for the two per-step costs of monitoring and Layca on CPU: a rotation record (the
+three squared norms |w - w0|^2, |w - w_prev|^2, |w|^2 and w_prev <- w, in one pass over each
+kernel) and Layca's three inner products <w,w>, <s,w>, <s,s> (one pass) and its update
+w <- a w + b s (one pass). torch has no single call for either: its ops take three to six passes
+and as many dispatches per kernel (the record was 2-3x the seed authors' numpy method; this is
+about 0.3-0.5x).
+
+The C source below is compiled once by the system's C compiler (CC, else cc, gcc or clang) into
+a cache folder (cache_dirs: layer-rotation/native/ in the user's cache, else the temp folder) and
+loaded with ctypes; later processes load the cached library (a few ms). Where there is no
+compiler, the compilation fails, or LAYER_ROTATION_NATIVE=0, library() is None and the callers
+take their torch path (same results to float32 rounding). Sums are of float32 terms in blocks
+of 256 (vector lanes), the blocks added in float64: float32's relative precision on sums of
+10^6 terms whatever the BLAS. On x86-64 with GCC the loops are built for AVX2 and for the
+baseline, chosen when the library loads (target_clones), so a cached library runs on any x86-64.
+"""
+import ctypes
+import functools
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SOURCE = r"""
+#include <stddef.h>
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define LR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define LR_CLONES
+#endif
+#define LR_BLOCK 256
+
+/* out[0] = |w - w0|^2, out[1] = |w - wp|^2, out[2] = |w|^2; wp <- w. */
+LR_CLONES void lr_record_f32(const float *restrict w, const float *restrict w0, float *restrict wp,
+                             long n, double *out) {
+    double s0 = 0.0, sp = 0.0, ss = 0.0;
+    for (long j = 0; j < n; j += LR_BLOCK) {
+        long e = j + LR_BLOCK < n ? j + LR_BLOCK : n;
+        float f0 = 0.f, fp = 0.f, fs = 0.f;
+#pragma omp simd reduction(+ : f0, fp, fs)
+        for (long i = j; i < e; i++) {
+            float x = w[i], a = x - w0[i], b = x - wp[i];
+            f0 += a * a;
+            fp += b * b;
+            fs += x * x;
+            wp[i] = x;
+        }
+        s0 += f0;
+        sp += fp;
+        ss += fs;
+    }
+    out[0] = s0;
+    out[1] = sp;
+    out[2] = ss;
+}
+
+LR_CLONES void lr_record_f64(const double *restrict w, const double *restrict w0, double *restrict wp,
+                             long n, double *out) {
+    double s0 = 0.0, sp = 0.0, ss = 0.0;
+#pragma omp simd reduction(+ : s0, sp, ss)
+    for (long i = 0; i < n; i++) {
+        double x = w[i], a = x - w0[i], b = x - wp[i];
+        s0 += a * a;
+        sp += b * b;
+        ss += x * x;
+        wp[i] = x;
+    }
+    out[0] = s0;
+    out[1] = sp;
+    out[2] = ss;
+}
+
+/* out[0] = <w, w>, out[1] = <s, w>, out[2] = <s, s>. */
+LR_CLONES void lr_dots3_f32(const float *restrict w, const float *restrict s, long n, double *out) {
+    double ww = 0.0, sw = 0.0, sq = 0.0;
+    for (long j = 0; j < n; j += LR_BLOCK) {
+        long e = j + LR_BLOCK < n ? j + LR_BLOCK : n;
+        float fw = 0.f, fx = 0.f, fs = 0.f;
+#pragma omp simd reduction(+ : fw, fx, fs)
+        for (long i = j; i < e; i++) {
+            float x = w[i], y = s[i];
+            fw += x * x;
+            fx += y * x;
+            fs += y * y;
+        }
+        ww += fw;
+        sw += fx;
+        sq += fs;
+    }
+    out[0] = ww;
+    out[1] = sw;
+    out[2] = sq;
+}
+
+LR_CLONES void lr_dots3_f64(const double *restrict w, const double *restrict s, long n, double *out) {
+    double ww = 0.0, sw = 0.0, sq = 0.0;
+#pragma omp simd reduction(+ : ww, sw, sq)
+    for (long i = 0; i < n; i++) {
+        double x = w[i], y = s[i];
+        ww += x * x;
+        sw += y * x;
+        sq += y * y;
+    }
+    out[0] = ww;
+    out[1] = sw;
+    out[2] = sq;
+}
+
+/* w <- a w + b s */
+LR_CLONES void lr_axpby_f32(float *restrict w, const float *restrict s, long n, double a, double b) {
+    float fa = (float)a, fb = (float)b;
+#pragma omp simd
+    for (long i = 0; i < n; i++) w[i] = fa * w[i] + fb * s[i];
+}
+
+LR_CLONES void lr_axpby_f64(double *restrict w, const double *restrict s, long n, double a, double b) {
+#pragma omp simd
+    for (long i = 0; i < n; i++) w[i] = a * w[i] + b * s[i];
+}
+"""
+
+FLAGS = ["-O3", "-fopenmp-simd", "-fno-math-errno", "-shared", "-fPIC"]
+
+_P = ctypes.c_void_p
+_SIGNATURES = {
+    "lr_record": [_P, _P, _P, ctypes.c_long, _P],
+    "lr_dots3": [_P, _P, ctypes.c_long, _P],
+    "lr_axpby": [_P, _P, ctypes.c_long, ctypes.c_double, ctypes.c_double],
+}
+
+
+def _compiler():
+    """The C compiler's path: CC when set (and only it), else cc, gcc or clang; None when none is found."""
+    cc = os.environ.get("CC")
+    if cc:
+        return shutil.which(cc)
+    for name in ("cc", "gcc", "clang"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def cache_dirs():
+    """Where the compiled library is kept: native/ in the cache folder the CLI's probe cache uses
+    (src/launch/probeCache.ts defaultCacheDir: $LAYER_ROTATION_CACHE_DIR, else
+    $XDG_CACHE_HOME/layer-rotation, else ~/.cache/layer-rotation), else in the temp folder."""
+    folder = os.environ.get("LAYER_ROTATION_CACHE_DIR")
+    if not folder:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = os.path.join(base, "layer-rotation")
+    return [os.path.join(folder, "native"), os.path.join(tempfile.gettempdir(), "layer-rotation-native")]
+
+
+def _library_name(cc):
+    key = "\0".join([SOURCE, " ".join(FLAGS), os.path.realpath(cc), platform.machine(), sys.platform])
+    return "kernels-%s.so" % hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _build(cc, folder, name):
+    """Compiles SOURCE into folder/name (atomically: a temporary file renamed), or raises."""
+    os.makedirs(folder, exist_ok=True)
+    fd, src = tempfile.mkstemp(suffix=".c", dir=folder)
+    out = src[:-2] + ".so"
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(SOURCE)
+        subprocess.run([cc, *FLAGS, "-o", out, src], check=True, capture_output=True, timeout=120)
+        os.replace(out, os.path.join(folder, name))
+    finally:
+        for p in (src, out):
+            if os.path.exists(p):
+                os.remove(p)
+
+
+def _load(path):
+    lib = ctypes.CDLL(path)
+    for base, argtypes in _SIGNATURES.items():
+        for suffix in ("_f32", "_f64"):
+            fn = getattr(lib, base + suffix)
+            fn.argtypes = argtypes
+            fn.restype = None
+    return lib
+
+
+@functools.lru_cache(maxsize=1)
+def library():
+    """The compiled loops (a ctypes library), compiled on first use and cached on disk, or None
+    (LAYER_ROTATION_NATIVE=0, no C compiler, or it failed): the callers then use torch."""
+    if os.environ.get("LAYER_ROTATION_NATIVE", "1").strip() == "0":
+        return None
+    cc = _compiler()
+    if cc is None:
+        return None
+    name = _library_name(cc)
+    for folder in cache_dirs():
+        path = os.path.join(folder, name)
+        try:
+            if not os.path.exists(path):
+                _build(cc, folder, name)
+            return _load(path)
+        except (OSError, subprocess.SubprocessError, AttributeError):
+            continue
+    return None
+
+
+def functions(dtype):
+    """(record, dots3, axpby) for a torch dtype (float32 or float64), or None (no library, other dtype)."""
+    import torch
+
+    lib = library()
+    suffix = {torch.float32: "_f32", torch.float64: "_f64"}.get(dtype)
+    if lib is None or suffix is None:
+        return None
+    return getattr(lib, "lr_record" + suffix), getattr(lib, "lr_dots3" + suffix), getattr(lib, "lr_axpby" + suffix)

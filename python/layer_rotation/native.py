@@ -160,9 +160,20 @@ def _library_name(cc):
     return "kernels-%s.so" % hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+def _private(path):
+    """Whether path (a folder or the library) is this user's and no one else can write it: a library
+    another user could plant (e.g. in a shared temp folder) is never loaded."""
+    if not hasattr(os, "getuid"):
+        return True
+    st = os.stat(path)
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
 def _build(cc, folder, name):
     """Compiles SOURCE into folder/name (atomically: a temporary file renamed), or raises."""
-    os.makedirs(folder, exist_ok=True)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    if not _private(folder):
+        raise PermissionError("%s is not this user's alone" % folder)
     fd, src = tempfile.mkstemp(suffix=".c", dir=folder)
     out = src[:-2] + ".so"
     try:
@@ -201,6 +212,8 @@ def library():
         try:
             if not os.path.exists(path):
                 _build(cc, folder, name)
+            if not (_private(folder) and _private(path)):
+                continue
             return _load(path)
         except (OSError, subprocess.SubprocessError, AttributeError):
             continue

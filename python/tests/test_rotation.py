@@ -1,6 +1,7 @@
 """Cosine distances: 0 at the start, 1 orthogonal, 2 opposite, and the careful formula near 0."""
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -274,6 +275,31 @@ class CompiledLibrary(unittest.TestCase):
                     values = [float(x) for x in out[1].split()]
                     self.assertTrue(all(math.isfinite(v) and v > 0 for v in values), values)
             self.assertEqual(os.listdir(os.path.join(tmp, "layer-rotation", "native")), [])  # no leftovers
+
+    def test_a_library_others_can_write_is_never_loaded(self):
+        if native._compiler() is None or not hasattr(os, "getuid"):
+            self.skipTest("no C compiler, or no file owners here")
+        which = "from layer_rotation import native\nlib = native.library()\nprint(lib._name if lib else None)"
+        with tempfile.TemporaryDirectory() as tmp:
+            private = os.path.join(tmp, "private")
+            (built,) = _in_subprocess({"LAYER_ROTATION_CACHE_DIR": private, "LAYER_ROTATION_NATIVE": "1"}, which)
+            self.assertTrue(built.startswith(os.path.join(private, "native")), built)
+            # The same library, planted where anyone may write (a shared temp folder's kind).
+            shared = os.path.join(tmp, "shared", "native")
+            os.makedirs(shared)
+            planted = os.path.join(shared, os.path.basename(built))
+            shutil.copy(built, planted)
+            os.chmod(shared, 0o777)
+            env = {"LAYER_ROTATION_CACHE_DIR": os.path.join(tmp, "shared"), "TMPDIR": os.path.join(tmp, "t")}
+            os.makedirs(env["TMPDIR"])
+            (loaded,) = _in_subprocess(dict(env, LAYER_ROTATION_NATIVE="1"), which)
+            self.assertNotEqual(loaded, planted)
+            self.assertTrue(loaded.startswith(os.path.join(tmp, "t", "layer-rotation-native")), loaded)
+            # A folder of this user's alone, with a library others may write: not loaded either.
+            os.chmod(shared, 0o700)
+            os.chmod(planted, 0o666)
+            (loaded,) = _in_subprocess(dict(env, LAYER_ROTATION_NATIVE="1"), which)
+            self.assertNotEqual(loaded, planted)
 
 
 if __name__ == "__main__":

@@ -348,7 +348,7 @@ export class SweepRun {
     this.refresh();
     this.concurrent = Math.max(1, Math.min(this.opts.jobs, queue.length));
     const workers = Array.from({ length: this.concurrent }, async () => {
-      const warm = new WarmRunner(this.opts.onRunnerIdle);
+      const warm = new WarmRunner(this.opts.onRunnerIdle, this.opts.sweepDir);
       this.warm.add(warm);
       try {
         for (let p = queue.shift(); p && !this.stopping; p = queue.shift()) await this.runPoint(p, warm);

@@ -2,7 +2,7 @@
 // that trains a config into a run folder. It appends every event to events.jsonl and sends it
 // over IPC; a {type: 'stop'} message, SIGINT or SIGTERM ends the run cleanly after the current
 // step. Its argument is a JSON RunnerArgs (one run, then it exits), or a WarmArgs: a warm runner,
-// kept by a sweep's job across its points (./warm.ts), which trains each {type: 'run'} message's
+// kept by a sweep's job across its points (WarmRunner in ./tfjs.ts), which trains each {type: 'run'} message's
 // run in turn, each as a run of its own (fresh model, optimizer, data order, log), and after
 // each sends a RunnerIdle; it exits when its parent disconnects, or on a signal after its run.
 import * as path from 'node:path';

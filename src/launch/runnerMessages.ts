@@ -15,6 +15,8 @@ export type RunnerArgs = Pick<TfjsRequest, 'configFile' | 'backend' | 'wasmPath'
 export interface WarmArgs {
   warm: true;
   parentPid?: number;
+  /** The sweep folder whose points it trains: in its command line, for a process list to show. */
+  sweepDir?: string;
 }
 
 /** Messages the parent may send: stop the current run; (a warm runner) train this run next. */

@@ -31,8 +31,14 @@ export class WarmRunner {
   /** Processes started so far (1 for a whole sweep job whose points all ended normally). */
   started = 0;
 
-  /** `onIdle` hears the runner after each run: its live tensors and memory. */
-  constructor(private readonly onIdle?: (m: RunnerIdle) => void) {}
+  /**
+   * `onIdle` hears the runner after each run: its live tensors and memory; `sweepDir` (the sweep
+   * folder its runs are in) goes into its command line.
+   */
+  constructor(
+    private readonly onIdle?: (m: RunnerIdle) => void,
+    private readonly sweepDir?: string,
+  ) {}
 
   /** The process for the next run of `req`: the kept one, or a fresh one (none yet, it has exited, or another runner or Node). */
   take(req: TfjsRequest): ChildProcess {
@@ -40,7 +46,7 @@ export class WarmRunner {
     const kept = this.child;
     if (kept && key === this.key && kept.connected && kept.exitCode === null && kept.signalCode === null) return kept;
     this.close();
-    const start: WarmArgs = { warm: true, parentPid: process.pid };
+    const start: WarmArgs = { warm: true, parentPid: process.pid, sweepDir: this.sweepDir };
     const child = forkRunner(req, start);
     this.child = child;
     this.key = key;

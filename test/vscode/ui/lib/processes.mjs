@@ -12,14 +12,20 @@ export function readProc(pid, file) {
 
 /**
  * Live runner processes (runner.js, or the PyTorch engine's `-m layer_rotation train`) whose
- * command line names a folder under `dir`: pid, ppid and run id.
+ * command line names a folder under `dir`, or `dir` itself (a sweep job's warm runner): pid, ppid
+ * and run id (none for a warm runner).
  */
 export function runners(dir) {
   const found = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const cmdline = readProc(entry, 'cmdline');
-    if (!cmdline || !/runner\.js\0|\0layer_rotation\0train\0/.test(cmdline) || !cmdline.includes(`${dir}/`)) continue;
+    if (
+      !cmdline ||
+      !/runner\.js\0|\0layer_rotation\0train\0/.test(cmdline) ||
+      !(cmdline.includes(`${dir}/`) || cmdline.includes(`"${dir}"`))
+    )
+      continue;
     const stat = readProc(entry, 'stat');
     if (!stat) continue;
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

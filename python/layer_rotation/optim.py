@@ -14,6 +14,7 @@ Groups without Layca take the ordinary step w <- w - lr s.
 The group option `layca`: True, False, or None (the default) meaning "kernels only": Layca for
 parameters with dim >= 2 (Linear, Conv and Transformers' Conv1D weights), the plain step for biases and norm weights.
 """
+import ctypes
 import math
 
 import torch
@@ -96,19 +97,13 @@ def layca_updates_(updates):
         fns = native.functions(w.dtype)
         (compiled if fns is not None else quick).append((w, s, lr, fns))
     if compiled:
-        import ctypes
-
         sums = (ctypes.c_double * (3 * len(compiled)))()
         base = ctypes.addressof(sums)
         for i, (w, s, _, fns) in enumerate(compiled):
             fns[1](w.data_ptr(), s.data_ptr(), w.numel(), base + 24 * i)
         values = list(sums)
         for i, (w, s, lr, fns) in enumerate(compiled):
-            coefficients = _fast_coefficients(*values[3 * i : 3 * i + 3], lr)
-            if coefficients is None:
-                layca_update_(w, s, lr)
-            else:
-                fns[2](w.data_ptr(), s.data_ptr(), w.numel(), *coefficients)
+            _turn(w, s, lr, values[3 * i : 3 * i + 3], fns[2])
     if not quick:
         return
     sums = []
@@ -124,6 +119,28 @@ def layca_updates_(updates):
         else:
             a, b = coefficients
             w.mul_(a).add_(s, alpha=b)
+
+
+def _turn(w, s, lr, sums, axpby):
+    """Layca's step of w (contiguous, CPU) along s from sums = (<w,w>, <s,w>, <s,s>): the compiled
+    update w <- a w + b s (axpby), or the explicit projection where that form would cancel."""
+    coefficients = _fast_coefficients(*sums, lr)
+    if coefficients is None:
+        layca_update_(w, s, lr)
+    else:
+        axpby(w.data_ptr(), s.data_ptr(), w.numel(), *coefficients)
+
+
+def _fused_functions(p, tensors):
+    """native.optimizer_functions for p when p, its gradient and the state `tensors` are contiguous
+    CPU tensors of p's dtype (the fused loops' layout), else None."""
+    from . import native
+
+    if p.device.type != "cpu" or p.grad.dtype != p.dtype:
+        return None
+    if not all(t.is_contiguous() and t.dtype == p.dtype and t.device == p.device for t in (p, p.grad, *tensors)):
+        return None
+    return native.optimizer_functions(p.dtype)
 
 
 def _use_layca(group, p):
@@ -149,6 +166,21 @@ class _LaycaMixin:
     def _rate(self, group, state):
         return float(group["lr"])
 
+    def _fused(self, group, p, state, out):
+        """For a Layca parameter: the direction s (the step's state updated, weight decay and maximize
+        included) and Layca's three inner products into `out` (ctypes doubles) in one compiled pass,
+        then (s, axpby); or None (no fused loop for these options or tensors: the torch path)."""
+        return None
+
+    def _scratch(self, p):
+        """A buffer of p's shape and dtype for a fused direction, shared by the parameters (each
+        is turned before the next one's direction is formed); not part of the state."""
+        buffers = self.__dict__.setdefault("_layca_scratch", {})
+        buf = buffers.get(p.dtype)
+        if buf is None or buf.numel() < p.numel():
+            buf = buffers[p.dtype] = torch.empty(p.numel(), dtype=p.dtype)
+        return buf[: p.numel()].view_as(p)
+
     @torch.no_grad()
     def step(self, closure=None):
         """Performs a single optimization step (`closure` re-evaluates the model and returns the loss)."""
@@ -157,6 +189,7 @@ class _LaycaMixin:
             with torch.enable_grad():
                 loss = closure()
         turns = []  # (p, s, lr) of the Layca parameters, updated together at the end
+        sums = (ctypes.c_double * 3)()
         for group in self.param_groups:
             wd = group.get("weight_decay", 0) or 0
             maximize = group.get("maximize", False)
@@ -165,13 +198,19 @@ class _LaycaMixin:
                     continue
                 if p.grad.is_sparse:
                     raise RuntimeError("%s does not support sparse gradients" % type(self).__name__)
+                state = self.state[p]
+                layca = _use_layca(group, p)
+                fused = self._fused(group, p, state, sums) if layca else None
+                if fused is not None:
+                    s, axpby = fused
+                    _turn(p, s, self._rate(group, state), tuple(sums), axpby)
+                    continue
                 g = -p.grad if maximize else p.grad
                 if wd != 0:
                     g = g.add(p, alpha=wd)
-                state = self.state[p]
                 s, scale = self._direction(group, p, g, state)
                 lr = self._rate(group, state)
-                if _use_layca(group, p):
+                if layca:
                     turns.append((p, s, lr))
                 else:
                     p.add_(s, alpha=-lr * scale)
@@ -257,6 +296,30 @@ class LaycaAdam(_LaycaMixin, torch.optim.Adam):
         return torch.div(m, denom, out=denom), r / (1 - b1**t)
 
 
+def _adaptive(fns, p, group, v, ga, s, a, c, alpha, mom, out):
+    """The fused RMSprop / Adagrad loop (native.py lr_adaptive): v <- a v + c g'^2 (g' with the
+    group's maximize and weight decay), centered when ga is given, s the direction (with momentum
+    mom > 0, s is the momentum buffer), Layca's three inner products into out."""
+    sign = -1.0 if group.get("maximize", False) else 1.0
+    wd = float(group.get("weight_decay", 0) or 0)
+    fns["adaptive"](
+        p.data_ptr(),
+        p.grad.data_ptr(),
+        v.data_ptr(),
+        None if ga is None else ga.data_ptr(),
+        s.data_ptr(),
+        p.numel(),
+        sign,
+        wd,
+        a,
+        c,
+        alpha,
+        float(group["eps"]),
+        float(mom),
+        ctypes.addressof(out),
+    )
+
+
 class LaycaRMSprop(_LaycaMixin, torch.optim.RMSprop):
     """torch.optim.RMSprop (alpha, eps, centered, momentum, weight decay) with Layca.
 
@@ -279,14 +342,18 @@ class LaycaRMSprop(_LaycaMixin, torch.optim.RMSprop):
         )
         self._setup_layca(layca)
 
-    def _direction(self, group, p, g, state):
-        alpha = group["alpha"]
+    @staticmethod
+    def _init_state(group, p, state):
         if "square_avg" not in state:
             state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            if group["momentum"] > 0:
-                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            if group["centered"]:
-                state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        if group["momentum"] > 0 and "momentum_buffer" not in state:
+            state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        if group["centered"] and "grad_avg" not in state:
+            state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+
+    def _direction(self, group, p, g, state):
+        alpha = group["alpha"]
+        self._init_state(group, p, state)
         _bump_step(state)
         v = state["square_avg"]
         v.mul_(alpha).addcmul_(g, g, value=1 - alpha)
@@ -301,6 +368,20 @@ class LaycaRMSprop(_LaycaMixin, torch.optim.RMSprop):
             buf.mul_(group["momentum"]).addcdiv_(g, avg)
             return buf, 1.0
         return torch.div(g, avg, out=avg), 1.0
+
+    def _fused(self, group, p, state, out):
+        self._init_state(group, p, state)
+        alpha, mom = group["alpha"], group["momentum"]
+        ga = state["grad_avg"] if group["centered"] else None
+        buf = state["momentum_buffer"] if mom > 0 else None
+        v = state["square_avg"]
+        fns = _fused_functions(p, [t for t in (v, ga, buf) if t is not None])
+        if fns is None:
+            return None
+        _bump_step(state)
+        s = buf if buf is not None else self._scratch(p)
+        _adaptive(fns, p, group, v, ga, s, alpha, 1 - alpha, alpha, mom, out)
+        return s, fns["axpby"]
 
 
 class LaycaAdagrad(_LaycaMixin, torch.optim.Adagrad):
@@ -332,9 +413,23 @@ class LaycaAdagrad(_LaycaMixin, torch.optim.Adagrad):
         )
         self._setup_layca(layca)
 
-    def _direction(self, group, p, g, state):
+    @staticmethod
+    def _init_state(group, p, state):
         if "sum" not in state:
             state["sum"] = torch.full_like(p, group["initial_accumulator_value"], memory_format=torch.preserve_format)
+
+    def _fused(self, group, p, state, out):
+        self._init_state(group, p, state)
+        fns = _fused_functions(p, [state["sum"]])
+        if fns is None:
+            return None
+        _bump_step(state)
+        s = self._scratch(p)
+        _adaptive(fns, p, group, state["sum"], None, s, 1.0, 1.0, 1.0, 0.0, out)
+        return s, fns["axpby"]
+
+    def _direction(self, group, p, g, state):
+        self._init_state(group, p, state)
         _bump_step(state)
         acc = state["sum"]
         acc.addcmul_(g, g, value=1)

@@ -122,11 +122,12 @@ def layca_updates_(updates):
 
 
 def _turn(w, s, lr, sums, axpby):
-    """Layca's step of w (contiguous, CPU) along s from sums = (<w,w>, <s,w>, <s,s>): the compiled
-    update w <- a w + b s (axpby), or the explicit projection where that form would cancel."""
+    """Layca's step of w (contiguous, CPU) along s (contiguous, its first w.numel() elements) from
+    sums = (<w,w>, <s,w>, <s,s>): the compiled update w <- a w + b s (axpby), or the explicit
+    projection where that form would cancel."""
     coefficients = _fast_coefficients(*sums, lr)
     if coefficients is None:
-        layca_update_(w, s, lr)
+        layca_update_(w, s.view(-1)[: w.numel()].view_as(w), lr)
     else:
         axpby(w.data_ptr(), s.data_ptr(), w.numel(), *coefficients)
 
@@ -136,11 +137,17 @@ def _fused_functions(p, tensors):
     CPU tensors of p's dtype (the fused loops' layout), else None."""
     from . import native
 
-    if p.device.type != "cpu" or p.grad.dtype != p.dtype:
+    dtype = p.dtype
+    if not (p.is_cpu and p.is_contiguous()):
         return None
-    if not all(t.is_contiguous() and t.dtype == p.dtype and t.device == p.device for t in (p, p.grad, *tensors)):
+    if not all(t.is_contiguous() and t.dtype == dtype and t.is_cpu for t in (p.grad, *tensors)):
         return None
-    return native.optimizer_functions(p.dtype)
+    return native.optimizer_functions(dtype)
+
+
+def _sign_and_decay(group):
+    """(sign, wd) of the fused loops' gradient g' = sign g + wd w: the group's maximize and L2 decay."""
+    return (-1.0 if group.get("maximize", False) else 1.0), float(group.get("weight_decay", 0) or 0)
 
 
 def _use_layca(group, p):
@@ -167,19 +174,20 @@ class _LaycaMixin:
         return float(group["lr"])
 
     def _fused(self, group, p, state, out):
-        """For a Layca parameter: the direction s (the step's state updated, weight decay and maximize
+        """The step direction scale x s (the step's state updated, weight decay and maximize
         included) and Layca's three inner products into `out` (ctypes doubles) in one compiled pass,
-        then (s, axpby); or None (no fused loop for these options or tensors: the torch path)."""
+        then (s, scale, axpby); or None (no fused loop for these options or tensors: the torch path)."""
         return None
 
     def _scratch(self, p):
-        """A buffer of p's shape and dtype for a fused direction, shared by the parameters (each
-        is turned before the next one's direction is formed); not part of the state."""
+        """A flat buffer of p's dtype and at least p's size for a fused direction, shared by the
+        parameters (each is stepped before the next one's direction is formed; _turn views it as
+        p where it needs the shape); not part of the state."""
         buffers = self.__dict__.setdefault("_layca_scratch", {})
         buf = buffers.get(p.dtype)
         if buf is None or buf.numel() < p.numel():
             buf = buffers[p.dtype] = torch.empty(p.numel(), dtype=p.dtype)
-        return buf[: p.numel()].view_as(p)
+        return buf
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -200,10 +208,14 @@ class _LaycaMixin:
                     raise RuntimeError("%s does not support sparse gradients" % type(self).__name__)
                 state = self.state[p]
                 layca = _use_layca(group, p)
-                fused = self._fused(group, p, state, sums) if layca else None
-                if fused is not None:
-                    s, axpby = fused
-                    _turn(p, s, self._rate(group, state), tuple(sums), axpby)
+                fused = self._fused(group, p, state, sums)
+                if fused is not None:  # compiled: turned (Layca) or stepped now
+                    s, scale, axpby = fused
+                    lr = self._rate(group, state)
+                    if layca:
+                        _turn(p, s, lr, tuple(sums), axpby)
+                    else:
+                        axpby(p.data_ptr(), s.data_ptr(), p.numel(), 1.0, -lr * scale)
                     continue
                 g = -p.grad if maximize else p.grad
                 if wd != 0:
@@ -222,13 +234,13 @@ class _LaycaMixin:
 def _bump_step(state):
     """Increments state['step'] (a float tensor, as torch keeps it) and returns it as a number."""
     step = state.get("step")
-    if step is None:
-        step = torch.zeros(())
-    elif not torch.is_tensor(step):
-        step = torch.tensor(float(step))
-    step = step + 1
-    state["step"] = step
-    return float(step)
+    if torch.is_tensor(step) and step.dim() == 0 and step.is_floating_point():
+        t = float(step) + 1
+        step.fill_(t)  # in place, as torch's own optimizers (one dispatch: a step costs it per parameter)
+        return t
+    t = (0.0 if step is None else float(step)) + 1
+    state["step"] = torch.tensor(t)
+    return t
 
 
 class LaycaSGD(_LaycaMixin, torch.optim.SGD):
@@ -264,6 +276,37 @@ class LaycaSGD(_LaycaMixin, torch.optim.SGD):
             buf.mul_(momentum).add_(g, alpha=1 - group["dampening"])
         return (g.add(buf, alpha=momentum) if group["nesterov"] else buf), 1.0
 
+    def _fused(self, group, p, state, out):
+        momentum = group["momentum"]
+        plain = not (group.get("weight_decay", 0) or group.get("maximize", False))
+        if momentum == 0 and plain:
+            return None  # the direction is the gradient: no pass to save
+        buf = state.get("momentum_buffer")
+        first = momentum != 0 and buf is None
+        if first:
+            buf = torch.empty_like(p)
+        fns = _fused_functions(p, [buf] if momentum != 0 else [])
+        if fns is None:
+            return None
+        if first:
+            state["momentum_buffer"] = buf
+        nesterov = bool(group["nesterov"]) and momentum != 0
+        s = self._scratch(p) if momentum == 0 or nesterov else buf
+        fns["sgd"](
+            p.data_ptr(),
+            p.grad.data_ptr(),
+            buf.data_ptr() if momentum != 0 else None,
+            s.data_ptr(),
+            p.numel(),
+            *_sign_and_decay(group),
+            float(momentum),
+            float(group["dampening"]),
+            int(first),
+            int(nesterov),
+            ctypes.addressof(out),
+        )
+        return s, 1.0, fns["axpby"]
+
 
 class LaycaAdam(_LaycaMixin, torch.optim.Adam):
     """torch.optim.Adam (L2 weight decay, amsgrad) with Layca: s = m_hat / (sqrt(v_hat) + eps)."""
@@ -274,13 +317,17 @@ class LaycaAdam(_LaycaMixin, torch.optim.Adam):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, **kwargs)
         self._setup_layca(layca)
 
-    def _direction(self, group, p, g, state):
-        b1, b2 = group["betas"]
+    @staticmethod
+    def _init_state(group, p, state):
         if "exp_avg" not in state:
             state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
             state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            if group.get("amsgrad"):
-                state["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        if group.get("amsgrad") and "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+
+    def _direction(self, group, p, g, state):
+        b1, b2 = group["betas"]
+        self._init_state(group, p, state)
         t = _bump_step(state)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(g, 1 - b1)
@@ -295,13 +342,39 @@ class LaycaAdam(_LaycaMixin, torch.optim.Adam):
         denom = torch.sqrt(v).add_(group["eps"] * r)
         return torch.div(m, denom, out=denom), r / (1 - b1**t)
 
+    def _fused(self, group, p, state, out):
+        self._init_state(group, p, state)
+        vmax = state["max_exp_avg_sq"] if group.get("amsgrad") else None
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        fns = _fused_functions(p, [t for t in (m, v, vmax) if t is not None])
+        if fns is None:
+            return None
+        b1, b2 = group["betas"]
+        t = _bump_step(state)
+        r = math.sqrt(1 - b2**t)
+        s = self._scratch(p)
+        fns["adam"](
+            p.data_ptr(),
+            p.grad.data_ptr(),
+            m.data_ptr(),
+            v.data_ptr(),
+            None if vmax is None else vmax.data_ptr(),
+            s.data_ptr(),
+            p.numel(),
+            *_sign_and_decay(group),
+            1 - b1,
+            b2,
+            1 - b2,
+            group["eps"] * r,
+            ctypes.addressof(out),
+        )
+        return s, r / (1 - b1**t), fns["axpby"]  # m_hat / (sqrt(v_hat) + eps) = scale x s, as _direction
+
 
 def _adaptive(fns, p, group, v, ga, s, a, c, alpha, mom, out):
     """The fused RMSprop / Adagrad loop (native.py lr_adaptive): v <- a v + c g'^2 (g' with the
     group's maximize and weight decay), centered when ga is given, s the direction (with momentum
     mom > 0, s is the momentum buffer), Layca's three inner products into out."""
-    sign = -1.0 if group.get("maximize", False) else 1.0
-    wd = float(group.get("weight_decay", 0) or 0)
     fns["adaptive"](
         p.data_ptr(),
         p.grad.data_ptr(),
@@ -309,8 +382,7 @@ def _adaptive(fns, p, group, v, ga, s, a, c, alpha, mom, out):
         None if ga is None else ga.data_ptr(),
         s.data_ptr(),
         p.numel(),
-        sign,
-        wd,
+        *_sign_and_decay(group),
         a,
         c,
         alpha,
@@ -381,7 +453,7 @@ class LaycaRMSprop(_LaycaMixin, torch.optim.RMSprop):
         _bump_step(state)
         s = buf if buf is not None else self._scratch(p)
         _adaptive(fns, p, group, v, ga, s, alpha, 1 - alpha, alpha, mom, out)
-        return s, fns["axpby"]
+        return s, 1.0, fns["axpby"]
 
 
 class LaycaAdagrad(_LaycaMixin, torch.optim.Adagrad):
@@ -426,7 +498,7 @@ class LaycaAdagrad(_LaycaMixin, torch.optim.Adagrad):
         _bump_step(state)
         s = self._scratch(p)
         _adaptive(fns, p, group, state["sum"], None, s, 1.0, 1.0, 1.0, 0.0, out)
-        return s, fns["axpby"]
+        return s, 1.0, fns["axpby"]
 
     def _direction(self, group, p, g, state):
         self._init_state(group, p, state)

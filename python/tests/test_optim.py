@@ -189,6 +189,8 @@ class AgainstTheReference(CompiledOrTorchOps):
         (LaycaRMSprop, dict(alpha=0.95)),
         (LaycaAdagrad, dict(initial_accumulator_value=0.1, lr_decay=0.05)),
         (LaycaAdagrad, dict(maximize=True, eps=1e-3)),
+        (LaycaSGD, dict(momentum=0.5, maximize=True)),
+        (LaycaAdam, dict(maximize=True)),
     ]
 
     def test_several_steps(self):
@@ -258,6 +260,32 @@ class AgainstTheReference(CompiledOrTorchOps):
         layca_updates_(list(zip(ws, ss, lrs)))
         for w, v in zip(ws, want):
             torch.testing.assert_close(w, v, rtol=1e-5, atol=1e-6 * float(v.abs().max()))
+
+
+class DirectionAlongTheKernel(CompiledOrTorchOps):
+    def test_the_explicit_form_where_the_fast_one_cancels(self):
+        # A direction within a degree of the kernel: the step takes the explicit projection, on the
+        # fused loop's direction (there in a scratch buffer larger than the second kernel).
+        from layer_rotation.optim import layca_update_
+
+        gen = torch.Generator().manual_seed(13)
+        ws = [
+            torch.nn.Parameter(torch.randn(30, 20, generator=gen)),
+            torch.nn.Parameter(torch.randn(8, 5, generator=gen)),
+        ]
+        want = [w.detach().clone() for w in ws]
+        opt = LaycaSGD(ws, lr=0.05, weight_decay=1e-2)
+        for w, v in zip(ws, want):
+            w.grad = 3 * w.detach() + 1e-5 * torch.randn(w.shape, generator=gen)
+            layca_update_(v, w.grad + 1e-2 * v, 0.05)
+        opt.step()
+        for w, v in zip(ws, want):
+            torch.testing.assert_close(w.detach(), v, rtol=1e-5, atol=1e-6)
+            self.assertAlmostEqual(float(w.detach().norm()), float(v.norm()), delta=2e-6 * float(v.norm()))
+
+
+class DirectionAlongTheKernelTorchOps(DirectionAlongTheKernel):
+    NATIVE = False
 
 
 class FastStepTorchOps(FastStep):

@@ -199,6 +199,9 @@ def main():
     record_times = {"tracker": [], "reference": []}
     # The optimizer's step alone (random gradients of the batch's scale), interleaved the same way.
     step_times = {v.name: [] for v in variants[:8]}
+    # The same steps' CPU time (time.thread_time: this thread's; steadier than the wall clock on a
+    # loaded machine, and the whole cost at threads=1).
+    step_cpu = {v.name: [] for v in variants[:8]}
     grad_scale = [p.grad.norm() / math.sqrt(p.numel()) for p in variants[0].model.parameters()]
     grad_pool = [
         [torch.randn(p.shape, generator=gen) * c for p, c in zip(variants[0].model.parameters(), grad_scale)]
@@ -208,16 +211,18 @@ def main():
         for v in variants:
             v.times.append(v.block(x, y, batch, steps, gen))
         for v in variants[:8]:
-            spent = 0.0
+            spent = cpu = 0.0
             for _ in range(steps):
                 # One of the pool's, either sign: no direction for the kernels to drift towards.
                 pick, sign = divmod(int(torch.randint(0, 2 * len(grad_pool), (1,), generator=gen)), 2)
                 for p, g in zip(v.model.parameters(), grad_pool[pick]):
                     p.grad.copy_(g).mul_(1 - 2 * sign)
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.thread_time()
                 v.optimizer.step()
                 spent += time.perf_counter() - t0
+                cpu += time.thread_time() - c0
             step_times[v.name].append(spent / steps)
+            step_cpu[v.name].append(cpu / steps)
         for name, r in (("tracker", ours), ("reference", ref)):
             t0 = time.perf_counter()
             for _ in range(steps):
@@ -237,6 +242,8 @@ def main():
     for k in kinds:
         pairs = zip(step_times["layca-" + k], step_times["torch-" + k])
         ratios["layca-%s/torch-%s optimizer step alone" % (k, k)] = spread([a / b for a, b in pairs])
+        pairs = zip(step_cpu["layca-" + k], step_cpu["torch-" + k])
+        ratios["layca-%s/torch-%s optimizer step alone, CPU time" % (k, k)] = spread([a / b for a, b in pairs])
     for name in ("engine-every-%d" % every, "engine-every-1"):
         ratios["%s throughput vs torch-sgd" % name] = ratio("torch-sgd", name)
         ratios["%s throughput vs layca-sgd" % name] = ratio("layca-sgd", name)
@@ -303,6 +310,7 @@ def main():
                 "recordEvery": every,
                 "stepMs": {k: spread([s * 1e3 for s in v]) for k, v in t.items()},
                 "optimizerStepMs": {k: spread([s * 1e3 for s in v]) for k, v in step_times.items()},
+                "optimizerStepCpuMs": {k: spread([s * 1e3 for s in v]) for k, v in step_cpu.items()},
                 "recordMs": {k: spread([s * 1e3 for s in v]) for k, v in record_times.items()},
                 "recordInLoopMs": {k: spread([s * 1e3 for s in v]) for k, v in in_loop.items()},
                 "ratios": ratios,

@@ -3,7 +3,9 @@ three squared norms |w - w0|^2, |w - w_prev|^2, |w|^2 and w_prev <- w, in one pa
 kernel) and Layca's three inner products <w,w>, <s,w>, <s,s> (one pass) and its update
 w <- a w + b s (one pass). torch has no single call for either: its ops take three to six passes
 and as many dispatches per kernel (the record was 2-3x the seed authors' numpy method; this is
-about 0.3-0.5x).
+about 0.3-0.5x). Layca's optimizers also form their step direction in the pass of the three inner
+products (lr_adaptive: RMSprop and Adagrad, lr_sgd, lr_adam; see _OPTIMIZER_TEMPLATE and optim.py's _fused), so
+that the step costs about what torch's own optimizer's does.
 
 The C source below is compiled once by the system's C compiler (CC, else cc, gcc or clang) into
 a cache folder (cache_dirs: layer-rotation/native/ in the user's cache, else the temp folder) and
@@ -122,6 +124,157 @@ LR_CLONES void lr_axpby_f64(double *restrict w, const double *restrict s, long n
 }
 """
 
+# The optimizers' directions fused with Layca's inner products (optim.py): in one pass over a
+# kernel, the gradient g' = sign g + wd w, the optimizer's state update, the step direction s
+# (into the scratch buffer or the momentum buffer) and <w,w>, <s,w>, <s,s>, so that Layca's turn
+# is one more pass (lr_axpby). Written once for REAL = float and double (SQRT its sqrt).
+_OPTIMIZER_TEMPLATE = r"""
+/* RMSprop and Adagrad: v <- a v + c g'^2 (RMSprop: a = alpha, c = 1 - alpha; Adagrad: a = c = 1);
+   centered (ga not NULL): ga <- alpha ga + (1 - alpha) g', avg = sqrt(v - ga^2) + eps, else
+   sqrt(v) + eps; d = g' / avg; s <- mom s + d with momentum (mom > 0: s is the momentum buffer),
+   else s <- d. */
+static inline __attribute__((always_inline)) void lr_adaptive_body_SFX(
+    const REAL *restrict w, const REAL *restrict g, REAL *restrict v, REAL *restrict ga, REAL *restrict s,
+    long n, REAL sign, REAL wd, REAL a, REAL c, REAL alpha, REAL eps, REAL mom, double *out,
+    const int centered, const int momentum) {
+    double ww = 0.0, sw = 0.0, sq = 0.0;
+    for (long j = 0; j < n; j += LR_BLOCK) {
+        long e = j + LR_BLOCK < n ? j + LR_BLOCK : n;
+        REAL fw = 0, fx = 0, fs = 0;
+#pragma omp simd reduction(+ : fw, fx, fs)
+        for (long i = j; i < e; i++) {
+            REAL x = w[i], y = sign * g[i] + wd * x;
+            REAL q = a * v[i] + c * (y * y);
+            v[i] = q;
+            if (centered) {
+                REAL m = alpha * ga[i] + (1 - alpha) * y;
+                ga[i] = m;
+                q = q - m * m;
+            }
+            REAL d = y / (SQRT(q) + eps);
+            if (momentum) d = mom * s[i] + d;
+            s[i] = d;
+            fw += x * x;
+            fx += d * x;
+            fs += d * d;
+        }
+        ww += fw;
+        sw += fx;
+        sq += fs;
+    }
+    out[0] = ww;
+    out[1] = sw;
+    out[2] = sq;
+}
+
+LR_CLONES void lr_adaptive_SFX(const REAL *restrict w, const REAL *restrict g, REAL *restrict v, REAL *restrict ga,
+                               REAL *restrict s, long n, double sign, double wd, double a, double c, double alpha,
+                               double eps, double mom, double *out) {
+    REAL S = (REAL)sign, W = (REAL)wd, A = (REAL)a, C = (REAL)c, L = (REAL)alpha, E = (REAL)eps, M = (REAL)mom;
+    if (ga && mom > 0) lr_adaptive_body_SFX(w, g, v, ga, s, n, S, W, A, C, L, E, M, out, 1, 1);
+    else if (ga) lr_adaptive_body_SFX(w, g, v, ga, s, n, S, W, A, C, L, E, M, out, 1, 0);
+    else if (mom > 0) lr_adaptive_body_SFX(w, g, v, ga, s, n, S, W, A, C, L, E, M, out, 0, 1);
+    else lr_adaptive_body_SFX(w, g, v, ga, s, n, S, W, A, C, L, E, M, out, 0, 0);
+}
+
+/* SGD: with momentum (buf not NULL), buf <- g' at the first step, else buf <- mom buf + (1 - damp) g';
+   the direction is g' + mom buf with Nesterov (into s), else buf (s unused); without momentum, g'
+   (into s). */
+static inline __attribute__((always_inline)) void lr_sgd_body_SFX(
+    const REAL *restrict w, const REAL *restrict g, REAL *restrict buf, REAL *restrict s, long n, REAL sign,
+    REAL wd, REAL mom, REAL keep, double *out, const int kind) {
+    double ww = 0.0, sw = 0.0, sq = 0.0;
+    for (long j = 0; j < n; j += LR_BLOCK) {
+        long e = j + LR_BLOCK < n ? j + LR_BLOCK : n;
+        REAL fw = 0, fx = 0, fs = 0;
+#pragma omp simd reduction(+ : fw, fx, fs)
+        for (long i = j; i < e; i++) {
+            REAL x = w[i], y = sign * g[i] + wd * x, d;
+            if (kind == 0) {
+                d = y;
+                s[i] = d;
+            } else {
+                REAL b = kind & 4 ? y : mom * buf[i] + keep * y;
+                buf[i] = b;
+                d = kind & 2 ? y + mom * b : b;
+                if (kind & 2) s[i] = d;
+            }
+            fw += x * x;
+            fx += d * x;
+            fs += d * d;
+        }
+        ww += fw;
+        sw += fx;
+        sq += fs;
+    }
+    out[0] = ww;
+    out[1] = sw;
+    out[2] = sq;
+}
+
+LR_CLONES void lr_sgd_SFX(const REAL *restrict w, const REAL *restrict g, REAL *restrict buf, REAL *restrict s,
+                          long n, double sign, double wd, double mom, double damp, long first, long nesterov,
+                          double *out) {
+    REAL S = (REAL)sign, W = (REAL)wd, M = (REAL)mom, K = (REAL)(1 - damp);
+    if (!buf) lr_sgd_body_SFX(w, g, buf, s, n, S, W, M, K, out, 0);
+    else if (first && nesterov) lr_sgd_body_SFX(w, g, buf, s, n, S, W, M, K, out, 1 | 2 | 4);
+    else if (first) lr_sgd_body_SFX(w, g, buf, s, n, S, W, M, K, out, 1 | 4);
+    else if (nesterov) lr_sgd_body_SFX(w, g, buf, s, n, S, W, M, K, out, 1 | 2);
+    else lr_sgd_body_SFX(w, g, buf, s, n, S, W, M, K, out, 1);
+}
+
+/* Adam: m <- m + (1 - b1) (g' - m), v <- b2 v + (1 - b2) g'^2, with amsgrad (vmax not NULL)
+   vmax <- max(vmax, v) and v_hat = vmax, else v_hat = v; s <- m / (sqrt(v_hat) + eps) (the bias
+   corrections folded into eps by the caller: Layca ignores the direction's scale). */
+static inline __attribute__((always_inline)) void lr_adam_body_SFX(
+    const REAL *restrict w, const REAL *restrict g, REAL *restrict m, REAL *restrict v, REAL *restrict vmax,
+    REAL *restrict s, long n, REAL sign, REAL wd, REAL b1w, REAL b2, REAL c2, REAL eps, double *out,
+    const int amsgrad) {
+    double ww = 0.0, sw = 0.0, sq = 0.0;
+    for (long j = 0; j < n; j += LR_BLOCK) {
+        long e = j + LR_BLOCK < n ? j + LR_BLOCK : n;
+        REAL fw = 0, fx = 0, fs = 0;
+#pragma omp simd reduction(+ : fw, fx, fs)
+        for (long i = j; i < e; i++) {
+            REAL x = w[i], y = sign * g[i] + wd * x;
+            REAL a = m[i] + b1w * (y - m[i]);
+            REAL q = b2 * v[i] + c2 * (y * y);
+            m[i] = a;
+            v[i] = q;
+            if (amsgrad) {
+                q = vmax[i] > q ? vmax[i] : q;
+                vmax[i] = q;
+            }
+            REAL d = a / (SQRT(q) + eps);
+            s[i] = d;
+            fw += x * x;
+            fx += d * x;
+            fs += d * d;
+        }
+        ww += fw;
+        sw += fx;
+        sq += fs;
+    }
+    out[0] = ww;
+    out[1] = sw;
+    out[2] = sq;
+}
+
+LR_CLONES void lr_adam_SFX(const REAL *restrict w, const REAL *restrict g, REAL *restrict m, REAL *restrict v,
+                           REAL *restrict vmax, REAL *restrict s, long n, double sign, double wd, double b1w,
+                           double b2, double c2, double eps, double *out) {
+    REAL S = (REAL)sign, W = (REAL)wd, B = (REAL)b1w, B2 = (REAL)b2, C2 = (REAL)c2, E = (REAL)eps;
+    if (vmax) lr_adam_body_SFX(w, g, m, v, vmax, s, n, S, W, B, B2, C2, E, out, 1);
+    else lr_adam_body_SFX(w, g, m, v, vmax, s, n, S, W, B, B2, C2, E, out, 0);
+}
+"""
+
+SOURCE += "".join(
+    _OPTIMIZER_TEMPLATE.replace("REAL", real).replace("SQRT", sqrt).replace("_SFX", suffix)
+    for real, sqrt, suffix in (("float", "sqrtf", "_f32"), ("double", "sqrt", "_f64"))
+)
+SOURCE = "#include <math.h>\n" + SOURCE
+
 FLAGS = ["-O3", "-fopenmp-simd", "-fno-math-errno", "-shared", "-fPIC"]
 
 _P = ctypes.c_void_p
@@ -129,6 +282,9 @@ _SIGNATURES = {
     "lr_record": [_P, _P, _P, ctypes.c_long, _P],
     "lr_dots3": [_P, _P, ctypes.c_long, _P],
     "lr_axpby": [_P, _P, ctypes.c_long, ctypes.c_double, ctypes.c_double],
+    "lr_adaptive": [_P] * 5 + [ctypes.c_long] + [ctypes.c_double] * 7 + [_P],
+    "lr_sgd": [_P] * 4 + [ctypes.c_long] + [ctypes.c_double] * 4 + [ctypes.c_long] * 2 + [_P],
+    "lr_adam": [_P] * 6 + [ctypes.c_long] + [ctypes.c_double] * 6 + [_P],
 }
 
 
@@ -229,3 +385,17 @@ def functions(dtype):
     if lib is None or suffix is None:
         return None
     return getattr(lib, "lr_record" + suffix), getattr(lib, "lr_dots3" + suffix), getattr(lib, "lr_axpby" + suffix)
+
+
+@functools.lru_cache(maxsize=None)
+def optimizer_functions(dtype):
+    """{"adaptive", "sgd", "adam", "axpby": ...}: the optimizers' fused loops (see _OPTIMIZER_TEMPLATE) for a
+    torch dtype (float32 or float64), or None (no library, other dtype). Cached (as library() is):
+    an optimizer asks for each parameter at every step."""
+    import torch
+
+    lib = library()
+    suffix = {torch.float32: "_f32", torch.float64: "_f64"}.get(dtype)
+    if lib is None or suffix is None:
+        return None
+    return {name: getattr(lib, "lr_" + name + suffix) for name in ("adaptive", "sgd", "adam", "axpby")}

@@ -14,6 +14,7 @@ Groups without Layca take the ordinary step w <- w - lr s.
 The group option `layca`: True, False, or None (the default) meaning "kernels only": Layca for
 parameters with dim >= 2 (Linear, Conv and Transformers' Conv1D weights), the plain step for biases and norm weights.
 """
+import ctypes
 import math
 
 import torch
@@ -96,19 +97,13 @@ def layca_updates_(updates):
         fns = native.functions(w.dtype)
         (compiled if fns is not None else quick).append((w, s, lr, fns))
     if compiled:
-        import ctypes
-
         sums = (ctypes.c_double * (3 * len(compiled)))()
         base = ctypes.addressof(sums)
         for i, (w, s, _, fns) in enumerate(compiled):
             fns[1](w.data_ptr(), s.data_ptr(), w.numel(), base + 24 * i)
         values = list(sums)
         for i, (w, s, lr, fns) in enumerate(compiled):
-            coefficients = _fast_coefficients(*values[3 * i : 3 * i + 3], lr)
-            if coefficients is None:
-                layca_update_(w, s, lr)
-            else:
-                fns[2](w.data_ptr(), s.data_ptr(), w.numel(), *coefficients)
+            _turn(w, s, lr, values[3 * i : 3 * i + 3], fns[2])
     if not quick:
         return
     sums = []
@@ -124,6 +119,35 @@ def layca_updates_(updates):
         else:
             a, b = coefficients
             w.mul_(a).add_(s, alpha=b)
+
+
+def _turn(w, s, lr, sums, axpby):
+    """Layca's step of w (contiguous, CPU) along s (contiguous, its first w.numel() elements) from
+    sums = (<w,w>, <s,w>, <s,s>): the compiled update w <- a w + b s (axpby), or the explicit
+    projection where that form would cancel."""
+    coefficients = _fast_coefficients(*sums, lr)
+    if coefficients is None:
+        layca_update_(w, s.view(-1)[: w.numel()].view_as(w), lr)
+    else:
+        axpby(w.data_ptr(), s.data_ptr(), w.numel(), *coefficients)
+
+
+def _fused_functions(p, tensors):
+    """native.optimizer_functions for p when p, its gradient and the state `tensors` are contiguous
+    CPU tensors of p's dtype (the fused loops' layout), else None."""
+    from . import native
+
+    dtype = p.dtype
+    if not (p.is_cpu and p.is_contiguous()):
+        return None
+    if not all(t.is_contiguous() and t.dtype == dtype and t.is_cpu for t in (p.grad, *tensors)):
+        return None
+    return native.optimizer_functions(dtype)
+
+
+def _sign_and_decay(group):
+    """(sign, wd) of the fused loops' gradient g' = sign g + wd w: the group's maximize and L2 decay."""
+    return (-1.0 if group.get("maximize", False) else 1.0), float(group.get("weight_decay", 0) or 0)
 
 
 def _use_layca(group, p):
@@ -149,6 +173,22 @@ class _LaycaMixin:
     def _rate(self, group, state):
         return float(group["lr"])
 
+    def _fused(self, group, p, state, out):
+        """The step direction scale x s (the step's state updated, weight decay and maximize
+        included) and Layca's three inner products into `out` (ctypes doubles) in one compiled pass,
+        then (s, scale, axpby); or None (no fused loop for these options or tensors: the torch path)."""
+        return None
+
+    def _scratch(self, p):
+        """A flat buffer of p's dtype and at least p's size for a fused direction, shared by the
+        parameters (each is stepped before the next one's direction is formed; _turn views it as
+        p where it needs the shape); not part of the state."""
+        buffers = self.__dict__.setdefault("_layca_scratch", {})
+        buf = buffers.get(p.dtype)
+        if buf is None or buf.numel() < p.numel():
+            buf = buffers[p.dtype] = torch.empty(p.numel(), dtype=p.dtype)
+        return buf
+
     @torch.no_grad()
     def step(self, closure=None):
         """Performs a single optimization step (`closure` re-evaluates the model and returns the loss)."""
@@ -157,6 +197,7 @@ class _LaycaMixin:
             with torch.enable_grad():
                 loss = closure()
         turns = []  # (p, s, lr) of the Layca parameters, updated together at the end
+        sums = (ctypes.c_double * 3)()
         for group in self.param_groups:
             wd = group.get("weight_decay", 0) or 0
             maximize = group.get("maximize", False)
@@ -165,13 +206,23 @@ class _LaycaMixin:
                     continue
                 if p.grad.is_sparse:
                     raise RuntimeError("%s does not support sparse gradients" % type(self).__name__)
+                state = self.state[p]
+                layca = _use_layca(group, p)
+                fused = self._fused(group, p, state, sums)
+                if fused is not None:  # compiled: turned (Layca) or stepped now
+                    s, scale, axpby = fused
+                    lr = self._rate(group, state)
+                    if layca:
+                        _turn(p, s, lr, tuple(sums), axpby)
+                    else:
+                        axpby(p.data_ptr(), s.data_ptr(), p.numel(), 1.0, -lr * scale)
+                    continue
                 g = -p.grad if maximize else p.grad
                 if wd != 0:
                     g = g.add(p, alpha=wd)
-                state = self.state[p]
                 s, scale = self._direction(group, p, g, state)
                 lr = self._rate(group, state)
-                if _use_layca(group, p):
+                if layca:
                     turns.append((p, s, lr))
                 else:
                     p.add_(s, alpha=-lr * scale)
@@ -183,13 +234,13 @@ class _LaycaMixin:
 def _bump_step(state):
     """Increments state['step'] (a float tensor, as torch keeps it) and returns it as a number."""
     step = state.get("step")
-    if step is None:
-        step = torch.zeros(())
-    elif not torch.is_tensor(step):
-        step = torch.tensor(float(step))
-    step = step + 1
-    state["step"] = step
-    return float(step)
+    if torch.is_tensor(step) and step.dim() == 0 and step.is_floating_point():
+        t = float(step) + 1
+        step.fill_(t)  # in place, as torch's own optimizers (one dispatch: a step costs it per parameter)
+        return t
+    t = (0.0 if step is None else float(step)) + 1
+    state["step"] = torch.tensor(t)
+    return t
 
 
 class LaycaSGD(_LaycaMixin, torch.optim.SGD):
@@ -225,6 +276,37 @@ class LaycaSGD(_LaycaMixin, torch.optim.SGD):
             buf.mul_(momentum).add_(g, alpha=1 - group["dampening"])
         return (g.add(buf, alpha=momentum) if group["nesterov"] else buf), 1.0
 
+    def _fused(self, group, p, state, out):
+        momentum = group["momentum"]
+        plain = not (group.get("weight_decay", 0) or group.get("maximize", False))
+        if momentum == 0 and plain:
+            return None  # the direction is the gradient: no pass to save
+        buf = state.get("momentum_buffer")
+        first = momentum != 0 and buf is None
+        if first:
+            buf = torch.empty_like(p)
+        fns = _fused_functions(p, [buf] if momentum != 0 else [])
+        if fns is None:
+            return None
+        if first:
+            state["momentum_buffer"] = buf
+        nesterov = bool(group["nesterov"]) and momentum != 0
+        s = self._scratch(p) if momentum == 0 or nesterov else buf
+        fns["sgd"](
+            p.data_ptr(),
+            p.grad.data_ptr(),
+            buf.data_ptr() if momentum != 0 else None,
+            s.data_ptr(),
+            p.numel(),
+            *_sign_and_decay(group),
+            float(momentum),
+            float(group["dampening"]),
+            int(first),
+            int(nesterov),
+            ctypes.addressof(out),
+        )
+        return s, 1.0, fns["axpby"]
+
 
 class LaycaAdam(_LaycaMixin, torch.optim.Adam):
     """torch.optim.Adam (L2 weight decay, amsgrad) with Layca: s = m_hat / (sqrt(v_hat) + eps)."""
@@ -235,13 +317,17 @@ class LaycaAdam(_LaycaMixin, torch.optim.Adam):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, **kwargs)
         self._setup_layca(layca)
 
-    def _direction(self, group, p, g, state):
-        b1, b2 = group["betas"]
+    @staticmethod
+    def _init_state(group, p, state):
         if "exp_avg" not in state:
             state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
             state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            if group.get("amsgrad"):
-                state["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        if group.get("amsgrad") and "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+
+    def _direction(self, group, p, g, state):
+        b1, b2 = group["betas"]
+        self._init_state(group, p, state)
         t = _bump_step(state)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m.lerp_(g, 1 - b1)
@@ -255,6 +341,55 @@ class LaycaAdam(_LaycaMixin, torch.optim.Adam):
         r = math.sqrt(1 - b2**t)
         denom = torch.sqrt(v).add_(group["eps"] * r)
         return torch.div(m, denom, out=denom), r / (1 - b1**t)
+
+    def _fused(self, group, p, state, out):
+        self._init_state(group, p, state)
+        vmax = state["max_exp_avg_sq"] if group.get("amsgrad") else None
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        fns = _fused_functions(p, [t for t in (m, v, vmax) if t is not None])
+        if fns is None:
+            return None
+        b1, b2 = group["betas"]
+        t = _bump_step(state)
+        r = math.sqrt(1 - b2**t)
+        s = self._scratch(p)
+        fns["adam"](
+            p.data_ptr(),
+            p.grad.data_ptr(),
+            m.data_ptr(),
+            v.data_ptr(),
+            None if vmax is None else vmax.data_ptr(),
+            s.data_ptr(),
+            p.numel(),
+            *_sign_and_decay(group),
+            1 - b1,
+            b2,
+            1 - b2,
+            group["eps"] * r,
+            ctypes.addressof(out),
+        )
+        return s, r / (1 - b1**t), fns["axpby"]  # m_hat / (sqrt(v_hat) + eps) = scale x s, as _direction
+
+
+def _adaptive(fns, p, group, v, ga, s, a, c, alpha, mom, out):
+    """The fused RMSprop / Adagrad loop (native.py lr_adaptive): v <- a v + c g'^2 (g' with the
+    group's maximize and weight decay), centered when ga is given, s the direction (with momentum
+    mom > 0, s is the momentum buffer), Layca's three inner products into out."""
+    fns["adaptive"](
+        p.data_ptr(),
+        p.grad.data_ptr(),
+        v.data_ptr(),
+        None if ga is None else ga.data_ptr(),
+        s.data_ptr(),
+        p.numel(),
+        *_sign_and_decay(group),
+        a,
+        c,
+        alpha,
+        float(group["eps"]),
+        float(mom),
+        ctypes.addressof(out),
+    )
 
 
 class LaycaRMSprop(_LaycaMixin, torch.optim.RMSprop):
@@ -279,14 +414,18 @@ class LaycaRMSprop(_LaycaMixin, torch.optim.RMSprop):
         )
         self._setup_layca(layca)
 
-    def _direction(self, group, p, g, state):
-        alpha = group["alpha"]
+    @staticmethod
+    def _init_state(group, p, state):
         if "square_avg" not in state:
             state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            if group["momentum"] > 0:
-                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            if group["centered"]:
-                state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        if group["momentum"] > 0 and "momentum_buffer" not in state:
+            state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        if group["centered"] and "grad_avg" not in state:
+            state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+
+    def _direction(self, group, p, g, state):
+        alpha = group["alpha"]
+        self._init_state(group, p, state)
         _bump_step(state)
         v = state["square_avg"]
         v.mul_(alpha).addcmul_(g, g, value=1 - alpha)
@@ -301,6 +440,20 @@ class LaycaRMSprop(_LaycaMixin, torch.optim.RMSprop):
             buf.mul_(group["momentum"]).addcdiv_(g, avg)
             return buf, 1.0
         return torch.div(g, avg, out=avg), 1.0
+
+    def _fused(self, group, p, state, out):
+        self._init_state(group, p, state)
+        alpha, mom = group["alpha"], group["momentum"]
+        ga = state["grad_avg"] if group["centered"] else None
+        buf = state["momentum_buffer"] if mom > 0 else None
+        v = state["square_avg"]
+        fns = _fused_functions(p, [t for t in (v, ga, buf) if t is not None])
+        if fns is None:
+            return None
+        _bump_step(state)
+        s = buf if buf is not None else self._scratch(p)
+        _adaptive(fns, p, group, v, ga, s, alpha, 1 - alpha, alpha, mom, out)
+        return s, 1.0, fns["axpby"]
 
 
 class LaycaAdagrad(_LaycaMixin, torch.optim.Adagrad):
@@ -332,9 +485,23 @@ class LaycaAdagrad(_LaycaMixin, torch.optim.Adagrad):
         )
         self._setup_layca(layca)
 
-    def _direction(self, group, p, g, state):
+    @staticmethod
+    def _init_state(group, p, state):
         if "sum" not in state:
             state["sum"] = torch.full_like(p, group["initial_accumulator_value"], memory_format=torch.preserve_format)
+
+    def _fused(self, group, p, state, out):
+        self._init_state(group, p, state)
+        fns = _fused_functions(p, [state["sum"]])
+        if fns is None:
+            return None
+        _bump_step(state)
+        s = self._scratch(p)
+        _adaptive(fns, p, group, state["sum"], None, s, 1.0, 1.0, 1.0, 0.0, out)
+        return s, 1.0, fns["axpby"]
+
+    def _direction(self, group, p, g, state):
+        self._init_state(group, p, state)
         _bump_step(state)
         acc = state["sum"]
         acc.addcmul_(g, g, value=1)

@@ -122,9 +122,10 @@ class CompiledOrTorchOps(unittest.TestCase):
 
     def setUp(self):
         if not self.NATIVE:
-            patch = mock.patch.object(native, "functions", lambda dtype: None)
-            patch.start()
-            self.addCleanup(patch.stop)
+            for name in ("functions", "optimizer_functions"):
+                patch = mock.patch.object(native, name, lambda dtype: None)
+                patch.start()
+                self.addCleanup(patch.stop)
         elif native._compiler() is not None and os.environ.get("LAYER_ROTATION_NATIVE") != "0":
             self.assertIsNotNone(
                 native.functions(torch.float32), "a C compiler is installed, yet native.py did not build"
@@ -176,7 +177,7 @@ class AgainstTheReference(CompiledOrTorchOps):
     """Every optimizer's step (directions, then all Layca turns at once) equals, over several steps,
     the explicit layca_update_ (float64) along the direction torch's own optimizer takes (float64,
     read off as (w - w_after) / rate), with the engine's param groups: per-layer multipliers, alpha,
-    weight decay; biases as torch's own optimizer."""
+    weight decay; biases as torch's own optimizer. The optimizer's state equals torch's too."""
 
     CASES = [
         (LaycaSGD, dict(momentum=0.9, nesterov=True)),
@@ -187,6 +188,9 @@ class AgainstTheReference(CompiledOrTorchOps):
         (LaycaRMSprop, dict(alpha=0.9, momentum=0.5, centered=True)),
         (LaycaRMSprop, dict(alpha=0.95)),
         (LaycaAdagrad, dict(initial_accumulator_value=0.1, lr_decay=0.05)),
+        (LaycaAdagrad, dict(maximize=True, eps=1e-3)),
+        (LaycaSGD, dict(momentum=0.5, maximize=True)),
+        (LaycaAdam, dict(maximize=True)),
     ]
 
     def test_several_steps(self):
@@ -225,6 +229,14 @@ class AgainstTheReference(CompiledOrTorchOps):
                                     q.copy_(w)
                                     layca_update_(q, s, rate)
                     for p, q in zip(mine, ref):
+                        # The optimizer's state (torch's names: square_avg, sum, exp_avg, momentum_buffer, ...)
+                        # as torch's own keeps it: Layca normalizes the direction, the state is not.
+                        state, want = opt.state[p], plain.state[q]
+                        names = [k for k in want if torch.is_tensor(want[k]) and want[k].dim() > 0]
+                        self.assertTrue(names or cls is LaycaSGD and not kwargs)
+                        for name in names:
+                            top = float(want[name].abs().max())
+                            torch.testing.assert_close(state[name].double(), want[name], rtol=1e-5, atol=1e-5 * top)
                         q = q.detach()
                         torch.testing.assert_close(p.detach().double(), q, rtol=1e-5, atol=1e-5 * float(q.abs().max()))
 
@@ -248,6 +260,32 @@ class AgainstTheReference(CompiledOrTorchOps):
         layca_updates_(list(zip(ws, ss, lrs)))
         for w, v in zip(ws, want):
             torch.testing.assert_close(w, v, rtol=1e-5, atol=1e-6 * float(v.abs().max()))
+
+
+class DirectionAlongTheKernel(CompiledOrTorchOps):
+    def test_the_explicit_form_where_the_fast_one_cancels(self):
+        # A direction within a degree of the kernel: the step takes the explicit projection, on the
+        # fused loop's direction (there in a scratch buffer larger than the second kernel).
+        from layer_rotation.optim import layca_update_
+
+        gen = torch.Generator().manual_seed(13)
+        ws = [
+            torch.nn.Parameter(torch.randn(30, 20, generator=gen)),
+            torch.nn.Parameter(torch.randn(8, 5, generator=gen)),
+        ]
+        want = [w.detach().clone() for w in ws]
+        opt = LaycaSGD(ws, lr=0.05, weight_decay=1e-2)
+        for w, v in zip(ws, want):
+            w.grad = 3 * w.detach() + 1e-5 * torch.randn(w.shape, generator=gen)
+            layca_update_(v, w.grad + 1e-2 * v, 0.05)
+        opt.step()
+        for w, v in zip(ws, want):
+            torch.testing.assert_close(w.detach(), v, rtol=1e-5, atol=1e-6)
+            self.assertAlmostEqual(float(w.detach().norm()), float(v.norm()), delta=2e-6 * float(v.norm()))
+
+
+class DirectionAlongTheKernelTorchOps(DirectionAlongTheKernel):
+    NATIVE = False
 
 
 class FastStepTorchOps(FastStep):

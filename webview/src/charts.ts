@@ -291,6 +291,8 @@ export class RotationChart {
   private records = 0;
   /** Rows of one line drawn on their own (appended segments, the highlight). */
   private readonly scratch = new RowList();
+  /** The edges of a block's band drawn on its own (the highlight). */
+  private readonly bandScratch: [RowList, RowList] = [new RowList(), new RowList()];
   private readonly colors: string[];
   private readonly lineWidth: number;
   private readonly overlay: HTMLCanvasElement;
@@ -812,7 +814,17 @@ export class RotationChart {
     const ys = this.line.column(i);
     const [a, b] = this.xRange;
     const [from, to] = rowsInRange(xs, this.drawnTo + 1, a, b);
-    const rows = minMaxRows(xs, ys, columnLayout(xs, from, to, a, b, this.pixelColumns()), this.scratch);
+    const layout = columnLayout(xs, from, to, a, b, this.pixelColumns());
+    // A block's band too (its layers' least to greatest), above the veil, less faint than below it.
+    const band = this.bandRows[i] ? this.blocks?.band(i) : null;
+    if (band) {
+      const [lo, hi] = this.bandScratch;
+      g.globalAlpha = 0.3;
+      g.fillStyle = this.colors[i];
+      fillBand(g, xs, band.lo, band.hi, minMaxRows(xs, band.lo, layout, lo), minMaxRows(xs, band.hi, layout, hi), t);
+      g.globalAlpha = 1;
+    }
+    const rows = minMaxRows(xs, ys, layout, this.scratch);
     strokeRows(g, xs, ys, rows.rows, rows.length, t);
     g.restore();
   }

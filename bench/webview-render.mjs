@@ -412,7 +412,9 @@ function frameOf(events) {
   if (!frame) return null;
   const main = (e) => e.ph === 'X' && e.tid === frame.tid && e.pid === frame.pid;
   const b = frame.ts + frame.dur;
-  const paint = events.filter((e) => main(e) && e.name === 'Paint' && e.ts > b).reduce((m, e) => Math.min(m, e.ts), b + 1e6);
+  const paint = events
+    .filter((e) => main(e) && e.name === 'Paint' && e.ts > b)
+    .reduce((m, e) => Math.min(m, e.ts), b + 1e6);
   const next = frames.filter((e) => e.ts > paint).reduce((m, e) => Math.min(m, e.ts), b + 1e6);
   const after = events.filter((e) => main(e) && e.ts > b && e.ts < next && RENDERING.includes(e.name));
   const ms = (us) => (us ?? 0) / 1000;
@@ -451,7 +453,8 @@ function summarizeProfile(profile, events, prefix, { frame, main, next, times })
     return [...out].sort((x, y) => y[1].ms - x[1].ms);
   };
   const put = (rows, max = 12) => {
-    for (const [k, v] of rows.slice(0, max)) log(`    ${v.ms.toFixed(1).padStart(7)} ms ${String(v.n).padStart(4)}x  ${k}`);
+    for (const [k, v] of rows.slice(0, max))
+      log(`    ${v.ms.toFixed(1).padStart(7)} ms ${String(v.n).padStart(4)}x  ${k}`);
   };
   log('  in it, layouts and style recalculations, by the function that forced them:');
   put(

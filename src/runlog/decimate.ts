@@ -181,10 +181,10 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
             hiY = y;
           }
         }
-        if (sum === sum) {
+        if (!Number.isNaN(sum)) {
           // In row order, each once: the stretch's first row after a gap, its least and greatest, the line's last row.
-          const a = lo < hi ? lo : hi;
-          const b = lo < hi ? hi : lo;
+          const a = Math.min(lo, hi);
+          const b = Math.max(lo, hi);
           if (gap && r !== a) out.push(r);
           out.push(a);
           if (b !== a) out.push(b);
@@ -226,7 +226,7 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
               } else if (y > hiY) {
                 hi = r;
                 hiY = y;
-              } else if (y !== y) break;
+              } else if (Number.isNaN(y)) break;
             }
           else
             for (; r < end; r++) {

@@ -187,7 +187,9 @@ describe('monitor webview: layers grouped by block', { timeout: 240_000 }, () =>
     // bert.encoder.layer.5 (block 6): its lagging layers end apart (0.4 to 0.55).
     const members = names.map((n, i) => (n.startsWith('bert.encoder.layer.5.') ? i : -1)).filter((i) => i >= 0);
     await h.page.locator('.layer-table .block-toggle[data-block="-7"]').hover();
-    await h.page.waitForFunction(() => (globalThis as any).__layerRotationMonitor.highlighted === 'bert.encoder.layer.5');
+    await h.page.waitForFunction(
+      () => (globalThis as any).__layerRotationMonitor.highlighted === 'bert.encoder.layer.5',
+    );
     const s = await state();
     const ends = members.map((i) => run.lastDistances[i]);
     const [x0, x1] = s.ranges.distance.x;

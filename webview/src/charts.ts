@@ -1350,7 +1350,7 @@ function strokeRows(
     const px = left + (xs[r] - x0) * sx;
     const v = ys[r];
     const py = log ? (v > 0 ? bottom - (Math.log10(v) - y0) * sy : NaN) : bottom - (v - y0) * sy;
-    if (py !== py || px !== px) pen = false;
+    if (Number.isNaN(py) || Number.isNaN(px)) pen = false;
     else if (pen) ctx.lineTo(px, py);
     else {
       ctx.moveTo(px, py);

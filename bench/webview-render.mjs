@@ -1,8 +1,11 @@
 // Rendering benchmark of the monitor webview in headless Chromium (software canvas: --disable-gpu):
 // 200 layers x 20,000 rotation records.
 //   - first draw: the drawing time of the frame that drew the 20,000 records after a 'load' (its
-//     work, measured inside the page, plus the canvas's pending drawing: a pixel read back at
-//     once); also the load message's handling, and end to end from posting the load;
+//     work, measured inside the page from the start of the frame to the next animation frame
+//     callback, so with the microtasks it queued, plus the canvas's pending drawing: a pixel read
+//     back at once); also the load message's handling, and end to end from posting the load; and,
+//     from a Chromium trace of it, the frame in wall time and in the main thread's CPU time (less
+//     affected by the machine's load) and the rendering after it (style, layout, paint);
 //   - appends: 100 'append' messages of 10 rotation records (and 10 batch events) each, one at a
 //     time: time of the frame's work measured inside the page with performance.now() (whole
 //     redraw, and the rotation chart's setData + draw alone), and end to end, from the post to
@@ -12,17 +15,18 @@
 // medians with their ranges over the repetitions (the appends' over all of them), against the
 // goals of issue 12: the first draw's frame within 100 ms, an append's under 4 ms.
 // Run: node bench/webview-render.mjs [--reps 3] [--smoothing 0.6] [--quantity distance|rate|both] [--log]
-//        [--dist DIR ...]
+//        [--dist DIR ...] [--appends N] [--profile DIR]
 //      prints the figures on stderr and one JSON line on stdout (benchWebviewRender() returns it);
 //      --dist: draw with webview bundles built already (scripts/build-webview.mjs DIR), several
 //      interleaved repetition by repetition (to compare two builds on a loaded machine), one
-//      JSON line each.
+//      JSON line each; --profile DIR: a trace and a CPU profile of each first draw written to DIR,
+//      and what they show printed (startTrace below).
 import * as esbuild from 'esbuild';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildWebview } from '../scripts/build-webview.mjs';
 
@@ -161,16 +165,19 @@ function postAndWait(msg) {
     const check = () => {
       if (s.draws !== before) {
         // In the frame that drew: reading a pixel back waits for the canvas's pending drawing.
+        // (From the start of the monitor's frame: its work and the microtasks it queued, which ran before this callback.)
         const t1 = performance.now();
+        // (A bundle older than lastFrameStart: the work of its frame's own callback only.)
+        const frame = s.lastFrameStart === undefined ? s.lastFrameMs : t1 - s.lastFrameStart;
         document.querySelector('.u-wrap canvas')?.getContext('2d')?.getImageData(0, 0, 1, 1);
         const flush = performance.now() - t1;
         requestAnimationFrame(() =>
           resolve({
             endToEnd: performance.now() - t0,
             handled,
-            frame: s.lastFrameMs,
+            frame,
             flush,
-            drawing: s.lastFrameMs + flush,
+            drawing: frame + flush,
             chart: s.lastDrawMs,
             points: s.points,
             drawn: s.drawnPoints,
@@ -237,6 +244,11 @@ function summarize(runs, bundle, settings) {
       frame: first('frame'),
       flush: first('flush'),
       chart: first('chart'),
+      // From the trace: the frame in wall and CPU time, and the rendering after it (style, layout, paint).
+      traceFrame: first('traceWall'),
+      traceFrameCpu: first('traceCpu'),
+      rendering: first('renderWall'),
+      renderingCpu: first('renderCpu'),
       load: first('handled'),
       endToEnd: first('endToEnd'),
     },
@@ -267,7 +279,7 @@ function summarize(runs, bundle, settings) {
 
 /** One fresh browser: the first draw, then the appends. */
 async function benchOnce(dist, monitorHtml, tmp, opts) {
-  const { layers = 200, records = 20_000, appends = 100, perAppend = 10, width = 1000, settings } = opts;
+  const { layers = 200, records = 20_000, appends = 100, perAppend = 10, width = 1000, settings, profile } = opts;
   const { chromium } = await import('playwright-core');
   const home = join(tmp, 'home');
   for (const d of ['.config', '.cache', '.local/share']) mkdirSync(join(home, d), { recursive: true });
@@ -288,6 +300,9 @@ async function benchOnce(dist, monitorHtml, tmp, opts) {
   });
   try {
     const page = context.pages()[0] ?? (await context.newPage());
+    // The page's warnings and errors (a draw that failed) on stderr.
+    page.on('console', (m) => ['warning', 'error'].includes(m.type()) && console.error(`page: ${m.text()}`));
+    page.on('pageerror', (err) => console.error(`page: ${err.message}`));
     await page.goto(url);
     await page.waitForFunction(() => window.__layerRotationMonitor !== undefined);
     const perEpoch = 1000;
@@ -295,11 +310,21 @@ async function benchOnce(dist, monitorHtml, tmp, opts) {
     await page.evaluate(`window.__benchMakeRun = ${makeRun}; window.__benchPostAndWait = ${postAndWait};`);
     if (settings)
       await page.evaluate(`window.__layerRotationMonitorPost(${JSON.stringify({ type: 'settings', settings })})`);
-    const first = await page.evaluate(`(() => {
-      const events = window.__benchMakeRun(${JSON.stringify({ layers, records, perEpoch })});
+    await page.evaluate(`(() => {
+      window.__benchLoad = window.__benchMakeRun(${JSON.stringify({ layers, records, perEpoch })});
       window.__layerRotationMonitorPost({ type: 'runs', runs: [{ runId: 'bench-run', name: 'bench', status: 'running', live: true }], selected: 'bench-run' });
-      return window.__benchPostAndWait({ type: 'load', runId: 'bench-run', events });
     })()`);
+    const trace = await startTrace(context, page, profile);
+    const first = await page.evaluate(
+      `window.__benchPostAndWait({ type: 'load', runId: 'bench-run', events: window.__benchLoad })`,
+    );
+    const traced = await trace.stop(`first-draw-${basename(dist)}-${Date.now()}`);
+    if (traced) {
+      first.traceWall = traced.wall;
+      first.traceCpu = traced.cpu;
+      first.renderWall = traced.renderWall;
+      first.renderCpu = traced.renderCpu;
+    }
     const samples = await page.evaluate(
       async ([appends, perAppend, records]) => {
         const out = [];
@@ -332,6 +357,148 @@ async function benchOnce(dist, monitorHtml, tmp, opts) {
   }
 }
 
+/**
+ * A Chromium trace of the first draw (CDP): the frame that drew, in wall time and in the page's
+ * main thread's CPU time (less affected by the machine's load than wall time), and the rendering
+ * after it (style, layout, paint up to the next frame) in both. With `dir` (--profile DIR) also
+ * a CPU profile, both written to DIR (the trace opens in Chrome's Performance panel, the
+ * .cpuprofile in its JavaScript profiler), and printed: the layouts and style recalculations in
+ * the frame by the function that forced them, the functions of most self and total time. (Build
+ * the bundle without --production for readable names.)
+ */
+async function startTrace(context, page, dir) {
+  const cdp = await context.newCDPSession(page);
+  const events = [];
+  cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
+  const done = new Promise((res) => cdp.once('Tracing.tracingComplete', res));
+  await cdp.send('Tracing.start', {
+    transferMode: 'ReportEvents',
+    traceConfig: {
+      includedCategories: dir
+        ? ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.stack']
+        : ['devtools.timeline'],
+    },
+  });
+  if (dir) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+    await cdp.send('Profiler.start');
+  }
+  return {
+    async stop(name) {
+      const profile = dir ? (await cdp.send('Profiler.stop')).profile : null;
+      await cdp.send('Tracing.end');
+      await done;
+      await cdp.detach();
+      const frame = frameOf(events);
+      if (dir && frame) {
+        const prefix = join(dir, name);
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(`${prefix}.cpuprofile`, JSON.stringify(profile));
+        writeFileSync(`${prefix}.trace.json`, JSON.stringify({ traceEvents: events }));
+        summarizeProfile(profile, events, prefix, frame);
+      }
+      return frame?.times ?? null;
+    },
+  };
+}
+
+const RENDERING = ['Layout', 'UpdateLayoutTree', 'Paint', 'PrePaint', 'Layerize', 'Commit'];
+
+/** The frame that drew (the longest animation frame callback of the trace), and the rendering after it up to the next frame after a paint. */
+function frameOf(events) {
+  const frames = events.filter((e) => e.ph === 'X' && e.name === 'FireAnimationFrame');
+  const frame = frames.reduce((a, e) => (e.dur > (a?.dur ?? -1) ? e : a), null);
+  if (!frame) return null;
+  const main = (e) => e.ph === 'X' && e.tid === frame.tid && e.pid === frame.pid;
+  const b = frame.ts + frame.dur;
+  const paint = events
+    .filter((e) => main(e) && e.name === 'Paint' && e.ts > b)
+    .reduce((m, e) => Math.min(m, e.ts), b + 1e6);
+  const next = frames.filter((e) => e.ts > paint).reduce((m, e) => Math.min(m, e.ts), b + 1e6);
+  const after = events.filter((e) => main(e) && e.ts > b && e.ts < next && RENDERING.includes(e.name));
+  const ms = (us) => (us ?? 0) / 1000;
+  return {
+    frame,
+    main,
+    next,
+    times: {
+      wall: ms(frame.dur),
+      cpu: ms(frame.tdur),
+      renderWall: after.reduce((a, e) => a + ms(e.dur), 0),
+      renderCpu: after.reduce((a, e) => a + ms(e.tdur), 0),
+    },
+  };
+}
+
+function summarizeProfile(profile, events, prefix, { frame, main, next, times }) {
+  const log = (line) => console.error(line);
+  const frameName = (f) => `${f.functionName || '(anonymous)'} ${basename(f.url || '')}:${(f.lineNumber ?? -1) + 1}`;
+  const [a, b] = [frame.ts, frame.ts + frame.dur];
+  log(
+    `  profile ${prefix}.{trace.json,cpuprofile}: the frame that drew, ${times.wall.toFixed(1)} ms (CPU ${times.cpu.toFixed(1)} ms), the rendering after it ${times.renderWall.toFixed(1)} ms (CPU ${times.renderCpu.toFixed(1)} ms)`,
+  );
+  // Layouts and style recalculations in it, by the script frame that forced them; then what follows it.
+  const tally = (from, to, pick) => {
+    const out = new Map();
+    for (const e of events) {
+      if (!main(e) || e.ts < from || e.ts > to) continue;
+      const key = pick(e);
+      if (!key) continue;
+      const v = out.get(key) ?? { ms: 0, n: 0 };
+      v.ms += (e.dur ?? 0) / 1000;
+      v.n++;
+      out.set(key, v);
+    }
+    return [...out].sort((x, y) => y[1].ms - x[1].ms);
+  };
+  const put = (rows, max = 12) => {
+    for (const [k, v] of rows.slice(0, max))
+      log(`    ${v.ms.toFixed(1).padStart(7)} ms ${String(v.n).padStart(4)}x  ${k}`);
+  };
+  log('  in it, layouts and style recalculations, by the function that forced them:');
+  put(
+    tally(a, b, (e) => {
+      if (!['Layout', 'UpdateLayoutTree', 'RecalculateStyles'].includes(e.name)) return null;
+      const stack = e.args?.beginData?.stackTrace ?? e.args?.data?.stackTrace;
+      return `${e.name} <- ${stack?.length ? frameName(stack[0]) : '?'}`;
+    }),
+  );
+  log('  the rendering after it (to the next frame), by kind:');
+  put(
+    tally(b, next, (e) => (RENDERING.includes(e.name) ? e.name : null)),
+    6,
+  );
+  // The CPU profile's samples within the frame: self time, and inclusive time, per function.
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const self = new Map();
+  const total = new Map();
+  let t = profile.startTime;
+  profile.samples.forEach((id, k) => {
+    t += profile.timeDeltas[k] ?? 0;
+    if (t < a || t > b) return;
+    const dt = (profile.timeDeltas[k + 1] ?? 0) / 1000;
+    const name = frameName(byId.get(id).callFrame);
+    self.set(name, (self.get(name) ?? 0) + dt);
+    const seen = new Set();
+    for (let n = id; n !== undefined; n = parent.get(n)) {
+      const f = frameName(byId.get(n).callFrame);
+      if (seen.has(f)) continue;
+      seen.add(f);
+      total.set(f, (total.get(f) ?? 0) + dt);
+    }
+  });
+  const list = (m, max) => {
+    for (const [k, v] of [...m].sort((x, y) => y[1] - x[1]).slice(0, max)) log(`    ${v.toFixed(1).padStart(7)}  ${k}`);
+  };
+  log('  in it, self time (ms) by function:');
+  list(self, 20);
+  log('  in it, total time (ms) by function:');
+  list(total, 30);
+}
+
 const range = (s) => `${s.median} ms (${s.min}-${s.max})`;
 
 function print(r) {
@@ -342,6 +509,9 @@ function print(r) {
   const f = r.firstDraw;
   log(
     `  first draw: ${range(f.drawing)} drawing [goal <= ${GOALS.firstDrawMs} ms: ${r.goals.firstDrawMs.met ? 'met' : 'NOT met'}]: the frame's work ${range(f.frame)} (the rotation chart ${range(f.chart)}) and the canvas's pending drawing ${range(f.flush)}; before it, the 'load' message handled into columns ${range(f.load)}; end to end ${range(f.endToEnd)}`,
+  );
+  log(
+    `  first draw, traced: the frame ${range(f.traceFrame)}, its CPU time ${range(f.traceFrameCpu)}; the rendering after it (style, layout, paint) ${range(f.rendering)}, CPU ${range(f.renderingCpu)}`,
   );
   const a = r.append;
   log(
@@ -369,7 +539,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
       : undefined;
   const dists = args.flatMap((a, i) => (args[i - 1] === '--dist' ? [resolve(a)] : []));
   const reps = Number(arg('--reps') ?? 3);
-  benchWebviewRender({ settings, reps, dists }).then(
+  const profile = arg('--profile') ? resolve(arg('--profile')) : undefined;
+  const appends = arg('--appends') ? Number(arg('--appends')) : undefined;
+  benchWebviewRender({ settings, reps, dists, profile, appends }).then(
     (results) => {
       for (const r of results) {
         print(r);

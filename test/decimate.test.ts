@@ -146,3 +146,40 @@ test('a sparse series (undefined: no value in the row) is decimated among its ow
   const few = [1, undefined, 3, null, 5];
   assert.deepEqual(sparseRows([0, 1, 2, 3, 4], few, 0, 4, 100), [0, 2, 3, 4]);
 });
+
+test('a column without NaN (one pass) keeps what the stretch-by-stretch reading keeps, infinities included', () => {
+  // Brute force: per column the first least and the first greatest value, the line's first and last row.
+  const n = 5000;
+  const columns = 61;
+  const xs = Array.from({ length: n }, (_, i) => i / 10);
+  const ys = walk(n, 11).map((y, r) => (r % 997 === 5 ? Infinity : r % 1301 === 9 ? -Infinity : y));
+  const col = (x: number) => Math.min(columns - 1, Math.floor((x * columns) / xs[n - 1]));
+  const expected = new Set([0, n - 1]);
+  for (let c = 0; c < columns; c++) {
+    const inCol = xs.map((_x, r) => r).filter((r) => col(xs[r]) === c);
+    let lo = inCol[0];
+    let hi = inCol[0];
+    for (const r of inCol) {
+      if (ys[r] < ys[lo]) lo = r;
+      if (ys[r] > ys[hi]) hi = r;
+    }
+    expected.add(lo).add(hi);
+  }
+  const out = new RowList(4);
+  const rows = [...minMaxRows(xs, ys, columnLayout(xs, 0, n, 0, xs[n - 1], columns), out).view()];
+  assert.deepEqual(
+    rows,
+    [...expected].sort((a, b) => a - b),
+  );
+  // The extent counts finite values only.
+  const finite = ys.filter(Number.isFinite);
+  assert.equal(out.min, Math.min(...finite));
+  assert.equal(out.max, Math.max(...finite));
+  // A NaN in one column: that column read stretch by stretch, the others as before.
+  const gapped = [...ys];
+  gapped[2500] = NaN;
+  const withGap = decimate(xs, gapped, 0, xs[n - 1], columns);
+  assert.ok(withGap.includes(2500), 'the gap is kept');
+  const other = (r: number) => col(xs[r]) !== col(xs[2500]);
+  assert.deepEqual(withGap.filter(other), rows.filter(other));
+});

@@ -162,6 +162,48 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
       const end = starts[k + 1];
       const counted = inRange[k] === 1;
       let r = starts[k];
+      if (nanX === null && r < end) {
+        // The common case first: a column without NaN is one stretch. (A NaN makes the sum NaN:
+        // then the column is gone over again below, stretch by stretch.)
+        let lo = r;
+        let hi = r;
+        let loY = ys[r];
+        let hiY = loY;
+        let sum = loY;
+        for (let j = r + 1; j < end; j++) {
+          const y = ys[j];
+          sum += y;
+          if (y < loY) {
+            lo = j;
+            loY = y;
+          } else if (y > hiY) {
+            hi = j;
+            hiY = y;
+          }
+        }
+        if (!Number.isNaN(sum)) {
+          // In row order, each once: the stretch's first row after a gap, its least and greatest, the line's last row.
+          const a = Math.min(lo, hi);
+          const b = Math.max(lo, hi);
+          if (gap && r !== a) out.push(r);
+          out.push(a);
+          if (b !== a) out.push(b);
+          if (k === runs - 1 && end - 1 !== b) out.push(end - 1);
+          gap = false;
+          if (counted) {
+            if (loY > 0) {
+              if (loY < minPositive && loY !== Infinity) minPositive = loY;
+            } else
+              for (let j = r; j < end; j++) {
+                const y = ys[j];
+                if (y > 0 && y < minPositive && y !== Infinity) minPositive = y;
+              }
+            see(loY);
+            see(hiY);
+          }
+          continue;
+        }
+      }
       while (r < end) {
         // One stretch within the column: up to the next NaN.
         let first = -1;

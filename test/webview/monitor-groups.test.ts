@@ -183,6 +183,47 @@ describe('monitor webview: layers grouped by block', { timeout: 240_000 }, () =>
     await waitLines(27);
   });
 
+  it('highlights a block with its band: the line and, above the veil, its layers’ least to greatest value', async () => {
+    // bert.encoder.layer.5 (block 6): its lagging layers end apart (0.4 to 0.55).
+    const members = names.map((n, i) => (n.startsWith('bert.encoder.layer.5.') ? i : -1)).filter((i) => i >= 0);
+    await h.page.locator('.layer-table .block-toggle[data-block="-7"]').hover();
+    await h.page.waitForFunction(
+      () => (globalThis as any).__layerRotationMonitor.highlighted === 'bert.encoder.layer.5',
+    );
+    const s = await state();
+    const ends = members.map((i) => run.lastDistances[i]);
+    const [x0, x1] = s.ranges.distance.x;
+    const [y0, y1] = s.ranges.distance.y;
+    const lastEpoch = (run.events.filter((e) => e.type === 'rotation').at(-1) as { epoch: number }).epoch;
+    // The overlay's pixel column just before the last record: the rows whose pixel is not the veil's.
+    const covered = await h.page.evaluate(
+      ([fx]) => {
+        const c = (globalThis as any).document.querySelector('.rotation-host .highlight-overlay');
+        const x = Math.round(fx * c.width) - 3;
+        const d = c.getContext('2d').getImageData(x, 0, 1, c.height).data;
+        const veil = d.slice(0, 4).join();
+        let first = -1;
+        let last = -1;
+        for (let y = 0; y < c.height; y++)
+          if (d.slice(4 * y, 4 * y + 4).join() !== veil) {
+            if (first < 0) first = y;
+            last = y;
+          }
+        return { span: first < 0 ? 0 : last - first + 1, height: c.height };
+      },
+      [(lastEpoch - x0) / (x1 - x0)] as const,
+    );
+    const band = ((Math.max(...ends) - Math.min(...ends)) / (y1 - y0)) * covered.height;
+    assert.ok(band > 15, `the block's layers end ${band.toFixed(1)} px apart`);
+    assert.ok(
+      covered.span >= 0.8 * band && covered.span <= band + 12,
+      `the highlight covers the band: ${covered.span} px of ${band.toFixed(1)}`,
+    );
+    await h.page.mouse.move(0, 0);
+    await h.page.waitForFunction(() => (globalThis as any).__layerRotationMonitor.highlighted === null);
+    assert.deepEqual(h.problems, []);
+  });
+
   it('draws every layer when told (kept with the chart settings), and groups a small run only when told', async () => {
     const control = h.page.locator('[data-control="group"]');
     assert.ok(await control.isVisible());

@@ -160,6 +160,17 @@ function axes(theme: () => Theme, xLabel: string | undefined, x: XAxis, y: Parti
   ];
 }
 
+/**
+ * A uPlot chart in `host`, drawn now. (Made plainly, uPlot queues its first draw in a microtask,
+ * which runs after the caller's own synchronous setData: every line drawn twice.)
+ */
+function makePlot(opts: uPlot.Options, data: uPlot.AlignedData, host: HTMLElement): uPlot {
+  return new uPlot(opts, data, (u, init) => {
+    host.appendChild(u.root);
+    u.batch(() => init());
+  });
+}
+
 /** What the charts share: the settings, the x zoom, which layers are hidden and which one is highlighted. */
 export interface ChartEnv {
   settings(): ViewSettings;
@@ -280,6 +291,8 @@ export class RotationChart {
   private records = 0;
   /** Rows of one line drawn on their own (appended segments, the highlight). */
   private readonly scratch = new RowList();
+  /** The edges of a block's band drawn on its own (the highlight). */
+  private readonly bandScratch: [RowList, RowList] = [new RowList(), new RowList()];
   private readonly colors: string[];
   private readonly lineWidth: number;
   private readonly overlay: HTMLCanvasElement;
@@ -304,6 +317,8 @@ export class RotationChart {
     private readonly env: ChartEnv,
     private readonly heightFor: (width: number) => number,
     lines?: ChartLines,
+    /** The chart's size, when the caller read it already (with the other charts', before writing anything). */
+    size?: { width: number; height: number },
   ) {
     const settings = env.settings();
     this.xAxis = settings.x;
@@ -352,7 +367,7 @@ export class RotationChart {
     this.yLabel = yLabel;
     this.xLabel = X_LABELS[this.xAxis];
     const opts: uPlot.Options = {
-      ...this.size(),
+      ...(size ?? this.size()),
       padding: [10, 14, 0, 0],
       legend: { show: false },
       cursor: { y: false, points: { show: false }, focus: { prox: -1 }, ...zoom.cursor },
@@ -397,15 +412,7 @@ export class RotationChart {
         setSize: [() => this.sizeOverlay()],
       },
     };
-    this.u = new uPlot(opts, [[], ...this.names.map(() => [])], host);
-    zoom.bind(this.u);
-    this.u.over.addEventListener('mouseleave', () => this.setHovered(null));
-
-    this.overlay = el('canvas', 'highlight-overlay');
-    this.overlay.setAttribute('aria-hidden', 'true');
-    this.u.over.appendChild(this.overlay);
-    this.sizeOverlay();
-
+    // (Before the chart: it draws, and its hooks run, as it is made.)
     this.tooltip = el('div', 'chart-tooltip');
     this.tooltip.hidden = true;
     this.tooltipHead = el('div', 'tooltip-head');
@@ -419,20 +426,34 @@ export class RotationChart {
       this.rows.push({ row, swatch, name, value });
     }
     this.more = el('div', 'tooltip-more');
+    this.u = makePlot(opts, [[], ...this.names.map(() => [])], host);
+    zoom.bind(this.u);
+    this.u.over.addEventListener('mouseleave', () => this.setHovered(null));
+
+    this.overlay = el('canvas', 'highlight-overlay');
+    this.overlay.setAttribute('aria-hidden', 'true');
+    this.u.over.appendChild(this.overlay);
+    this.sizeOverlay();
+
     this.u.over.appendChild(this.tooltip);
     this.observer = new ResizeObserver(() => this.fit());
     this.observer.observe(host);
   }
 
+  /** The chart's width in a host of this clientWidth. */
+  static widthIn(clientWidth: number): number {
+    return Math.max(180, Math.floor(clientWidth || 600));
+  }
+
   private size(): { width: number; height: number } {
-    const width = Math.max(180, Math.floor(this.host.clientWidth || 600));
+    const width = RotationChart.widthIn(this.host.clientWidth);
     return { width, height: this.heightFor(width) };
   }
 
   fit(): void {
     if (!this.host.clientWidth) return;
     const s = this.size();
-    if (s.width !== this.u.width || s.height !== this.u.height) this.u.setSize(s);
+    if (s.width !== this.u.width || s.height !== this.u.height) this.u.batch(() => this.u.setSize(s));
   }
 
   /** The series drawn as the line (smoothed when smoothing is on). */
@@ -615,19 +636,14 @@ export class RotationChart {
   }
 
   /** Canvas transform of the current scales (device pixels). */
-  private transform(u: uPlot): { px: (x: number) => number; py: (v: number) => number } {
+  private transform(u: uPlot): Transform {
     const { left, top, width, height } = u.bbox;
     const [x0, x1] = [u.scales.x.min ?? this.xRange[0], u.scales.x.max ?? this.xRange[1]];
     const [y0, y1] = [u.scales.y.min ?? this.yRange[0], u.scales.y.max ?? this.yRange[1]];
-    const sx = width / (x1 - x0 || 1);
-    const bottom = top + height;
-    if (this.yMode === 'log') {
-      const l0 = Math.log10(y0);
-      const sy = height / (Math.log10(y1) - l0 || 1);
-      return { px: (x) => left + (x - x0) * sx, py: (v) => (v > 0 ? bottom - (Math.log10(v) - l0) * sy : NaN) };
-    }
-    const sy = height / (y1 - y0 || 1);
-    return { px: (x) => left + (x - x0) * sx, py: (v) => bottom - (v - y0) * sy };
+    const log = this.yMode === 'log';
+    const v0 = log ? Math.log10(y0) : y0;
+    const v1 = log ? Math.log10(y1) : y1;
+    return { left, x0, sx: width / (x1 - x0 || 1), bottom: top + height, y0: v0, sy: height / (v1 - v0 || 1), log };
   }
 
   private beginLines(u: uPlot): void {
@@ -724,7 +740,7 @@ export class RotationChart {
   private drawBands(
     ctx: CanvasRenderingContext2D,
     xs: ArrayLike<number>,
-    t: { px: (x: number) => number; py: (v: number) => number },
+    t: Transform,
     rows: (i: number) => [RowList, RowList] | null,
   ): void {
     if (!this.blocks) return;
@@ -798,7 +814,17 @@ export class RotationChart {
     const ys = this.line.column(i);
     const [a, b] = this.xRange;
     const [from, to] = rowsInRange(xs, this.drawnTo + 1, a, b);
-    const rows = minMaxRows(xs, ys, columnLayout(xs, from, to, a, b, this.pixelColumns()), this.scratch);
+    const layout = columnLayout(xs, from, to, a, b, this.pixelColumns());
+    // A block's band too (its layers' least to greatest), above the veil, less faint than below it.
+    const band = this.bandRows[i] ? this.blocks?.band(i) : null;
+    if (band) {
+      const [lo, hi] = this.bandScratch;
+      g.globalAlpha = 0.3;
+      g.fillStyle = this.colors[i];
+      fillBand(g, xs, band.lo, band.hi, minMaxRows(xs, band.lo, layout, lo), minMaxRows(xs, band.hi, layout, hi), t);
+      g.globalAlpha = 1;
+    }
+    const rows = minMaxRows(xs, ys, layout, this.scratch);
     strokeRows(g, xs, ys, rows.rows, rows.length, t);
     g.restore();
   }
@@ -1011,7 +1037,7 @@ export class MetricsChart {
   }
 
   /** (Re)creates the chart for these settings (when what it draws changes: x axis, smoothing, its y axis; else only fits it). */
-  configure(settings: ViewSettings, force = false): void {
+  configure(settings: ViewSettings, force = false, width?: number): void {
     const prev = this.settings;
     if (
       !force &&
@@ -1022,7 +1048,7 @@ export class MetricsChart {
       prev.y[this.kind] === settings.y[this.kind]
     ) {
       this.settings = settings;
-      this.fit();
+      this.fit(width);
       return;
     }
     this.settings = settings;
@@ -1036,7 +1062,7 @@ export class MetricsChart {
     const faint = (c: () => string) => () => withAlpha(c(), 0.3);
     const smoothing = settings.smoothing > 0;
     const opts: uPlot.Options = {
-      ...this.size(),
+      ...this.size(width),
       padding: [8, 10, 0, 0],
       legend: { show: false },
       focus: { alpha: 0.25 },
@@ -1081,7 +1107,7 @@ export class MetricsChart {
         setSelect: [zoom.setSelect],
       },
     };
-    this.u = new uPlot(opts, [[], [], [], [], []], this.host);
+    this.u = makePlot(opts, [[], [], [], [], []], this.host);
     zoom.bind(this.u);
     this.observer = new ResizeObserver(() => this.fit());
     this.observer.observe(this.host);
@@ -1089,17 +1115,24 @@ export class MetricsChart {
     if (this.view) this.update(this.view, this.xEnd);
   }
 
-  private size(): { width: number; height: number } {
-    const width = Math.max(160, Math.floor(this.host.clientWidth || 300));
+  private size(clientWidth = this.host.clientWidth): { width: number; height: number } {
+    const width = Math.max(160, Math.floor(clientWidth || 300));
     return { width, height: this.heightFor(width) };
   }
 
-  fit(): void {
-    if (!this.host.clientWidth || !this.u) return;
-    const s = this.size();
+  /** The host's width now (read before writing anything, it costs no layout of its own). */
+  measure(): number {
+    return this.host.clientWidth;
+  }
+
+  /** Fits the chart to its host (`clientWidth`: the host's, read by the caller already). */
+  fit(clientWidth = this.host.clientWidth): void {
+    if (!clientWidth || !this.u) return;
+    const s = this.size(clientWidth);
     if (s.width === this.u.width && s.height === this.u.height) return;
     const wider = s.width > this.u.width;
-    this.u.setSize(s);
+    const u = this.u;
+    u.batch(() => u.setSize(s));
     // Decimated to the old width: again to the new one.
     if (wider && this.view) this.update(this.view, this.xEnd);
   }
@@ -1278,21 +1311,45 @@ export class MetricsChart {
   }
 }
 
-/** Strokes one line through the given rows of xs and ys; a row whose pixel is NaN (no value, no x, log of 0) is a gap. */
+/**
+ * A chart's canvas transform (device pixels): x to left + (x - x0) * sx; y to bottom - (y - y0) * sy,
+ * of log10(y) on a log axis (where y <= 0 has no pixel: NaN).
+ */
+interface Transform {
+  left: number;
+  x0: number;
+  sx: number;
+  bottom: number;
+  y0: number;
+  sy: number;
+  log: boolean;
+}
+
+/** The pixel row of a value (NaN: none). */
+function pyOf(t: Transform, v: number): number {
+  return t.log ? (v > 0 ? t.bottom - (Math.log10(v) - t.y0) * t.sy : NaN) : t.bottom - (v - t.y0) * t.sy;
+}
+
+/**
+ * Strokes one line through the given rows of xs and ys; a row whose pixel is NaN (no value, no x,
+ * log of 0) is a gap. One path, the transform inlined: it runs for every point of every line.
+ */
 function strokeRows(
   ctx: CanvasRenderingContext2D,
   xs: ArrayLike<number>,
   ys: ArrayLike<number>,
   rows: Int32Array,
   count: number,
-  t: { px: (x: number) => number; py: (v: number) => number },
+  t: Transform,
 ): void {
+  const { left, x0, sx, bottom, y0, sy, log } = t;
   ctx.beginPath();
   let pen = false;
   for (let j = 0; j < count; j++) {
     const r = rows[j];
-    const px = t.px(xs[r]);
-    const py = t.py(ys[r]);
+    const px = left + (xs[r] - x0) * sx;
+    const v = ys[r];
+    const py = log ? (v > 0 ? bottom - (Math.log10(v) - y0) * sy : NaN) : bottom - (v - y0) * sy;
     if (Number.isNaN(py) || Number.isNaN(px)) pen = false;
     else if (pen) ctx.lineTo(px, py);
     else {
@@ -1311,30 +1368,31 @@ function fillBand(
   hi: ArrayLike<number>,
   loRows: RowList,
   hiRows: RowList,
-  t: { px: (x: number) => number; py: (v: number) => number },
+  t: Transform,
 ): void {
   // The upper edge left to right, then the lower one back; a row without a value is skipped (the
   // band is faint: a gap shows in the lines above it).
+  const px = (x: number) => t.left + (x - t.x0) * t.sx;
   ctx.beginPath();
   let started = false;
   for (let j = 0; j < hiRows.length; j++) {
     const r = hiRows.rows[j];
-    const px = t.px(xs[r]);
-    const py = t.py(hi[r]);
-    if (Number.isNaN(px) || Number.isNaN(py)) continue;
-    if (started) ctx.lineTo(px, py);
+    const x = px(xs[r]);
+    const y = pyOf(t, hi[r]);
+    if (Number.isNaN(x) || Number.isNaN(y)) continue;
+    if (started) ctx.lineTo(x, y);
     else {
-      ctx.moveTo(px, py);
+      ctx.moveTo(x, y);
       started = true;
     }
   }
   if (!started) return;
   for (let j = loRows.length - 1; j >= 0; j--) {
     const r = loRows.rows[j];
-    const px = t.px(xs[r]);
-    const py = t.py(lo[r]);
-    if (Number.isNaN(px) || Number.isNaN(py)) continue;
-    ctx.lineTo(px, py);
+    const x = px(xs[r]);
+    const y = pyOf(t, lo[r]);
+    if (Number.isNaN(x) || Number.isNaN(y)) continue;
+    ctx.lineTo(x, y);
   }
   ctx.closePath();
   ctx.fill();

@@ -78,6 +78,8 @@ export interface MonitorState extends MonitorTestState {
   /** Time of the last rotation chart update (setData + draw), and of the last whole frame, in ms. */
   lastDrawMs: number;
   lastFrameMs: number;
+  /** When the last frame began (performance.now()): its work, with the microtasks it queued, ends before the next animation frame callback. */
+  lastFrameStart: number;
   /** Points per layer in a full draw (records are decimated to about the chart's width). */
   drawnPoints: number;
   /** Full redraws of the rotation chart among `draws` (the others only add new segments). */
@@ -209,6 +211,8 @@ class Monitor {
     blocks: LayerBlock[];
     grouped: boolean;
     lines: number[];
+    /** The lines the charts were made with, while the legend and the table are still to be made for them (drawLists). */
+    listed: ChartLines | null;
     rotation: number;
     metrics: number;
     metricsX: number;
@@ -230,6 +234,7 @@ class Monitor {
     axisColor: '',
     lastDrawMs: 0,
     lastFrameMs: 0,
+    lastFrameStart: 0,
     drawnPoints: 0,
     fullDraws: 0,
     settings: DEFAULT_VIEW,
@@ -442,6 +447,13 @@ class Monitor {
     const observer = new MutationObserver(() => this.restyle());
     observer.observe(document.body, { attributes: true, attributeFilter: ['class'] });
     observer.observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'] });
+    // The content's width, as laid out last (the features card's size).
+    new ResizeObserver(() => {
+      const w = this.content.clientWidth;
+      if (w === this.contentWidth) return;
+      this.contentWidth = w;
+      if (this.featuresDrawn) this.schedule();
+    }).observe(this.content);
     // The view's height sets the rotation chart's.
     let resize = 0;
     window.addEventListener('resize', () => {
@@ -659,6 +671,8 @@ class Monitor {
   private readonly featuresCanvas = el('canvas', 'features-canvas');
   /** The snapshot last drawn (an event object of the store), and at which width. */
   private featuresDrawn: { event: unknown; width: number } | null = null;
+  /** The content's width (clientWidth) when last laid out; 0: not yet. */
+  private contentWidth = 0;
 
   /** Draws the run's first-layer features when a new snapshot came or the width changed; hides the card without any. */
   private drawFeaturesCard(store: RunStore): void {
@@ -669,7 +683,8 @@ class Monitor {
       this.state.features = null;
       return;
     }
-    const width = Math.max(200, this.content.clientWidth - 24);
+    // (The width the observer saw last: reading it here would lay out the frame's changes so far.)
+    const width = Math.max(200, (this.contentWidth || this.content.clientWidth) - 24);
     if (this.featuresDrawn?.event === f.last && this.featuresDrawn.width === width) return;
     const layout = drawFeatures(
       this.featuresCanvas,
@@ -702,6 +717,7 @@ class Monitor {
     }
     this.lastFrame = now;
     const t0 = performance.now();
+    this.state.lastFrameStart = t0;
     try {
       this.draw();
     } catch (err) {
@@ -804,10 +820,10 @@ class Monitor {
     this.charts = {};
     this.hosts.distance.replaceChildren();
     this.hosts.rate.replaceChildren();
-    this.loss.configure(this.settings);
-    this.accuracy.configure(this.settings);
     const shown = this.shown;
     if (!shown) {
+      this.loss.configure(this.settings);
+      this.accuracy.configure(this.settings);
       this.schedule();
       return;
     }
@@ -826,7 +842,19 @@ class Monitor {
     const kinds: RotationKind[] = q === 'both' ? ['distance', 'rate'] : [q];
     show(this.blocks.distance, kinds.includes('distance'));
     show(this.blocks.rate, kinds.includes('rate'));
-    for (const kind of kinds) {
+    // Every chart's size read at once, before any is made: a read after a write lays the page out again.
+    const widths = {
+      distance: this.hosts.distance.clientWidth,
+      rate: this.hosts.rate.clientWidth,
+      loss: this.loss.measure(),
+      accuracy: this.accuracy.measure(),
+    };
+    // (The rotation chart's height reads where its host is: before the first chart is made, as the widths.)
+    const sizes = kinds.map((kind) => {
+      const width = RotationChart.widthIn(widths[kind]);
+      return { width, height: this.rotationHeight(kind, width) };
+    });
+    for (const [k, kind] of kinds.entries()) {
       const host = this.hosts[kind];
       this.charts[kind] = new RotationChart(
         host,
@@ -836,6 +864,7 @@ class Monitor {
         this.env,
         (w) => this.rotationHeight(kind, w),
         lines,
+        sizes[k],
       );
       const what =
         kind === 'distance'
@@ -857,6 +886,29 @@ class Monitor {
           ? `stepwise rate: ${rateLabel(rateTerms(info))}`
           : `distance, and the stepwise rate (${rateLabel(rateTerms(info))})`) + drawnNote,
     );
+    this.loss.configure(this.settings, false, widths.loss);
+    this.accuracy.configure(this.settings, false, widths.accuracy);
+    // The legend and the table are made in the frame that draws the charts, after them (drawLists).
+    shown.listed = lines;
+    shown.rotation = -1;
+    shown.metrics = -1;
+    shown.slow = -1;
+    shown.slowAt = -Infinity;
+    if (schedule) this.schedule();
+  }
+
+  /**
+   * The legend and the table's rows for the lines the charts were made with. In the frame, after
+   * the charts drew: their DOM, written before, would make the canvases' first text (uPlot sets
+   * the context's font) recompute the style of every row there and then; written last, it is laid
+   * out once, with the rest of the frame's changes.
+   */
+  private drawLists(shown: NonNullable<Monitor['shown']>): void {
+    const lines = shown.listed;
+    if (!lines) return;
+    shown.listed = null;
+    const { store, info } = shown;
+    const total = Math.max(store.layerTotal, info.layers.length);
     this.drawLegend(store, info, shown.rows, lines);
     const color = new Map(lines.ids.map((id, k) => [id, lines.colors[k]]));
     this.table.setLayers({
@@ -880,11 +932,6 @@ class Monitor {
         : undefined,
     });
     this.markLayers();
-    shown.rotation = -1;
-    shown.metrics = -1;
-    shown.slow = -1;
-    shown.slowAt = -Infinity;
-    if (schedule) this.schedule();
   }
 
   private draw(): void {
@@ -930,6 +977,7 @@ class Monitor {
           shown?.info === info && shown.store === store ? shown.blocks : groupLayers(info.layers.map((l) => l.name)),
         grouped: false,
         lines: [],
+        listed: null,
         rotation: -1,
         metrics: -1,
         metricsX: -1,
@@ -958,8 +1006,9 @@ class Monitor {
           this.loss.update(store.metrics, xEnd);
           this.accuracy.update(store.metrics, xEnd);
         }
-        this.drawTable(store, info);
         this.drawFeaturesCard(store);
+        this.drawLists(shown);
+        this.drawTable(store, info);
       } else if (!this.slowTimer) {
         this.slowTimer = window.setTimeout(() => {
           this.slowTimer = 0;
@@ -967,6 +1016,7 @@ class Monitor {
         }, SLOW_EVERY_MS);
       }
     }
+    this.drawLists(shown);
     this.updateState(store);
   }
 
@@ -997,7 +1047,13 @@ class Monitor {
     s.rawLast = first ? first.lastRaw() : [];
     s.metrics = { loss: this.loss.testState(), accuracy: this.accuracy.testState() };
     const n = store.layerCount;
-    s.layerColors = Array.from({ length: n }, (_, i) => storeLayerColor(this.theme, store, i));
+    // (Made again only when the run, its layers or the theme change: this runs every frame.)
+    const c = this.colorsOf;
+    if (c?.store !== store || c.theme !== this.theme || c.n !== n || c.total !== store.layerTotal) {
+      const colors = Array.from({ length: n }, (_, i) => storeLayerColor(this.theme, store, i));
+      this.colorsOf = { store, theme: this.theme, n, total: store.layerTotal, colors };
+    }
+    s.layerColors = this.colorsOf?.colors ?? [];
     s.background = this.theme.background;
     s.layerTotal = Math.max(store.layerTotal, n);
     s.layersKept = n;
@@ -1020,6 +1076,9 @@ class Monitor {
         }))
       : [];
   }
+
+  /** The store's layers' colours the state shows, and for what. */
+  private colorsOf: { store: RunStore; theme: Theme; n: number; total: number; colors: string[] } | null = null;
 
   /** The lines the charts were last made with. */
   private lastLines: ChartLines | null = null;

@@ -54,6 +54,16 @@ interface Row {
   perEpoch: HTMLElement;
   projected: HTMLElement;
   status: HTMLElement;
+  /** What the meter's width and the status's class were last set to (set again only when they change). */
+  width?: string;
+  statusClass?: string;
+}
+
+/** A row's meter and status class, written only when they change (appends update every row a few times a second). */
+function setMeter(row: Row, frac: number, statusClass: string): void {
+  const width = `${(frac * 100).toFixed(1)}%`;
+  if (row.width !== width) row.meter.style.width = row.width = width;
+  if (row.statusClass !== statusClass) row.status.className = row.statusClass = statusClass;
 }
 
 export class LayerTable {
@@ -152,50 +162,69 @@ export class LayerTable {
         return this.blockRow(i, block, colors(i), listed.depth);
       }
       const l = layers[i];
-      const tr = el('tr');
+      const row = this.layerRow();
+      const { tr, button } = row;
       if (open.includes(i)) tr.classList.add('in-block');
-      const cell = (cls: string, text = '') => {
-        const td = el('td', cls, text);
-        tr.appendChild(td);
-        return td;
-      };
-      cell('num col-index', String((listed.depth[i] ?? i) + 1));
-      const name = cell('col-name');
-      const swatch = el('span', 'swatch');
-      swatch.style.background = colors(i);
-      const nameWrap = el('button', 'cell-flex layer-toggle');
-      nameWrap.type = 'button';
-      nameWrap.dataset.layer = String(i);
-      nameWrap.setAttribute('aria-pressed', 'true');
-      nameWrap.title = `${l.name}: click to hide or show its line, Alt-click or double-click to show it alone`;
-      nameWrap.append(swatch, el('span', 'layer-name', l.name));
-      nameWrap.addEventListener('click', (ev) => (ev.altKey ? this.actions.solo(i) : this.actions.toggle(i)));
-      nameWrap.addEventListener('dblclick', () => this.actions.solo(i));
+      row.index.textContent = String((listed.depth[i] ?? i) + 1);
+      row.swatch.style.background = colors(i);
+      button.dataset.layer = String(i);
+      button.title = `${l.name}: click to hide or show its line, Alt-click or double-click to show it alone`;
+      row.name.textContent = l.name;
+      button.addEventListener('click', (ev) => (ev.altKey ? this.actions.solo(i) : this.actions.toggle(i)));
+      button.addEventListener('dblclick', () => this.actions.solo(i));
       tr.addEventListener('mouseenter', () => this.actions.hover(i));
-      name.appendChild(nameWrap);
-      cell('col-kind', l.kind);
-      cell('num col-params', fmtCount(l.params)).title = fmtInt(l.params);
-      const dcell = cell('num col-distance');
-      const meter = el('span', 'meter');
-      const fill = el('span', 'meter-fill');
-      meter.appendChild(fill);
-      const distance = el('span', 'value');
-      const dWrap = el('span', 'cell-flex cell-end');
-      dWrap.append(meter, distance);
-      dcell.appendChild(dWrap);
-      return {
-        tr,
-        swatch,
-        button: nameWrap,
-        distance,
-        meter: fill,
-        perEpoch: cell('num col-rate'),
-        projected: cell('num col-proj'),
-        status: cell('col-status'),
-      };
+      row.kind.textContent = l.kind;
+      row.params.textContent = fmtCount(l.params);
+      row.params.title = fmtInt(l.params);
+      return row;
     });
     this.body.replaceChildren(...this.rows.map((r) => r.tr));
   }
+
+  /** A layer's row, empty: a copy of one made once (copying a row costs less than making its cells one by one). */
+  private layerRow(): Row & { index: HTMLElement; name: HTMLElement; kind: HTMLElement; params: HTMLElement } {
+    if (!this.rowTemplate) {
+      const tr = el('tr');
+      const cell = (cls: string) => tr.appendChild(el('td', cls));
+      cell('num col-index');
+      const nameWrap = el('button', 'cell-flex layer-toggle');
+      nameWrap.type = 'button';
+      nameWrap.setAttribute('aria-pressed', 'true');
+      nameWrap.append(el('span', 'swatch'), el('span', 'layer-name'));
+      cell('col-name').appendChild(nameWrap);
+      cell('col-kind');
+      cell('num col-params');
+      const meter = el('span', 'meter');
+      meter.appendChild(el('span', 'meter-fill'));
+      const dWrap = el('span', 'cell-flex cell-end');
+      dWrap.append(meter, el('span', 'value'));
+      cell('num col-distance').appendChild(dWrap);
+      cell('num col-rate');
+      cell('num col-proj');
+      cell('col-status');
+      this.rowTemplate = tr;
+    }
+    const tr = this.rowTemplate.cloneNode(true) as HTMLTableRowElement;
+    const [index, name, kind, params, distance, perEpoch, projected, status] = tr.children as unknown as HTMLElement[];
+    const button = name.firstElementChild as HTMLElement;
+    const wrap = distance.firstElementChild as HTMLElement;
+    return {
+      tr,
+      index,
+      name: button.lastElementChild as HTMLElement,
+      swatch: button.firstElementChild as HTMLElement,
+      button,
+      kind,
+      params,
+      distance: wrap.lastElementChild as HTMLElement,
+      meter: wrap.firstElementChild?.firstElementChild as HTMLElement,
+      perEpoch,
+      projected,
+      status,
+    };
+  }
+
+  private rowTemplate: HTMLTableRowElement | null = null;
 
   /** Blocks whose rows are expanded. */
   private expandedRows = new Set<number>();
@@ -308,13 +337,12 @@ export class LayerTable {
       if (!s) return;
       setText(row.distance, fmtNum(s.distance, 3));
       const frac = s.distance === null ? 0 : Math.max(0, Math.min(1, s.distance / Math.max(target, 1e-9)));
-      row.meter.style.width = `${(frac * 100).toFixed(1)}%`;
       setText(row.perEpoch, fmtSigned(s.perEpoch, 3));
       setText(row.projected, fmtNum(s.projected, 2));
       const known = s.distance !== null || s.projected !== null;
       const judged = verdict.run === 'judged';
       setText(row.status, s.lagging ? 'lagging' : !known || !judged ? '' : finished ? 'ok' : 'on course');
-      row.status.className = `col-status ${s.lagging ? 'status-lagging' : 'status-ok'}`;
+      setMeter(row, frac, `col-status ${s.lagging ? 'status-lagging' : 'status-ok'}`);
       row.tr.classList.toggle('lagging', s.lagging);
     });
     this.lagging = lagging;
@@ -355,7 +383,6 @@ export class LayerTable {
     const lagging = layers.filter((i) => verdict.layers[i]?.lagging).length;
     setText(row.distance, fmtNum(distance, 3));
     const frac = distance === null ? 0 : Math.max(0, Math.min(1, distance / Math.max(verdict.target, 1e-9)));
-    row.meter.style.width = `${(frac * 100).toFixed(1)}%`;
     const perEpoch = mean((s) => s.perEpoch);
     const projected = mean((s) => s.projected);
     setText(row.perEpoch, fmtSigned(perEpoch, 3));
@@ -365,7 +392,7 @@ export class LayerTable {
       row.status,
       lagging ? `${lagging} lagging` : distance === null || !judged ? '' : verdict.finished ? 'ok' : 'on course',
     );
-    row.status.className = `col-status ${lagging ? 'status-lagging' : 'status-ok'}`;
+    setMeter(row, frac, `col-status ${lagging ? 'status-lagging' : 'status-ok'}`);
     row.tr.classList.toggle('lagging', lagging > 0);
   }
 

@@ -10,7 +10,7 @@ optimizer step) is set beside RotationLogger's own record path on the same model
 Method: one real training per framework and repetition (model.fit, Trainer.fit, Trainer.train of
 `steps` optimizer steps), with two callbacks given to it: the framework's RotationCallback, and a
 baseline callback of that framework doing what a hand-written loop does with RotationLogger
-(logger.step(loss=...) after each optimizer step; Lightning and Transformers: a RotationLogger on
+(logger.step(loss=..., lr=...) after each optimizer step: the fields every callback logs; Lightning and Transformers: a RotationLogger on
 the model being trained; Keras, whose kernels are not torch modules: on a torch MLP of the same
 shapes). Every per-step hook either callback defines is wrapped in a timer (time.perf_counter
 around the call, inside the framework's own loop), so each side's time is exactly what it adds on
@@ -114,7 +114,8 @@ def keras_rep(runs, steps, warmup, callback_first):
             self.logger = RotationLogger(twin, os.path.join(runs, "keras-logger"), every=1, features=False)
 
         def on_train_batch_end(self, batch, logs=None):
-            self.logger.step(loss=(logs or {}).get("loss"))
+            lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+            self.logger.step(loss=(logs or {}).get("loss"), lr=lr)
 
         def on_train_end(self, logs=None):
             self.logger.finish()
@@ -163,7 +164,8 @@ def lightning_rep(runs, steps, warmup, callback_first):
             self.logger = RotationLogger(pl_module, os.path.join(runs, "lightning-logger"), every=1, features=False)
 
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-            self.logger.step(loss=outputs["loss"] if isinstance(outputs, dict) else outputs)
+            lr = trainer.optimizers[0].param_groups[0]["lr"]
+            self.logger.step(loss=outputs["loss"] if isinstance(outputs, dict) else outputs, lr=lr)
 
         def on_train_end(self, trainer, pl_module):
             self.logger.finish()
@@ -242,8 +244,8 @@ def hf_rep(runs, steps, warmup, callback_first):
         def on_log(self, args, state, control, logs=None, **kwargs):
             self.loss = (logs or {}).get("loss", self.loss)
 
-        def on_step_end(self, args, state, control, **kwargs):
-            self.logger.step(loss=self.loss)
+        def on_step_end(self, args, state, control, optimizer=None, **kwargs):
+            self.logger.step(loss=self.loss, lr=optimizer.param_groups[0]["lr"] if optimizer else None)
 
         def on_train_end(self, args, state, control, **kwargs):
             self.logger.finish()

@@ -11,8 +11,8 @@ Method: one real training per framework and repetition (model.fit, Trainer.fit, 
 `steps` optimizer steps), with two callbacks given to it: the framework's RotationCallback, and a
 baseline callback of that framework doing what a hand-written loop does with RotationLogger
 (logger.step(loss=..., lr=...) after each optimizer step: the fields every callback logs;
-Lightning and Transformers: a RotationLogger on the model being trained; Keras, whose kernels are not torch modules: on a torch MLP of the same
-shapes). Every per-step hook either callback defines is wrapped in a timer (time.perf_counter
+Lightning and Transformers: a RotationLogger on the model being trained; Keras, whose kernels are
+not torch modules: on a torch MLP of the same shapes). Every per-step hook either callback defines is wrapped in a timer (time.perf_counter
 around the call, inside the framework's own loop), so each side's time is exactly what it adds on
 top of the framework's step (its hooks; the framework's loop, forward, backward and optimizer step
 are not counted). Cost per record = the hooks' time over the steps (the first `warmup` steps left

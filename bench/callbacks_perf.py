@@ -10,14 +10,15 @@ optimizer step) is set beside RotationLogger's own record path on the same model
 Method: one real training per framework and repetition (model.fit, Trainer.fit, Trainer.train of
 `steps` optimizer steps), with two callbacks given to it: the framework's RotationCallback, and a
 baseline callback of that framework doing what a hand-written loop does with RotationLogger
-(logger.step(loss=..., lr=...) after each optimizer step: the fields every callback logs;
-Lightning and Transformers: a RotationLogger on the model being trained; Keras, whose kernels are
-not torch modules: on a torch MLP of the same shapes). Every per-step hook either callback defines is wrapped in a timer (time.perf_counter
-around the call, inside the framework's own loop), so each side's time is exactly what it adds on
-top of the framework's step (its hooks; the framework's loop, forward, backward and optimizer step
-are not counted). Cost per record = the hooks' time over the steps (the first `warmup` steps left
-out). The two are called at each step, in an order that alternates between repetitions. The ratio
-callback / RotationLogger is taken within each repetition; medians and ranges over repetitions.
+(logger.step(loss=..., lr=...) after each optimizer step: the fields every callback logs; Lightning
+and Transformers: a RotationLogger on the model being trained; Keras, whose kernels are not torch
+modules: on a torch MLP of the same shapes). Every per-step hook either callback defines is wrapped
+in a timer (time.perf_counter around the call, inside the framework's own loop), so each side's time
+is exactly what it adds on top of the framework's step (its hooks; the framework's loop, forward,
+backward and optimizer step are not counted). Cost per record = the hooks' time over the steps (the
+first `warmup` steps left out). The two are called at each step, in an order that alternates between
+repetitions. The ratio callback / RotationLogger is taken within each repetition; medians and ranges
+over repetitions.
 Goal: each ratio <= 1.10. A framework that is not installed: its entry says so.
 """
 import json

@@ -14,27 +14,12 @@ import { stamp } from '../src/runlog/events';
 import { startRun } from '../src/launch/supervisor';
 import { CLI, ROOT, runCli, strictEvents, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
 import { PYTHON_DIR, pythonInterpreter, pytorchTestOptions, requireTorch } from './helpers/python';
+import { alive, sleep } from './helpers/processes';
 
 const RUNNER = path.join(ROOT, 'out', 'src', 'launch', 'runner.js');
 const MINUTE = 60_000;
 /** How long a runner may outlive its parent ("a few seconds"; the machine is shared and busy). */
 const OUTLIVES_AT_MOST_MS = 8000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie (exited, not reaped by its dead parent's reaper yet) is gone.
-  try {
-    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').pop()!.trim()[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 function childrenOf(pid: number): number[] {
   const pids: number[] = [];

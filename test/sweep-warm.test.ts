@@ -12,22 +12,9 @@ import { readRawConfig, type SweepOptions, SweepRun } from '../src/experiments/s
 import type { RunnerIdle } from '../src/launch/runnerMessages';
 import { type RunHandle, startRun } from '../src/launch/supervisor';
 import { ROOT, strictEvents, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
+import { alive, sleep } from './helpers/processes';
 
 const RUNNER = path.join(ROOT, 'out', 'src', 'launch', 'runner.js');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').pop()!.trim()[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** A small synthetic config: a few hundred milliseconds of training a point. */
 function small(sweep: Record<string, unknown[]>, overrides: Record<string, unknown> = {}): Record<string, unknown> {

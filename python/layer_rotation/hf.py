@@ -207,8 +207,6 @@ class RotationCallback(TrainerCallback):
         )
         self._global_step = state.global_step  # where this train() starts (a resumed one: not 0)
         self._last_logged = state.global_step
-        self._pending_steps = 0  # optimizer steps taken, not yet given to the logger
-        self._loss = None  # the loss Trainer logged at the pending step
         self._lr = base_rate(optimizer)
         self._epoch_ended = False  # on_epoch_end came: its epoch_end waits for the epoch's eval
         self._epoch_loss = [0.0, 0]  # logged losses x the steps each covers, and those steps
@@ -222,13 +220,16 @@ class RotationCallback(TrainerCallback):
 
     def on_pre_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
         if self._running():
-            self._flush_step()
             self._lr = base_rate(optimizer)  # the rate of the step about to be taken
 
     def on_step_end(self, args, state, control, **kwargs):
+        """The record of the step just taken, while its weights are fresh in the cache; its loss
+        comes later, in on_log (Trainer logs after this hook)."""
         if not self._running():
             return
-        self._pending_steps += state.global_step - self._global_step
+        logger = self.logger
+        for _ in range(state.global_step - self._global_step):
+            logger.step(lr=self._lr, metrics_follow=True)
         self._global_step = state.global_step
 
     def on_log(self, args, state, control, logs=None, **kwargs):
@@ -239,21 +240,10 @@ class RotationCallback(TrainerCallback):
         self._last_logged = state.global_step
         if loss is None:
             return
-        if self._pending_steps:
-            self._loss = loss
+        self.logger.step_metrics(loss=loss)  # the batch line of the latest step
         if steps > 0:
             self._epoch_loss[0] += loss * steps
             self._epoch_loss[1] += steps
-
-    def _flush_step(self):
-        """The logger's steps of the optimizer steps taken so far (the last with its logged loss)."""
-        logger, n = self.logger, self._pending_steps
-        self._pending_steps = 0
-        for _ in range(n - 1):
-            logger.step(lr=self._lr)
-        if n > 0:
-            logger.step(loss=self._loss, lr=self._lr)
-        self._loss = None
 
     def on_epoch_end(self, args, state, control, **kwargs):
         if self._running():
@@ -273,7 +263,6 @@ class RotationCallback(TrainerCallback):
         self._test_ended(metrics or {})
 
     def _flush_epoch(self):
-        self._flush_step()
         if not self._epoch_ended:
             return
         self._epoch_ended = False

@@ -40,7 +40,7 @@ except ImportError:  # the older package name
 from . import events
 from .logger import RotationLogger
 from .optim import kernel_layers
-from .plan import base_rate, optimizer_plan
+from .plan import base_rate, optimizer_plan, unwrap_optimizer
 
 __all__ = ["RotationCallback"]
 
@@ -76,16 +76,6 @@ def _metric(metrics, names, suffix):
 def _first_optimizer(trainer):
     optimizers = getattr(trainer, "optimizers", None) or []
     return optimizers[0] if optimizers else None
-
-
-def _optimizer_plan(trainer, layer_names):
-    """What the first optimizer says of the run's plan (plan.optimizer_plan)."""
-    return optimizer_plan(_first_optimizer(trainer), layer_names)
-
-
-def _base_rate(trainer):
-    """The scheduled base rate of the first optimizer (plan.base_rate)."""
-    return base_rate(_first_optimizer(trainer))
 
 
 def _batch_size(trainer):
@@ -168,6 +158,7 @@ class RotationCallback(Callback):
         self.logger = None  # the RotationLogger of the current run (global rank zero only)
         self._global_step = 0
         self._val = None  # (epoch, loss, accuracy) of the latest validation in a training epoch
+        self._optimizer = None  # the fit's first optimizer, unwrapped
         self._at_exit = None
 
     # -- the run -----------------------------------------------------------------------------------
@@ -190,7 +181,9 @@ class RotationCallback(Callback):
             extra.setdefault("totalSteps", int(total))
         options.setdefault("batch_size", _batch_size(trainer))
         names = self.layers if self.layers is not None else [n for n, _ in kernel_layers(pl_module)]
-        for key, value in _optimizer_plan(trainer, names).items():
+        # The first optimizer, unwrapped once: its rate is read at every step (plan.base_rate).
+        self._optimizer = unwrap_optimizer(_first_optimizer(trainer))
+        for key, value in optimizer_plan(self._optimizer, names).items():
             options.setdefault(key, value)
         self.logger = RotationLogger(
             pl_module,
@@ -221,7 +214,7 @@ class RotationCallback(Callback):
         accuracy = _metric(metrics, self.names["accuracy"], "_step")
         for _ in range(steps - 1):
             logger.step()
-        logger.step(loss=loss, accuracy=accuracy, lr=_base_rate(trainer))
+        logger.step(loss=loss, accuracy=accuracy, lr=base_rate(self._optimizer))
 
     def on_validation_end(self, trainer, pl_module):
         if self.logger is None or trainer.sanity_checking:

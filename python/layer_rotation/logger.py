@@ -344,12 +344,30 @@ class RotationLogger:
         self._window = [0.0, 0.0, 0, 0]
         self._last_batch = self.steps
 
-    def step(self, loss=None, accuracy=None, lr=None):
-        """Call after each optimizer step. loss/accuracy may be tensors (read only every batch_every steps)."""
+    def step(self, loss=None, accuracy=None, lr=None, metrics_follow=False):
+        """Call after each optimizer step. loss/accuracy may be tensors (read only every batch_every steps).
+        metrics_follow=True: this step's metrics come later, through step_metrics(), which then writes
+        the batch line when one is due (a framework that logs them after its step hook)."""
         self.steps += 1
         self._epoch_steps += 1
         if lr is not None:
             self._lr = _number(lr)
+        self._add_metrics(loss, accuracy)
+        if not metrics_follow and self.steps - self._last_batch >= self.batch_every:
+            self._flush_batch()
+        if self.steps - self._last_record >= self.every:
+            self._record(self.steps - self._last_record)
+            self._last_record = self.steps
+
+    def step_metrics(self, loss=None, accuracy=None):
+        """The latest step's loss/accuracy, when they arrive after its step(metrics_follow=True) (as
+        Transformers' Trainer logs them after its step hook): they join the batch window, and the
+        batch line is written when one is due."""
+        self._add_metrics(loss, accuracy)
+        if self.steps - self._last_batch >= self.batch_every:
+            self._flush_batch()
+
+    def _add_metrics(self, loss, accuracy):
         if loss is not None:
             self._window[0] = self._window[0] + (loss.detach().float().mean() if torch.is_tensor(loss) else float(loss))
             self._window[2] += 1
@@ -358,11 +376,6 @@ class RotationLogger:
                 accuracy.detach().float().mean() if torch.is_tensor(accuracy) else float(accuracy)
             )
             self._window[3] += 1
-        if self.steps - self._last_batch >= self.batch_every:
-            self._flush_batch()
-        if self.steps - self._last_record >= self.every:
-            self._record(self.steps - self._last_record)
-            self._last_record = self.steps
 
     def epoch_end(self, loss=None, accuracy=None, val_loss=None, val_accuracy=None, samples=None):
         """Call at the end of each epoch with the epoch's training metrics (and validation ones)."""

@@ -35,80 +35,51 @@ SOURCE = r"""
 #endif
 #define LR_BLOCK 256
 
+/* The loops' one reduction: for i in [0, n), the statements given (which add element i's terms
+   to f0, f1, f2, of type T) run in vector lanes; the terms are summed in T over blocks of
+   LR_BLOCK, the blocks' sums added in double into out[0], out[1], out[2]. */
+#define LR_SUM3(T, n, out, ...)                                                                    \
+    do {                                                                                           \
+        double o0_ = 0.0, o1_ = 0.0, o2_ = 0.0;                                                    \
+        for (long j_ = 0; j_ < (n); j_ += LR_BLOCK) {                                              \
+            long e_ = j_ + LR_BLOCK < (n) ? j_ + LR_BLOCK : (n);                                   \
+            T f0 = 0, f1 = 0, f2 = 0;                                                              \
+            _Pragma("omp simd reduction(+ : f0, f1, f2)") for (long i = j_; i < e_; i++) {         \
+                __VA_ARGS__                                                                        \
+            }                                                                                      \
+            o0_ += f0;                                                                             \
+            o1_ += f1;                                                                             \
+            o2_ += f2;                                                                             \
+        }                                                                                          \
+        (out)[0] = o0_;                                                                            \
+        (out)[1] = o1_;                                                                            \
+        (out)[2] = o2_;                                                                            \
+    } while (0)
+
 /* out[0] = |w - w0|^2, out[1] = |w - wp|^2, out[2] = |w|^2; wp <- w. */
+#define LR_RECORD(T)                                                                               \
+    LR_SUM3(T, n, out, T x = w[i], a = x - w0[i], b = x - wp[i]; f0 += a * a; f1 += b * b;       \
+            f2 += x * x; wp[i] = x;)
+
 LR_CLONES void lr_record_f32(const float *restrict w, const float *restrict w0, float *restrict wp,
                              long n, double *out) {
-    double s0 = 0.0, sp = 0.0, ss = 0.0;
-    for (long j = 0; j < n; j += LR_BLOCK) {
-        long e = j + LR_BLOCK < n ? j + LR_BLOCK : n;
-        float f0 = 0.f, fp = 0.f, fs = 0.f;
-#pragma omp simd reduction(+ : f0, fp, fs)
-        for (long i = j; i < e; i++) {
-            float x = w[i], a = x - w0[i], b = x - wp[i];
-            f0 += a * a;
-            fp += b * b;
-            fs += x * x;
-            wp[i] = x;
-        }
-        s0 += f0;
-        sp += fp;
-        ss += fs;
-    }
-    out[0] = s0;
-    out[1] = sp;
-    out[2] = ss;
+    LR_RECORD(float);
 }
 
 LR_CLONES void lr_record_f64(const double *restrict w, const double *restrict w0, double *restrict wp,
                              long n, double *out) {
-    double s0 = 0.0, sp = 0.0, ss = 0.0;
-#pragma omp simd reduction(+ : s0, sp, ss)
-    for (long i = 0; i < n; i++) {
-        double x = w[i], a = x - w0[i], b = x - wp[i];
-        s0 += a * a;
-        sp += b * b;
-        ss += x * x;
-        wp[i] = x;
-    }
-    out[0] = s0;
-    out[1] = sp;
-    out[2] = ss;
+    LR_RECORD(double);
 }
 
 /* out[0] = <w, w>, out[1] = <s, w>, out[2] = <s, s>. */
+#define LR_DOTS3(T) LR_SUM3(T, n, out, T x = w[i], y = s[i]; f0 += x * x; f1 += y * x; f2 += y * y;)
+
 LR_CLONES void lr_dots3_f32(const float *restrict w, const float *restrict s, long n, double *out) {
-    double ww = 0.0, sw = 0.0, sq = 0.0;
-    for (long j = 0; j < n; j += LR_BLOCK) {
-        long e = j + LR_BLOCK < n ? j + LR_BLOCK : n;
-        float fw = 0.f, fx = 0.f, fs = 0.f;
-#pragma omp simd reduction(+ : fw, fx, fs)
-        for (long i = j; i < e; i++) {
-            float x = w[i], y = s[i];
-            fw += x * x;
-            fx += y * x;
-            fs += y * y;
-        }
-        ww += fw;
-        sw += fx;
-        sq += fs;
-    }
-    out[0] = ww;
-    out[1] = sw;
-    out[2] = sq;
+    LR_DOTS3(float);
 }
 
 LR_CLONES void lr_dots3_f64(const double *restrict w, const double *restrict s, long n, double *out) {
-    double ww = 0.0, sw = 0.0, sq = 0.0;
-#pragma omp simd reduction(+ : ww, sw, sq)
-    for (long i = 0; i < n; i++) {
-        double x = w[i], y = s[i];
-        ww += x * x;
-        sw += y * x;
-        sq += y * y;
-    }
-    out[0] = ww;
-    out[1] = sw;
-    out[2] = sq;
+    LR_DOTS3(double);
 }
 
 /* w <- a w + b s */
@@ -137,34 +108,21 @@ static inline __attribute__((always_inline)) void lr_adaptive_body_SFX(
     const REAL *restrict w, const REAL *restrict g, REAL *restrict v, REAL *restrict ga, REAL *restrict s,
     long n, REAL sign, REAL wd, REAL a, REAL c, REAL alpha, REAL eps, REAL mom, double *out,
     const int centered, const int momentum) {
-    double ww = 0.0, sw = 0.0, sq = 0.0;
-    for (long j = 0; j < n; j += LR_BLOCK) {
-        long e = j + LR_BLOCK < n ? j + LR_BLOCK : n;
-        REAL fw = 0, fx = 0, fs = 0;
-#pragma omp simd reduction(+ : fw, fx, fs)
-        for (long i = j; i < e; i++) {
-            REAL x = w[i], y = sign * g[i] + wd * x;
-            REAL q = a * v[i] + c * (y * y);
-            v[i] = q;
-            if (centered) {
-                REAL m = alpha * ga[i] + (1 - alpha) * y;
-                ga[i] = m;
-                q = q - m * m;
-            }
-            REAL d = y / (SQRT(q) + eps);
-            if (momentum) d = mom * s[i] + d;
-            s[i] = d;
-            fw += x * x;
-            fx += d * x;
-            fs += d * d;
+    LR_SUM3(REAL, n, out,
+        REAL x = w[i], y = sign * g[i] + wd * x;
+        REAL q = a * v[i] + c * (y * y);
+        v[i] = q;
+        if (centered) {
+            REAL m = alpha * ga[i] + (1 - alpha) * y;
+            ga[i] = m;
+            q = q - m * m;
         }
-        ww += fw;
-        sw += fx;
-        sq += fs;
-    }
-    out[0] = ww;
-    out[1] = sw;
-    out[2] = sq;
+        REAL d = y / (SQRT(q) + eps);
+        if (momentum) d = mom * s[i] + d;
+        s[i] = d;
+        f0 += x * x;
+        f1 += d * x;
+        f2 += d * d;);
 }
 
 LR_CLONES void lr_adaptive_SFX(const REAL *restrict w, const REAL *restrict g, REAL *restrict v, REAL *restrict ga,
@@ -183,33 +141,20 @@ LR_CLONES void lr_adaptive_SFX(const REAL *restrict w, const REAL *restrict g, R
 static inline __attribute__((always_inline)) void lr_sgd_body_SFX(
     const REAL *restrict w, const REAL *restrict g, REAL *restrict buf, REAL *restrict s, long n, REAL sign,
     REAL wd, REAL mom, REAL keep, double *out, const int kind) {
-    double ww = 0.0, sw = 0.0, sq = 0.0;
-    for (long j = 0; j < n; j += LR_BLOCK) {
-        long e = j + LR_BLOCK < n ? j + LR_BLOCK : n;
-        REAL fw = 0, fx = 0, fs = 0;
-#pragma omp simd reduction(+ : fw, fx, fs)
-        for (long i = j; i < e; i++) {
-            REAL x = w[i], y = sign * g[i] + wd * x, d;
-            if (kind == 0) {
-                d = y;
-                s[i] = d;
-            } else {
-                REAL b = kind & 4 ? y : mom * buf[i] + keep * y;
-                buf[i] = b;
-                d = kind & 2 ? y + mom * b : b;
-                if (kind & 2) s[i] = d;
-            }
-            fw += x * x;
-            fx += d * x;
-            fs += d * d;
+    LR_SUM3(REAL, n, out,
+        REAL x = w[i], y = sign * g[i] + wd * x, d;
+        if (kind == 0) {
+            d = y;
+            s[i] = d;
+        } else {
+            REAL b = kind & 4 ? y : mom * buf[i] + keep * y;
+            buf[i] = b;
+            d = kind & 2 ? y + mom * b : b;
+            if (kind & 2) s[i] = d;
         }
-        ww += fw;
-        sw += fx;
-        sq += fs;
-    }
-    out[0] = ww;
-    out[1] = sw;
-    out[2] = sq;
+        f0 += x * x;
+        f1 += d * x;
+        f2 += d * d;);
 }
 
 LR_CLONES void lr_sgd_SFX(const REAL *restrict w, const REAL *restrict g, REAL *restrict buf, REAL *restrict s,
@@ -230,34 +175,21 @@ static inline __attribute__((always_inline)) void lr_adam_body_SFX(
     const REAL *restrict w, const REAL *restrict g, REAL *restrict m, REAL *restrict v, REAL *restrict vmax,
     REAL *restrict s, long n, REAL sign, REAL wd, REAL b1w, REAL b2, REAL c2, REAL eps, double *out,
     const int amsgrad) {
-    double ww = 0.0, sw = 0.0, sq = 0.0;
-    for (long j = 0; j < n; j += LR_BLOCK) {
-        long e = j + LR_BLOCK < n ? j + LR_BLOCK : n;
-        REAL fw = 0, fx = 0, fs = 0;
-#pragma omp simd reduction(+ : fw, fx, fs)
-        for (long i = j; i < e; i++) {
-            REAL x = w[i], y = sign * g[i] + wd * x;
-            REAL a = m[i] + b1w * (y - m[i]);
-            REAL q = b2 * v[i] + c2 * (y * y);
-            m[i] = a;
-            v[i] = q;
-            if (amsgrad) {
-                q = vmax[i] > q ? vmax[i] : q;
-                vmax[i] = q;
-            }
-            REAL d = a / (SQRT(q) + eps);
-            s[i] = d;
-            fw += x * x;
-            fx += d * x;
-            fs += d * d;
+    LR_SUM3(REAL, n, out,
+        REAL x = w[i], y = sign * g[i] + wd * x;
+        REAL a = m[i] + b1w * (y - m[i]);
+        REAL q = b2 * v[i] + c2 * (y * y);
+        m[i] = a;
+        v[i] = q;
+        if (amsgrad) {
+            q = vmax[i] > q ? vmax[i] : q;
+            vmax[i] = q;
         }
-        ww += fw;
-        sw += fx;
-        sq += fs;
-    }
-    out[0] = ww;
-    out[1] = sw;
-    out[2] = sq;
+        REAL d = a / (SQRT(q) + eps);
+        s[i] = d;
+        f0 += x * x;
+        f1 += d * x;
+        f2 += d * d;);
 }
 
 LR_CLONES void lr_adam_SFX(const REAL *restrict w, const REAL *restrict g, REAL *restrict m, REAL *restrict v,

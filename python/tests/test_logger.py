@@ -77,6 +77,32 @@ class Logger(unittest.TestCase):
             self.assertEqual(summary["status"], "completed")
             self.assertEqual([l["name"] for l in summary["layers"]], ["0", "3"])
 
+    def test_metrics_that_follow_the_step(self):
+        """step(metrics_follow=True) then step_metrics(): the rotation record is taken at the step, the
+        batch line waits for its metrics (Transformers' Trainer logs the loss after its step hook):
+        a line only at steps whose loss came, with the mean of the losses since the last line."""
+        torch.manual_seed(0)
+        model = small_model()
+        for batch_every, want in ((1, [(2, 1.0), (4, 3.0), (6, 5.0)]), (3, [(4, 2.0), (6, 5.0)])):
+            with tempfile.TemporaryDirectory() as d:
+                run = os.path.join(d, "run")
+                with RotationLogger(model, run, every=1, batch_every=batch_every, features=False) as logger:
+                    for step in range(1, 7):
+                        logger.step(lr=0.1 * step, metrics_follow=True)
+                        self.assertEqual(logger.steps, step)
+                        if step % 2 == 0:  # logged every 2 steps, as Trainer(logging_steps=2)
+                            logger.step_metrics(loss=float(step - 1))
+                    logger.finish()
+                events = read_events(run)
+                batches = [(e["step"], e["loss"]) for e in events if e["type"] == "batch"]
+                self.assertEqual(batches, want, "batch_every=%d" % batch_every)
+                lrs = [e["learningRate"] for e in events if e["type"] == "batch"]
+                self.assertEqual(lrs, [0.1 * s for s, _ in want])
+                steps = [e["step"] for e in events if e["type"] == "rotation"]
+                self.assertEqual(steps, [0, 1, 2, 3, 4, 5, 6])
+                kinds = [e["type"] for e in events if e["type"] in ("batch", "rotation") and e["step"] == 2]
+                self.assertEqual(kinds, ["rotation", "batch"] if batch_every == 1 else ["rotation"])
+
     def test_exception_marks_failed(self):
         model = small_model()
         with tempfile.TemporaryDirectory() as d:

@@ -203,6 +203,25 @@ def create_run_dir(runs_dir, name, config_file=None):
         return run_id, run_dir
 
 
+def claim_run_dir(run_dir):
+    """The folder a run named run_dir writes to: run_dir itself (made if missing) unless it holds a
+    run log already, then the first free `run_dir-2`, `run_dir-3`, ... (a log holds one run: a second
+    run appended to it would be read as neither). Returns (folder, whether it is run_dir)."""
+    os.makedirs(run_dir, exist_ok=True)
+    log = os.path.join(run_dir, EVENTS_FILE)
+    if not os.path.exists(log) or os.path.getsize(log) == 0:
+        return run_dir, True
+    base = os.path.normpath(run_dir)
+    i = 2
+    while True:
+        candidate = "%s-%d" % (base, i)
+        try:
+            os.mkdir(candidate)
+            return candidate, False
+        except FileExistsError:
+            i += 1
+
+
 # ---------------------------------------------------------------------------------------------
 # The events (without v and time, which EventWriter stamps), fields in the order they are written.
 

@@ -24,12 +24,22 @@ features=False turns them off, features=True insists (an error says why it canno
 """
 import os
 import time
+import warnings
 
 import torch
 
 from . import events
 from .config import schema_default
-from .events import CONFIG_COPY, EVENTS_FILE, EventWriter, create_run_dir, make_summary, stamp, write_summary
+from .events import (
+    CONFIG_COPY,
+    EVENTS_FILE,
+    EventWriter,
+    claim_run_dir,
+    create_run_dir,
+    make_summary,
+    stamp,
+    write_summary,
+)
 from .features import FeatureSnapshots
 from .optim import is_transformers_conv1d, kernel_layers
 from .rotation import RotationTracker
@@ -133,7 +143,8 @@ class RotationLogger:
 
     Arguments:
       model: the nn.Module (DDP/DataParallel wrappers are unwrapped).
-      run_dir: the run folder to write; default a new `<name>-YYYYMMDD-HHMMSS` under `runs_dir`.
+      run_dir: the run folder to write; default a new `<name>-YYYYMMDD-HHMMSS` under `runs_dir`. One
+        that holds a run already is left as it is: the run goes to `run_dir-2` (-3, ...), with a warning.
       every: a rotation record every `every` optimizer steps (and at finish()).
       name: the run's name (default: the model's class name).
       epochs, steps_per_epoch, batch_size: the plan, when known (0 = unknown).
@@ -246,7 +257,15 @@ class RotationLogger:
         if run_dir is None:
             run_id, run_dir = create_run_dir(runs_dir, self.name, config_file)
         else:
-            os.makedirs(run_dir, exist_ok=True)
+            asked = run_dir
+            run_dir, same = claim_run_dir(asked)
+            if not same:
+                warnings.warn(
+                    "RotationLogger: %s holds a run already (%s); this run writes to %s (a run folder "
+                    "holds one run: give each run its own run_dir, or runs_dir= for a new folder each time)"
+                    % (asked, EVENTS_FILE, run_dir),
+                    stacklevel=2,
+                )
             if config_file and not os.path.exists(os.path.join(run_dir, CONFIG_COPY)):
                 import shutil
 

@@ -5,6 +5,7 @@ import os
 import sys
 import tempfile
 import unittest
+import warnings
 
 import torch
 
@@ -102,6 +103,37 @@ class Logger(unittest.TestCase):
                 self.assertEqual(steps, [0, 1, 2, 3, 4, 5, 6])
                 kinds = [e["type"] for e in events if e["type"] in ("batch", "rotation") and e["step"] == 2]
                 self.assertEqual(kinds, ["rotation", "batch"] if batch_every == 1 else ["rotation"])
+
+    def test_second_run_in_the_same_run_dir(self):
+        """A run_dir that holds a run already: the first log stays as it was, the new run writes to
+        run_dir-2 (then -3) with a warning that names both; each log holds one run."""
+        torch.manual_seed(0)
+        model = small_model()
+        with tempfile.TemporaryDirectory() as d:
+            run = os.path.join(d, "run")
+            dirs = []
+            for i in range(3):
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    with RotationLogger(model, run, every=1, features=False, name="try%d" % i) as logger:
+                        logger.step(loss=1.0)
+                        logger.finish()
+                dirs.append(logger.run_dir)
+                messages = [str(w.message) for w in caught]
+                if i == 0:
+                    self.assertEqual(messages, [])
+                else:
+                    self.assertEqual(len(messages), 1)
+                    self.assertIn(run, messages[0])
+                    self.assertIn(logger.run_dir, messages[0])
+            self.assertEqual(dirs, [run, run + "-2", run + "-3"])
+            for i, folder in enumerate(dirs):
+                events = read_events(folder)
+                self.assertEqual([e["type"] for e in events].count("run_started"), 1)
+                self.assertEqual(events[0]["name"], "try%d" % i)
+                self.assertEqual(events[-1]["type"], "run_finished")
+                with open(os.path.join(folder, "summary.json"), encoding="utf-8") as f:
+                    self.assertEqual(json.load(f)["runId"], os.path.basename(folder))
 
     def test_exception_marks_failed(self):
         model = small_model()

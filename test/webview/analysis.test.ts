@@ -125,10 +125,14 @@ describe('monitor analysis', () => {
     // Made to size once (the records after the second run_started, and the out-of-order one), not doubled from 256.
     assert.equal(whole.rotation.capacity, 1002);
     assert.equal(one.rotation.capacity, 1024);
-    // And appends after it grow as before.
+    // Appends after it: the capacity doubles (not grown by their few records, a copy of every column each time).
     whole.addAll([rotation(1002, 3, 11), rotation(1003, 3, 11)]);
     assert.equal(whole.rotation.length, 1003);
     assert.equal(whole.rotation.get(ROT_STEP, 1002), 1003);
+    assert.equal(whole.rotation.capacity, 2004);
+    const cols = whole.rotation.raw();
+    whole.addAll([rotation(1004, 3, 11), rotation(1005, 3, 11)]);
+    assert.equal(whole.rotation.raw(), cols, 'no copy');
   });
 
   it('the webview sources type-check (tsc -p webview: DOM, no Node)', () => {

@@ -53,12 +53,16 @@ export class Columns<A extends Typed = Float64Array> {
     this.length = n;
   }
 
-  /** Makes room for `rows` more rows at once (one copy of what is there, not one per doubling). */
+  /**
+   * Makes room for `rows` more rows at once (one copy of what is there, not one per doubling): to
+   * the size needed, or double the capacity when that is more (appends that follow copy seldom).
+   */
   reserve(rows: number): void {
     const need = this.length + rows;
     if (need <= this.capacity) return;
+    const cap = Math.max(need, 2 * this.capacity);
     this.cols = this.cols.map((c) => {
-      const next = this.make(need);
+      const next = this.make(cap);
       next.set(c.subarray(0, this.length));
       return next;
     });

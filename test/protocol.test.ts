@@ -152,7 +152,7 @@ function normalized(value: unknown) {
   return r.event;
 }
 
-it("a load of 20,000 records of 200 layers: a value that is not a finite number or null, however deep, rejects it whole", () => {
+it('a load of 20,000 records of 200 layers: a value that is not a finite number or null, however deep, rejects it whole', () => {
   const layers = 200;
   const started = normalized({
     v: 1,

@@ -211,8 +211,8 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
         if (!Number.isNaN(sum)) {
           // In row order, each once: the stretch's first row after a gap, its least and greatest, the line's last row.
           // (At most four rows: written in place, in the room reserved.)
-          const a = lo < hi ? lo : hi;
-          const b = lo < hi ? hi : lo;
+          const a = Math.min(lo, hi);
+          const b = Math.max(lo, hi);
           if (out.length + 4 > out.rows.length) out.reserve(4);
           let len = out.length;
           const buf = out.rows;

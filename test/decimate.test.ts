@@ -183,3 +183,37 @@ test('a column without NaN (one pass) keeps what the stretch-by-stretch reading 
   const other = (r: number) => col(xs[r]) !== col(xs[2500]);
   assert.deepEqual(withGap.filter(other), rows.filter(other));
 });
+
+test('columns read stretch by stretch (many gaps) leave room for the next ones: no row of a column after them is lost', () => {
+  // Every even column has three single-row gaps (up to a dozen rows kept there, more than the four
+  // a column without NaN keeps); every odd column keeps its first least and first greatest value.
+  const n = 6000;
+  const columns = 100;
+  const per = n / columns;
+  const xs = Array.from({ length: n }, (_, i) => i);
+  const col = (r: number) => Math.min(columns - 1, Math.floor((xs[r] * columns) / xs[n - 1]));
+  const ys = walk(n, 5).map((y, r) => (col(r) % 2 === 0 && [7, 23, 41].includes(r % per) ? NaN : y));
+  const out = new RowList(4);
+  const rows = [...minMaxRows(xs, ys, columnLayout(xs, 0, n, 0, xs[n - 1], columns), out).view()];
+  assert.ok(rows.length > 4 * columns, `${rows.length} rows kept`);
+  assert.deepEqual(
+    rows,
+    [...rows].sort((a, b) => a - b),
+    'in row order',
+  );
+  for (let c = 1; c < columns; c += 2) {
+    const inCol = xs.map((_x, r) => r).filter((r) => col(r) === c);
+    let lo = inCol[0];
+    let hi = inCol[0];
+    for (const r of inCol) {
+      if (ys[r] < ys[lo]) lo = r;
+      if (ys[r] > ys[hi]) hi = r;
+    }
+    const kept = rows.filter((r) => col(r) === c);
+    assert.ok(kept.includes(lo) && kept.includes(hi), `column ${c}: ${kept} has ${lo} and ${hi}`);
+    assert.ok(
+      kept.every((r) => r === lo || r === hi || r === inCol[0] || r === inCol[inCol.length - 1]),
+      `column ${c}: ${kept}`,
+    );
+  }
+});

@@ -151,3 +151,43 @@ function normalized(value: unknown) {
   assert.ok(r.ok);
   return r.event;
 }
+
+it('a load of 20,000 records of 200 layers: a value that is not a finite number or null, however deep, rejects it whole', () => {
+  const layers = 200;
+  const started = normalized({
+    v: 1,
+    time: 0,
+    type: 'run_started',
+    runId: 'r',
+    layers: Array.from({ length: layers }, (_, i) => ({ name: `l${i}` })),
+  });
+  const record = (r: number) =>
+    normalized({
+      v: 1,
+      time: r,
+      type: 'rotation',
+      step: r,
+      epoch: r / 1000,
+      steps: 1,
+      distances: Array.from({ length: layers }, (_, i) => (i === 7 && r % 10 === 0 ? null : (r + i) / 40_000)),
+      rotation: Array.from({ length: layers }, () => 0.001),
+    });
+  const events: unknown[] = [started];
+  for (let r = 0; r < 20_000; r++) events.push(record(r));
+  const load = (evs: unknown[]) => ({ type: 'load', runId: 'r', events: evs });
+  assert.ok(isHostMessage(load(events)));
+  // Each bad value planted in the last record's distances (or rotation), past 4,000,000 good ones.
+  const bad: unknown[] = ['NaN', '0.5', Number.NaN, Infinity, -Infinity, {}, [], true, undefined];
+  for (const v of bad)
+    for (const key of ['distances', 'rotation'] as const) {
+      const last = events[events.length - 1] as Record<string, unknown[]>;
+      const copy = { ...last, [key]: [...last[key]] };
+      copy[key][layers - 3] = v;
+      assert.equal(isHostMessage(load([...events.slice(0, -1), copy])), false, `${key}: ${String(v)}`);
+    }
+  // A hole (a sparse array, as structured cloning keeps it) passes, as it always did: the store reads it as a gap.
+  const last = events[events.length - 1] as Record<string, unknown[]>;
+  const sparse = [...last.distances];
+  delete sparse[5];
+  assert.ok(isHostMessage(load([...events.slice(0, -1), { ...last, distances: sparse }])));
+});

@@ -22,12 +22,19 @@ export class RowList {
   }
 
   push(row: number): void {
-    if (this.length === this.rows.length) {
-      const next = new Int32Array(this.rows.length * 2);
-      next.set(this.rows);
-      this.rows = next;
-    }
+    if (this.length === this.rows.length) this.reserve(1);
     this.rows[this.length++] = row;
+  }
+
+  /** Makes room for `n` more rows (capacity doubles as needed): that many can be written to `rows` past `length` without push. */
+  reserve(n: number): void {
+    const need = this.length + n;
+    if (need <= this.rows.length) return;
+    let cap = this.rows.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Int32Array(cap);
+    next.set(this.rows.subarray(0, this.length));
+    this.rows = next;
   }
 
   clear(): void {
@@ -98,33 +105,48 @@ export function columnLayout(
   const cols = Math.max(1, Math.floor(columns));
   const n = Math.max(0, to - from);
   let nanX: Uint8Array | null = null;
-  for (let r = from; r < to; r++)
-    if (Number.isNaN(xs[r])) {
-      nanX ??= new Uint8Array(n);
-      nanX[r - from] = 1;
-    }
   const all = n <= 2 * cols || !(x1 > x0);
   const starts = new Int32Array(all ? 1 : Math.min(n, cols + 2) + 2);
   const inRange = new Uint8Array(starts.length);
   let runs = 0;
-  if (!all) {
-    const scale = cols / (x1 - x0);
-    let col = Number.NaN;
-    for (let r = from; r < to; r++) {
-      const x = xs[r];
-      if (Number.isNaN(x)) continue;
-      const c = x < x0 ? -1 : x > x1 ? cols : Math.min(cols - 1, Math.floor((x - x0) * scale));
-      if (c !== col) {
-        if (runs + 1 >= starts.length) break;
-        col = c;
-        starts[runs] = r;
-        inRange[runs] = c >= 0 && c < cols ? 1 : 0;
-        runs++;
+  // One pass: the rows of NaN x, and (unless every row is kept) where each column's rows start.
+  const scale = cols / (x1 - x0);
+  let col = Number.NaN;
+  let laid = all;
+  for (let r = from; r < to; r++) {
+    const x = xs[r];
+    if (Number.isNaN(x)) {
+      nanX ??= new Uint8Array(n);
+      nanX[r - from] = 1;
+      continue;
+    }
+    if (laid) continue;
+    const c = x < x0 ? -1 : x > x1 ? cols : Math.min(cols - 1, Math.floor((x - x0) * scale));
+    if (c !== col) {
+      if (runs + 1 >= starts.length) {
+        laid = true;
+        continue;
       }
+      col = c;
+      starts[runs] = r;
+      inRange[runs] = c >= 0 && c < cols ? 1 : 0;
+      runs++;
     }
   }
   starts[runs] = to;
   return { from, to, x0, x1, all, starts, runs, inRange, nanX };
+}
+
+/**
+ * The least positive finite value of `ys` over the rows [from, to) and `least` (Infinity: none).
+ * (Of a stretch whose least value is positive, that value is the one: the caller passes it alone.)
+ */
+function leastPositive(ys: ArrayLike<number>, from: number, to: number, least: number): number {
+  for (let j = from; j < to; j++) {
+    const y = ys[j];
+    if (y > 0 && y < least && y !== Infinity) least = y;
+  }
+  return least;
 }
 
 /**
@@ -148,16 +170,21 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
   };
   if (layout.all) {
     const { x0, x1 } = layout;
+    out.reserve(to - from);
+    const buf = out.rows;
     for (let r = from; r < to; r++) {
-      out.push(r);
+      buf[r - from] = r;
       const x = xs[r];
       if (x >= x0 && x <= x1) see(ys[r]);
     }
+    out.length = Math.max(0, to - from);
   } else {
     const { starts, runs, inRange } = layout;
     // Whether the last row kept is a gap (or nothing is kept yet).
     let gap = true;
     const cand = [0, 0, 0, 0];
+    // Room for the common case's rows (at most four a column: written without push).
+    out.reserve(4 * runs);
     for (let k = 0; k < runs; k++) {
       const end = starts[k + 1];
       const counted = inRange[k] === 1;
@@ -183,21 +210,20 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
         }
         if (!Number.isNaN(sum)) {
           // In row order, each once: the stretch's first row after a gap, its least and greatest, the line's last row.
+          // (At most four rows: written in place, in the room reserved.)
           const a = Math.min(lo, hi);
           const b = Math.max(lo, hi);
-          if (gap && r !== a) out.push(r);
-          out.push(a);
-          if (b !== a) out.push(b);
-          if (k === runs - 1 && end - 1 !== b) out.push(end - 1);
+          if (out.length + 4 > out.rows.length) out.reserve(4);
+          let len = out.length;
+          const buf = out.rows;
+          if (gap && r !== a) buf[len++] = r;
+          buf[len++] = a;
+          if (b !== a) buf[len++] = b;
+          if (k === runs - 1 && end - 1 !== b) buf[len++] = end - 1;
+          out.length = len;
           gap = false;
           if (counted) {
-            if (loY > 0) {
-              if (loY < minPositive && loY !== Infinity) minPositive = loY;
-            } else
-              for (let j = r; j < end; j++) {
-                const y = ys[j];
-                if (y > 0 && y < minPositive && y !== Infinity) minPositive = y;
-              }
+            minPositive = leastPositive(ys, loY > 0 ? lo : r, loY > 0 ? lo + 1 : end, minPositive);
             see(loY);
             see(hiY);
           }
@@ -241,15 +267,7 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
               }
             }
           // The least positive value: the least one when it is positive, else a look for one (rare).
-          if (counted) {
-            if (loY > 0) {
-              if (loY < minPositive && loY !== Infinity) minPositive = loY;
-            } else
-              for (let j = first; j < r; j++) {
-                const y = ys[j];
-                if (y > 0 && y < minPositive && y !== Infinity) minPositive = y;
-              }
-          }
+          if (counted) minPositive = leastPositive(ys, loY > 0 ? lo : first, loY > 0 ? lo + 1 : r, minPositive);
         }
         const broken = r < end;
         if (first >= 0) {

@@ -96,30 +96,39 @@ export function windowStart(epochs: ArrayLike<number>, n: number): number {
   return Math.max(0, Math.min(lowerBound(epochs, n, epochs[n - 1] - RECENT_EPOCHS), n - MIN_RECORDS));
 }
 
-/** Least-squares slope of ys against xs over the records [from, n), finite pairs only; null with fewer than two or no spread. */
+/**
+ * Least-squares slope of ys against xs over the records [from, n), finite pairs only; null with
+ * fewer than two or no spread. One pass: the sums are taken about the first finite pair (so they
+ * stay small beside the values: no cancellation when the spread is small against the mean).
+ */
 export function slope(xs: ArrayLike<number>, ys: ArrayLike<number>, from: number, n: number): number | null {
   let count = 0;
+  let x0 = 0;
+  let y0 = 0;
   let sx = 0;
   let sy = 0;
+  let sxx = 0;
+  let sxy = 0;
   for (let i = from; i < n; i++) {
-    if (Number.isFinite(xs[i]) && Number.isFinite(ys[i])) {
-      count++;
-      sx += xs[i];
-      sy += ys[i];
+    const x = xs[i];
+    const y = ys[i];
+    // (x - x is 0 for a finite x, NaN for NaN and the infinities: one test for both.)
+    if (x - x !== 0 || y - y !== 0) continue;
+    if (count === 0) {
+      x0 = x;
+      y0 = y;
     }
+    const dx = x - x0;
+    const dy = y - y0;
+    count++;
+    sx += dx;
+    sy += dy;
+    sxx += dx * dx;
+    sxy += dx * dy;
   }
   if (count < 2) return null;
-  const mx = sx / count;
-  const my = sy / count;
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = from; i < n; i++) {
-    if (Number.isFinite(xs[i]) && Number.isFinite(ys[i])) {
-      sxy += (xs[i] - mx) * (ys[i] - my);
-      sxx += (xs[i] - mx) ** 2;
-    }
-  }
-  return sxx > 0 ? sxy / sxx : null;
+  const vxx = sxx - (sx * sx) / count;
+  return vxx > 0 ? (sxy - (sx * sy) / count) / vxx : null;
 }
 
 /**

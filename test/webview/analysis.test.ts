@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { axisEnd, lowerBound, storeVerdict } from '../../webview/src/analysis';
 import { normalizeEvent } from '../../src/runlog/normalize';
-import { RunStore } from '../../webview/src/store';
+import { ROT_FIRST_LAYER, ROT_STEP, RunStore } from '../../webview/src/store';
 
 /** An event as the host sends it: normalized once (src/runlog/normalize.ts). */
 function normalized(value: unknown) {
@@ -79,6 +79,60 @@ describe('monitor analysis', () => {
         [null, true],
       ],
     );
+  });
+
+  it('a run loaded whole (addAll): the same columns as event by event, its records copied once into columns made to size', () => {
+    const started = (layers: number) =>
+      normalized({
+        v: 1,
+        time: 0,
+        type: 'run_started',
+        runId: 'r',
+        layers: Array.from({ length: layers }, (_, i) => ({ name: `l${i}`, kind: 'dense', params: 1 })),
+        epochs: 10,
+        stepsPerEpoch: 100,
+      });
+    const rotation = (r: number, layers: number, epoch = r / 100) =>
+      normalized({
+        v: 1,
+        time: r,
+        type: 'rotation',
+        step: r,
+        epoch,
+        steps: 1,
+        distances: Array.from({ length: layers }, (_, i) => (r % 97 === 3 && i === 1 ? null : (r + i) / 2000)),
+        rotation: Array.from({ length: layers }, (_, i) => i / 1000),
+      });
+    const batch = (r: number) =>
+      normalized({ v: 1, time: r, type: 'batch', step: r, epoch: r / 100, loss: 1 / (r + 1), accuracy: 0.5 });
+    // A record before run_started (kept, then replayed), a second run_started (a new run: new
+    // columns), an out-of-order record (ignored), 1,000 records after it.
+    const events = [rotation(0, 2), started(2), ...Array.from({ length: 300 }, (_, r) => rotation(r + 1, 2))];
+    events.push(started(3), rotation(0, 3));
+    for (let r = 1; r <= 1000; r++) events.push(batch(r), rotation(r, 3));
+    events.push(rotation(1001, 3, 0.001));
+    const whole = new RunStore('r');
+    whole.addAll(events);
+    const one = new RunStore('r');
+    for (const e of events) one.add(e);
+    assert.equal(whole.rotation.length, 1001);
+    assert.equal(whole.ignored, 1);
+    assert.equal(whole.version, one.version);
+    for (let c = 0; c < whole.rotation.width; c++)
+      assert.deepEqual(whole.rotation.column(c), one.rotation.column(c), `column ${c}`);
+    for (let c = 0; c < 3; c++) assert.deepEqual(whole.tangents.column(c), one.tangents.column(c));
+    assert.ok(Number.isNaN(whole.rotation.get(ROT_FIRST_LAYER + 1, 3)), 'a null distance is a gap');
+    // Made to size once (the records after the second run_started, and the out-of-order one), not doubled from 256.
+    assert.equal(whole.rotation.capacity, 1002);
+    assert.equal(one.rotation.capacity, 1024);
+    // Appends after it: the capacity doubles (not grown by their few records, a copy of every column each time).
+    whole.addAll([rotation(1002, 3, 11), rotation(1003, 3, 11)]);
+    assert.equal(whole.rotation.length, 1003);
+    assert.equal(whole.rotation.get(ROT_STEP, 1002), 1003);
+    assert.equal(whole.rotation.capacity, 2004);
+    const cols = whole.rotation.raw();
+    whole.addAll([rotation(1004, 3, 11), rotation(1005, 3, 11)]);
+    assert.equal(whole.rotation.raw(), cols, 'no copy');
   });
 
   it('the webview sources type-check (tsc -p webview: DOM, no Node)', () => {

@@ -517,7 +517,7 @@ class Monitor {
     }
     // The run's layers the host's events keep (a run of more than MAX_LAYERS_KEPT), for its run_started.
     if (layers) store.subset = layers;
-    for (const e of events) store.add(e);
+    store.addAll(events);
     if (this.selected === null) this.select(runId);
     if (runId === this.selected) this.schedule();
   }

@@ -53,6 +53,21 @@ export class Columns<A extends Typed = Float64Array> {
     this.length = n;
   }
 
+  /**
+   * Makes room for `rows` more rows at once (one copy of what is there, not one per doubling): to
+   * the size needed, or double the capacity when that is more (appends that follow copy seldom).
+   */
+  reserve(rows: number): void {
+    const need = this.length + rows;
+    if (need <= this.capacity) return;
+    const cap = Math.max(need, 2 * this.capacity);
+    this.cols = this.cols.map((c) => {
+      const next = this.make(cap);
+      next.set(c.subarray(0, this.length));
+      return next;
+    });
+  }
+
   /** Makes room for one more row and returns its index; the caller fills it with set(). */
   addRow(): number {
     if (this.length === this.capacity) {
@@ -170,6 +185,27 @@ export class RunStore {
   /** Layers kept (the columns). */
   get layerCount(): number {
     return this.info?.layers.length ?? 0;
+  }
+
+  /**
+   * Adds events in order (add() each), the rotation columns grown once beforehand for the
+   * records among them (a run loaded whole: its records copied once into their columns).
+   */
+  addAll(events: readonly RunEvent[]): void {
+    // The rotation records from here on (a run_started among them makes new columns: room again).
+    let left = 0;
+    for (const e of events) if (e.type === 'rotation') left++;
+    for (const e of events) {
+      if (e.type === 'rotation') {
+        const rot = this.rotation;
+        if (this.info && rot.length + left > rot.capacity) {
+          rot.reserve(left);
+          this.tangents.reserve(left);
+        }
+        left--;
+      }
+      this.add(e);
+    }
   }
 
   /** Adds one event; one the run cannot use (an out-of-order record) is counted and ignored. */

@@ -126,7 +126,35 @@ export class LayerTable {
     th('', 'col-status');
     thead.appendChild(hr);
     this.body = el('tbody');
-    this.body.addEventListener('mouseleave', () => this.actions.hover(null));
+    // One listener of each kind for every row (delegated: rows are made by the hundred).
+    this.body.addEventListener('mouseleave', () => {
+      this.hoveredRow = null;
+      this.actions.hover(null);
+    });
+    this.body.addEventListener('mouseover', (ev) => {
+      const tr = (ev.target as Element | null)?.closest?.('tr');
+      if (!tr || tr === this.hoveredRow) return;
+      const id = this.lineOf.get(tr);
+      if (id === undefined) return;
+      this.hoveredRow = tr;
+      this.actions.hover(id);
+    });
+    const lineAt = (ev: Event): number | undefined => {
+      const b = (ev.target as Element | null)?.closest?.('button.layer-toggle, button.block-toggle');
+      const tr = b?.closest('tr');
+      return tr ? this.lineOf.get(tr) : undefined;
+    };
+    this.body.addEventListener('click', (ev) => {
+      const id = lineAt(ev);
+      if (id === undefined) return;
+      if ((ev as MouseEvent).altKey) this.actions.solo(id);
+      else if (isBlockLine(id)) this.actions.expand(id);
+      else this.actions.toggle(id);
+    });
+    this.body.addEventListener('dblclick', (ev) => {
+      const id = lineAt(ev);
+      if (id !== undefined) this.actions.solo(id);
+    });
     this.table.append(thead, this.body);
     const scroll = el('div', 'table-scroll');
     scroll.appendChild(this.table);
@@ -151,6 +179,8 @@ export class LayerTable {
     }
     this.layers = layers;
     this.which = rows;
+    this.lineOf = new WeakMap();
+    this.hoveredRow = null;
     this.members = new Map();
     this.expandedRows = new Set();
     // The layers of the expanded block above (their rows indented under its row).
@@ -170,9 +200,7 @@ export class LayerTable {
       button.dataset.layer = String(i);
       button.title = `${l.name}: click to hide or show its line, Alt-click or double-click to show it alone`;
       row.name.textContent = l.name;
-      button.addEventListener('click', (ev) => (ev.altKey ? this.actions.solo(i) : this.actions.toggle(i)));
-      button.addEventListener('dblclick', () => this.actions.solo(i));
-      tr.addEventListener('mouseenter', () => this.actions.hover(i));
+      this.lineOf.set(tr, i);
       row.kind.textContent = l.kind;
       row.params.textContent = fmtCount(l.params);
       row.params.title = fmtInt(l.params);
@@ -226,6 +254,11 @@ export class LayerTable {
 
   private rowTemplate: HTMLTableRowElement | null = null;
 
+  /** The line of each row (a kept layer, or a block < 0): the rows' listeners are the body's. */
+  private lineOf = new WeakMap<Element, number>();
+  /** The row the pointer is over (hover is told once per row entered). */
+  private hoveredRow: Element | null = null;
+
   /** Blocks whose rows are expanded. */
   private expandedRows = new Set<number>();
 
@@ -259,9 +292,7 @@ export class LayerTable {
       el('span', 'layer-name', block.name),
       el('span', 'block-count', `${n} layers`),
     );
-    toggle.addEventListener('click', (ev) => (ev.altKey ? this.actions.solo(id) : this.actions.expand(id)));
-    toggle.addEventListener('dblclick', () => this.actions.solo(id));
-    tr.addEventListener('mouseenter', () => this.actions.hover(id));
+    this.lineOf.set(tr, id);
     name.appendChild(toggle);
     cell('col-kind', 'block');
     const params = block.layers.reduce((a, i) => a + (this.layers[i]?.params ?? 0), 0);

@@ -17,11 +17,12 @@ exports.timeout = 60000;
 let config;
 let scratch;
 
-/** A Python with torch: an active venv's (as .ci/run's), else $LAYER_ROTATION_PYTHON, else Debian's. */
+/** A Python with torch, in the order every test here looks (ui/lib/python.mjs, README "Development"):
+ * $LAYER_ROTATION_PYTHON, an active venv's (as .ci/run's), else Debian's. */
 function pythonWithTorch() {
+  if (process.env.LAYER_ROTATION_PYTHON) return process.env.LAYER_ROTATION_PYTHON;
   const venv = process.env.VIRTUAL_ENV && path.join(process.env.VIRTUAL_ENV, 'bin', 'python');
-  if (venv && fs.existsSync(venv)) return venv;
-  return process.env.LAYER_ROTATION_PYTHON || '/usr/bin/python3';
+  return venv && fs.existsSync(venv) ? venv : '/usr/bin/python3';
 }
 
 function pytorchConfig(name = 'torch-check', engine = 'pytorch') {

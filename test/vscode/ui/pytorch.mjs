@@ -14,12 +14,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { log, problems, repoRoot, screenshot, waitFor, webviewFrame } from '../harness.mjs';
+import { pythonWith } from './lib/python.mjs';
 import { openNewFile, startTrainingFromPalette } from './lib/workbench.mjs';
 
-// A Python with torch: $LAYER_ROTATION_PYTHON, else an active venv's (as .ci/run's), else Debian's.
-const PYTHON =
-  process.env.LAYER_ROTATION_PYTHON ??
-  (process.env.VIRTUAL_ENV ? join(process.env.VIRTUAL_ENV, 'bin', 'python') : '/usr/bin/python3');
+// A Python with torch, found as every test here finds one (lib/python.mjs); Debian's when none has
+// it (the test then fails saying so).
+const PYTHON = pythonWith(['torch']).python ?? '/usr/bin/python3';
 
 export const options = { workspaceFrom: 'examples', trust: 'off', settings: { 'layerRotation.pythonPath': PYTHON } };
 

@@ -17,16 +17,17 @@ export function pythonEnv() {
 }
 
 /**
- * The first interpreter that imports every one of `modules`, looked for as a user's setup finds
- * it: an active venv's (VIRTUAL_ENV, as .ci/run's), the repository's .venv,
- * $LAYER_ROTATION_PYTHON, then python3 on PATH. Returns { python, versions } (e.g.
+ * The first interpreter that imports every one of `modules`, in the order every test of this
+ * repository looks (README, "Tests"; test/helpers/python.ts): $LAYER_ROTATION_PYTHON, an active
+ * venv's (VIRTUAL_ENV, as .ci/run's), the repository's .venv, Debian's /usr/bin/python3, python3 on PATH. Returns { python, versions } (e.g.
  * "keras 3.15.1, lightning 2.6.6"), or { python: null, why } saying what each one lacked.
  */
 export function pythonWith(modules) {
   const candidates = [
+    process.env.LAYER_ROTATION_PYTHON,
     process.env.VIRTUAL_ENV && join(process.env.VIRTUAL_ENV, 'bin', 'python'),
     join(repoRoot, '.venv', 'bin', 'python'),
-    process.env.LAYER_ROTATION_PYTHON,
+    '/usr/bin/python3',
     'python3',
   ].filter((p, i, all) => p && all.indexOf(p) === i && (p === 'python3' || existsSync(p)));
   const probe = `import importlib\nfor m in ${JSON.stringify(modules)}:\n    print(m, getattr(importlib.import_module(m), "__version__", "?"))`;

@@ -153,7 +153,35 @@ test(
     const layers = ['a', 'b', 'c', 'd', 'e'].map((name, i) => ({ name, kind: 'dense', params: 1000 * i + 10 }));
     // Logs as another program could write them: target written as 1.0, a layer's final distance
     // missing, fields left out; each finished run a different case of src/runlog/verdict.ts.
-    const cases: Record<string, { started?: object; finished: object; epochEnd?: object; layers?: object[] }> = {
+    const cases: Record<
+      string,
+      { started?: object; finished: object; epochEnd?: object; layers?: object[]; more?: object[] }
+    > = {
+      // Numbers outside their domain (docs/run-log-format.md): read as unknown by both, a distance a
+      // hair outside [0, 2] clamped, a target or lag margin outside its range the default, a record
+      // with a negative step skipped (and named on stderr).
+      'out-of-domain': {
+        started: { target: 3, lagMargin: -1, dataset: { classes: -10, train: -5 } },
+        layers: [
+          { name: 'a', kind: 'dense', params: -272 },
+          { name: 'b', kind: 'dense', params: 20 },
+          { name: 'c', kind: 'dense', params: 30 },
+          { name: 'd', kind: 'dense', params: 40 },
+          { name: 'e', kind: 'dense', params: 50 },
+        ],
+        more: [
+          { v: 1, type: 'rotation', step: -3, epoch: 0, distances: [0.1, 0.1, 0.1, 0.1, 0.1] },
+          { v: 1, type: 'batch', step: 31, epoch: 3, loss: -1, accuracy: 7, learningRate: -0.1 },
+        ],
+        epochEnd: { epoch: 3, loss: -2, accuracy: 1.5, valAccuracy: -0.5 },
+        finished: {
+          status: 'completed',
+          finalDistances: [-3, 7, 2 + 5e-7, -5e-7, 0.5],
+          trainAccuracy: 1.5,
+          testAccuracy: 5,
+          testLoss: -1,
+        },
+      },
       // Text as a hostile log could hold it: escape sequences (CSI, OSC, a lone C1 CSI), line
       // breaks, a bidirectional override, a lone surrogate, a name longer than a table cell.
       'hostile-text': {
@@ -225,6 +253,7 @@ test(
           // Cosine distances stay within [0, 2] (readers take one outside as missing): at most 30 x 5 / 80.
           distances: layers.map((_, i) => (step * (i + 1)) / 80),
         });
+      events.push(...(c.more ?? []));
       if (c.epochEnd) events.push({ v: 1, type: 'epoch_end', ...c.epochEnd });
       events.push({ v: 1, type: 'run_finished', reason: 'done', testAccuracy: 0.9, testLoss: 0.3, ...c.finished });
       fs.writeFileSync(path.join(runDir, 'events.jsonl'), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
@@ -233,6 +262,15 @@ test(
       assert.equal(node.code, 0, node.stderr);
       assert.equal(py.code, 0, py.stderr);
       assert.deepEqual(outcome(py.stdout), outcome(node.stdout), name);
+      if (name === 'out-of-domain') {
+        for (const r of [node, py]) {
+          assert.match(r.stderr, /skipped: rotation event with a negative "step" or "epoch"/);
+          assert.doesNotMatch(r.stdout, /test accuracy|500\.00%|-272/, 'a number outside its domain was printed');
+        }
+        // params -272 and distances -3 and 7 unknown; 2 + 5e-7 and -5e-7 clamped to 2 and 0.
+        for (const row of [/^a +dense +n\/a +n\/a /m, /^c +dense +30 +2\.000 /m, /^d +dense +40 +0\.000 /m])
+          assert.match(node.stdout, row);
+      }
       assert.match(node.stdout, /^verdict: /m);
       // No control character reaches the terminal (line feeds between lines aside), from either CLI.
       for (const out of [node.stdout, py.stdout]) assert.doesNotMatch(out.replace(/\n/g, ''), TERMINAL_CONTROL, name);

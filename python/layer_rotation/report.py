@@ -64,6 +64,31 @@ def _nums(v):
     return [_num(x) for x in v] if isinstance(v, list) else []
 
 
+# Each number is read within its domain, as src/runlog/normalize.ts reads it (docs/run-log-format.md):
+# outside it, a number is unknown (None).
+DISTANCE_SLACK = 1e-6  # cosine distances are in [0, 2]; a float's rounding may step out by a hair
+
+
+def _non_neg(v):
+    """A count, a loss, seconds, a rate: finite and >= 0."""
+    return v if finite(v) and v >= 0 else None
+
+
+def _fraction(v):
+    """An accuracy: in [0, 1]."""
+    return v if finite(v) and 0 <= v <= 1 else None
+
+
+def _distance(v):
+    if not finite(v) or v < -DISTANCE_SLACK or v > 2 + DISTANCE_SLACK:
+        return None
+    return min(2, max(0, v))
+
+
+def _distances(v):
+    return [_distance(x) for x in v] if isinstance(v, list) else []
+
+
 def _str(v, fallback):
     return v if isinstance(v, str) else fallback
 
@@ -90,16 +115,24 @@ def normalize_event(value):
     if t == "rotation":
         if not finite(e.get("step")) or not finite(e.get("epoch")) or not isinstance(e.get("distances"), list):
             return None, 'rotation event needs numeric "step", "epoch" and "distances"'
-        return dict(e, distances=_nums(e["distances"]), rotation=_nums(e.get("rotation"))), None
+        if e["step"] < 0 or e["epoch"] < 0:
+            return None, 'rotation event with a negative "step" or "epoch"'
+        distances, rotation = _distances(e["distances"]), _nums(e.get("rotation"))
+        return dict(e, distances=distances, rotation=rotation, steps=_non_neg(e.get("steps")) or 0), None
     if t == "batch":
         if not finite(e.get("step")) or not finite(e.get("epoch")):
             return None, 'batch event needs numeric "step" and "epoch"'
-        return dict(e, **{k: _num(e.get(k)) for k in ("loss", "accuracy", "learningRate")}), None
+        if e["step"] < 0 or e["epoch"] < 0:
+            return None, 'batch event with a negative "step" or "epoch"'
+        rate = _non_neg(e.get("learningRate"))
+        return dict(e, loss=_non_neg(e.get("loss")), accuracy=_fraction(e.get("accuracy")), learningRate=rate), None
     if t == "epoch_end":
         if not finite(e.get("epoch")):
             return None, 'epoch_end needs a numeric "epoch"'
-        keys = ("step", "loss", "accuracy", "valLoss", "valAccuracy", "seconds", "samplesPerSecond")
-        return dict(e, **{k: _num(e.get(k)) for k in keys}), None
+        if e["epoch"] < 0:
+            return None, 'epoch_end with a negative "epoch"'
+        x = {k: _non_neg(e.get(k)) for k in ("step", "loss", "valLoss", "seconds", "samplesPerSecond")}
+        return dict(e, accuracy=_fraction(e.get("accuracy")), valAccuracy=_fraction(e.get("valAccuracy")), **x), None
     if t == "run_finished":
         if not isinstance(e.get("status"), str):
             return None, 'run_finished needs a "status"'
@@ -125,7 +158,7 @@ def _started(e):
                 o,
                 name=_str(o.get("name"), "") or "layer %d" % (i + 1),
                 kind=_str(o.get("kind"), "?"),
-                params=_num(o.get("params")),
+                params=_non_neg(o.get("params")),
             )
         )
     ds = e.get("dataset") if isinstance(e.get("dataset"), dict) else {}
@@ -142,24 +175,25 @@ def _started(e):
             s["chance"] = {"epochs": c["epochs"], "margin": c["margin"]}
         stopping = s
     run_id = _str(e.get("runId"), "")
+    target, margin = e.get("target"), e.get("lagMargin")
     return dict(
         e,
         runId=run_id,
         name=_str(e.get("name"), run_id),
         engine=_str(e.get("engine"), ""),
         backend=_str(e.get("backend"), ""),
-        dataset=dict(ds, name=_str(ds.get("name"), ""), classes=_num(ds.get("classes"))),
+        dataset=dict(
+            ds,
+            name=_str(ds.get("name"), ""),
+            **{k: _non_neg(ds.get(k)) for k in ("train", "validation", "test", "classes")},
+        ),
         layers=layers,
         epochs=epochs,
         stepsPerEpoch=steps_per_epoch,
         batchSize=_positive(e.get("batchSize")),
         totalSteps=_positive(e.get("totalSteps")) or epochs * steps_per_epoch,
-        target=_num(e.get("target")) if _num(e.get("target")) is not None else schema_default("monitoring", "target"),
-        lagMargin=(
-            _num(e.get("lagMargin"))
-            if _num(e.get("lagMargin")) is not None
-            else schema_default("monitoring", "lagMargin")
-        ),
+        target=target if finite(target) and 0 < target <= 2 else schema_default("monitoring", "target"),
+        lagMargin=margin if finite(margin) and 0 <= margin <= 2 else schema_default("monitoring", "lagMargin"),
         fitAccuracy=(
             fit_accuracy
             if finite(fit_accuracy) and 0 < fit_accuracy <= 1
@@ -176,8 +210,15 @@ def _finished(e):
         e,
         status=e["status"] if known else "failed",
         reason=reason if known else "status %s%s" % (json.dumps(e["status"]), ": " + reason if reason else ""),
-        finalDistances=_nums(e.get("finalDistances")),
-        **{k: _num(e.get(k)) for k in ("step", "epoch", "testLoss", "testAccuracy", "trainLoss", "trainAccuracy")},
+        finalDistances=_distances(e.get("finalDistances")),
+        lagging=[
+            dict(name=_str(l.get("name"), "?"), distance=_distance(l.get("distance")))
+            for l in (e.get("lagging") if isinstance(e.get("lagging"), list) else [])
+            if isinstance(l, dict)
+        ],
+        testAccuracy=_fraction(e.get("testAccuracy")),
+        trainAccuracy=_fraction(e.get("trainAccuracy")),
+        **{k: _non_neg(e.get(k)) for k in ("step", "epoch", "testLoss", "trainLoss", "seconds")},
     )
 
 

@@ -13,10 +13,14 @@
 //    Each job keeps one runner process for its points (src/launch/tfjs.ts, WarmRunner): loading
 //    tfjs and wasm and compiling the hot code (about 0.9 s of CPU) is paid once a job, not once a
 //    point; so --jobs 2 pays it twice, --jobs 1 once, and the sweep needs a few points a job for
-//    that to fade (8 points: 4 a job). A tfjs run is still not quite one thread: V8 collects
-//    garbage and compiles on background threads, about 13% of a warm runner's CPU time here,
-//    which a lone run gets for free on an idle core and two runs share. That bounds the ratio on
-//    2 cores at about 2 x the main thread's share. So the bench also prints that estimate for an
+//    that to fade (8 points: 4 a job). A job also keeps its data: each point reads nothing and
+//    builds its split into the arrays of the one before (src/engine/data/load.ts, DatasetCache).
+//    A tfjs run is still not quite one thread: V8 works on background threads, about 12% of a
+//    warm runner's CPU time here, which a lone run gets for free on an idle core and two runs
+//    share. That is nearly all optimizing compilation (with --no-concurrent-recompilation it falls
+//    to 1-3%, moved onto the main thread), going on over a runner's first several points as more
+//    of tfjs gets hot; garbage collection is a small part. That bounds the ratio on 2 cores at
+//    about 2 x the main thread's share. So the bench also prints that estimate for an
 //    idle machine, from CPU times, which other load moves little: a loaded machine gives each
 //    sweep a share of it, and the wall-time ratio then measures that share.
 // 2. The sweep's overhead per point beyond its training (target under 2 s), two ways: measured
@@ -181,6 +185,9 @@ export interface JobsResult {
   /** CPU seconds a point (its runner and its share of the sweep's process). */
   jobs1CpuPerPoint: { median: number; min: number; max: number };
   jobs2CpuPerPoint: { median: number; min: number; max: number };
+  /** CPU seconds a point of the sweep's own process (IPC, the runs' logs and status files): the rest is its runner's. */
+  jobs1SweepCpuPerPoint: { median: number; min: number; max: number };
+  jobs2SweepCpuPerPoint: { median: number; min: number; max: number };
   /** Cores busy on average (CPU time over wall time): what each sweep got of the machine. */
   jobs1Cores: { median: number; min: number; max: number };
   jobs2Cores: { median: number; min: number; max: number };
@@ -231,6 +238,8 @@ export async function jobsBench(rounds = flag('rounds', ROUNDS), train = flag('t
       ratio,
       jobs1CpuPerPoint: stats(one.map((s) => s.cpu / POINTS)),
       jobs2CpuPerPoint: stats(two.map((s) => s.cpu / POINTS)),
+      jobs1SweepCpuPerPoint: stats(one.map((s) => (s.cpu - s.runners.all) / POINTS)),
+      jobs2SweepCpuPerPoint: stats(two.map((s) => (s.cpu - s.runners.all) / POINTS)),
       jobs1Cores: stats(one.map((s) => s.cpu / s.wall)),
       jobs2Cores: stats(two.map((s) => s.cpu / s.wall)),
       idleEstimate: stats(
@@ -245,6 +254,9 @@ export async function jobsBench(rounds = flag('rounds', ROUNDS), train = flag('t
     const cpu = (s: { median: number }) => s.median.toFixed(2);
     console.log(
       `CPU a point: ${cpu(result.jobs1CpuPerPoint)} s with --jobs 1, ${cpu(result.jobs2CpuPerPoint)} s with --jobs 2; cores busy: ${cpu(result.jobs1Cores)} and ${cpu(result.jobs2Cores)}; the runners' main threads do ${(100 * result.mainThreadShare.median).toFixed(0)}% of their CPU work (medians)`,
+    );
+    console.log(
+      `of which the sweep's own process: ${cpu(result.jobs1SweepCpuPerPoint)} s a point with --jobs 1, ${cpu(result.jobs2SweepCpuPerPoint)} s with --jobs 2`,
     );
     console.log(
       `on an idle machine, from those CPU times: about ${cpu(result.idleEstimate)}x (range ${result.idleEstimate.min.toFixed(2)}-${result.idleEstimate.max.toFixed(2)})`,

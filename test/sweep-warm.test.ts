@@ -2,7 +2,8 @@
 // for real: a point trained by a warm runner equals the same point trained by a fresh process;
 // a point that fails (NaN) does not end the runner, a killed runner fails its point only and the
 // next point gets a fresh one; no runner outlives its sweep (done, killed, or its parent gone);
-// tensors and memory stay flat over ten points.
+// tensors and memory stay flat over ten points; the data a point read serves the next points on
+// the same data (read once, built once a split), with the same numbers as a fresh process's.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,6 +14,7 @@ import type { RunnerIdle } from '../src/launch/runnerMessages';
 import { type RunHandle, startRun } from '../src/launch/supervisor';
 import { ROOT, strictEvents, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
 import { alive, sleep } from './helpers/processes';
+import { writeMnistFolder } from './helpers/datafiles';
 
 const RUNNER = path.join(ROOT, 'out', 'src', 'launch', 'runner.js');
 
@@ -123,6 +125,56 @@ describe('a sweep job keeps one tfjs runner for its points', () => {
       const summary = JSON.parse(fs.readFileSync(path.join(warmDir, 'summary.json'), 'utf8'));
       assert.equal(summary.status, 'completed');
       assert.equal(summary.runId, path.basename(warmDir));
+    }
+  });
+
+  it('keeps the data read for the next points: read once a dataset, built once a split, the same numbers as a cold run', async () => {
+    const dir = tempDir('warm-data');
+    const a = path.join(dir, 'data-a');
+    const b = path.join(dir, 'data-b');
+    writeMnistFolder(a, { nTrain: 200, nTest: 40, side: 8 });
+    writeMnistFolder(b, { nTrain: 160, nTest: 30, side: 8, gzip: true });
+    const config = small(
+      { 'dataset.path': [a, b], seed: [1, 2], 'optimizer.learningRate': [0.05, 0.04] },
+      { dataset: { name: 'mnist', validationSplit: 0.1 }, schedule: { epochs: 1, batchSize: 32 } },
+    );
+    const { sweep, sweepDir, idles } = sweepOf(dir, config, {
+      // After p001 (the last on data-a as it was), data-a changes: p002 reads it again.
+      onEvent: (p, e) => {
+        if (p.index === 1 && e.type === 'run_finished') writeMnistFolder(a, { nTrain: 200, nTest: 50, side: 8 });
+      },
+    });
+    const outcome = await sweep.start();
+    assert.ok(outcome.allCompleted, JSON.stringify(outcome.points));
+    assert.equal(new Set(idles.map((m) => m.pid)).size, 1, 'one runner process for the 8 points');
+    // Points: (a, seed 1, two rates), (a, seed 2, ...), (b, seed 1, ...), (b, seed 2, ...).
+    assert.deepEqual(
+      idles.map((m) => m.datasetReads),
+      [1, 1, 2, 2, 3, 3, 3, 3],
+    );
+    assert.deepEqual(
+      idles.map((m) => m.datasetBuilds),
+      [1, 1, 2, 2, 3, 3, 4, 4],
+    );
+    const testSamples = outcome.points.map(
+      (p) => strictEvents(path.join(sweepDir, p.runDir as string))[0].dataset.test,
+    );
+    assert.deepEqual(testSamples, [40, 40, 50, 50, 30, 30, 30, 30]);
+    // Reused as is (p003), built from kept data into the arrays of the one before (p006), read anew (p002, p004).
+    for (const i of [2, 3, 4, 6]) {
+      const p = outcome.points[i];
+      const cold = startRun({
+        engine: 'tfjs',
+        configFile: path.join(sweepDir, p.folder, 'point.layerrot.json'),
+        runsDir: path.join(dir, 'cold'),
+        name: `cold-${p.index}`,
+        runnerScript: RUNNER,
+      });
+      const finished = await cold.done;
+      assert.equal(finished.status, 'completed', finished.reason);
+      const warmNumbers = numbers(path.join(sweepDir, p.runDir as string));
+      assert.ok(warmNumbers.length > 5, `${warmNumbers.length} events`);
+      assertClose(warmNumbers, numbers(cold.runDir), p.id);
     }
   });
 

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as path from 'node:path';
 import type { BackendName, RunOverrides, TrainingConfig } from './config/types';
 import { selectBackend } from './backend/select';
-import { loadDataset } from './data/load';
+import { type DatasetCache, loadDataset } from './data/load';
 import type { Dataset, Split } from './data/types';
 import { judgeEnd, laggingEntries, type StartedTerms } from '../runlog/verdict';
 import {
@@ -38,6 +38,8 @@ export interface TrainOptions extends RunOverrides {
   emit: (e: NewEvent) => void;
   /** Warnings to report (e.g. the config's), as log events right after run_started. */
   warnings?: string[];
+  /** Keeps the data read across runs (a warm runner's): the next run on the same data reads nothing. */
+  datasets?: DatasetCache;
   /** Polled after every step: true (or the reason, as text) asks the run to end cleanly. */
   shouldStop?: () => boolean | string;
 }
@@ -123,7 +125,12 @@ export async function train(opts: TrainOptions): Promise<RunFinished> {
     registerGradients();
     const configDir = opts.configFile ? path.dirname(opts.configFile) : process.cwd();
     const backend = await selectBackend(opts.backend ?? config.backend, { wasmPath: opts.wasmPath, configDir });
-    const dataset = loadDataset(config.dataset, { seed: config.seed, flatten: config.model.type === 'mlp', configDir });
+    const dataset = loadDataset(config.dataset, {
+      seed: config.seed,
+      flatten: config.model.type === 'mlp',
+      configDir,
+      cache: opts.datasets,
+    });
     data = dataset;
     if (dataset.train.n === 0) throw new EndRun('failed', 'the training set is empty');
 
@@ -323,7 +330,12 @@ function checkStopping(config: TrainingConfig, losses: number[], end: EpochTotal
   }
 }
 
-/** Copies the samples `idx` of a split into one batch tensor and its one-hot labels. */
+let batchBuffer = new Float32Array(0);
+
+/**
+ * Copies the samples `idx` of a split into one batch tensor and its one-hot labels. The tensors
+ * are to be disposed before the next call (within a tidy), which reuses their memory on the cpu backend.
+ */
 export function makeBatch(
   data: Dataset,
   split: Split,
@@ -331,7 +343,10 @@ export function makeBatch(
 ): { x: tf.Tensor; y: tf.Tensor2D; labels: Int32Array } {
   const d = data.inputShape.reduce((a, b) => a * b, 1);
   const n = idx.length;
-  const xs = new Float32Array(n * d);
+  // The batch is copied into one buffer kept from batch to batch (a fresh one a step is garbage
+  // for V8 to collect): every backend has copied it, or dropped its tensor, by the next batch.
+  if (batchBuffer.length < n * d) batchBuffer = new Float32Array(n * d);
+  const xs = batchBuffer.subarray(0, n * d);
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const j = idx[i];

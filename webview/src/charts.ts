@@ -1321,7 +1321,6 @@ export class MetricsChart {
   }
 }
 
-
 /** The polyline being stroked (one at a time: reused). */
 const path = new PixelPath();
 

@@ -378,21 +378,15 @@ export class PixelPath {
   xy = new Float64Array(1024);
   length = 0;
 
-  private put(x: number, y: number): void {
-    if (this.length + 2 > this.xy.length) {
-      const next = new Float64Array(this.xy.length * 2);
-      next.set(this.xy);
-      this.xy = next;
-    }
-    this.xy[this.length++] = x;
-    this.xy[this.length++] = y;
-  }
-
-  /** A point of the line, or (NaN) a break in it: one break only, none at the start. */
-  point(x: number, y: number): void {
-    if (Number.isNaN(x)) {
-      if (this.length > 0 && !Number.isNaN(this.xy[this.length - 1])) this.put(NaN, NaN);
-    } else this.put(x, y);
+  /** Makes room for `n` more numbers past `length` (the buffer doubles as needed). */
+  reserve(n: number): void {
+    const need = this.length + n;
+    if (need <= this.xy.length) return;
+    let cap = this.xy.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Float64Array(cap);
+    next.set(this.xy.subarray(0, this.length));
+    this.xy = next;
   }
 }
 
@@ -416,9 +410,13 @@ export function pixelPath(
   tolerance = PATH_TOLERANCE_PX,
 ): PixelPath {
   out.length = 0;
+  // At most a point and a break a row: written in place, in the room made now.
+  out.reserve(4 * count);
+  const xy = out.xy;
+  let len = 0;
   const { left, x0, sx, bottom, y0, sy, log } = t;
-  // The last point kept (k), the last point seen (p, not written yet: pen says there is one),
-  // and the slopes from k that pass within tolerance of every point between them (lo..hi).
+  // The last point kept (k), the last point seen (p, not written yet: pending), and the slopes
+  // from k that pass within tolerance of every point between them (lo..hi); pen: a line is drawn.
   let kx = 0;
   let ky = 0;
   let px = 0;
@@ -433,23 +431,29 @@ export function pixelPath(
     const v = ys[r];
     const y = log ? (v > 0 ? bottom - (Math.log10(v) - y0) * sy : NaN) : bottom - (v - y0) * sy;
     if (Number.isNaN(x) || Number.isNaN(y)) {
-      if (pending) out.point(px, py);
-      if (pen) out.point(NaN, NaN);
+      // A gap: the line so far ends at its last point; one break.
+      if (pending) {
+        xy[len++] = px;
+        xy[len++] = py;
+      }
+      if (pen) {
+        xy[len++] = NaN;
+        xy[len++] = NaN;
+      }
       pen = pending = false;
       continue;
     }
     if (!pen) {
-      out.point(x, y);
-      kx = x;
-      ky = y;
+      xy[len++] = kx = x;
+      xy[len++] = ky = y;
       pen = true;
-      pending = false;
       lo = -Infinity;
       hi = Infinity;
       continue;
     }
     if (pending) {
       // Can the segment k -> (x, y) stand for the one through p as well?
+      const dx = x - kx;
       const dp = px - kx;
       let a = lo;
       let b = hi;
@@ -458,20 +462,20 @@ export function pixelPath(
         const sb = (py + tolerance - ky) / dp;
         if (sa > a) a = sa;
         if (sb < b) b = sb;
-      } else if (Math.abs(py - ky) > tolerance) b = -Infinity;
-      const dx = x - kx;
-      const s = (y - ky) / dx;
-      if (dx > 0 && s >= a && s <= b) {
-        lo = a;
-        hi = b;
-        px = x;
-        py = y;
-        continue;
+      } else if (py - ky > tolerance || ky - py > tolerance) b = -Infinity;
+      if (dx > 0 && a <= b) {
+        const s = (y - ky) / dx;
+        if (s >= a && s <= b) {
+          lo = a;
+          hi = b;
+          px = x;
+          py = y;
+          continue;
+        }
       }
       // No: p is kept, the sleeve starts from it.
-      out.point(px, py);
-      kx = px;
-      ky = py;
+      xy[len++] = kx = px;
+      xy[len++] = ky = py;
       lo = -Infinity;
       hi = Infinity;
     }
@@ -479,6 +483,12 @@ export function pixelPath(
     py = y;
     pending = true;
   }
-  if (pending) out.point(px, py);
+  if (pending) {
+    xy[len++] = px;
+    xy[len++] = py;
+  }
+  // (No break at the end.)
+  if (len >= 2 && Number.isNaN(xy[len - 1])) len -= 2;
+  out.length = len;
   return out;
 }

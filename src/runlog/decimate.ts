@@ -311,6 +311,14 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
   return out;
 }
 
+/** sparseRows' buffers (the rows with a value: their index, x and y; the rows kept of them). */
+const sparse = {
+  at: new Int32Array(0),
+  x: new Float64Array(0),
+  y: new Float64Array(0),
+  rows: new RowList(),
+};
+
 /**
  * The rows of a sparse series to draw over the x range [x0, x1] drawn `columns` pixels wide: of
  * `values` (undefined: no value in that row, the line spans it; null or NaN: a gap) the rows
@@ -326,22 +334,25 @@ export function sparseRows(
   columns: number,
 ): number[] {
   const n = Math.min(xs.length, values.length);
+  // The rows with a value or a gap, in one pass, into buffers reused from one call to the next.
+  if (sparse.at.length < n) {
+    const cap = Math.max(n, 2 * sparse.at.length);
+    sparse.at = new Int32Array(cap);
+    sparse.x = new Float64Array(cap);
+    sparse.y = new Float64Array(cap);
+  }
+  const { at, x: cx, y: cy } = sparse;
   let count = 0;
-  for (let r = 0; r < n; r++) if (values[r] !== undefined) count++;
-  const at = new Int32Array(count);
-  const cx = new Float64Array(count);
-  const cy = new Float64Array(count);
-  let k = 0;
   for (let r = 0; r < n; r++) {
     const v = values[r];
     if (v === undefined) continue;
-    at[k] = r;
-    cx[k] = xs[r];
-    cy[k] = typeof v === 'number' ? v : NaN;
-    k++;
+    at[count] = r;
+    cx[count] = xs[r];
+    cy[count] = typeof v === 'number' ? v : NaN;
+    count++;
   }
   const [from, to] = rowsInRange(cx, count, x0, x1);
-  const rows = minMaxRows(cx, cy, columnLayout(cx, from, to, x0, x1, columns), new RowList());
+  const rows = minMaxRows(cx, cy, columnLayout(cx, from, to, x0, x1, columns), sparse.rows);
   return Array.from(rows.view(), (j) => at[j]);
 }
 

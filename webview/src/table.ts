@@ -209,6 +209,8 @@ export class LayerTable {
       row.name.textContent = l.name;
       this.lineOf.set(tr, i);
       row.kind.textContent = l.kind;
+      // (The column is of a fixed width: a long kind ends in an ellipsis.)
+      row.kind.title = l.kind;
       row.params.textContent = fmtCount(l.params);
       row.params.title = fmtInt(l.params);
       return row;

@@ -225,7 +225,9 @@ export async function benchWebviewRender(opts = {}) {
     for (let r = 0; r < reps; r++)
       for (const [k, dist] of dists.entries())
         runs[k].push(await benchOnce(dist, monitorHtml, join(tmp, `rep${r}-${k}`), rest));
-    return runs.map((samples, k) => summarize(samples, given?.length ? dists[k] : 'webview/', rest.settings, rest.noise ?? 0.002));
+    return runs.map((samples, k) =>
+      summarize(samples, given?.length ? dists[k] : 'webview/', rest.settings, rest.noise ?? 0.002),
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

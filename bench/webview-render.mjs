@@ -15,7 +15,7 @@
 // medians with their ranges over the repetitions (the appends' over all of them), against the
 // goals of issue 12: the first draw's frame within 100 ms, an append's under 4 ms.
 // Run: node bench/webview-render.mjs [--reps 3] [--smoothing 0.6] [--quantity distance|rate|both] [--log]
-//        [--dist DIR ...] [--appends N] [--profile DIR]
+//        [--dist DIR ...] [--appends N] [--noise A] [--profile DIR]
 //      prints the figures on stderr and one JSON line on stdout (benchWebviewRender() returns it);
 //      --dist: draw with webview bundles built already (scripts/build-webview.mjs DIR), several
 //      interleaved repetition by repetition (to compare two builds on a loaded machine), one
@@ -89,12 +89,17 @@ async function serve(dir, monitorHtml) {
   return { server, url: `${origin}/` };
 }
 
-/** In the page: a run log of `layers` x `records` rotation records, the same number of batch events. */
-function makeRun({ layers, records, perEpoch }) {
+/**
+ * In the page: a run log of `layers` x `records` rotation records, the same number of batch events.
+ * Each layer's distance rises smoothly, with a fast ripple of `noise` (0.002 by default: over the
+ * y axis's 1.3 and about 400 pixels, a ripple of about 1.2 px within each pixel column, which keeps
+ * both its least and greatest value; 0: a smooth curve, as a cosine distance mostly is).
+ */
+function makeRun({ layers, records, perEpoch, noise }) {
   const d = (i, r) => {
     const x = r / records;
     const f = i % 17 === 0 ? 0.5 : 0.95 + 0.2 * (i / layers);
-    return (f * (1 - Math.exp(-2 * x))) / (1 - Math.exp(-2)) + 0.002 * Math.sin(r * 0.7 + i);
+    return (f * (1 - Math.exp(-2 * x))) / (1 - Math.exp(-2)) + noise * Math.sin(r * 0.7 + i);
   };
   const started = {
     v: 1,
@@ -220,13 +225,15 @@ export async function benchWebviewRender(opts = {}) {
     for (let r = 0; r < reps; r++)
       for (const [k, dist] of dists.entries())
         runs[k].push(await benchOnce(dist, monitorHtml, join(tmp, `rep${r}-${k}`), rest));
-    return runs.map((samples, k) => summarize(samples, given?.length ? dists[k] : 'webview/', rest.settings));
+    return runs.map((samples, k) =>
+      summarize(samples, given?.length ? dists[k] : 'webview/', rest.settings, rest.noise ?? 0.002),
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-function summarize(runs, bundle, settings) {
+function summarize(runs, bundle, settings, noise) {
   const first = (key) => stat(runs.map((r) => r.first[key]));
   const appends = runs.flatMap((r) => r.appends);
   const append = (key) => stat(appends.map((s) => s[key]));
@@ -234,6 +241,7 @@ function summarize(runs, bundle, settings) {
     bench: 'webview-render',
     bundle,
     settings: settings ?? 'default',
+    noise,
     reps: runs.length,
     layers: runs[0].layers,
     records: runs[0].records,
@@ -279,7 +287,16 @@ function summarize(runs, bundle, settings) {
 
 /** One fresh browser: the first draw, then the appends. */
 async function benchOnce(dist, monitorHtml, tmp, opts) {
-  const { layers = 200, records = 20_000, appends = 100, perAppend = 10, width = 1000, settings, profile } = opts;
+  const {
+    layers = 200,
+    records = 20_000,
+    appends = 100,
+    perAppend = 10,
+    width = 1000,
+    noise = 0.002,
+    settings,
+    profile,
+  } = opts;
   const { chromium } = await import('playwright-core');
   const home = join(tmp, 'home');
   for (const d of ['.config', '.cache', '.local/share']) mkdirSync(join(home, d), { recursive: true });
@@ -311,7 +328,7 @@ async function benchOnce(dist, monitorHtml, tmp, opts) {
     if (settings)
       await page.evaluate(`window.__layerRotationMonitorPost(${JSON.stringify({ type: 'settings', settings })})`);
     await page.evaluate(`(() => {
-      window.__benchLoad = window.__benchMakeRun(${JSON.stringify({ layers, records, perEpoch })});
+      window.__benchLoad = window.__benchMakeRun(${JSON.stringify({ layers, records, perEpoch, noise })});
       window.__layerRotationMonitorPost({ type: 'runs', runs: [{ runId: 'bench-run', name: 'bench', status: 'running', live: true }], selected: 'bench-run' });
     })()`);
     const trace = await startTrace(context, page, profile);
@@ -504,7 +521,7 @@ const range = (s) => `${s.median} ms (${s.min}-${s.max})`;
 function print(r) {
   const log = (line) => console.error(line);
   log(
-    `monitor webview [${r.bundle}] (settings: ${JSON.stringify(r.settings)}), headless Chromium (software canvas), ${r.layers} layers x ${r.records.toLocaleString('en-US')} records (${r.drawnPointsPerLayer} points drawn per layer), medians (ranges) of ${r.reps} repetitions:`,
+    `monitor webview [${r.bundle}] (settings: ${JSON.stringify(r.settings)}, ripple ${r.noise}), headless Chromium (software canvas), ${r.layers} layers x ${r.records.toLocaleString('en-US')} records (${r.drawnPointsPerLayer} points drawn per layer), medians (ranges) of ${r.reps} repetitions:`,
   );
   const f = r.firstDraw;
   log(
@@ -541,7 +558,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   const reps = Number(arg('--reps') ?? 3);
   const profile = arg('--profile') ? resolve(arg('--profile')) : undefined;
   const appends = arg('--appends') ? Number(arg('--appends')) : undefined;
-  benchWebviewRender({ settings, reps, dists, profile, appends }).then(
+  const noise = arg('--noise') !== undefined ? Number(arg('--noise')) : undefined;
+  benchWebviewRender({ settings, reps, dists, profile, appends, noise }).then(
     (results) => {
       for (const r of results) {
         print(r);

@@ -3,7 +3,18 @@
 // NaN gaps kept as gaps, every row kept when there are few, the extent of the range exact.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { columnLayout, minMaxRows, RowList, rowsInRange, sparseRows } from '../src/runlog/decimate';
+import {
+  columnLayout,
+  minMaxRows,
+  PATH_TOLERANCE_PX,
+  PixelPath,
+  type PixelTransform,
+  pixelPath,
+  pixelY,
+  RowList,
+  rowsInRange,
+  sparseRows,
+} from '../src/runlog/decimate';
 
 function decimate(xs: number[], ys: number[], x0: number, x1: number, columns: number): number[] {
   const [from, to] = rowsInRange(xs, xs.length, x0, x1);
@@ -215,5 +226,157 @@ test('columns read stretch by stretch (many gaps) leave room for the next ones: 
       kept.every((r) => r === lo || r === hi || r === inCol[0] || r === inCol[inCol.length - 1]),
       `column ${c}: ${kept}`,
     );
+  }
+});
+
+// ---- pixelPath: the decimated rows as a pixel polyline, the points it passes within a fraction of a pixel of left out ----
+
+/** The stretches (unbroken lines) of a path as lists of [x, y]. */
+function stretches(p: PixelPath): [number, number][][] {
+  const out: [number, number][][] = [];
+  let cur: [number, number][] = [];
+  for (let j = 0; j < p.length; j += 2) {
+    if (Number.isNaN(p.xy[j])) {
+      if (cur.length) out.push(cur);
+      cur = [];
+    } else cur.push([p.xy[j], p.xy[j + 1]]);
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/** Every point of the line through the rows (none left out), in stretches: the reference. */
+function fullPath(xs: number[], ys: number[], rows: ArrayLike<number>, t: PixelTransform): [number, number][][] {
+  const out: [number, number][][] = [];
+  let cur: [number, number][] = [];
+  for (let j = 0; j < rows.length; j++) {
+    const x = t.left + (xs[rows[j]] - t.x0) * t.sx;
+    const y = pixelY(t, ys[rows[j]]);
+    if (Number.isNaN(x) || Number.isNaN(y)) {
+      if (cur.length) out.push(cur);
+      cur = [];
+    } else cur.push([x, y]);
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/** The y values a polyline takes at x (its segments over x, a vertical one whole): [least, greatest], or null off its ends. */
+function yAt(line: [number, number][], x: number): [number, number] | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  const see = (y: number) => {
+    lo = Math.min(lo, y);
+    hi = Math.max(hi, y);
+  };
+  if (line.length === 1 && line[0][0] === x) see(line[0][1]);
+  for (let k = 1; k < line.length; k++) {
+    const [xa, ya] = line[k - 1];
+    const [xb, yb] = line[k];
+    if (x < xa || x > xb) continue;
+    if (xb === xa) {
+      see(ya);
+      see(yb);
+    } else see(ya + ((yb - ya) * (x - xa)) / (xb - xa));
+  }
+  return lo <= hi ? [lo, hi] : null;
+}
+
+/** The greatest vertical distance, at any point of either, from one line to the other. */
+function gap(a: [number, number][], b: [number, number][]): number {
+  let worst = 0;
+  for (const [p, q] of [
+    [a, b],
+    [b, a],
+  ])
+    for (const [x, y] of p) {
+      const r = yAt(q, x);
+      assert.ok(r, `x ${x} is on one line and off the other`);
+      worst = Math.max(worst, y < r[0] ? r[0] - y : y > r[1] ? y - r[1] : 0);
+    }
+  return worst;
+}
+
+/** The decimated rows of a line over `columns` columns, the full path through them and the path drawn. */
+function drawn(xs: number[], ys: number[], columns: number, t: PixelTransform) {
+  const rows = decimate(xs, ys, xs[0], xs[xs.length - 1], columns);
+  const path = pixelPath(xs, ys, Int32Array.from(rows), rows.length, t, new PixelPath());
+  return { rows, full: fullPath(xs, ys, rows, t), thin: stretches(path), points: path.length / 2 };
+}
+
+/** A transform of the x range [0, xEnd] onto `width` pixels and y [y0, y1] onto 400. */
+function transform(xEnd: number, width: number, y0: number, y1: number, log = false): PixelTransform {
+  const v0 = log ? Math.log10(y0) : y0;
+  const v1 = log ? Math.log10(y1) : y1;
+  return { left: 40, x0: 0, sx: width / xEnd, bottom: 410, y0: v0, sy: 400 / (v1 - v0), log };
+}
+
+test('pixelPath: a smooth curve of 20,000 records over 800 columns is drawn with far fewer points, within a quarter pixel', () => {
+  const n = 20_000;
+  const xs = Array.from({ length: n }, (_, i) => (i + 1) / 1000);
+  // A cosine distance rising to a plateau, as a layer's does.
+  const ys = xs.map((x) => 0.9 * (1 - Math.exp(-x / 4)) + 0.02 * Math.sin(x));
+  const { rows, full, thin, points } = drawn(xs, ys, 800, transform(20, 800, 0, 1));
+  assert.equal(thin.length, 1);
+  assert.ok(points < rows.length / 4, `${points} points drawn of ${rows.length} rows`);
+  // Its ends are the line's.
+  assert.deepEqual(thin[0][0], full[0][0]);
+  assert.deepEqual(thin[0][thin[0].length - 1], full[0][full[0].length - 1]);
+  const d = gap(full[0], thin[0]);
+  assert.ok(d <= PATH_TOLERANCE_PX + 1e-9, `${d} px from the full path`);
+});
+
+test('pixelPath: a noisy line and a stepped one keep each column’s extremes (within a quarter pixel), a log axis too', () => {
+  const n = 20_000;
+  const xs = Array.from({ length: n }, (_, i) => (i + 1) / 1000);
+  const noisy = walk(n, 11).map((y) => 0.5 + y / 200);
+  const stepped = xs.map((x) => 0.1 + 0.05 * Math.floor(x / 1.5));
+  const lo = Math.min(...noisy);
+  const hi = Math.max(...noisy);
+  for (const [name, ys, t] of [
+    ['noisy', noisy, transform(20, 800, lo, hi)],
+    ['stepped', stepped, transform(20, 800, 0, 1)],
+    ['noisy on a log axis', noisy, transform(20, 800, lo, hi, true)],
+  ] as const) {
+    const { rows, full, thin, points } = drawn(xs, ys as number[], 800, t);
+    assert.equal(thin.length, 1, name);
+    const d = gap(full[0], thin[0]);
+    assert.ok(d <= PATH_TOLERANCE_PX + 1e-9, `${name}: ${d} px from the full path`);
+    // Each column's least and greatest value: the path drawn reaches it (within the tolerance).
+    for (const r of rows) {
+      const x = t.left + (xs[r] - t.x0) * t.sx;
+      const at = yAt(thin[0], x) as [number, number];
+      const y = pixelY(t, ys[r]);
+      assert.ok(y >= at[0] - PATH_TOLERANCE_PX - 1e-9 && y <= at[1] + PATH_TOLERANCE_PX + 1e-9, `${name}: row ${r}`);
+    }
+    if (name === 'noisy') assert.ok(points > 800, `${name}: ${points} points: the noise is kept`);
+    if (name === 'stepped') assert.ok(points < 100, `${name}: ${points} points for 14 steps`);
+  }
+});
+
+test('pixelPath: NaN values, NaN x and a log axis’s zeros break the line where the full path breaks', () => {
+  const n = 5000;
+  const xs = Array.from({ length: n }, (_, i) => (i + 1) / 100);
+  const ys = xs.map((x) => 0.5 + 0.3 * Math.sin(x / 5));
+  for (let r = 1000; r < 1010; r++) ys[r] = NaN;
+  for (let r = 3000; r < 3040; r++) ys[r] = 0;
+  xs[4000] = NaN;
+  for (const log of [false, true]) {
+    const t = transform(50, 300, 0.1, 1, log);
+    const [from, to] = rowsInRange(xs, n, 0, 50);
+    const rows = [...minMaxRows(xs, ys, columnLayout(xs, from, to, 0, 50, 300), new RowList()).view()];
+    const path = pixelPath(xs, ys, Int32Array.from(rows), rows.length, t, new PixelPath());
+    const full = fullPath(xs, ys, rows, t);
+    const thin = stretches(path);
+    assert.equal(thin.length, full.length, `log ${log}: stretches`);
+    assert.equal(full.length, log ? 4 : 3);
+    for (let k = 0; k < full.length; k++) {
+      assert.deepEqual(thin[k][0], full[k][0]);
+      assert.deepEqual(thin[k][thin[k].length - 1], full[k][full[k].length - 1]);
+      const d = gap(full[k], thin[k]);
+      assert.ok(d <= PATH_TOLERANCE_PX + 1e-9, `log ${log}, stretch ${k}: ${d} px`);
+    }
+    // No break at the start or the end, none twice.
+    assert.ok(!Number.isNaN(path.xy[0]) && !Number.isNaN(path.xy[path.length - 2]));
   }
 });

@@ -9,7 +9,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { monitorHtml } from '../../webview/html';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -305,4 +305,34 @@ export async function startHarness(
 /** CSP violations recorded in the page. */
 export async function cspViolations(page: Page): Promise<string[]> {
   return (await page.evaluate('window.__cspViolations || []')) as string[];
+}
+
+/**
+ * The text shown by each element `loc` matches, as a reader sees it: each scrolled into view
+ * first (the layer table's rows off the screen are not rendered, content-visibility: auto, so
+ * their innerText is empty until then), read after the frame that renders it.
+ */
+export async function shownTexts(loc: Locator): Promise<string[]> {
+  const out: string[] = [];
+  const n = await loc.count();
+  for (let i = 0; i < n; i++) {
+    const one = loc.nth(i);
+    await one.scrollIntoViewIfNeeded();
+    out.push(
+      // (In the page: its DOM, not this file's types.)
+      await one.evaluate(async (e: any) => {
+        const w = globalThis as any;
+        await new Promise((res) => w.requestAnimationFrame(() => w.requestAnimationFrame(res)));
+        return e.innerText as string;
+      }),
+    );
+  }
+  return out;
+}
+
+/** The text shown by the one element `loc` matches (shownTexts). */
+export async function shownText(loc: Locator): Promise<string> {
+  const texts = await shownTexts(loc);
+  if (texts.length !== 1) throw new Error(`${texts.length} elements match ${loc}, not one`);
+  return texts[0];
 }

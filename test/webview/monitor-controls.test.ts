@@ -19,7 +19,7 @@ import { CSV_COLUMNS, curvesMetaOf, curvesTableOf, monitorCsv, monitorSvg } from
 import { contrast, parseRgb } from '../../src/runlog/viridis';
 import { isWebviewMessage } from '../../webview/protocol';
 import { fakeRun } from './fake-run';
-import { cspViolations, type Harness, ROOT, startHarness } from './harness';
+import { cspViolations, type Harness, ROOT, shownText, startHarness } from './harness';
 
 const ARTIFACTS = path.join(ROOT, '.test-artifacts');
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -281,7 +281,7 @@ describe('monitor chart controls', { timeout: 240_000 }, () => {
     assert.ok(px[1] < before[1] * 0.05, `dense2 hidden: ${px[1]} of ${before[1]} pixels left`);
     assert.ok(px[0] > 50 && px[2] > 50, 'the others stay');
     assert.equal(await h.page.locator('.rotation-legend [data-layer="1"]').getAttribute('aria-pressed'), 'false');
-    assert.equal(await h.page.locator('tr.off .layer-name').innerText(), 'dense2', 'the table row says so');
+    assert.equal(await shownText(h.page.locator('tr.off .layer-name')), 'dense2', 'the table row says so');
     // Alt-click: dense1 alone.
     await click('.rotation-legend [data-layer="0"]', ['Alt']);
     await settled();
@@ -323,7 +323,7 @@ describe('monitor chart controls', { timeout: 240_000 }, () => {
     await h.page.locator('.rotation-legend [data-layer="2"]').hover();
     await settled();
     assert.equal((await state()).highlighted, 'output');
-    assert.equal(await h.page.locator('tr.highlighted .layer-name').innerText(), 'output');
+    assert.equal(await shownText(h.page.locator('tr.highlighted .layer-name')), 'output');
     // The others are dimmed under a veil, the highlighted line drawn over it.
     const veil = await h.page.evaluate(() => {
       const c = (globalThis as any).document.querySelector('.rotation-host .highlight-overlay');

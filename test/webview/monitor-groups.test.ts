@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { GROUP_ABOVE } from '../../src/runlog/layerGroups';
 import { parseRgb, viridis } from '../../src/runlog/viridis';
 import { fakeRun } from './fake-run';
-import { type Harness, startHarness } from './harness';
+import { type Harness, shownText, shownTexts, startHarness } from './harness';
 
 const KERNELS = [
   'attention.self.query',
@@ -113,10 +113,8 @@ describe('monitor webview: layers grouped by block', { timeout: 240_000 }, () =>
     // The table: a row per block (folded), the two single layers as layer rows; the lagging block says so.
     assert.equal(await h.page.locator('.layer-table tr.block-row').count(), 25);
     assert.deepEqual(s.tableLayers, ['bert.pooler.dense', 'classifier']);
-    assert.deepEqual(await h.page.locator('tr.block-row.lagging .layer-name').allInnerTexts(), [
-      'bert.encoder.layer.5',
-    ]);
-    assert.match(await h.page.locator('tr.block-row.lagging .col-status').innerText(), /6 lagging/);
+    assert.deepEqual(await shownTexts(h.page.locator('tr.block-row.lagging .layer-name')), ['bert.encoder.layer.5']);
+    assert.match(await shownText(h.page.locator('tr.block-row.lagging .col-status')), /6 lagging/);
     assert.equal(s.lagging.length, 6, 'the lagging layers are still judged one by one');
     assert.match(await h.page.locator('.rotation-legend').innerText(), /its layers’ mean/);
     assert.match(await h.page.locator('.rotation-card .card-note').innerText(), /27 blocks of 149 layers/);
@@ -134,7 +132,7 @@ describe('monitor webview: layers grouped by block', { timeout: 240_000 }, () =>
       s.layerColors.slice(3, 9),
       'each coloured by its own depth',
     );
-    assert.deepEqual(await h.page.locator('.layer-table tr.in-block .layer-name').allInnerTexts(), layer0);
+    assert.deepEqual(await shownTexts(h.page.locator('.layer-table tr.in-block .layer-name')), layer0);
     assert.equal(
       await h.page.locator('.layer-table .block-toggle[data-block="-2"]').getAttribute('aria-expanded'),
       'true',

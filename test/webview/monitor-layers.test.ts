@@ -10,7 +10,7 @@ import { thinIndices } from '../../src/runlog/thin';
 import { MAX_LAYERS_DRAWN, MAX_LAYERS_KEPT, MAX_LAYERS_LISTED } from '../../src/runlog/layerCap';
 import { isWebviewMessage } from '../../webview/protocol';
 import { fakeRun } from './fake-run';
-import { type Harness, startHarness } from './harness';
+import { type Harness, shownText, shownTexts, startHarness } from './harness';
 
 /** First draw of a run of a million layers, and handling of a later message, at most (ms; ~0.5-1 s measured, the machine shared). */
 const FIRST_DRAW_MS = 3000;
@@ -171,6 +171,15 @@ describe('monitor webview: runs of many layers', { timeout: 300_000 }, () => {
         s.tableLayers.length,
         'one row per layer listed',
       );
+      // The rows off the screen are not rendered (content-visibility: no text laid out) until
+      // scrolled into view; every row's columns are the header's.
+      const last = h.page.locator('.layer-table tbody tr').last();
+      assert.equal(await last.evaluate((e: any) => e.innerText), '', 'the last row, off the screen, is not rendered');
+      assert.equal((await shownTexts(last.locator('.layer-name')))[0], s.tableLayers[s.tableLayers.length - 1]);
+      const lefts = (sel: string) =>
+        h.page.locator(sel).evaluateAll((cells) => cells.map((c: any) => Math.round(c.getBoundingClientRect().left)));
+      assert.deepEqual(await lefts('.layer-table tbody tr:last-child td'), await lefts('.layer-table thead th'));
+      assert.deepEqual(await lefts('.layer-table tbody tr:first-child td'), await lefts('.layer-table thead th'));
       const more = await h.page.locator('.table-more').innerText();
       const left = (n - s.tableLayers.length).toLocaleString('en-US');
       assert.match(more, new RegExp(`… and ${left} more layers \\(showing ${s.tableLayers.length}`));
@@ -232,9 +241,9 @@ describe('monitor webview: runs of many layers', { timeout: 300_000 }, () => {
     assert.equal(s.layersKept, 300);
     assert.deepEqual(s.lagging, [name]);
     assert.ok(s.tableLayers.includes(name), 'the table lists the lagging layer');
-    assert.deepEqual(await h.page.locator('tr.lagging .layer-name').allInnerTexts(), [name]);
+    assert.deepEqual(await shownTexts(h.page.locator('tr.lagging .layer-name')), [name]);
     // The row's number is the layer's place in the run.
-    const index = await h.page.locator('tr.lagging .col-index').innerText();
+    const index = await shownText(h.page.locator('tr.lagging .col-index'));
     assert.equal(Number(index), lagging + 1);
     assert.match(
       await h.page.locator('.table-more').innerText(),

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RunEvent } from '../../src/runlog/events';
 import { featuresEvent } from '../../src/runlog/features';
 import { fakeRun } from './fake-run';
-import { cspViolations, type Harness, ROOT, startHarness } from './harness';
+import { cspViolations, type Harness, ROOT, shownTexts, startHarness } from './harness';
 
 const ARTIFACTS = path.join(ROOT, '.test-artifacts');
 
@@ -107,7 +107,7 @@ describe('monitor webview', { timeout: 180_000 }, () => {
     assert.match(header, /step 720 \/ 1,200/);
     assert.match(header, /samples\/s/);
     assert.match(header, /≈ \d+/, 'time left from the step rate');
-    const laggingRows = await h.page.locator('tr.lagging .layer-name').allInnerTexts();
+    const laggingRows = await shownTexts(h.page.locator('tr.lagging .layer-name'));
     assert.deepEqual(laggingRows, ['dense1', 'dense5']);
     assert.ok(await h.page.locator('.run-bar').isVisible(), 'the run list shows with several runs');
     await h.page.screenshot({ path: path.join(ARTIFACTS, 'webview-monitor.png'), fullPage: true });

@@ -23,7 +23,17 @@ import {
   type YMode,
   yRange,
 } from '../../src/runlog/chartMath';
-import { columnLayout, minMaxRows, RowList, rowsInRange, sparseRows } from '../../src/runlog/decimate';
+import {
+  columnLayout,
+  minMaxRows,
+  PixelPath,
+  type PixelTransform,
+  pixelPath,
+  pixelY,
+  RowList,
+  rowsInRange,
+  sparseRows,
+} from '../../src/runlog/decimate';
 import { layerColorIn, parseRgb, viridis, viridisRange } from '../../src/runlog/viridis';
 import { lowerBound } from './analysis';
 import { el, fmtInt, fmtNum, fmtPct, setText, show } from './dom';
@@ -636,7 +646,7 @@ export class RotationChart {
   }
 
   /** Canvas transform of the current scales (device pixels). */
-  private transform(u: uPlot): Transform {
+  private transform(u: uPlot): PixelTransform {
     const { left, top, width, height } = u.bbox;
     const [x0, x1] = [u.scales.x.min ?? this.xRange[0], u.scales.x.max ?? this.xRange[1]];
     const [y0, y1] = [u.scales.y.min ?? this.yRange[0], u.scales.y.max ?? this.yRange[1]];
@@ -740,7 +750,7 @@ export class RotationChart {
   private drawBands(
     ctx: CanvasRenderingContext2D,
     xs: ArrayLike<number>,
-    t: Transform,
+    t: PixelTransform,
     rows: (i: number) => [RowList, RowList] | null,
   ): void {
     if (!this.blocks) return;
@@ -1311,28 +1321,12 @@ export class MetricsChart {
   }
 }
 
-/**
- * A chart's canvas transform (device pixels): x to left + (x - x0) * sx; y to bottom - (y - y0) * sy,
- * of log10(y) on a log axis (where y <= 0 has no pixel: NaN).
- */
-interface Transform {
-  left: number;
-  x0: number;
-  sx: number;
-  bottom: number;
-  y0: number;
-  sy: number;
-  log: boolean;
-}
-
-/** The pixel row of a value (NaN: none). */
-function pyOf(t: Transform, v: number): number {
-  return t.log ? (v > 0 ? t.bottom - (Math.log10(v) - t.y0) * t.sy : NaN) : t.bottom - (v - t.y0) * t.sy;
-}
+/** The polyline being stroked (one at a time: reused). */
+const path = new PixelPath();
 
 /**
- * Strokes one line through the given rows of xs and ys; a row whose pixel is NaN (no value, no x,
- * log of 0) is a gap. One path, the transform inlined: it runs for every point of every line.
+ * Strokes one line through the given rows of xs and ys, as pixelPath draws it (the points it
+ * passes within a fraction of a pixel of left out); a row whose pixel is NaN is a gap.
  */
 function strokeRows(
   ctx: CanvasRenderingContext2D,
@@ -1340,20 +1334,17 @@ function strokeRows(
   ys: ArrayLike<number>,
   rows: Int32Array,
   count: number,
-  t: Transform,
+  t: PixelTransform,
 ): void {
-  const { left, x0, sx, bottom, y0, sy, log } = t;
+  const { xy, length } = pixelPath(xs, ys, rows, count, t, path);
   ctx.beginPath();
   let pen = false;
-  for (let j = 0; j < count; j++) {
-    const r = rows[j];
-    const px = left + (xs[r] - x0) * sx;
-    const v = ys[r];
-    const py = log ? (v > 0 ? bottom - (Math.log10(v) - y0) * sy : NaN) : bottom - (v - y0) * sy;
-    if (Number.isNaN(py) || Number.isNaN(px)) pen = false;
-    else if (pen) ctx.lineTo(px, py);
+  for (let j = 0; j < length; j += 2) {
+    const x = xy[j];
+    if (Number.isNaN(x)) pen = false;
+    else if (pen) ctx.lineTo(x, xy[j + 1]);
     else {
-      ctx.moveTo(px, py);
+      ctx.moveTo(x, xy[j + 1]);
       pen = true;
     }
   }
@@ -1368,7 +1359,7 @@ function fillBand(
   hi: ArrayLike<number>,
   loRows: RowList,
   hiRows: RowList,
-  t: Transform,
+  t: PixelTransform,
 ): void {
   // The upper edge left to right, then the lower one back; a row without a value is skipped (the
   // band is faint: a gap shows in the lines above it).
@@ -1378,7 +1369,7 @@ function fillBand(
   for (let j = 0; j < hiRows.length; j++) {
     const r = hiRows.rows[j];
     const x = px(xs[r]);
-    const y = pyOf(t, hi[r]);
+    const y = pixelY(t, hi[r]);
     if (Number.isNaN(x) || Number.isNaN(y)) continue;
     if (started) ctx.lineTo(x, y);
     else {
@@ -1390,7 +1381,7 @@ function fillBand(
   for (let j = loRows.length - 1; j >= 0; j--) {
     const r = loRows.rows[j];
     const x = px(xs[r]);
-    const y = pyOf(t, lo[r]);
+    const y = pixelY(t, lo[r]);
     if (Number.isNaN(x) || Number.isNaN(y)) continue;
     ctx.lineTo(x, y);
   }

@@ -102,12 +102,18 @@ export class LayerTable {
     head.appendChild(this.filterBox);
     this.more = el('div', 'table-more');
     this.more.hidden = true;
+    // (Its rows are laid out as grids, not as table rows (styles.css: off-screen rows skipped):
+    // the roles say what a table's elements are.)
     this.table = el('table', 'layer-table');
+    this.table.setAttribute('role', 'table');
     const thead = el('thead');
+    thead.setAttribute('role', 'rowgroup');
     const hr = el('tr');
+    hr.setAttribute('role', 'row');
     const th = (text: string, cls: string, title?: string) => {
       const h = el('th', cls, text);
       h.scope = 'col';
+      h.setAttribute('role', 'columnheader');
       if (title) h.title = title;
       hr.appendChild(h);
       return h;
@@ -126,6 +132,7 @@ export class LayerTable {
     th('', 'col-status');
     thead.appendChild(hr);
     this.body = el('tbody');
+    this.body.setAttribute('role', 'rowgroup');
     // One listener of each kind for every row (delegated: rows are made by the hundred).
     this.body.addEventListener('mouseleave', () => {
       this.hoveredRow = null;
@@ -202,6 +209,8 @@ export class LayerTable {
       row.name.textContent = l.name;
       this.lineOf.set(tr, i);
       row.kind.textContent = l.kind;
+      // (The column is of a fixed width: a long kind ends in an ellipsis.)
+      row.kind.title = l.kind;
       row.params.textContent = fmtCount(l.params);
       row.params.title = fmtInt(l.params);
       return row;
@@ -213,7 +222,12 @@ export class LayerTable {
   private layerRow(): Row & { index: HTMLElement; name: HTMLElement; kind: HTMLElement; params: HTMLElement } {
     if (!this.rowTemplate) {
       const tr = el('tr');
-      const cell = (cls: string) => tr.appendChild(el('td', cls));
+      tr.setAttribute('role', 'row');
+      const cell = (cls: string) => {
+        const td = tr.appendChild(el('td', cls));
+        td.setAttribute('role', 'cell');
+        return td;
+      };
       cell('num col-index');
       const nameWrap = el('button', 'cell-flex layer-toggle');
       nameWrap.type = 'button';
@@ -267,8 +281,10 @@ export class LayerTable {
     this.members.set(id, block.layers);
     if (block.expanded) this.expandedRows.add(id);
     const tr = el('tr', 'block-row');
+    tr.setAttribute('role', 'row');
     const cell = (cls: string, text = '') => {
       const td = el('td', cls, text);
+      td.setAttribute('role', 'cell');
       tr.appendChild(td);
       return td;
     };

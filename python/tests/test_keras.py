@@ -22,11 +22,11 @@ PYTHON_DIR = os.path.join(HERE, "..")
 ROOT = os.path.join(PYTHON_DIR, "..")
 sys.path.insert(0, PYTHON_DIR)
 
+sys.path.insert(0, HERE)
+from test_keras_tf import SKIP_EXIT, SKIP_EXIT_ENV  # noqa: E402
+
 os.environ.setdefault("KERAS_BACKEND", "torch")
 BACKEND = os.environ["KERAS_BACKEND"]
-# test_keras_tf.py runs this module in a subprocess with this set: a skip of the whole module is
-# then this exit code, with the reason on stderr (it skips, or fails where TensorFlow is required).
-SKIP_EXIT_ENV, SKIP_EXIT = "LAYER_ROTATION_KERAS_SKIP_EXIT", 77
 SKIP = None
 if BACKEND not in ("torch", "tensorflow"):
     SKIP = "layer_rotation.keras needs KERAS_BACKEND=torch or tensorflow (this environment sets %s)" % BACKEND
@@ -37,7 +37,7 @@ else:
         import torch
     except Exception as err:  # noqa: BLE001 - keras or its backend missing, or a torch its backend does not take
         SKIP = "keras 3 with its %s backend is not installed here (%s: %s)" % (BACKEND, type(err).__name__, err)
-if SKIP is not None and os.environ.get(SKIP_EXIT_ENV):
+if SKIP is not None and os.environ.get(SKIP_EXIT_ENV):  # test_keras_tf.py's subprocess: it says why
     print(SKIP, file=sys.stderr)
     sys.exit(SKIP_EXIT)
 if SKIP is None:

@@ -337,7 +337,10 @@ class RotationCallback(keras.callbacks.Callback):
         watch, host = _watch(self.model, self.layers)
         if host is None:
             description = events.backend_description(watch[0][4].device.type)
-            extra = {"engine": "keras", "backendDescription": "Keras %s (torch backend), %s" % (keras.__version__, description)}
+            extra = {
+                "engine": "keras",
+                "backendDescription": "Keras %s (torch backend), %s" % (keras.__version__, description),
+            }
         else:
             import tensorflow as tf
 

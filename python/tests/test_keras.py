@@ -168,7 +168,9 @@ class Callback(unittest.TestCase):
             for got, w0, w in zip(rotations[-1]["distances"], initial, final):
                 self.assertAlmostEqual(got, cosine_distance(w0, w), delta=1e-6)
                 # Layca (inside fit's compiled step on TensorFlow) kept each kernel's norm.
-                self.assertAlmostEqual(float(np.linalg.norm(w)), float(np.linalg.norm(w0)), delta=2e-5 * np.linalg.norm(w0))
+                self.assertAlmostEqual(
+                    float(np.linalg.norm(w)), float(np.linalg.norm(w0)), delta=2e-5 * np.linalg.norm(w0)
+                )
             self.assertTrue(all(d > 0 for d in rotations[-1]["distances"]))
             # conv's multiplier 0.1: it turns about ten times less than the others.
             r = rotations[1]["rotation"]

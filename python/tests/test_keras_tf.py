@@ -49,5 +49,6 @@ class TensorFlowBackend(unittest.TestCase):
         self.assertGreater(int(ran.group(1)), 0)
         sys.stderr.write("[test_keras.py on tensorflow: %s tests, %s, %.0f s] " % (ran.group(1), ran.group(2), seconds))
 
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""A small CNN trained with Keras 3 (torch backend), LaycaSGD and a RotationCallback: a worked
-example of layer_rotation.keras (python/ in this repository).
+"""A small CNN trained with Keras 3 (torch backend, or TensorFlow's with KERAS_BACKEND=tensorflow),
+LaycaSGD and a RotationCallback: a worked example of layer_rotation.keras (python/ in this repository).
 
     python examples/keras/train_cnn.py [--epochs 2] [--runs-dir runs] ...
 
@@ -14,7 +14,7 @@ import math
 import os
 import sys
 
-os.environ.setdefault("KERAS_BACKEND", "torch")  # layer_rotation.keras runs on Keras's torch backend
+os.environ.setdefault("KERAS_BACKEND", "torch")  # layer_rotation.keras: Keras's torch or tensorflow backend
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 try:

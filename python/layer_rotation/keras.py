@@ -1,5 +1,6 @@
-"""Layer rotation for Keras 3 (the torch backend: KERAS_BACKEND=torch): a callback that writes the
-Layer Rotation Monitor's run log, and Layca for SGD, Adam, RMSprop and Adagrad.
+"""Layer rotation for Keras 3 on its torch or TensorFlow backend (KERAS_BACKEND=torch or
+tensorflow): a callback that writes the Layer Rotation Monitor's run log, and Layca for SGD, Adam,
+RMSprop and Adagrad.
 
     from layer_rotation.keras import LaycaSGD, RotationCallback
 
@@ -9,12 +10,17 @@ Layer Rotation Monitor's run log, and Layca for SGD, Adam, RMSprop and Adagrad.
 RotationCallback writes events.jsonl and summary.json through RotationLogger (logger.py), the
 same run log as a PyTorch loop's: the kernels of Dense and Conv1D/2D/3D layers (biases and norm
 layers left out, as in the paper), in the model's layer order, named by layer name ("block/dense"
-inside a nested model), shapes as Keras keeps them (dense [in, out], conv [k..., in, out]).
+inside a nested model), shapes as Keras keeps them (dense [in, out], conv [k..., in, out]). On the
+torch backend the records read the live kernels; on TensorFlow each kernel is copied to the host
+(one copy, into the same buffer each time) right before a record or features snapshot reads it
+(torch, CPU build, stays the package's dependency: the records are computed with it).
 
 The Layca optimizers compute each step direction as the PyTorch package (optim.py) and the tfjs
 engine do (torch.optim's forms: Adam's m_hat / (sqrt(v_hat) + epsilon), RMSprop's and Adagrad's
 g / (sqrt(.) + epsilon)), with Keras's argument names and defaults, and turn each kernel by Layca
-(optim.layca_update_): exactly atan(learning_rate x multiplier) per step.
+(optim.layca_update_): exactly atan(learning_rate x multiplier) per step. On the torch backend
+they update with torch's in-place ops; on TensorFlow with keras.ops in update_step, so the step
+runs inside Keras's compiled (XLA) train function.
 """
 import atexit
 import math
@@ -23,11 +29,13 @@ import re
 import sys
 
 import keras
+import numpy as np
 import torch
+from keras import ops
 
 from . import events
 from .events import EVENTS_FILE
-from .optim import layca_update_
+from .optim import LAYCA_EPS, layca_update_
 from .schedule import layer_multipliers
 
 KERNEL_LAYERS = (
@@ -41,12 +49,19 @@ ACCURACY_KEYS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_
 __all__ = ["RotationCallback", "LaycaSGD", "LaycaAdam", "LaycaRMSprop", "LaycaAdagrad", "kernel_layers"]
 
 
-def _require_torch_backend(what):
+BACKENDS = ("torch", "tensorflow")
+
+
+def _on_torch():
+    return keras.backend.backend() == "torch"
+
+
+def _require_backend(what):
     backend = keras.backend.backend()
-    if backend != "torch":
+    if backend not in BACKENDS:
         raise RuntimeError(
-            "layer_rotation.keras: %s needs Keras's torch backend (set KERAS_BACKEND=torch before importing "
-            "keras); this process uses the %s backend" % (what, backend)
+            "layer_rotation.keras: %s needs Keras's torch or tensorflow backend (set KERAS_BACKEND=torch or "
+            "KERAS_BACKEND=tensorflow before importing keras); this process uses the %s backend" % (what, backend)
         )
 
 
@@ -82,15 +97,61 @@ def kernel_layers(model):
     return found
 
 
-def _torch_layout(kernel):
-    """The live kernel tensor as torch lays it out (out first): dense [out, in], conv [out, in, k...]."""
-    w = kernel.value
+def _torch_layout(w):
+    """A torch tensor in Keras's layout (dense [in, out], conv [k..., in, out]) as torch lays it out,
+    out first (a view): dense [out, in], conv [out, in, k...]."""
     n = w.dim()
     return w.permute(n - 1, n - 2, *range(n - 2))
 
 
+class _HostKernels:
+    """The kernels of a backend whose variables are not torch tensors (TensorFlow), for the records:
+    each kernel's value copied into a host array (Keras's layout) that a torch tensor shares, right
+    before the logger reads it (follow). One copy per kernel and read, into the same buffer each
+    time (so RotationTracker's compiled pass, which reads a kernel at a fixed address, applies)."""
+
+    COPIED = ("float16", "float32", "float64")  # copied as they are; other dtypes (bfloat16) as float32
+
+    def __init__(self, kernels):
+        self.kernels = list(kernels)
+        self.arrays = [
+            np.empty(tuple(k.shape), dtype=k.dtype if k.dtype in self.COPIED else "float32") for k in self.kernels
+        ]
+        self.tensors = [torch.from_numpy(a) for a in self.arrays]
+        self.refresh()
+
+    def refresh(self, count=None):
+        """Copy the first `count` kernels (all by default) to their host arrays."""
+        for k, a in zip(self.kernels[:count], self.arrays):
+            if k.dtype in self.COPIED:
+                # memoryview: the value read on the host without a copy (on a GPU: its one transfer).
+                np.copyto(a, memoryview(k.value.value()))
+            else:
+                np.copyto(a, k.numpy(), casting="unsafe")
+
+    def follow(self, logger):
+        """Refresh before each read of `logger` (a RotationLogger over self.tensors): its tracker's
+        records (every kernel) and its features snapshots (the first)."""
+
+        def fresh(read, count=None):
+            def read_fresh(*args, **kwargs):
+                self.refresh(count)
+                return read(*args, **kwargs)
+
+            return read_fresh
+
+        logger.tracker.record = fresh(logger.tracker.record)
+        if logger.features is not None:
+            logger.features.snapshot = fresh(logger.features.snapshot, 1)
+
+    def device(self):
+        """ "gpu" or "cpu": where the first kernel lives."""
+        return "gpu" if ":GPU:" in str(getattr(self.kernels[0].value, "device", "")).upper() else "cpu"
+
+
 def _watch(model, layers=None):
-    """RotationLogger's watch list of the model's kernel layers (all, or those named in `layers`)."""
+    """RotationLogger's watch list of the model's kernel layers (all, or those named in `layers`),
+    and their _HostKernels on a backend other than torch (else None)."""
     found = kernel_layers(model)
     if layers is not None:
         by_name = dict(found)
@@ -105,12 +166,14 @@ def _watch(model, layers=None):
         raise ValueError(
             "RotationCallback: the model %r has no Dense or Conv1D/2D/3D layer to watch (is it built?)" % model.name
         )
+    host = None if _on_torch() else _HostKernels([layer.kernel for _, layer in found])
     watch = []
-    for name, layer in found:
+    for i, (name, layer) in enumerate(found):
         kernel = layer.kernel
         params = int(math.prod(kernel.shape)) + (int(math.prod(layer.bias.shape)) if layer.bias is not None else 0)
-        watch.append((name, _kind(layer), [int(d) for d in kernel.shape], params, _torch_layout(kernel)))
-    return watch
+        tensor = _torch_layout(kernel.value if host is None else host.tensors[i])
+        watch.append((name, _kind(layer), [int(d) for d in kernel.shape], params, tensor))
+    return watch, host
 
 
 def _number(value):
@@ -134,12 +197,26 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _LAYER_CALL = re.compile(r"Exception encountered when calling (\S+?)\.?\n\n(.*?)\n\nArguments received", re.S)
 
 
+# TensorFlow's error from a compiled function: "Graph execution error:\n\nDetected at node N defined
+# at (most recent call last):\n  File "f.py", line 9, in call\n\n<the message>\n\t [[{{node N}}]] [Op:...]".
+_GRAPH_ERROR = "Graph execution error:"
+_FRAME = re.compile(r'^  File "([^"]*)", line (\d+), in (\S+)\n', re.M)
+
+
 def _error_text(exc_type, exc):
-    """ "ValueError: bad batch (in FailsAt.call())": the error, without Keras's wrapping and bold."""
+    """ "ValueError: bad batch (in FailsAt.call())": the error, without Keras's wrapping and bold;
+    a TensorFlow graph's error as its message and where it was defined ("InvalidArgumentError:
+    assertion failed: ... (in call, train.py:9)"), without the stack of frames."""
     text = _ANSI.sub("", str(exc))
     m = _LAYER_CALL.match(text)
     if m:
         text = "%s (in %s)" % (m.group(2).strip(), m.group(1))
+    elif text.startswith(_GRAPH_ERROR):
+        frames = list(_FRAME.finditer(text))
+        if frames:
+            message = text[frames[-1].end() :].split("\n\t [[", 1)[0].strip()
+            file, line, function = frames[-1].groups()
+            text = "%s (in %s, %s:%s)" % (message, function, os.path.basename(file), line)
     return "%s: %s" % (exc_type.__name__, text) if text else exc_type.__name__
 
 
@@ -192,7 +269,7 @@ class RotationCallback(keras.callbacks.Callback):
         tensorboard=None,
     ):
         super().__init__()
-        _require_torch_backend("RotationCallback")
+        _require_backend("RotationCallback")
         self.options = {
             "run_dir": run_dir,
             "every": every,
@@ -257,13 +334,22 @@ class RotationCallback(keras.callbacks.Callback):
             found = self.layers or [n for n, _ in kernel_layers(self.model)]
             mults = dict(zip([n for n, _ in kernel_layers(self.model)], optimizer.layer_multipliers()))
             schedule["multipliers"] = [mults[n] for n in found]
-        watch = _watch(self.model, self.layers)
-        device = watch[0][4].device.type
-        extra = {
-            "engine": "keras",
-            "backendDescription": "Keras %s (torch backend), %s"
-            % (keras.__version__, events.backend_description(device)),
-        }
+        watch, host = _watch(self.model, self.layers)
+        if host is None:
+            description = events.backend_description(watch[0][4].device.type)
+            extra = {
+                "engine": "keras",
+                "backendDescription": "Keras %s (torch backend), %s" % (keras.__version__, description),
+            }
+        else:
+            import tensorflow as tf
+
+            extra = {
+                "engine": "keras",
+                "backend": host.device(),
+                "backendDescription": "Keras %s (tensorflow backend), TensorFlow %s, %s"
+                % (keras.__version__, tf.__version__, host.device()),
+            }
         self.logger = RotationLogger(
             self.model,
             watch=watch,
@@ -276,6 +362,8 @@ class RotationCallback(keras.callbacks.Callback):
             **schedule,
             **options,
         )
+        if host is not None:
+            host.follow(self.logger)
         self._means = {}
         self._epoch, self._epochs_done = None, 0
         atexit.register(self._at_exit)
@@ -384,6 +472,20 @@ class RotationCallback(keras.callbacks.Callback):
 # Layca optimizers
 
 
+def _ops_layca(w, s, rate):
+    """optim.layca_update_ in keras.ops (the TensorFlow backend's compiled step): w turned by
+    atan(rate) along s projected onto w's tangent space, its norm kept; the new w."""
+    tiny = float(np.finfo(keras.backend.standardize_dtype(w.dtype)).tiny)  # XLA flushes subnormals to 0
+    w2 = ops.sum(w * w)
+    w_norm = ops.sqrt(w2)
+    projected = s - (ops.sum(s * w) / ops.maximum(w2, tiny)) * w
+    s_norm = ops.sqrt(ops.sum(projected * projected))
+    scale = ops.where(s_norm > LAYCA_EPS, w_norm / ops.maximum(s_norm, LAYCA_EPS), ops.zeros_like(s_norm))
+    stepped = w - projected * (scale * rate)
+    new_norm = ops.sqrt(ops.sum(stepped * stepped))
+    return stepped * (w_norm / ops.maximum(new_norm, tiny))
+
+
 class _LaycaOptimizer(keras.optimizers.Optimizer):
     """A Keras optimizer whose kernels turn by Layca. Per variable: the gradient (plus L2
     `weight_decay` x w on kernels, as layca_param_groups does), the subclass's direction s, then
@@ -401,7 +503,7 @@ class _LaycaOptimizer(keras.optimizers.Optimizer):
     def __init__(
         self, learning_rate, *, model=None, alpha=0.0, multipliers=None, layca=None, weight_decay=0.0, name, **kwargs
     ):
-        _require_torch_backend(type(self).__name__)
+        _require_backend(type(self).__name__)
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         if model is None and (alpha or multipliers is not None):
             raise ValueError(
@@ -440,9 +542,16 @@ class _LaycaOptimizer(keras.optimizers.Optimizer):
         raise NotImplementedError
 
     def _direction(self, slots, g, t):  # pragma: no cover - each subclass defines it
+        """The step direction from the gradient g (torch, in place on the slots' tensors)."""
+        raise NotImplementedError
+
+    def _ops_direction(self, slots, g, t):  # pragma: no cover - each subclass defines it
+        """_direction in keras.ops: the slots (Keras variables) assigned their new values."""
         raise NotImplementedError
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        if not _on_torch():  # TensorFlow's: update_step per variable (in its distribution strategy)
+            return super()._backend_update_step(grads, trainable_variables, learning_rate)
         with torch.no_grad():
             lr = float(learning_rate.value if hasattr(learning_rate, "value") else learning_rate)
             t = float(int(self._iterations.value) + 1)
@@ -461,7 +570,23 @@ class _LaycaOptimizer(keras.optimizers.Optimizer):
                     w.add_(s, alpha=-rate)
 
     def update_step(self, gradient, variable, learning_rate):
-        self._backend_update_step([gradient], [variable], learning_rate)
+        if _on_torch():
+            self._backend_update_step([gradient], [variable], learning_rate)
+            return
+        i = self._get_variable_index(variable)
+        kernel, mult = self._settings[i]
+        dtype = variable.dtype
+        w = ops.convert_to_tensor(variable)
+        g = ops.cast(ops.convert_to_tensor(gradient), dtype)
+        if kernel and self.l2:
+            g = g + self.l2 * w
+        t = ops.cast(self.iterations + 1, dtype)
+        s = self._ops_direction(self._slots[i], g, t)
+        rate = ops.cast(learning_rate, dtype) * mult
+        if kernel and self.layca is not False:
+            self.assign(variable, _ops_layca(w, s, rate))
+        else:
+            self.assign_sub(variable, s * rate)
 
     def get_config(self):
         config = super().get_config()
@@ -494,6 +619,13 @@ class LaycaSGD(_LaycaOptimizer):
         buf.mul_(self.momentum).add_(g)
         return g.add(buf, alpha=self.momentum) if self.nesterov else buf
 
+    def _ops_direction(self, slots, g, t):
+        if self.momentum == 0:
+            return g
+        buf = slots[0] * self.momentum + g
+        self.assign(slots[0], buf)
+        return g + buf * self.momentum if self.nesterov else buf
+
     def get_config(self):
         return dict(super().get_config(), momentum=self.momentum, nesterov=self.nesterov)
 
@@ -523,6 +655,17 @@ class LaycaAdam(_LaycaOptimizer):
             torch.maximum(slots[2], v, out=slots[2])
             v = slots[2]
         return (m / (1 - b1**t)) / (torch.sqrt(v / (1 - b2**t)) + self.epsilon)
+
+    def _ops_direction(self, slots, g, t):
+        b1, b2 = self.beta_1, self.beta_2
+        m = slots[0] * b1 + g * (1 - b1)
+        v = slots[1] * b2 + g * g * (1 - b2)
+        self.assign(slots[0], m)
+        self.assign(slots[1], v)
+        if self.amsgrad:
+            v = ops.maximum(slots[2], v)
+            self.assign(slots[2], v)
+        return (m / (1 - ops.power(b1, t))) / (ops.sqrt(v / (1 - ops.power(b2, t))) + self.epsilon)
 
     def get_config(self):
         return dict(
@@ -569,6 +712,21 @@ class LaycaRMSprop(_LaycaOptimizer):
             return buf
         return g / avg
 
+    def _ops_direction(self, slots, g, t):
+        v = slots[0] * self.rho + g * g * (1 - self.rho)
+        self.assign(slots[0], v)
+        if self.centered:
+            ga = slots[1] * self.rho + g * (1 - self.rho)
+            self.assign(slots[1], ga)
+            avg = ops.sqrt(v - ga * ga) + self.epsilon
+        else:
+            avg = ops.sqrt(v) + self.epsilon
+        if self.momentum > 0:
+            buf = slots[-1] * self.momentum + g / avg
+            self.assign(slots[-1], buf)
+            return buf
+        return g / avg
+
     def get_config(self):
         return dict(
             super().get_config(), rho=self.rho, momentum=self.momentum, epsilon=self.epsilon, centered=self.centered
@@ -596,6 +754,11 @@ class LaycaAdagrad(_LaycaOptimizer):
         acc = slots[0]
         acc.addcmul_(g, g, value=1)
         return g / (torch.sqrt(acc) + self.epsilon)
+
+    def _ops_direction(self, slots, g, t):
+        acc = slots[0] + g * g
+        self.assign(slots[0], acc)
+        return g / (ops.sqrt(acc) + self.epsilon)
 
     def get_config(self):
         return dict(

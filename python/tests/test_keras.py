@@ -1,7 +1,9 @@
-"""layer_rotation.keras on Keras 3's torch backend: RotationCallback's run log (read back by the
-extension's own parser, out/src/runlog/read.js, with no skipped line), its layers, distances and
-features, a failure inside fit ending the run as failed; Layca for Keras's SGD, Adam, RMSprop and
-Adagrad equal to the PyTorch package's (optim.py) on identical weights and gradients."""
+"""layer_rotation.keras on Keras 3's torch backend (or the one KERAS_BACKEND names: test_keras_tf.py
+runs these tests again with KERAS_BACKEND=tensorflow, in a subprocess): RotationCallback's run log
+(read back by the extension's own parser, out/src/runlog/read.js, with no skipped line), its
+layers, distances and features, a failure inside fit ending the run as failed; Layca for Keras's
+SGD, Adam, RMSprop and Adagrad equal to the PyTorch package's (optim.py) on identical weights and
+gradients (on TensorFlow through an XLA-compiled function, as model.fit runs it)."""
 import base64
 import json
 import math
@@ -20,17 +22,24 @@ PYTHON_DIR = os.path.join(HERE, "..")
 ROOT = os.path.join(PYTHON_DIR, "..")
 sys.path.insert(0, PYTHON_DIR)
 
+sys.path.insert(0, HERE)
+from test_keras_tf import SKIP_EXIT, SKIP_EXIT_ENV  # noqa: E402
+
 os.environ.setdefault("KERAS_BACKEND", "torch")
+BACKEND = os.environ["KERAS_BACKEND"]
 SKIP = None
-if os.environ["KERAS_BACKEND"] != "torch":
-    SKIP = "layer_rotation.keras needs KERAS_BACKEND=torch (this environment sets %s)" % os.environ["KERAS_BACKEND"]
+if BACKEND not in ("torch", "tensorflow"):
+    SKIP = "layer_rotation.keras needs KERAS_BACKEND=torch or tensorflow (this environment sets %s)" % BACKEND
 else:
     try:
         import keras
         import numpy as np
         import torch
-    except Exception as err:  # noqa: BLE001 - keras missing, or a torch its torch backend does not take
-        SKIP = "keras 3 with its torch backend is not installed here (%s: %s)" % (type(err).__name__, err)
+    except Exception as err:  # noqa: BLE001 - keras or its backend missing, or a torch its backend does not take
+        SKIP = "keras 3 with its %s backend is not installed here (%s: %s)" % (BACKEND, type(err).__name__, err)
+if SKIP is not None and os.environ.get(SKIP_EXIT_ENV):  # test_keras_tf.py's subprocess: it says why
+    print(SKIP, file=sys.stderr)
+    sys.exit(SKIP_EXIT)
 if SKIP is None:
     from layer_rotation import optim as torch_optim
     from layer_rotation.keras import (
@@ -44,6 +53,10 @@ if SKIP is None:
     from layer_rotation.report import read_run_log
 
 READ_JS = os.path.join(ROOT, "out", "src", "runlog", "read.js")
+BACKEND_DESCRIPTION = {
+    "torch": r"^Keras 3\.\S+ \(torch backend\), PyTorch 2\.",
+    "tensorflow": r"^Keras 3\.\S+ \(tensorflow backend\), TensorFlow 2\.\S+, cpu$",
+}
 
 
 def extension_read(events_file):
@@ -100,11 +113,13 @@ def tiny_data(n=64):
     return rng.standard_normal((n, 8, 8, 1)).astype("float32"), rng.integers(0, 3, n)
 
 
-def compile_model(model, optimizer):
+def compile_model(model, optimizer, run_eagerly=False):
+    """run_eagerly for FailsAt, which counts its calls in Python (a compiled TensorFlow step runs it once)."""
     model.compile(
         optimizer=optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
+        run_eagerly=run_eagerly,
     )
 
 
@@ -131,7 +146,7 @@ class Callback(unittest.TestCase):
             self.assertEqual(started["type"], "run_started")
             self.assertEqual(started["engine"], "keras")
             self.assertEqual(started["name"], "tiny")
-            self.assertRegex(started["backendDescription"], r"^Keras 3\.\S+ \(torch backend\), PyTorch ")
+            self.assertRegex(started["backendDescription"], BACKEND_DESCRIPTION[BACKEND])
             # Forward order, kinds and shapes as the tfjs engine writes them (dense [in, out], conv [kh, kw, in, out]).
             self.assertEqual(
                 started["layers"],
@@ -152,6 +167,10 @@ class Callback(unittest.TestCase):
             final = [layer.kernel.numpy() for _, layer in kernel_layers(model)]
             for got, w0, w in zip(rotations[-1]["distances"], initial, final):
                 self.assertAlmostEqual(got, cosine_distance(w0, w), delta=1e-6)
+                # Layca (inside fit's compiled step on TensorFlow) kept each kernel's norm.
+                self.assertAlmostEqual(
+                    float(np.linalg.norm(w)), float(np.linalg.norm(w0)), delta=2e-5 * np.linalg.norm(w0)
+                )
             self.assertTrue(all(d > 0 for d in rotations[-1]["distances"]))
             # conv's multiplier 0.1: it turns about ten times less than the others.
             r = rotations[1]["rotation"]
@@ -247,7 +266,7 @@ class Callback(unittest.TestCase):
         namespace = {"keras": keras}
         exec(FAILING_LAYER, namespace)  # noqa: S102 - the same layer the subprocess test uses
         model = tiny_model(namespace["FailsAt"](4, name="fails"))
-        compile_model(model, "sgd")
+        compile_model(model, "sgd", run_eagerly=True)
         x, y = tiny_data()
         with tempfile.TemporaryDirectory() as d:
             run = os.path.join(d, "run")
@@ -274,14 +293,14 @@ class Callback(unittest.TestCase):
                     textwrap.dedent(
                         """
                         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="d"), FailsAt(3)])
-                        model.compile(optimizer="sgd", loss="mse")
+                        model.compile(optimizer="sgd", loss="mse", run_eagerly=True)
                         x = np.ones((32, 4), "float32")
                         model.fit(x, x[:, :3], batch_size=8, epochs=2, verbose=0, callbacks=[RotationCallback(%r)])
                         """
                         % run
                     )
                 )
-            env = dict(os.environ, KERAS_BACKEND="torch", PYTHONPATH=PYTHON_DIR)
+            env = dict(os.environ, KERAS_BACKEND=BACKEND, PYTHONPATH=PYTHON_DIR)
             r = subprocess.run([sys.executable, script], capture_output=True, text=True, env=env, timeout=120)
             self.assertEqual(r.returncode, 1, r.stderr)
             self.assertIn("bad batch 3", r.stderr)
@@ -289,11 +308,45 @@ class Callback(unittest.TestCase):
             self.assertEqual((fin["type"], fin["status"]), ("run_finished", "failed"))
             self.assertEqual((fin["reason"], fin["step"]), ("ValueError: bad batch 3 (in FailsAt.call())", 2))
 
+    @unittest.skipUnless(BACKEND == "tensorflow", "TensorFlow's compiled train step (torch's fit runs eagerly)")
+    def test_failure_in_a_compiled_step_ends_the_run_failed(self):
+        """An error raised inside TensorFlow's compiled step (a failed assertion at the 4th batch):
+        the run ends failed with the error's message and where the op was defined, without TF's
+        stack of frames."""
+        import tensorflow as tf
+
+        class AssertsBelow(keras.layers.Layer):
+            def build(self, shape):
+                self.calls = self.add_weight(shape=(), initializer="zeros", trainable=False, name="calls")
+
+            def call(self, x, training=False):
+                if training:
+                    self.calls.assign_add(1.0)
+                    tf.debugging.assert_less(self.calls, 4.0, message="bad batch")
+                return x
+
+        model = tiny_model(AssertsBelow(name="asserts"))
+        compile_model(model, LaycaSGD(0.1, model=model))
+        x, y = tiny_data()
+        with tempfile.TemporaryDirectory() as d:
+            run = os.path.join(d, "run")
+            with self.assertRaises(tf.errors.InvalidArgumentError):
+                with RotationCallback(run, every=2) as callback:
+                    model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[callback])
+            self.assertEqual(read_run_log(os.path.join(run, "events.jsonl")).skipped, [])
+            fin = read_events(run)[-1]
+            self.assertEqual((fin["type"], fin["status"], fin["step"]), ("run_finished", "failed", 3))
+            self.assertRegex(
+                fin["reason"],
+                r"^InvalidArgumentError: assertion failed: \[bad batch\] .* \(in call, test_keras\.py:\d+\)$",
+            )
+            self.assertNotIn("\n", fin["reason"])
+
     def test_nan_loss_ends_the_run_failed(self):
         namespace = {"keras": keras}
         exec(FAILING_LAYER, namespace)  # noqa: S102
         model = tiny_model(namespace["FailsAt"](3, nan=True, name="nan"))
-        compile_model(model, "sgd")
+        compile_model(model, "sgd", run_eagerly=True)
         x, y = tiny_data()
         with tempfile.TemporaryDirectory() as d:
             run = os.path.join(d, "run")
@@ -408,6 +461,17 @@ CASES = [
 ]
 
 
+def compiled_apply(optimizer, variables):
+    """optimizer.apply(grads, variables) as model.fit runs it: on TensorFlow in a function compiled
+    by XLA (the optimizer built first, outside it), on torch as it is."""
+    if BACKEND != "tensorflow":
+        return lambda grads: optimizer.apply(grads, variables)
+    import tensorflow as tf
+
+    optimizer.build(variables)
+    return tf.function(lambda grads: optimizer.apply(grads, variables), jit_compile=True)
+
+
 @unittest.skipIf(SKIP is not None, SKIP)
 class Layca(unittest.TestCase):
     def test_equals_the_pytorch_package(self):
@@ -420,9 +484,10 @@ class Layca(unittest.TestCase):
                 initial = [tp.detach().clone() for _, tp in pairs]
                 rng = np.random.default_rng(2)
                 variables = [kv for kv, _ in pairs]
+                apply = compiled_apply(kopt, variables)
                 for _ in range(6):
                     grads = [rng.standard_normal(tuple(kv.shape)).astype("float32") for kv in variables]
-                    kopt.apply([torch.as_tensor(g) for g in grads], variables)
+                    apply([keras.ops.convert_to_tensor(g) for g in grads])
                     for g, (_, tp) in zip(grads, pairs):
                         tp.grad = to_torch(g)
                     topt.step()
@@ -443,7 +508,8 @@ class Layca(unittest.TestCase):
         for _ in range(3):
             before = [k.numpy().copy() for k in kernels]
             opt.apply(
-                [torch.as_tensor(rng.standard_normal(tuple(v.shape)).astype("float32")) for v in variables], variables
+                [keras.ops.convert_to_tensor(rng.standard_normal(tuple(v.shape)).astype("float32")) for v in variables],
+                variables,
             )
             for k, w0, rate in zip(kernels, before, rates):
                 w = k.numpy()
@@ -459,7 +525,7 @@ class Example(unittest.TestCase):
         """examples/keras/train_cnn.py as a user runs it, shortened: one epoch on 640 samples."""
         example = os.path.join(ROOT, "examples", "keras", "train_cnn.py")
         with tempfile.TemporaryDirectory(prefix="lr-keras-example-") as d:
-            env = dict(os.environ, KERAS_BACKEND="torch")
+            env = dict(os.environ, KERAS_BACKEND=BACKEND)
             args = [sys.executable, example, "--epochs", "1", "--train-samples", "640", "--test-samples", "128"]
             r = subprocess.run(args + ["--runs-dir", d], capture_output=True, text=True, timeout=600, env=env, cwd=d)
             self.assertEqual(r.returncode, 0, r.stderr[-3000:])

@@ -755,7 +755,8 @@ async function pytorchGoals(): Promise<Goal[]> {
     log(`PyTorch goals: ${b.python}${b.note}`);
     const r = runJsonScript(
       b.python,
-      [path.join(ROOT, 'bench', 'pytorch_perf.py'), JSON.stringify({ reps: 5, steps: 40, threads })],
+      // 12 repetitions, each variant in every place of the order in turn (pytorch_perf.py).
+      [path.join(ROOT, 'bench', 'pytorch_perf.py'), JSON.stringify({ reps: 12, steps: 40, threads })],
       {
         env: b.env,
       },
@@ -772,8 +773,19 @@ async function pytorchGoals(): Promise<Goal[]> {
       });
       continue;
     }
-    const v = r.value as { torch: string; blas: string; threads: number; goals: PyGoal[] };
+    const v = r.value as {
+      torch: string;
+      blas: string;
+      threads: number;
+      goals: PyGoal[];
+      ratios: Record<string, { median: number; min: number; max: number }>;
+    };
     const where = `PyTorch ${v.torch} (${v.blas}), ${v.threads} thread${v.threads === 1 ? '' : 's'}`;
+    const aa = v.ratios['a/a: torch-sgd-again/torch-sgd time'];
+    if (aa)
+      log(
+        `${where}: the same SGD loop twice (A/A) lands ${aa.median.toFixed(3)}x apart (range ${aa.min.toFixed(2)}-${aa.max.toFixed(2)}): the resolution of the ratios below`,
+      );
     for (const g of v.goals)
       out.push({
         id: `pytorch.${g.id}`,

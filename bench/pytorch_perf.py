@@ -4,8 +4,9 @@ LaycaSGD with momentum) on random data, and printed as one JSON line on stdout.
 
     python3 bench/pytorch_perf.py ['{"reps": 5, "steps": 40, "threads": 2}']
 
-Variants alternate within each repetition (so that load on the machine hits them alike); every
-figure is the median over repetitions with its range, every ratio is taken within a repetition.
+Variants alternate within each repetition (so that load on the machine hits them alike), in an
+order that rotates from one repetition to the next (each takes every place); every figure is the
+median over repetitions with its range, every ratio is taken within a repetition.
   - each Layca optimizer (the engine's param groups) against torch's own optimizer of the same
     kind and hyperparameters: time per step (goal <= 1.05);
   - the engine's loop (LaycaSGD, RotationTracker.record every `every` steps as the engine at the
@@ -187,6 +188,10 @@ def main():
         Variant("engine-every-1", config, layca("sgd"), tracker(1)),
         Variant("logger-every-1", config, layca("sgd"), logger),
         Variant("reference-every-1", config, layca("sgd"), reference),
+        # An A/A check: torch's SGD loop again, as another variant: its ratio to torch-sgd says how far
+        # two identical loops' medians land apart here (separate models and buffers, their own place in
+        # memory), the resolution of every ratio above.
+        Variant("torch-sgd-again", config, plain("sgd")),
     ]
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(POOL, 784, generator=gen)
@@ -207,10 +212,15 @@ def main():
         [torch.randn(p.shape, generator=gen) * c for p, c in zip(variants[0].model.parameters(), grad_scale)]
         for _ in range(4)
     ]
-    for _ in range(reps):
-        for v in variants:
+    for rep in range(reps):
+        # The order rotates from one repetition to the next: a variant's place in the sequence
+        # mattered (measured: the same LaycaSGD loop 25% slower in 9th place than in 13th), so each
+        # takes every place in turn and that bias leaves the medians.
+        turn = rep % len(variants)
+        for v in variants[turn:] + variants[:turn]:
             v.times.append(v.block(x, y, batch, steps, gen))
-        for v in variants[:8]:
+        turn = rep % 8
+        for v in variants[turn:8] + variants[:turn]:
             spent = cpu = 0.0
             for _ in range(steps):
                 # One of the pool's, either sign: no direction for the kernels to drift towards.
@@ -244,6 +254,7 @@ def main():
         ratios["layca-%s/torch-%s optimizer step alone" % (k, k)] = spread([a / b for a, b in pairs])
         pairs = zip(step_cpu["layca-" + k], step_cpu["torch-" + k])
         ratios["layca-%s/torch-%s optimizer step alone, CPU time" % (k, k)] = spread([a / b for a, b in pairs])
+    ratios["a/a: torch-sgd-again/torch-sgd time"] = ratio("torch-sgd-again", "torch-sgd")
     for name in ("engine-every-%d" % every, "engine-every-1"):
         ratios["%s throughput vs torch-sgd" % name] = ratio("torch-sgd", name)
         ratios["%s throughput vs layca-sgd" % name] = ratio("layca-sgd", name)

@@ -37,7 +37,7 @@ import { startRun } from '../src/launch/supervisor';
 
 const RUNNER = path.resolve(__dirname, '..', 'src', 'launch', 'runner.js');
 /** Points of the --jobs comparison's sweep (--points). */
-const POINTS = flag('points', 8);
+const POINTS = flag('points', 20);
 /** Points of the overhead measure's sweeps and runs. */
 const OVERHEAD_POINTS = 4;
 const ROUNDS = 3;

@@ -107,8 +107,9 @@ def _torch_layout(w):
 class _HostKernels:
     """The kernels of a backend whose variables are not torch tensors (TensorFlow), for the records:
     each kernel's value copied into a host array (Keras's layout) that a torch tensor shares, right
-    before the logger reads it (follow). One copy per kernel and read, into the same buffer each
-    time (so RotationTracker's compiled pass, which reads a kernel at a fixed address, applies)."""
+    before the logger reads it (refresh, RotationLogger's before_read). One copy per kernel and read,
+    into the same buffer each time (so RotationTracker's compiled pass, which reads a kernel at a
+    fixed address, applies)."""
 
     COPIED = ("float16", "float32", "float64")  # copied as they are; other dtypes (bfloat16) as float32
 
@@ -128,21 +129,6 @@ class _HostKernels:
                 np.copyto(a, memoryview(k.value.value()))
             else:
                 np.copyto(a, k.numpy(), casting="unsafe")
-
-    def follow(self, logger):
-        """Refresh before each read of `logger` (a RotationLogger over self.tensors): its tracker's
-        records (every kernel) and its features snapshots (the first)."""
-
-        def fresh(read, count=None):
-            def read_fresh(*args, **kwargs):
-                self.refresh(count)
-                return read(*args, **kwargs)
-
-            return read_fresh
-
-        logger.tracker.record = fresh(logger.tracker.record)
-        if logger.features is not None:
-            logger.features.snapshot = fresh(logger.features.snapshot, 1)
 
     def device(self):
         """ "gpu" or "cpu": where the first kernel lives."""
@@ -361,9 +347,8 @@ class RotationCallback(keras.callbacks.Callback):
             extra=dict(extra, **(self.extra or {})),
             **schedule,
             **options,
+            before_read=host.refresh if host is not None else None,
         )
-        if host is not None:
-            host.follow(self.logger)
         self._means = {}
         self._epoch, self._epochs_done = None, 0
         atexit.register(self._at_exit)

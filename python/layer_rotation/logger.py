@@ -164,6 +164,9 @@ class RotationLogger:
         conv [out, in, k...]; a view is fine). Features snapshot the first one (flatten_order applies).
       tensorboard: a TensorBoard log folder: the events also go, as scalars (a tag per layer) and a
         custom-scalars chart, to TENSORBOARD/<run folder's name>/ (True: the run folder); tensorboard.py.
+      before_read: called right before the logger reads the watched tensors, with how many of them it
+        reads (None: all, for a record; 1: the first, for a features snapshot): for `watch` tensors
+        that are copies of another framework's kernels (layer_rotation.keras on TensorFlow refreshes them).
     """
 
     def __init__(
@@ -193,6 +196,7 @@ class RotationLogger:
         flatten_order="chw",
         watch=None,
         tensorboard=None,
+        before_read=None,
     ):
         self.model = model.module if isinstance(getattr(model, "module", None), torch.nn.Module) else model
         self.every = max(1, int(every))
@@ -220,6 +224,7 @@ class RotationLogger:
         if not watch:
             raise ValueError("RotationLogger: the model has no nn.Linear or nn.Conv layer to watch")
         self.layer_names = [w[0] for w in watch]
+        self._before_read = before_read
         self.tracker = RotationTracker([w[4] for w in watch])
         self.steps = 0
         self.epochs_done = 0
@@ -341,6 +346,8 @@ class RotationLogger:
     def _record(self, steps_since):
         if not self.main:
             return
+        if self._before_read is not None:
+            self._before_read(None)
         d, r = self.tracker.record()
         self._last_distances = d
         self._emit(events.rotation(self.steps, self._epoch(), d, r, steps_since))
@@ -349,6 +356,8 @@ class RotationLogger:
         """A features event of the first layer now (none when a weight is not finite)."""
         if self.features is None or self.writer is None:
             return
+        if self._before_read is not None:
+            self._before_read(1)
         e = self.features.snapshot(self.steps, self._epoch())
         if e is not None:
             self._emit(e)

@@ -40,8 +40,7 @@ test('the Python unit tests pass (python -m unittest discover)', pytorchTestOpti
   requireTorch();
   const files = fs.readdirSync(path.join(PYTHON_DIR, 'tests')).filter((f) => /^test_.*\.py$/.test(f));
   assert.ok(files.length >= 10, `tests/test_*.py: ${files.join(', ')}`);
-  for (const f of files)
-    assert.match(f, /^test_[a-z]/, `${f} is in no part of the suite (${PYTHON_SUITE_PARTS})`);
+  for (const f of files) assert.match(f, /^test_[a-z]/, `${f} is in no part of the suite (${PYTHON_SUITE_PARTS})`);
   const parts = await Promise.all(
     PYTHON_SUITE_PARTS.map((pattern) =>
       runPython(['-m', 'unittest', 'discover', '-s', 'tests', '-p', pattern, '-v'], {

@@ -495,7 +495,9 @@ export async function runCommand(page, title, { timeout = 20000, exact = true } 
   for (let attempt = 1; ; attempt++) {
     try {
       const input = await openQuickInput(page, 'F1', deadline);
-      await input.fill(`>${title}`);
+      // Bounded (not Playwright's 30 s): a palette that closed under the typing (focus taken by a
+      // view the test's work opens) is reopened by the next attempt.
+      await input.fill(`>${title}`, { timeout: Math.max(500, Math.min(5000, deadline - Date.now())) });
       await row.waitFor({ state: 'visible', timeout: Math.max(500, Math.min(3000, deadline - Date.now())) });
       await row.click();
       // The palette closes, or the command opens a quick pick of its own in the same widget

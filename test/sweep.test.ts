@@ -413,6 +413,57 @@ describe('sweeps use the machine', () => {
     },
   );
 
+  it(
+    'resuming reruns a completed point whose engine "auto" now resolves to another engine (no mixed sweep)',
+    pytorchTestOptions(300_000),
+    async () => {
+      requireTorch();
+      const dir = tempDir('sweep-engine-changed');
+      const file = writeConfig(dir, 'tiny', tiny({ seed: [1, 2] }, { engine: 'auto' }));
+      const sweepDir = path.join(dir, 'runs', 'tiny-sweep');
+      // No Python with torch: "auto" trains with tfjs.
+      const first = await runCli(['sweep', file], { env: { LAYER_ROTATION_PYTHON: path.join(dir, 'no-python') } });
+      assert.equal(first.code, 0, first.stderr);
+      let s = sweepJson(sweepDir);
+      assert.deepEqual(
+        s.points.map((p) => [p.status, p.engine]),
+        [
+          ['completed', 'tfjs'],
+          ['completed', 'tfjs'],
+        ],
+      );
+      const firstRuns = s.points.map((p) => p.runDir);
+      // Torch found now: both points are run again, with PyTorch, into fresh run folders.
+      const second = await runCli(['sweep', file], { env: { LAYER_ROTATION_PYTHON: pythonInterpreter() } });
+      assert.equal(second.code, 0, second.stderr);
+      for (const id of ['p000', 'p001'])
+        assert.match(
+          second.stderr,
+          new RegExp(
+            `^${id}-\\S*: rerunning into a fresh run folder \\(it trained with tfjs; its engine now resolves to pytorch\\)$`,
+            'm',
+          ),
+        );
+      s = sweepJson(sweepDir);
+      assert.deepEqual(
+        s.points.map((p) => [p.status, p.engine, p.attempts]),
+        [
+          ['completed', 'pytorch', 2],
+          ['completed', 'pytorch', 2],
+        ],
+      );
+      for (const run of intervals(sweepDir)) assert.equal(run.started.engine, 'pytorch');
+      for (const [k, p] of s.points.entries()) {
+        assert.notEqual(p.runDir, firstRuns[k]);
+        assert.ok(fs.existsSync(path.join(sweepDir, firstRuns[k] as string)), 'the tfjs run is kept');
+      }
+      // Resumed again with the same engine: nothing runs.
+      const third = await runCli(['sweep', file], { env: { LAYER_ROTATION_PYTHON: pythonInterpreter() } });
+      assert.equal(third.code, 0, third.stderr);
+      assert.doesNotMatch(third.stderr, /: (started|rerunning)/);
+    },
+  );
+
   it('divides the cores between the jobs and the processes; OMP_NUM_THREADS from the environment wins', () => {
     assert.deepEqual(sweepThreads(2, 1, 2, {}).threads, 1);
     assert.deepEqual(sweepThreads(1, 1, 2, {}).threads, 2);

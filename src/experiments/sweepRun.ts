@@ -19,14 +19,16 @@
 // wasm loaded once, not once a point); a point that crashes it is failed and the next point
 // gets a fresh one. PyTorch points are a process each.
 //
-// Resuming: a completed point whose config (and overrides) are unchanged is skipped; a failed,
+// Resuming: a completed point whose config (and overrides) are unchanged is skipped, unless its
+// config's engine now resolves to another engine than the one it trained with ("auto" after torch
+// was installed or removed: the sweep's points would otherwise mix engines); a failed,
 // stopped or unfinished one is rerun into a fresh run folder beside the old ones (nothing is
 // deleted); a point running in a live process on this machine is left alone.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { RunOverrides, TrainingConfig } from '../engine/config/types';
+import type { EngineName, RunOverrides, TrainingConfig } from '../engine/config/types';
 import { formatError, loadConfigFile } from '../engine/config/validate';
 import { resolvePath } from '../engine/data/load';
 import { parse as parseJsonc } from 'jsonc-parser';
@@ -81,6 +83,8 @@ export interface PointEntry {
   updated: string | null;
   /** Hash of the point's config and the overrides it ran with: a changed one is rerun. */
   fingerprint: string | null;
+  /** The engine its last run trained with (absent in sweeps written before it was recorded). */
+  engine?: EngineName | null;
 }
 
 export interface SweepFile {
@@ -112,6 +116,7 @@ function pendingEntry(p: SweepPoint): PointEntry {
     pid: null,
     updated: null,
     fingerprint: null,
+    engine: null,
   };
 }
 
@@ -314,9 +319,13 @@ export class SweepRun {
     for (const p of this.mine) {
       const entry = readPointStatus(this.opts.sweepDir, p.id);
       const fingerprint = this.fingerprint(p);
+      let engineNow: EngineName | null = null;
       if (entry?.status === 'completed' && entry.fingerprint === fingerprint) {
-        this.state.set(p.index, entry);
-        continue;
+        engineNow = entry.engine ? await this.engineNow(p) : null;
+        if (engineNow === null || engineNow === entry.engine) {
+          this.state.set(p.index, entry);
+          continue;
+        }
       }
       if (entry?.status === 'running' && entry.host === this.host && entry.pid !== null && entry.pid !== process.pid) {
         if (pidAlive(entry.pid)) {
@@ -328,7 +337,9 @@ export class SweepRun {
       if (entry && entry.status !== 'pending') {
         const why =
           entry.status === 'completed'
-            ? 'its config or the overrides changed'
+            ? engineNow !== null
+              ? `it trained with ${entry.engine}; its engine now resolves to ${engineNow}`
+              : 'its config or the overrides changed'
             : entry.status === 'running'
               ? `its process (${entry.host}:${entry.pid}) is gone`
               : `it ${entry.status}${entry.reason ? `: ${entry.reason}` : ''}`;
@@ -376,6 +387,21 @@ export class SweepRun {
     for (const w of this.warm) w.kill();
   }
 
+  /**
+   * The engine a completed point would train with now (its request made again from its config
+   * file, as its run was); null when that cannot be told (its file gone or invalid, no engine found).
+   */
+  private async engineNow(p: SweepPoint): Promise<EngineName | null> {
+    const dir = path.join(this.opts.sweepDir, p.id);
+    try {
+      const file = path.join(dir, POINT_CONFIG);
+      const checked = loadConfigFile(file);
+      return checked.ok ? (await this.opts.request(file, checked.config, dir)).engine : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** The fingerprint of a point: its config and the overrides it runs with. */
   private fingerprint(p: SweepPoint): string {
     const text = JSON.stringify({ config: this.configOf(p), overrides: this.opts.overrides });
@@ -418,6 +444,7 @@ export class SweepRun {
       if (!checked.ok) throw new Error(`invalid point config:\n${checked.errors.map(formatError).join('\n')}`);
       const made = this.withThreads(await this.opts.request(configFile, checked.config, dir));
       const request: RunRequest = made.engine === 'tfjs' ? { ...made, warm } : made;
+      entry.engine = made.engine;
       if (this.stopping) return; // Ctrl-C while the request was being made: the point stays as it was
       fs.appendFileSync(output, `--- attempt ${entry.attempts}, ${new Date().toISOString()}, ${this.host}\n`);
       const t0 = performance.now();

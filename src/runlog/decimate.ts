@@ -6,6 +6,20 @@
 // Pure, imports nothing: the webview's charts use it.
 
 /**
+ * `buf` with room for `n` more values past its first `used`: itself when it has it, else a buffer
+ * twice as long (or more, doubling) from `make`, the first `used` values copied over.
+ */
+function withRoom<T extends Int32Array | Float64Array>(buf: T, used: number, n: number, make: (size: number) => T): T {
+  const need = used + n;
+  if (need <= buf.length) return buf;
+  let cap = Math.max(1, buf.length) * 2;
+  while (cap < need) cap *= 2;
+  const next = make(cap);
+  next.set(buf.subarray(0, used));
+  return next;
+}
+
+/**
  * Row indices, appended; the buffer grows by doubling and is reused from one decimation to the
  * next. With them, what minMaxRows saw of the values within the x range: the least, the
  * greatest, the least positive (of every row there, not only those kept; Infinity/-Infinity: none).
@@ -28,13 +42,7 @@ export class RowList {
 
   /** Makes room for `n` more rows (capacity doubles as needed): that many can be written to `rows` past `length` without push. */
   reserve(n: number): void {
-    const need = this.length + n;
-    if (need <= this.rows.length) return;
-    let cap = this.rows.length * 2;
-    while (cap < need) cap *= 2;
-    const next = new Int32Array(cap);
-    next.set(this.rows.subarray(0, this.length));
-    this.rows = next;
+    this.rows = withRoom(this.rows, this.length, n, (size) => new Int32Array(size));
   }
 
   clear(): void {
@@ -391,13 +399,7 @@ export class PixelPath {
 
   /** Makes room for `n` more numbers past `length` (the buffer doubles as needed). */
   reserve(n: number): void {
-    const need = this.length + n;
-    if (need <= this.xy.length) return;
-    let cap = this.xy.length * 2;
-    while (cap < need) cap *= 2;
-    const next = new Float64Array(cap);
-    next.set(this.xy.subarray(0, this.length));
-    this.xy = next;
+    this.xy = withRoom(this.xy, this.length, n, (size) => new Float64Array(size));
   }
 }
 

@@ -177,6 +177,7 @@ export interface Harness {
   /** Console errors, page errors and CSP violations seen so far. */
   problems: string[];
   post(msg: unknown): Promise<void>;
+  /** The page's test state (the monitor's once settled). */
   state(): Promise<any>;
   sent(): Promise<any[]>;
   close(): Promise<void>;
@@ -292,7 +293,13 @@ export async function startHarness(
         JSON.stringify(msg),
       ] as const);
     },
-    state: () => page.evaluate(`window.${g}`),
+    // The monitor's state once every panel shows what was drawn (new charts draw their curves
+    // first, the other panels in the next frame: `settled`).
+    state: async () => {
+      // (A function, not a string: the page's CSP forbids eval.)
+      await page.waitForFunction((name) => (globalThis as any)[name]?.settled !== false, g);
+      return page.evaluate(`window.${g}`);
+    },
     sent: () => page.evaluate(`window.${g}Sent`) as Promise<any[]>,
     close: async () => {
       await context.close();
@@ -310,7 +317,8 @@ export async function cspViolations(page: Page): Promise<string[]> {
 /**
  * The text shown by each element `loc` matches, as a reader sees it: each scrolled into view
  * first (the layer table's rows off the screen are not rendered, content-visibility: auto, so
- * their innerText is empty until then), read after the frame that renders it.
+ * their innerText is empty until then), read after the frame that renders it (two frames, or
+ * up to 20 while it shows no text).
  */
 export async function shownTexts(loc: Locator): Promise<string[]> {
   const out: string[] = [];
@@ -320,9 +328,14 @@ export async function shownTexts(loc: Locator): Promise<string[]> {
     await one.scrollIntoViewIfNeeded();
     out.push(
       // (In the page: its DOM, not this file's types.)
+      // (Up to 20 frames: a row scrolled into view is found relevant in one frame, rendered in a
+      // later one; a loaded machine can take more than two.)
       await one.evaluate(async (e: any) => {
         const w = globalThis as any;
-        await new Promise((res) => w.requestAnimationFrame(() => w.requestAnimationFrame(res)));
+        const frame = () => new Promise((res) => w.requestAnimationFrame(res));
+        await frame();
+        await frame();
+        for (let i = 0; i < 18 && e.isConnected && e.innerText === ''; i++) await frame();
         return e.innerText as string;
       }),
     );

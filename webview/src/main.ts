@@ -80,6 +80,11 @@ export interface MonitorState extends MonitorTestState {
   lastFrameMs: number;
   /** When the last frame began (performance.now()): its work, with the microtasks it queued, ends before the next animation frame callback. */
   lastFrameStart: number;
+  /**
+   * Whether every panel shows the data drawn: false from the frame that made new charts (it draws
+   * the curves only) to the next one (the loss and accuracy, the legend, the table, the features).
+   */
+  settled: boolean;
   /** Points per layer in a full draw (records are decimated to about the chart's width). */
   drawnPoints: number;
   /** Full redraws of the rotation chart among `draws` (the others only add new segments). */
@@ -128,6 +133,12 @@ function connect(): HostApi {
 }
 
 const MIN_FRAME_MS = 1000 / 30;
+/**
+ * A run's first frame draws its curves alone, the other panels following in the next frame,
+ * when it has at least this many values to draw (records x lines): 200 layers x 20,000 records
+ * take ~60 ms to decimate and stroke, the other panels ~40 ms more.
+ */
+const SPLIT_FIRST_DRAW = 500_000;
 /** Grouped by block: the legend lists the lines drawn up to this many, else shows the colour bar. */
 const MAX_LEGEND_BLOCKS = 40;
 const SLOW_EVERY_MS = 250;
@@ -213,6 +224,12 @@ class Monitor {
     lines: number[];
     /** The lines the charts were made with, while the legend and the table are still to be made for them (drawLists). */
     listed: ChartLines | null;
+    /**
+     * A run (or its run_started) shown for the first time, not drawn yet: its first frame draws the
+     * curves alone, the other panels follow in the next. (Charts made again for new settings draw
+     * every panel in one frame.)
+     */
+    fresh: boolean;
     rotation: number;
     metrics: number;
     metricsX: number;
@@ -235,6 +252,7 @@ class Monitor {
     lastDrawMs: 0,
     lastFrameMs: 0,
     lastFrameStart: 0,
+    settled: true,
     drawnPoints: 0,
     fullDraws: 0,
     settings: DEFAULT_VIEW,
@@ -978,6 +996,7 @@ class Monitor {
         grouped: false,
         lines: [],
         listed: null,
+        fresh: true,
         rotation: -1,
         metrics: -1,
         metricsX: -1,
@@ -991,6 +1010,17 @@ class Monitor {
       shown.rotation = store.rotationVersion;
       for (const c of Object.values(this.charts)) c?.update(info.target, finished);
     }
+    const fresh = shown.fresh;
+    shown.fresh = false;
+    if (fresh && store.rotation.length * shown.lines.length >= SPLIT_FIRST_DRAW) {
+      // A big run shown for the first time: its curves are drawn first, on their own; the other
+      // panels, the legend and the table in the next frame.
+      this.state.settled = false;
+      this.schedule();
+      this.updateState(store);
+      return;
+    }
+    this.state.settled = true;
     const first = this.charts.distance ?? this.charts.rate;
     const xEnd = first?.xEnd ?? 1;
     // The loss/accuracy charts and the table (whose analysis reads every layer's recent records)

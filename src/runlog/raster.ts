@@ -1,0 +1,229 @@
+// Thin polylines rasterized column by column in JS: the monitor's many-line charts (more than 50
+// lines, each one device pixel wide) draw their decimated lines here and put the pixels on the
+// canvas in one drawImage, where a software canvas spends most of a first draw stroking (200
+// lines of ~1,800 points: ~45 ms of Skia's antialiased strokes in the frame and after it, against
+// ~25 ms here, JIT warm-up included). A line of width w covers, in each pixel column its centre
+// line crosses, the rows from the least to the greatest y the centre line reaches within that
+// column, widened by w/2 above and below; the end rows get the part of the pixel they cover
+// (antialiased vertically; horizontally each column is the centre line's, so w is meant to be
+// about 1). That is what a stroked one-pixel line covers, with edges a little less soft and a
+// little more ink on slopes (at 45 degrees 2 pixels a column against 1.41). Pixels are kept column by column (a column's rows adjacent in memory, as
+// they are drawn) and laid out in rows, as ImageData holds them, by image(). Pure, imports nothing.
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** No column gathered. */
+const NONE = -1e9;
+
+/** The opacity of a pixel covered `cover` (0-1) by a line of opacity `alpha`, in 256ths. */
+function a8(cover: number, alpha: number): number {
+  return (cover * alpha * 256 + 0.5) | 0;
+}
+
+/** Source-over of `color` (0xBBGGRR) at opacity a / 256 on pixel i of px. (Integers only: a double passed to a call is boxed.) */
+function blend(px: Int32Array, i: number, color: number, a: number): void {
+  if (a <= 0) return;
+  const d = px[i];
+  const da = d >>> 24;
+  if (a >= 255 || da === 0) {
+    px[i] = ((a >= 255 ? 255 : a) << 24) | color;
+    return;
+  }
+  if (da === 255) {
+    // On an opaque pixel: each channel moves a/256 of the way to the colour's (two at a time).
+    const rb = d & 0xff00ff;
+    const g = d & 0xff00;
+    const nrb = (rb + ((((color & 0xff00ff) - rb) * a) >> 8)) & 0xff00ff;
+    const ng = (g + ((((color & 0xff00) - g) * a) >> 8)) & 0xff00;
+    px[i] = 0xff000000 | nrb | ng;
+    return;
+  }
+  // On a partly transparent pixel: alpha a + da (1 - a), the colours weighed by what each gives.
+  const sum = a * 255 + da * (256 - a);
+  const w = (a * 255) / sum;
+  let out = Math.min(255, Math.round(sum / 256)) << 24;
+  for (let shift = 0; shift < 24; shift += 8) {
+    const s = (color >> shift) & 255;
+    const t = (d >> shift) & 255;
+    out |= (Math.round(t + (s - t) * w) & 255) << shift;
+  }
+  px[i] = out;
+}
+
+/** A `width` x `height` pixel buffer that thin lines are drawn in. */
+export class LineRaster {
+  width = 0;
+  height = 0;
+  /** The pixels, column by column: 0xAABBGGRR (not premultiplied). */
+  private px = new Int32Array(0);
+  private rgba: Uint8ClampedArray<ArrayBuffer> = new Uint8ClampedArray(0);
+  /** A line's columns, gathered before any is drawn: column, least y, greatest y. */
+  private cols = new Float64Array(3 * 256);
+
+  /** Sizes the buffer (whole pixels) and clears it to transparent. */
+  reset(width: number, height: number): void {
+    const w = Math.max(0, Math.floor(width));
+    const h = Math.max(0, Math.floor(height));
+    if (w * h !== this.px.length) {
+      this.px = new Int32Array(w * h);
+      this.rgba = new Uint8ClampedArray(4 * w * h);
+    } else this.px.fill(0);
+    this.width = w;
+    this.height = h;
+  }
+
+  /**
+   * Draws the polyline of points (xy[2k], xy[2k + 1]), k < length / 2, in pixels from the
+   * buffer's top left corner (a point with a NaN coordinate breaks the line), `lineWidth` pixels
+   * wide, in the colour [r, g, b] (0-255) at opacity `alpha`, over what is drawn already (source-over).
+   */
+  stroke(xy: ArrayLike<number>, length: number, rgb: readonly number[], alpha = 1, lineWidth = 1): void {
+    const n = this.columns(xy, length);
+    const color = ((rgb[2] & 255) << 16) | ((rgb[1] & 255) << 8) | (rgb[0] & 255);
+    const opacity = Math.min(1, Math.max(0, alpha));
+    const half = Math.max(0, lineWidth) / 2;
+    const { px, width, height: h, cols } = this;
+    const opaque = 0xff000000 | color;
+    const inner = a8(1, opacity);
+    for (let k = 0; k < 3 * n; k += 3) {
+      // The column's rows from lo - w/2 to hi + w/2: those between whole, the end rows by the part they cover.
+      const c = cols[k];
+      if (!(c >= 0 && c < width)) continue;
+      const top = Math.max(0, cols[k + 1] - half);
+      const bottom = Math.min(h, cols[k + 2] + half);
+      if (!(bottom > top)) continue;
+      const first = Math.floor(top);
+      const last = Math.min(h - 1, Math.ceil(bottom) - 1);
+      const base = c * h;
+      if (first === last) {
+        blend(px, base + first, color, a8(bottom - top, opacity));
+        continue;
+      }
+      blend(px, base + first, color, a8(first + 1 - top, opacity));
+      if (inner >= 255) for (let i = base + first + 1; i < base + last; i++) px[i] = opaque;
+      else for (let i = base + first + 1; i < base + last; i++) blend(px, i, color, inner);
+      blend(px, base + last, color, a8(bottom - last, opacity));
+    }
+  }
+
+  /**
+   * The columns a polyline crosses, in the order it crosses them, each with the least and the
+   * greatest y its centre line reaches there, into `cols`; returns how many. (A point alone
+   * between gaps is a column of its own: it is a record.)
+   */
+  private columns(xy: ArrayLike<number>, length: number): number {
+    // (A column is written out in place, in three places: a call per column, its doubles boxed,
+    // cost a cold first draw ~8 ms more, measured.)
+    let cols: Float64Array = this.cols;
+    let n = 0;
+    let col = NONE;
+    let lo = 0;
+    let hi = 0;
+    let px = Number.NaN;
+    let py = Number.NaN;
+    for (let j = 0; j + 1 < length; j += 2) {
+      const x = xy[j];
+      const y = xy[j + 1];
+      if (Number.isNaN(x) || Number.isNaN(y)) {
+        if (col === NONE && !Number.isNaN(px)) {
+          col = Math.floor(px);
+          lo = hi = py;
+        }
+        px = py = Number.NaN;
+        if (col === NONE) continue;
+      } else if (Number.isNaN(px)) {
+        px = x;
+        py = y;
+        continue;
+      } else {
+        const cb = Math.floor(x);
+        if (cb === col && px >= col && px < col + 1) {
+          // Within the column gathered (most segments of a decimated line: a few to a column).
+          if (y < lo) lo = y;
+          else if (y > hi) hi = y;
+          px = x;
+          py = y;
+          continue;
+        }
+        // The segment from (px, py) to (x, y), column by column; its first column may be the one gathered.
+        const ca = Math.floor(px);
+        const slope = ca === cb ? 0 : (y - py) / (x - px);
+        const step = cb >= ca ? 1 : -1;
+        let yIn = py;
+        for (let c = ca; ; c += step) {
+          const end = c === cb;
+          const yOut = end ? y : py + ((step > 0 ? c + 1 : c) - px) * slope;
+          const l = yIn < yOut ? yIn : yOut;
+          const u = yIn < yOut ? yOut : yIn;
+          if (c === col) {
+            if (l < lo) lo = l;
+            if (u > hi) hi = u;
+          } else {
+            if (col !== NONE) {
+              if (3 * n + 3 > cols.length) cols = this.grow(cols);
+              cols[3 * n] = col;
+              cols[3 * n + 1] = lo;
+              cols[3 * n + 2] = hi;
+              n++;
+            }
+            col = c;
+            lo = l;
+            hi = u;
+          }
+          if (end) break;
+          yIn = yOut;
+        }
+        px = x;
+        py = y;
+        continue;
+      }
+      // A gap: the column gathered is done.
+      if (3 * n + 3 > cols.length) cols = this.grow(cols);
+      cols[3 * n] = col;
+      cols[3 * n + 1] = lo;
+      cols[3 * n + 2] = hi;
+      n++;
+      col = NONE;
+    }
+    if (col === NONE && !Number.isNaN(px)) {
+      col = Math.floor(px);
+      lo = hi = py;
+    }
+    if (col !== NONE) {
+      if (3 * n + 3 > cols.length) cols = this.grow(cols);
+      cols[3 * n] = col;
+      cols[3 * n + 1] = lo;
+      cols[3 * n + 2] = hi;
+      n++;
+    }
+    return n;
+  }
+
+  private grow(cols: Float64Array): Float64Array<ArrayBuffer> {
+    const next = new Float64Array(2 * cols.length);
+    next.set(cols);
+    this.cols = next;
+    return next;
+  }
+
+  /** The pixels row by row, RGBA (not premultiplied), as ImageData takes them (valid until the next reset). */
+  image(): Uint8ClampedArray<ArrayBuffer> {
+    const { width: w, height: h, px, rgba } = this;
+    if (LITTLE_ENDIAN) {
+      const out = new Int32Array(rgba.buffer, 0, w * h);
+      for (let c = 0; c < w; c++) {
+        const base = c * h;
+        for (let r = 0; r < h; r++) out[r * w + c] = px[base + r];
+      }
+    } else
+      for (let c = 0; c < w; c++)
+        for (let r = 0; r < h; r++) {
+          const v = px[c * h + r];
+          const k = 4 * (r * w + c);
+          rgba[k] = v & 255;
+          rgba[k + 1] = (v >> 8) & 255;
+          rgba[k + 2] = (v >> 16) & 255;
+          rgba[k + 3] = v >>> 24;
+        }
+    return rgba;
+  }
+}

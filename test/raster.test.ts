@@ -1,0 +1,107 @@
+// LineRaster (src/runlog/raster.ts): the thin lines the monitor's many-line charts draw in JS,
+// read back pixel by pixel: a level line covers its row, a vertical one its rows with the ends
+// by the part they cover, a gap breaks the line, opacity blends over what is drawn, nothing is
+// drawn outside the buffer, and a line's ink is about its length times its width.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LineRaster } from '../src/runlog/raster';
+
+const RED = [255, 0, 0];
+const BLUE = [0, 0, 255];
+
+/** Pixel (x, y) as [r, g, b, a]. */
+function at(r: LineRaster, x: number, y: number): number[] {
+  const img = r.image();
+  const k = 4 * (y * r.width + x);
+  return [img[k], img[k + 1], img[k + 2], img[k + 3]];
+}
+
+/** Sum of alpha / 255 over the buffer: the ink drawn, in pixels. */
+function ink(r: LineRaster): number {
+  const img = r.image();
+  let sum = 0;
+  for (let k = 3; k < img.length; k += 4) sum += img[k] / 255;
+  return sum;
+}
+
+describe('LineRaster', () => {
+  it('draws a level line one pixel wide on its row, opaque, between its ends', () => {
+    const r = new LineRaster();
+    r.reset(30, 20);
+    r.stroke([2.2, 10.5, 20.7, 10.5], 4, RED);
+    for (let x = 2; x <= 20; x++) assert.deepEqual(at(r, x, 10), [255, 0, 0, 255], `column ${x}`);
+    for (const x of [1, 21]) assert.equal(at(r, x, 10)[3], 0, `column ${x} is past the ends`);
+    for (let x = 0; x < 30; x++) {
+      assert.equal(at(r, x, 9)[3], 0);
+      assert.equal(at(r, x, 11)[3], 0);
+    }
+  });
+
+  it('draws a vertical segment on its column, its end rows by the part of the pixel the line covers', () => {
+    const r = new LineRaster();
+    r.reset(10, 20);
+    r.stroke([5.5, 3, 5.5, 12], 4, BLUE);
+    // From 3 - 0.5 to 12 + 0.5: rows 2 and 12 half covered, 3 to 11 whole.
+    assert.ok(Math.abs(at(r, 5, 2)[3] - 128) <= 1, `row 2: ${at(r, 5, 2)}`);
+    for (let y = 3; y <= 11; y++) assert.deepEqual(at(r, 5, y), [0, 0, 255, 255], `row ${y}`);
+    assert.ok(Math.abs(at(r, 5, 12)[3] - 128) <= 1, `row 12: ${at(r, 5, 12)}`);
+    assert.equal(at(r, 5, 1)[3], 0);
+    assert.equal(at(r, 5, 13)[3], 0);
+    assert.equal(at(r, 4, 7)[3] + at(r, 6, 7)[3], 0, 'one column');
+  });
+
+  it('breaks the line at a point of NaN, and draws a point alone between gaps', () => {
+    const r = new LineRaster();
+    r.reset(40, 10);
+    r.stroke([1, 5.5, 10, 5.5, Number.NaN, Number.NaN, 20, 5.5, 30, 5.5, Number.NaN, 5, 35.2, 2.5], 14, RED);
+    assert.equal(at(r, 5, 5)[3], 255);
+    for (let x = 11; x < 20; x++) assert.equal(at(r, x, 5)[3], 0, `column ${x} is in the gap`);
+    assert.equal(at(r, 25, 5)[3], 255);
+    assert.equal(at(r, 35, 2)[3], 255, 'the lone point');
+  });
+
+  it('blends a line of some opacity over what is drawn (source-over)', () => {
+    const r = new LineRaster();
+    r.reset(10, 10);
+    r.stroke([0, 4.5, 9.9, 4.5], 4, RED);
+    r.stroke([0, 4.5, 9.9, 4.5], 4, BLUE, 0.5);
+    const [red, green, blue, alpha] = at(r, 5, 4);
+    assert.ok(Math.abs(red - 128) <= 2 && green === 0 && Math.abs(blue - 128) <= 2 && alpha === 255, `${at(r, 5, 4)}`);
+    // On nothing: the colour itself at that opacity.
+    r.reset(10, 10);
+    r.stroke([0, 4.5, 9.9, 4.5], 4, BLUE, 0.5);
+    assert.deepEqual(at(r, 5, 4), [0, 0, 255, 128]);
+  });
+
+  it('draws nothing outside the buffer and clears on reset', () => {
+    const r = new LineRaster();
+    r.reset(10, 10);
+    r.stroke([-50, -50, 60, 60, 70, -5], 6, RED);
+    // The diagonal crosses the buffer corner to corner.
+    for (let i = 0; i < 10; i++) assert.equal(at(r, i, i)[3], 255, `pixel ${i},${i}`);
+    assert.equal(r.image().length, 4 * 10 * 10);
+    r.reset(10, 10);
+    assert.equal(ink(r), 0);
+  });
+
+  it("puts about a line's length of ink (one pixel wide): level and steep lines within 10%, 45 degrees within 45%", () => {
+    const r = new LineRaster();
+    // (A column gets the rows its centre line spans, widened by half a pixel each way: at 45
+    // degrees that is 2 pixels a column where a stroke covers 1.41.)
+    for (const [x0, y0, x1, y1, over] of [
+      [5, 50.3, 95, 50.3, 1.1],
+      [40.2, 5, 43.7, 95, 1.1],
+      [10, 90, 19, 10, 1.1],
+      [10, 10, 90, 90, 1.45],
+    ]) {
+      r.reset(100, 100);
+      r.stroke([x0, y0, x1, y1], 4, RED);
+      const length = Math.hypot(x1 - x0, y1 - y0);
+      const got = ink(r);
+      assert.ok(
+        got >= 0.9 * length && got <= over * length + 2,
+        `${[x0, y0, x1, y1]}: ${got.toFixed(1)} px of ink for a length of ${length.toFixed(1)}`,
+      );
+    }
+  });
+});

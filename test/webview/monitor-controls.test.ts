@@ -320,9 +320,24 @@ describe('monitor chart controls', { timeout: 240_000 }, () => {
   });
 
   it('highlights a layer on hover: over its legend entry, its table row, or near its line', async () => {
+    const boxes = () =>
+      h.page.evaluate(() =>
+        ['.rotation-legend [data-layer="2"]', '.rotation-legend', '.layer-table tbody tr:last-child .layer-name'].map(
+          (sel) => {
+            // (In the page's coordinates: hovering may scroll it.)
+            const w = globalThis as any;
+            const r = w.document.querySelector(sel).getBoundingClientRect();
+            return [r.x + w.scrollX, r.y + w.scrollY, r.width, r.height].map(Math.round).join(',');
+          },
+        ),
+      );
+    const unlit = await boxes();
     await h.page.locator('.rotation-legend [data-layer="2"]').hover();
     await settled();
     assert.equal((await state()).highlighted, 'output');
+    // Highlighting moves nothing: a legend entry that grew would wrap the legend and move the table
+    // under the pointer (another row highlighted, the legend back: the page would jump to and fro).
+    assert.deepEqual(await boxes(), unlit, 'the highlighted entry, the legend and the table keep their boxes');
     assert.equal(await shownText(h.page.locator('tr.highlighted .layer-name')), 'output');
     // The others are dimmed under a veil, the highlighted line drawn over it.
     const veil = await h.page.evaluate(() => {

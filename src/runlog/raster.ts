@@ -7,8 +7,9 @@
 // column, widened by w/2 above and below; the end rows get the part of the pixel they cover
 // (antialiased vertically; horizontally each column is the centre line's, so w is meant to be
 // about 1). That is what a stroked one-pixel line covers, with edges a little less soft and a
-// little more ink on slopes (at 45 degrees 2 pixels a column against 1.41). Pixels are kept column by column (a column's rows adjacent in memory, as
-// they are drawn) and laid out in rows, as ImageData holds them, by image(). Pure, imports nothing.
+// little more ink on slopes (at 45 degrees 2 pixels a column against 1.41). Pixels are kept
+// column by column (a column's rows adjacent in memory, as they are drawn) and laid out in rows,
+// as ImageData holds them, by image(). Pure, imports nothing.
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** No column gathered. */
@@ -111,40 +112,32 @@ export class LineRaster {
    * between gaps is a column of its own: it is a record.)
    */
   private columns(xy: ArrayLike<number>, length: number): number {
-    // (A column is written out in place, in three places: a call per column, its doubles boxed,
-    // cost a cold first draw ~8 ms more, measured.)
     let cols: Float64Array = this.cols;
     let n = 0;
+    // The column of the last one written (NONE: none since a gap), which the line goes on extending.
     let col = NONE;
-    let lo = 0;
-    let hi = 0;
     let px = Number.NaN;
     let py = Number.NaN;
     for (let j = 0; j + 1 < length; j += 2) {
       const x = xy[j];
       const y = xy[j + 1];
       if (Number.isNaN(x) || Number.isNaN(y)) {
-        if (col === NONE && !Number.isNaN(px)) {
-          col = Math.floor(px);
-          lo = hi = py;
-        }
         px = py = Number.NaN;
-        if (col === NONE) continue;
-      } else if (Number.isNaN(px)) {
+        col = NONE;
+        continue;
+      }
+      // A line's first point: a segment of no length, where it starts.
+      if (Number.isNaN(px)) {
         px = x;
         py = y;
-        continue;
+      }
+      const cb = Math.floor(x);
+      if (cb === col && px >= col && px < col + 1) {
+        // Within the last column (most segments of a decimated line: a few to a column).
+        if (y < cols[3 * n - 2]) cols[3 * n - 2] = y;
+        else if (y > cols[3 * n - 1]) cols[3 * n - 1] = y;
       } else {
-        const cb = Math.floor(x);
-        if (cb === col && px >= col && px < col + 1) {
-          // Within the column gathered (most segments of a decimated line: a few to a column).
-          if (y < lo) lo = y;
-          else if (y > hi) hi = y;
-          px = x;
-          py = y;
-          continue;
-        }
-        // The segment from (px, py) to (x, y), column by column; its first column may be the one gathered.
+        // The segment from (px, py) to (x, y), column by column; its first column may be the last one.
         const ca = Math.floor(px);
         const slope = ca === cb ? 0 : (y - py) / (x - px);
         const step = cb >= ca ? 1 : -1;
@@ -152,48 +145,24 @@ export class LineRaster {
         for (let c = ca; ; c += step) {
           const end = c === cb;
           const yOut = end ? y : py + ((step > 0 ? c + 1 : c) - px) * slope;
-          const l = yIn < yOut ? yIn : yOut;
-          const u = yIn < yOut ? yOut : yIn;
+          const lo = yIn < yOut ? yIn : yOut;
+          const hi = yIn < yOut ? yOut : yIn;
           if (c === col) {
-            if (l < lo) lo = l;
-            if (u > hi) hi = u;
+            if (lo < cols[3 * n - 2]) cols[3 * n - 2] = lo;
+            if (hi > cols[3 * n - 1]) cols[3 * n - 1] = hi;
           } else {
-            if (col !== NONE) {
-              if (3 * n + 3 > cols.length) cols = this.grow(cols);
-              cols[3 * n] = col;
-              cols[3 * n + 1] = lo;
-              cols[3 * n + 2] = hi;
-              n++;
-            }
-            col = c;
-            lo = l;
-            hi = u;
+            if (3 * n + 3 > cols.length) cols = this.grow(cols);
+            cols[3 * n] = col = c;
+            cols[3 * n + 1] = lo;
+            cols[3 * n + 2] = hi;
+            n++;
           }
           if (end) break;
           yIn = yOut;
         }
-        px = x;
-        py = y;
-        continue;
       }
-      // A gap: the column gathered is done.
-      if (3 * n + 3 > cols.length) cols = this.grow(cols);
-      cols[3 * n] = col;
-      cols[3 * n + 1] = lo;
-      cols[3 * n + 2] = hi;
-      n++;
-      col = NONE;
-    }
-    if (col === NONE && !Number.isNaN(px)) {
-      col = Math.floor(px);
-      lo = hi = py;
-    }
-    if (col !== NONE) {
-      if (3 * n + 3 > cols.length) cols = this.grow(cols);
-      cols[3 * n] = col;
-      cols[3 * n + 1] = lo;
-      cols[3 * n + 2] = hi;
-      n++;
+      px = x;
+      py = y;
     }
     return n;
   }

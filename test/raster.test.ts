@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LineRaster } from '../src/runlog/raster';
+import { warmUpDrawing } from '../src/runlog/warmup';
 
 const RED = [255, 0, 0];
 const BLUE = [0, 0, 255];
@@ -103,5 +104,17 @@ describe('LineRaster', () => {
         `${[x0, y0, x1, y1]}: ${got.toFixed(1)} px of ink for a length of ${length.toFixed(1)}`,
       );
     }
+  });
+});
+
+describe('warmUpDrawing (the monitor warms the drawing up while it waits for a run)', () => {
+  it('decimates and draws its made-up lines across the whole buffer, the same every time', () => {
+    const lines = 6;
+    const columns = 300;
+    const ink = warmUpDrawing(lines, 3000, columns, 100) / 255;
+    // Three opaque lines and three faint ones (0.28), each at least a pixel a column.
+    assert.ok(ink >= columns * (3 + 3 * 0.28) * 0.95, `ink ${ink}`);
+    assert.ok(ink <= columns * lines * 4, `ink ${ink}`);
+    assert.equal(warmUpDrawing(lines, 3000, columns, 100), ink * 255);
   });
 });

@@ -1,0 +1,45 @@
+/**
+ * The drawing's hot loops run once on a small made-up chart, so that V8 has compiled them for
+ * speed before a big run's first draw needs them. V8 runs a function slowly (interpreted, then
+ * lightly compiled) until it has run hot; the first draw of 200 layers x 20,000 records spent
+ * most of its min/max pass and of its raster in that slow start (measured in the monitor:
+ * bench/webview-render.mjs --profile). The monitor calls this while it waits for its first run.
+ * The same functions, the same argument types as the charts' (Float64Array columns, RowList rows,
+ * a PixelPath, a LineRaster), so that what V8 learns here holds there.
+ */
+import { columnLayout, minMaxRows, PixelPath, pixelPath, RowList } from './decimate';
+import { LineRaster } from './raster';
+
+/**
+ * Decimates `lines` made-up lines of `points` records to `columns` pixel columns and draws them
+ * in a LineRaster `height` pixels high; returns the ink drawn (the sum of the pixels' alpha), a
+ * result the caller may check and the compiler cannot drop.
+ */
+export function warmUpDrawing(lines = 16, points = 6000, columns = 500, height = 160): number {
+  const xs = new Float64Array(points);
+  for (let r = 0; r < points; r++) xs[r] = r;
+  const ys = new Float64Array(points);
+  const layout = columnLayout(xs, 0, points, 0, points - 1, columns);
+  const rows = new RowList();
+  const path = new PixelPath();
+  const raster = new LineRaster();
+  raster.reset(columns, height);
+  const t = { left: 0, x0: 0, sx: columns / points, bottom: height, y0: 0, sy: height / 1.2, log: false };
+  let seed = 1;
+  for (let k = 0; k < lines; k++) {
+    // A rising curve with noise (xorshift: the same every time), as a layer's distance.
+    for (let r = 0; r < points; r++) {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      ys[r] = (r / points) * (0.5 + k / (2 * lines)) + ((seed >>> 0) / 4294967296 - 0.5) * 0.02;
+    }
+    minMaxRows(xs, ys, layout, rows);
+    const { xy, length } = pixelPath(xs, ys, rows.rows, rows.length, t, path);
+    raster.stroke(xy, length, [40 + 10 * k, 120, 200], k % 2 === 0 ? 1 : 0.28, 1);
+  }
+  const image = raster.image();
+  let ink = 0;
+  for (let i = 3; i < image.length; i += 4) ink += image[i];
+  return ink;
+}

@@ -308,8 +308,10 @@ def library():
     return None
 
 
+@functools.lru_cache(maxsize=None)
 def functions(dtype):
-    """(record, dots3, axpby) for a torch dtype (float32 or float64), or None (no library, other dtype)."""
+    """(record, dots3, axpby) for a torch dtype (float32 or float64), or None (no library, other dtype).
+    Cached (as library() is): asked for each kernel at every step and record."""
     import torch
 
     lib = library()

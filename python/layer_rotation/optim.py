@@ -19,6 +19,7 @@ import math
 
 import torch
 
+from . import native
 from .blas import dot
 
 LAYCA_EPS = 1e-12
@@ -87,8 +88,6 @@ def layca_updates_(updates):
     for the three inner products, one for the update) where a C compiler is; otherwise blas.dot
     (summed in blocks whatever torch's BLAS) and w.mul_(a).add_(s, alpha=b). The others, and
     those where that form would cancel, take the explicit projection (layca_update_)."""
-    from . import native
-
     quick, compiled = [], []
     for w, s, lr in updates:
         if not _fast_form(w, s):
@@ -135,13 +134,16 @@ def _turn(w, s, lr, sums, axpby):
 def _fused_functions(p, tensors):
     """native.optimizer_functions for p when p, its gradient and the state `tensors` are contiguous
     CPU tensors of p's dtype (the fused loops' layout), else None."""
-    from . import native
-
+    # (Called for every parameter at every step: plain checks, no generator.)
     dtype = p.dtype
     if not (p.is_cpu and p.is_contiguous()):
         return None
-    if not all(t.is_contiguous() and t.dtype == dtype and t.is_cpu for t in (p.grad, *tensors)):
+    g = p.grad
+    if not (g.is_contiguous() and g.dtype == dtype and g.is_cpu):
         return None
+    for t in tensors:
+        if not (t.is_contiguous() and t.dtype == dtype and t.is_cpu):
+            return None
     return native.optimizer_functions(dtype)
 
 

@@ -126,18 +126,28 @@ class RotationTracker:
 
     def record(self):
         """(distances, rotation): per layer, 1 - cos(w, w0), and tan of the angle since the last record."""
-        with torch.no_grad():
-            scalars, by_torch = [], []
-            for i, (k, nat) in enumerate(zip(self.kernels, self._native)):
-                # The compiled pass while the kernel's memory is what it was (not moved to another
-                # device or dtype by .data or .to); torch's ops otherwise.
-                if nat is not None and (k.data_ptr(), k.numel(), k.dtype) == nat[2] and k.is_cpu:
-                    nat[0](*nat[1])
-                else:
-                    by_torch.append(i)
-                    scalars += self._sums_with_torch(i, _storage_flat(k), self.initial[i], self.previous[i])
-            values = self._sums.tolist()
-            gathered = self._gather(scalars)
+        # (The compiled passes need neither autograd's switch nor a tensor op: the Python around
+        # them is a fifth of a record of the MLP's six kernels, kept to plain comparisons.)
+        by_torch = None
+        for i, k in enumerate(self.kernels):
+            nat = self._native[i]
+            # The compiled pass while the kernel's memory is what it was (not moved to another
+            # device or dtype by .data or .to); torch's ops otherwise.
+            if nat is not None and k.data_ptr() == nat[2][0] and k.is_cpu and (k.numel(), k.dtype) == nat[2][1:]:
+                nat[0](*nat[1])
+            elif by_torch is None:
+                by_torch = [i]
+            else:
+                by_torch.append(i)
+        values = self._sums.tolist()
+        if by_torch is not None:
+            with torch.no_grad():
+                scalars = []
+                for i in by_torch:
+                    scalars += self._sums_with_torch(
+                        i, _storage_flat(self.kernels[i]), self.initial[i], self.previous[i]
+                    )
+                gathered = self._gather(scalars)
             for n, i in enumerate(by_torch):
                 values[3 * i : 3 * i + 3] = gathered[3 * n : 3 * n + 3]
         distances, rotation = [], []

@@ -231,9 +231,14 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
           out.length = len;
           gap = false;
           if (counted) {
-            minPositive = leastPositive(ys, loY > 0 ? lo : r, loY > 0 ? lo + 1 : end, minPositive);
-            see(loY);
-            see(hiY);
+            // see(loY) and see(hiY), inline (the column's least value is the least positive one when positive).
+            if (loY > 0) {
+              if (loY < minPositive && loY !== Infinity) minPositive = loY;
+            } else minPositive = leastPositive(ys, r, end, minPositive);
+            if (loY < min && loY !== -Infinity) min = loY;
+            if (hiY > max && hiY !== Infinity) max = hiY;
+            if (loY > max && loY !== Infinity) max = loY;
+            if (hiY < min && hiY !== -Infinity) min = hiY;
           }
           continue;
         }

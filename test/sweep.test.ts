@@ -13,7 +13,8 @@ import { describe, it } from 'node:test';
 import { parseConfigText, sweepAxes } from '../src/engine/config/validate';
 import type { Checked } from '../src/engine/config/types';
 import { expandSweep, MAX_ID_LENGTH, pointConfig, shardPoints } from '../src/experiments/sweep';
-import { readSweep, type SweepFile, sweepThreads } from '../src/experiments/sweepRun';
+import { readSweep, type SweepFile } from '../src/experiments/sweepRun';
+import { shareOfCores, threadsBeside } from '../src/launch/pytorch';
 import { PytorchLauncher, pytorchCommand, pytorchRequest, threadEnv } from '../src/launch/pytorch';
 import { writeMnistFolder } from './helpers/datafiles';
 import { pythonInterpreter, pytorchTestOptions, requireTorch } from './helpers/python';
@@ -465,15 +466,30 @@ describe('sweeps use the machine', () => {
   );
 
   it('divides the cores between the jobs and the processes; OMP_NUM_THREADS from the environment wins', () => {
-    assert.deepEqual(sweepThreads(2, 1, 2, {}).threads, 1);
-    assert.deepEqual(sweepThreads(1, 1, 2, {}).threads, 2);
-    assert.deepEqual(sweepThreads(3, 1, 8, {}).threads, 2);
-    assert.deepEqual(sweepThreads(2, 2, 8, {}).threads, 2);
-    assert.deepEqual(sweepThreads(4, 1, 2, {}).threads, 1, 'at least one');
-    assert.equal(sweepThreads(2, 2, 8, {}).why, '2 threads a process (8 cores / 2 at a time x 2 processes)');
-    const given = sweepThreads(2, 1, 2, { OMP_NUM_THREADS: '3' });
+    assert.deepEqual(shareOfCores(2, 1, 2, {}).threads, 1);
+    assert.deepEqual(shareOfCores(1, 1, 2, {}).threads, 2);
+    assert.deepEqual(shareOfCores(3, 1, 8, {}).threads, 2);
+    assert.deepEqual(shareOfCores(2, 2, 8, {}).threads, 2);
+    assert.deepEqual(shareOfCores(4, 1, 2, {}).threads, 1, 'at least one');
+    assert.equal(shareOfCores(2, 2, 8, {}).why, '2 threads a process (8 cores / 2 at a time x 2 processes)');
+    const given = shareOfCores(2, 1, 2, { OMP_NUM_THREADS: '3' });
     assert.equal(given.threads, undefined);
     assert.equal(given.why, 'OMP_NUM_THREADS=3 from the environment (not divided)');
+  });
+
+  it('a PyTorch run started beside other trainings of the window takes its share of the cores, and says so', () => {
+    const torch = { engine: 'pytorch', processes: 1 };
+    assert.equal(threadsBeside(torch, 0, 2, {}), null, 'alone: the engine takes every core');
+    assert.deepEqual(threadsBeside(torch, 1, 2, {}), {
+      threads: 1,
+      note: '1 other training is running in this window: 1 thread a process (2 cores / 2 at a time), so that they do not oversubscribe the cores',
+    });
+    assert.equal(threadsBeside(torch, 2, 8, {})?.threads, 2);
+    assert.equal(threadsBeside({ ...torch, processes: 2 }, 1, 8, {})?.threads, 2);
+    assert.match(threadsBeside(torch, 2, 8, {})?.note ?? '', /^2 other trainings are running/);
+    assert.equal(threadsBeside({ engine: 'tfjs' }, 3, 2, {}), null, 'tfjs: one thread a run already');
+    assert.equal(threadsBeside({ ...torch, threads: 2 }, 1, 2, {}), null, 'a thread count given stays');
+    assert.equal(threadsBeside(torch, 1, 2, { OMP_NUM_THREADS: '2' }), null, "the user's OMP_NUM_THREADS wins");
   });
 
   it("passes a request's thread count to the engine and to its BLAS pools' environment", async () => {

@@ -32,6 +32,7 @@ import type { EngineName, RunOverrides, TrainingConfig } from '../engine/config/
 import { formatError, loadConfigFile } from '../engine/config/validate';
 import { resolvePath } from '../engine/data/load';
 import { parse as parseJsonc } from 'jsonc-parser';
+import { shareOfCores } from '../launch/pytorch';
 import type { RunRequest } from '../launch/request';
 import { type RunHandle, type StartOptions, startRun } from '../launch/supervisor';
 import { WarmRunner } from '../launch/tfjs';
@@ -226,29 +227,6 @@ function pidAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-/**
- * How a PyTorch point of a sweep sizes its threads, with `concurrent` points running at once, each
- * of `processes` processes: the machine's cores divided among them, at least 1 a process, so
- * that the jobs do not oversubscribe the cores (torch on its own takes every core in each run).
- * A user's OMP_NUM_THREADS in the environment wins: the sweep then leaves the threads to it.
- */
-export function sweepThreads(
-  concurrent: number,
-  processes: number,
-  cores = os.availableParallelism(),
-  env: NodeJS.ProcessEnv = process.env,
-): { threads: number | undefined; why: string } {
-  const given = env.OMP_NUM_THREADS?.trim();
-  if (given) return { threads: undefined, why: `OMP_NUM_THREADS=${given} from the environment (not divided)` };
-  const runs = Math.max(1, concurrent) * Math.max(1, processes);
-  const threads = Math.max(1, Math.floor(cores / runs));
-  const each = processes > 1 ? ` x ${processes} processes` : '';
-  return {
-    threads,
-    why: `${threads} thread${threads === 1 ? '' : 's'} a process (${cores} cores / ${concurrent} at a time${each})`,
-  };
 }
 
 export interface SweepOptions {
@@ -475,10 +453,10 @@ export class SweepRun {
     this.opts.log(`${p.id}: ${entry.status}${acc}${why} ${this.progress()}`);
   }
 
-  /** A PyTorch point's request with its share of the cores (sweepThreads), unless it has a thread count. */
+  /** A PyTorch point's request with its share of the cores (shareOfCores, src/launch/pytorch.ts), unless it has a thread count. */
   private withThreads(request: RunRequest): RunRequest {
     if (request.engine !== 'pytorch' || request.threads !== undefined) return request;
-    const { threads, why } = sweepThreads(this.concurrent, request.processes);
+    const { threads, why } = shareOfCores(this.concurrent, request.processes);
     if (!this.threadsSaid) this.opts.log(`sweep ${this.name}: PyTorch runs: ${why}`);
     this.threadsSaid = true;
     return threads === undefined ? request : { ...request, threads };

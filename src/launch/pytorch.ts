@@ -3,6 +3,7 @@
 // rank 0 appends to it; a STOP file in the run folder asks every rank to stop.
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TrainingConfig } from '../engine/config/types';
 import { defaultMnistFolder } from '../engine/data/mnist';
@@ -102,6 +103,49 @@ export function threadEnv(threads: number | undefined): Record<string, string> {
   if (threads === undefined) return {};
   const n = String(threads);
   return { OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n };
+}
+
+/**
+ * How a PyTorch run sizes its threads with `concurrent` trainings at once (a sweep's points, or a
+ * run started beside others), each of `processes` processes: the machine's cores divided among
+ * them, at least 1 a process, so that they do not oversubscribe the cores. torch alone takes every
+ * core in each run, and its OpenMP threads spin while they wait: measured here, two runs of 2
+ * threads each on 2 cores took 4.5x as long as two of 1 thread. A user's OMP_NUM_THREADS in the
+ * environment wins: the threads are then left to it.
+ */
+export function shareOfCores(
+  concurrent: number,
+  processes: number,
+  cores = os.availableParallelism(),
+  env: NodeJS.ProcessEnv = process.env,
+): { threads: number | undefined; why: string } {
+  const given = env.OMP_NUM_THREADS?.trim();
+  if (given) return { threads: undefined, why: `OMP_NUM_THREADS=${given} from the environment (not divided)` };
+  const runs = Math.max(1, concurrent) * Math.max(1, processes);
+  const threads = Math.max(1, Math.floor(cores / runs));
+  const each = processes > 1 ? ` x ${processes} processes` : '';
+  return {
+    threads,
+    why: `${threads} thread${threads === 1 ? '' : 's'} a process (${cores} cores / ${concurrent} at a time${each})`,
+  };
+}
+
+/**
+ * A PyTorch request started while `running` other trainings of this window train: its threads
+ * (shareOfCores among them all) and a line saying why, or null (none running, another engine,
+ * or threads the request sets already).
+ */
+export function threadsBeside(
+  req: { engine: string; threads?: number; processes?: number },
+  running: number,
+  cores = os.availableParallelism(),
+  env: NodeJS.ProcessEnv = process.env,
+): { threads: number; note: string } | null {
+  if (req.engine !== 'pytorch' || req.threads !== undefined || running <= 0) return null;
+  const { threads, why } = shareOfCores(running + 1, req.processes ?? 1, cores, env);
+  if (threads === undefined) return null;
+  const others = `${running} other training${running === 1 ? ' is' : 's are'} running in this window`;
+  return { threads, note: `${others}: ${why}, so that they do not oversubscribe the cores` };
 }
 
 export class PytorchLauncher implements Launcher {

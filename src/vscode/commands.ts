@@ -7,7 +7,7 @@ import { formatError, loadConfigFile, sweepNotTrainable } from '../engine/config
 import { sweepFileText } from '../experiments/sweepGroups';
 import { readRawConfig, readSweep, sweepFolderName } from '../experiments/sweepRun';
 import { decideEngine, needsPython } from '../launch/engineChoice';
-import { pytorchRequest } from '../launch/pytorch';
+import { pytorchRequest, threadsBeside } from '../launch/pytorch';
 import type { CommonRequest, RunRequest } from '../launch/request';
 import type { Ctx } from './ctx';
 import { isRunning, type Run } from './runs';
@@ -204,7 +204,13 @@ export async function startTraining(ctx: Ctx, uri?: vscode.Uri): Promise<string 
     showPythonError(ctx, request.error);
     return undefined;
   }
-  const run = ctx.runs.start(request);
+  // Beside other trainings of this window (runs, a sweep's points): a share of the cores, said in the output.
+  const beside = threadsBeside(request, ctx.runs.running.length);
+  const run = ctx.runs.start(
+    request.engine === 'pytorch' && beside
+      ? { ...request, threads: beside.threads, notes: [...(request.notes ?? []), beside.note] }
+      : request,
+  );
   await focusMonitor();
   return run.runId;
 }

@@ -12,7 +12,7 @@ const path = require('node:path');
 const vscode = require('vscode');
 const h = require('./lib/helpers');
 
-exports.timeout = 60000;
+exports.timeout = 120000;
 
 let config;
 let scratch;
@@ -125,6 +125,38 @@ exports.tests = {
     const { engine, line } = await autoRun(wrapper);
     assert.equal(engine, 'tfjs');
     assert.equal(line.split(';')[0], `engine auto: tfjs (no Python with torch: tried ${wrapper} (no torch))`, line);
+  },
+
+  'a PyTorch run started beside a running training takes its share of the cores': async () => {
+    // A tfjs run that trains for a while (stopped below), then a PyTorch one beside it.
+    const longFile = path.join(h.workspaceDir(), 'beside-long.layerrot.json');
+    fs.writeFileSync(
+      longFile,
+      JSON.stringify({
+        engine: 'tfjs',
+        dataset: { name: 'synthetic', samples: 2000, testSamples: 50, inputShape: [8], classes: 2 },
+        model: { type: 'mlp', hidden: [8] },
+        optimizer: { type: 'sgd', learningRate: 0.1 },
+        schedule: { epochs: 500, batchSize: 16 },
+      }),
+    );
+    const torchFile = pytorchConfig('beside-torch', 'pytorch');
+    let long;
+    try {
+      long = await h.startTraining(vscode.Uri.file(longFile));
+      await h.waitForEvents(long, 'run_started', { timeout: 30000 });
+      let runId;
+      await withPython(pythonWithTorch(), async () => {
+        runId = await h.startTraining(torchFile);
+      });
+      const events = await h.waitForEvents(runId, 'run_finished', { timeout: 50000 });
+      const threads = Math.max(1, Math.floor(os.availableParallelism() / 2));
+      assert.match(events[0].backendDescription, new RegExp(`, ${threads} threads?$`), events[0].backendDescription);
+    } finally {
+      if (long) await h.within(vscode.commands.executeCommand('layerRotation.stopTraining', long), 15000, 'stop');
+      fs.rmSync(longFile, { force: true });
+      fs.rmSync(torchFile.fsPath, { force: true });
+    }
   },
 
   'engine auto with an interpreter that has torch: PyTorch, saying so': async () => {

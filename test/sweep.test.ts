@@ -14,8 +14,15 @@ import { parseConfigText, sweepAxes } from '../src/engine/config/validate';
 import type { Checked } from '../src/engine/config/types';
 import { expandSweep, MAX_ID_LENGTH, pointConfig, shardPoints } from '../src/experiments/sweep';
 import { readSweep, type SweepFile } from '../src/experiments/sweepRun';
-import { shareOfCores, threadsBeside } from '../src/launch/pytorch';
-import { PytorchLauncher, pytorchCommand, pytorchRequest, threadEnv } from '../src/launch/pytorch';
+import {
+  PytorchLauncher,
+  pytorchCommand,
+  pytorchRequest,
+  shareOfCores,
+  threadEnv,
+  threadsBeside,
+} from '../src/launch/pytorch';
+import type { RunRequest } from '../src/launch/request';
 import { writeMnistFolder } from './helpers/datafiles';
 import { pythonInterpreter, pytorchTestOptions, requireTorch } from './helpers/python';
 import { runCli, strictEvents, syntheticConfig, tempDir, writeConfig } from './helpers/runs';
@@ -478,18 +485,25 @@ describe('sweeps use the machine', () => {
   });
 
   it('a PyTorch run started beside other trainings of the window takes its share of the cores, and says so', () => {
-    const torch = { engine: 'pytorch', processes: 1 };
-    assert.equal(threadsBeside(torch, 0, 2, {}), null, 'alone: the engine takes every core');
-    assert.deepEqual(threadsBeside(torch, 1, 2, {}), {
-      threads: 1,
-      note: '1 other training is running in this window: 1 thread a process (2 cores / 2 at a time), so that they do not oversubscribe the cores',
-    });
-    assert.equal(threadsBeside(torch, 2, 8, {})?.threads, 2);
-    assert.equal(threadsBeside({ ...torch, processes: 2 }, 1, 8, {})?.threads, 2);
-    assert.match(threadsBeside(torch, 2, 8, {})?.note ?? '', /^2 other trainings are running/);
-    assert.equal(threadsBeside({ engine: 'tfjs' }, 3, 2, {}), null, 'tfjs: one thread a run already');
-    assert.equal(threadsBeside({ ...torch, threads: 2 }, 1, 2, {}), null, 'a thread count given stays');
-    assert.equal(threadsBeside(torch, 1, 2, { OMP_NUM_THREADS: '2' }), null, "the user's OMP_NUM_THREADS wins");
+    // Only the fields threadsBeside reads (the rest of a request goes through untouched).
+    const request = (fields: object) => ({ processes: 1, ...fields }) as unknown as RunRequest;
+    const torch = request({ engine: 'pytorch', notes: ['engine auto: PyTorch'] });
+    assert.equal(threadsBeside(torch, 0, 2, {}), torch, 'alone: the engine takes every core');
+    const threadsOf = (r: RunRequest) => (r.engine === 'pytorch' ? r.threads : undefined);
+    const beside = threadsBeside(torch, 1, 2, {});
+    assert.equal(threadsOf(beside), 1);
+    assert.deepEqual(beside.notes, [
+      'engine auto: PyTorch',
+      '1 other training is running in this window: 1 thread a process (2 cores / 2 at a time), so that they do not oversubscribe the cores',
+    ]);
+    assert.equal(threadsOf(threadsBeside(torch, 2, 8, {})), 2);
+    assert.equal(threadsOf(threadsBeside(request({ engine: 'pytorch', processes: 2 }), 1, 8, {})), 2);
+    assert.match(threadsBeside(torch, 2, 8, {}).notes?.[1] ?? '', /^2 other trainings are running/);
+    const tfjs = request({ engine: 'tfjs' });
+    assert.equal(threadsBeside(tfjs, 3, 2, {}), tfjs, 'tfjs: one thread a run already');
+    const given = request({ engine: 'pytorch', threads: 2 });
+    assert.equal(threadsBeside(given, 1, 2, {}), given, 'a thread count given stays');
+    assert.equal(threadsBeside(torch, 1, 2, { OMP_NUM_THREADS: '2' }), torch, "the user's OMP_NUM_THREADS wins");
   });
 
   it("passes a request's thread count to the engine and to its BLAS pools' environment", async () => {

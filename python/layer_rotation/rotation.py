@@ -128,19 +128,17 @@ class RotationTracker:
         """(distances, rotation): per layer, 1 - cos(w, w0), and tan of the angle since the last record."""
         # (The compiled passes need neither autograd's switch nor a tensor op: the Python around
         # them is a fifth of a record of the MLP's six kernels, kept to plain comparisons.)
-        by_torch = None
+        by_torch = []
         for i, k in enumerate(self.kernels):
             nat = self._native[i]
             # The compiled pass while the kernel's memory is what it was (not moved to another
             # device or dtype by .data or .to); torch's ops otherwise.
             if nat is not None and k.data_ptr() == nat[2][0] and k.is_cpu and (k.numel(), k.dtype) == nat[2][1:]:
                 nat[0](*nat[1])
-            elif by_torch is None:
-                by_torch = [i]
             else:
                 by_torch.append(i)
         values = self._sums.tolist()
-        if by_torch is not None:
+        if by_torch:
             with torch.no_grad():
                 scalars = []
                 for i in by_torch:

@@ -10,7 +10,7 @@ import { defaultMnistFolder } from '../engine/data/mnist';
 import { EVENTS_FILE } from '../runlog/runfolder';
 import { LogTail } from '../runlog/tail';
 import type { Launcher } from './launcher';
-import type { CommonRequest, PytorchRequest } from './request';
+import type { CommonRequest, PytorchRequest, RunRequest } from './request';
 
 /** In a run folder: a file whose presence asks the pytorch engine to stop (people can touch it too). */
 export const STOP_FILE = 'STOP';
@@ -131,21 +131,23 @@ export function shareOfCores(
 }
 
 /**
- * A PyTorch request started while `running` other trainings of this window train: its threads
- * (shareOfCores among them all) and a line saying why, or null (none running, another engine,
- * or threads the request sets already).
+ * A request started while `running` other trainings of this window train: a PyTorch one with its
+ * share of the cores (shareOfCores among them all) and a note saying why; else (none running,
+ * another engine, a thread count set already, OMP_NUM_THREADS from the environment) the request
+ * as it is.
  */
-export function threadsBeside(
-  req: { engine: string; threads?: number; processes?: number },
+export function threadsBeside<R extends RunRequest>(
+  req: R,
   running: number,
   cores = os.availableParallelism(),
   env: NodeJS.ProcessEnv = process.env,
-): { threads: number; note: string } | null {
-  if (req.engine !== 'pytorch' || req.threads !== undefined || running <= 0) return null;
-  const { threads, why } = shareOfCores(running + 1, req.processes ?? 1, cores, env);
-  if (threads === undefined) return null;
+): R {
+  if (req.engine !== 'pytorch' || req.threads !== undefined || running <= 0) return req;
+  const { threads, why } = shareOfCores(running + 1, req.processes, cores, env);
+  if (threads === undefined) return req;
   const others = `${running} other training${running === 1 ? ' is' : 's are'} running in this window`;
-  return { threads, note: `${others}: ${why}, so that they do not oversubscribe the cores` };
+  const note = `${others}: ${why}, so that they do not oversubscribe the cores`;
+  return { ...req, threads, notes: [...(req.notes ?? []), note] };
 }
 
 export class PytorchLauncher implements Launcher {

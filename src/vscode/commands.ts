@@ -205,12 +205,7 @@ export async function startTraining(ctx: Ctx, uri?: vscode.Uri): Promise<string 
     return undefined;
   }
   // Beside other trainings of this window (runs, a sweep's points): a share of the cores, said in the output.
-  const beside = threadsBeside(request, ctx.runs.running.length);
-  const run = ctx.runs.start(
-    request.engine === 'pytorch' && beside
-      ? { ...request, threads: beside.threads, notes: [...(request.notes ?? []), beside.note] }
-      : request,
-  );
+  const run = ctx.runs.start(threadsBeside(request, ctx.runs.running.length));
   await focusMonitor();
   return run.runId;
 }

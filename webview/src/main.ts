@@ -1410,8 +1410,7 @@ function start(): void {
   const warm = () => {
     if (!monitor.hasRecords()) warmUpDrawing();
   };
-  if (typeof requestIdleCallback === 'function') requestIdleCallback(warm, { timeout: 1000 });
-  else setTimeout(warm, 0);
+  requestIdleCallback(warm, { timeout: 1000 });
 }
 
 start();

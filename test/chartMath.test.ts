@@ -69,6 +69,27 @@ describe('smoothing', () => {
     assert.equal(s[1], null, 'gaps stay gaps');
     assert.ok(Math.abs((s[2] as number) - (0.25 + 0.5 * 3) / 0.75) < 1e-12, 'and do not enter the average');
   });
+
+  it("run gives next's numbers, in pieces as records come, gaps and all", () => {
+    const src = Float64Array.from({ length: 500 }, (_, r) =>
+      r % 97 === 5 ? Number.NaN : r === 200 ? Infinity : Math.sin(r / 7) + r / 100,
+    );
+    for (const w of [0, 0.6, 0.99]) {
+      const one = new Ema(w);
+      const want = Array.from(src, (v) => one.next(v));
+      const bulk = new Ema(w);
+      const got = new Float32Array(src.length);
+      for (const [a, b] of [
+        [0, 1],
+        [1, 130],
+        [130, 130],
+        [130, 500],
+      ])
+        bulk.run(src, got, a, b);
+      assert.deepEqual(Array.from(got), Array.from(Float32Array.from(want)), `weight ${w}`);
+      assert.ok(Number.isNaN(got[5]) && got[200] === Infinity, 'gaps stay where they are');
+    }
+  });
 });
 
 describe('y ranges', () => {

@@ -72,6 +72,21 @@ describe('LineRaster', () => {
     r.reset(10, 10);
     r.stroke([0, 4.5, 9.9, 4.5], 4, BLUE, 0.5);
     assert.deepEqual(at(r, 5, 4), [0, 0, 255, 128]);
+    // Two faint lines on nothing: alpha 1 - 0.5 x 0.5, each colour by what it gives (red 0.25, blue 0.5).
+    r.reset(10, 10);
+    r.stroke([0, 4.5, 9.9, 4.5], 4, RED, 0.5);
+    r.stroke([0, 4.5, 9.9, 4.5], 4, BLUE, 0.5);
+    const [r2, g2, b2, a2] = at(r, 5, 4);
+    assert.ok(Math.abs(a2 - 191) <= 1 && g2 === 0, `${at(r, 5, 4)}`);
+    assert.ok(Math.abs(r2 - 85) <= 2 && Math.abs(b2 - 170) <= 2, `${at(r, 5, 4)}`);
+    // Many faint lines of one colour: the colour stays, the alpha rises towards opaque.
+    r.reset(10, 10);
+    for (let k = 0; k < 40; k++) r.stroke([0, 4.5, 9.9, 4.5], 4, [40, 120, 200], 0.28);
+    const [r3, g3, b3, a3] = at(r, 5, 4);
+    assert.ok(
+      Math.abs(r3 - 40) <= 1 && Math.abs(g3 - 120) <= 1 && Math.abs(b3 - 200) <= 1 && a3 >= 254,
+      `${at(r, 5, 4)}`,
+    );
   });
 
   it('draws nothing outside the buffer and clears on reset', () => {
@@ -112,7 +127,7 @@ describe('warmUpDrawing (the monitor warms the drawing up while it waits for a r
     const lines = 6;
     const columns = 300;
     const ink = warmUpDrawing(lines, 3000, columns, 100) / 255;
-    // Three opaque lines and three faint ones (0.28), each at least a pixel a column.
+    // Three opaque lines, three faint ones (0.28) each under its smoothed line: at least a pixel a column each.
     assert.ok(ink >= columns * (3 + 3 * 0.28) * 0.95, `ink ${ink}`);
     assert.ok(ink <= columns * lines * 4, `ink ${ink}`);
     assert.equal(warmUpDrawing(lines, 3000, columns, 100), ink * 255);

@@ -125,6 +125,47 @@ export class Ema {
     this.power *= w;
     return this.last / (1 - this.power);
   }
+
+  /**
+   * `next` of src[from..to), written to out[from..to): the same numbers, in one loop over local
+   * variables (a chart smooths every layer's 20,000 records at once: 200 layers took 42 ms as a
+   * call a value on a first draw, 9 to 12 ms so in Node).
+   */
+  run(src: ArrayLike<number>, out: { [i: number]: number }, from: number, to: number): void {
+    const w = this.weight;
+    if (!(w > 0)) {
+      for (let r = from; r < to; r++) out[r] = src[r];
+      return;
+    }
+    let last = this.last;
+    let power = this.power;
+    const u = 1 - w;
+    let r = from;
+    // Debiased while the bias shows: until 1 - power is 1 in doubles (w = 0.6: 72 values).
+    for (; r < to && 1 - power !== 1; r++) {
+      const v = src[r];
+      if (v - v !== 0) {
+        // Not finite (v - v is NaN for NaN and the infinities): a gap, as it is.
+        out[r] = v;
+        continue;
+      }
+      last = last * w + u * v;
+      power *= w;
+      out[r] = last / (1 - power);
+    }
+    // Then the average itself, x / 1 being x (the division was most of the time).
+    for (; r < to; r++) {
+      const v = src[r];
+      if (v - v !== 0) {
+        out[r] = v;
+        continue;
+      }
+      last = last * w + u * v;
+      out[r] = last;
+    }
+    this.last = last;
+    this.power = power;
+  }
 }
 
 /** A whole series smoothed (null and undefined stay where they are). */

@@ -20,41 +20,35 @@ function a8(cover: number, alpha: number): number {
   return (cover * alpha * 256 + 0.5) | 0;
 }
 
-/** Source-over of `color` (0xBBGGRR) at opacity a / 256 on pixel i of px. (Integers only: a double passed to a call is boxed.) */
+/**
+ * Source-over of `color` (0xBBGGRR) at opacity a / 256 (0-256) on pixel i of px, premultiplied
+ * (each channel times the pixel's alpha): out = colour x a + what is there x (1 - a), the four
+ * channels two at a time, in integers, with no division and no branch on what is there.
+ * (Integers only: a double passed to a call is boxed.)
+ */
 function blend(px: Int32Array, i: number, color: number, a: number): void {
   if (a <= 0) return;
+  if (a >= 256) {
+    px[i] = 0xff000000 | color;
+    return;
+  }
   const d = px[i];
-  const da = d >>> 24;
-  if (a >= 255 || da === 0) {
-    px[i] = ((a >= 255 ? 255 : a) << 24) | color;
-    return;
-  }
-  if (da === 255) {
-    // On an opaque pixel: each channel moves a/256 of the way to the colour's (two at a time).
-    const rb = d & 0xff00ff;
-    const g = d & 0xff00;
-    const nrb = (rb + ((((color & 0xff00ff) - rb) * a) >> 8)) & 0xff00ff;
-    const ng = (g + ((((color & 0xff00) - g) * a) >> 8)) & 0xff00;
-    px[i] = 0xff000000 | nrb | ng;
-    return;
-  }
-  // On a partly transparent pixel: alpha a + da (1 - a), the colours weighed by what each gives.
-  const sum = a * 255 + da * (256 - a);
-  const w = (a * 255) / sum;
-  let out = Math.min(255, Math.round(sum / 256)) << 24;
-  for (let shift = 0; shift < 24; shift += 8) {
-    const s = (color >> shift) & 255;
-    const t = (d >> shift) & 255;
-    out |= (Math.round(t + (s - t) * w) & 255) << shift;
-  }
-  px[i] = out;
+  const ia = 256 - a;
+  // Red and blue; then green and alpha (the colour's alpha is 255); rounded (+128 each). A
+  // channel's sum is at most 255 x 256 + 128 < 2^16: no carry into the next, the whole under 2^32.
+  const rb = (((color & 0xff00ff) * a + (d & 0xff00ff) * ia + 0x800080) >>> 8) & 0xff00ff;
+  const ga = (((((color >>> 8) & 0xff) | 0xff0000) * a + ((d >>> 8) & 0xff00ff) * ia + 0x800080) >>> 8) & 0xff00ff;
+  px[i] = rb | (ga << 8);
 }
+
+/** 255 x 2^16 / a: a premultiplied channel times this, over 2^16, is the plain channel. */
+const UNPREMULTIPLY = Array.from({ length: 256 }, (_, a) => (a === 0 ? 0 : Math.round((255 * 65536) / a)));
 
 /** A `width` x `height` pixel buffer that thin lines are drawn in. */
 export class LineRaster {
   width = 0;
   height = 0;
-  /** The pixels, column by column: 0xAABBGGRR (not premultiplied). */
+  /** The pixels, column by column: 0xAABBGGRR, premultiplied (image() gives them plain). */
   private px = new Int32Array(0);
   private rgba: Uint8ClampedArray<ArrayBuffer> = new Uint8ClampedArray(0);
   /** A line's columns, gathered before any is drawn: column, least y, greatest y. */
@@ -100,7 +94,7 @@ export class LineRaster {
         continue;
       }
       blend(px, base + first, color, a8(first + 1 - top, opacity));
-      if (inner >= 255) for (let i = base + first + 1; i < base + last; i++) px[i] = opaque;
+      if (inner >= 256) for (let i = base + first + 1; i < base + last; i++) px[i] = opaque;
       else for (let i = base + first + 1; i < base + last; i++) blend(px, i, color, inner);
       blend(px, base + last, color, a8(bottom - last, opacity));
     }
@@ -177,16 +171,25 @@ export class LineRaster {
   /** The pixels row by row, RGBA (not premultiplied), as ImageData takes them (valid until the next reset). */
   image(): Uint8ClampedArray<ArrayBuffer> {
     const { width: w, height: h, px, rgba } = this;
+    const plain = (v: number): number => {
+      const a = v >>> 24;
+      if (a === 255 || a === 0) return v;
+      const k = UNPREMULTIPLY[a];
+      const r = Math.min(255, ((v & 255) * k + 32768) >>> 16);
+      const g = Math.min(255, (((v >>> 8) & 255) * k + 32768) >>> 16);
+      const b = Math.min(255, (((v >>> 16) & 255) * k + 32768) >>> 16);
+      return (a << 24) | (b << 16) | (g << 8) | r;
+    };
     if (LITTLE_ENDIAN) {
       const out = new Int32Array(rgba.buffer, 0, w * h);
       for (let c = 0; c < w; c++) {
         const base = c * h;
-        for (let r = 0; r < h; r++) out[r * w + c] = px[base + r];
+        for (let r = 0; r < h; r++) out[r * w + c] = plain(px[base + r]);
       }
     } else
       for (let c = 0; c < w; c++)
         for (let r = 0; r < h; r++) {
-          const v = px[c * h + r];
+          const v = plain(px[c * h + r]);
           const k = 4 * (r * w + c);
           rgba[k] = v & 255;
           rgba[k + 1] = (v >> 8) & 255;

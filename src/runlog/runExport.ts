@@ -194,9 +194,8 @@ function logTicks(lo: number, hi: number): number[] {
 
 function smoothed(values: ArrayLike<number>, weight: number): ArrayLike<number> {
   if (!(weight > 0)) return values;
-  const ema = new Ema(weight);
   const out = new Float64Array(values.length);
-  for (let j = 0; j < values.length; j++) out[j] = ema.next(values[j]);
+  new Ema(weight).run(values, out, 0, values.length);
   return out;
 }
 

@@ -4,9 +4,11 @@
  * lightly compiled) until it has run hot; the first draw of 200 layers x 20,000 records spent
  * most of its min/max pass and of its raster in that slow start (measured in the monitor:
  * bench/webview-render.mjs --profile). The monitor calls this while it waits for its first run.
- * The same functions, the same argument types as the charts' (Float64Array columns, RowList rows,
- * a PixelPath, a LineRaster), so that what V8 learns here holds there.
+ * The same functions, the same argument types as the charts' (Float64Array columns of distances
+ * and their Float32Array smoothed, RowList rows, a PixelPath, a LineRaster), so that what V8
+ * learns here holds there.
  */
+import { Ema } from './chartMath';
 import { columnLayout, minMaxRows, PixelPath, pixelPath, RowList } from './decimate';
 import { LineRaster } from './raster';
 
@@ -19,6 +21,7 @@ export function warmUpDrawing(lines = 16, points = 6000, columns = 500, height =
   const xs = new Float64Array(points);
   for (let r = 0; r < points; r++) xs[r] = r;
   const ys = new Float64Array(points);
+  const smoothed = new Float32Array(points);
   const layout = columnLayout(xs, 0, points, 0, points - 1, columns);
   const rows = new RowList();
   const path = new PixelPath();
@@ -34,9 +37,17 @@ export function warmUpDrawing(lines = 16, points = 6000, columns = 500, height =
       seed ^= seed << 5;
       ys[r] = (r / points) * (0.5 + k / (2 * lines)) + ((seed >>> 0) / 4294967296 - 0.5) * 0.02;
     }
+    // Every other line smoothed (a chart's smoothed lines: Float32Array) over a faint raw one.
+    const smooth = k % 2 === 1;
+    if (smooth) new Ema(0.6).run(ys, smoothed, 0, points);
     minMaxRows(xs, ys, layout, rows);
     const { xy, length } = pixelPath(xs, ys, rows.rows, rows.length, t, path);
-    raster.stroke(xy, length, [40 + 10 * k, 120, 200], k % 2 === 0 ? 1 : 0.28, 1);
+    raster.stroke(xy, length, [40 + 10 * k, 120, 200], smooth ? 0.28 : 1, 1);
+    if (smooth) {
+      minMaxRows(xs, smoothed, layout, rows);
+      const line = pixelPath(xs, smoothed, rows.rows, rows.length, t, path);
+      raster.stroke(line.xy, line.length, [40 + 10 * k, 120, 200], 1, 1);
+    }
   }
   const image = raster.image();
   let ink = 0;

@@ -81,6 +81,8 @@ export interface MonitorState extends MonitorTestState {
   lastFrameMs: number;
   /** When the last frame began (performance.now()): its work, with the microtasks it queued, ends before the next animation frame callback. */
   lastFrameStart: number;
+  /** How long the drawing's warm-up took (src/runlog/warmup.ts), in ms; null: it has not run (records came first). */
+  warmUpMs: number | null;
   /**
    * Whether every panel shows the data drawn: false from a big run's first frame (it draws the
    * curves only) to the next one (the loss and accuracy, the legend, the table, the features).
@@ -253,6 +255,7 @@ class Monitor {
     lastDrawMs: 0,
     lastFrameMs: 0,
     lastFrameStart: 0,
+    warmUpMs: null,
     settled: true,
     drawnPoints: 0,
     fullDraws: 0,
@@ -489,9 +492,17 @@ class Monitor {
   // ---- messages ----
 
   /** Whether any run's records are in (the drawing has begun, or is about to). */
-  hasRecords(): boolean {
+  private hasRecords(): boolean {
     for (const store of this.runs.values()) if (store.rotation.length > 0) return true;
     return false;
+  }
+
+  /** Warms the drawing up (src/runlog/warmup.ts) unless records came first. */
+  warmUp(): void {
+    if (this.hasRecords()) return;
+    const t0 = performance.now();
+    warmUpDrawing();
+    this.state.warmUpMs = performance.now() - t0;
   }
 
   handle(msg: unknown): void {
@@ -1407,10 +1418,7 @@ function start(): void {
   // loops run once on a small made-up chart, so that a big run's first draw finds them compiled
   // (src/runlog/warmup.ts: 25 to 55 ms of idle time here; the first draw of 200 layers x 20,000
   // records then took 6 to 12 ms less, bench/webview-render.mjs). Not once records are in.
-  const warm = () => {
-    if (!monitor.hasRecords()) warmUpDrawing();
-  };
-  requestIdleCallback(warm, { timeout: 1000 });
+  requestIdleCallback(() => monitor.warmUp(), { timeout: 1000 });
 }
 
 start();

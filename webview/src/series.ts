@@ -140,10 +140,7 @@ export class SmoothedSeries implements LayerSeries {
     this.cols.growTo(n);
     const out = this.cols.raw();
     for (let i = 0; i < this.cols.width; i++) {
-      const src = this.source.column(i);
-      const o = out[i];
-      const ema = this.emas[i];
-      for (let r = from; r < n; r++) o[r] = ema.next(src[r]);
+      this.emas[i].run(this.source.column(i), out[i], from, n);
     }
     return from;
   }

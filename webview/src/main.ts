@@ -1078,7 +1078,7 @@ class Monitor {
     const s = this.state;
     const first = this.charts.distance ?? this.charts.rate;
     s.runId = store.runId;
-    s.seriesCount = first ? first.u.series.length - 1 : 0;
+    s.seriesCount = first ? first.drawn.length : 0;
     s.lastValues = store.lastDistances();
     s.points = store.rotation.length;
     s.drawnPoints = first ? first.drawnPoints : 0;

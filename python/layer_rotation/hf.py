@@ -40,7 +40,7 @@ except ImportError:
 from . import events
 from .logger import RotationLogger, watch_entry
 from .optim import kernel_layers
-from .plan import base_rate, optimizer_plan
+from .plan import base_rate, group_rate, optimizer_plan, unwrap_optimizer
 
 __all__ = ["RotationCallback", "kernel_layers"]
 
@@ -155,6 +155,7 @@ class RotationCallback(TrainerCallback):
         self.logger = None  # the RotationLogger of the current run (world process zero only)
         self._at_exit = None
         self._reason = None
+        self._group = None  # the optimizer's first param group, while a run is open
 
     # -- the run -----------------------------------------------------------------------------------
 
@@ -208,6 +209,8 @@ class RotationCallback(TrainerCallback):
         self._global_step = state.global_step  # where this train() starts (a resumed one: not 0)
         self._last_logged = state.global_step
         self._lr = base_rate(optimizer)
+        # The rate's param group, found once: read at every step (on_pre_optimizer_step).
+        self._group = unwrap_optimizer(optimizer).param_groups[0] if optimizer is not None else None
         self._epoch_ended = False  # on_epoch_end came: its epoch_end waits for the epoch's eval
         self._epoch_loss = [0.0, 0]  # logged losses x the steps each covers, and those steps
         self._val = None  # (epoch, loss, accuracy) of the latest evaluation in a training epoch
@@ -219,8 +222,8 @@ class RotationCallback(TrainerCallback):
         return self.logger is not None and self.logger.finished is None
 
     def on_pre_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
-        if self._running():
-            self._lr = base_rate(optimizer)  # the rate of the step about to be taken
+        if self._group is not None and self.logger.finished is None:
+            self._lr = group_rate(self._group)  # the rate of the step about to be taken
 
     def on_step_end(self, args, state, control, **kwargs):
         """The record of the step just taken, while its weights are fresh in the cache; its loss

@@ -16,7 +16,12 @@ def base_rate(optimizer):
     """The scheduled base rate: the first param group's rate over its layca_param_groups multiplier."""
     if optimizer is None:
         return None
-    group = unwrap_optimizer(optimizer).param_groups[0]
+    return group_rate(unwrap_optimizer(optimizer).param_groups[0])
+
+
+def group_rate(group):
+    """base_rate of a param group found once (a callback reads it at every step: schedulers set
+    group["lr"] in place)."""
     return float(group["lr"]) / float(group.get("lr_multiplier", 1.0) or 1.0)
 
 

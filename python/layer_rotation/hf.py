@@ -155,7 +155,7 @@ class RotationCallback(TrainerCallback):
         self.logger = None  # the RotationLogger of the current run (world process zero only)
         self._at_exit = None
         self._reason = None
-        self._group = None  # the optimizer's first param group, while a run is open
+        self._wrapper = self._rate_group = None  # the optimizer last given to a step hook, its rate's group
 
     # -- the run -----------------------------------------------------------------------------------
 
@@ -209,8 +209,6 @@ class RotationCallback(TrainerCallback):
         self._global_step = state.global_step  # where this train() starts (a resumed one: not 0)
         self._last_logged = state.global_step
         self._lr = base_rate(optimizer)
-        # The rate's param group, found once: read at every step (on_pre_optimizer_step).
-        self._group = unwrap_optimizer(optimizer).param_groups[0] if optimizer is not None else None
         self._epoch_ended = False  # on_epoch_end came: its epoch_end waits for the epoch's eval
         self._epoch_loss = [0.0, 0]  # logged losses x the steps each covers, and those steps
         self._val = None  # (epoch, loss, accuracy) of the latest evaluation in a training epoch
@@ -222,8 +220,17 @@ class RotationCallback(TrainerCallback):
         return self.logger is not None and self.logger.finished is None
 
     def on_pre_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
-        if self._group is not None and self.logger.finished is None:
-            self._lr = group_rate(self._group)  # the rate of the step about to be taken
+        if self._running():
+            group = self._group_of(optimizer)
+            self._lr = None if group is None else group_rate(group)  # the rate of the step about to be taken
+
+    def _group_of(self, optimizer):
+        """base_rate's param group of the optimizer given, found once for each optimizer given (it
+        is the same at every step: unwrapping it again was most of the hook's time)."""
+        if optimizer is not self._wrapper:
+            self._wrapper = optimizer
+            self._rate_group = None if optimizer is None else unwrap_optimizer(optimizer).param_groups[0]
+        return self._rate_group
 
     def on_step_end(self, args, state, control, **kwargs):
         """The record of the step just taken, while its weights are fresh in the cache; its loss

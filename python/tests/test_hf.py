@@ -80,6 +80,9 @@ class Callback(unittest.TestCase):
         self.assertEqual([(b["step"], b["loss"]) for b in batches], logged)
         self.assertEqual([b["step"] for b in batches], [2, 4, 6, 8])
         self.assertTrue(all(b["learningRate"] > 0 and b["accuracy"] is None for b in batches))
+        # The rate each logged step was taken with: Trainer's linear decay from 3e-3 over 8 steps
+        # (step k at 3e-3 x (9 - k) / 8), read before the step (on_pre_optimizer_step).
+        self.assertEqual([round(b["learningRate"] / 3e-3 * 8, 6) for b in batches], [7, 5, 3, 1])
         # Epoch ends: the mean logged loss of the epoch, and the evaluation Trainer ran after it.
         evals = [h for h in history if "eval_loss" in h]
         epochs = of_type(events, "epoch_end")

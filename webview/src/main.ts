@@ -1416,8 +1416,9 @@ function start(): void {
   host.post({ type: 'ready' });
   // While the page waits for its first run's records (the host reads the log): the drawing's hot
   // loops run once on a small made-up chart, so that a big run's first draw finds them compiled
-  // (src/runlog/warmup.ts: 25 to 55 ms of idle time here; the first draw of 200 layers x 20,000
-  // records then took 6 to 12 ms less, bench/webview-render.mjs). Not once records are in.
+  // (src/runlog/warmup.ts: 60 to 95 ms of idle time here, smoothing included; the first draw of
+  // 200 layers x 20,000 records then took 6 to 12 ms less, bench/webview-render.mjs). Not once
+  // records are in.
   requestIdleCallback(() => monitor.warmUp(), { timeout: 1000 });
 }
 

@@ -100,6 +100,61 @@ describe("a warm runner's dataset cache", () => {
     assert.equal(cache.reads, 5);
   });
 
+  it("normalizes each seed's split with its own training statistics, value for value (one and three channels)", () => {
+    // The reference: the split's bytes (from a load without normalization: byte / 255 as float32,
+    // one to one), the per-channel mean and std of the training split's bytes summed here, and
+    // every value as float32(byte * a + b). The cache's statistics come from per-sample sums kept
+    // across its loads; a seed after another sums only the samples new to it.
+    const dir = tempDir('data-cache-stats');
+    const mnistDir = path.join(dir, 'mnist');
+    writeMnistFolder(mnistDir, { nTrain: 150, nTest: 20, side: 7 });
+    writeCifarFolder(path.join(dir, 'cifar', 'cifar-10-batches-bin'), { batches: [1, 2], records: 40 });
+    const specs: [DatasetSpec, number][] = [
+      [mnist(mnistDir, { trainSubset: 90, validationSplit: 0.25 }), 1],
+      [{ name: 'cifar10', path: path.join(dir, 'cifar'), trainSubset: 50, validationSplit: 0.2 } as DatasetSpec, 3],
+    ];
+    for (const [spec, channels] of specs) {
+      const cache = new DatasetCache();
+      for (const seed of [1, 2, 3, 2]) {
+        const opts: LoadOptions = { seed, flatten: false };
+        const bytes = (x: Float32Array) => Uint8Array.from(x, (v) => Math.round(v * 255));
+        const raw = loadDataset({ ...spec, normalize: false }, opts);
+        const got = cache.load({ ...spec, normalize: true }, opts);
+        const trainBytes = bytes(raw.train.x);
+        assert.deepEqual(
+          Array.from(trainBytes, (b) => Math.fround(b / 255)),
+          Array.from(raw.train.x),
+          'bytes recovered',
+        );
+        const a: number[] = [];
+        const b: number[] = [];
+        for (let c = 0; c < channels; c++) {
+          let sum = 0;
+          let sumSq = 0;
+          for (let i = c; i < trainBytes.length; i += channels) {
+            sum += trainBytes[i];
+            sumSq += trainBytes[i] * trainBytes[i];
+          }
+          const count = trainBytes.length / channels;
+          const mean = sum / count;
+          const std = Math.sqrt(sumSq / count - mean * mean);
+          const scale = 1 / 255; // bytes to [0, 1]
+          assert.equal(got.normalization?.mean[c], mean * scale, `seed ${seed} channel ${c}: mean`);
+          assert.equal(got.normalization?.std[c], std * scale, `seed ${seed} channel ${c}: std`);
+          a.push(scale / (std * scale));
+          b.push(-(mean * scale) / (std * scale));
+        }
+        for (const split of ['train', 'validation', 'test'] as const) {
+          const expected = Array.from(bytes(raw[split].x), (v, i) =>
+            Math.fround(v * a[i % channels] + b[i % channels]),
+          );
+          assert.deepEqual(Array.from(got[split].x), expected, `seed ${seed}: ${split} values`);
+          assert.deepEqual(got[split].y, raw[split].y, `seed ${seed}: ${split} labels`);
+        }
+      }
+    }
+  });
+
   it('a folder that is not there: the read says so, and nothing is kept', () => {
     const cache = new DatasetCache();
     const missing = path.join(tempDir('data-cache-missing'), 'nowhere');

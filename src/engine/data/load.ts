@@ -41,6 +41,8 @@ interface RawData {
   scale: number;
   source: string;
   warnings: string[];
+  /** Per-sample sums of the training bytes that splits have needed so far (see sampleSums). */
+  trainSums?: SampleSums;
 }
 
 /** Keeps the split's random stream apart from the synthetic generator's, which uses the seed as is. */
@@ -155,7 +157,22 @@ function buildDataset(spec: DatasetSpec, opts: LoadOptions, raw: RawData, recycl
   const validation = gatherSplit(raw.trainX, raw.trainY, valIdx, size, floats);
   const test = gatherSplit(raw.testX, raw.testY, testIdx, size, floats);
   const channels = channelCount(raw.sampleShape);
-  const normalization = (spec.normalize ?? true) ? trainingStats(train.x, channels, raw.scale, warnings) : undefined;
+  let normalization: Normalization | undefined;
+  if (spec.normalize ?? true) {
+    // Image bytes: from per-sample sums kept with the data read (whole numbers, exact in any
+    // order: the same statistics as a pass over the split), so that a point on another seed
+    // sums only the samples no point before it has used; other data: a pass over the split.
+    const stats =
+      raw.trainX instanceof Uint8Array
+        ? splitStats(
+            (raw.trainSums = sampleSums(raw.trainSums, raw.trainX, raw.nTrain, trainIdx, size, channels)),
+            trainIdx,
+            size,
+            channels,
+          )
+        : channelStats(train.x, channels);
+    normalization = trainingStats(stats, raw.scale, warnings);
+  }
   // One pass per split: scale to [0, 1] and normalize, as x * a + b per channel.
   const { a, b } = affineCoefficients(channels, raw.scale, normalization);
   for (const split of [train, validation, test]) applyAffine(split.x, a, b);
@@ -275,15 +292,81 @@ function gatherSplit(
 
 type Normalization = { mean: number[]; std: number[] };
 
-/** Per-channel mean and std of the training values, in scaled units ([0, 1] for images). */
-function trainingStats(x: Float32Array, channels: number, scale: number, warnings: string[]): Normalization {
-  const raw = channelStats(x, channels);
+/** Per-channel mean and std of the training values in scaled units ([0, 1] for images), from those of its raw values. */
+function trainingStats(raw: Normalization, scale: number, warnings: string[]): Normalization {
   const mean = raw.mean.map((m) => m * scale);
   const std = raw.std.map((s, c) => {
     if (s * scale >= 1e-12) return s * scale;
     warnings.push(`normalization: channel ${c} is constant in the training set; dividing by 1 instead of its std 0.`);
     return 1;
   });
+  return { mean, std };
+}
+
+/**
+ * Per sample and channel, the sum of its byte values and of their squares, for the samples a split
+ * has needed so far (`done`): a point on another seed sums only the samples no point has used.
+ */
+interface SampleSums {
+  sum: Float64Array;
+  sumSq: Float64Array;
+  done: Uint8Array;
+}
+
+/** `sums` (made for `n` samples when undefined) with the samples `idx` of x summed: `size` bytes each, `channels` interleaved (NHWC). */
+function sampleSums(
+  sums: SampleSums | undefined,
+  x: Uint8Array,
+  n: number,
+  idx: Uint32Array,
+  size: number,
+  channels: number,
+): SampleSums {
+  const into = sums ?? {
+    sum: new Float64Array(n * channels),
+    sumSq: new Float64Array(n * channels),
+    done: new Uint8Array(n),
+  };
+  const { sum, sumSq, done } = into;
+  for (let k = 0; k < idx.length; k++) {
+    const sample = idx[k];
+    if (done[sample]) continue;
+    const start = sample * size;
+    for (let c = 0; c < channels; c++) {
+      let s = 0;
+      let q = 0;
+      for (let i = start + c; i < start + size; i += channels) {
+        const v = x[i];
+        s += v;
+        q += v * v;
+      }
+      sum[sample * channels + c] = s;
+      sumSq[sample * channels + c] = q;
+    }
+    done[sample] = 1;
+  }
+  return into;
+}
+
+/**
+ * Per-channel mean and (population) std of the samples `idx`, from their sums: the sums of byte
+ * values are whole numbers far below 2^53, exact in any order, so this equals channelStats over
+ * the samples' values.
+ */
+function splitStats(sums: SampleSums, idx: Uint32Array, size: number, channels: number): Normalization {
+  const count = (idx.length * size) / channels;
+  const mean: number[] = [];
+  const std: number[] = [];
+  for (let c = 0; c < channels; c++) {
+    let sum = 0;
+    let sumSq = 0;
+    for (let k = 0; k < idx.length; k++) {
+      sum += sums.sum[idx[k] * channels + c];
+      sumSq += sums.sumSq[idx[k] * channels + c];
+    }
+    mean.push(count > 0 ? sum / count : 0);
+    std.push(populationStd(sum, sumSq, count));
+  }
   return { mean, std };
 }
 
@@ -300,11 +383,17 @@ export function channelStats(x: Float32Array, channels: number): Normalization {
       sum += v;
       sumSq += v * v;
     }
-    const m = count > 0 ? sum / count : 0;
-    mean.push(m);
-    std.push(count > 0 ? Math.sqrt(Math.max(0, sumSq / count - m * m)) : 0);
+    mean.push(count > 0 ? sum / count : 0);
+    std.push(populationStd(sum, sumSq, count));
   }
   return { mean, std };
+}
+
+/** The population std of `count` values from their sum and sum of squares (float64). */
+function populationStd(sum: number, sumSq: number, count: number): number {
+  if (count === 0) return 0;
+  const m = sum / count;
+  return Math.sqrt(Math.max(0, sumSq / count - m * m));
 }
 
 /** Per-channel x -> x * a + b: raw values to scaled, then normalized ((x * scale - mean) / std). */

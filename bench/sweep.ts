@@ -192,10 +192,11 @@ export interface JobsResult {
   jobs1Cores: { median: number; min: number; max: number };
   jobs2Cores: { median: number; min: number; max: number };
   /**
-   * The ratio to expect on an idle machine, from CPU times (little moved by other load): a lone
-   * run's wall time is its main thread's CPU time (its other threads, V8's compilers and GC, use
-   * an idle core), two at once share the cores: min(2, cores x main thread / all CPU a point,
-   * the sweep's process included), per round of --jobs 2.
+   * The ratio to expect on an idle machine, from CPU times (less moved by other load than wall
+   * times): with --jobs 1 the sweep takes its runner's main-thread CPU time (its other threads,
+   * V8's compilers and GC, and the sweep's process use the idle core); with --jobs 2 the cores
+   * are shared, all CPU time counts: min(2, cores x the --jobs 1 runner's main thread / all CPU
+   * time of the --jobs 2 sweep, its process included), per round.
    */
   idleEstimate: { median: number; min: number; max: number };
   /** The runners' main threads' share of their CPU time. */
@@ -243,7 +244,7 @@ export async function jobsBench(rounds = flag('rounds', ROUNDS), train = flag('t
       jobs1Cores: stats(one.map((s) => s.cpu / s.wall)),
       jobs2Cores: stats(two.map((s) => s.cpu / s.wall)),
       idleEstimate: stats(
-        two.map((s) => Math.min(2, (Math.min(2, os.availableParallelism()) * s.runners.main) / s.cpu)),
+        two.map((s, i) => Math.min(2, (Math.min(2, os.availableParallelism()) * one[i].runners.main) / s.cpu)),
       ),
       mainThreadShare: stats([...one, ...two].map((s) => s.runners.main / s.runners.all)),
       goal: 1.7,

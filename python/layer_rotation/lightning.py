@@ -40,7 +40,7 @@ except ImportError:  # the older package name
 from . import events
 from .logger import RotationLogger
 from .optim import kernel_layers
-from .plan import base_rate, optimizer_plan, unwrap_optimizer
+from .plan import group_rate, optimizer_plan, unwrap_optimizer
 
 __all__ = ["RotationCallback"]
 
@@ -159,6 +159,7 @@ class RotationCallback(Callback):
         self._global_step = 0
         self._val = None  # (epoch, loss, accuracy) of the latest validation in a training epoch
         self._optimizer = None  # the fit's first optimizer, unwrapped
+        self._groups = None  # its param_groups: the first one's rate is read at every step
         self._at_exit = None
 
     # -- the run -----------------------------------------------------------------------------------
@@ -181,8 +182,10 @@ class RotationCallback(Callback):
             extra.setdefault("totalSteps", int(total))
         options.setdefault("batch_size", _batch_size(trainer))
         names = self.layers if self.layers is not None else [n for n, _ in kernel_layers(pl_module)]
-        # The first optimizer, unwrapped once: its rate is read at every step (plan.base_rate).
+        # The first optimizer, unwrapped once, and its list of param groups: the first group's rate
+        # is read at every step (plan.base_rate's, by group_rate; schedulers set it in place).
         self._optimizer = unwrap_optimizer(_first_optimizer(trainer))
+        self._groups = None if self._optimizer is None else self._optimizer.param_groups
         for key, value in optimizer_plan(self._optimizer, names).items():
             options.setdefault(key, value)
         self.logger = RotationLogger(
@@ -203,10 +206,11 @@ class RotationCallback(Callback):
         logger = self.logger
         if logger is None or logger.finished is not None:
             return
-        steps = trainer.global_step - self._global_step
+        global_step = trainer.global_step
+        steps = global_step - self._global_step
         if steps <= 0:  # accumulating gradients: no optimizer step yet
             return
-        self._global_step = trainer.global_step
+        self._global_step = global_step
         metrics = trainer.callback_metrics
         loss = _metric(metrics, self.names["loss"], "_step")
         if loss is None:
@@ -214,7 +218,8 @@ class RotationCallback(Callback):
         accuracy = _metric(metrics, self.names["accuracy"], "_step")
         for _ in range(steps - 1):
             logger.step()
-        logger.step(loss=loss, accuracy=accuracy, lr=base_rate(self._optimizer))
+        groups = self._groups
+        logger.step(loss=loss, accuracy=accuracy, lr=group_rate(groups[0]) if groups else None)
 
     def on_validation_end(self, trainer, pl_module):
         if self.logger is None or trainer.sanity_checking:

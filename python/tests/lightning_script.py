@@ -34,8 +34,9 @@ class Broken(RuntimeError):
 class Tiny(L.LightningModule):
     """Conv2d on 1-channel 6x6 images -> Linear -> Linear (head), trained by LaycaSGD."""
 
-    def __init__(self, lr=0.1, fail_at_step=None, interrupt_at_step=None):
+    def __init__(self, lr=0.1, fail_at_step=None, interrupt_at_step=None, decay=None):
         super().__init__()
+        self.decay = decay  # a factor per step: the rate decays through a scheduler
         self.features = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(64, 16), nn.ReLU())
         self.head = nn.Linear(16, 3)
         self.lr = lr
@@ -73,7 +74,11 @@ class Tiny(L.LightningModule):
     def configure_optimizers(self):
         # Layca through configure_optimizers: one group per kernel layer; the head turns half as fast.
         groups = layca_param_groups(self, self.lr, multipliers={"head": 0.5})
-        return LaycaSGD(groups, lr=self.lr, momentum=0.9)
+        optimizer = LaycaSGD(groups, lr=self.lr, momentum=0.9)
+        if self.decay is None:
+            return optimizer
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: self.decay**step)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
 def kernels(model):

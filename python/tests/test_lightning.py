@@ -65,6 +65,23 @@ class Callback(unittest.TestCase):
         out = self.S.fit(runs_dir=d, name="tiny", **options)
         return (d,) + out
 
+    def test_batch_lines_carry_the_scheduled_rate(self):
+        # A LambdaLR stepped every step: each batch line's rate is the first group's rate over its
+        # multiplier at that step (read at every step from the group a scheduler sets in place).
+        d, *_ = self.fit(test=False, model_options={"decay": 0.5})
+        _, events = one_run(d)
+        batches = of_type(events, "batch")
+        self.assertEqual([b["step"] for b in batches], [2, 4, 6, 8])
+        rates = [b["learningRate"] for b in batches]
+        # Lightning steps the scheduler after the step's on_train_batch_end or before it.
+        after = [0.1 * 0.5 ** (b["step"] - 1) for b in batches]
+        before = [0.1 * 0.5 ** b["step"] for b in batches]
+        self.assertTrue(
+            all(abs(r - e) < 1e-9 * e for r, e in zip(rates, after))
+            or all(abs(r - e) < 1e-9 * e for r, e in zip(rates, before)),
+            rates,
+        )
+
     def test_fit_then_test_writes_one_valid_log(self):
         d, trainer, model, datamodule, callback, initial = self.fit(test=True, run_test=False)
         run_dir, events = one_run(d)

@@ -224,16 +224,16 @@ export interface JobsResult {
 
 /** Points per hour with --jobs 2 over --jobs 1 on points of `size`, alternated over `rounds` rounds after a warm-up point. */
 export async function jobsBench(size: SweepSize, rounds = flag('rounds', size.rounds)): Promise<JobsResult> {
-  const POINTS = size.points;
+  const points = size.points;
   const judged = size === GOAL_POINTS;
   console.log(
-    `\n### Sweep: points per hour with --jobs 2 against --jobs 1 (${POINTS} points of ${size.epochs} epoch${size.epochs === 1 ? '' : 's'} on ${size.train} images${judged ? '' : '; not a goal'})\n`,
+    `\n### Sweep: points per hour with --jobs 2 against --jobs 1 (${points} points of ${size.epochs} epoch${size.epochs === 1 ? '' : 's'} on ${size.train} images${judged ? '' : '; not a goal'})\n`,
   );
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lrm-bench-jobs-'));
   try {
     const raw = jobsConfig(size);
     const loadBefore = os.loadavg();
-    await timedSweep(dir, { ...raw, schedule: { epochs: 1, batchSize: 128 }, sweep: { seed: [1] } }, 1, 'warmup'); // file cache
+    await timedSweep(dir, jobsConfig({ ...size, points: 1, epochs: 1 }), 1, 'warmup'); // file cache
     type Timed = Awaited<ReturnType<typeof timedSweep>>;
     const one: Timed[] = [];
     const two: Timed[] = [];
@@ -242,7 +242,7 @@ export async function jobsBench(size: SweepSize, rounds = flag('rounds', size.ro
       for (const jobs of order) (jobs === 1 ? one : two).push(await timedSweep(dir, raw, jobs, `r${round}-j${jobs}`));
       const [a, b] = [one[round], two[round]];
       console.log(
-        `round ${round + 1}: ${POINTS} points in ${a.wall.toFixed(1)} s with --jobs 1 (${(a.cpu / a.wall).toFixed(2)} cores busy), ${b.wall.toFixed(1)} s with --jobs 2 (${(b.cpu / b.wall).toFixed(2)} cores busy): ${(a.wall / b.wall).toFixed(2)}x the points per hour`,
+        `round ${round + 1}: ${points} points in ${a.wall.toFixed(1)} s with --jobs 1 (${(a.cpu / a.wall).toFixed(2)} cores busy), ${b.wall.toFixed(1)} s with --jobs 2 (${(b.cpu / b.wall).toFixed(2)} cores busy): ${(a.wall / b.wall).toFixed(2)}x the points per hour`,
       );
     }
     const ratio = stats(one.map((s, i) => s.wall / two[i].wall));
@@ -250,18 +250,18 @@ export async function jobsBench(size: SweepSize, rounds = flag('rounds', size.ro
       bench: 'sweep-jobs',
       engine: 'tfjs',
       cores: os.availableParallelism(),
-      points: POINTS,
+      points: points,
       trainImages: size.train,
       epochs: size.epochs,
-      pointSeconds: stats(one.map((s) => s.wall / POINTS)).median,
+      pointSeconds: stats(one.map((s) => s.wall / points)).median,
       rounds,
       jobs1Seconds: stats(one.map((s) => s.wall)),
       jobs2Seconds: stats(two.map((s) => s.wall)),
       ratio,
-      jobs1CpuPerPoint: stats(one.map((s) => s.cpu / POINTS)),
-      jobs2CpuPerPoint: stats(two.map((s) => s.cpu / POINTS)),
-      jobs1SweepCpuPerPoint: stats(one.map((s) => (s.cpu - s.runners.all) / POINTS)),
-      jobs2SweepCpuPerPoint: stats(two.map((s) => (s.cpu - s.runners.all) / POINTS)),
+      jobs1CpuPerPoint: stats(one.map((s) => s.cpu / points)),
+      jobs2CpuPerPoint: stats(two.map((s) => s.cpu / points)),
+      jobs1SweepCpuPerPoint: stats(one.map((s) => (s.cpu - s.runners.all) / points)),
+      jobs2SweepCpuPerPoint: stats(two.map((s) => (s.cpu - s.runners.all) / points)),
       jobs1Cores: stats(one.map((s) => s.cpu / s.wall)),
       jobs2Cores: stats(two.map((s) => s.cpu / s.wall)),
       idleEstimate: stats(

@@ -158,8 +158,7 @@ class RotationCallback(Callback):
         self.logger = None  # the RotationLogger of the current run (global rank zero only)
         self._global_step = 0
         self._val = None  # (epoch, loss, accuracy) of the latest validation in a training epoch
-        self._optimizer = None  # the fit's first optimizer, unwrapped
-        self._groups = None  # its param_groups: the first one's rate is read at every step
+        self._groups = None  # the fit's first optimizer's param_groups: the first one's rate is read at every step
         self._at_exit = None
 
     # -- the run -----------------------------------------------------------------------------------
@@ -184,9 +183,9 @@ class RotationCallback(Callback):
         names = self.layers if self.layers is not None else [n for n, _ in kernel_layers(pl_module)]
         # The first optimizer, unwrapped once, and its list of param groups: the first group's rate
         # is read at every step (plan.base_rate's, by group_rate; schedulers set it in place).
-        self._optimizer = unwrap_optimizer(_first_optimizer(trainer))
-        self._groups = None if self._optimizer is None else self._optimizer.param_groups
-        for key, value in optimizer_plan(self._optimizer, names).items():
+        optimizer = unwrap_optimizer(_first_optimizer(trainer))
+        self._groups = None if optimizer is None else optimizer.param_groups
+        for key, value in optimizer_plan(optimizer, names).items():
             options.setdefault(key, value)
         self.logger = RotationLogger(
             pl_module,

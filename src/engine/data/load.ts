@@ -164,12 +164,7 @@ function buildDataset(spec: DatasetSpec, opts: LoadOptions, raw: RawData, recycl
     // sums only the samples no point before it has used; other data: a pass over the split.
     const stats =
       raw.trainX instanceof Uint8Array
-        ? splitStats(
-            (raw.trainSums = sampleSums(raw.trainSums, raw.trainX, raw.nTrain, trainIdx, size, channels)),
-            trainIdx,
-            size,
-            channels,
-          )
+        ? splitStats(sampleSums(raw, raw.trainX, trainIdx, size, channels), trainIdx, size, channels)
         : channelStats(train.x, channels);
     normalization = trainingStats(stats, raw.scale, warnings);
   }
@@ -313,20 +308,13 @@ interface SampleSums {
   done: Uint8Array;
 }
 
-/** `sums` (made for `n` samples when undefined) with the samples `idx` of x summed: `size` bytes each, `channels` interleaved (NHWC). */
-function sampleSums(
-  sums: SampleSums | undefined,
-  x: Uint8Array,
-  n: number,
-  idx: Uint32Array,
-  size: number,
-  channels: number,
-): SampleSums {
-  const into = sums ?? {
-    sum: new Float64Array(n * channels),
-    sumSq: new Float64Array(n * channels),
-    done: new Uint8Array(n),
-  };
+/** raw.trainSums (made on first use) with the samples `idx` of its training bytes `x` summed: `size` bytes each, `channels` interleaved (NHWC). */
+function sampleSums(raw: RawData, x: Uint8Array, idx: Uint32Array, size: number, channels: number): SampleSums {
+  const into = (raw.trainSums ??= {
+    sum: new Float64Array(raw.nTrain * channels),
+    sumSq: new Float64Array(raw.nTrain * channels),
+    done: new Uint8Array(raw.nTrain),
+  });
   const { sum, sumSq, done } = into;
   for (let k = 0; k < idx.length; k++) {
     const sample = idx[k];

@@ -567,7 +567,7 @@ function print(r) {
     `  first draw: ${range(f.drawing)} drawing [goal <= ${GOALS.firstDrawMs} ms: ${r.goals.firstDrawMs.met ? 'met' : 'NOT met'}]: the frame's work ${range(f.frame)} (the rotation chart ${range(f.chart)}) and the canvas's pending drawing ${range(f.flush)}; before it, the 'load' message handled into columns ${range(f.load)}; end to end ${range(f.endToEnd)}`,
   );
   log(
-    `  before the load, the page's warm-up of the drawing (while the host reads the log): ${f.warmedUp ? `${range(f.warmUp)} in ${f.warmedUp} of ${r.reps}` : 'not run (an older bundle, or none within 5 s)'}`,
+    `  before the load, the page's warm-up of the drawing and its layout ahead (while the host reads the log): ${f.warmedUp ? `${range(f.warmUp)} in ${f.warmedUp} of ${r.reps}` : 'not run (an older bundle, or none within 5 s)'}`,
   );
   log(
     `  then the other panels (loss, accuracy, legend, table), in the next frame: ${range(f.rest)}; every panel drawn, end to end ${range(f.settledEndToEnd)}`,

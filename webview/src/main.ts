@@ -81,7 +81,7 @@ export interface MonitorState extends MonitorTestState {
   lastFrameMs: number;
   /** When the last frame began (performance.now()): its work, with the microtasks it queued, ends before the next animation frame callback. */
   lastFrameStart: number;
-  /** How long the drawing's warm-up took (src/runlog/warmup.ts), in ms; null: it has not run (records came first). */
+  /** How long the warm-up took (the drawing's, src/runlog/warmup.ts, and the panel's layout ahead), in ms; null: it has not run (records came first). */
   warmUpMs: number | null;
   /**
    * Whether every panel shows the data drawn: false from a big run's first frame (it draws the
@@ -1435,8 +1435,8 @@ function start(): void {
   // While the page waits for its first run's records (the host reads the log): the drawing's hot
   // loops run once on a small made-up chart, so that a big run's first draw finds them compiled
   // (src/runlog/warmup.ts: 60 to 95 ms of idle time here, smoothing included; the first draw of
-  // 200 layers x 20,000 records then took 6 to 12 ms less, bench/webview-render.mjs). Not once
-  // records are in.
+  // 200 layers x 20,000 records then took 6 to 12 ms less, bench/webview-render.mjs), and the
+  // panel is laid out once out of sight (layOutAhead). Not once records are in.
   requestIdleCallback(() => monitor.warmUp(), { timeout: 1000 });
 }
 

@@ -5,7 +5,7 @@ LaycaSGD with momentum) on MNIST images (random ones where none are found), and 
     python3 bench/pytorch_perf.py ['{"reps": 5, "steps": 40, "threads": 2}']
 
 Variants alternate within each repetition (so that load on the machine hits them alike), in an
-order that rotates from one repetition to the next (each takes every place); every figure is the
+order drawn afresh for every turn (each takes every place, after every other); every figure is the
 median over repetitions with its range, every ratio is taken within a repetition. The variants
 take turns step by step (load on this machine comes in bursts of a few ms: blocks of 40 steps
 one variant after another put two identical loops up to 15% apart), each repetition holding
@@ -27,6 +27,7 @@ whole record intervals.
 import json
 import math
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -139,15 +140,18 @@ class Variant:
         return time.perf_counter() - t0
 
 
-def interleaved(variants, x, y, batch, steps, gen, rotate):
-    """`steps` steps of every variant taken in turn, one step each, the order rotating from one turn
-    to the next (so that the machine's moments of load, a few ms long here, hit every variant alike
-    and no variant always follows the same one); each variant's mean step time."""
+def interleaved(variants, x, y, batch, steps, gen, seed):
+    """`steps` steps of every variant taken in turn, one step each, in an order drawn afresh for
+    each turn (so that the machine's moments of load, a few ms long here, hit every variant alike,
+    and no variant keeps the same predecessor: in an order that only rotated, each variant nearly
+    always followed the same one, and the torch SGD loop run twice landed 2% apart, the second one
+    always right after the reference method's host copies); each variant's mean step time."""
     spent = [0.0] * len(variants)
-    n = len(variants)
-    for s in range(steps):
-        turn = (s + rotate) % n
-        for i in list(range(turn, n)) + list(range(turn)):
+    order = list(range(len(variants)))
+    shuffle = random.Random(seed).shuffle
+    for _ in range(steps):
+        shuffle(order)
+        for i in order:
             spent[i] += variants[i].step(x, y, batch, gen)
     return [t / steps for t in spent]
 
@@ -253,7 +257,7 @@ def main():
         # The variants take turns step by step, the order rotating: a variant's place in the sequence
         # mattered (measured: the same LaycaSGD loop 25% slower in 9th place than in 13th, in blocks
         # of 40 steps one variant after another), so each takes every place in turn.
-        for v, took in zip(variants, interleaved(variants, x, y, batch, block, gen, rep)):
+        for v, took in zip(variants, interleaved(variants, x, y, batch, block, gen, rep + 1)):
             v.times.append(took)
         turn = rep % 8
         for v in variants[turn:8] + variants[:turn]:

@@ -61,6 +61,36 @@ test('every pixel column keeps its least and greatest value, in the order they o
   assert.ok(kept.has(0) && kept.has(n - 1), 'the first and the last row are kept');
 });
 
+test('of tied values, the first row of the least and of the greatest value is the one kept (columns of odd and even length)', () => {
+  // A walk rounded to a few levels: ties everywhere, in pairs of rows and across them.
+  const n = 5_000;
+  const xs = Array.from({ length: n }, (_, i) => i);
+  const ys = walk(n, 11).map((y) => Math.round(y / 2));
+  for (const columns of [500, 417, 1250]) {
+    const rows = decimate(xs, ys, 0, n - 1, columns);
+    const col = (x: number) => Math.min(columns - 1, Math.floor((x * columns) / (n - 1)));
+    for (let c = 0; c < columns; c++) {
+      const inCol = xs.filter((x) => col(x) === c);
+      if (inCol.length === 0) continue;
+      const lo = Math.min(...inCol.map((r) => ys[r]));
+      const hi = Math.max(...inCol.map((r) => ys[r]));
+      const firstLo = inCol.find((r) => ys[r] === lo);
+      const firstHi = inCol.find((r) => ys[r] === hi);
+      const keptHere = rows.filter((r) => col(r) === c);
+      assert.ok(
+        keptHere.includes(firstLo as number),
+        `${columns} columns, column ${c}: row ${firstLo} (least) in ${keptHere}`,
+      );
+      assert.ok(
+        keptHere.includes(firstHi as number),
+        `${columns} columns, column ${c}: row ${firstHi} (greatest) in ${keptHere}`,
+      );
+      // Nothing else but the line's first and last row.
+      for (const r of keptHere) assert.ok([firstLo, firstHi, 0, n - 1].includes(r), `column ${c}: row ${r} kept`);
+    }
+  }
+});
+
 test('the extent is that of every row within the range, not only of those kept', () => {
   const n = 5000;
   const xs = Array.from({ length: n }, (_, i) => i);

@@ -122,6 +122,38 @@ describe('LineRaster', () => {
   });
 });
 
+describe('LineRaster.strokeRows (the rows of a decimated line, mapped to pixels as they are read)', () => {
+  it('draws what stroke draws of the same points in pixels: a subset of rows, a log axis (a zero there: a gap), NaN a gap', () => {
+    const xs = Float64Array.from({ length: 400 }, (_, i) => i / 10);
+    const ys = Float64Array.from({ length: 400 }, (_, i) => 1 + Math.sin(i / 7) * 0.8);
+    ys[100] = 0;
+    ys.fill(Number.NaN, 140, 160);
+    const rows = Int32Array.from({ length: 200 }, (_, k) => 2 * k + (k % 3 === 0 ? 1 : 0));
+    for (const log of [false, true]) {
+      const t = { left: 3.5, x0: 1, sx: 1.9, bottom: 47, y0: log ? -0.5 : 0, sy: log ? 60 : 20, log };
+      const a = new LineRaster();
+      a.reset(80, 50);
+      a.strokeRows(xs, ys, rows, rows.length, t, RED, 0.7);
+      const xy: number[] = [];
+      for (const r of rows) {
+        const v = ys[r];
+        const y = log ? (v > 0 ? t.bottom - (Math.log10(v) - t.y0) * t.sy : Number.NaN) : t.bottom - (v - t.y0) * t.sy;
+        xy.push(t.left + (xs[r] - t.x0) * t.sx, y);
+      }
+      const b = new LineRaster();
+      b.reset(80, 50);
+      b.stroke(xy, xy.length, RED, 0.7);
+      assert.deepEqual(a.image(), b.image(), `log ${log}`);
+      assert.ok(ink(a) > 60, `log ${log}: ${ink(a)} px of ink`);
+      // The gap of NaN rows (140-159): the rows drawn on either side are 139 and 160 (x 13.9 and 16,
+      // pixels 28.0 and 32): the columns between are blank.
+      let there = 0;
+      for (let x = 29; x <= 31; x++) for (let y = 0; y < 50; y++) there += at(a, x, y)[3];
+      assert.equal(there, 0, `log ${log}: the gap is left blank`);
+    }
+  });
+});
+
 describe('warmUpDrawing (the monitor warms the drawing up while it waits for a run)', () => {
   it('decimates and draws its made-up lines across the whole buffer, the same every time', () => {
     const lines = 6;

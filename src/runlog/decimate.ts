@@ -205,7 +205,41 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
         let loY = ys[r];
         let hiY = loY;
         let sum = loY;
-        for (let j = r + 1; j < end; j++) {
+        // Two rows at a time: the lesser of the pair against the least, the greater against the
+        // greatest (three comparisons for two rows, fewer branches to mispredict); the first row of
+        // the least and of the greatest value, as one row at a time finds them.
+        let j = r + 1;
+        for (; j + 1 < end; j += 2) {
+          const a = ys[j];
+          const b = ys[j + 1];
+          sum += a + b;
+          if (a < b) {
+            if (a < loY) {
+              lo = j;
+              loY = a;
+            }
+            if (b > hiY) {
+              hi = j + 1;
+              hiY = b;
+            }
+          } else if (a > b) {
+            if (b < loY) {
+              lo = j + 1;
+              loY = b;
+            }
+            if (a > hiY) {
+              hi = j;
+              hiY = a;
+            }
+          } else if (a < loY) {
+            lo = j;
+            loY = a;
+          } else if (a > hiY) {
+            hi = j;
+            hiY = a;
+          }
+        }
+        if (j < end) {
           const y = ys[j];
           sum += y;
           if (y < loY) {

@@ -15,6 +15,23 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** No column gathered. */
 const NONE = -1e9;
 
+/**
+ * How strokeRows maps a row to pixels: x to left + (x - x0) sx, y to bottom - (y - y0) sy, of
+ * log10(y) when `log` (decimate.ts's PixelTransform has this shape).
+ */
+export interface RowTransform {
+  left: number;
+  x0: number;
+  sx: number;
+  bottom: number;
+  y0: number;
+  sy: number;
+  log: boolean;
+}
+
+/** Points given in pixels (stroke): x as it is, y as it is. */
+const PIXELS: RowTransform = { left: 0, x0: 0, sx: 1, bottom: 0, y0: 0, sy: -1, log: false };
+
 /** The opacity of a pixel covered `cover` (0-1) by a line of opacity `alpha`, in 256ths. */
 function a8(cover: number, alpha: number): number {
   return (cover * alpha * 256 + 0.5) | 0;
@@ -72,7 +89,37 @@ export class LineRaster {
    * wide, in the colour [r, g, b] (0-255) at opacity `alpha`, over what is drawn already (source-over).
    */
   stroke(xy: ArrayLike<number>, length: number, rgb: readonly number[], alpha = 1, lineWidth = 1): void {
-    const n = this.columns(xy, length);
+    const n = Math.max(0, Math.floor(length / 2));
+    const xs = new Float64Array(n);
+    const ys = new Float64Array(n);
+    const rows = new Int32Array(n);
+    for (let k = 0; k < n; k++) {
+      xs[k] = xy[2 * k];
+      ys[k] = xy[2 * k + 1];
+      rows[k] = k;
+    }
+    this.strokeRows(xs, ys, rows, n, PIXELS, rgb, alpha, lineWidth);
+  }
+
+  /**
+   * Draws the line through the rows rows[0..count) of xs and ys (a decimated line's rows, x
+   * non-decreasing), mapped to pixels by `t` from the buffer's top left corner: x to
+   * left + (x - x0) sx, y to bottom - (y - y0) sy (of log10 y on a log axis, where y <= 0 has no
+   * pixel); a row without a pixel (NaN) breaks the line. `lineWidth` pixels wide, in the colour
+   * [r, g, b] (0-255) at opacity `alpha`, over what is drawn already (source-over). The rows are
+   * mapped as they are read: no polyline in between.
+   */
+  strokeRows(
+    xs: ArrayLike<number>,
+    ys: ArrayLike<number>,
+    rows: ArrayLike<number>,
+    count: number,
+    t: RowTransform,
+    rgb: readonly number[],
+    alpha = 1,
+    lineWidth = 1,
+  ): void {
+    const n = this.columns(xs, ys, rows, count, t);
     const color = ((rgb[2] & 255) << 16) | ((rgb[1] & 255) << 8) | (rgb[0] & 255);
     const opacity = Math.min(1, Math.max(0, alpha));
     const half = Math.max(0, lineWidth) / 2;
@@ -101,21 +148,40 @@ export class LineRaster {
   }
 
   /**
-   * The columns a polyline crosses, in the order it crosses them, each with the least and the
-   * greatest y its centre line reaches there, into `cols`; returns how many. (A point alone
-   * between gaps is a column of its own: it is a record.)
+   * The columns the line through the rows crosses (strokeRows), in the order it crosses them,
+   * each with the least and the greatest y its centre line reaches there, into `cols`; returns
+   * how many. (A point alone between gaps is a column of its own: it is a record.)
    */
-  private columns(xy: ArrayLike<number>, length: number): number {
+  private columns(
+    xs: ArrayLike<number>,
+    ys: ArrayLike<number>,
+    rows: ArrayLike<number>,
+    count: number,
+    t: RowTransform,
+  ): number {
+    const { left, x0, sx, bottom, y0, sy, log } = t;
     let cols: Float64Array = this.cols;
     let n = 0;
-    // The column of the last one written (NONE: none since a gap), which the line goes on extending.
+    // The column being gathered (NONE: none since a gap), which the line goes on extending, with
+    // the least and greatest y reached in it so far; written to `cols` when the line leaves it.
     let col = NONE;
+    let lo = 0;
+    let hi = 0;
     let px = Number.NaN;
     let py = Number.NaN;
-    for (let j = 0; j + 1 < length; j += 2) {
-      const x = xy[j];
-      const y = xy[j + 1];
+    for (let j = 0; j < count; j++) {
+      const r = rows[j];
+      const x = left + (xs[r] - x0) * sx;
+      const v = ys[r];
+      const y = log ? (v > 0 ? bottom - (Math.log10(v) - y0) * sy : Number.NaN) : bottom - (v - y0) * sy;
       if (Number.isNaN(x) || Number.isNaN(y)) {
+        if (col !== NONE) {
+          if (3 * n + 3 > cols.length) cols = this.grow(cols, 3 * n + 3);
+          cols[3 * n] = col;
+          cols[3 * n + 1] = lo;
+          cols[3 * n + 2] = hi;
+          n++;
+        }
         px = py = Number.NaN;
         col = NONE;
         continue;
@@ -126,30 +192,36 @@ export class LineRaster {
         py = y;
       }
       const cb = Math.floor(x);
-      if (cb === col && px >= col && px < col + 1) {
-        // Within the last column (most segments of a decimated line: a few to a column).
-        if (y < cols[3 * n - 2]) cols[3 * n - 2] = y;
-        else if (y > cols[3 * n - 1]) cols[3 * n - 1] = y;
+      if (cb === col) {
+        // Within the column of the last point (most rows of a decimated line: a few to a column).
+        if (y < lo) lo = y;
+        else if (y > hi) hi = y;
       } else {
-        // The segment from (px, py) to (x, y), column by column; its first column may be the last one.
+        // The segment from (px, py) to (x, y), column by column; its first column may be the one being gathered.
         const ca = Math.floor(px);
         const slope = ca === cb ? 0 : (y - py) / (x - px);
         const step = cb >= ca ? 1 : -1;
+        // Room for every column the segment leaves (at most one each), with none to check below.
+        if (3 * (n + Math.abs(cb - ca) + 1) > cols.length) cols = this.grow(cols, 3 * (n + Math.abs(cb - ca) + 1));
         let yIn = py;
         for (let c = ca; ; c += step) {
           const end = c === cb;
           const yOut = end ? y : py + ((step > 0 ? c + 1 : c) - px) * slope;
-          const lo = yIn < yOut ? yIn : yOut;
-          const hi = yIn < yOut ? yOut : yIn;
+          const a = yIn < yOut ? yIn : yOut;
+          const b = yIn < yOut ? yOut : yIn;
           if (c === col) {
-            if (lo < cols[3 * n - 2]) cols[3 * n - 2] = lo;
-            if (hi > cols[3 * n - 1]) cols[3 * n - 1] = hi;
+            if (a < lo) lo = a;
+            if (b > hi) hi = b;
           } else {
-            if (3 * n + 3 > cols.length) cols = this.grow(cols);
-            cols[3 * n] = col = c;
-            cols[3 * n + 1] = lo;
-            cols[3 * n + 2] = hi;
-            n++;
+            if (col !== NONE) {
+              cols[3 * n] = col;
+              cols[3 * n + 1] = lo;
+              cols[3 * n + 2] = hi;
+              n++;
+            }
+            col = c;
+            lo = a;
+            hi = b;
           }
           if (end) break;
           yIn = yOut;
@@ -158,11 +230,21 @@ export class LineRaster {
       px = x;
       py = y;
     }
+    if (col !== NONE) {
+      if (3 * n + 3 > cols.length) cols = this.grow(cols, 3 * n + 3);
+      cols[3 * n] = col;
+      cols[3 * n + 1] = lo;
+      cols[3 * n + 2] = hi;
+      n++;
+    }
     return n;
   }
 
-  private grow(cols: Float64Array): Float64Array<ArrayBuffer> {
-    const next = new Float64Array(2 * cols.length);
+  /** `cols` with room for `size` numbers (doubling), the columns gathered copied over. */
+  private grow(cols: Float64Array, size: number): Float64Array<ArrayBuffer> {
+    let cap = 2 * cols.length;
+    while (cap < size) cap *= 2;
+    const next = new Float64Array(cap);
     next.set(cols);
     this.cols = next;
     return next;

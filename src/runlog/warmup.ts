@@ -5,11 +5,11 @@
  * most of its min/max pass and of its raster in that slow start (measured in the monitor:
  * bench/webview-render.mjs --profile). The monitor calls this while it waits for its first run.
  * The same functions, the same argument types as the charts' (Float64Array columns of distances
- * and their Float32Array smoothed, RowList rows, a PixelPath, a LineRaster), so that what V8
+ * and their Float32Array smoothed, RowList rows, a LineRaster), so that what V8
  * learns here holds there.
  */
 import { Ema } from './chartMath';
-import { columnLayout, minMaxRows, PixelPath, pixelPath, RowList } from './decimate';
+import { columnLayout, minMaxRows, RowList } from './decimate';
 import { LineRaster } from './raster';
 
 /**
@@ -24,7 +24,6 @@ export function warmUpDrawing(lines = 16, points = 6000, columns = 500, height =
   const smoothed = new Float32Array(points);
   const layout = columnLayout(xs, 0, points, 0, points - 1, columns);
   const rows = new RowList();
-  const path = new PixelPath();
   const raster = new LineRaster();
   raster.reset(columns, height);
   const t = { left: 0, x0: 0, sx: columns / points, bottom: height, y0: 0, sy: height / 1.2, log: false };
@@ -41,12 +40,10 @@ export function warmUpDrawing(lines = 16, points = 6000, columns = 500, height =
     const smooth = k % 2 === 1;
     if (smooth) new Ema(0.6).run(ys, smoothed, 0, points);
     minMaxRows(xs, ys, layout, rows);
-    const { xy, length } = pixelPath(xs, ys, rows.rows, rows.length, t, path);
-    raster.stroke(xy, length, [40 + 10 * k, 120, 200], smooth ? 0.28 : 1, 1);
+    raster.strokeRows(xs, ys, rows.rows, rows.length, t, [40 + 10 * k, 120, 200], smooth ? 0.28 : 1, 1);
     if (smooth) {
       minMaxRows(xs, smoothed, layout, rows);
-      const line = pixelPath(xs, smoothed, rows.rows, rows.length, t, path);
-      raster.stroke(line.xy, line.length, [40 + 10 * k, 120, 200], 1, 1);
+      raster.strokeRows(xs, smoothed, rows.rows, rows.length, t, [40 + 10 * k, 120, 200], 1, 1);
     }
   }
   const image = raster.image();

@@ -689,8 +689,7 @@ export class RotationChart {
       for (let i = 0; i < rows.length; i++) {
         const rgb = this.rgb[i];
         if (!rgb || hidden.has(this.drawn[i])) continue;
-        const { xy, length } = pixelPath(xs, series.column(i), rows[i].rows, rows[i].length, local, path);
-        raster.stroke(xy, length, rgb, alpha, width);
+        raster.strokeRows(xs, series.column(i), rows[i].rows, rows[i].length, local, rgb, alpha, width);
       }
     });
     if (!this.rasterCanvas) this.rasterCanvas = document.createElement('canvas');

@@ -12,6 +12,8 @@ import {
   pixelPath,
   pixelY,
   RowList,
+  reserveRows,
+  rowsNeeded,
   rowsInRange,
   sparseRows,
 } from '../src/runlog/decimate';
@@ -89,6 +91,31 @@ test('of tied values, the first row of the least and of the greatest value is th
       for (const r of keptHere) assert.ok([firstLo, firstHi, 0, n - 1].includes(r), `column ${c}: row ${r} kept`);
     }
   }
+});
+
+test('reserveRows gives the lists short of room views of one buffer, their rows kept; the decimation in them is the same', () => {
+  const n = 8_000;
+  const xs = Array.from({ length: n }, (_, i) => i);
+  const lines = [walk(n, 3), walk(n, 4), walk(n, 5)];
+  const layout = columnLayout(xs, 0, n, 0, n - 1, 300);
+  const need = rowsNeeded(layout);
+  assert.equal(need, 4 * layout.runs);
+  const roomy = new RowList(need + 10);
+  const lists = [new RowList(4), roomy, new RowList(4)];
+  lists[0].push(7);
+  lists[0].push(9);
+  const before = roomy.rows;
+  reserveRows(lists, need);
+  assert.equal(roomy.rows, before, 'a list with room keeps its buffer');
+  assert.equal(lists[0].rows.buffer, lists[2].rows.buffer, 'the short ones share one buffer');
+  assert.ok(lists[0].rows.length >= need && lists[2].rows.length >= need);
+  assert.deepEqual([...lists[0].view()], [7, 9], 'rows kept');
+  lists.forEach((l, i) => {
+    const own = minMaxRows(xs, lines[i], layout, new RowList(4));
+    minMaxRows(xs, lines[i], layout, l);
+    assert.deepEqual([...l.view()], [...own.view()], `line ${i}`);
+  });
+  assert.equal(lists[0].rows.buffer, lists[2].rows.buffer, 'no list grew out of its view');
 });
 
 test('the extent is that of every row within the range, not only of those kept', () => {

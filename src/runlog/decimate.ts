@@ -146,6 +146,30 @@ export function columnLayout(
 }
 
 /**
+ * The rows minMaxRows writes over `layout` without checking for room (a line's common case):
+ * every row when the layout keeps all, else four a column.
+ */
+export function rowsNeeded(layout: ColumnLayout): number {
+  return layout.all ? Math.max(0, layout.to - layout.from) : 4 * layout.runs;
+}
+
+/**
+ * Room for `n` rows in each of `lists` (a chart's lines, decimated over one layout): those
+ * short of it get views of one buffer made for them all (a chart of 200 lines: one allocation,
+ * not 200), their rows kept.
+ */
+export function reserveRows(lists: readonly RowList[], n: number): void {
+  const short = lists.filter((l) => l.rows.length < n);
+  if (short.length === 0) return;
+  const slab = new Int32Array(short.length * n);
+  short.forEach((l, k) => {
+    const rows = slab.subarray(k * n, (k + 1) * n);
+    rows.set(l.rows.subarray(0, l.length));
+    l.rows = rows;
+  });
+}
+
+/**
  * The least positive finite value of `ys` over the rows [from, to) and `least` (Infinity: none).
  * (Of a stretch whose least value is positive, that value is the one: the caller passes it alone.)
  */
@@ -178,7 +202,7 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
   };
   if (layout.all) {
     const { x0, x1 } = layout;
-    out.reserve(to - from);
+    out.reserve(rowsNeeded(layout));
     const buf = out.rows;
     for (let r = from; r < to; r++) {
       buf[r - from] = r;
@@ -192,7 +216,7 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
     let gap = true;
     const cand = [0, 0, 0, 0];
     // Room for the common case's rows (at most four a column: written without push).
-    out.reserve(4 * runs);
+    out.reserve(rowsNeeded(layout));
     for (let k = 0; k < runs; k++) {
       const end = starts[k + 1];
       const counted = inRange[k] === 1;

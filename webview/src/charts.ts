@@ -26,6 +26,8 @@ import {
 import {
   columnLayout,
   minMaxRows,
+  reserveRows,
+  rowsNeeded,
   PixelPath,
   type PixelTransform,
   pixelPath,
@@ -580,6 +582,13 @@ export class RotationChart {
     const xs = this.xs();
     const [from, to] = rowsInRange(xs, n, a, b);
     const layout = columnLayout(xs, from, to, a, b, columns);
+    const need = rowsNeeded(layout);
+    reserveRows(this.rawRows, need);
+    if (this.smoothRows) reserveRows(this.smoothRows, need);
+    reserveRows(
+      this.bandRows.flatMap((band) => band ?? []),
+      need,
+    );
     let most = 0;
     for (let i = 0; i < this.rawRows.length; i++) {
       const rows = minMaxRows(xs, this.raw.column(i), layout, this.rawRows[i]);

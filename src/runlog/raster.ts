@@ -186,18 +186,43 @@ export class LineRaster {
         col = NONE;
         continue;
       }
-      // A line's first point: a segment of no length, where it starts.
-      if (Number.isNaN(px)) {
-        px = x;
-        py = y;
-      }
       const cb = Math.floor(x);
       if (cb === col) {
         // Within the column of the last point (most rows of a decimated line: a few to a column).
         if (y < lo) lo = y;
         else if (y > hi) hi = y;
+      } else if (cb > col && col !== NONE) {
+        // On to a later column (the other rows of a decimated line): the segment leaves the
+        // column being gathered (the last point's) at its right edge, crosses those between
+        // whole, and the new column starts where it enters.
+        if (3 * (n + cb - col) > cols.length) cols = this.grow(cols, 3 * (n + cb - col));
+        const slope = (y - py) / (x - px);
+        let yb = py + (col + 1 - px) * slope;
+        if (yb < lo) lo = yb;
+        else if (yb > hi) hi = yb;
+        cols[3 * n] = col;
+        cols[3 * n + 1] = lo;
+        cols[3 * n + 2] = hi;
+        n++;
+        for (let c = col + 1; c < cb; c++) {
+          const ya = yb;
+          yb = py + (c + 1 - px) * slope;
+          cols[3 * n] = c;
+          cols[3 * n + 1] = ya < yb ? ya : yb;
+          cols[3 * n + 2] = ya < yb ? yb : ya;
+          n++;
+        }
+        col = cb;
+        lo = yb < y ? yb : y;
+        hi = yb < y ? y : yb;
       } else {
-        // The segment from (px, py) to (x, y), column by column; its first column may be the one being gathered.
+        // The segment from (px, py) to (x, y), column by column (a line's first point, or x
+        // going back); its first column may be the one being gathered. A line's first point: a
+        // segment of no length, where it starts.
+        if (Number.isNaN(px)) {
+          px = x;
+          py = y;
+        }
         const ca = Math.floor(px);
         const slope = ca === cb ? 0 : (y - py) / (x - px);
         const step = cb >= ca ? 1 : -1;

@@ -9,28 +9,16 @@
 // about 1). That is what a stroked one-pixel line covers, with edges a little less soft and a
 // little more ink on slopes (at 45 degrees 2 pixels a column against 1.41). Pixels are kept
 // column by column (a column's rows adjacent in memory, as they are drawn) and laid out in rows,
-// as ImageData holds them, by image(). Pure, imports nothing.
+// as ImageData holds them, by image(). Pure: imports a type only (decimate.ts's pixel transform).
+
+import type { PixelTransform } from './decimate';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** No column gathered. */
 const NONE = -1e9;
 
-/**
- * How strokeRows maps a row to pixels: x to left + (x - x0) sx, y to bottom - (y - y0) sy, of
- * log10(y) when `log` (decimate.ts's PixelTransform has this shape).
- */
-export interface RowTransform {
-  left: number;
-  x0: number;
-  sx: number;
-  bottom: number;
-  y0: number;
-  sy: number;
-  log: boolean;
-}
-
 /** Points given in pixels (stroke): x as it is, y as it is. */
-const PIXELS: RowTransform = { left: 0, x0: 0, sx: 1, bottom: 0, y0: 0, sy: -1, log: false };
+const PIXELS: PixelTransform = { left: 0, x0: 0, sx: 1, bottom: 0, y0: 0, sy: -1, log: false };
 
 /** The opacity of a pixel covered `cover` (0-1) by a line of opacity `alpha`, in 256ths. */
 function a8(cover: number, alpha: number): number {
@@ -114,7 +102,7 @@ export class LineRaster {
     ys: ArrayLike<number>,
     rows: ArrayLike<number>,
     count: number,
-    t: RowTransform,
+    t: PixelTransform,
     rgb: readonly number[],
     alpha = 1,
     lineWidth = 1,
@@ -157,7 +145,7 @@ export class LineRaster {
     ys: ArrayLike<number>,
     rows: ArrayLike<number>,
     count: number,
-    t: RowTransform,
+    t: PixelTransform,
   ): number {
     const { left, x0, sx, bottom, y0, sy, log } = t;
     let cols: Float64Array = this.cols;
@@ -176,11 +164,8 @@ export class LineRaster {
       const y = log ? (v > 0 ? bottom - (Math.log10(v) - y0) * sy : Number.NaN) : bottom - (v - y0) * sy;
       if (Number.isNaN(x) || Number.isNaN(y)) {
         if (col !== NONE) {
-          if (3 * n + 3 > cols.length) cols = this.grow(cols, 3 * n + 3);
-          cols[3 * n] = col;
-          cols[3 * n + 1] = lo;
-          cols[3 * n + 2] = hi;
-          n++;
+          n = this.close(n, col, lo, hi);
+          cols = this.cols;
         }
         px = py = Number.NaN;
         col = NONE;
@@ -255,14 +240,17 @@ export class LineRaster {
       px = x;
       py = y;
     }
-    if (col !== NONE) {
-      if (3 * n + 3 > cols.length) cols = this.grow(cols, 3 * n + 3);
-      cols[3 * n] = col;
-      cols[3 * n + 1] = lo;
-      cols[3 * n + 2] = hi;
-      n++;
-    }
-    return n;
+    return col === NONE ? n : this.close(n, col, lo, hi);
+  }
+
+  /** Writes column `col` (least y `lo`, greatest `hi`) as the n-th gathered (room made); returns n + 1. */
+  private close(n: number, col: number, lo: number, hi: number): number {
+    let cols: Float64Array = this.cols;
+    if (3 * n + 3 > cols.length) cols = this.grow(cols, 3 * n + 3);
+    cols[3 * n] = col;
+    cols[3 * n + 1] = lo;
+    cols[3 * n + 2] = hi;
+    return n + 1;
   }
 
   /** `cols` with room for `size` numbers (doubling), the columns gathered copied over. */

@@ -215,8 +215,11 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
     // Whether the last row kept is a gap (or nothing is kept yet).
     let gap = true;
     const cand = [0, 0, 0, 0];
-    // Room for the common case's rows (at most four a column: written without push).
+    // Room for the common case's rows (at most four a column: written without push), and the
+    // buffer and its length kept in locals by that case (put back before a push, read after).
     out.reserve(rowsNeeded(layout));
+    let buf = out.rows;
+    let len = out.length;
     for (let k = 0; k < runs; k++) {
       const end = starts[k + 1];
       const counted = inRange[k] === 1;
@@ -277,16 +280,17 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
         if (!Number.isNaN(sum)) {
           // In row order, each once: the stretch's first row after a gap, its least and greatest, the line's last row.
           // (At most four rows: written in place, in the room reserved.)
-          const a = Math.min(lo, hi);
-          const b = Math.max(lo, hi);
-          if (out.length + 4 > out.rows.length) out.reserve(4);
-          let len = out.length;
-          const buf = out.rows;
+          const a = lo < hi ? lo : hi;
+          const b = lo < hi ? hi : lo;
+          if (len + 4 > buf.length) {
+            out.length = len;
+            out.reserve(4);
+            buf = out.rows;
+          }
           if (gap && r !== a) buf[len++] = r;
           buf[len++] = a;
           if (b !== a) buf[len++] = b;
           if (k === runs - 1 && end - 1 !== b) buf[len++] = end - 1;
-          out.length = len;
           gap = false;
           if (counted) {
             // see(loY) and see(hiY), inline (the column's least value is the least positive one when positive).
@@ -301,6 +305,7 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
           continue;
         }
       }
+      out.length = len;
       while (r < end) {
         // One stretch within the column: up to the next NaN.
         let first = -1;
@@ -374,7 +379,10 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
           while (r < end && (Number.isNaN(ys[r]) || (nanX !== null && nanX[r - from] === 1))) r++;
         }
       }
+      buf = out.rows;
+      len = out.length;
     }
+    out.length = len;
   }
   out.min = min;
   out.max = max;

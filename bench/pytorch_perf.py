@@ -254,9 +254,9 @@ def main():
         for _ in range(4)
     ]
     for rep in range(reps):
-        # The variants take turns step by step, the order rotating: a variant's place in the sequence
-        # mattered (measured: the same LaycaSGD loop 25% slower in 9th place than in 13th, in blocks
-        # of 40 steps one variant after another), so each takes every place in turn.
+        # The variants take turns step by step, in an order drawn afresh each turn: a variant's place
+        # in the sequence mattered (measured: the same LaycaSGD loop 25% slower in 9th place than in
+        # 13th, in blocks of 40 steps one variant after another), and so did its predecessor.
         for v, took in zip(variants, interleaved(variants, x, y, batch, block, gen, rep + 1)):
             v.times.append(took)
         turn = rep % 8

@@ -10,6 +10,28 @@ import { warmUpDrawing } from '../src/runlog/warmup';
 const RED = [255, 0, 0];
 const BLUE = [0, 0, 255];
 
+/** Points given in pixels: x as it is, y as it is. */
+const PIXELS = { left: 0, x0: 0, sx: 1, bottom: 0, y0: 0, sy: -1, log: false };
+
+/**
+ * Draws the polyline of points (xy[2k], xy[2k + 1]), k < length / 2, given in pixels (a point with
+ * a NaN coordinate breaks the line): strokeRows over every point, with the transform that leaves them as they are.
+ */
+function stroke(r: LineRaster, xy: number[], length: number, rgb: number[], alpha = 1): void {
+  const n = Math.floor(length / 2);
+  const xs = Float64Array.from({ length: n }, (_, k) => xy[2 * k]);
+  const ys = Float64Array.from({ length: n }, (_, k) => xy[2 * k + 1]);
+  r.strokeRows(
+    xs,
+    ys,
+    Int32Array.from({ length: n }, (_, k) => k),
+    n,
+    PIXELS,
+    rgb,
+    alpha,
+  );
+}
+
 /** Pixel (x, y) as [r, g, b, a]. */
 function at(r: LineRaster, x: number, y: number): number[] {
   const img = r.image();
@@ -29,7 +51,7 @@ describe('LineRaster', () => {
   it('draws a level line one pixel wide on its row, opaque, between its ends', () => {
     const r = new LineRaster();
     r.reset(30, 20);
-    r.stroke([2.2, 10.5, 20.7, 10.5], 4, RED);
+    stroke(r, [2.2, 10.5, 20.7, 10.5], 4, RED);
     for (let x = 2; x <= 20; x++) assert.deepEqual(at(r, x, 10), [255, 0, 0, 255], `column ${x}`);
     for (const x of [1, 21]) assert.equal(at(r, x, 10)[3], 0, `column ${x} is past the ends`);
     for (let x = 0; x < 30; x++) {
@@ -41,7 +63,7 @@ describe('LineRaster', () => {
   it('draws a vertical segment on its column, its end rows by the part of the pixel the line covers', () => {
     const r = new LineRaster();
     r.reset(10, 20);
-    r.stroke([5.5, 3, 5.5, 12], 4, BLUE);
+    stroke(r, [5.5, 3, 5.5, 12], 4, BLUE);
     // From 3 - 0.5 to 12 + 0.5: rows 2 and 12 half covered, 3 to 11 whole.
     assert.ok(Math.abs(at(r, 5, 2)[3] - 128) <= 1, `row 2: ${at(r, 5, 2)}`);
     for (let y = 3; y <= 11; y++) assert.deepEqual(at(r, 5, y), [0, 0, 255, 255], `row ${y}`);
@@ -54,7 +76,7 @@ describe('LineRaster', () => {
   it('breaks the line at a point of NaN, and draws a point alone between gaps', () => {
     const r = new LineRaster();
     r.reset(40, 10);
-    r.stroke([1, 5.5, 10, 5.5, Number.NaN, Number.NaN, 20, 5.5, 30, 5.5, Number.NaN, 5, 35.2, 2.5], 14, RED);
+    stroke(r, [1, 5.5, 10, 5.5, Number.NaN, Number.NaN, 20, 5.5, 30, 5.5, Number.NaN, 5, 35.2, 2.5], 14, RED);
     assert.equal(at(r, 5, 5)[3], 255);
     for (let x = 11; x < 20; x++) assert.equal(at(r, x, 5)[3], 0, `column ${x} is in the gap`);
     assert.equal(at(r, 25, 5)[3], 255);
@@ -64,24 +86,24 @@ describe('LineRaster', () => {
   it('blends a line of some opacity over what is drawn (source-over)', () => {
     const r = new LineRaster();
     r.reset(10, 10);
-    r.stroke([0, 4.5, 9.9, 4.5], 4, RED);
-    r.stroke([0, 4.5, 9.9, 4.5], 4, BLUE, 0.5);
+    stroke(r, [0, 4.5, 9.9, 4.5], 4, RED);
+    stroke(r, [0, 4.5, 9.9, 4.5], 4, BLUE, 0.5);
     const [red, green, blue, alpha] = at(r, 5, 4);
     assert.ok(Math.abs(red - 128) <= 2 && green === 0 && Math.abs(blue - 128) <= 2 && alpha === 255, `${at(r, 5, 4)}`);
     // On nothing: the colour itself at that opacity.
     r.reset(10, 10);
-    r.stroke([0, 4.5, 9.9, 4.5], 4, BLUE, 0.5);
+    stroke(r, [0, 4.5, 9.9, 4.5], 4, BLUE, 0.5);
     assert.deepEqual(at(r, 5, 4), [0, 0, 255, 128]);
     // Two faint lines on nothing: alpha 1 - 0.5 x 0.5, each colour by what it gives (red 0.25, blue 0.5).
     r.reset(10, 10);
-    r.stroke([0, 4.5, 9.9, 4.5], 4, RED, 0.5);
-    r.stroke([0, 4.5, 9.9, 4.5], 4, BLUE, 0.5);
+    stroke(r, [0, 4.5, 9.9, 4.5], 4, RED, 0.5);
+    stroke(r, [0, 4.5, 9.9, 4.5], 4, BLUE, 0.5);
     const [r2, g2, b2, a2] = at(r, 5, 4);
     assert.ok(Math.abs(a2 - 191) <= 1 && g2 === 0, `${at(r, 5, 4)}`);
     assert.ok(Math.abs(r2 - 85) <= 2 && Math.abs(b2 - 170) <= 2, `${at(r, 5, 4)}`);
     // Many faint lines of one colour: the colour stays, the alpha rises towards opaque.
     r.reset(10, 10);
-    for (let k = 0; k < 40; k++) r.stroke([0, 4.5, 9.9, 4.5], 4, [40, 120, 200], 0.28);
+    for (let k = 0; k < 40; k++) stroke(r, [0, 4.5, 9.9, 4.5], 4, [40, 120, 200], 0.28);
     const [r3, g3, b3, a3] = at(r, 5, 4);
     assert.ok(
       Math.abs(r3 - 40) <= 1 && Math.abs(g3 - 120) <= 1 && Math.abs(b3 - 200) <= 1 && a3 >= 254,
@@ -92,7 +114,7 @@ describe('LineRaster', () => {
   it('draws nothing outside the buffer and clears on reset', () => {
     const r = new LineRaster();
     r.reset(10, 10);
-    r.stroke([-50, -50, 60, 60, 70, -5], 6, RED);
+    stroke(r, [-50, -50, 60, 60, 70, -5], 6, RED);
     // The diagonal crosses the buffer corner to corner.
     for (let i = 0; i < 10; i++) assert.equal(at(r, i, i)[3], 255, `pixel ${i},${i}`);
     assert.equal(r.image().length, 4 * 10 * 10);
@@ -111,7 +133,7 @@ describe('LineRaster', () => {
       [10, 10, 90, 90, 1.45],
     ]) {
       r.reset(100, 100);
-      r.stroke([x0, y0, x1, y1], 4, RED);
+      stroke(r, [x0, y0, x1, y1], 4, RED);
       const length = Math.hypot(x1 - x0, y1 - y0);
       const got = ink(r);
       assert.ok(
@@ -123,7 +145,7 @@ describe('LineRaster', () => {
 });
 
 describe('LineRaster.strokeRows (the rows of a decimated line, mapped to pixels as they are read)', () => {
-  it('draws what stroke draws of the same points in pixels: a subset of rows, a log axis (a zero there: a gap), NaN a gap', () => {
+  it('draws what the same points mapped to pixels by hand draw: a subset of rows, a log axis (a zero there: a gap), NaN a gap', () => {
     const xs = Float64Array.from({ length: 400 }, (_, i) => i / 10);
     const ys = Float64Array.from({ length: 400 }, (_, i) => 1 + Math.sin(i / 7) * 0.8);
     ys[100] = 0;
@@ -142,7 +164,7 @@ describe('LineRaster.strokeRows (the rows of a decimated line, mapped to pixels 
       }
       const b = new LineRaster();
       b.reset(80, 50);
-      b.stroke(xy, xy.length, RED, 0.7);
+      stroke(b, xy, xy.length, RED, 0.7);
       assert.deepEqual(a.image(), b.image(), `log ${log}`);
       assert.ok(ink(a) > 60, `log ${log}: ${ink(a)} px of ink`);
       // The gap of NaN rows (140-159): the rows drawn on either side are 139 and 160 (x 13.9 and 16,

@@ -17,9 +17,6 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** No column gathered. */
 const NONE = -1e9;
 
-/** Points given in pixels (stroke): x as it is, y as it is. */
-const PIXELS: PixelTransform = { left: 0, x0: 0, sx: 1, bottom: 0, y0: 0, sy: -1, log: false };
-
 /** The opacity of a pixel covered `cover` (0-1) by a line of opacity `alpha`, in 256ths. */
 function a8(cover: number, alpha: number): number {
   return (cover * alpha * 256 + 0.5) | 0;
@@ -69,24 +66,6 @@ export class LineRaster {
     } else this.px.fill(0);
     this.width = w;
     this.height = h;
-  }
-
-  /**
-   * Draws the polyline of points (xy[2k], xy[2k + 1]), k < length / 2, in pixels from the
-   * buffer's top left corner (a point with a NaN coordinate breaks the line), `lineWidth` pixels
-   * wide, in the colour [r, g, b] (0-255) at opacity `alpha`, over what is drawn already (source-over).
-   */
-  stroke(xy: ArrayLike<number>, length: number, rgb: readonly number[], alpha = 1, lineWidth = 1): void {
-    const n = Math.max(0, Math.floor(length / 2));
-    const xs = new Float64Array(n);
-    const ys = new Float64Array(n);
-    const rows = new Int32Array(n);
-    for (let k = 0; k < n; k++) {
-      xs[k] = xy[2 * k];
-      ys[k] = xy[2 * k + 1];
-      rows[k] = k;
-    }
-    this.strokeRows(xs, ys, rows, n, PIXELS, rgb, alpha, lineWidth);
   }
 
   /**

@@ -4,8 +4,10 @@ kernel) and Layca's three inner products <w,w>, <s,w>, <s,s> (one pass) and its 
 w <- a w + b s (one pass). torch has no single call for either: its ops take three to six passes
 and as many dispatches per kernel (the record was 2-3x the seed authors' numpy method; this is
 about 0.3-0.5x). Layca's optimizers also form their step direction in the pass of the three inner
-products (lr_adaptive: RMSprop and Adagrad, lr_sgd, lr_adam; see _OPTIMIZER_TEMPLATE and optim.py's _fused), so
-that the step costs about what torch's own optimizer's does.
+products (lr_adaptive: RMSprop and Adagrad, lr_sgd, lr_adam; see _OPTIMIZER_TEMPLATE), and take
+their whole step in one call (lr_step, see _STEP_TEMPLATE and optim.py's _describe): every
+parameter's direction and turn, the parameters shared out over torch's threads, so that the step
+costs less than torch's own optimizer's.
 
 The C source below is compiled once by the system's C compiler (CC, else cc, gcc or clang) into
 a cache folder (cache_dirs: layer-rotation/native/ in the user's cache, else the temp folder) and
@@ -201,13 +203,180 @@ LR_CLONES void lr_adam_SFX(const REAL *restrict w, const REAL *restrict g, REAL 
 }
 """
 
-SOURCE += "".join(
-    _OPTIMIZER_TEMPLATE.replace("REAL", real).replace("SQRT", sqrt).replace("_SFX", suffix)
+# An optimizer's whole step in one call (lr_step): every parameter's fused direction pass (above),
+# then Layca's turn (the fast form w <- a w + b s, or the explicit projection where that form would
+# cancel: optim.py _fast_coefficients says when, and gives its two limits) or the plain step
+# w <- w - lr scale s; the parameters shared out over threads (OpenMP: torch's own runtime, see
+# threads_shared), each parameter whole on one thread (its sums, hence its step, the same whatever
+# the thread count). A parameter is LR_IP int64 (pointers as integers; 0 is NULL) and LR_DP doubles:
+#   ip: w, g, state0, state1, state2, s (the direction's buffer; 0: the thread's scratch), n, kind, flags
+#   dp: the kind's hyperparameters h[0..6] in its loop's order (after n), lr, scale
+# and it gets LR_OUT doubles back: <w,w>, <s,w>, <s,s> and the form taken (0 plain, 1 fast, 2 explicit).
+_STEP_HEADER = r"""
+#include <stdint.h>
+#include <stdlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+enum { LR_KIND_SGD, LR_KIND_ADAPTIVE, LR_KIND_ADAM, LR_KIND_DIRECT };
+enum { LR_LAYCA = 1, LR_FIRST = 2, LR_NESTEROV = 4 };
+#define LR_IP 9
+#define LR_DP 9
+#define LR_OUT 4
+#define LR_EPS 1e-12
+/* Below this many elements in a step, one thread (waking the others costs more than it saves). */
+#define LR_PARALLEL_MIN 32768
+
+int lr_openmp(void) {
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+typedef struct {
+    int64_t n, k;
+} lr_item;
+
+static int lr_larger_first(const void *a, const void *b) {
+    const lr_item *x = (const lr_item *)a, *y = (const lr_item *)b;
+    if (x->n != y->n) return x->n > y->n ? -1 : 1;
+    return x->k < y->k ? -1 : 1;
+}
+
+/* owner[k]: the thread of parameter k, largest first to the least loaded thread (ties: the lower
+   thread); returns the number of threads worth waking (1: run serially), or 0 when out of memory. */
+static long lr_assign(const int64_t *ip, long count, long threads, int64_t *owner) {
+    int64_t total = 0;
+    for (long k = 0; k < count; k++) total += ip[LR_IP * k + 6];
+    if (threads > count) threads = count;
+    if (threads <= 1 || total < LR_PARALLEL_MIN) return 1;
+    lr_item *items = (lr_item *)malloc(sizeof(lr_item) * count);
+    int64_t *load = (int64_t *)calloc(threads, sizeof(int64_t));
+    if (!items || !load) {
+        free(items);
+        free(load);
+        return 0;
+    }
+    for (long k = 0; k < count; k++) {
+        items[k].n = ip[LR_IP * k + 6];
+        items[k].k = k;
+    }
+    qsort(items, count, sizeof(lr_item), lr_larger_first);
+    for (long j = 0; j < count; j++) {
+        long t = 0;
+        for (long u = 1; u < threads; u++)
+            if (load[u] < load[t]) t = u;
+        owner[items[j].k] = t;
+        load[t] += items[j].n;
+    }
+    free(items);
+    free(load);
+    return threads;
+}
+"""
+
+_STEP_TEMPLATE = r"""
+/* Layca's explicit projection (optim.layca_update_) without a temporary, in double: p = s - k w with
+   k = <s,w> / |w|^2, c = lr |w| / |p|, w <- (w - c p) |w| / |w - c p|; w unchanged where |w| = 0 or
+   |p| <= LR_EPS. It serves where s lies near +-w: there p is a small difference of large terms,
+   which a k rounded to float, or summed from float terms, would misplace. Four passes. */
+LR_CLONES void lr_explicit_SFX(REAL *restrict w, const REAL *restrict s, long n, double lr) {
+    double sums[3];
+    LR_SUM3(double, n, sums, double x = w[i]; f0 += x * x; f1 += s[i] * x;);
+    double ww = sums[0], k = sums[1] / ww;
+    if (ww == 0) return;
+    LR_SUM3(double, n, sums, double p = (double)s[i] - k * w[i]; f0 += p * p;);
+    double pn = sqrt(sums[0]);
+    if (pn <= LR_EPS) return;
+    double c = lr * sqrt(ww) / pn;
+    LR_SUM3(double, n, sums, double p = (double)s[i] - k * w[i]; double q = w[i] - c * p; f0 += q * q;);
+    double f = sqrt(ww) / sqrt(sums[0] > 1e-300 ? sums[0] : 1e-300);
+#pragma omp simd
+    for (long i = 0; i < n; i++) {
+        double p = (double)s[i] - k * w[i];
+        w[i] = (REAL)((w[i] - c * p) * f);
+    }
+}
+
+/* One parameter of lr_step (the layout above); scratch: this thread's buffer for s. */
+static void lr_param_SFX(const int64_t *ip, const double *h, double *out, REAL *scratch, double tangent,
+                         double reach) {
+    REAL *w = (REAL *)(intptr_t)ip[0];
+    const REAL *g = (const REAL *)(intptr_t)ip[1];
+    REAL *a = (REAL *)(intptr_t)ip[2], *b = (REAL *)(intptr_t)ip[3], *c = (REAL *)(intptr_t)ip[4];
+    REAL *s = ip[5] ? (REAL *)(intptr_t)ip[5] : scratch;
+    long n = (long)ip[6], kind = (long)ip[7], flags = (long)ip[8];
+    double lr = h[7], scale = h[8];
+    if (kind == LR_KIND_SGD)
+        lr_sgd_SFX(w, g, a, s, n, h[0], h[1], h[2], h[3], (flags & LR_FIRST) != 0, (flags & LR_NESTEROV) != 0, out);
+    else if (kind == LR_KIND_ADAPTIVE)
+        lr_adaptive_SFX(w, g, a, b, s, n, h[0], h[1], h[2], h[3], h[4], h[5], h[6], out);
+    else if (kind == LR_KIND_ADAM)
+        lr_adam_SFX(w, g, a, b, c, s, n, h[0], h[1], h[2], h[3], h[4], h[5], out);
+    else
+        lr_dots3_SFX(w, s, n, out);
+    if (!(flags & LR_LAYCA)) {
+        lr_axpby_SFX(w, s, n, 1.0, -lr * scale);
+        out[3] = 0;
+        return;
+    }
+    /* optim._fast_coefficients, its limits given (tangent, reach) */
+    double ww = out[0], sw = out[1], ss = out[2];
+    if (ww > 0 && isfinite(ww + sw + ss)) {
+        double k = sw / ww, pp = ss - sw * k;
+        if (!(pp <= ss * tangent || lr * lr * ss > reach * pp)) {
+            double cc = lr * sqrt(ww / pp), inv = 1.0 / sqrt(1.0 + lr * lr);
+            lr_axpby_SFX(w, s, n, (1.0 + cc * k) * inv, -cc * inv);
+            out[3] = 1;
+            return;
+        }
+    }
+    lr_explicit_SFX(w, s, n, lr);
+    out[3] = 2;
+}
+
+/* The step of `count` parameters (ip, dp, out: LR_IP, LR_DP, LR_OUT apiece), on up to `threads`
+   threads; thread t's scratch is scratch + t * stride. Returns the number of threads it ran on. */
+long lr_step_SFX(const int64_t *ip, const double *dp, double *out, long count, REAL *scratch, long stride,
+                 long threads, double tangent, double reach) {
+    int64_t *owner = threads > 1 && count > 1 ? (int64_t *)malloc(sizeof(int64_t) * count) : NULL;
+    long used = owner ? lr_assign(ip, count, threads, owner) : 1;
+#ifdef _OPENMP
+    if (used > 1) {
+#pragma omp parallel num_threads(used)
+        {
+            long t = omp_get_thread_num();
+            REAL *mine = scratch + t * stride;
+            for (long k = 0; k < count; k++)
+                if (owner[k] == t) lr_param_SFX(ip + LR_IP * k, dp + LR_DP * k, out + LR_OUT * k, mine, tangent, reach);
+        }
+        free(owner);
+        return used;
+    }
+#endif
+    free(owner);
+    for (long k = 0; k < count; k++)
+        lr_param_SFX(ip + LR_IP * k, dp + LR_DP * k, out + LR_OUT * k, scratch, tangent, reach);
+    return 1;
+}
+"""
+
+SOURCE += _STEP_HEADER + "".join(
+    (_OPTIMIZER_TEMPLATE + _STEP_TEMPLATE).replace("REAL", real).replace("SQRT", sqrt).replace("_SFX", suffix)
     for real, sqrt, suffix in (("float", "sqrtf", "_f32"), ("double", "sqrt", "_f64"))
 )
 SOURCE = "#include <math.h>\n" + SOURCE
 
+# OpenMP for lr_step's threads where the compiler has it (GCC: libgomp, torch's own runtime on
+# Linux), else the same loops on one thread.
 FLAGS = ["-O3", "-fopenmp-simd", "-fno-math-errno", "-shared", "-fPIC"]
+THREAD_FLAGS = ["-fopenmp"]
+# The layout of lr_step's parameters (the C's LR_IP, LR_DP, LR_OUT and kinds, flags).
+STEP_INTS, STEP_DOUBLES, STEP_OUT = 9, 9, 4
+KIND_SGD, KIND_ADAPTIVE, KIND_ADAM, KIND_DIRECT = 0, 1, 2, 3
+LAYCA, FIRST, NESTEROV = 1, 2, 4
 
 _P = ctypes.c_void_p
 _SIGNATURES = {
@@ -217,6 +386,7 @@ _SIGNATURES = {
     "lr_adaptive": [_P] * 5 + [ctypes.c_long] + [ctypes.c_double] * 7 + [_P],
     "lr_sgd": [_P] * 4 + [ctypes.c_long] + [ctypes.c_double] * 4 + [ctypes.c_long] * 2 + [_P],
     "lr_adam": [_P] * 6 + [ctypes.c_long] + [ctypes.c_double] * 6 + [_P],
+    "lr_step": [_P] * 3 + [ctypes.c_long, _P] + [ctypes.c_long] * 2 + [ctypes.c_double] * 2,
 }
 
 
@@ -244,7 +414,7 @@ def cache_dirs():
 
 
 def _library_name(cc):
-    key = "\0".join([SOURCE, " ".join(FLAGS), os.path.realpath(cc), platform.machine(), sys.platform])
+    key = "\0".join([SOURCE, " ".join(FLAGS + THREAD_FLAGS), os.path.realpath(cc), platform.machine(), sys.platform])
     return "kernels-%s.so" % hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -267,7 +437,10 @@ def _build(cc, folder, name):
     try:
         with os.fdopen(fd, "w") as f:
             f.write(SOURCE)
-        subprocess.run([cc, *FLAGS, "-o", out, src], check=True, capture_output=True, timeout=120)
+        try:
+            subprocess.run([cc, *FLAGS, *THREAD_FLAGS, "-o", out, src], check=True, capture_output=True, timeout=120)
+        except subprocess.CalledProcessError:  # no OpenMP (e.g. Apple's clang): the loops on one thread
+            subprocess.run([cc, *FLAGS, "-o", out, src], check=True, capture_output=True, timeout=120)
         os.replace(out, os.path.join(folder, name))
     finally:
         for p in (src, out):
@@ -282,6 +455,10 @@ def _load(path):
             fn = getattr(lib, base + suffix)
             fn.argtypes = argtypes
             fn.restype = None
+    lib.lr_openmp.argtypes = []
+    lib.lr_openmp.restype = ctypes.c_int
+    for suffix in ("_f32", "_f64"):
+        getattr(lib, "lr_step" + suffix).restype = ctypes.c_long
     return lib
 
 
@@ -322,14 +499,36 @@ def functions(dtype):
 
 
 @functools.lru_cache(maxsize=None)
-def optimizer_functions(dtype):
-    """{"adaptive", "sgd", "adam", "axpby": ...}: the optimizers' fused loops (see _OPTIMIZER_TEMPLATE) for a
-    torch dtype (float32 or float64), or None (no library, other dtype). Cached (as library() is):
-    an optimizer asks for each parameter at every step."""
+def optimizer_step(dtype):
+    """The optimizers' step (lr_step: every parameter's fused direction and Layca's turn or the plain
+    step, see _STEP_TEMPLATE) for a torch dtype (float32 or float64), or None (no library, other
+    dtype). Cached (as library() is): an optimizer asks at every step."""
     import torch
 
     lib = library()
     suffix = {torch.float32: "_f32", torch.float64: "_f64"}.get(dtype)
     if lib is None or suffix is None:
         return None
-    return {name: getattr(lib, "lr_" + name + suffix) for name in ("adaptive", "sgd", "adam", "axpby")}
+    return getattr(lib, "lr_step" + suffix)
+
+
+_OPENMP_RUNTIMES = ("libgomp", "libiomp", "libomp")
+
+
+@functools.lru_cache(maxsize=1)
+def threads_shared():
+    """Whether lr_step may use more than one thread: the library was built with OpenMP and the process
+    has one OpenMP runtime mapped (Linux: /proc/self/maps), so its threads are torch's own (a
+    second runtime's threads would spin beside torch's, fighting them for the cores). torch's
+    libgomp (Debian's, or the one PyPI's wheel bundles as libgomp.so.1) is what the library's
+    libgomp.so.1 resolves to when torch was imported first (optim.py imports it before this)."""
+    lib = library()
+    if lib is None or not lib.lr_openmp():
+        return False
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+            mapped = {line.split(None, 5)[-1].strip() for line in f if "omp" in line}
+    except OSError:
+        return False
+    runtimes = {os.path.realpath(m) for m in mapped if os.path.basename(m).startswith(_OPENMP_RUNTIMES)}
+    return len(runtimes) == 1

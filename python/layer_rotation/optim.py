@@ -50,9 +50,10 @@ def layca_update_(w, s, lr):
 
 
 # Below this share of |s|^2 left after projecting s onto w's tangent space (s within about 1.8
-# degrees of +-w), the inner-product form below cancels: the explicit projection is used instead
-# (and where lr |s| / |p| > 1/2, see _fast_coefficients).
+# degrees of +-w), the inner-product form below cancels: the explicit projection is used instead;
+# and where lr^2 |s|^2 > _FAST_REACH |p|^2 (see _fast_coefficients). native.py's lr_step takes both.
 _FAST_MIN_TANGENT = 1e-3
+_FAST_REACH = 0.25
 
 
 def _fast_coefficients(ww, sw, ss, lr):
@@ -62,13 +63,14 @@ def _fast_coefficients(ww, sw, ss, lr):
     w - c p has norm |w| sqrt(1 + lr^2) (p is orthogonal to w), so
         w <- ((1 + c k) w - c s) / sqrt(1 + lr^2)
     turns w by atan(lr) and keeps its norm, with no temporary the size of w. The form cancels where
-    s is within about 1.8 degrees of +-w, or lr |s| / |p| > 1/2."""
+    s is within about 1.8 degrees of +-w, or lr |s| / |p| > 1/2. (native.py's lr_step does the same
+    in C, given the two limits.)"""
     if ww <= 0.0 or not math.isfinite(ww + sw + ss):
         return None
     k = sw / ww
     pp = ss - sw * k
     # The update subtracts terms of size lr |s| / |p| (relative to w): past 1/2, rounding grows.
-    if pp <= ss * _FAST_MIN_TANGENT or lr * lr * ss > 0.25 * pp:
+    if pp <= ss * _FAST_MIN_TANGENT or lr * lr * ss > _FAST_REACH * pp:
         return None
     c = lr * math.sqrt(ww / pp)
     inv = 1.0 / math.sqrt(1.0 + lr * lr)
@@ -79,72 +81,110 @@ def _fast_form(w, s):
     return w.device.type == "cpu" and w.is_contiguous() and s.is_contiguous() and w.dtype == s.dtype
 
 
+# lr_step's hyperparameters where the kind has none (KIND_DIRECT).
+_NO_HYPERPARAMETERS = (0.0,) * 7
+
+
+class _CompiledSteps:
+    """Parameters gathered for native.py's lr_step, by dtype (one call per dtype a step): their
+    description (pointers, sizes, kind and flags; hyperparameters, rate and scale) in the flat
+    layout lr_step reads."""
+
+    __slots__ = ("batches",)
+
+    def __init__(self):
+        self.batches = {}  # dtype -> [ints, doubles, the longest parameter stepped through the scratch]
+
+    def add(self, p, g, kind, a, b, c, s, flags, h, lr, scale):
+        """p stepped (flags: native.LAYCA, FIRST, NESTEROV) along the direction its kind forms from g and
+        the state a, b, c (pointers, 0 for none) into s (a pointer; 0: the scratch)."""
+        batch = self.batches.get(p.dtype)
+        if batch is None:
+            batch = self.batches[p.dtype] = [[], [], 0]
+        n = p.numel()
+        batch[0] += (p.data_ptr(), g.data_ptr(), a, b, c, s, n, kind, flags)
+        batch[1] += h
+        batch[1] += (lr, scale)
+        if s == 0 and n > batch[2]:
+            batch[2] = n
+
+    def run(self, scratch=None):
+        """Steps them all: lr_step once per dtype, on torch's threads where they are shared
+        (native.threads_shared). scratch(dtype, n): a flat buffer of at least n elements. Returns
+        the most threads a call ran on (0: nothing to step)."""
+        threads = torch.get_num_threads() if native.threads_shared() else 1
+        used = 0
+        for dtype, (ints, doubles, longest) in self.batches.items():
+            count = len(ints) // native.STEP_INTS
+            buf = scratch(dtype, threads * longest) if longest else None
+            ran = native.optimizer_step(dtype)(
+                (ctypes.c_int64 * len(ints))(*ints),
+                (ctypes.c_double * len(doubles))(*doubles),
+                (ctypes.c_double * (native.STEP_OUT * count))(),
+                count,
+                None if buf is None else buf.data_ptr(),
+                longest,
+                threads,
+                _FAST_MIN_TANGENT,
+                _FAST_REACH,
+            )
+            used = max(used, ran)
+        return used
+
+
 def layca_updates_(updates):
     """layca_update_(w, s, lr) for every (w, s, lr) of `updates`, in place.
 
     Contiguous CPU tensors take the form of three inner products and one in-place update (see
-    _fast_coefficients): the inner products of all of them are read back at once, then each w is
-    updated to a w + b s. For float32 and float64 these are compiled loops (native.py: one pass
-    for the three inner products, one for the update) where a C compiler is; otherwise blas.dot
-    (summed in blocks whatever torch's BLAS) and w.mul_(a).add_(s, alpha=b). The others, and
-    those where that form would cancel, take the explicit projection (layca_update_)."""
-    quick, compiled = [], []
+    _fast_coefficients). For float32 and float64 these are compiled loops (native.py's lr_step: one
+    pass for the three inner products, one for the update, all tensors in one call) where a C
+    compiler is; otherwise blas.dot (summed in blocks whatever torch's BLAS; all read back at once)
+    and w.mul_(a).add_(s, alpha=b). Those where that form would cancel take the explicit projection
+    in float64 (s lies near +-w: float32's rounding would misplace the small tangent part); the
+    others (not contiguous, not on the CPU) layca_update_ in their own dtype."""
+    quick, compiled = [], _CompiledSteps()
     for w, s, lr in updates:
         if not _fast_form(w, s):
             layca_update_(w, s, lr)
-            continue
-        fns = native.functions(w.dtype)
-        (compiled if fns is not None else quick).append((w, s, lr, fns))
-    if compiled:
-        sums = (ctypes.c_double * (3 * len(compiled)))()
-        base = ctypes.addressof(sums)
-        for i, (w, s, _, fns) in enumerate(compiled):
-            fns[1](w.data_ptr(), s.data_ptr(), w.numel(), base + 24 * i)
-        values = list(sums)
-        for i, (w, s, lr, fns) in enumerate(compiled):
-            _turn(w, s, lr, values[3 * i : 3 * i + 3], fns[2])
+        elif native.optimizer_step(w.dtype) is not None:
+            ptr = s.data_ptr()
+            compiled.add(w, s, native.KIND_DIRECT, 0, 0, 0, ptr, native.LAYCA, _NO_HYPERPARAMETERS, lr, 1.0)
+        else:
+            quick.append((w, s, lr))
+    compiled.run()
     if not quick:
         return
     sums = []
-    for w, s, _, _ in quick:
+    for w, s, _ in quick:
         wf, sf = w.view(-1), s.view(-1)
         sums += [dot(wf, wf), dot(sf, wf), dot(sf, sf)]
     dtypes = {x.dtype for x in sums}
     values = (torch.stack(sums) if len(dtypes) == 1 else torch.stack([x.double() for x in sums])).tolist()
-    for i, (w, s, lr, _) in enumerate(quick):
+    for i, (w, s, lr) in enumerate(quick):
         coefficients = _fast_coefficients(*values[3 * i : 3 * i + 3], lr)
-        if coefficients is None:
-            layca_update_(w, s, lr)
+        if coefficients is None:  # s near +-w: the projection in float64 (as lr_step's explicit form)
+            w64 = w.double()
+            layca_update_(w64, s.double(), lr)
+            w.copy_(w64)
         else:
             a, b = coefficients
             w.mul_(a).add_(s, alpha=b)
 
 
-def _turn(w, s, lr, sums, axpby):
-    """Layca's step of w (contiguous, CPU) along s (contiguous, its first w.numel() elements) from
-    sums = (<w,w>, <s,w>, <s,s>): the compiled update w <- a w + b s (axpby), or the explicit
-    projection where that form would cancel."""
-    coefficients = _fast_coefficients(*sums, lr)
-    if coefficients is None:
-        layca_update_(w, s.view(-1)[: w.numel()].view_as(w), lr)
-    else:
-        axpby(w.data_ptr(), s.data_ptr(), w.numel(), *coefficients)
-
-
-def _fused_functions(p, tensors):
-    """native.optimizer_functions for p when p, its gradient and the state `tensors` are contiguous
-    CPU tensors of p's dtype (the fused loops' layout), else None."""
+def _compiled(p, tensors):
+    """Whether p's step can be compiled (native.optimizer_step): p, its gradient and the state
+    `tensors` contiguous CPU tensors of p's dtype, and a library for that dtype."""
     # (Called for every parameter at every step: plain checks, no generator.)
     dtype = p.dtype
     if not (p.is_cpu and p.is_contiguous()):
-        return None
+        return False
     g = p.grad
     if not (g.is_contiguous() and g.dtype == dtype and g.is_cpu):
-        return None
+        return False
     for t in tensors:
         if not (t.is_contiguous() and t.dtype == dtype and t.is_cpu):
-            return None
-    return native.optimizer_functions(dtype)
+            return False
+    return native.optimizer_step(dtype) is not None
 
 
 def _sign_and_decay(group):
@@ -175,20 +215,21 @@ class _LaycaMixin:
     def _rate(self, group, state):
         return float(group["lr"])
 
-    def _fused(self, group, p, state, out):
-        """The step direction scale x s (the step's state updated, weight decay and maximize
-        included) and Layca's three inner products into `out` (ctypes doubles) in one compiled pass,
-        then (s, scale, axpby); or None (no fused loop for these options or tensors: the torch path)."""
+    def _describe(self, group, p, state):
+        """p's step for native.py's lr_step, its state brought up to this step (created, the step
+        count bumped: call once a step): (kind, a, b, c, s, flags, h, scale) with a, b, c the state's
+        pointers and s the direction's (0: none; s 0: the scratch), flags native.FIRST and
+        NESTEROV, h the kind's seven hyperparameters and scale as _direction's; or None (no
+        compiled step for these options or tensors: the torch path)."""
         return None
 
-    def _scratch(self, p):
-        """A flat buffer of p's dtype and at least p's size for a fused direction, shared by the
-        parameters (each is stepped before the next one's direction is formed; _turn views it as
-        p where it needs the shape); not part of the state."""
+    def _scratch(self, dtype, n):
+        """A flat buffer of dtype and at least n elements, where lr_step's threads form the
+        directions that have no state of their own (each thread a part); kept, not state."""
         buffers = self.__dict__.setdefault("_layca_scratch", {})
-        buf = buffers.get(p.dtype)
-        if buf is None or buf.numel() < p.numel():
-            buf = buffers[p.dtype] = torch.empty(p.numel(), dtype=p.dtype)
+        buf = buffers.get(dtype)
+        if buf is None or buf.numel() < n:
+            buf = buffers[dtype] = torch.empty(n, dtype=dtype)
         return buf
 
     @torch.no_grad()
@@ -198,8 +239,8 @@ class _LaycaMixin:
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        turns = []  # (p, s, lr) of the Layca parameters, updated together at the end
-        sums = (ctypes.c_double * 3)()
+        turns = []  # (p, s, lr) of the Layca parameters on the torch path, updated together at the end
+        compiled = _CompiledSteps()
         for group in self.param_groups:
             wd = group.get("weight_decay", 0) or 0
             maximize = group.get("maximize", False)
@@ -210,14 +251,11 @@ class _LaycaMixin:
                     raise RuntimeError("%s does not support sparse gradients" % type(self).__name__)
                 state = self.state[p]
                 layca = _use_layca(group, p)
-                fused = self._fused(group, p, state, sums)
-                if fused is not None:  # compiled: turned (Layca) or stepped now
-                    s, scale, axpby = fused
-                    lr = self._rate(group, state)
-                    if layca:
-                        _turn(p, s, lr, tuple(sums), axpby)
-                    else:
-                        axpby(p.data_ptr(), s.data_ptr(), p.numel(), 1.0, -lr * scale)
+                described = self._describe(group, p, state)
+                if described is not None:
+                    kind, a, b, c, s, flags, h, scale = described
+                    flags |= native.LAYCA if layca else 0
+                    compiled.add(p, p.grad, kind, a, b, c, s, flags, h, self._rate(group, state), scale)
                     continue
                 g = -p.grad if maximize else p.grad
                 if wd != 0:
@@ -228,6 +266,8 @@ class _LaycaMixin:
                     turns.append((p, s, lr))
                 else:
                     p.add_(s, alpha=-lr * scale)
+        # The threads the compiled step ran on (0: none compiled), for the tests and benchmarks.
+        self._compiled_threads = compiled.run(self._scratch)
         if turns:
             layca_updates_(turns)
         return loss
@@ -278,36 +318,28 @@ class LaycaSGD(_LaycaMixin, torch.optim.SGD):
             buf.mul_(momentum).add_(g, alpha=1 - group["dampening"])
         return (g.add(buf, alpha=momentum) if group["nesterov"] else buf), 1.0
 
-    def _fused(self, group, p, state, out):
+    def _describe(self, group, p, state):
         momentum = group["momentum"]
-        plain = not (group.get("weight_decay", 0) or group.get("maximize", False))
-        if momentum == 0 and plain:
-            return None  # the direction is the gradient: no pass to save
+        sign, wd = _sign_and_decay(group)
+        if momentum == 0:
+            if not _compiled(p, ()):
+                return None
+            if sign == 1.0 and wd == 0:  # the direction is the gradient itself
+                return native.KIND_DIRECT, 0, 0, 0, p.grad.data_ptr(), 0, _NO_HYPERPARAMETERS, 1.0
+            return native.KIND_SGD, 0, 0, 0, 0, 0, (sign, wd, 0.0, 0.0, 0.0, 0.0, 0.0), 1.0
         buf = state.get("momentum_buffer")
-        first = momentum != 0 and buf is None
+        first = buf is None
         if first:
             buf = torch.empty_like(p)
-        fns = _fused_functions(p, [buf] if momentum != 0 else [])
-        if fns is None:
+        if not _compiled(p, (buf,)):
             return None
         if first:
             state["momentum_buffer"] = buf
-        nesterov = bool(group["nesterov"]) and momentum != 0
-        s = self._scratch(p) if momentum == 0 or nesterov else buf
-        fns["sgd"](
-            p.data_ptr(),
-            p.grad.data_ptr(),
-            buf.data_ptr() if momentum != 0 else None,
-            s.data_ptr(),
-            p.numel(),
-            *_sign_and_decay(group),
-            float(momentum),
-            float(group["dampening"]),
-            int(first),
-            int(nesterov),
-            ctypes.addressof(out),
-        )
-        return s, 1.0, fns["axpby"]
+        nesterov = bool(group["nesterov"])
+        flags = (native.FIRST if first else 0) | (native.NESTEROV if nesterov else 0)
+        h = (sign, wd, float(momentum), float(group["dampening"]), 0.0, 0.0, 0.0)
+        # The direction is the buffer itself, or (Nesterov) formed in the scratch.
+        return native.KIND_SGD, buf.data_ptr(), 0, 0, 0 if nesterov else buf.data_ptr(), flags, h, 1.0
 
 
 class LaycaAdam(_LaycaMixin, torch.optim.Adam):
@@ -344,54 +376,30 @@ class LaycaAdam(_LaycaMixin, torch.optim.Adam):
         denom = torch.sqrt(v).add_(group["eps"] * r)
         return torch.div(m, denom, out=denom), r / (1 - b1**t)
 
-    def _fused(self, group, p, state, out):
+    def _describe(self, group, p, state):
         self._init_state(group, p, state)
         vmax = state["max_exp_avg_sq"] if group.get("amsgrad") else None
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        fns = _fused_functions(p, [t for t in (m, v, vmax) if t is not None])
-        if fns is None:
+        if not _compiled(p, [t for t in (m, v, vmax) if t is not None]):
             return None
         b1, b2 = group["betas"]
         t = _bump_step(state)
         r = math.sqrt(1 - b2**t)
-        s = self._scratch(p)
-        fns["adam"](
-            p.data_ptr(),
-            p.grad.data_ptr(),
-            m.data_ptr(),
-            v.data_ptr(),
-            None if vmax is None else vmax.data_ptr(),
-            s.data_ptr(),
-            p.numel(),
-            *_sign_and_decay(group),
-            1 - b1,
-            b2,
-            1 - b2,
-            group["eps"] * r,
-            ctypes.addressof(out),
-        )
-        return s, r / (1 - b1**t), fns["axpby"]  # m_hat / (sqrt(v_hat) + eps) = scale x s, as _direction
+        sign, wd = _sign_and_decay(group)
+        h = (sign, wd, 1 - b1, b2, 1 - b2, group["eps"] * r, 0.0)
+        c = 0 if vmax is None else vmax.data_ptr()
+        # m_hat / (sqrt(v_hat) + eps) = scale x s, as _direction
+        return native.KIND_ADAM, m.data_ptr(), v.data_ptr(), c, 0, 0, h, r / (1 - b1**t)
 
 
-def _adaptive(fns, p, group, v, ga, s, a, c, alpha, mom, out):
-    """The fused RMSprop / Adagrad loop (native.py lr_adaptive): v <- a v + c g'^2 (g' with the
-    group's maximize and weight decay), centered when ga is given, s the direction (with momentum
-    mom > 0, s is the momentum buffer), Layca's three inner products into out."""
-    fns["adaptive"](
-        p.data_ptr(),
-        p.grad.data_ptr(),
-        v.data_ptr(),
-        None if ga is None else ga.data_ptr(),
-        s.data_ptr(),
-        p.numel(),
-        *_sign_and_decay(group),
-        a,
-        c,
-        alpha,
-        float(group["eps"]),
-        float(mom),
-        ctypes.addressof(out),
-    )
+def _adaptive(group, v, ga, buf, a, c, alpha, mom):
+    """lr_step's description of an RMSprop / Adagrad step (native.py lr_adaptive): v <- a v + c g'^2
+    (g' with the group's maximize and weight decay), centered when ga is given, the direction in the
+    momentum buffer buf (mom > 0) or the scratch."""
+    sign, wd = _sign_and_decay(group)
+    h = (sign, wd, a, c, alpha, float(group["eps"]), float(mom))
+    ga = 0 if ga is None else ga.data_ptr()
+    return native.KIND_ADAPTIVE, v.data_ptr(), ga, 0, 0 if buf is None else buf.data_ptr(), 0, h, 1.0
 
 
 class LaycaRMSprop(_LaycaMixin, torch.optim.RMSprop):
@@ -443,19 +451,16 @@ class LaycaRMSprop(_LaycaMixin, torch.optim.RMSprop):
             return buf, 1.0
         return torch.div(g, avg, out=avg), 1.0
 
-    def _fused(self, group, p, state, out):
+    def _describe(self, group, p, state):
         self._init_state(group, p, state)
         alpha, mom = group["alpha"], group["momentum"]
         ga = state["grad_avg"] if group["centered"] else None
         buf = state["momentum_buffer"] if mom > 0 else None
         v = state["square_avg"]
-        fns = _fused_functions(p, [t for t in (v, ga, buf) if t is not None])
-        if fns is None:
+        if not _compiled(p, [t for t in (v, ga, buf) if t is not None]):
             return None
         _bump_step(state)
-        s = buf if buf is not None else self._scratch(p)
-        _adaptive(fns, p, group, v, ga, s, alpha, 1 - alpha, alpha, mom, out)
-        return s, 1.0, fns["axpby"]
+        return _adaptive(group, v, ga, buf, alpha, 1 - alpha, alpha, mom)
 
 
 class LaycaAdagrad(_LaycaMixin, torch.optim.Adagrad):
@@ -492,15 +497,12 @@ class LaycaAdagrad(_LaycaMixin, torch.optim.Adagrad):
         if "sum" not in state:
             state["sum"] = torch.full_like(p, group["initial_accumulator_value"], memory_format=torch.preserve_format)
 
-    def _fused(self, group, p, state, out):
+    def _describe(self, group, p, state):
         self._init_state(group, p, state)
-        fns = _fused_functions(p, [state["sum"]])
-        if fns is None:
+        if not _compiled(p, [state["sum"]]):
             return None
         _bump_step(state)
-        s = self._scratch(p)
-        _adaptive(fns, p, group, state["sum"], None, s, 1.0, 1.0, 1.0, 0.0, out)
-        return s, 1.0, fns["axpby"]
+        return _adaptive(group, state["sum"], None, None, 1.0, 1.0, 1.0, 0.0)
 
     def _direction(self, group, p, g, state):
         self._init_state(group, p, state)

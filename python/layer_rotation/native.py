@@ -223,6 +223,7 @@ enum { LR_LAYCA = 1, LR_FIRST = 2, LR_NESTEROV = 4 };
 #define LR_IP 9
 #define LR_DP 9
 #define LR_OUT 4
+#define LR_RP 5
 #define LR_EPS 1e-12
 /* Below this many elements in a step, one thread (waking the others costs more than it saves). */
 #define LR_PARALLEL_MIN 32768
@@ -245,11 +246,12 @@ static int lr_larger_first(const void *a, const void *b) {
     return x->k < y->k ? -1 : 1;
 }
 
-/* owner[k]: the thread of parameter k, largest first to the least loaded thread (ties: the lower
-   thread); returns the number of threads worth waking (1: run serially), or 0 when out of memory. */
-static long lr_assign(const int64_t *ip, long count, long threads, int64_t *owner) {
+/* owner[k]: the thread of item k (its size: ip[stride * k + at]), largest first to the least
+   loaded thread (ties: the lower thread); returns the number of threads worth waking (1: run
+   serially, also when out of memory). */
+static long lr_assign(const int64_t *ip, long stride, long at, long count, long threads, int64_t *owner) {
     int64_t total = 0;
-    for (long k = 0; k < count; k++) total += ip[LR_IP * k + 6];
+    for (long k = 0; k < count; k++) total += ip[stride * k + at];
     if (threads > count) threads = count;
     if (threads <= 1 || total < LR_PARALLEL_MIN) return 1;
     lr_item *items = (lr_item *)malloc(sizeof(lr_item) * count);
@@ -257,10 +259,10 @@ static long lr_assign(const int64_t *ip, long count, long threads, int64_t *owne
     if (!items || !load) {
         free(items);
         free(load);
-        return 0;
+        return 1;
     }
     for (long k = 0; k < count; k++) {
-        items[k].n = ip[LR_IP * k + 6];
+        items[k].n = ip[stride * k + at];
         items[k].k = k;
     }
     qsort(items, count, sizeof(lr_item), lr_larger_first);
@@ -275,6 +277,35 @@ static long lr_assign(const int64_t *ip, long count, long threads, int64_t *owne
     free(load);
     return threads;
 }
+
+/* A driver's body over `count` items (item k's size: ip[stride * k + at]): the statement given
+   (which may use k, the item, and t, its thread) for every item, each on one thread, on up to
+   `threads` threads (lr_assign's shares); returns the number of threads it ran on. */
+#ifdef _OPENMP
+#define LR_THREADED(...)                                                                           \
+    if (used > 1) {                                                                                \
+        _Pragma("omp parallel num_threads(used)") {                                                \
+            long t = omp_get_thread_num();                                                         \
+            for (long k = 0; k < count; k++)                                                       \
+                if (owner[k] == t) {                                                               \
+                    __VA_ARGS__;                                                                   \
+                }                                                                                  \
+        }                                                                                          \
+        free(owner);                                                                               \
+        return used;                                                                               \
+    }
+#else
+#define LR_THREADED(...)
+#endif
+#define LR_SHARE_OUT(ip, stride, at, count, threads, ...)                                          \
+    int64_t *owner = threads > 1 && count > 1 ? (int64_t *)malloc(sizeof(int64_t) * count) : NULL; \
+    long used = owner ? lr_assign(ip, stride, at, count, threads, owner) : 1;                      \
+    LR_THREADED(__VA_ARGS__)                                                                       \
+    free(owner);                                                                                   \
+    for (long k = 0, t = 0; k < count; k++) {                                                      \
+        __VA_ARGS__;                                                                               \
+    }                                                                                              \
+    return 1
 """
 
 _STEP_TEMPLATE = r"""
@@ -341,25 +372,17 @@ static void lr_param_SFX(const int64_t *ip, const double *h, double *out, REAL *
    threads; thread t's scratch is scratch + t * stride. Returns the number of threads it ran on. */
 long lr_step_SFX(const int64_t *ip, const double *dp, double *out, long count, REAL *scratch, long stride,
                  long threads, double tangent, double reach) {
-    int64_t *owner = threads > 1 && count > 1 ? (int64_t *)malloc(sizeof(int64_t) * count) : NULL;
-    long used = owner ? lr_assign(ip, count, threads, owner) : 1;
-#ifdef _OPENMP
-    if (used > 1) {
-#pragma omp parallel num_threads(used)
-        {
-            long t = omp_get_thread_num();
-            REAL *mine = scratch + t * stride;
-            for (long k = 0; k < count; k++)
-                if (owner[k] == t) lr_param_SFX(ip + LR_IP * k, dp + LR_DP * k, out + LR_OUT * k, mine, tangent, reach);
-        }
-        free(owner);
-        return used;
-    }
-#endif
-    free(owner);
-    for (long k = 0; k < count; k++)
-        lr_param_SFX(ip + LR_IP * k, dp + LR_DP * k, out + LR_OUT * k, scratch, tangent, reach);
-    return 1;
+    LR_SHARE_OUT(ip, LR_IP, 6, count, threads,
+                 lr_param_SFX(ip + LR_IP * k, dp + LR_DP * k, out + LR_OUT * k, scratch + t * stride, tangent, reach));
+}
+
+/* Rotation records (lr_record) of `count` kernels, LR_RP int64 apiece: w, w0, wp, n, out (the
+   address of its three sums), on up to `threads` threads, each kernel on one. */
+long lr_records_SFX(const int64_t *ip, long count, long threads) {
+    LR_SHARE_OUT(ip, LR_RP, 3, count, threads,
+                 const int64_t *r = ip + LR_RP * k;
+                 lr_record_SFX((const REAL *)(intptr_t)r[0], (const REAL *)(intptr_t)r[1], (REAL *)(intptr_t)r[2],
+                               (long)r[3], (double *)(intptr_t)r[4]));
 }
 """
 
@@ -375,6 +398,7 @@ FLAGS = ["-O3", "-fopenmp-simd", "-fno-math-errno", "-shared", "-fPIC"]
 THREAD_FLAGS = ["-fopenmp"]
 # The layout of lr_step's parameters (the C's LR_IP, LR_DP, LR_OUT and kinds, flags).
 STEP_INTS, STEP_DOUBLES, STEP_OUT = 9, 9, 4
+RECORD_INTS = 5  # lr_records' LR_RP
 KIND_SGD, KIND_ADAPTIVE, KIND_ADAM, KIND_DIRECT = 0, 1, 2, 3
 LAYCA, FIRST, NESTEROV = 1, 2, 4
 
@@ -387,6 +411,7 @@ _SIGNATURES = {
     "lr_sgd": [_P] * 4 + [ctypes.c_long] + [ctypes.c_double] * 4 + [ctypes.c_long] * 2 + [_P],
     "lr_adam": [_P] * 6 + [ctypes.c_long] + [ctypes.c_double] * 6 + [_P],
     "lr_step": [_P] * 3 + [ctypes.c_long, _P] + [ctypes.c_long] * 2 + [ctypes.c_double] * 2,
+    "lr_records": [_P, ctypes.c_long, ctypes.c_long],
 }
 
 
@@ -459,6 +484,7 @@ def _load(path):
     lib.lr_openmp.restype = ctypes.c_int
     for suffix in ("_f32", "_f64"):
         getattr(lib, "lr_step" + suffix).restype = ctypes.c_long
+        getattr(lib, "lr_records" + suffix).restype = ctypes.c_long
     return lib
 
 
@@ -496,6 +522,19 @@ def functions(dtype):
     if lib is None or suffix is None:
         return None
     return getattr(lib, "lr_record" + suffix), getattr(lib, "lr_dots3" + suffix), getattr(lib, "lr_axpby" + suffix)
+
+
+@functools.lru_cache(maxsize=None)
+def records(dtype):
+    """lr_records for a torch dtype (float32 or float64): several kernels' records (lr_record) in one
+    call, shared out over torch's threads; or None (no library, other dtype)."""
+    import torch
+
+    lib = library()
+    suffix = {torch.float32: "_f32", torch.float64: "_f64"}.get(dtype)
+    if lib is None or suffix is None:
+        return None
+    return getattr(lib, "lr_records" + suffix)
 
 
 @functools.lru_cache(maxsize=None)

@@ -6,13 +6,19 @@ The cosine distance is computed from squared norms of differences,
 which keeps float32's relative precision for small angles (1 - <a,b>/(|a||b|) cancels to noise).
 Those squared norms are of differences, so float32 sums keep their relative precision (sums of
 positive terms); they run on the kernels' device (on the CPU in one compiled pass per kernel,
-native.py), one transfer per record.
+native.py, all kernels in one call over torch's threads), one transfer per record.
 """
+import ctypes
 import math
 
 import torch
 
+from . import native as _native
 from .blas import dot
+
+
+def _int64s(values):
+    return (ctypes.c_int64 * len(values))(*values)
 
 
 def _flat(t):
@@ -79,8 +85,6 @@ class RotationTracker:
     """
 
     def __init__(self, kernels, native=True):
-        from . import native as compiled
-
         self.kernels = list(kernels)
         with torch.no_grad():
             flat = [_storage_flat(k) for k in self.kernels]
@@ -92,16 +96,21 @@ class RotationTracker:
         self.previous_sq = list(sq)
         self._sums = torch.zeros(3 * len(self.kernels), dtype=torch.float64)
         self._scratch = [None] * len(self.kernels)  # torch's ops' buffers, made when first needed
-        # The compiled record of each CPU kernel read in place (float32, float64), with its
-        # arguments and what they hold for: (fn, args, (kernel's address, size, dtype)).
+        # The compiled record of each CPU kernel read in place (float32, float64): its arguments
+        # (native.py lr_records' five) and what they hold for (kernel's address, size, dtype).
         self._native = [None] * len(self.kernels)
+        by_dtype = {}
         for i, (k, f, w0, wp) in enumerate(zip(self.kernels, flat, self.initial, self.previous)):
             in_place = f.device.type == "cpu" and f.dtype == w0.dtype and f.data_ptr() == k.data_ptr()
-            fns = compiled.functions(f.dtype) if native and in_place else None
-            if fns is not None:
+            if native and in_place and _native.records(f.dtype) is not None:
                 out = self._sums.data_ptr() + 3 * i * self._sums.element_size()
                 args = (f.data_ptr(), w0.data_ptr(), wp.data_ptr(), f.numel(), out)
-                self._native[i] = (fns[0], args, (k.data_ptr(), k.numel(), k.dtype))
+                self._native[i] = (args, (k.data_ptr(), k.numel(), k.dtype))
+                by_dtype.setdefault(f.dtype, []).append(i)
+        # One call a dtype at each record: (lr_records, its kernels, their arguments in one array).
+        self._batches = [
+            (_native.records(d), ii, _int64s([a for i in ii for a in self._native[i][0]])) for d, ii in by_dtype.items()
+        ]
         self.native = any(self._native)
 
     @staticmethod
@@ -129,14 +138,24 @@ class RotationTracker:
         # (The compiled passes need neither autograd's switch nor a tensor op: the Python around
         # them is a fifth of a record of the MLP's six kernels, kept to plain comparisons.)
         by_torch = []
+        compiled = [False] * len(self.kernels)
         for i, k in enumerate(self.kernels):
             nat = self._native[i]
             # The compiled pass while the kernel's memory is what it was (not moved to another
             # device or dtype by .data or .to); torch's ops otherwise.
-            if nat is not None and k.data_ptr() == nat[2][0] and k.is_cpu and (k.numel(), k.dtype) == nat[2][1:]:
-                nat[0](*nat[1])
+            if nat is not None and k.data_ptr() == nat[1][0] and k.is_cpu and (k.numel(), k.dtype) == nat[1][1:]:
+                compiled[i] = True
             else:
                 by_torch.append(i)
+        self._compiled_threads = 0  # the threads the compiled passes ran on (0: none), for tests
+        if self._batches:
+            threads = torch.get_num_threads() if _native.threads_shared() else 1
+            for fn, kernels, args in self._batches:
+                if not all(compiled[i] for i in kernels):
+                    kernels = [i for i in kernels if compiled[i]]
+                    args = _int64s([a for i in kernels for a in self._native[i][0]])
+                if kernels:
+                    self._compiled_threads = max(self._compiled_threads, fn(args, len(kernels), threads))
         values = self._sums.tolist()
         if by_torch:
             with torch.no_grad():

@@ -175,16 +175,49 @@ class TrackerAgainstFloat64(unittest.TestCase):
 
     def test_a_kernel_given_new_memory_is_still_measured(self):
         # model.to(...), or .data replaced: the tracker follows the tensor, not its old address.
+        # (The other kernel keeps its memory: the compiled record for it, torch's ops for the moved one.)
         gen = torch.Generator().manual_seed(11)
         w = torch.nn.Parameter(torch.randn(40, 30, generator=gen))
-        start = w.detach().clone()
-        tracker = self.tracker([w])
+        v = torch.nn.Parameter(torch.randn(20, 30, generator=gen))
+        start, v0 = w.detach().clone(), v.detach().clone()
+        tracker = self.tracker([w, v])
         w.data = _turned(start, 0.3, gen).float()
-        self.check(tracker, [w], [start], [start], 1e-5)
-        previous = w.detach().clone()
+        with torch.no_grad():
+            v.copy_(_turned(v0, 0.2, gen).float())
+        self.check(tracker, [w, v], [start, v0], [start, v0], 1e-5)
+        previous, v1 = w.detach().clone(), v.detach().clone()
         with torch.no_grad():
             w.copy_(_turned(previous, 0.1, gen).float())
-        self.check(tracker, [w], [start], [previous], 1e-5)
+            v.copy_(_turned(v1, 0.1, gen).float())
+        self.check(tracker, [w, v], [start, v0], [previous, v1], 1e-5)
+
+    def test_the_same_records_on_one_thread_or_two(self):
+        # The compiled records share the kernels out over torch's threads (each whole on one).
+        if not self.NATIVE or native.library() is None:
+            self.skipTest("no compiled records here")
+        self.addCleanup(torch.set_num_threads, torch.get_num_threads())
+        gen = torch.Generator().manual_seed(12)
+        start = [torch.randn(s, generator=gen) for s in self.SHAPES]
+        turns = [[_turned(k, theta, gen).float() for k in start] for theta in (0.01, 0.2)]
+        results = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            kernels = [torch.nn.Parameter(k.clone()) for k in start]
+            tracker = self.tracker(kernels)
+            records = []
+            for turned in turns:
+                with torch.no_grad():
+                    for k, t in zip(kernels, turned):
+                        k.copy_(t)
+                tracker.record()
+                # The compiled passes' sums (the records also use |w0|^2, from torch's own sum,
+                # whose order of summation follows torch's thread count).
+                records.append(tracker._sums.tolist())
+            self.assertEqual(tracker._compiled_threads, threads if native.threads_shared() else 1)
+            results.append((records, [p.clone() for p in tracker.previous]))
+        self.assertEqual(results[0][0], results[1][0])
+        for a, b in zip(results[0][1], results[1][1]):
+            self.assertTrue(torch.equal(a, b))
 
     def test_permuted_views_are_read_in_place_with_the_same_measures(self):
         # Keras's kernels seen out first ([in, out] -> [out, in]; conv [kh, kw, in, out] -> [out, in, kh, kw])

@@ -403,13 +403,8 @@ KIND_SGD, KIND_ADAPTIVE, KIND_ADAM, KIND_DIRECT = 0, 1, 2, 3
 LAYCA, FIRST, NESTEROV = 1, 2, 4
 
 _P = ctypes.c_void_p
+# What Python calls (the others are these two's parts).
 _SIGNATURES = {
-    "lr_record": [_P, _P, _P, ctypes.c_long, _P],
-    "lr_dots3": [_P, _P, ctypes.c_long, _P],
-    "lr_axpby": [_P, _P, ctypes.c_long, ctypes.c_double, ctypes.c_double],
-    "lr_adaptive": [_P] * 5 + [ctypes.c_long] + [ctypes.c_double] * 7 + [_P],
-    "lr_sgd": [_P] * 4 + [ctypes.c_long] + [ctypes.c_double] * 4 + [ctypes.c_long] * 2 + [_P],
-    "lr_adam": [_P] * 6 + [ctypes.c_long] + [ctypes.c_double] * 6 + [_P],
     "lr_step": [_P] * 3 + [ctypes.c_long, _P] + [ctypes.c_long] * 2 + [ctypes.c_double] * 2,
     "lr_records": [_P, ctypes.c_long, ctypes.c_long],
 }
@@ -479,12 +474,9 @@ def _load(path):
         for suffix in ("_f32", "_f64"):
             fn = getattr(lib, base + suffix)
             fn.argtypes = argtypes
-            fn.restype = None
+            fn.restype = ctypes.c_long  # the threads it ran on
     lib.lr_openmp.argtypes = []
     lib.lr_openmp.restype = ctypes.c_int
-    for suffix in ("_f32", "_f64"):
-        getattr(lib, "lr_step" + suffix).restype = ctypes.c_long
-        getattr(lib, "lr_records" + suffix).restype = ctypes.c_long
     return lib
 
 
@@ -509,19 +501,6 @@ def library():
         except (OSError, subprocess.SubprocessError, AttributeError):
             continue
     return None
-
-
-@functools.lru_cache(maxsize=None)
-def functions(dtype):
-    """(record, dots3, axpby) for a torch dtype (float32 or float64), or None (no library, other dtype).
-    Cached (as library() is): asked for each kernel at every step and record."""
-    import torch
-
-    lib = library()
-    suffix = {torch.float32: "_f32", torch.float64: "_f64"}.get(dtype)
-    if lib is None or suffix is None:
-        return None
-    return getattr(lib, "lr_record" + suffix), getattr(lib, "lr_dots3" + suffix), getattr(lib, "lr_axpby" + suffix)
 
 
 @functools.lru_cache(maxsize=None)

@@ -120,7 +120,7 @@ class _CompiledSteps:
             ran = native.optimizer_step(dtype)(
                 (ctypes.c_int64 * len(ints))(*ints),
                 (ctypes.c_double * len(doubles))(*doubles),
-                (ctypes.c_double * (native.STEP_OUT * count))(),
+                (ctypes.c_double * (native.STEP_OUT * count))(),  # each one's sums and form (unread)
                 count,
                 None if buf is None else buf.data_ptr(),
                 longest,
@@ -217,10 +217,10 @@ class _LaycaMixin:
 
     def _describe(self, group, p, state):
         """p's step for native.py's lr_step, its state brought up to this step (created, the step
-        count bumped: call once a step): (kind, a, b, c, s, flags, h, scale) with a, b, c the state's
-        pointers and s the direction's (0: none; s 0: the scratch), flags native.FIRST and
-        NESTEROV, h the kind's seven hyperparameters and scale as _direction's; or None (no
-        compiled step for these options or tensors: the torch path)."""
+        count bumped: call once a step): (kind, a, b, c, s, flags, h, scale) with a, b, c the
+        addresses of the kind's state tensors (0 where none), s the direction's buffer (0: the
+        scratch), flags native.FIRST and NESTEROV, h the kind's seven hyperparameters and scale
+        as _direction's; or None (no compiled step for these options or tensors: the torch path)."""
         return None
 
     def _scratch(self, dtype, n):

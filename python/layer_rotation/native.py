@@ -316,8 +316,9 @@ _STEP_TEMPLATE = r"""
 LR_CLONES void lr_explicit_SFX(REAL *restrict w, const REAL *restrict s, long n, double lr) {
     double sums[3];
     LR_SUM3(double, n, sums, double x = w[i]; f0 += x * x; f1 += s[i] * x;);
-    double ww = sums[0], k = sums[1] / ww;
+    double ww = sums[0];
     if (ww == 0) return;
+    double k = sums[1] / ww;
     LR_SUM3(double, n, sums, double p = (double)s[i] - k * w[i]; f0 += p * p;);
     double pn = sqrt(sums[0]);
     if (pn <= LR_EPS) return;
@@ -392,13 +393,13 @@ SOURCE += _STEP_HEADER + "".join(
 )
 SOURCE = "#include <math.h>\n" + SOURCE
 
-# OpenMP for lr_step's threads where the compiler has it (GCC: libgomp, torch's own runtime on
-# Linux), else the same loops on one thread.
+# OpenMP for lr_step's and lr_records' threads where the compiler has it (GCC: libgomp, torch's own
+# runtime on Linux), else the same loops on one thread.
 FLAGS = ["-O3", "-fopenmp-simd", "-fno-math-errno", "-shared", "-fPIC"]
 THREAD_FLAGS = ["-fopenmp"]
-# The layout of lr_step's parameters (the C's LR_IP, LR_DP, LR_OUT and kinds, flags).
-STEP_INTS, STEP_DOUBLES, STEP_OUT = 9, 9, 4
-RECORD_INTS = 5  # lr_records' LR_RP
+# The layout of lr_step's parameters (the C's LR_IP and LR_OUT; LR_DP is 7 + 2: see optim.py) and
+# its kinds and flags.
+STEP_INTS, STEP_OUT = 9, 4
 KIND_SGD, KIND_ADAPTIVE, KIND_ADAM, KIND_DIRECT = 0, 1, 2, 3
 LAYCA, FIRST, NESTEROV = 1, 2, 4
 

@@ -112,6 +112,8 @@ class _CompiledSteps:
         """Steps them all: lr_step once per dtype, on torch's threads where they are shared
         (native.threads_shared). scratch(dtype, n): a flat buffer of at least n elements. Returns
         the most threads a call ran on (0: nothing to step)."""
+        if not self.batches:  # (nothing on the CPU: the library is not even built)
+            return 0
         threads = torch.get_num_threads() if native.threads_shared() else 1
         used = 0
         for dtype, (ints, doubles, longest) in self.batches.items():

@@ -337,6 +337,24 @@ class Threads(unittest.TestCase):
                     self.assertTrue(torch.equal(a, b))
 
 
+class NothingCompiled(unittest.TestCase):
+    def test_a_step_with_nothing_for_the_compiled_loops_never_builds_them(self):
+        # (As on a GPU: no CPU parameter, so the library is not asked for, nor built.) Here every
+        # parameter is a transposed view: the torch path.
+        torch.manual_seed(4)
+        w = torch.nn.Parameter(torch.randn(8, 6).t())
+        w.grad = torch.randn(8, 6).t()
+        w0 = w.detach().clone()
+        asked = AssertionError("the compiled loops asked for")
+        with mock.patch.multiple(native, library=mock.DEFAULT, threads_shared=mock.DEFAULT) as fns:
+            for fn in fns.values():
+                fn.side_effect = asked
+            opt = LaycaSGD([w], lr=0.1, momentum=0.9)
+            opt.step()
+        self.assertEqual(opt._compiled_threads, 0)
+        self.assertAlmostEqual(angle(w.detach(), w0), math.atan(0.1), delta=2e-5)
+
+
 class DirectionAlongTheKernelTorchOps(DirectionAlongTheKernel):
     NATIVE = False
 

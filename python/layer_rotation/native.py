@@ -211,7 +211,6 @@ LR_CLONES void lr_adam_SFX(const REAL *restrict w, const REAL *restrict g, REAL 
 # the thread count). A parameter is LR_IP int64 (pointers as integers; 0 is NULL) and LR_DP doubles:
 #   ip: w, g, state0, state1, state2, s (the direction's buffer; 0: the thread's scratch), n, kind, flags
 #   dp: the kind's hyperparameters h[0..6] in its loop's order (after n), lr, scale
-# and it gets LR_OUT doubles back: <w,w>, <s,w>, <s,s> and the form taken (0 plain, 1 fast, 2 explicit).
 _STEP_HEADER = r"""
 #include <stdint.h>
 #include <stdlib.h>
@@ -222,7 +221,6 @@ enum { LR_KIND_SGD, LR_KIND_ADAPTIVE, LR_KIND_ADAM, LR_KIND_DIRECT };
 enum { LR_LAYCA = 1, LR_FIRST = 2, LR_NESTEROV = 4 };
 #define LR_IP 9
 #define LR_DP 9
-#define LR_OUT 4
 #define LR_RP 5
 #define LR_EPS 1e-12
 /* Below this many elements in a step, one thread (waking the others costs more than it saves). */
@@ -333,8 +331,8 @@ LR_CLONES void lr_explicit_SFX(REAL *restrict w, const REAL *restrict s, long n,
 }
 
 /* One parameter of lr_step (the layout above); scratch: this thread's buffer for s. */
-static void lr_param_SFX(const int64_t *ip, const double *h, double *out, REAL *scratch, double tangent,
-                         double reach) {
+static void lr_param_SFX(const int64_t *ip, const double *h, REAL *scratch, double tangent, double reach) {
+    double out[3]; /* <w,w>, <s,w>, <s,s> */
     REAL *w = (REAL *)(intptr_t)ip[0];
     const REAL *g = (const REAL *)(intptr_t)ip[1];
     REAL *a = (REAL *)(intptr_t)ip[2], *b = (REAL *)(intptr_t)ip[3], *c = (REAL *)(intptr_t)ip[4];
@@ -351,7 +349,6 @@ static void lr_param_SFX(const int64_t *ip, const double *h, double *out, REAL *
         lr_dots3_SFX(w, s, n, out);
     if (!(flags & LR_LAYCA)) {
         lr_axpby_SFX(w, s, n, 1.0, -lr * scale);
-        out[3] = 0;
         return;
     }
     /* optim._fast_coefficients, its limits given (tangent, reach) */
@@ -361,20 +358,18 @@ static void lr_param_SFX(const int64_t *ip, const double *h, double *out, REAL *
         if (!(pp <= ss * tangent || lr * lr * ss > reach * pp)) {
             double cc = lr * sqrt(ww / pp), inv = 1.0 / sqrt(1.0 + lr * lr);
             lr_axpby_SFX(w, s, n, (1.0 + cc * k) * inv, -cc * inv);
-            out[3] = 1;
             return;
         }
     }
     lr_explicit_SFX(w, s, n, lr);
-    out[3] = 2;
 }
 
-/* The step of `count` parameters (ip, dp, out: LR_IP, LR_DP, LR_OUT apiece), on up to `threads`
-   threads; thread t's scratch is scratch + t * stride. Returns the number of threads it ran on. */
-long lr_step_SFX(const int64_t *ip, const double *dp, double *out, long count, REAL *scratch, long stride,
-                 long threads, double tangent, double reach) {
+/* The step of `count` parameters (ip, dp: LR_IP, LR_DP apiece), on up to `threads` threads;
+   thread t's scratch is scratch + t * stride. Returns the number of threads it ran on. */
+long lr_step_SFX(const int64_t *ip, const double *dp, long count, REAL *scratch, long stride, long threads,
+                 double tangent, double reach) {
     LR_SHARE_OUT(ip, LR_IP, 6, count, threads,
-                 lr_param_SFX(ip + LR_IP * k, dp + LR_DP * k, out + LR_OUT * k, scratch + t * stride, tangent, reach));
+                 lr_param_SFX(ip + LR_IP * k, dp + LR_DP * k, scratch + t * stride, tangent, reach));
 }
 
 /* Rotation records (lr_record) of `count` kernels, LR_RP int64 apiece: w, w0, wp, n, out (the
@@ -397,16 +392,16 @@ SOURCE = "#include <math.h>\n" + SOURCE
 # runtime on Linux), else the same loops on one thread.
 FLAGS = ["-O3", "-fopenmp-simd", "-fno-math-errno", "-shared", "-fPIC"]
 THREAD_FLAGS = ["-fopenmp"]
-# The layout of lr_step's parameters (the C's LR_IP and LR_OUT; LR_DP is 7 + 2: see optim.py) and
-# its kinds and flags.
-STEP_INTS, STEP_OUT = 9, 4
+# The layout of lr_step's parameters (the C's LR_IP; LR_DP is 7 + 2: see optim.py) and its kinds
+# and flags.
+STEP_INTS = 9
 KIND_SGD, KIND_ADAPTIVE, KIND_ADAM, KIND_DIRECT = 0, 1, 2, 3
 LAYCA, FIRST, NESTEROV = 1, 2, 4
 
 _P = ctypes.c_void_p
 # What Python calls (the others are these two's parts).
 _SIGNATURES = {
-    "lr_step": [_P] * 3 + [ctypes.c_long, _P] + [ctypes.c_long] * 2 + [ctypes.c_double] * 2,
+    "lr_step": [_P] * 2 + [ctypes.c_long, _P] + [ctypes.c_long] * 2 + [ctypes.c_double] * 2,
     "lr_records": [_P, ctypes.c_long, ctypes.c_long],
 }
 
@@ -505,30 +500,32 @@ def library():
 
 
 @functools.lru_cache(maxsize=None)
+def _typed(name, dtype):
+    """The library's function `name` for a torch dtype (name_f32, name_f64), or None (no library,
+    another dtype). Cached (as library() is): asked for at every step and record."""
+    import torch
+
+    lib = library()
+    suffix = {torch.float32: "_f32", torch.float64: "_f64"}.get(dtype)
+    return None if lib is None or suffix is None else getattr(lib, name + suffix)
+
+
 def records(dtype):
     """lr_records for a torch dtype (float32 or float64): several kernels' records (lr_record) in one
     call, shared out over torch's threads; or None (no library, other dtype)."""
-    import torch
-
-    lib = library()
-    suffix = {torch.float32: "_f32", torch.float64: "_f64"}.get(dtype)
-    if lib is None or suffix is None:
-        return None
-    return getattr(lib, "lr_records" + suffix)
+    return _typed("lr_records", dtype)
 
 
-@functools.lru_cache(maxsize=None)
 def optimizer_step(dtype):
     """The optimizers' step (lr_step: every parameter's fused direction and Layca's turn or the plain
     step, see _STEP_TEMPLATE) for a torch dtype (float32 or float64), or None (no library, other
-    dtype). Cached (as library() is): an optimizer asks at every step."""
-    import torch
+    dtype)."""
+    return _typed("lr_step", dtype)
 
-    lib = library()
-    suffix = {torch.float32: "_f32", torch.float64: "_f64"}.get(dtype)
-    if lib is None or suffix is None:
-        return None
-    return getattr(lib, "lr_step" + suffix)
+
+def int64s(values):
+    """A ctypes array of int64 (the pointers and sizes lr_step and lr_records read)."""
+    return (ctypes.c_int64 * len(values))(*values)
 
 
 _OPENMP_RUNTIMES = ("libgomp", "libiomp", "libomp")

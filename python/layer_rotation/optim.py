@@ -120,9 +120,8 @@ class _CompiledSteps:
             count = len(ints) // native.STEP_INTS
             buf = scratch(dtype, threads * longest) if longest else None
             ran = native.optimizer_step(dtype)(
-                (ctypes.c_int64 * len(ints))(*ints),
+                native.int64s(ints),
                 (ctypes.c_double * len(doubles))(*doubles),
-                (ctypes.c_double * (native.STEP_OUT * count))(),  # each one's sums and form (unread)
                 count,
                 None if buf is None else buf.data_ptr(),
                 longest,

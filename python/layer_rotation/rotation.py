@@ -8,17 +8,12 @@ Those squared norms are of differences, so float32 sums keep their relative prec
 positive terms); they run on the kernels' device (on the CPU in one compiled pass per kernel,
 native.py, all kernels in one call over torch's threads), one transfer per record.
 """
-import ctypes
 import math
 
 import torch
 
 from . import native as _native
 from .blas import dot
-
-
-def _int64s(values):
-    return (ctypes.c_int64 * len(values))(*values)
 
 
 def _flat(t):
@@ -109,7 +104,8 @@ class RotationTracker:
                 by_dtype.setdefault(f.dtype, []).append(i)
         # One call a dtype at each record: (lr_records, its kernels, their arguments in one array).
         self._batches = [
-            (_native.records(d), ii, _int64s([a for i in ii for a in self._native[i][0]])) for d, ii in by_dtype.items()
+            (_native.records(d), ii, _native.int64s([a for i in ii for a in self._native[i][0]]))
+            for d, ii in by_dtype.items()
         ]
         self.native = any(self._native)
 
@@ -153,7 +149,7 @@ class RotationTracker:
             for fn, kernels, args in self._batches:
                 if not all(compiled[i] for i in kernels):
                     kernels = [i for i in kernels if compiled[i]]
-                    args = _int64s([a for i in kernels for a in self._native[i][0]])
+                    args = _native.int64s([a for i in kernels for a in self._native[i][0]])
                 if kernels:
                     self._compiled_threads = max(self._compiled_threads, fn(args, len(kernels), threads))
         values = self._sums.tolist()

@@ -129,6 +129,7 @@ describe('monitor webview: a big run drawn decimated', { timeout: 240_000 }, () 
       runs: [{ runId: 'big-run', name: 'big', status: 'running', live: true }],
       selected: 'big-run',
     });
+    const before = await h.state();
     await h.page.evaluate(
       `window.__layerRotationMonitorPost({ type: 'load', runId: 'big-run', events: (${makeRun})(${LAYERS}, ${RECORDS}) })`,
     );
@@ -139,6 +140,9 @@ describe('monitor webview: a big run drawn decimated', { timeout: 240_000 }, () 
     await h.page.waitForTimeout(500);
     const s = await h.state();
     assert.equal(s.seriesCount, LAYERS);
+    // The rotation chart made for the run is drawn once, with its lines (not first empty, as uPlot
+    // draws a chart when it is made).
+    assert.equal(s.fullDraws - before.fullDraws, 1, 'full draws of the rotation chart for the load');
     const r = await h.page.evaluate(redrawFull, [LAYERS, RECORDS] as [number, number]);
     assert.ok(
       s.drawnPoints >= r.columns && s.drawnPoints <= 4 * r.columns + 4,

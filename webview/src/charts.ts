@@ -184,6 +184,20 @@ function makePlot(opts: uPlot.Options, data: uPlot.AlignedData, host: HTMLElemen
   });
 }
 
+/**
+ * A uPlot chart in `host`, not laid out nor drawn yet: `start` does both, called in the batch
+ * of the chart's first data so that the chart is drawn once (made plainly it draws empty first).
+ * Until then the chart has no size (bbox).
+ */
+function makeIdlePlot(opts: uPlot.Options, host: HTMLElement): { u: uPlot; start: () => void } {
+  let start = () => {};
+  const u = new uPlot(opts, [[], []], (made, init) => {
+    host.appendChild(made.root);
+    start = init as () => void;
+  });
+  return { u, start };
+}
+
 /** What the charts share: the settings, the x zoom, which layers are hidden and which one is highlighted. */
 export interface ChartEnv {
   settings(): ViewSettings;
@@ -319,6 +333,8 @@ export class RotationChart {
   private readonly rows: TooltipRow[] = [];
   private readonly more: HTMLElement;
   private readonly observer: ResizeObserver;
+  /** Lays uPlot out and draws it the first time (null once done): in the batch of the first update. */
+  private init: (() => void) | null;
   private hovered: number | null = null;
   /** The lines drawn (a layer's kept index, or a block's id < 0; in depth order; at most MAX_LAYERS_DRAWN), and where each is among them. */
   readonly drawn: number[];
@@ -420,7 +436,7 @@ export class RotationChart {
         setSize: [() => this.sizeOverlay()],
       },
     };
-    // (Before the chart: it draws, and its hooks run, as it is made.)
+    // (Before the chart, which its hooks read: made here, it is first drawn by the first update.)
     this.tooltip = el('div', 'chart-tooltip');
     this.tooltip.hidden = true;
     this.tooltipHead = el('div', 'tooltip-head');
@@ -434,14 +450,15 @@ export class RotationChart {
       this.rows.push({ row, swatch, name, value });
     }
     this.more = el('div', 'tooltip-more');
-    this.u = makePlot(opts, [[], []], host);
+    const made = makeIdlePlot(opts, host);
+    this.u = made.u;
+    this.init = made.start;
     zoom.bind(this.u);
     this.u.over.addEventListener('mouseleave', () => this.setHovered(null));
 
     this.overlay = el('canvas', 'highlight-overlay');
     this.overlay.setAttribute('aria-hidden', 'true');
     this.u.over.appendChild(this.overlay);
-    this.sizeOverlay();
 
     this.u.over.appendChild(this.tooltip);
     this.observer = new ResizeObserver(() => this.fit());
@@ -461,7 +478,19 @@ export class RotationChart {
   fit(): void {
     if (!this.host.clientWidth) return;
     const s = this.size();
-    if (s.width !== this.u.width || s.height !== this.u.height) this.u.batch(() => this.u.setSize(s));
+    if (s.width !== this.u.width || s.height !== this.u.height)
+      this.u.batch(() => {
+        this.start();
+        this.u.setSize(s);
+      });
+  }
+
+  /** Lays the chart out (its size, bbox) if not yet: in a batch, which then draws it. */
+  private start(): void {
+    const init = this.init;
+    if (!init) return;
+    this.init = null;
+    init();
   }
 
   /** The series drawn as the line (smoothed when smoothing is on). */
@@ -509,12 +538,14 @@ export class RotationChart {
     if (full || n - 1 !== this.drawnTo) {
       this.target = target;
       this.xRange = xRange;
-      this.decimate();
-      this.recomputeExtent();
-      this.yRange = this.rangeOf(target);
       // uPlot draws no line (drawLines does): two x values and no y values carry the scales.
       const data = [xRange.slice(), [null, null]] as uPlot.AlignedData;
       this.u.batch(() => {
+        // (The first time: laid out here, then drawn once, with the lines.)
+        this.start();
+        this.decimate();
+        this.recomputeExtent();
+        this.yRange = this.rangeOf(target);
         this.u.setData(data, true);
       });
     }
@@ -642,7 +673,10 @@ export class RotationChart {
 
   /** Redraws with the current theme. */
   restyle(): void {
-    this.u.batch(() => this.u.redraw(false, true));
+    this.u.batch(() => {
+      this.start();
+      this.u.redraw(false, true);
+    });
   }
 
   destroy(): void {

@@ -22,7 +22,8 @@
 //      --dist: draw with webview bundles built already (scripts/build-webview.mjs DIR), several
 //      interleaved repetition by repetition (to compare two builds on a loaded machine), one
 //      JSON line each; --profile DIR: a trace and a CPU profile of each first draw written to DIR,
-//      and what they show printed (startTrace below).
+//      and what they show printed (startTrace below). BENCH_JS_FLAGS="--trace-opt --trace-deopt"
+//      (V8's flags for the page) with DEBUG=pw:browser: what V8 compiled, and threw away, when.
 import * as esbuild from 'esbuild';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -328,7 +329,7 @@ async function benchOnce(dist, monitorHtml, tmp, opts) {
   const context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ARGS,
+    args: [...ARGS, ...(process.env.BENCH_JS_FLAGS ? [`--js-flags=${process.env.BENCH_JS_FLAGS}`] : [])],
     env: {
       ...process.env,
       HOME: home,

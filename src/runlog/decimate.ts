@@ -287,10 +287,16 @@ export function minMaxRows(xs: ArrayLike<number>, ys: ArrayLike<number>, layout:
             out.reserve(4);
             buf = out.rows;
           }
-          if (gap && r !== a) buf[len++] = r;
+          // Each row written, then kept or not: no branch taken only now and then, which V8, having
+          // never seen it taken (the warm-up's lines), would leave out of its compiled code and
+          // go back to the slow code the first time it is.
+          buf[len] = r;
+          len += gap && r !== a ? 1 : 0;
           buf[len++] = a;
-          if (b !== a) buf[len++] = b;
-          if (k === runs - 1 && end - 1 !== b) buf[len++] = end - 1;
+          buf[len] = b;
+          len += b !== a ? 1 : 0;
+          buf[len] = end - 1;
+          len += k === runs - 1 && end - 1 !== b ? 1 : 0;
           gap = false;
           if (counted) {
             // see(loY) and see(hiY), inline (the column's least value is the least positive one when positive).

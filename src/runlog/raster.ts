@@ -46,6 +46,21 @@ function blend(px: Int32Array, i: number, color: number, a: number): void {
 /** 255 x 2^16 / a: a premultiplied channel times this, over 2^16, is the plain channel. */
 const UNPREMULTIPLY = Array.from({ length: 256 }, (_, a) => (a === 0 ? 0 : Math.round((255 * 65536) / a)));
 
+/**
+ * A premultiplied pixel (0xAABBGGRR) made plain. (A function of the module, not made at each call
+ * of image(): V8 compiles a call for the one function it has seen there, and would throw that
+ * code away at the next image() of a new closure.)
+ */
+function plain(v: number): number {
+  const a = v >>> 24;
+  if (a === 255 || a === 0) return v;
+  const k = UNPREMULTIPLY[a];
+  const r = Math.min(255, ((v & 255) * k + 32768) >>> 16);
+  const g = Math.min(255, (((v >>> 8) & 255) * k + 32768) >>> 16);
+  const b = Math.min(255, (((v >>> 16) & 255) * k + 32768) >>> 16);
+  return (a << 24) | (b << 16) | (g << 8) | r;
+}
+
 /** A `width` x `height` pixel buffer that thin lines are drawn in. */
 export class LineRaster {
   width = 0;
@@ -245,15 +260,6 @@ export class LineRaster {
   /** The pixels row by row, RGBA (not premultiplied), as ImageData takes them (valid until the next reset). */
   image(): Uint8ClampedArray<ArrayBuffer> {
     const { width: w, height: h, px, rgba } = this;
-    const plain = (v: number): number => {
-      const a = v >>> 24;
-      if (a === 255 || a === 0) return v;
-      const k = UNPREMULTIPLY[a];
-      const r = Math.min(255, ((v & 255) * k + 32768) >>> 16);
-      const g = Math.min(255, (((v >>> 8) & 255) * k + 32768) >>> 16);
-      const b = Math.min(255, (((v >>> 16) & 255) * k + 32768) >>> 16);
-      return (a << 24) | (b << 16) | (g << 8) | r;
-    };
     if (LITTLE_ENDIAN) {
       const out = new Int32Array(rgba.buffer, 0, w * h);
       for (let c = 0; c < w; c++) {

@@ -28,7 +28,7 @@ import { LineRaster } from './raster';
  * would happen between the warm-up and the first draw (measured in Node: the raster compiled
  * again during the first big draw). The charts make theirs, of the same shapes, only when they draw.
  */
-let kept: unknown = null;
+const kept: { objects: unknown } = { objects: null };
 
 export function warmUpDrawing(lines = 16, points = 6000, columns = 500, height = 160): number {
   const xs = new Float64Array(points);
@@ -68,6 +68,13 @@ export function warmUpDrawing(lines = 16, points = 6000, columns = 500, height =
   let ink = 0;
   for (let i = 3; i < image.length; i += 4) ink += image[i];
   raster.reset(1, 1);
-  kept = { t, local: { ...t, left: 0, bottom: height }, raster, rows, ema: new Ema(0.6), layout: columnLayout(xs, 0, 1, 0, 1, 1) };
+  kept.objects = {
+    t,
+    local: { ...t, left: 0, bottom: height },
+    raster,
+    rows,
+    ema: new Ema(0.6),
+    layout: columnLayout(xs, 0, 1, 0, 1, 1),
+  };
   return ink;
 }

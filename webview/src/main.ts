@@ -516,8 +516,7 @@ class Monitor {
     warmUpDrawing();
     if (slice === 0) this.layOutAhead();
     const total = spent + performance.now() - t0;
-    if (slice + 1 < WARM_UP_SLICES)
-      requestIdleCallback(() => this.warmUp(slice + 1, total), { timeout: 1000 });
+    if (slice + 1 < WARM_UP_SLICES) requestIdleCallback(() => this.warmUp(slice + 1, total), { timeout: 1000 });
     else this.state.warmUpMs = total;
   }
 

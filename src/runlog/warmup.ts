@@ -18,11 +18,6 @@ import { columnLayout, minMaxRows, RowList } from './decimate';
 import { LineRaster } from './raster';
 
 /**
- * Decimates `lines` made-up lines of `points` records to `columns` pixel columns and draws them
- * in a LineRaster `height` pixels high; returns the ink drawn (the sum of the pixels' alpha), a
- * result the caller may check and the compiler cannot drop.
- */
-/**
  * What the warm-up made, kept: V8's compiled code refers weakly to the shapes (maps) of the
  * objects it has seen, and drops the code when the last object of a shape is collected, which
  * would happen between the warm-up and the first draw (measured in Node: the raster compiled
@@ -30,6 +25,11 @@ import { LineRaster } from './raster';
  */
 const kept: { objects: unknown } = { objects: null };
 
+/**
+ * Decimates `lines` made-up lines of `points` records to `columns` pixel columns and draws them
+ * in a LineRaster `height` pixels high; returns the ink drawn (the sum of the pixels' alpha), a
+ * result the caller may check and the compiler cannot drop.
+ */
 export function warmUpDrawing(lines = 16, points = 6000, columns = 500, height = 160): number {
   const xs = new Float64Array(points);
   for (let r = 0; r < points; r++) xs[r] = r + 0.5;
@@ -54,8 +54,7 @@ export function warmUpDrawing(lines = 16, points = 6000, columns = 500, height =
     const layout = columnLayout(xs, 0, points, 0.25 + (k % 3) * 0.125, points - 0.75, columns);
     // Every other line smoothed (a chart's smoothed lines: Float32Array) over a faint raw one.
     const smooth = k % 2 === 1;
-    const ema = new Ema(0.6);
-    if (smooth) ema.run(ys, smoothed, 0, points);
+    if (smooth) new Ema(0.6).run(ys, smoothed, 0, points);
     minMaxRows(xs, ys, layout, rows);
     raster.strokeRows(xs, ys, rows.rows, rows.length, t, [40 + 10 * k, 120, 200], smooth ? 0.28 : 1, 1);
     if (smooth) {

@@ -174,28 +174,31 @@ function axes(theme: () => Theme, xLabel: string | undefined, x: XAxis, y: Parti
 }
 
 /**
- * A uPlot chart in `host`, drawn now. (Made plainly, uPlot queues its first draw in a microtask,
- * which runs after the caller's own synchronous setData: every line drawn twice.)
- */
-function makePlot(opts: uPlot.Options, data: uPlot.AlignedData, host: HTMLElement): uPlot {
-  return new uPlot(opts, data, (u, init) => {
-    host.appendChild(u.root);
-    u.batch(() => init());
-  });
-}
-
-/**
  * A uPlot chart in `host`, not laid out nor drawn yet: `start` does both, called in the batch
  * of the chart's first data so that the chart is drawn once (made plainly it draws empty first).
  * Until then the chart has no size (bbox).
  */
-function makeIdlePlot(opts: uPlot.Options, host: HTMLElement): { u: uPlot; start: () => void } {
+function makeIdlePlot(
+  opts: uPlot.Options,
+  data: uPlot.AlignedData,
+  host: HTMLElement,
+): { u: uPlot; start: () => void } {
   let start = () => {};
-  const u = new uPlot(opts, [[], []], (made, init) => {
+  const u = new uPlot(opts, data, (made, init) => {
     host.appendChild(made.root);
     start = init as () => void;
   });
   return { u, start };
+}
+
+/**
+ * A uPlot chart in `host`, drawn now. (Made plainly, uPlot queues its first draw in a microtask,
+ * which runs after the caller's own synchronous setData: every line drawn twice.)
+ */
+function makePlot(opts: uPlot.Options, data: uPlot.AlignedData, host: HTMLElement): uPlot {
+  const { u, start } = makeIdlePlot(opts, data, host);
+  u.batch(start);
+  return u;
 }
 
 /** What the charts share: the settings, the x zoom, which layers are hidden and which one is highlighted. */
@@ -450,7 +453,7 @@ export class RotationChart {
       this.rows.push({ row, swatch, name, value });
     }
     this.more = el('div', 'tooltip-more');
-    const made = makeIdlePlot(opts, host);
+    const made = makeIdlePlot(opts, [[], []], host);
     this.u = made.u;
     this.init = made.start;
     zoom.bind(this.u);

@@ -1448,10 +1448,10 @@ function start(): void {
   host.post({ type: 'ready' });
   // While the page waits for its first run's records (the host reads the log): the drawing's hot
   // loops run on a small made-up chart, so that a big run's first draw finds them compiled
-  // (src/runlog/warmup.ts, in slices: 120 to 200 ms of idle time here in all; the first draw of
-  // 200 layers x 20,000 records then took 57 ms against 64 ms with one slice of the old warm-up,
-  // medians of 12, bench/webview-render.mjs), and the panel is laid out once out of sight
-  // (layOutAhead). Not once records are in.
+  // (src/runlog/warmup.ts, in slices: about 150 ms of idle time here in all, 275 ms when the
+  // machine is slow; the first draw of 200 layers x 20,000 records then took 57 ms against 64 ms
+  // with one slice of the old warm-up, medians of 12, bench/webview-render.mjs), and the panel is
+  // laid out once out of sight (layOutAhead). Not once records are in.
   requestIdleCallback(() => monitor.warmUp(), { timeout: 1000 });
 }
 

@@ -79,8 +79,14 @@ exports.tests = {
   "a run's row: start date and time, test accuracy, verdict, rate and optimizer; every fact in its tooltip":
     async () => {
       const { started, end } = await train('first');
-      const item = runItem(runs.first);
-      assert.ok(item, `no item of ${runs.first} in the runs tree`);
+      // The test may read run_finished from the log before the runs tree has: its row says completed then.
+      const item = await h.waitFor(
+        () => {
+          const i = runItem(runs.first);
+          return i?.tooltip?.value.includes('\n\ncompleted') && i;
+        },
+        { what: `the row of ${runs.first} in the runs tree, completed` },
+      );
       assert.equal(item.label, 'lagging-synthetic');
       const acc = `${(100 * end.testAccuracy).toFixed(1)}%`;
       assert.equal(item.description, `${shortTime(started.time)} · ${acc} · 3 lagging · lr 0.2 sgd`);
